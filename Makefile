@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh Linux machine:
+#   make run    - create/update .venv, install everything, start the app on the sample project
+#   make test   - the same set-up, then the test suite
+# Debian packages Qt needs (xcb libraries, Xvfb for headless runs) are installed when missing and
+# we are root; otherwise the missing ones are named.
+
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+TORCH   := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: run test bench demo venv sysdeps clean bundle
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	@# torch first, pinned to the builds this machine holds (any torch>=2.6 works elsewhere)
+	$(VPY) -m pip install -q $(TORCH) || $(VPY) -m pip install -q "torch>=2.6" "torchvision>=0.21"
+	$(VPY) -m pip install -q -e ".[test]"
+	$(VPY) -m pip install -q --no-deps panopticapi-lite
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	@bash tools/install_sysdeps.sh
+
+run: venv sysdeps
+	$(VPY) main.py $(ARGS)
+
+test: venv sysdeps
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: venv
+	$(VPY) -m bench.run_all
+
+demo: venv
+	$(VPY) main.py demo
+
+bundle: venv
+	$(VPY) -m pip install -q ".[bundle]"
+	$(VPY) -m PyInstaller --noconfirm packaging/panoptic_inspector.spec
+
+clean:
+	rm -rf $(VENV) build dist

@@ -1,0 +1,67 @@
+"""Command line: ``python main.py <command> ...``.
+
+Each sub-command lives in ``core/commands/<name>.py`` exposing ``register(subparsers)``; this file
+only assembles the parser, turns typed errors into one-line messages and exit codes.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core.errors import InspectorError
+
+#: Sub-commands in the order ``--help`` lists them; each is a module in ``core/commands``.
+COMMANDS = ("synth", "import", "export", "train", "predict", "evaluate", "report", "demo", "info")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def is_cli_invocation(argv: list[str]) -> bool:
+    """True when argv asks for the command line rather than the GUI."""
+    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"))
+
+
+def _available_commands() -> list[tuple[str, object]]:
+    mods = []
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"core.commands.{name.replace('-', '_')}_cmd")
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("core.commands."):
+                continue  # command not built yet in this checkout
+            raise
+        mods.append((name, mod))
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core import __version__
+
+    parser = argparse.ArgumentParser(prog="main.py", description="Panoptic Inspector command line. "
+                                     "Run without arguments to start the desktop application.")
+    parser.add_argument("--version", action="version", version=f"Panoptic Inspector {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in _available_commands():
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except InspectorError as e:
+        print(f"error: {e.message()}", file=sys.stderr)
+        return EXIT_ERROR
