@@ -1,0 +1,230 @@
+"""Evaluate a COCO panoptic prediction (JSON + PNG folder) against a ground-truth one.
+
+The drop-in for panopticapi's ``pq_compute``: the same pairing of annotations by ``image_id``, the
+same GT ``area`` fields in the IoU, the same error messages for inconsistent files, the same
+numbers. Faster, because PNGs are read and decoded in threads (OpenCV releases the GIL while it
+inflates) and each pair is reduced to a small statistics table in the same worker while the next
+PNGs decode; only a bounded window of images is in flight, so memory stays flat.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from core.categories import CategorySet
+from core.errors import AnnotationError, CancelledError, CategoryError, DatasetError
+from core.evaluation.coco_ap import CocoAPAccumulator, CocoAPResult, thing_instances
+from core.evaluation.pq import PQAccumulator, image_stats
+from core.evaluation.result import PQResult
+from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation, decode_id_png
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[..., None]  # progress(done, total, message="")
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class FileEvaluation:
+    """What ``evaluate_files`` measured: PQ always, COCO AP when it was asked for."""
+
+    pq: PQResult
+    coco: CocoAPResult | None = None
+
+    def to_json(self) -> dict:
+        out = {"pq": self.pq.to_json()}
+        if self.coco is not None:
+            out["coco"] = self.coco.to_json()
+        return out
+
+
+def default_workers() -> int:
+    """Decoding threads: the CPUs this process may use, plus one to cover file reads."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 16)) + 1
+
+
+def read_panoptic_ids(path: Path) -> np.ndarray:
+    """A COCO panoptic PNG as an ``[H, W]`` int32 id map (``id = R + 256 G + 256² B``).
+
+    Same result as ``core.panoptic.read_id_png``, in about a third of its time for RGB PNGs:
+    OpenCV converts BGR to RGBA and the four bytes of a pixel are read as one little-endian
+    integer, so the id costs one mask operation instead of three shifts and adds.
+    """
+    import cv2
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise AnnotationError(f"cannot read the PNG: {e.strerror or e}", path) from e
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is not None and arr.ndim == 3 and arr.dtype == np.uint8 and arr.shape[2] in (3, 4):
+        rgba = cv2.cvtColor(arr, cv2.COLOR_BGR2RGBA if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+        ids = rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
+        return ids.view(np.int32)
+    return decode_id_png(data, path)  # gray, 16-bit or unreadable: the foundation decides
+
+
+def _load_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as e:
+        raise DatasetError(f"cannot read the {what} JSON: {e.strerror or e}", path) from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"the {what} JSON is not valid JSON: {e}", path) from e
+    if not isinstance(data, dict):
+        raise DatasetError(f"the {what} JSON must hold an object", path)
+    for key in ("annotations",) + (("categories",) if what == "ground-truth" else ()):
+        if key not in data:
+            raise DatasetError(f"the {what} JSON is missing the key {key!r}", path)
+    return data
+
+
+def _key(d: dict, key: str, where: str, path: Path):
+    try:
+        return d[key]
+    except (KeyError, TypeError) as e:
+        raise DatasetError(f"{where} is missing the key {key!r}", path) from e
+
+
+def match_annotations(gt_json: dict, pred_json: dict, gt_path: Path, pred_path: Path) -> list[tuple[dict, dict]]:
+    """Pair every GT annotation with the prediction of the same ``image_id`` (panopticapi's rule)."""
+    preds = {}
+    for ann in pred_json["annotations"]:
+        preds[_key(ann, "image_id", "an annotations entry", pred_path)] = ann
+    pairs = []
+    for ann in gt_json["annotations"]:
+        image_id = _key(ann, "image_id", "an annotations entry", gt_path)
+        if image_id not in preds:
+            raise DatasetError(f"no prediction for the image with id: {image_id}", pred_path)
+        pairs.append((ann, preds[image_id]))
+    return pairs
+
+
+def _annotation(ann: dict, folder: Path, json_path: Path, source: str) -> tuple[PanopticAnnotation, Path]:
+    image_id = ann.get("image_id")
+    png = folder / _key(ann, "file_name", f"the annotation of image {image_id}", json_path)
+    infos = _key(ann, "segments_info", f"the annotation of image {image_id}", json_path)
+    return PanopticAnnotation.from_coco(read_panoptic_ids(png), infos, source=source, path=png), png
+
+
+class _PairJob:
+    """Everything a worker thread needs; ``__call__`` reads, decodes and reduces one image pair."""
+
+    def __init__(self, gt_folder: Path, pred_folder: Path, gt_json: Path, pred_json: Path,
+                 cat_index: dict[int, int], thing_ids: list[int] | None):
+        self.gt_folder, self.pred_folder = gt_folder, pred_folder
+        self.gt_json, self.pred_json = gt_json, pred_json
+        self.cat_index, self.thing_ids = cat_index, thing_ids
+
+    def __call__(self, gt_ann: dict, pred_ann: dict):
+        image_id = gt_ann["image_id"]
+        gt, gt_png = _annotation(gt_ann, self.gt_folder, self.gt_json, SOURCE_MANUAL)
+        pred, pred_png = _annotation(pred_ann, self.pred_folder, self.pred_json, SOURCE_MODEL)
+        # panopticapi takes GT areas from the JSON; so do we (they equal the pixel counts in any
+        # consistent file; image_stats logs a differing one).
+        gt_areas = {int(s["id"]): s["area"] for s in gt_ann["segments_info"] if "area" in s}
+        stats = image_stats(gt.id_map, gt.segments, pred.id_map, pred.segments, self.cat_index,
+                            gt_areas=gt_areas, image_id=image_id, gt_path=gt_png, pred_path=pred_png)
+        coco = None
+        if self.thing_ids is not None:
+            coco = (thing_instances(gt, self.thing_ids, with_scores=False, image_id=image_id, path=gt_png),
+                    thing_instances(pred, self.thing_ids, with_scores=True, image_id=image_id, path=pred_png),
+                    *gt.shape)
+        return image_id, stats, coco
+
+
+def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
+                   pred_folder: str | Path | None = None, *, coco_ap: bool = False, workers: int | None = None,
+                   keep_per_image: bool = True, progress: Progress | None = None,
+                   cancel: CancelFlag | None = None) -> FileEvaluation:
+    """Evaluate a COCO panoptic prediction against ground truth, as panopticapi's ``pq_compute``.
+
+    Args:
+        gt_json, pred_json: COCO panoptic JSON files; categories come from the GT one.
+        gt_folder, pred_folder: PNG folders; default: beside each JSON, named like it.
+        coco_ap: also compute box and mask AP of things with COCOeval (predictions need ``score``).
+        workers: decoding threads (default ``default_workers()``).
+        keep_per_image: keep one ``ImagePQ`` per image in the result.
+        progress: called as ``progress(done, total, message)`` after each image.
+        cancel: ``is_set()`` is polled between images; when set, ``CancelledError`` is raised.
+
+    Raises:
+        DatasetError: unreadable JSON, missing folder, missing key, an image without prediction.
+        AnnotationError: PNG and ``segments_info`` disagree, unknown category, size mismatch, or
+            (with ``coco_ap``) a predicted thing without score. Messages follow panopticapi's.
+        CancelledError: ``cancel`` was set.
+    """
+    gt_json, pred_json = Path(gt_json), Path(pred_json)
+    gt_data, pred_data = _load_json(gt_json, "ground-truth"), _load_json(pred_json, "prediction")
+    gt_folder = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
+    pred_folder = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
+    if not gt_folder.is_dir():
+        raise DatasetError(f"Folder {gt_folder} with ground truth segmentations doesn't exist")
+    if not pred_folder.is_dir():
+        raise DatasetError(f"Folder {pred_folder} with predicted segmentations doesn't exist")
+    try:
+        categories = CategorySet.from_json(gt_data["categories"])
+    except CategoryError as e:
+        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
+
+    pq_acc = PQAccumulator(categories, keep_per_image=keep_per_image)
+    ap_acc = CocoAPAccumulator(categories) if coco_ap else None
+    job = _PairJob(gt_folder, pred_folder, gt_json, pred_json, pq_acc.category_index,
+                   ap_acc.thing_ids if ap_acc is not None else None)
+    total = len(pairs)
+    for done, (image_id, stats, coco) in enumerate(_run_in_order(job, pairs, workers or default_workers(), cancel), 1):
+        pq_acc.add(stats, image_id)
+        if ap_acc is not None:
+            ap_acc.add(*coco)
+        if progress is not None:
+            progress(done, total, "")
+    return FileEvaluation(pq_acc.evaluate(), ap_acc.evaluate() if ap_acc is not None else None)
+
+
+def evaluate_pq_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
+                      pred_folder: str | Path | None = None, **kwargs) -> PQResult:
+    """``evaluate_files(...).pq``: panopticapi's ``pq_compute`` as a typed result."""
+    return evaluate_files(gt_json, pred_json, gt_folder, pred_folder, coco_ap=False, **kwargs).pq
+
+
+def _run_in_order(job: _PairJob, pairs: list[tuple[dict, dict]], workers: int, cancel: CancelFlag | None):
+    """Yield ``job(*pair)`` in input order, at most ``2 * workers`` pairs in flight.
+
+    The first error in input order propagates (panopticapi reports the first bad image too);
+    pending work is dropped when an error is raised or ``cancel`` is set.
+    """
+    window: deque[Future] = deque()
+    todo = iter(pairs)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pq-eval") as pool:
+        try:
+            for pair in todo:
+                window.append(pool.submit(job, *pair))
+                if len(window) >= 2 * workers:
+                    break
+            while window:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("evaluation cancelled")
+                result = window.popleft().result()
+                for pair in todo:
+                    window.append(pool.submit(job, *pair))
+                    break
+                yield result
+        finally:
+            for fut in window:
+                fut.cancel()
