@@ -1,0 +1,76 @@
+"""DETR panoptic model: one file per component, assembled in one place, ``build_model``.
+
+    model, criterion, postprocessor = build_model(get_preset("cpu_small"), categories)
+    outputs = model(images, pixel_mask)              # training: full path, same dict in eval
+    losses = criterion(outputs, targets)             # losses["loss"].backward()
+    outputs = model.predict(images, pixel_mask, min_score=0.5)   # inference: masks of survivors only
+    annotations = postprocessor(outputs, image_sizes, orig_sizes, threshold=0.7)
+
+Class index i is ``categories.categories[i]``; index ``num_classes`` is "no object".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from core.categories import CategorySet
+from core.model.backbone import WEIGHTS_AUTO, WEIGHTS_IMAGENET, WEIGHTS_NONE, build_backbone
+from core.model.checkpoint import (LoadedModel, PublicLoadReport, load_checkpoint, load_model_from_checkpoint,
+                                   load_model_state, load_public_detr, save_checkpoint)
+from core.model.config import PRESETS, ModelConfig, get_preset
+from core.model.criterion import SetCriterion, build_criterion
+from core.model.detr import DETR, DETRPanoptic
+from core.model.mask_head import build_mask_head
+from core.model.matcher import HungarianMatcher, build_matcher
+from core.model.postprocess import MASK_FILL, PanopticPostProcessor, select_queries
+from core.model.transformer import build_transformer
+
+__all__ = [
+    "DETR", "DETRPanoptic", "HungarianMatcher", "LoadedModel", "MASK_FILL", "ModelConfig", "PRESETS",
+    "PanopticPostProcessor", "PublicLoadReport", "SetCriterion", "WEIGHTS_AUTO", "WEIGHTS_IMAGENET",
+    "WEIGHTS_NONE", "build_model", "get_preset", "load_checkpoint", "load_model_from_checkpoint",
+    "load_model_state", "load_public_detr", "save_checkpoint", "select_queries",
+]
+
+
+def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categories: CategorySet | None = None,
+                backbone_weights: str | Path | None = WEIGHTS_AUTO,
+                ) -> tuple[nn.Module, SetCriterion, PanopticPostProcessor]:
+    """Build (model, criterion, postprocessor) from a config.
+
+    Args:
+        config: the hyper-parameters (see ``PRESETS``).
+        num_classes: real classes, or a ``CategorySet`` (its length, and its categories).
+        categories: category ids and thing/stuff flags for the post-processor (class index i is
+            ``categories.categories[i]``); without them class i becomes category id i + 1, a thing.
+        backbone_weights: ImageNet weights for the ResNet. ``"auto"`` (default): torchvision's
+            cache when the file is already there, else random init; ``"imagenet"``: the cache or a
+            download (the only value that uses the network); None / ``"none"``: random init; any
+            other value: a file with a ResNet state dict.
+    Returns:
+        model: ``DETRPanoptic`` when ``config.with_masks`` else ``DETR``; criterion:
+        ``SetCriterion``; postprocessor: ``PanopticPostProcessor``.
+    """
+    if isinstance(num_classes, CategorySet):
+        categories = num_classes if categories is None else categories
+        num_classes = len(num_classes)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    backbone = build_backbone(config.backbone, config.hidden_dim, with_masks=config.with_masks,
+                              trainable_layers=config.trainable_backbone_layers, frozen_bn=config.frozen_bn,
+                              weights=backbone_weights)
+    transformer = build_transformer(config.hidden_dim, config.nheads, config.enc_layers, config.dec_layers,
+                                    config.dim_feedforward, config.dropout, config.pre_norm)
+    model: nn.Module = DETR(backbone, transformer, num_classes=num_classes, num_queries=config.num_queries,
+                            aux_loss=config.aux_loss)
+    if config.with_masks:
+        attention, head = build_mask_head(config.hidden_dim, config.nheads, backbone.num_channels)
+        model = DETRPanoptic(model, attention, head)
+    matcher = build_matcher(config.cost_class, config.cost_bbox, config.cost_giou)
+    criterion = build_criterion(num_classes, class_coef=config.class_loss_coef, bbox_coef=config.bbox_loss_coef,
+                                giou_coef=config.giou_loss_coef, mask_coef=config.mask_loss_coef,
+                                dice_coef=config.dice_loss_coef, eos_coef=config.eos_coef,
+                                focal_alpha=config.focal_alpha, focal_gamma=config.focal_gamma, matcher=matcher)
+    postprocessor = PanopticPostProcessor(num_classes, categories)
+    return model, criterion, postprocessor

@@ -1,0 +1,145 @@
+"""The model configuration: one frozen dataclass, saved inside every checkpoint, and named presets.
+
+``build_model`` (``core/model/__init__.py``) is the one place that maps these fields to
+constructor arguments. Everything here is a plain JSON type so ``to_dict`` / ``from_dict``
+round-trip through a checkpoint or a JSON file unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of a DETR (panoptic) model, its losses and its Hungarian matcher.
+
+    Architecture:
+        backbone: torchvision ResNet name, one of ``BACKBONES``.
+        trainable_backbone_layers: how many ResNet stages train, counted from the top
+            (``layer4``); 3 trains layer2-4 as the published recipe does, 5 trains all of them
+            including the stem. A random-init backbone needs 5 (else the stem stays random).
+        frozen_bn: backbone batch norms as fixed affine maps (``FrozenBatchNorm2d``, the public
+            layout). With False they are ordinary ``BatchNorm2d`` that learn (random init).
+        hidden_dim, nheads, enc_layers, dec_layers, dim_feedforward, dropout, pre_norm: the
+            transformer (post-norm when ``pre_norm`` is False, as published).
+        num_queries: object queries, the most segments one image can get.
+        with_masks: add the mask head (panoptic model); False builds the box detector only.
+        aux_loss: auxiliary losses on every earlier decoder layer.
+    Losses (weights of the terms in ``criterion(...)["loss"]``):
+        class_loss_coef, bbox_loss_coef (L1), giou_loss_coef, mask_loss_coef (sigmoid focal),
+        dice_loss_coef; eos_coef weights the "no object" class in the cross-entropy;
+        focal_alpha, focal_gamma: the sigmoid focal mask loss.
+    Matcher costs: cost_class, cost_bbox (L1), cost_giou.
+    """
+
+    backbone: str = "resnet50"
+    trainable_backbone_layers: int = 3
+    frozen_bn: bool = True
+    hidden_dim: int = 256
+    nheads: int = 8
+    enc_layers: int = 6
+    dec_layers: int = 6
+    dim_feedforward: int = 2048
+    num_queries: int = 100
+    dropout: float = 0.1
+    pre_norm: bool = False
+    with_masks: bool = True
+    aux_loss: bool = True
+    class_loss_coef: float = 1.0
+    bbox_loss_coef: float = 5.0
+    giou_loss_coef: float = 2.0
+    mask_loss_coef: float = 1.0
+    dice_loss_coef: float = 1.0
+    eos_coef: float = 0.1
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    cost_class: float = 1.0
+    cost_bbox: float = 5.0
+    cost_giou: float = 2.0
+
+    def __post_init__(self):
+        problems = []
+        if self.backbone not in BACKBONES:
+            problems.append(f"backbone must be one of {list(BACKBONES)}, got {self.backbone!r}")
+        if not 0 <= self.trainable_backbone_layers <= 5:
+            problems.append(f"trainable_backbone_layers must be in 0..5, got {self.trainable_backbone_layers}")
+        for name in ("hidden_dim", "nheads", "dec_layers", "dim_feedforward", "num_queries"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.enc_layers < 0:
+            problems.append(f"enc_layers must be >= 0, got {self.enc_layers}")
+        if self.nheads >= 1 and self.hidden_dim % self.nheads:
+            problems.append(f"hidden_dim ({self.hidden_dim}) must be a multiple of nheads ({self.nheads})")
+        # The position encoding splits hidden_dim between y and x sines/cosines; the mask head's
+        # narrowest layer has hidden_dim // 16 channels.
+        if self.hidden_dim % 2 or (self.with_masks and self.hidden_dim < 16):
+            problems.append(f"hidden_dim must be even and >= 16 with masks, got {self.hidden_dim}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "float" and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+                problems.append(f"{f.name} must be a finite number >= 0, got {v!r}")
+        if problems:
+            raise ValueError("invalid model config: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (str, int, float, bool)."""
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: "Mapping[str, Any] | ModelConfig") -> "ModelConfig":
+        """Inverse of ``to_dict``; unknown keys are an error (they mean a newer or foreign file),
+        missing keys take the defaults. Raises ValueError naming the offending keys."""
+        if isinstance(d, ModelConfig):
+            return d
+        if not isinstance(d, Mapping):
+            raise ValueError(f"model config must be a mapping, got {type(d).__name__}")
+        known = {f.name: f for f in fields(ModelConfig)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(known)}")
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            kind = known[key].type
+            ok = {"str": isinstance(value, str),
+                  "bool": isinstance(value, bool),
+                  "int": isinstance(value, int) and not isinstance(value, bool),
+                  "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[kind]
+            if not ok:
+                raise ValueError(f"model config key {key!r} must be {kind}, got {value!r}")
+            kwargs[key] = float(value) if kind == "float" else value
+        return ModelConfig(**kwargs)
+
+    def replace(self, **changes: Any) -> "ModelConfig":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # Exactly the public DETR-R50 (panoptic) hyper-parameters: the public checkpoints load.
+    "detr_r50": ModelConfig(),
+    # The public box detector (detr-r50-e632da11.pth layout): no mask head.
+    "detr_r50_detection": ModelConfig(with_masks=False),
+    # CPU-friendly, trainable from a random-init backbone: everything trains, batch norms learn,
+    # no dropout (with dropout 0.1 a small model's eval-mode predictions collapsed, DESIGN.md).
+    "cpu_small": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
+                             hidden_dim=128, nheads=8, enc_layers=2, dec_layers=2,
+                             dim_feedforward=512, num_queries=20, dropout=0.0),
+    "cpu_medium": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
+                              hidden_dim=256, nheads=8, enc_layers=3, dec_layers=3,
+                              dim_feedforward=1024, num_queries=50, dropout=0.0),
+}
+
+
+def get_preset(name: str) -> ModelConfig:
+    """The preset called ``name``; ValueError listing the known names otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown model preset {name!r}; known presets: {sorted(PRESETS)}") from None

@@ -1,0 +1,171 @@
+"""DETR's set criterion: Hungarian-match, then class, box and mask losses on the matched pairs.
+
+Terms (each returned already multiplied by its weight): ``loss_ce`` (cross-entropy, the
+"no object" class down-weighted by ``eos_coef``), ``loss_bbox`` (L1 on cxcywh), ``loss_giou``,
+``loss_mask`` (sigmoid focal) and ``loss_dice``; with auxiliary outputs the class and box terms of
+decoder layer i again with suffix ``_i``. ``cardinality_error`` (unweighted, no gradient) is for
+logging. ``loss`` sums the terms of the current stage; the others are returned detached.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.ops import box_convert, generalized_box_iou_loss, sigmoid_focal_loss
+
+from core.model.matcher import HungarianMatcher
+
+STAGES = ("detection", "masks", "joint")
+_STAGE_TERMS = {"detection": {"loss_ce", "loss_bbox", "loss_giou"},
+                "masks": {"loss_mask", "loss_dice"},
+                "joint": {"loss_ce", "loss_bbox", "loss_giou", "loss_mask", "loss_dice"}}
+
+
+def dice_loss(inputs: torch.Tensor, targets: torch.Tensor, num_boxes: float) -> torch.Tensor:
+    """``inputs`` ``[M, P]`` logits, ``targets`` ``[M, P]`` float {0, 1} -> summed 1 - soft dice / num_boxes."""
+    inputs = inputs.sigmoid()
+    numerator = 2 * (inputs * targets).sum(1)
+    denominator = inputs.sum(1) + targets.sum(1)
+    return (1 - (numerator + 1) / (denominator + 1)).sum() / num_boxes
+
+
+def _base_name(key: str) -> str:
+    head, _, tail = key.rpartition("_")
+    return head if tail.isdigit() else key
+
+
+class SetCriterion(nn.Module):
+    """Args:
+        num_classes: real classes (logits have ``num_classes + 1``).
+        matcher: ``HungarianMatcher``.
+        weight_dict: weight of each base term (``loss_ce``, ``loss_bbox``, ``loss_giou``,
+            ``loss_mask``, ``loss_dice``); aux terms use their base term's weight.
+        eos_coef: cross-entropy weight of the "no object" class.
+        focal_alpha, focal_gamma: the sigmoid focal mask loss.
+    """
+
+    def __init__(self, num_classes: int, matcher: HungarianMatcher, weight_dict: dict[str, float],
+                 eos_coef: float = 0.1, focal_alpha: float = 0.25, focal_gamma: float = 2.0):
+        super().__init__()
+        self.num_classes = num_classes
+        self.matcher = matcher
+        self.weight_dict = dict(weight_dict)
+        self.eos_coef = eos_coef
+        self.focal_alpha = focal_alpha
+        self.focal_gamma = focal_gamma
+        empty_weight = torch.ones(num_classes + 1)
+        empty_weight[-1] = eos_coef
+        self.register_buffer("empty_weight", empty_weight)
+        self.stage = "joint"
+
+    def set_stage(self, stage: str) -> None:
+        """Which terms enter ``loss``: "detection" (class + boxes), "masks" (mask + dice), "joint" (all)."""
+        if stage not in STAGES:
+            raise ValueError(f"unknown training stage {stage!r}; known: {list(STAGES)}")
+        self.stage = stage
+
+    # --- the terms ------------------------------------------------------------------------------
+    def loss_labels(self, outputs: dict, targets: list[dict], indices, num_boxes: float) -> dict:
+        logits = outputs["pred_logits"]
+        b_idx, q_idx = _src_index(indices, logits.device)
+        target_classes = torch.full(logits.shape[:2], self.num_classes, dtype=torch.int64, device=logits.device)
+        target_classes[b_idx, q_idx] = torch.cat([t["labels"][j] for t, (_, j) in zip(targets, indices)]).to(logits.device)
+        loss = F.cross_entropy(logits.transpose(1, 2).float(), target_classes, self.empty_weight.to(logits.device))
+        return {"loss_ce": loss}
+
+    def loss_boxes(self, outputs: dict, targets: list[dict], indices, num_boxes: float) -> dict:
+        boxes = outputs["pred_boxes"]
+        b_idx, q_idx = _src_index(indices, boxes.device)
+        src = boxes[b_idx, q_idx].float()
+        tgt = torch.cat([t["boxes"][j] for t, (_, j) in zip(targets, indices)]).to(boxes.device).float()
+        loss_bbox = F.l1_loss(src, tgt, reduction="sum") / num_boxes
+        loss_giou = generalized_box_iou_loss(box_convert(src, "cxcywh", "xyxy"), box_convert(tgt, "cxcywh", "xyxy"),
+                                             reduction="sum") / num_boxes
+        return {"loss_bbox": loss_bbox, "loss_giou": loss_giou}
+
+    def loss_masks(self, outputs: dict, targets: list[dict], indices, num_boxes: float) -> dict:
+        """Predicted stride-4 masks are upsampled by exactly 4 (pixel-aligned with the input) and
+        compared with the targets zero-padded to that size."""
+        pred = outputs["pred_masks"]
+        b_idx, q_idx = _src_index(indices, pred.device)
+        if b_idx.numel() == 0:
+            zero = pred.sum() * 0.0  # keeps the graph (and dtype) when nothing is matched
+            return {"loss_mask": zero, "loss_dice": zero.clone()}
+        h, w = 4 * pred.shape[-2], 4 * pred.shape[-1]
+        tgt = []
+        for t, (_, j) in zip(targets, indices):
+            m = t["masks"][j]
+            if m.shape[-2] > h or m.shape[-1] > w:
+                raise ValueError(f"target masks {tuple(m.shape[-2:])} are larger than the padded input "
+                                 f"({h}, {w}) the predictions cover")
+            tgt.append(F.pad(m.to(pred.device, torch.float32), (0, w - m.shape[-1], 0, h - m.shape[-2])))
+        tgt = torch.cat(tgt).flatten(1)
+        src = F.interpolate(pred[b_idx, q_idx][:, None].float(), size=(h, w), mode="bilinear",
+                            align_corners=False).flatten(1)
+        focal = sigmoid_focal_loss(src, tgt, alpha=self.focal_alpha, gamma=self.focal_gamma, reduction="none")
+        return {"loss_mask": focal.mean(1).sum() / num_boxes, "loss_dice": dice_loss(src, tgt, num_boxes)}
+
+    @torch.no_grad()
+    def cardinality_error(self, outputs: dict, targets: list[dict]) -> torch.Tensor:
+        """Mean |number of queries predicting a real class - number of targets| per image."""
+        logits = outputs["pred_logits"]
+        card_pred = (logits.argmax(-1) != logits.shape[-1] - 1).sum(1).float()
+        card_true = torch.as_tensor([len(t["labels"]) for t in targets], dtype=torch.float32, device=logits.device)
+        return F.l1_loss(card_pred, card_true)
+
+    # --- all together ---------------------------------------------------------------------------
+    def forward(self, outputs: dict, targets: list[dict]) -> dict[str, torch.Tensor]:
+        """Args:
+            outputs: the model's dict (pred_logits, pred_boxes, optional pred_masks, aux_outputs).
+            targets: per image labels ``[N]`` int64 class indices, boxes ``[N, 4]`` cxcywh in [0, 1]
+                of the padded input, masks ``[N, H, W]`` bool at the padded input size (needed
+                when outputs have pred_masks); N may be 0.
+        Returns the weighted terms, ``cardinality_error`` and ``loss`` (the stage's weighted sum).
+        """
+        if len(targets) != outputs["pred_logits"].shape[0]:
+            raise ValueError(f"{len(targets)} targets for a batch of {outputs['pred_logits'].shape[0]}")
+        wanted = _STAGE_TERMS[self.stage]
+        num_boxes = float(max(sum(len(t["labels"]) for t in targets), 1))
+        raw: dict[str, torch.Tensor] = {}
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(wanted & {"loss_ce", "loss_bbox", "loss_giou"})):
+            indices = self.matcher(outputs, targets)
+            raw.update(self.loss_labels(outputs, targets, indices, num_boxes))
+            raw.update(self.loss_boxes(outputs, targets, indices, num_boxes))
+            for i, aux in enumerate(outputs.get("aux_outputs", [])):
+                aux_indices = self.matcher(aux, targets)
+                for k, v in {**self.loss_labels(aux, targets, aux_indices, num_boxes),
+                             **self.loss_boxes(aux, targets, aux_indices, num_boxes)}.items():
+                    raw[f"{k}_{i}"] = v
+        if "pred_masks" in outputs:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(wanted & {"loss_mask", "loss_dice"})):
+                raw.update(self.loss_masks(outputs, targets, indices, num_boxes))
+        losses = {}
+        total = None
+        for key, value in raw.items():
+            weighted = value * self.weight_dict.get(_base_name(key), 1.0)
+            if _base_name(key) in wanted:
+                total = weighted if total is None else total + weighted
+                losses[key] = weighted
+            else:
+                losses[key] = weighted.detach()
+        if total is None:
+            raise ValueError(f"stage {self.stage!r} has no loss terms for these outputs (no pred_masks?)")
+        losses["cardinality_error"] = self.cardinality_error(outputs, targets)
+        losses["loss"] = total
+        return losses
+
+
+def _src_index(indices, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Matched (image index, query index) pairs flattened over the batch."""
+    b = torch.cat([torch.full_like(src, i) for i, (src, _) in enumerate(indices)]).to(device)
+    q = torch.cat([src for src, _ in indices]).to(device)
+    return b, q
+
+
+def build_criterion(num_classes: int, *, class_coef: float, bbox_coef: float, giou_coef: float, mask_coef: float,
+                    dice_coef: float, eos_coef: float, focal_alpha: float, focal_gamma: float,
+                    matcher: HungarianMatcher) -> SetCriterion:
+    weights = {"loss_ce": class_coef, "loss_bbox": bbox_coef, "loss_giou": giou_coef,
+               "loss_mask": mask_coef, "loss_dice": dice_coef}
+    return SetCriterion(num_classes, matcher, weights, eos_coef=eos_coef, focal_alpha=focal_alpha,
+                        focal_gamma=focal_gamma)

@@ -1,0 +1,139 @@
+"""Model outputs -> ``PanopticAnnotation`` per image (DETR's panoptic post-processing).
+
+Per image: drop queries whose best class is "no object" or whose score is not above the
+threshold; upsample the kept masks to the input size and give each pixel to the kept query with
+the largest mask logit; merge segments of one stuff class; drop segments of ``min_area`` pixels
+or fewer and repeat the argmax among the rest; finally resize the id map to the original photo
+size (nearest). Padding added for batching is cropped away before anything else.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.categories import CategorySet
+from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
+
+#: Logit written in ``predict``'s pred_masks rows that were not computed (sigmoid -> 0, and finite
+#: so interpolation never makes NaN).
+MASK_FILL = -1.0e4
+
+
+def select_queries(pred_logits: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``[B, Q, K+1]`` logits -> ``[B, Q]`` bool: best class is a real class and its softmax
+    probability is above ``threshold``. The one rule both ``predict`` and the post-processor use."""
+    scores, labels = pred_logits.softmax(-1).max(-1)
+    return (labels != pred_logits.shape[-1] - 1) & (scores > threshold)
+
+
+class PanopticPostProcessor:
+    """Args:
+        num_classes: real classes of the model (logits have one more, "no object").
+        categories: class index i <-> ``categories.categories[i]`` (id and thing/stuff). None:
+            class index i -> category id i + 1, every class a thing.
+        min_area: segments of at most this many pixels (at the model's input resolution) are
+            removed, their pixels going to the next best query.
+    """
+
+    def __init__(self, num_classes: int, categories: CategorySet | None = None, min_area: int = 4):
+        if categories is not None and len(categories) != num_classes:
+            raise ValueError(f"the model has {num_classes} classes but {len(categories)} categories were given")
+        self.num_classes = num_classes
+        self.min_area = min_area
+        self.categories = categories
+        if categories is None:
+            self.category_ids = list(range(1, num_classes + 1))
+            self.is_thing = [True] * num_classes
+        else:
+            self.category_ids = [c.id for c in categories]
+            self.is_thing = [c.isthing for c in categories]
+
+    def with_categories(self, categories: CategorySet) -> "PanopticPostProcessor":
+        return PanopticPostProcessor(self.num_classes, categories, self.min_area)
+
+    def __call__(self, outputs: dict, image_sizes: list[tuple[int, int]],
+                 orig_sizes: list[tuple[int, int]] | None = None, threshold: float = 0.85) -> list[PanopticAnnotation]:
+        """Args:
+            outputs: the model's dict: pred_logits ``[B, Q, K+1]``, pred_masks ``[B, Q, h4, w4]``
+                (stride-4 logits of the padded input), optionally ``predict``'s mask_min_score.
+            image_sizes: ``(h, w)`` of each image as fed to the model, without padding.
+            orig_sizes: ``(H, W)`` of each original photo (default: ``image_sizes``).
+            threshold: minimum class probability of a kept query.
+        Returns one ``PanopticAnnotation`` per image at ``orig_sizes``; segment ids 1..n, source
+        "model", score = the query's class probability (the best one for a merged stuff segment).
+        """
+        min_score = outputs.get("mask_min_score")
+        if min_score is not None and threshold < min_score:
+            raise ValueError(f"threshold {threshold} is below the {min_score} the masks were computed for; "
+                             f"call predict with min_score <= {threshold}")
+        orig_sizes = image_sizes if orig_sizes is None else orig_sizes
+        logits = outputs["pred_logits"].detach()
+        masks = outputs["pred_masks"].detach()
+        keep = select_queries(logits, threshold)
+        results = []
+        for b in range(logits.shape[0]):
+            idx = keep[b].nonzero().squeeze(1)
+            scores, labels = logits[b, idx].softmax(-1).max(-1)
+            results.append(self._one(masks[b, idx], scores.float().cpu().numpy(), labels.cpu().numpy(),
+                                     tuple(image_sizes[b]), tuple(orig_sizes[b])))
+        return results
+
+    def _one(self, masks: torch.Tensor, scores: np.ndarray, labels: np.ndarray, size: tuple[int, int],
+             orig: tuple[int, int]) -> PanopticAnnotation:
+        h, w = int(size[0]), int(size[1])
+        if len(labels) == 0:
+            return PanopticAnnotation.empty(int(orig[0]), int(orig[1]))
+        logits = _upsample_crop(masks.float(), h, w)  # [K, h, w]
+        # Each query's representative: all queries of one stuff class share the first's index.
+        rep = np.arange(len(labels))
+        first_of_stuff: dict[int, int] = {}
+        for k, lab in enumerate(labels):
+            if not self.is_thing[int(lab)]:
+                rep[k] = first_of_stuff.setdefault(int(lab), k)
+        alive = np.ones(len(labels), bool)
+        while True:
+            # Per-pixel argmax over the living queries, mapped to representatives.
+            live = np.flatnonzero(alive)
+            winner = live[logits[torch.from_numpy(live)].argmax(0).cpu().numpy()]
+            owner = rep[winner]
+            area = np.bincount(owner.ravel(), minlength=len(labels))
+            small = alive & (rep == np.arange(len(labels))) & (area <= self.min_area)
+            if not small.any():
+                break
+            # A small representative takes its whole stuff group with it.
+            alive &= ~small[rep]
+            if not alive.any():
+                return PanopticAnnotation.empty(int(orig[0]), int(orig[1]))
+        reps = [k for k in range(len(labels)) if alive[k] and rep[k] == k and area[k] > 0]
+        seg_of = np.zeros(len(labels), np.int32)
+        segments = {}
+        for seg_id, k in enumerate(reps, start=1):
+            seg_of[k] = seg_id
+            members = np.flatnonzero((rep == k) & alive)
+            segments[seg_id] = Segment(seg_id, self.category_ids[int(labels[k])], False, SOURCE_MODEL,
+                                       float(scores[members].max()))
+        id_map = seg_of[owner]
+        return PanopticAnnotation(_resize_nearest(id_map, int(orig[0]), int(orig[1])), segments)
+
+
+def _upsample_crop(masks: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``[K, h4, w4]`` stride-4 logits of the padded input -> ``[K, h, w]`` of the unpadded image.
+
+    Crops at stride 4 first (keeping one extra row/column so the bilinear edge is the same as
+    upsampling everything), then upsamples by exactly 4 so pixels stay aligned with the input.
+    """
+    hc = min(masks.shape[-2], -(-h // 4) + 1)
+    wc = min(masks.shape[-1], -(-w // 4) + 1)
+    up = F.interpolate(masks[:, None, :hc, :wc], size=(4 * hc, 4 * wc), mode="bilinear", align_corners=False)
+    return up[:, 0, :h, :w]
+
+
+def _resize_nearest(id_map: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of an integer map (torch's ``nearest`` index rule), ids kept exact."""
+    h, w = id_map.shape
+    if (h, w) == (height, width):
+        return id_map.astype(np.int32, copy=False)
+    rows = np.minimum((np.arange(height) * (h / height)).astype(np.int64), h - 1)
+    cols = np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1)
+    return id_map[rows[:, None], cols[None, :]].astype(np.int32)
