@@ -172,11 +172,13 @@ def file_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> list[int]:
-    """Apply every migration above the file's version up to ``target``; returns those applied.
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[int]:
+    """Apply every migration above the file's version up to ``target`` (default: the latest);
+    returns the versions applied.
 
     Must run inside a write transaction (``Database.write``) so all of it, or none, lands.
     """
+    target = MIGRATIONS[-1][0] if target is None else target
     if not conn.in_transaction:
         raise RuntimeError("migrate() must run inside a transaction")
     current = file_version(conn)

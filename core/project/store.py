@@ -141,7 +141,7 @@ class Project:
             reason = "the file is read-only"
         if not reason and not os.access(path.parent, os.W_OK):
             reason = "its folder is read-only"
-        lock = None
+        lock, db = None, None
         if not reason:
             lock = InstanceLock(path)
             try:
@@ -169,13 +169,14 @@ class Project:
                 try:
                     conn.execute("PRAGMA journal_mode = WAL")
                 except sqlite3.Error as e:
-                    db.close()
                     raise ProjectError(f"cannot open the project: {describe_sqlite_error(e)}", path) from e
                 if version < schema.SCHEMA_VERSION:
                     with db.write("upgrade the project format") as conn:
                         applied = schema.migrate(conn)
                     log.info("project %s migrated: %s", path, applied)
         except BaseException:
+            if db is not None:
+                db.close()
             if lock is not None:
                 lock.release()
             raise
@@ -288,6 +289,7 @@ class Project:
         if dest.exists():
             raise ProjectError("a file of that name already exists; it was left as it is", dest)
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
             os.close(fd)
         except OSError as e:
@@ -350,8 +352,10 @@ def _validate(path: Path) -> int:
     """Check a project through a read-only connection; returns its schema version."""
     try:
         conn = _read_only_connection(path)
-    except sqlite3.Error as e:
+    except sqlite3.OperationalError as e:
         raise ProjectError(f"cannot open the project: {describe_sqlite_error(e)}", path) from e
+    except sqlite3.DatabaseError as e:
+        raise _damaged(path, str(e)) from e
     try:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -360,14 +364,17 @@ def _validate(path: Path) -> int:
                                "it was left as it is", path)
         problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
         if problems != ["ok"]:
-            raise ProjectError("the project file is damaged and was not opened; it was left as it is: "
-                               + "; ".join(problems[:5]), path, hint="restore it from a backup")
+            raise _damaged(path, "; ".join(problems[:5]))
         return version
     except sqlite3.DatabaseError as e:
-        raise ProjectError(f"the project file is damaged and was not opened; it was left as it is "
-                           f"({e})", path, hint="restore it from a backup") from e
+        raise _damaged(path, str(e)) from e
     finally:
         conn.close()
+
+
+def _damaged(path: Path, detail: str) -> ProjectError:
+    return ProjectError(f"the project file is damaged and was not opened; it was left as it is ({detail})",
+                        path, hint="restore it from a backup")
 
 
 def _read_only_connection(path: Path) -> sqlite3.Connection:
