@@ -1,0 +1,208 @@
+"""COCO panoptic: import (panopticapi's files and ours) and export (the deliverable users ask for).
+
+Export layout under ``dest`` (panopticapi finds the PNG folder from the JSON name)::
+
+    panoptic_<split>.json      images, annotations (segments_info), categories (isthing, color)
+    panoptic_<split>/          one RGB PNG per photo, id = R + 256 G + 256² B
+    <split>/                   the photos, upright (see core.formats.export)
+
+``<split>`` is ``all`` or, with a split, ``train`` and ``val``. Segment ids are canonical
+(``1..N`` by category id, then first pixel in row-major order; ``core.formats.build``) unless
+``renumber=False`` keeps the ids given. JSON holds plain Python numbers only.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from core.categories import CategorySet
+from core.errors import AnnotationError, DatasetError
+from core.formats.build import SegStats, canonical, segment_table
+from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
+                                 ProgressFn, check_size, guess_images_dir, norm_key)
+from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, iterate_records,
+                                 split_ids)
+from core.imageio import read_image_info
+from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, encode_id_png, load_coco_panoptic_json, read_id_png
+
+
+# --- import ----------------------------------------------------------------------------------------
+def _clean_segments_info(infos: list, path: Path) -> tuple[list[dict], list[str]]:
+    """Drop entries with id 0 (void) and exact duplicates, with warnings; conflicting duplicates fail."""
+    if not isinstance(infos, list):
+        raise AnnotationError("segments_info is not a list", path)
+    out: dict[int, dict] = {}
+    warnings = []
+    for info in infos:
+        if not isinstance(info, dict) or "id" not in info or "category_id" not in info:
+            raise AnnotationError(f"segments_info entry {info!r} is missing the key "
+                                  f"{'id' if not isinstance(info, dict) or 'id' not in info else 'category_id'!r}",
+                                  path)
+        sid = int(info["id"])
+        if sid == 0:
+            warnings.append("segments_info entry with id 0 (void) ignored")
+            continue
+        if sid in out:
+            if int(out[sid]["category_id"]) != int(info["category_id"]):
+                raise AnnotationError(f"segment id {sid} appears twice in segments_info with different "
+                                      f"categories ({out[sid]['category_id']} and {info['category_id']})", path)
+            warnings.append(f"segment id {sid} appears twice in segments_info; the copy was dropped")
+            continue
+        out[sid] = info
+    return list(out.values()), warnings
+
+
+def _import_one(image: dict, ann: dict | None, photo: Path, png_dir: Path, categories: CategorySet,
+                json_path: Path) -> list[ImportResult]:
+    info = read_image_info(photo)
+    image_id = image["id"]
+    if ann is None:
+        return [ImportItem(photo, None, ("the JSON has no annotation for this photo",), info.width, info.height,
+                           str(json_path))]
+    png = png_dir / norm_key(str(ann["file_name"]))
+    id_map = read_id_png(png)
+    infos, warnings = _clean_segments_info(ann["segments_info"], png)
+    pan = PanopticAnnotation.from_coco(id_map, infos, path=png)
+    try:
+        pan.validate(categories, image_id)
+    except AnnotationError as e:
+        raise AnnotationError(e.reason, png) from e
+    if "width" in image and "height" in image and (int(image["height"]), int(image["width"])) != pan.shape:
+        raise AnnotationError(f"the PNG is {pan.shape[1]}x{pan.shape[0]} but the images entry says "
+                              f"{image['width']}x{image['height']}", png)
+    check_size(pan.shape, info, png, "panoptic PNG")
+    return [ImportItem(photo, pan, tuple(warnings), info.width, info.height, str(png))]
+
+
+def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = None,
+                         images_dir: str | Path | None = None, progress: ProgressFn | None = None,
+                         cancel: CancelCheck | None = None) -> ImportRun:
+    """Import a COCO panoptic dataset (panopticapi's layout or ours).
+
+    Args:
+        json_path: the ``panoptic_*.json``.
+        png_dir: the PNG folder (default: the JSON's path without ``.json``, as panopticapi).
+        images_dir: the photos (default: guessed, see ``guess_images_dir``).
+    Raises:
+        DatasetError: unreadable JSON or a missing top-level key (named).
+    Per item (reported, the batch goes on): duplicate image ids, annotations of unknown images,
+    PNG/JSON id mismatches and unknown categories (panopticapi's wording), size mismatches.
+    """
+    json_path = Path(json_path)
+    data, categories = load_coco_panoptic_json(json_path)
+    png_dir = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
+    problems: list[ImportResult] = []
+    images: dict[object, dict] = {}
+    dup: set = set()
+    for k, img in enumerate(data["images"]):
+        missing = [key for key in ("id", "file_name") if not isinstance(img, dict) or key not in img]
+        if missing:
+            problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
+            continue
+        if img["id"] in images:
+            dup.add(img["id"])
+        images.setdefault(img["id"], img)
+    for image_id in sorted(dup, key=str):
+        problems.append(ImportProblem(str(json_path), f"image id {image_id} appears more than once in images; "
+                                      "its annotation cannot be attributed, all its entries are skipped"))
+        del images[image_id]
+    anns: dict[object, dict] = {}
+    for k, ann in enumerate(data["annotations"]):
+        missing = [key for key in ("image_id", "file_name", "segments_info")
+                   if not isinstance(ann, dict) or key not in ann]
+        if missing:
+            problems.append(ImportProblem(str(json_path), f"annotations[{k}] is missing the key {missing[0]!r}"))
+            continue
+        image_id = ann["image_id"]
+        if image_id in dup:
+            continue
+        if image_id not in images:
+            problems.append(ImportProblem(str(json_path), f"annotation {ann['file_name']!r} refers to image_id "
+                                          f"{image_id}, which is not in images"))
+        elif image_id in anns:
+            problems.append(ImportProblem(str(json_path), f"image {image_id} has a second annotation "
+                                          f"({ann['file_name']!r}); only the first is used"))
+        else:
+            anns[image_id] = ann
+    if images_dir is None:
+        split = json_path.stem[len("panoptic_"):] if json_path.stem.startswith("panoptic_") else ""
+        images_dir = guess_images_dir(json_path, [str(i["file_name"]) for i in images.values()], split)
+    images_dir = Path(images_dir)
+    jobs = [Job(images_dir / norm_key(str(img["file_name"])), _import_one, img, anns.get(image_id),
+                images_dir / norm_key(str(img["file_name"])), png_dir, categories, json_path)
+            for image_id, img in images.items()]
+    return ImportRun(categories, len(jobs), jobs, json_path, progress, cancel, preamble=problems)
+
+
+# --- export ----------------------------------------------------------------------------------------
+def segments_info(ann: PanopticAnnotation, stats: dict[int, SegStats]) -> list[dict]:
+    """COCO ``segments_info`` from precomputed stats (same content as ``ann.segments_info()``,
+    plus ``source`` for segments that are not manual, so predictions round-trip)."""
+    out = []
+    for sid in sorted(ann.segments):
+        seg = ann.segments[sid]
+        st = stats.get(sid)
+        info = {"id": int(sid), "category_id": int(seg.category_id), "iscrowd": int(bool(seg.iscrowd)),
+                "bbox": [int(v) for v in st.bbox] if st else [0, 0, 0, 0], "area": int(st.area) if st else 0}
+        if seg.score is not None:
+            info["score"] = float(seg.score)
+        if seg.source != SOURCE_MANUAL:
+            info["source"] = str(seg.source)
+        out.append(info)
+    return out
+
+
+def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySet, dest: str | Path, *,
+                         val_fraction: float | None = None, seed: int = 0, split_name: str = "all",
+                         images: bool = True, renumber: bool = True, overwrite: bool = False,
+                         progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
+                         total: int | None = None) -> ExportSummary:
+    """Write a COCO panoptic dataset atomically (layout in the module docstring).
+
+    Args:
+        records: images to export; ``annotation`` ``[height, width]`` in the upright frame.
+        categories: the category table (written with isthing and color).
+        val_fraction: None for one split named ``split_name``; else a seeded train/val split.
+        images: copy the photos (upright) beside the annotations.
+        renumber: canonical segment ids (default) or the ids as given.
+        overwrite: replace a non-empty ``dest`` (only after the export succeeded).
+        total: number of records, for progress, when ``records`` has no ``len``.
+    Raises:
+        DatasetError: ``dest`` not empty, or a write failed (nothing is left behind).
+        AnnotationError / BadImageError: a record is inconsistent or its photo unreadable.
+    """
+    dest = Path(dest)
+    summary = ExportSummary(dest, "coco-panoptic")
+    with AtomicFolder(dest, overwrite) as tmp:
+        staged = StagedFiles(tmp)
+        names = NameAllocator()
+        entries: dict[int, tuple[dict, dict]] = {}
+        for rec in iterate_records(records, categories, progress, cancel, total):
+            ann = rec.annotation
+            ann, stats = canonical(ann) if renumber else (ann, segment_table(ann.id_map))
+            stem = names.stem(Path(rec.photo_path).stem, rec.image_id)
+            png_name = stem + ".png"
+            staged.write(rec.image_id, "png", png_name, encode_id_png(ann.id_map))
+            photo_name = staged.photo(rec, stem) if images else stem + Path(rec.photo_path).suffix
+            infos = segments_info(ann, stats)
+            summary.segments.update(s["category_id"] for s in infos)
+            entries[rec.image_id] = ({"id": int(rec.image_id), "file_name": photo_name, "width": int(rec.width),
+                                      "height": int(rec.height)},
+                                     {"image_id": int(rec.image_id), "file_name": png_name, "segments_info": infos})
+        if not entries:
+            raise DatasetError("nothing to export: no annotated images", dest)
+        split_of = split_ids(entries, val_fraction, seed, split_name)
+        staged.place(split_of, lambda kind, split: f"panoptic_{split}" if kind == "png" else split)
+        by_split: dict[str, list[int]] = defaultdict(list)
+        for image_id, split in sorted(split_of.items()):
+            by_split[split].append(image_id)
+        for split, ids in by_split.items():
+            data = {"info": {"description": "Panoptic Inspector export", "split": split}, "licenses": [],
+                    "images": [entries[i][0] for i in ids], "annotations": [entries[i][1] for i in ids],
+                    "categories": categories.to_json()}
+            (tmp / f"panoptic_{split}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            summary.splits[split] = len(ids)
+            summary.files.append(f"panoptic_{split}.json")
+    return summary

@@ -1,0 +1,242 @@
+"""What every exporter shares: the atomic export folder, the train/val split, file naming, photos.
+
+* **Atomic**: an export is written into ``<dest>.partial-XXXX`` beside ``dest`` and renamed into
+  place only when everything succeeded, so a failed or killed export never leaves a folder that
+  looks complete (a leftover ``.partial-`` folder is plainly unfinished). An existing non-empty
+  ``dest`` is refused unless ``overwrite=True``, and even then it is replaced only after success.
+* **Split**: optional, seeded: the sorted image ids are shuffled with ``numpy.random.default_rng(seed)``
+  and the first ``round(n * val_fraction)`` go to ``val`` (default 80/20 as published work used).
+  Files are staged first and moved to their split's folder at the end, so the split is exact and
+  depends only on the set of image ids and the seed, not on the order records arrive in.
+* **Photos** are written upright: a photo without EXIF rotation is copied byte for byte; a rotated
+  one is re-encoded upright (JPEG quality 95, otherwise PNG), because most training code ignores
+  EXIF and would pair a sideways photo with an upright mask.
+* **Names**: a photo keeps its file name; a clash (same stem, any case) gets ``_<image id>`` added.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from core.categories import CategorySet
+from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
+from core.formats.common import CancelCheck, ExportRecord, ProgressFn
+from core.imageio import encode_jpeg, load_image, read_image_info
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VAL_FRACTION = 0.2
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote: images per split, segments per category id, the main files."""
+
+    dest: Path
+    format: str
+    splits: dict[str, int] = field(default_factory=dict)
+    segments: Counter = field(default_factory=Counter)
+    files: list[str] = field(default_factory=list)
+
+    def lines(self, categories: CategorySet) -> list[str]:
+        names = {c.id: c.name for c in categories}
+        out = [f"wrote {self.format} to {self.dest}"]
+        out += [f"  {split}: {n} images" for split, n in self.splits.items()]
+        out.append(f"segments: {sum(self.segments.values())}")
+        out += [f"  {names.get(c, c)}: {n}" for c, n in sorted(self.segments.items())]
+        return out
+
+
+class AtomicFolder:
+    """``with AtomicFolder(dest) as tmp:`` write into ``tmp``; on success it becomes ``dest``.
+
+    Raises ``DatasetError`` on entry when ``dest`` is a file or a non-empty folder (without
+    ``overwrite``), and when the final rename fails; on any failure the temporary folder is removed
+    and an existing ``dest`` is left as it was. ``OSError`` inside the block (disk full, read-only)
+    comes out as ``DatasetError`` naming ``dest``.
+    """
+
+    def __init__(self, dest: str | Path, overwrite: bool = False):
+        self.dest = Path(dest)
+        self.overwrite = overwrite
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        dest = self.dest
+        if dest.exists():
+            if not dest.is_dir():
+                raise DatasetError("the export destination exists and is not a folder", dest)
+            if any(dest.iterdir()) and not self.overwrite:
+                raise DatasetError("the export folder exists and is not empty", dest,
+                                   hint="choose an empty or new folder, or overwrite it (--overwrite)")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f"{dest.name}.partial-", dir=dest.parent))
+        except OSError as e:
+            raise DatasetError(f"cannot create the export folder: {e.strerror or e}", dest) from e
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self.tmp is not None
+        if exc_type is None:
+            try:
+                self._commit()
+                return False
+            except OSError as e:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise DatasetError(f"cannot move the export into place: {e.strerror or e}", self.dest) from e
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise DatasetError(f"cannot write the export: {exc.strerror or exc}", self.dest,
+                               hint="check free space and write permission") from exc
+        return False
+
+    def _commit(self) -> None:
+        dest = self.dest
+        if not dest.exists():
+            os.rename(self.tmp, dest)
+            return
+        old = dest.with_name(f"{dest.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(dest, old)
+        try:
+            os.rename(self.tmp, dest)
+        except OSError:
+            os.rename(old, dest)  # put the previous export back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def split_ids(image_ids: Iterable[int], val_fraction: float | None, seed: int = 0,
+              name: str = "all") -> dict[int, str]:
+    """``{image id: split}``: everything in ``name``, or a seeded ``train`` / ``val`` split."""
+    ids = sorted(set(int(i) for i in image_ids))
+    if val_fraction is None:
+        return {i: name for i in ids}
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(len(ids))
+    n_val = int(round(len(ids) * val_fraction))
+    val = {ids[k] for k in perm[:n_val].tolist()}
+    return {i: ("val" if i in val else "train") for i in ids}
+
+
+class NameAllocator:
+    """Unique file stems (compared case-insensitively, for Windows and macOS)."""
+
+    def __init__(self):
+        self._taken: set[str] = set()
+
+    def stem(self, wanted: str, image_id: int) -> str:
+        stem = wanted or f"image_{image_id}"
+        if stem.casefold() in self._taken:
+            stem = f"{stem}_{image_id}"
+            k = 2
+            while stem.casefold() in self._taken:
+                stem, k = f"{wanted}_{image_id}_{k}", k + 1
+        self._taken.add(stem.casefold())
+        return stem
+
+
+def photo_suffix(rec: ExportRecord) -> str:
+    """Suffix the exported photo gets: its own, or ``.png`` when a rotated non-JPEG is re-encoded."""
+    return Path(rec.photo_path).suffix.lower() or ".jpg"
+
+
+def write_photo(rec: ExportRecord, out: Path) -> str:
+    """Write the record's photo upright to ``out`` (without suffix); returns the file name used.
+
+    Raises ``BadImageError`` when the photo is missing or unreadable and ``AnnotationError`` when
+    its size no longer matches the annotation.
+    """
+    src = Path(rec.photo_path)
+    info = read_image_info(src)
+    if (info.width, info.height) != (rec.width, rec.height):
+        raise AnnotationError(f"the photo is now {info.width}x{info.height} but its annotation is "
+                              f"{rec.width}x{rec.height}", src, hint="the photo file was replaced")
+    suffix = photo_suffix(rec)
+    if info.orientation == 1:
+        target = out.with_name(out.name + suffix)
+        shutil.copyfile(src, target)
+        return target.name
+    rgb = load_image(src)
+    if suffix in (".jpg", ".jpeg"):
+        target = out.with_name(out.name + suffix)
+        target.write_bytes(encode_jpeg(rgb, quality=95))
+    else:
+        from core.imageio import encode_png
+
+        target = out.with_name(out.name + ".png")
+        target.write_bytes(encode_png(rgb))
+    return target.name
+
+
+class StagedFiles:
+    """Files written before the split is known, moved to ``folder(kind, split)`` at the end."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.staging = root / ".staging"
+        self._files: dict[int, list[tuple[str, str]]] = defaultdict(list)  # image id -> [(kind, name)]
+
+    def folder(self, kind: str) -> Path:
+        """The staging folder for files of ``kind`` (created)."""
+        folder = self.staging / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def register(self, image_id: int, kind: str, name: str) -> None:
+        """Remember that ``folder(kind) / name`` belongs to ``image_id``."""
+        self._files[image_id].append((kind, name))
+
+    def write(self, image_id: int, kind: str, name: str, data: bytes) -> None:
+        (self.folder(kind) / name).write_bytes(data)
+        self.register(image_id, kind, name)
+
+    def photo(self, rec: ExportRecord, stem: str) -> str:
+        """Write the record's photo upright (``write_photo``); returns its file name."""
+        name = write_photo(rec, self.folder("img") / stem)
+        self.register(rec.image_id, "img", name)
+        return name
+
+    def place(self, split_of: dict[int, str], folder: Callable[[str, str], str]) -> None:
+        for image_id, files in self._files.items():
+            for kind, name in files:
+                target_dir = self.root / folder(kind, split_of[image_id])
+                target_dir.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / kind / name, target_dir / name)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def iterate_records(records: Iterable[ExportRecord], categories: CategorySet, progress: ProgressFn | None,
+                    cancel: CancelCheck | None, total: int | None = None) -> Iterator[ExportRecord]:
+    """Records checked one by one (size, ids unique, map and table consistent), with progress and
+    cancel between records. Errors name the photo and the image id."""
+    if total is None:
+        total = len(records) if hasattr(records, "__len__") else 0  # type: ignore[arg-type]
+    seen: set[int] = set()
+    for done, rec in enumerate(records, start=1):
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("export cancelled")
+        if rec.image_id in seen:
+            raise DatasetError(f"image id {rec.image_id} is exported twice", rec.photo_path)
+        seen.add(rec.image_id)
+        if rec.annotation.shape != (rec.height, rec.width):
+            raise AnnotationError(f"annotation is {rec.annotation.shape[1]}x{rec.annotation.shape[0]} but the "
+                                  f"image is {rec.width}x{rec.height}", rec.photo_path)
+        try:
+            rec.annotation.validate(categories, rec.image_id)
+        except InspectorError as e:
+            raise AnnotationError(e.reason, rec.photo_path) from e
+        yield rec
+        if progress is not None:
+            progress(done, total, Path(rec.photo_path).name)
+
