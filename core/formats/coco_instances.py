@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -24,7 +24,8 @@ from core.errors import AnnotationError, CategoryError, DatasetError
 from core.formats.build import SMALLER_ON_TOP, Instance, canonical, from_instances
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
-from core.formats.export import AtomicFolder, ExportSummary, NameAllocator, StagedFiles, iterate_records, split_ids
+from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, choose_splits,
+                                 iterate_records)
 from core.formats.rle import mask_to_rle, segmentation_to_mask
 from core.imageio import read_image_info
 
@@ -171,6 +172,7 @@ def import_coco_instances(json_path: str | Path, images_dir: str | Path | None =
 # --- export ----------------------------------------------------------------------------------------
 def export_coco_instances(records: Iterable[ExportRecord], categories: CategorySet, dest: str | Path, *,
                           include_stuff: bool = False, val_fraction: float | None = None, seed: int = 0,
+                          splits: Mapping[int, str] | None = None,
                           split_name: str = "all", images: bool = True, overwrite: bool = False,
                           progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
                           total: int | None = None) -> ExportSummary:
@@ -205,7 +207,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
                                       "height": int(rec.height)}, anns)
         if not entries:
             raise DatasetError("nothing to export: no annotated images", dest)
-        split_of = split_ids(entries, val_fraction, seed, split_name)
+        split_of = choose_splits(entries, splits, val_fraction, seed, split_name)
         staged.place(split_of, lambda kind, split: split)
         by_split: dict[str, list[int]] = defaultdict(list)
         for image_id, split in sorted(split_of.items()):

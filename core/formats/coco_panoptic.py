@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
@@ -23,7 +23,7 @@ from core.formats.build import SegStats, canonical, segment_table
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
 from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, iterate_records,
-                                 split_ids)
+                                 choose_splits)
 from core.imageio import read_image_info
 from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, encode_id_png, load_coco_panoptic_json, read_id_png
 
@@ -155,7 +155,8 @@ def segments_info(ann: PanopticAnnotation, stats: dict[int, SegStats]) -> list[d
 
 
 def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySet, dest: str | Path, *,
-                         val_fraction: float | None = None, seed: int = 0, split_name: str = "all",
+                         val_fraction: float | None = None, seed: int = 0,
+                         splits: Mapping[int, str] | None = None, split_name: str = "all",
                          images: bool = True, renumber: bool = True, overwrite: bool = False,
                          progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
                          total: int | None = None) -> ExportSummary:
@@ -165,6 +166,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
         records: images to export; ``annotation`` ``[height, width]`` in the upright frame.
         categories: the category table (written with isthing and color).
         val_fraction: None for one split named ``split_name``; else a seeded train/val split.
+        splits: ``{image id: split name}`` to use instead (e.g. the project's splits).
         images: copy the photos (upright) beside the annotations.
         renumber: canonical segment ids (default) or the ids as given.
         overwrite: replace a non-empty ``dest`` (only after the export succeeded).
@@ -193,7 +195,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
                                      {"image_id": int(rec.image_id), "file_name": png_name, "segments_info": infos})
         if not entries:
             raise DatasetError("nothing to export: no annotated images", dest)
-        split_of = split_ids(entries, val_fraction, seed, split_name)
+        split_of = choose_splits(entries, splits, val_fraction, seed, split_name)
         staged.place(split_of, lambda kind, split: f"panoptic_{split}" if kind == "png" else split)
         by_split: dict[str, list[int]] = defaultdict(list)
         for image_id, split in sorted(split_of.items()):

@@ -160,7 +160,7 @@ class ImportRun:
                 yield res
             done += 1
             if self._progress is not None:
-                self._progress(done, self.total, label)
+                self._progress(done, self.total, Path(label).name if label else "")
 
     def collect(self) -> list[ImportResult]:
         """All results in a list (small datasets and tests)."""

@@ -23,7 +23,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -127,6 +127,14 @@ def split_ids(image_ids: Iterable[int], val_fraction: float | None, seed: int = 
     n_val = int(round(len(ids) * val_fraction))
     val = {ids[k] for k in perm[:n_val].tolist()}
     return {i: ("val" if i in val else "train") for i in ids}
+
+
+def choose_splits(image_ids: Iterable[int], splits: Mapping[int, str] | None, val_fraction: float | None,
+                  seed: int, name: str) -> dict[int, str]:
+    """The given ``splits`` (e.g. the project's; ids it lacks go to ``name``), else ``split_ids``."""
+    if splits is None:
+        return split_ids(image_ids, val_fraction, seed, name)
+    return {int(i): str(splits.get(i) or name) for i in image_ids}
 
 
 class NameAllocator:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -19,7 +19,8 @@ from core.categories import CategorySet
 from core.errors import DatasetError
 from core.formats.class_mapping import ClassMapping
 from core.formats.common import CancelCheck, ExportRecord, ProgressFn
-from core.formats.export import AtomicFolder, ExportSummary, NameAllocator, StagedFiles, iterate_records, split_ids
+from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, choose_splits,
+                                 iterate_records)
 
 
 def _palette(categories: CategorySet) -> list[int]:
@@ -46,7 +47,8 @@ def encode_class_png(class_map: np.ndarray, categories: CategorySet) -> bytes:
 
 
 def export_semantic(records: Iterable[ExportRecord], categories: CategorySet, dest: str | Path, *,
-                    val_fraction: float | None = None, seed: int = 0, split_name: str = "all",
+                    val_fraction: float | None = None, seed: int = 0,
+                    splits: Mapping[int, str] | None = None, split_name: str = "all",
                     images: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
                     cancel: CancelCheck | None = None, total: int | None = None) -> ExportSummary:
     """Write class-index PNGs atomically (layout in the module docstring); arguments as
@@ -66,7 +68,7 @@ def export_semantic(records: Iterable[ExportRecord], categories: CategorySet, de
             ids.append(rec.image_id)
         if not ids:
             raise DatasetError("nothing to export: no annotated images", dest)
-        split_of = split_ids(ids, val_fraction, seed, split_name)
+        split_of = choose_splits(ids, splits, val_fraction, seed, split_name)
         staged.place(split_of, lambda kind, split: f"semantic_{split}" if kind == "sem" else split)
         for split in split_of.values():
             summary.splits[split] = summary.splits.get(split, 0) + 1

@@ -1,0 +1,186 @@
+"""Bringing an import into a project, and exporting a project, through the importers/exporters.
+
+* Categories are matched **by name**: a dataset class the project has keeps the project's id; a
+  new one is added (with the dataset's thing/stuff flag and colour). A name that is a thing in one
+  and stuff in the other is refused before anything is written, since it would merge or split
+  instances silently.
+* Photos are added where they are (``project.images.add_files``: hash and upright size); a photo
+  already in the project (same path, or same content elsewhere) is reused.
+* An image that already has an annotation keeps it unless ``replace_existing`` (reported).
+* Imported annotations are saved with status ``done``: a dataset arrives finished.
+* Work is committed in batches of ``BATCH`` photos, so a cancel keeps what was done.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from core.categories import CategorySet
+from core.errors import CategoryError, InspectorError, ProjectError
+from core.formats.common import CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportRun, ProgressFn
+from core.formats.export import ExportSummary
+from core.panoptic import PanopticAnnotation
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+
+
+@dataclass
+class ProjectImportSummary:
+    """What ``import_into_project`` did, beside the import's own report (``run.report``)."""
+
+    photos_added: int = 0
+    photos_existing: int = 0
+    annotations_saved: int = 0
+    annotations_kept: int = 0  # the project already had one and replace_existing was off
+    categories_added: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"project: {self.photos_added} photos added, {self.photos_existing} already there; "
+               f"{self.annotations_saved} annotations saved"]
+        if self.annotations_kept:
+            out.append(f"  {self.annotations_kept} images already annotated in the project were left as they were "
+                       "(--replace to overwrite)")
+        if self.categories_added:
+            out.append(f"  categories added: {', '.join(self.categories_added)}")
+        out += [f"  not saved: {p.message()}" for p in self.problems]
+        return out
+
+
+def map_categories(project: "Project", categories: CategorySet) -> tuple[dict[int, int], list[str]]:
+    """``({dataset category id: project category id}, names added)``; adds missing categories.
+
+    Raises ``CategoryError`` (nothing written) when a name is a thing on one side and stuff on
+    the other.
+    """
+    current = {c.name: c for c in project.categories.get()}
+    for c in categories:
+        have = current.get(c.name)
+        if have is not None and have.isthing != c.isthing:
+            raise CategoryError(f"{c.name!r} is {'a thing' if c.isthing else 'stuff'} in the dataset but "
+                                f"{'a thing' if have.isthing else 'stuff'} in the project", project.path,
+                                hint="rename or change the class in the project or the dataset first")
+    lut, added = {}, []
+    for c in categories:
+        if c.name not in current:
+            current[c.name] = project.categories.add(c.name, c.isthing, c.color, c.supercategory or "defect")
+            added.append(c.name)
+        lut[c.id] = current[c.name].id
+    return lut, added
+
+
+def _remapped(ann: PanopticAnnotation, lut: dict[int, int]) -> PanopticAnnotation:
+    return PanopticAnnotation(ann.id_map, {k: replace(s, category_id=lut[s.category_id])
+                                           for k, s in ann.segments.items()})
+
+
+def _image_for(project: "Project", photo: Path):
+    rec = project.images.find_by_path(photo)
+    if rec is not None:
+        return rec
+    from core.project import file_sha256
+
+    same = project.images.find_by_hash(file_sha256(photo)[0])
+    return same[0] if same else None
+
+
+def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
+           split: str | None, cancel: CancelCheck | None, summary: ProjectImportSummary) -> None:
+    if not pending:
+        return
+    report = project.images.add_files([i.photo_path for i in pending], split=split, cancel=cancel)
+    summary.photos_added += len(report.added)
+    added = {r.id for r in report.added}
+    from core.project.paths import normalized_abs
+
+    failed = {normalized_abs(p): reason for p, reason in report.failed}
+    with project.transaction("import annotations"):
+        for item in pending:
+            photo = Path(item.photo_path)
+            try:
+                if normalized_abs(photo) in failed:
+                    raise ProjectError(f"the photo was not added: {failed[normalized_abs(photo)]}", photo)
+                rec = _image_for(project, photo)
+                if rec is None:
+                    raise ProjectError("the photo could not be added to the project", photo)
+                if rec.id not in added:
+                    summary.photos_existing += 1
+                if item.annotation is None:
+                    continue
+                if project.annotations.has(rec.id) and not replace_existing:
+                    summary.annotations_kept += 1
+                    continue
+                project.annotations.save(rec.id, _remapped(item.annotation, lut), status="done")
+                summary.annotations_saved += 1
+            except InspectorError as e:
+                summary.problems.append(ImportProblem.from_error(e, photo))
+    pending.clear()
+
+
+def import_into_project(project: "Project", run: ImportRun, *, replace_existing: bool = False,
+                        split: str | None = None, cancel: CancelCheck | None = None) -> ProjectImportSummary:
+    """Add an import's photos and annotations to ``project`` (rules in the module docstring).
+
+    ``run`` comes from any importer (give it the progress callback and cancel flag too: it
+    reports per item and stops between items). ``split`` is given to every added photo.
+    Raises ``CategoryError`` before writing anything when classes conflict; ``CancelledError``
+    after committing the items read so far.
+    """
+    summary = ProjectImportSummary()
+    lut, summary.categories_added = map_categories(project, run.categories)
+    pending: list[ImportItem] = []
+    try:
+        for result in run:
+            if isinstance(result, ImportItem):
+                pending.append(result)
+                if len(pending) >= BATCH:
+                    _flush(project, pending, lut, replace_existing, split, cancel, summary)
+    finally:
+        _flush(project, pending, lut, replace_existing, split, None, summary)
+    log.info("imported into %s: %s", project.path, "; ".join(summary.lines()))
+    return summary
+
+
+def project_records(project: "Project", image_ids: Iterable[int] | None = None) -> tuple[int, Iterator[ExportRecord]]:
+    """``(count, records)`` of the project's annotated images (loaded one at a time)."""
+    wanted = set(project.annotations.image_ids())
+    if image_ids is not None:
+        wanted &= set(int(i) for i in image_ids)
+    ids = sorted(wanted)
+
+    def gen() -> Iterator[ExportRecord]:
+        for image_id in ids:
+            img = project.images.get(image_id)
+            ann = project.annotations.load(image_id)
+            if ann is not None:
+                yield ExportRecord(image_id, img.path, img.width, img.height, ann)
+
+    return len(ids), gen()
+
+
+def export_project(project: "Project", fmt: str, dest: str | Path, *, image_ids: Iterable[int] | None = None,
+                   project_splits: bool = False, progress: ProgressFn | None = None,
+                   cancel: CancelCheck | None = None, **options) -> ExportSummary:
+    """Export the project's annotated images with one of ``core.formats.EXPORTERS``.
+
+    ``project_splits`` uses each photo's split in the project (photos without one go to
+    ``split_name``); otherwise ``val_fraction``/``seed`` in ``options`` make a seeded split.
+    Other ``options`` go to the exporter (``images``, ``overwrite``, ``include_stuff`` ...).
+    """
+    from core.formats import EXPORTERS
+
+    if fmt not in EXPORTERS:
+        raise ValueError(f"unknown export format {fmt!r}; known: {sorted(EXPORTERS)}")
+    total, records = project_records(project, image_ids)
+    if project_splits:
+        options["splits"] = {img.id: img.split for img in project.images.list() if img.split}
+    return EXPORTERS[fmt](records, project.categories.get(), dest, progress=progress, cancel=cancel, total=total,
+                          **options)
+
