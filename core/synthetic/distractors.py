@@ -1,0 +1,61 @@
+"""Things on concrete that are *not* defects: efflorescence and rust run-off.
+
+They change only pixels that stay labelled concrete, so a model learns that white crusts and
+orange-brown streaks are not spalling or rebar. Both run downwards from a source, as water does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.synthetic.canvas import Canvas
+from core.synthetic.texture import fractal, noise
+
+
+def _runoff(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float], radius: float,
+            streakiness: float) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """A deposit around ``source`` with drips below it: (window, ``[h, w]`` float32 alpha in [0, 1])."""
+    h, w = canvas.shape
+    cx, cy = source
+    y0, y1 = max(int(cy - radius), 0), min(int(cy + radius * rng.uniform(1.5, 3.5)), h)
+    x0, x1 = max(int(cx - radius), 0), min(int(cx + radius), w)
+    if y1 - y0 < 4 or x1 - x0 < 4:
+        return None
+    ys, xs = slice(y0, y1), slice(x0, x1)
+    shape = (y1 - y0, x1 - x0)
+    yy, xx = np.mgrid[ys, xs].astype(np.float32)
+    dx, dy = (xx - np.float32(cx)) / np.float32(radius), (yy - np.float32(cy)) / np.float32(radius)
+    blob = 1.0 - np.sqrt(dx * dx + dy * dy) + 0.45 * fractal(rng, shape, max(radius / 3, 2.0), 3)
+    drips = noise(rng, shape, max(radius / 12, 1.5), stretch=(8.0, 1.0)) - 0.2
+    below = np.clip(1.0 - np.abs(dx), 0.0, 1.0) * np.exp(-np.clip(dy, 0.0, None) / 2.0) * (dy > -0.2)
+    alpha = np.clip(blob * 2.0, 0.0, 1.0) + streakiness * np.clip(drips, 0.0, 1.0) * below
+    alpha = np.clip(alpha, 0.0, 1.0) * canvas.concrete(ys, xs)
+    return (ys, xs), alpha.astype(np.float32)
+
+
+def add_efflorescence(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None = None) -> None:
+    """A white, powdery crust (salts washed out of the concrete), often below a crack."""
+    h, w = canvas.shape
+    source = source or (rng.uniform(0, w), rng.uniform(0, h))
+    got = _runoff(rng, canvas, source, rng.uniform(0.04, 0.14) * canvas.side, rng.uniform(0.4, 1.0))
+    if got is None:
+        return
+    (ys, xs), alpha = got
+    loc = canvas.img[ys, xs]
+    white = np.float32([0.9, 0.9, 0.87]) * np.float32(rng.uniform(0.9, 1.05))
+    powder = (1.0 + 0.08 * noise(rng, alpha.shape, 1.5))[..., None]
+    a = (alpha * np.float32(rng.uniform(0.35, 0.75)))[..., None]
+    loc += (white * powder - loc) * a
+
+
+def add_rust_stain(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None = None) -> None:
+    """A faint orange-brown run-off streak: a stain, unribbed and soft-edged, unlike rebar."""
+    h, w = canvas.shape
+    source = source or (rng.uniform(0, w), rng.uniform(0, h))
+    got = _runoff(rng, canvas, source, rng.uniform(0.02, 0.07) * canvas.side, rng.uniform(0.6, 1.0))
+    if got is None:
+        return
+    (ys, xs), alpha = got
+    loc = canvas.img[ys, xs]
+    rust = np.float32([0.55, 0.33, 0.17]) * np.float32(rng.uniform(0.8, 1.1))
+    a = (alpha * np.float32(rng.uniform(0.12, 0.3)))[..., None]
+    loc += (rust * (loc.mean(axis=2, keepdims=True) / 0.6) - loc) * a

@@ -1,0 +1,64 @@
+"""Pictures for people to judge the synthetic data by: overlays and a grid of samples.
+
+``sample_grid`` makes ``docs/images/synthetic_grid.png``: for each sample the photo and, beside
+it, the photo under its truth (category colours at half opacity, instance outlines in white).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from core.categories import CategorySet
+from core.panoptic import PanopticAnnotation
+
+
+def overlay(rgb: np.ndarray, ann: PanopticAnnotation, categories: CategorySet, alpha: float = 0.5) -> np.ndarray:
+    """``rgb`` ``[H, W, 3]`` uint8 blended with category colours; every segment edge drawn white,
+    so touching instances of one class stay distinguishable. Void stays unblended."""
+    sem = ann.semantic()
+    lut = np.zeros((max(categories.ids + [int(sem.max())]) + 1, 3), np.float32)
+    for c in categories:
+        lut[c.id] = c.color
+    colour = lut[sem]
+    a = np.where(sem > 0, np.float32(alpha), np.float32(0.0))[..., None]
+    out = rgb.astype(np.float32) * (1 - a) + colour * a
+    ids = ann.id_map
+    edge = np.zeros(ids.shape, bool)
+    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[1:, :] |= ids[1:, :] != ids[:-1, :]
+    out[edge] = 255.0
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _legend(categories: CategorySet, width: int) -> np.ndarray:
+    bar = np.full((28, width, 3), 255, np.uint8)
+    x = 8
+    for c in categories:
+        cv2.rectangle(bar, (x, 7), (x + 14, 21), tuple(int(v) for v in c.color), -1)
+        cv2.putText(bar, c.name, (x + 20, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        x += 30 + 9 * len(c.name)
+    return bar
+
+
+def sample_grid(samples: Sequence[tuple[np.ndarray, PanopticAnnotation]], categories: CategorySet,
+                cols: int = 3, tile: int = 256) -> np.ndarray:
+    """A grid image, ``[H, W, 3]`` uint8 RGB: each sample as photo | overlay, ``tile`` px high,
+    ``cols`` samples per row, with a colour legend underneath."""
+    cells = []
+    for rgb, ann in samples:
+        h, w = rgb.shape[:2]
+        tw = int(round(w * tile / h))
+        photo = cv2.resize(rgb, (tw, tile), interpolation=cv2.INTER_AREA)
+        over = cv2.resize(overlay(rgb, ann, categories), (tw, tile), interpolation=cv2.INTER_AREA)
+        gap = np.full((tile, 4, 3), 255, np.uint8)
+        cells.append(np.concatenate([photo, gap, over], axis=1))
+    cell_w = max(c.shape[1] for c in cells)
+    cells = [np.pad(c, ((0, 0), (0, cell_w - c.shape[1]), (0, 0)), constant_values=255) for c in cells]
+    while len(cells) % cols:
+        cells.append(np.full_like(cells[0], 255))
+    pad = lambda c: np.pad(c, ((6, 6), (6, 6), (0, 0)), constant_values=255)  # noqa: E731
+    rows = [np.concatenate([pad(c) for c in cells[i:i + cols]], axis=1) for i in range(0, len(cells), cols)]
+    grid = np.concatenate(rows, axis=0)
+    return np.concatenate([grid, _legend(categories, grid.shape[1])], axis=0)

@@ -1,0 +1,107 @@
+"""One synthetic photo: deterministic, its truth exact, its defects looking like what they are."""
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from core.categories import Category, CategorySet, default_categories
+from core.synthetic import SynthConfig, generate_sample, image_seed, parse_size
+
+CATS = default_categories()
+CRACK, SPALL, REBAR, CONCRETE, BACKGROUND = (CATS.by_name(n).id for n in
+                                             ("crack", "spalling", "exposed_rebar", "concrete", "background"))
+BUSY = SynthConfig(crack_count=(2, 4), spall_count=(2, 3), rebar_probability=1.0, background_probability=0.5)
+
+
+def test_same_seed_same_photo_and_truth_other_seed_differs():
+    a_rgb, a_ann = generate_sample(11, (160, 120), BUSY)
+    b_rgb, b_ann = generate_sample(11, (160, 120), BUSY)
+    c_rgb, _ = generate_sample(12, (160, 120), BUSY)
+    assert np.array_equal(a_rgb, b_rgb)
+    assert np.array_equal(a_ann.id_map, b_ann.id_map) and a_ann.segments == b_ann.segments
+    assert not np.array_equal(a_rgb, c_rgb)
+
+
+def test_size_is_width_by_height_and_checked():
+    rgb, ann = generate_sample(0, (200, 120))
+    assert rgb.shape == (120, 200, 3) and rgb.dtype == np.uint8
+    assert ann.id_map.shape == (120, 200) and ann.id_map.dtype == np.int32
+    assert generate_sample(0, 96)[0].shape == (96, 96, 3)
+    with pytest.raises(ValueError, match="outside"):
+        parse_size(8)
+    with pytest.raises(ValueError):
+        parse_size("big")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_truth_is_exact_and_complete(seed):
+    rgb, ann = generate_sample(seed, (144, 112), BUSY)
+    ann.validate(CATS, seed)  # PNG ids == table ids, known categories
+    ids = ann.id_map
+    assert (ids > 0).all(), "every pixel is labelled"
+    for info in ann.segments_info():
+        ys, xs = np.nonzero(ids == info["id"])
+        assert len(ys) > 0 and info["area"] == len(ys)
+        assert info["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+    stuff = [s for s in ann.segments.values() if not CATS.is_thing(s.category_id)]
+    assert len({s.category_id for s in stuff}) == len(stuff), "one segment per stuff class"
+    assert sum(CATS.is_thing(s.category_id) for s in ann.segments.values()) <= BUSY.max_things
+
+
+def test_rebar_only_inside_spalls():
+    seen = 0
+    for seed in range(20):
+        _, ann = generate_sample(seed, 128, BUSY)
+        sem = ann.semantic()
+        for seg in ann.segments.values():
+            if seg.category_id != REBAR:
+                continue
+            seen += 1
+            ring = ndimage.binary_dilation(ann.id_map == seg.id, iterations=2) & (ann.id_map != seg.id)
+            # a bar is surrounded by its spall (or another bar), never by sound concrete alone
+            assert np.isin(sem[ring], [SPALL, REBAR]).mean() > 0.5
+    assert seen > 5
+
+
+def test_counts_follow_the_config():
+    none = SynthConfig(crack_count=(0, 0), spall_count=(0, 0), background_probability=0.0)
+    for seed in range(4):
+        _, ann = generate_sample(seed, 96, none)
+        assert [s.category_id for s in ann.segments.values()] == [CONCRETE]
+    capped = SynthConfig(crack_count=(4, 4), spall_count=(3, 3), rebar_probability=1.0, max_things=3)
+    for seed in range(6):
+        _, ann = generate_sample(seed, 160, capped)
+        assert sum(CATS.is_thing(s.category_id) for s in ann.segments.values()) <= 3
+
+
+def test_defects_look_like_defects():
+    """What a model has to learn from: cracks and spalls darker than the concrete around them,
+    rebar orange-brown. Measured over several photos, against the concrete in the same photo."""
+    crack_contrast, spall_contrast, rebar_warmth = [], [], []
+    for seed in range(16):
+        rgb, ann = generate_sample(seed, 256, BUSY)
+        lum = rgb.astype(np.float32).mean(axis=2)
+        sem = ann.semantic()
+        concrete = lum[sem == CONCRETE].mean()
+        if (sem == CRACK).sum() > 20:
+            crack_contrast.append(lum[sem == CRACK].mean() / concrete)
+        if (sem == SPALL).sum() > 100:
+            spall_contrast.append(lum[sem == SPALL].mean() / concrete)
+        if (sem == REBAR).sum() > 20:
+            warm = rgb[sem == REBAR].astype(np.float32)
+            grey = rgb[sem == CONCRETE].astype(np.float32)
+            rebar_warmth.append((warm[:, 0] - warm[:, 2]).mean() - (grey[:, 0] - grey[:, 2]).mean())
+    assert len(crack_contrast) > 8 and np.median(crack_contrast) < 0.7
+    assert len(spall_contrast) > 8 and np.median(spall_contrast) < 0.85
+    assert len(rebar_warmth) > 4 and min(rebar_warmth) > 20
+
+
+def test_uses_the_ids_of_the_category_set_given():
+    renumbered = CategorySet(tuple(Category(c.id * 10, c.name, c.isthing, c.color, c.supercategory) for c in CATS))
+    _, ann = generate_sample(5, 128, SynthConfig(categories=renumbered, crack_count=(1, 3), spall_count=(1, 2)))
+    ann.validate(renumbered)
+    assert {s.category_id for s in ann.segments.values()} <= set(renumbered.ids)
+
+
+def test_image_seed_depends_on_seed_and_index_only():
+    assert image_seed(3, 7) == image_seed(3, 7)
+    assert len({image_seed(3, i) for i in range(100)} | {image_seed(4, 0)}) == 101
