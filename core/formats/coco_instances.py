@@ -52,7 +52,8 @@ def _categories(data: dict, stuff: set[str], fill: str | int | None, json_path: 
             key = "id" if not isinstance(c, dict) or "id" not in c else "name"
             raise DatasetError(f"categories[{k}] is missing the key {key!r}", json_path)
         d = dict(c)
-        d.setdefault("isthing", 0 if str(c["name"]) in stuff else 1)
+        # a class named as stuff, or chosen to fill unlabelled pixels, is stuff unless the file says otherwise
+        d.setdefault("isthing", 0 if str(c["name"]) in stuff or str(c["name"]) == str(fill) else 1)
         d.setdefault("supercategory", "")
         try:
             cats.append(Category.from_json(d))

@@ -1,8 +1,9 @@
 """COCO segmentations (polygons, uncompressed and compressed RLE) to masks, checked first.
 
 pycocotools decodes without bounds checks: an RLE whose counts do not sum to ``H * W`` yields
-uninitialised memory (or worse), so every segmentation is validated here before it reaches
-``pycocotools.mask``. Errors are ``AnnotationError`` for that annotation only.
+uninitialised memory (or worse). So run lengths are parsed and checked here and decoded with numpy;
+pycocotools only rasterises polygons and encodes masks. Errors are ``AnnotationError`` for that
+annotation only.
 """
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ def rle_string_counts(counts: bytes | str) -> list[int]:
     return out
 
 
+def counts_to_mask(counts: list[int], h: int, w: int) -> np.ndarray:
+    """``[h, w]`` bool mask of validated run lengths (column-major, starting with a 0-run).
+
+    Done in numpy rather than ``pycocotools.mask.decode``, which warns under numpy 2.
+    """
+    values = np.arange(len(counts)) % 2 == 1
+    return np.repeat(values, np.asarray(counts, dtype=np.int64)).reshape(w, h).T
+
+
 def _check_counts(counts: list[int], h: int, w: int) -> None:
     if any(c < 0 for c in counts):
         raise AnnotationError("RLE has negative run lengths")
@@ -70,28 +80,30 @@ def segmentation_to_mask(segm, h: int, w: int) -> np.ndarray:
             if not np.all(np.isfinite(poly)):
                 raise AnnotationError(f"polygon {k} has coordinates that are not finite numbers")
         rles = mask_utils.frPyObjects([[float(v) for v in p] for p in polys], h, w)
-        return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+        return counts_to_mask(rle_string_counts(mask_utils.merge(rles)["counts"]), h, w)
     if isinstance(segm, dict):
         if "counts" not in segm or "size" not in segm:
             raise AnnotationError(f"RLE is missing the key {'counts' if 'counts' not in segm else 'size'!r}")
         size = segm["size"]
-        if not isinstance(size, (list, tuple)) or len(size) != 2 or [int(size[0]), int(size[1])] != [h, w]:
+        try:
+            ok = isinstance(size, (list, tuple)) and len(size) == 2 and [int(size[0]), int(size[1])] == [h, w]
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise AnnotationError(f"RLE size {size!r} differs from the image's [height, width] [{h}, {w}]")
         counts = segm["counts"]
         if isinstance(counts, list):
             if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
                 raise AnnotationError("uncompressed RLE counts must be integers")
-            _check_counts(counts, h, w)
-            rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
         elif isinstance(counts, (str, bytes)):
             try:
-                _check_counts(rle_string_counts(counts), h, w)
+                counts = rle_string_counts(counts)
             except ValueError as e:
                 raise AnnotationError(f"compressed RLE is malformed: {e}") from e
-            rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
         else:
             raise AnnotationError(f"RLE counts must be a list or a string, got {type(counts).__name__}")
-        return mask_utils.decode(rle).astype(bool)
+        _check_counts(counts, h, w)
+        return counts_to_mask(counts, h, w)
     raise AnnotationError(f"segmentation must be a polygon list or an RLE object, got {type(segm).__name__}")
 
 
