@@ -1,6 +1,7 @@
 """Ground-truth panoptic annotations: one per image, saved in one transaction, stored losslessly.
 
-The id map is stored as the COCO panoptic RGB PNG (``core.panoptic.encode_id_png``) and the
+The id map is stored as a COCO panoptic RGB PNG (``idpng.encode_ids``; exporters may copy the
+bytes from ``load_png`` as they are) and the
 segment table as rows of ``segments`` (category, iscrowd, source, score, area), so category
 statistics and the "which images use this class" question need no PNG decoding.
 """
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import AnnotationError, ProjectError
-from core.panoptic import PanopticAnnotation, Segment, decode_id_png, encode_id_png
+from core.panoptic import PanopticAnnotation, Segment
+from core.project.idpng import decode_ids, encode_ids
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ def prepare(ann: PanopticAnnotation, height: int, width: int, image_id: object) 
                                   f"image {image_id}")
         rows.append((int(seg_id), int(seg.category_id), int(bool(seg.iscrowd)), str(seg.source),
                      None if seg.score is None else float(seg.score), areas[seg_id]))
-    return encode_id_png(ann.id_map), rows
+    return encode_ids(ann.id_map), rows
 
 
 def write(conn: sqlite3.Connection, image_id: int, height: int, width: int, png: bytes,
@@ -157,8 +159,13 @@ class AnnotationStore:
         if got is None:
             return None
         png, segments = got
-        id_map = decode_id_png(png, f"annotation of image {image_id}")
+        id_map = decode_ids(png, f"annotation of image {image_id}")
         return PanopticAnnotation(id_map, segments)
+
+    def load_png(self, image_id: int) -> tuple[bytes, dict[int, Segment]] | None:
+        """The stored COCO panoptic PNG bytes and segments, undecoded (for exporters), or None."""
+        with self._db.read(f"load the annotation of image {image_id}") as conn:
+            return read(conn, int(image_id))
 
     def segments(self, image_id: int) -> dict[int, Segment]:
         """The segment table alone (no PNG decoding); empty when there is no annotation."""

@@ -18,8 +18,9 @@ import numpy as np
 
 from core.categories import Category, CategorySet, _auto_color
 from core.errors import CategoryError
-from core.panoptic import PanopticAnnotation, decode_id_png
+from core.panoptic import PanopticAnnotation
 from core.project import annotations as ann_rows
+from core.project.idpng import decode_ids
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def _reassign(conn: sqlite3.Connection, cat_id: int, target: Category | None, pr
     for n, image_id in enumerate(images, 1):
         png, segs = ann_rows.read(conn, image_id)
         h, w = conn.execute("SELECT height, width FROM annotations WHERE image_id = ?", (image_id,)).fetchone()
-        id_map = decode_id_png(png, f"annotation of image {image_id}")
+        id_map = decode_ids(png, f"annotation of image {image_id}")
         moving = [s.id for s in segs.values() if s.category_id == cat_id]
         keep = {k: v for k, v in segs.items() if k not in moving}
         if target is None:

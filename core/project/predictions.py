@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ProjectError
-from core.panoptic import PanopticAnnotation, Segment, decode_id_png
+from core.panoptic import PanopticAnnotation, Segment
 from core.project import annotations as ann_rows
+from core.project.idpng import decode_ids
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class PredictionStore:
             return None
         ann = None
         if row[2] is not None:
-            ann = PanopticAnnotation(decode_id_png(bytes(row[2]), f"prediction for image {image_id}"),
+            ann = PanopticAnnotation(decode_ids(bytes(row[2]), f"prediction for image {image_id}"),
                                      _segments_from_json(row[3]))
         return PredictionRecord(int(image_id), int(model_id), bytes(row[0]), json.loads(row[1]), ann,
                                 row[4], row[5])
