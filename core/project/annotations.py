@@ -153,7 +153,10 @@ class AnnotationStore:
         return revision
 
     def load(self, image_id: int) -> PanopticAnnotation | None:
-        """The stored annotation (``id_map`` [H, W] int32), or None when the image has none."""
+        """The stored annotation (``id_map`` [H, W] int32), or None when the image has none.
+
+        Decoding a 24 MP map takes about half a second: call it from a worker for big photos.
+        """
         with self._db.read(f"load the annotation of image {image_id}") as conn:
             got = read(conn, int(image_id))
         if got is None:

@@ -9,7 +9,11 @@ Thread-safety story (the GUI autosaves from a worker thread while the GUI thread
   ``COMMIT``: a save is exactly one transaction, rolled back on any error.
 * Reads run in WAL snapshots: a reader never waits for a writer and never sees half a save.
   Helpers that read several tables do so inside one read transaction (``Database.read()``).
-* ``Database.close()`` closes every connection; call it after worker threads have finished.
+* ``Database.close()`` waits for a write in flight, then closes every connection; a later save
+  from a worker raises ``ProjectError`` ("the project is closed").
+* Saves are applied in the order they commit. Encoding happens before the write lock is taken,
+  so two threads saving the *same* image must be ordered by the caller (one autosave worker per
+  project does this).
 
 Durability: WAL mode with ``synchronous=FULL``, so a commit that returned has reached the disk
 (a process kill or a power cut loses at most the save in flight).
@@ -135,10 +139,23 @@ class Database:
         return conn
 
     def close(self) -> None:
-        """Close every connection. Further use raises ``ProjectError``."""
+        """Close every connection. Further use raises ``ProjectError``.
+
+        Waits for a write transaction in flight on another thread (a pending autosave) to
+        finish first, so closing the window never cuts a save in half.
+        """
+        with self._write_lock:
+            if self._closed:
+                return
+            if not self.read_only:
+                try:
+                    # Fold the WAL back into the file so a closed project is one file again.
+                    self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except (sqlite3.Error, ProjectError) as e:
+                    log.warning("checkpoint on close failed (harmless, done at next open): %s", e)
+            self._closed = True
         with self._all_lock:
             conns, self._all = self._all, []
-        self._closed = True
         for _, c in conns:
             try:
                 c.close()
@@ -173,6 +190,8 @@ class Database:
                 self._local.depth -= 1
             return
         with self._write_lock:
+            if self._closed:
+                raise ProjectError(f"cannot {what}: the project is closed", self.path)
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:

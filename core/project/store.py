@@ -183,17 +183,12 @@ class Project:
         return cls(path, db, lock)
 
     def close(self) -> None:
-        """Close every connection and release the instance lock. Idempotent."""
+        """Wait for a save in flight, close every connection, release the instance lock.
+        Idempotent; later use raises ``ProjectError``."""
         if self._db.closed:
             return
         try:
-            if not self._db.read_only:
-                try:
-                    # Fold the WAL back into the file so the project is one file again.
-                    self._db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except (sqlite3.Error, ProjectError) as e:
-                    log.warning("checkpoint on close failed (harmless, done at next open): %s", e)
-            self._db.close()
+            self._db.close()  # waits for a save in flight on another thread
         finally:
             if self._lock is not None:
                 self._lock.release()

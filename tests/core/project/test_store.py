@@ -269,3 +269,34 @@ def test_closed_project_refuses_use(tmp_path):
     p.close()  # idempotent
     with pytest.raises(ProjectError, match="closed"):
         p.images.count()
+
+
+def test_close_waits_for_a_save_in_flight_on_another_thread(project, photos, helpers, monkeypatch):
+    from core.project import annotations as ann_mod
+
+    (img,) = project.images.add_files(photos(1)).added
+    ann = helpers.annotation_for(img.height, img.width, 5)
+    inside, release = threading.Event(), threading.Event()
+    real_write = ann_mod.write
+
+    def slow_write(*args):
+        inside.set()
+        release.wait(5)
+        return real_write(*args)
+
+    monkeypatch.setattr(ann_mod, "write", slow_write)
+    worker = threading.Thread(target=project.annotations.save, args=(img.id, ann))
+    worker.start()
+    assert inside.wait(5)
+    closer = threading.Thread(target=project.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # close is waiting for the save
+    release.set()
+    worker.join(5)
+    closer.join(5)
+    assert not closer.is_alive() and project.closed
+    with Project.open(project.path) as again:
+        assert helpers.same_annotation(again.annotations.load(img.id), ann)
+    with pytest.raises(ProjectError, match="closed"):
+        project.annotations.save(img.id, ann)
