@@ -1,0 +1,22 @@
+"""Measuring defects: calibration, per-segment figures by category role, totals.
+
+Start at ``measure_annotation`` (table.py). The rules are in the docstrings of ``roles.py``
+(which figures a category gets), ``skeleton.py`` and ``cracks.py`` (length and width along the
+centreline), ``regions.py`` (area figures) and ``calibration.py`` (millimetres per pixel).
+"""
+from core.measure.calibration import (AREA_UNITS, UNIT_MM, UNIT_PX, Calibration, CalibrationError,
+                                      calibration_from_gsd, calibration_from_line)
+from core.measure.cracks import LinearFigures, measure_linear
+from core.measure.regions import RegionFigures, measure_region
+from core.measure.roles import ROLE_KEYWORDS, Role, role_for, role_for_name
+from core.measure.table import (TABLE_COLUMNS, CategoryTotal, Measurement, PhotoMeasurements, at_threshold,
+                                column_titles, format_measurement, format_number, measure_annotation,
+                                measure_segment, number_defects, segment_boxes, summarize, table_row, to_tsv)
+
+__all__ = [
+    "Calibration", "CalibrationError", "calibration_from_line", "calibration_from_gsd", "UNIT_MM", "UNIT_PX",
+    "AREA_UNITS", "Role", "ROLE_KEYWORDS", "role_for", "role_for_name", "LinearFigures", "measure_linear",
+    "RegionFigures", "measure_region", "Measurement", "PhotoMeasurements", "CategoryTotal",
+    "measure_annotation", "measure_segment", "at_threshold", "number_defects", "segment_boxes", "summarize",
+    "format_number", "format_measurement", "TABLE_COLUMNS", "column_titles", "table_row", "to_tsv",
+]
