@@ -21,6 +21,7 @@ unknown category, segment id 0) is refused too, with the wording panopticapi use
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.errors import AnnotationError
-from core.panoptic import VOID, PanopticAnnotation, Segment
+from core.panoptic import MAX_SEGMENT_ID, VOID, PanopticAnnotation, Segment
 from core.evaluation.result import ImagePQ, PQResult, PQStats, build_result, image_pq
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,16 @@ def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment],
                               f"presented in JSON and not presented in PNG.", path)
 
 
-def _max_id(id_map: np.ndarray, what: str, path: object) -> int:
+def _max_id(id_map: np.ndarray, path: object) -> int:
+    """Largest id of a map; refuses ids outside 0..2**24-1 (a negative one could alias below)."""
     if id_map.size == 0:
         return 0
-    hi = int(id_map.max())
-    if int(id_map.min()) < 0:
-        raise AnnotationError(f"the {what} id map holds negative segment ids", path)
+    if id_map.dtype == np.int32:  # one pass: as uint32 a negative id is huge, so max() catches it
+        hi = int(id_map.view(np.uint32).max())
+    else:
+        hi = int(id_map.max()) if int(id_map.min()) >= 0 else MAX_SEGMENT_ID + 1
+    if hi > MAX_SEGMENT_ID:
+        raise AnnotationError(f"the id map holds segment ids outside 0..{MAX_SEGMENT_ID}", path)
     return hi
 
 
@@ -98,8 +103,8 @@ def _joint_histogram(gt_map: np.ndarray, pred_map: np.ndarray, gt_ids: np.ndarra
     predicted table id ``[Kp]``. Row 0 and column 0 are void. Rows/columns not named by the tables
     hold ids that are missing from them (the caller refuses those).
     """
-    g_hi = max(_max_id(gt_map, "ground-truth", gt_path), int(gt_ids.max(initial=0)))
-    p_hi = max(_max_id(pred_map, "prediction", pred_path), int(pred_ids.max(initial=0)))
+    g_hi = max(_max_id(gt_map, gt_path), int(gt_ids.max(initial=0)))
+    p_hi = max(_max_id(pred_map, pred_path), int(pred_ids.max(initial=0)))
     if (g_hi + 1) * (p_hi + 1) <= _DIRECT_BINS:
         rows, cols, g_lab, p_lab = g_hi + 1, p_hi + 1, gt_map, pred_map
         g_rows, p_cols = gt_ids, pred_ids
@@ -108,11 +113,53 @@ def _joint_histogram(gt_map: np.ndarray, pred_map: np.ndarray, gt_ids: np.ndarra
         p_lab, p_keys = _compact(pred_map, pred_ids)
         rows, cols = len(g_keys) + 1, len(p_keys) + 1
         g_rows, p_cols = np.searchsorted(g_keys, gt_ids), np.searchsorted(p_keys, pred_ids)
-    # intp straight away: bincount would otherwise make its own int64 copy of the int32 labels.
-    joint = np.multiply(g_lab, cols, dtype=np.intp)
-    joint += p_lab
-    hist = np.bincount(joint.ravel(), minlength=rows * cols).reshape(rows, cols)
+    if rows <= 256 and cols <= 256:
+        hist = _histogram_u8(g_lab, p_lab, rows, cols)
+    else:
+        hist = _histogram_bincount(g_lab, p_lab, rows, cols)
     return hist, g_rows, p_cols
+
+
+def _histogram_u8(g_lab: np.ndarray, p_lab: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Labels < 256: OpenCV's 2-D histogram of two uint8 maps, one pass and no joint array.
+
+    Its float32 counts are exact below 2**24, so images are counted in bands of fewer pixels.
+    With as many bins as the range is wide, bin k holds exactly the label k.
+    """
+    import cv2
+
+    g8 = np.ascontiguousarray(g_lab, dtype=np.uint8)
+    p8 = np.ascontiguousarray(p_lab, dtype=np.uint8)
+    hist = np.zeros((rows, cols), np.int64)
+    band = max(1, ((1 << 24) - 1) // max(1, g8.shape[1]))
+    for y in range(0, g8.shape[0], band):
+        hist += cv2.calcHist([g8[y:y + band], p8[y:y + band]], [0, 1], None, [rows, cols],
+                             [0, rows, 0, cols]).astype(np.int64)
+    return hist
+
+
+#: Pixels per slice of the bincount histogram: the intp scratch (512 KiB) stays in L2 cache and is
+#: reused, instead of a fresh image-sized temporary per image (page faults cost more than the math).
+_CHUNK = 1 << 16
+_scratch = threading.local()
+
+
+def _histogram_bincount(g_lab: np.ndarray, p_lab: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Any label range: ``bincount(g * cols + p)`` over slices of the image."""
+    g_flat, p_flat = g_lab.reshape(-1), p_lab.reshape(-1)
+    bins = rows * cols
+    hist = np.zeros(bins, np.int64)
+    step = max(_CHUNK, bins)  # a slice's bincount output is ``bins`` long: keep it small beside the slice
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < min(step, g_flat.size):
+        buf = _scratch.buf = np.empty(min(step, g_flat.size), np.intp)
+    for start in range(0, g_flat.size, step):
+        g, p = g_flat[start:start + step], p_flat[start:start + step]
+        joint = buf[:g.size]
+        np.multiply(g, cols, out=joint)
+        joint += p
+        hist += np.bincount(joint, minlength=bins)
+    return hist.reshape(rows, cols)
 
 
 def _compact(id_map: np.ndarray, table_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

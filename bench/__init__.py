@@ -1,0 +1,1 @@
+"""Benchmarks: each bench_<area>.py runs on its own (python -m bench.bench_<area>)."""

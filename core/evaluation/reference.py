@@ -1,0 +1,97 @@
+"""Run panopticapi itself (when installed) and return its numbers as a ``PQResult``.
+
+For users who want the reference implementation's numbers on record, or to cross-check ours.
+panopticapi's own per-image code (``pq_compute_multi_core``: its ``multiprocessing.Pool`` of
+``cpu_count()`` processes) and its own averaging (``PQStat.pq_average``) produce every number; this
+module only pairs the annotations as ``pq_compute`` does (our ``match_annotations``, same messages)
+so that TP/FP/FN counts come back too, and turns its untyped exceptions into typed errors. Its
+prints go to the debug log. There are no per-image rows: panopticapi does not keep them.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+
+from core.categories import CategorySet
+from core.errors import AnnotationError, CategoryError, DatasetError, InspectorError
+from core.evaluation.files import _load_json, match_annotations
+from core.evaluation.result import GROUPS, PQResult, PQRow
+
+log = logging.getLogger(__name__)
+
+
+def panopticapi_available() -> bool:
+    try:
+        import panopticapi.evaluation  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
+                              pred_folder: str | Path | None = None) -> PQResult:
+    """panopticapi's PQ of a COCO panoptic prediction against ground truth.
+
+    Raises:
+        InspectorError: panopticapi is not installed.
+        DatasetError / AnnotationError: what panopticapi refuses, with its message.
+    """
+    try:
+        from panopticapi.evaluation import pq_compute_multi_core
+    except ImportError as e:
+        raise InspectorError("the reference evaluator panopticapi is not installed",
+                             hint="pip install panopticapi-lite, or use the built-in backend") from e
+    gt_json, pred_json = Path(gt_json), Path(pred_json)
+    gt_data, pred_data = _load_json(gt_json, "ground-truth"), _load_json(pred_json, "prediction")
+    gt_folder = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
+    pred_folder = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
+    for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
+        if not folder.is_dir():
+            raise DatasetError(f"Folder {folder} with {what} segmentations doesn't exist")
+    try:
+        categories = CategorySet.from_json(gt_data["categories"])
+    except CategoryError as e:
+        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
+    cat_dicts = {c["id"]: c for c in gt_data["categories"]}
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            stat = pq_compute_multi_core(pairs, str(gt_folder), str(pred_folder), cat_dicts)
+            groups = {}
+            for name, isthing in zip(GROUPS, (None, True, False)):
+                try:
+                    groups[name], per_class = stat.pq_average(cat_dicts, isthing=isthing)
+                except ZeroDivisionError:  # a group without any counted category
+                    groups[name], per_class = None, None
+                if name == "All":
+                    all_per_class = per_class
+    except KeyError as e:  # its inconsistency messages (PNG vs JSON ids, unknown category)
+        raise AnnotationError(str(e.args[0]) if e.args else repr(e), pred_json) from e
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"panopticapi failed: {e}", pred_json) from e
+    finally:
+        log.debug("panopticapi:\n%s", out.getvalue())
+
+    per_class_rows = []
+    for cat in categories:
+        s = stat.pq_per_cat[cat.id]
+        res = all_per_class[cat.id] if all_per_class is not None else {"pq": 0.0, "sq": 0.0, "rq": 0.0}
+        counted = s.tp + s.fp + s.fn > 0
+        per_class_rows.append(PQRow(cat.name, float(res["pq"]), float(res["sq"]), float(res["rq"]), int(counted),
+                                    int(s.tp), int(s.fp), int(s.fn), float(s.iou), cat.id, cat.isthing))
+    rows = []
+    for name, isthing in zip(GROUPS, (None, True, False)):
+        members = [r for r in per_class_rows if isthing is None or r.isthing == isthing]
+        tp, fp, fn = (sum(getattr(r, k) for r in members) for k in ("tp", "fp", "fn"))
+        iou = sum(r.iou for r in members)
+        g = groups[name]
+        if g is None:
+            nan = float("nan")
+            rows.append(PQRow(name, nan, nan, nan, 0, tp, fp, fn, iou))
+        else:
+            rows.append(PQRow(name, float(g["pq"]), float(g["sq"]), float(g["rq"]), int(g["n"]), tp, fp, fn, iou))
+    return PQResult(*rows, per_class=tuple(per_class_rows), per_image=(), num_images=len(pairs))

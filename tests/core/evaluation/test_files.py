@@ -1,0 +1,170 @@
+"""The file front end: panopticapi's pq_compute numbers and error messages, threads, progress, cancel."""
+import json
+import logging
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import AnnotationError, CancelledError, DatasetError
+from core.evaluation import PQAccumulator, evaluate_files, evaluate_pq_files, format_pq_table, read_panoptic_ids
+from core.panoptic import encode_id_png, id2rgb, read_id_png
+from tests.core.evaluation.cases import (CATS, SCENARIOS, random_pairs, reference_pq_compute, reference_stats,
+                                         write_pairs)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Every scenario plus random pairs in one GT / prediction dataset pair."""
+    pairs = [p for name in sorted(SCENARIOS) for p in SCENARIOS[name]()] + random_pairs(11) + random_pairs(12)
+    folder = tmp_path_factory.mktemp("eval")
+    return pairs, *write_pairs(folder, pairs)
+
+
+def test_equals_pq_compute_end_to_end(dataset):
+    pairs, gt_json, pred_json = dataset
+    ref, printed = reference_pq_compute(gt_json, pred_json)
+    ours = evaluate_pq_files(gt_json, pred_json)
+    for name, row in zip(("All", "Things", "Stuff"), ours.groups):
+        assert row.n == ref[name]["n"]
+        for key in ("pq", "sq", "rq"):
+            assert getattr(row, key) == pytest.approx(ref[name][key], abs=1e-9)
+    for cat_id, ref_row in ref["per_class"].items():
+        for key in ("pq", "sq", "rq"):
+            assert getattr(ours.class_row(cat_id), key) == pytest.approx(ref_row[key], abs=1e-9)
+    # the table is panopticapi's, line for line
+    table = format_pq_table(ours).splitlines()
+    assert all(line in printed.splitlines() for line in table)
+    assert ours.num_images == len(pairs) and [r.image_id for r in ours.per_image] == list(range(1, len(pairs) + 1))
+
+
+def test_files_and_memory_give_identical_results(dataset):
+    pairs, gt_json, pred_json = dataset
+    acc = PQAccumulator(CATS)
+    for k, (gt, pred) in enumerate(pairs):
+        acc.process(gt, pred, image_id=k + 1)
+    in_memory = acc.evaluate()
+    one_thread = evaluate_pq_files(gt_json, pred_json, workers=1)
+    many = evaluate_pq_files(gt_json, pred_json, workers=5)
+    # to_json: NaN (images without segments) compares equal there, as null
+    assert one_thread.to_json() == many.to_json() == in_memory.to_json()
+
+
+def test_progress_and_cancel(dataset):
+    _, gt_json, pred_json = dataset
+    calls = []
+    evaluate_files(gt_json, pred_json, workers=2, progress=lambda done, total, msg="": calls.append((done, total)))
+    total = calls[-1][1]
+    assert calls == [(k, total) for k in range(1, total + 1)]
+    stop = threading.Event()
+    seen = []
+
+    def progress(done, total, msg=""):
+        seen.append(done)
+        if done == 3:
+            stop.set()
+
+    with pytest.raises(CancelledError):
+        evaluate_files(gt_json, pred_json, workers=2, progress=progress, cancel=stop)
+    assert seen == [1, 2, 3]
+
+
+def test_fast_png_decoder_equals_the_foundation_one(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 2 ** 24, (13, 17)).astype(np.int32)
+    rgb_png = tmp_path / "rgb.png"
+    rgb_png.write_bytes(encode_id_png(ids))
+    rgba = np.dstack([id2rgb(ids)[..., ::-1], np.full(ids.shape, 255, np.uint8)])  # BGRA for cv2
+    rgba_png, gray_png = tmp_path / "rgba.png", tmp_path / "gray.png"
+    rgba_png.write_bytes(cv2.imencode(".png", rgba)[1].tobytes())
+    gray_png.write_bytes(cv2.imencode(".png", (ids % 200).astype(np.uint8))[1].tobytes())
+    for png in (rgb_png, rgba_png, gray_png):
+        fast = read_panoptic_ids(png)
+        assert fast.dtype == np.int32
+        np.testing.assert_array_equal(fast, read_id_png(png))
+    np.testing.assert_array_equal(read_panoptic_ids(rgba_png), ids)
+
+
+# --- inconsistent files: the messages panopticapi gives ------------------------------------------
+def _panopticapi_error(gt_json, pred_json) -> str:
+    with pytest.raises(Exception) as info:
+        reference_pq_compute(gt_json, pred_json)
+    err = info.value
+    return str(err.args[0]) if isinstance(err, KeyError) else str(err)
+
+
+def _break(pred_json, edit):
+    data = json.loads(pred_json.read_text())
+    edit(data)
+    pred_json.write_text(json.dumps(data))
+
+
+def _small_dataset(tmp_path):
+    pairs = SCENARIOS["perfect"]() + SCENARIOS["shifted"]()
+    return write_pairs(tmp_path, pairs)
+
+
+@pytest.mark.parametrize("defect", ["png_not_json", "json_not_png", "unknown_category", "no_prediction"])
+def test_inconsistent_prediction_gives_panopticapi_message(defect, tmp_path):
+    gt_json, pred_json = _small_dataset(tmp_path)
+
+    def edit(data):
+        infos = data["annotations"][2]["segments_info"]
+        if defect == "png_not_json":
+            del infos[1]
+        elif defect == "json_not_png":
+            infos.append(dict(infos[0], id=4242))
+        elif defect == "unknown_category":
+            infos[2]["category_id"] = 77
+        else:
+            del data["annotations"][3]
+
+    _break(pred_json, edit)
+    expected = _panopticapi_error(gt_json, pred_json)
+    with pytest.raises((AnnotationError, DatasetError)) as info:
+        evaluate_files(gt_json, pred_json)
+    assert info.value.reason == expected
+
+
+def test_missing_folder_gives_panopticapi_message(tmp_path):
+    gt_json, pred_json = _small_dataset(tmp_path)
+    (tmp_path / "pred").rename(tmp_path / "elsewhere")
+    expected = _panopticapi_error(gt_json, pred_json)
+    with pytest.raises(DatasetError) as info:
+        evaluate_files(gt_json, pred_json)
+    assert info.value.reason == expected
+    assert evaluate_files(gt_json, pred_json, pred_folder=tmp_path / "elsewhere").pq.all.pq > 0
+
+
+def test_unreadable_files_are_clear_errors(tmp_path):
+    gt_json, pred_json = _small_dataset(tmp_path)
+    (tmp_path / "pred" / "img_0001.png").write_bytes(b"not a png")
+    with pytest.raises(AnnotationError, match="not a readable PNG") as info:
+        evaluate_files(gt_json, pred_json)
+    assert info.value.path.endswith("img_0001.png")
+    (tmp_path / "pred" / "img_0001.png").unlink()
+    with pytest.raises(AnnotationError, match="cannot read the PNG"):
+        evaluate_files(gt_json, pred_json)
+    pred_json.write_text("{not json")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        evaluate_files(gt_json, pred_json)
+    pred_json.write_text(json.dumps({"images": []}))
+    with pytest.raises(DatasetError, match="missing the key 'annotations'"):
+        evaluate_files(gt_json, pred_json)
+
+
+def test_gt_json_area_is_used_like_panopticapi(tmp_path, caplog):
+    """panopticapi takes GT areas from the JSON; a wrong one changes its numbers, and ours alike."""
+    gt_json, pred_json = write_pairs(tmp_path, SCENARIOS["shifted"]())
+    data = json.loads(gt_json.read_text())
+    for info in data["annotations"][0]["segments_info"]:
+        info["area"] = int(info["area"] * 1.5)
+    gt_json.write_text(json.dumps(data))
+    ref, _ = reference_pq_compute(gt_json, pred_json)
+    with caplog.at_level(logging.WARNING, logger="core.evaluation"):
+        ours = evaluate_pq_files(gt_json, pred_json)
+    assert ours.all.pq == pytest.approx(ref["All"]["pq"], abs=1e-9)
+    assert "differs from the pixel count" in caplog.text
+    stat, _ = reference_stats(gt_json, pred_json)
+    assert sum(s.tp for s in stat.pq_per_cat.values()) == ours.all.tp
