@@ -17,7 +17,7 @@ import numpy as np
 from core.errors import AnnotationError, ProjectError
 from core.panoptic import PanopticAnnotation, Segment
 from core.project.idpng import decode_ids, encode_ids
-from core.project.schema import now_iso
+from core.project.schema import IMAGE_STATUSES, now_iso
 
 if TYPE_CHECKING:
     from core.project.store import Project
@@ -141,6 +141,8 @@ class AnnotationStore:
                 the previous annotation is then intact.
         """
         image_id = int(image_id)
+        if status is not None and status not in IMAGE_STATUSES:
+            raise ProjectError(f"unknown status {status!r}; use one of {IMAGE_STATUSES}")
         height, width = self._project.images.size(image_id)
         png, rows = prepare(annotation, height, width, image_id)
         with self._db.write(f"save the annotation of image {image_id}") as conn:

@@ -360,8 +360,11 @@ class ImageStore:
         by_size: dict[int, list[ImageRecord]] = {}
         for rec in missing:
             by_size.setdefault(rec.file_size, []).append(rec)
+        taken = {r[0] for r in self._db.connection().execute("SELECT abs_path FROM images")}
         candidates = []
         for p in list_image_files(folder, recursive=True):
+            if str(p) in taken:  # already another image of the project: not a moved one
+                continue
             try:
                 if p.stat().st_size in by_size:
                     candidates.append(p)

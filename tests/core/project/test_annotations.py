@@ -37,6 +37,8 @@ def test_revisions_count_saves_and_status_follows(project, image, helpers):
     assert project.annotations.save(image.id, a2, status="done") == 2
     assert project.images.get(image.id).status == "done"
     project.annotations.save(image.id, a1)  # a later save without status keeps "done"
+    with pytest.raises(ProjectError, match="unknown status"):
+        project.annotations.save(image.id, a1, status="finished")
     assert project.images.get(image.id).status == "done"
     info = project.annotations.summary()[image.id]
     assert info.revision == 3 and info.segment_count == len(a1.segments)
