@@ -1,8 +1,10 @@
 """Start the desktop application: check for a display, build QApplication and the main window."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from pathlib import Path
 
 
 def display_problem() -> str | None:
@@ -15,18 +17,77 @@ def display_problem() -> str | None:
     return None
 
 
+def setup_logging() -> Path | None:
+    """Log to a file in the user's data folder (what a bug report needs), warnings to stderr."""
+    from PySide6.QtCore import QStandardPaths
+
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.WARNING)
+    root.addHandler(stderr)
+    try:
+        folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "panoptic-inspector.log"
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        return path
+    except OSError:
+        return None
+
+
+def create_app(argv: list[str]):
+    from PySide6.QtWidgets import QApplication
+
+    from gui.settings import Preferences
+    from gui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Panoptic Inspector")
+    app.setOrganizationName("PanopticInspector")
+    app.setApplicationDisplayName("Panoptic Inspector")
+    apply_theme(app, os.environ.get("PANOPTIC_THEME") or Preferences().get_str("view/theme", "system"))
+    return app
+
+
+def open_start_project(window, argv: list[str]) -> None:
+    """Open the project named on the command line, the last one, or the sample (made in the
+    background the first time)."""
+    from gui.startup import choose_start_project, ensure_sample
+
+    path, is_sample = choose_start_project(argv, window.prefs)
+    if path is None:
+        return
+    if not is_sample:
+        window.project_actions.open_path(path)
+        return
+    window.prefs.set("startup/sample_offered", True)
+
+    def work(progress, cancel):
+        return ensure_sample(path, progress, cancel)
+
+    def finished(result):
+        if result is not None:
+            window.project_actions.open_path(result)
+
+    task = window.runner.start(work, "prepare the sample project", on_finished=finished)
+    window.status.track(task, "Preparing the sample project")
+
+
 def run_app(argv: list[str]) -> int:
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    from PySide6.QtWidgets import QApplication
-
+    app = create_app(argv)
+    setup_logging()
+    from gui.error_reporter import install_excepthook
     from gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setApplicationName("Panoptic Inspector")
-    app.setOrganizationName("PanopticInspector")
     window = MainWindow()
+    install_excepthook(window.reporter)
     window.show()
+    open_start_project(window, argv)
     return app.exec()

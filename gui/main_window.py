@@ -1,13 +1,305 @@
-"""The main window: composes views, actions and workers; owns no logic."""
+"""The main window: composes the views, the editing controller, the workers and the actions.
+
+Layout: photos on the left, the canvas in the middle, categories and segments on the right,
+tool bars on top, the status bar below (cursor, zoom, save state, background work). The bottom
+dock area is left free for the model panel (training, prediction; ``add_panel``), and the Model
+menu (``actions.model_menu``) for its actions.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QUndoView, QWidget
+
+from core.panoptic import PanopticAnnotation
+from gui.actions import WindowActions
+from gui.canvas.labels_item import LabelsItem
+from gui.canvas.photo_view import PhotoView
+from gui.editing.autosave import Autosaver
+from gui.editing.document import AnnotationDocument
+from gui.editing.editing_controller import EditingController
+from gui.editing.tool_settings import ToolSettings
+from gui.error_reporter import ErrorReporter
+from gui.photo_session import PhotoSession
+from gui.project_actions import ProjectActions
+from gui.project_session import ProjectSession
+from gui.settings import Preferences
+from gui.status_bar import StatusBar
+from gui.views.category_panel import CategoryPanel
+from gui.views.photo_browser import PhotoBrowser
+from gui.views.segment_panel import SegmentPanel
+from gui.window_state import WindowState
+from gui.workers.base import TaskRunner
+from gui.workers.photo_loader import PhotoLoader
+from gui.workers.thumbnails import ThumbnailProvider
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self):
+    def __init__(self, prefs: Preferences | None = None, show_error_dialogs: bool = True,
+                 autosave_delay_ms: int = 800):
         super().__init__()
-        self.setWindowTitle("Panoptic Inspector")
-        self.resize(1280, 800)
-        label = QLabel("Panoptic Inspector")
-        self.setCentralWidget(label)
+        self.setObjectName("mainWindow")
+        self.prefs = prefs or Preferences()
+        # services
+        self.reporter = ErrorReporter(self, show_error_dialogs)
+        self.runner = TaskRunner(self, max_threads=4, on_error=self.reporter.report)
+        self.session = ProjectSession(self.runner, self)
+        self.thumbnails = ThumbnailProvider(self)
+        self.tool_settings = ToolSettings(self)
+        self.undo_group = QUndoGroup(self)
+        # canvas and editing
+        self.view = PhotoView()
+        self.labels = LabelsItem()
+        self.view.scene().addItem(self.labels)
+        self.controller = EditingController(self.view, self.tool_settings, self.runner, self.reporter.report, self)
+        self.loader = PhotoLoader(self.runner, self)
+        self.autosaver = Autosaver(self._save_annotation, self.runner, autosave_delay_ms, self)
+        self.photo = PhotoSession(self.session, self.view, self.controller, self.loader, self.autosaver, self)
+        # panels
+        self.browser = PhotoBrowser(self.session, self.thumbnails)
+        self.categories_panel = CategoryPanel(self.session, self.tool_settings)
+        self.segments_panel = SegmentPanel(self.controller, self.session)
+        self.history = QUndoView(self.undo_group)
+        self.history.setEmptyLabel("Opened")
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.project_actions = ProjectActions(self, self.session, self.prefs, self.reporter, self.status, self)
+        self.setCentralWidget(self.view)
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock("photos", "Photos", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("categories", "Categories", self.categories_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("segments", "Segments", self.segments_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("history", "Edit history", self.history, Qt.DockWidgetArea.RightDockWidgetArea).hide()
+        self.actions = WindowActions(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.actions.view_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.actions.edit_bar)
+        for dock in self.docks.values():
+            self.actions.panels_menu.addAction(dock.toggleViewAction())
+        self.setAcceptDrops(True)
+        self.resizeDocks([self.docks["photos"], self.docks["categories"]], [270, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["categories"], self.docks["segments"]], [230, 470], Qt.Orientation.Vertical)
+        self.state = WindowState(self, self.prefs)
+        self._connect()
+        self.state.restore()
+        self.update_title()
+
+    # --- composition ------------------------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{key}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        return dock
+
+    def add_panel(self, key: str, title: str, widget: QWidget,
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> QDockWidget:
+        """Hook for later panels (training, prediction): a dock, listed in View › Panels."""
+        dock = self._dock(key, title, widget, area)
+        self.actions.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _connect(self) -> None:
+        s, r = self.session, self.reporter
+        s.opened.connect(self._project_opened)
+        s.closed.connect(self._project_closed)
+        s.imagesChanged.connect(self._images_changed)
+        self.browser.photoSelected.connect(self.photo.open)
+        self.photo.photoChanged.connect(lambda _: self.update_title())
+        self.photo.documentReady.connect(self._document_ready)
+        self.photo.predictionChanged.connect(self.segments_panel.set_prediction)
+        self.photo.predictionChanged.connect(lambda p, _a: self.actions.a["accept_all"].setEnabled(p is not None))
+        self.photo.loadFailed.connect(lambda _id, e: r.report(e, "show the photo"))
+        self.autosaver.stateChanged.connect(lambda _: self.update_title())
+        self.autosaver.saved.connect(s.annotation_saved)
+        self.autosaver.failed.connect(lambda e: r.report(e, "save the annotation"))
+        self.controller.message.connect(lambda m: self.status.showMessage(m, 5000))
+        self.project_actions.notice.connect(lambda m: self.status.showMessage(m, 8000))
+        self.categories_panel.errorOccurred.connect(r.report)
+        self.categories_panel.before_delete = lambda then: self.autosaver.flush(lambda ok: ok and then())
+        self.categories_panel.deleteRequested.connect(self._delete_category)
+        self.view.hovered.connect(self._hover)
+        self.view.zoomChanged.connect(self.status.show_zoom)
+        self.thumbnails.missing.connect(lambda i, why: log.info("no thumbnail for image %s: %s", i, why))
+
+    # --- project and photo ------------------------------------------------------------------------
+    def _project_opened(self, project) -> None:
+        self.thumbnails.set_project(project)
+        self.update_title()
+        if project.read_only:
+            QMessageBox.information(self, "Opened read-only",
+                                    f"{project.path.name} is open read-only: {project.read_only_reason}.\n\n"
+                                    "You can look at everything; to make changes, use File › Save as copy.")
+
+    def _project_closed(self) -> None:
+        self.thumbnails.set_project(None)
+        self.undo_group.setActiveStack(None)
+        self.update_title()
+
+    def _images_changed(self) -> None:
+        if self.photo.record is None and self.session.images:
+            last = self.session.project.get_setting("gui.last_photo") if self.session.project else None
+            if last is None or not self.browser.select_image(int(last)):
+                self.browser.select_row(0)
+        elif not self.session.images:
+            self.photo.close()
+
+    def _document_ready(self, doc: AnnotationDocument) -> None:
+        for stack in list(self.undo_group.stacks()):
+            if stack is not doc.undo_stack:
+                self.undo_group.removeStack(stack)
+        self.undo_group.addStack(doc.undo_stack)
+        self.undo_group.setActiveStack(doc.undo_stack)
+        self.labels.set_document(doc, self.session.categories)
+        project = self.session.project
+        if project is not None and not project.read_only:
+            try:
+                project.set_setting("gui.last_photo", doc.image_id)
+            except Exception as e:  # noqa: BLE001 - a preference; never worth a dialog
+                log.info("last photo not remembered: %s", e)
+
+    def _save_annotation(self, image_id: int, annotation: PanopticAnnotation) -> None:
+        """Runs on a worker thread (the autosaver's)."""
+        project = self.session.project
+        if project is None:
+            raise RuntimeError("the project was closed before the annotation could be saved")
+        project.annotations.save(image_id, annotation)
+
+    def save_now(self) -> None:
+        self.autosaver.flush()
+
+    def mark_photo(self, status: str) -> None:
+        rec = self.photo.record
+        if rec is None or self.session.read_only:
+            return
+        self.autosaver.flush(lambda ok: ok and self._set_status(rec.id, status))
+
+    def _set_status(self, image_id: int, status: str) -> None:
+        try:
+            self.session.set_status([image_id], status)
+        except Exception as e:  # noqa: BLE001
+            self.reporter.report(e, "change the photo's status")
+
+    def _delete_category(self, category, reassign_to) -> None:
+        def done():
+            self.photo.reload()
+            self.status.showMessage(f"Category “{category.name}” deleted", 5000)
+        task = self.session.delete_category(category.id, reassign_to, on_done=done)
+        self.status.track(task, f"Deleting {category.name}")
+
+    def set_labels_visible(self, on: bool) -> None:
+        self.labels.setVisible(on)
+
+    # --- status and title -------------------------------------------------------------------------
+    def _hover(self, x: int, y: int) -> None:
+        doc = self.controller.document
+        if x < 0:
+            self.status.show_hover("")
+            return
+        text = f"x {x}, y {y}"
+        if doc is not None:
+            seg_id = doc.segment_at(x, y)
+            if seg_id:
+                seg = doc.editor.segments.get(seg_id)
+                cats = self.session.categories
+                name = cats.by_id(seg.category_id).name if seg is not None and seg.category_id in cats else "?"
+                text += f"  ·  {name}  ·  segment #{seg_id}"
+            else:
+                text += "  ·  unlabelled"
+        pred = self.controller.prediction
+        if pred is not None and self.view.layer_visible("prediction"):
+            pid = int(pred.id_map[y, x]) if 0 <= y < pred.shape[0] and 0 <= x < pred.shape[1] else 0
+            pseg = pred.segments.get(pid)
+            if pseg is not None and pseg.category_id in self.session.categories:
+                score = f" {pseg.score:.2f}" if pseg.score is not None else ""
+                text += f"  ·  predicted {self.session.categories.by_id(pseg.category_id).name}{score}"
+        self.status.show_hover(text)
+
+    def update_title(self) -> None:
+        project = self.session.project
+        state = self.autosaver.state
+        self.status.show_save_state(state, self.session.read_only)
+        if project is None:
+            self.setWindowTitle("Panoptic Inspector")
+            return
+        parts = []
+        if self.photo.record is not None:
+            parts.append(self.photo.record.name)
+        parts.append(project.name)
+        suffix = " (read-only)" if project.read_only else ("" if state == "saved" else " — unsaved changes")
+        self.setWindowTitle(" — ".join(parts) + suffix + " — Panoptic Inspector")
+        self.setWindowModified(state != "saved")
+
+    # --- help -------------------------------------------------------------------------------------
+    def toggle_history(self) -> None:
+        dock = self.docks["history"]
+        dock.setVisible(not dock.isVisible())
+
+    def show_shortcuts(self) -> None:
+        from gui.dialogs.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self.actions.a, self).open()
+
+    def show_about(self) -> None:
+        from core import __version__
+
+        QMessageBox.about(self, "About Panoptic Inspector",
+                          f"<b>Panoptic Inspector {__version__}</b><br>Panoptic segmentation of concrete defects: "
+                          "annotate, train DETR, predict, measure, export COCO panoptic.")
+
+    # --- drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            # Handle it after the drop returns: the drag source must not wait on dialogs.
+            QTimer.singleShot(0, lambda: self.project_actions.handle_drop(paths))
+
+    # --- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.autosaver.has_unsaved or self.autosaver.state == "saving":
+            event.ignore()
+            self.status.showMessage("Saving before closing…")
+            self.autosaver.flush(self._close_after_save)
+            return
+        self.state.save()
+        self.thumbnails.stop()
+        self.runner.cancel_all()
+        self.runner.wait(10_000)
+        self.session.close()
+        super().closeEvent(event)
+
+    def _close_after_save(self, ok: bool) -> None:
+        if ok:
+            self.close()
+            return
+        answer = QMessageBox.warning(self, "Not saved", "The last edits could not be saved (see the message). "
+                                     "Close anyway and lose them?",
+                                     QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                                     QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Discard:
+            self.autosaver.set_document(None)
+            self.close()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.PaletteChange:
+            from gui import icons
+
+            icons.clear_cache()
+        super().changeEvent(event)

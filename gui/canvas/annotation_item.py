@@ -1,0 +1,168 @@
+"""A panoptic annotation drawn over the photo, in tiles rendered from the id map on demand.
+
+The id map stays the single source of truth: a tile of 256 x 256 level pixels is coloured with
+``ColourTable`` when it first becomes visible and cached (least recently used first out). An edit
+invalidates only the tiles its box touches, so a brush dab on a 24-megapixel photo re-renders one
+to four small tiles, never the whole overlay. Levels: level ``k`` samples every ``2**k``-th pixel
+(nearest, so ids are never blended) and is used when zoomed out to ``2**-k`` or below.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from core.categories import CategorySet
+from core.editing import Box
+from core.panoptic import PanopticAnnotation, Segment
+from gui.canvas.colour_table import ColourTable, OverlayStyle, sample_with_margin
+
+TILE = 256
+MAX_TILES = 320  # ~80 MB of tiles at most
+
+
+class AnnotationItem(QGraphicsItem):
+    """Shows ``annotation`` with ``categories`` colours.
+
+    The item reads ``annotation.id_map`` live; after changing it call ``invalidate(box)``.
+    """
+
+    def __init__(self, annotation: PanopticAnnotation, categories: CategorySet,
+                 style: OverlayStyle = OverlayStyle(), parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.setZValue(10)
+        self._ann = annotation
+        self._categories = categories
+        self._style = style
+        self._selected: frozenset[int] = frozenset()
+        self._hidden: frozenset[int] = frozenset()
+        self._extra: tuple[Segment, ...] = ()
+        self._tiles: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()
+        self._table: ColourTable | None = None
+        self.tiles_rendered = 0  # for benchmarks and tests
+
+    # --- inputs ---------------------------------------------------------------------------------
+    @property
+    def annotation(self) -> PanopticAnnotation:
+        return self._ann
+
+    def set_annotation(self, annotation: PanopticAnnotation) -> None:
+        self.prepareGeometryChange()
+        self._ann = annotation
+        self._restyle()
+
+    def set_categories(self, categories: CategorySet) -> None:
+        self._categories = categories
+        self._restyle()
+
+    @property
+    def style(self) -> OverlayStyle:
+        return self._style
+
+    def set_style(self, style: OverlayStyle) -> None:
+        if style != self._style:
+            self._style = style
+            self._restyle()
+
+    def set_selected(self, ids) -> None:
+        ids = frozenset(ids)
+        if ids != self._selected:
+            self._selected = ids
+            self._restyle()
+
+    def set_hidden(self, ids) -> None:
+        ids = frozenset(ids)
+        if ids != self._hidden:
+            self._hidden = ids
+            self._restyle()
+
+    def set_extra_segments(self, segments: tuple[Segment, ...]) -> None:
+        """Segments painted in the map but not yet in the table (a stroke in progress)."""
+        if tuple(segments) != self._extra:
+            self._extra = tuple(segments)
+            self._table = None  # colours change; tiles of the stroke are invalidated as it paints
+
+    def segments_changed(self) -> None:
+        """The table changed (added/removed/recategorised segments): recolour everything."""
+        self._restyle()
+
+    def _restyle(self) -> None:
+        self._table = None
+        self._tiles.clear()
+        self.update()
+
+    def table(self) -> ColourTable:
+        if self._table is None:
+            segs = dict(self._ann.segments)
+            for s in self._extra:
+                segs.setdefault(s.id, s)
+            self._table = ColourTable(segs.values(), self._categories, self._style, self._selected, self._hidden)
+        return self._table
+
+    # --- invalidation ---------------------------------------------------------------------------
+    def invalidate(self, box: Box | None = None) -> None:
+        """Pixels inside ``box`` (y0, x0, y1, x1) changed; None = everything."""
+        if box is None:
+            self._tiles.clear()
+            self.update()
+            return
+        y0, x0, y1, x1 = box
+        if y1 <= y0 or x1 <= x0:
+            return
+        for key in list(self._tiles):
+            level, ty, tx = key
+            span = TILE << level
+            # Outlines look one level pixel beyond the tile: widen by one step on each side.
+            step = 1 << level
+            if (ty * span - step < y1 and (ty + 1) * span + step > y0
+                    and tx * span - step < x1 and (tx + 1) * span + step > x0):
+                del self._tiles[key]
+        self.update(QRectF(x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4))
+
+    # --- painting -------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        h, w = self._ann.shape
+        return QRectF(0, 0, w, h)
+
+    def _tile(self, level: int, ty: int, tx: int) -> QImage:
+        key = (level, ty, tx)
+        img = self._tiles.get(key)
+        if img is not None:
+            self._tiles.move_to_end(key)
+            return img
+        step = 1 << level
+        span = TILE * step
+        h, w = self._ann.shape
+        y0, x0 = ty * span, tx * span
+        y1, x1 = min(h, y0 + span), min(w, x0 + span)
+        ids = sample_with_margin(self._ann.id_map, y0, x0, y1, x1, step)
+        argb = np.ascontiguousarray(self.table().render(ids))
+        img = QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0],
+                     QImage.Format.Format_ARGB32_Premultiplied)
+        img._keep = argb  # noqa: SLF001 - QImage does not own numpy memory
+        self._tiles[key] = img
+        self.tiles_rendered += 1
+        while len(self._tiles) > MAX_TILES:
+            self._tiles.popitem(last=False)
+        return img
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        r = option.exposedRect.intersected(self.boundingRect())
+        if r.isEmpty():
+            return
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        level = max(0, int(math.floor(math.log2(1.0 / lod)))) if lod < 1 else 0
+        step = 1 << level
+        span = TILE * step
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        for ty in range(int(r.top()) // span, int(math.ceil(r.bottom())) // span + 1):
+            for tx in range(int(r.left()) // span, int(math.ceil(r.right())) // span + 1):
+                if ty * span >= self._ann.shape[0] or tx * span >= self._ann.shape[1]:
+                    continue
+                img = self._tile(level, ty, tx)
+                painter.drawImage(QRectF(tx * span, ty * span, img.width() * step, img.height() * step), img)

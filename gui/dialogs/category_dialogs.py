@@ -1,0 +1,123 @@
+"""Dialogs about categories: add one, and decide what happens to the pixels of a deleted one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+
+from core.categories import Category, CategorySet, _auto_color
+
+
+def swatch(colour: tuple[int, int, int], size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(*colour))
+    return QIcon(pix)
+
+
+class ColourButton(QPushButton):
+    """A button showing a colour; a click opens the colour chooser."""
+
+    def __init__(self, colour: tuple[int, int, int], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.colour = tuple(colour)
+        self.clicked.connect(self._choose)
+        self._show()
+
+    def _show(self) -> None:
+        self.setIcon(swatch(self.colour, 16))
+        self.setText("#%02x%02x%02x" % self.colour)
+
+    def _choose(self) -> None:
+        c = QColorDialog.getColor(QColor(*self.colour), self, "Category colour")
+        if c.isValid():
+            self.colour = (c.red(), c.green(), c.blue())
+            self._show()
+
+
+class AddCategoryDialog(QDialog):
+    """Name, thing/stuff and colour of a new category."""
+
+    def __init__(self, categories: CategorySet, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Add category")
+        self.name = QLineEdit(placeholderText="e.g. efflorescence")
+        self.thing = QRadioButton("Thing — countable; every instance is its own segment (a crack)")
+        self.stuff = QRadioButton("Stuff — a surface; one segment per photo (sound concrete)")
+        self.thing.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.thing)
+        group.addButton(self.stuff)
+        self.colour = ColourButton(_auto_color(categories.next_id()))
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        kinds = QVBoxLayout()
+        kinds.addWidget(self.thing)
+        kinds.addWidget(self.stuff)
+        form.addRow("Kind", kinds)
+        form.addRow("Colour", self.colour)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setEnabled(False)
+        self.name.textChanged.connect(lambda t: self.ok.setEnabled(bool(t.strip())))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> tuple[str, bool, tuple[int, int, int]]:
+        return self.name.text().strip(), self.thing.isChecked(), self.colour.colour
+
+
+@dataclass(frozen=True)
+class PixelDecision:
+    """``reassign_to``: another category's id, or None to make the pixels void."""
+
+    reassign_to: int | None
+
+
+class DeleteCategoryDialog(QDialog):
+    """Asks what the pixels of a used category become: void, or another category."""
+
+    def __init__(self, category: Category, categories: CategorySet, usage: tuple[int, int, int],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        segments, images, pixels = usage
+        self.setWindowTitle(f"Delete category “{category.name}”")
+        text = QLabel(f"<b>{category.name}</b> is used by {segments} segment{'s' * (segments != 1)} in "
+                      f"{images} photo{'s' * (images != 1)} ({pixels:,} pixels).<br>"
+                      "What should happen to these pixels?")
+        text.setWordWrap(True)
+        self.void = QRadioButton("Make them unlabelled (void)")
+        self.move = QRadioButton("Give them to")
+        self.target = QComboBox()
+        for c in categories:
+            if c.id != category.id:
+                self.target.addItem(swatch(c.color), f"{c.name} ({'thing' if c.isthing else 'stuff'})", c.id)
+        self.void.setChecked(True)
+        self.target.setEnabled(False)
+        self.move.toggled.connect(self.target.setEnabled)
+        if self.target.count() == 0:
+            self.move.setEnabled(False)
+        note = QLabel("This changes every annotated photo that uses it. It cannot be undone.")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        buttons = QDialogButtonBox()
+        self.delete_button = buttons.addButton("Delete category", QDialogButtonBox.ButtonRole.DestructiveRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.delete_button.clicked.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(self.move)
+        row.addWidget(self.target, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.void)
+        layout.addLayout(row)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def decision(self) -> PixelDecision:
+        return PixelDecision(self.target.currentData() if self.move.isChecked() else None)

@@ -1,0 +1,83 @@
+"""``ExportDialog``: write the project's annotations as COCO panoptic, COCO instances or class PNGs.
+
+Runs in the background through ``core.formats.project_io.export_project`` (an atomic folder:
+an export that fails or is cancelled leaves nothing behind).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QMessageBox, QVBoxLayout, QWidget)
+
+from gui.dialogs.import_dialog import PathField
+from gui.project_session import ProjectSession
+
+FORMATS = {"coco-panoptic": "COCO panoptic (JSON + PNG)", "coco-instances": "COCO instances (JSON, RLE masks)",
+           "semantic": "Class-index PNGs"}
+
+
+class ExportDialog(QDialog):
+    started = Signal(object)
+
+    def __init__(self, session: ProjectSession, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Export annotations")
+        self.setMinimumWidth(520)
+        self.format = QComboBox()
+        for key, text in FORMATS.items():
+            self.format.addItem(text, key)
+        self.dest = PathField(True, "Export into a new folder")
+        project = session.project
+        self.dest.set_path(project.folder / f"{project.path.stem}_export")
+        self.photos = QCheckBox("Copy the photos (upright) beside the annotations")
+        self.photos.setChecked(True)
+        self.val = QDoubleSpinBox()
+        self.val.setRange(0.0, 0.9)
+        self.val.setSingleStep(0.05)
+        self.val.setValue(0.2)
+        self.val.setSpecialValueText("no split (one set)")
+        self.use_project_splits = QCheckBox("Use the photos' splits from the project")
+        self.overwrite = QCheckBox("Replace the folder if it exists")
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow("Folder", self.dest)
+        form.addRow("Validation share", self.val)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self._start)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        for w in (self.photos, self.use_project_splits, self.overwrite):
+            layout.addWidget(w)
+        layout.addWidget(buttons)
+
+    def _start(self) -> None:
+        dest = self.dest.path()
+        if dest is None:
+            QMessageBox.warning(self, "Export", "Choose a folder to export into.")
+            return
+        fmt, project = self.format.currentData(), self.session.project
+        options = {"images": self.photos.isChecked(), "overwrite": self.overwrite.isChecked(),
+                   "val_fraction": self.val.value() or None}
+        use_splits = self.use_project_splits.isChecked()
+        parent = self.parentWidget()
+
+        def work(progress, cancel):
+            from core.formats.project_io import export_project
+
+            return export_project(project, fmt, Path(dest), project_splits=use_splits, progress=progress,
+                                  cancel=cancel, **options)
+
+        def finished(summary):
+            box = QMessageBox(QMessageBox.Icon.Information, "Export finished",
+                              f"Exported to\n{summary.dest}", QMessageBox.StandardButton.Ok, parent)
+            box.setDetailedText("\n".join(summary.lines(project.categories.get())))
+            box.open()
+
+        task = self.session.runner.start(work, "export the annotations", on_finished=finished)
+        self.started.emit(task)
+        self.accept()

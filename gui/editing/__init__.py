@@ -1,0 +1,1 @@
+"""Editing in the GUI: undoable commands over ``core.editing``, tools, autosave."""

@@ -1,0 +1,129 @@
+"""``AnnotationDocument``: the annotation of one photo while it is edited.
+
+It owns the ``core.editing.AnnotationEditor`` (the id map, the segment table and the areas), the
+undo stack, and the segment selection and hidden set of the canvas. Every change goes through
+``push(edit)`` (a new edit) or the undo stack (replays), and is announced by signals:
+
+* ``pixelsChanged(box)``: pixels inside ``(y0, x0, y1, x1)`` changed (canvas repaints that box)
+* ``segmentsChanged()``: the table changed (panels refresh, overlay recolours)
+* ``contentChanged()``: anything that must be saved changed (autosave listens)
+* ``selectionChanged()`` / ``hiddenChanged()``: view state only, never saved
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from core.categories import CategorySet
+from core.editing import AnnotationEditor, Box, Edit, box_is_empty
+from core.panoptic import PanopticAnnotation
+from gui.editing.commands import EditCommand
+
+
+class AnnotationDocument(QObject):
+    pixelsChanged = Signal(tuple)
+    segmentsChanged = Signal()
+    contentChanged = Signal()
+    selectionChanged = Signal()
+    hiddenChanged = Signal()
+
+    def __init__(self, image_id: int, editor: AnnotationEditor, parent: QObject | None = None):
+        super().__init__(parent)
+        self.image_id = image_id
+        self.editor = editor
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(0)  # unlimited: edits are small (changed box only)
+        self.revision = 0  # +1 per change of content (edit, undo, redo): what autosave compares
+        self._selected: tuple[int, ...] = ()
+        self._hidden: set[int] = set()
+        self.live = False  # a stroke is being painted: the map holds pixels not yet in the table
+
+    @classmethod
+    def from_annotation(cls, image_id: int, annotation: PanopticAnnotation, categories: CategorySet,
+                        areas: dict[int, int] | None = None, parent: QObject | None = None) -> "AnnotationDocument":
+        return cls(image_id, AnnotationEditor(annotation, categories, areas), parent)
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def annotation(self) -> PanopticAnnotation:
+        return self.editor.annotation
+
+    @property
+    def categories(self) -> CategorySet:
+        return self.editor.categories
+
+    def set_categories(self, categories: CategorySet) -> None:
+        """Renames and recolours; the table is untouched (segments refer to category ids)."""
+        self.editor.categories = categories
+        self.segmentsChanged.emit()
+
+    @property
+    def selected(self) -> tuple[int, ...]:
+        """Selected segment ids, the primary one first."""
+        return self._selected
+
+    @property
+    def primary(self) -> int | None:
+        return self._selected[0] if self._selected else None
+
+    def select(self, ids: Iterable[int]) -> None:
+        ids = tuple(i for i in dict.fromkeys(ids) if i in self.editor.segments)
+        if ids != self._selected:
+            self._selected = ids
+            self.selectionChanged.emit()
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        return frozenset(self._hidden)
+
+    def set_hidden(self, segment_id: int, hidden: bool) -> None:
+        before = set(self._hidden)
+        (self._hidden.add if hidden else self._hidden.discard)(segment_id)
+        if before != self._hidden:
+            self.hiddenChanged.emit()
+
+    def segment_at(self, x: int, y: int) -> int:
+        h, w = self.editor.shape
+        if 0 <= x < w and 0 <= y < h:
+            return int(self.editor.id_map[y, x])
+        return 0
+
+    # --- changes ----------------------------------------------------------------------------------
+    def push(self, edit: Edit | None) -> Edit | None:
+        """Record an edit that the editor has already applied (one undo step)."""
+        if edit is None:
+            return None
+        self.undo_stack.push(EditCommand(self, edit))
+        self._announce(edit)
+        return edit
+
+    def run(self, operation: Callable[[AnnotationEditor], Edit | None]) -> Edit | None:
+        """Apply ``operation(editor)`` (a ``core.editing`` operation) as one undo step."""
+        return self.push(operation(self.editor))
+
+    def replayed(self, edit: Edit) -> None:
+        """Called by commands after undo/redo."""
+        self._announce(edit)
+
+    def _announce(self, edit: Edit) -> None:
+        self.revision += 1
+        if not box_is_empty(edit.box):
+            self.pixelsChanged.emit(edit.box)
+        if edit.segments_after or edit.segments_before:
+            gone = [i for i in self._selected if i not in self.editor.segments]
+            self._hidden &= set(self.editor.segments)
+            self.segmentsChanged.emit()
+            if gone:
+                self.select(i for i in self._selected if i in self.editor.segments)
+        self.contentChanged.emit()
+
+    def live_pixels(self, box: Box) -> None:
+        """A stroke in progress changed the map (not yet an undo step)."""
+        if not box_is_empty(box):
+            self.pixelsChanged.emit(box)
+
+    def snapshot(self) -> tuple[int, PanopticAnnotation]:
+        """``(revision, copy of the annotation)`` for saving off the GUI thread."""
+        return self.revision, self.editor.annotation.copy()

@@ -1,0 +1,212 @@
+"""``EditingController``: joins the current photo's document, the canvas and the tools.
+
+It is the ``ToolContext`` the tools use, forwards document changes to the canvas layers (only
+the changed box is repainted), and offers the segment operations the menus and the segment
+panel call (delete, merge, split, change category, accept prediction). Each is one undo step.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.editing import Box, box_is_empty, similar_colour_region
+from core.panoptic import PanopticAnnotation, Segment
+from gui.canvas.photo_view import PhotoView
+from gui.editing.document import AnnotationDocument
+from gui.editing.tool_settings import ToolSettings
+from gui.editing.tools import ALL_TOOLS, Tool
+from gui.workers.base import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+class EditingController(QObject):
+    documentChanged = Signal(object)   # AnnotationDocument or None
+    toolChanged = Signal(object)       # Tool
+    message = Signal(str)              # a short status-bar message
+
+    def __init__(self, view: PhotoView, settings: ToolSettings, runner: TaskRunner,
+                 report_error=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.view = view
+        self.settings = settings
+        self.runner = runner
+        self.report_error = report_error or (lambda e, what: log.error("%s: %s", what, e))
+        self._doc: AnnotationDocument | None = None
+        self._bgra: np.ndarray | None = None
+        self.prediction: PanopticAnnotation | None = None
+        self.tools: dict[str, Tool] = {cls.__name__: cls(self) for cls in ALL_TOOLS}
+        self.tool: Tool | None = None
+        self.set_tool("BrushTool")
+        settings.changed.connect(self._settings_changed)
+        view.brushWheel.connect(settings.grow_brush)
+
+    # --- ToolContext --------------------------------------------------------------------------------
+    @property
+    def document(self) -> AnnotationDocument | None:
+        return self._doc
+
+    def photo_rgb(self) -> np.ndarray | None:
+        return self._bgra
+
+    def stroke_started(self, target: Segment | None) -> None:
+        item = self.view.annotation_item
+        if item is not None:
+            item.set_extra_segments((target,) if target is not None else ())
+
+    def stroke_ended(self) -> None:
+        pass  # the extra segment is now in the table (or the stroke painted nothing)
+
+    def flood_fill(self, x: int, y: int) -> None:
+        doc = self._doc
+        if doc is None:
+            return
+        if self._bgra is None:
+            self.message.emit("The photo is still loading; the fill works once it is shown at full resolution.")
+            return
+        tool = self.tools["FloodFillTool"]
+        target = tool._target()
+        if target is None:
+            return
+        bgra, tol, behind = self._bgra, self.settings.tolerance, self.settings.paint_behind
+        name = f"Fill {doc.categories.by_id(target.category_id).name}"
+
+        def work(progress, cancel):
+            # cv2.floodFill takes 1 or 3 channels: drop alpha (colour order does not matter).
+            return similar_colour_region(np.ascontiguousarray(bgra[..., :3]), (x, y), tol)
+
+        def finished(result):
+            mask, box = result
+            if mask is None or self._doc is not doc:
+                return
+            # The target is looked up again: another edit may have happened meanwhile.
+            tgt = doc.editor.paint_target(target.category_id, self.settings.instance_mode, doc.primary)
+            if doc.run(lambda ed: ed.paint_mask(name, box, mask, tgt, behind)) is not None:
+                doc.select([tgt.id])
+
+        self.message.emit("Filling…")
+        self.runner.start(work, "fill the region", on_finished=finished)
+
+    # --- document and photo -------------------------------------------------------------------------
+    def set_document(self, doc: AnnotationDocument | None) -> None:
+        if self.tool is not None:
+            self.tool.cancel()
+        if self._doc is not None:
+            for sig, slot in self._connections():
+                try:
+                    sig.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self._doc = doc
+        if doc is not None:
+            for sig, slot in self._connections():
+                sig.connect(slot)
+        self.documentChanged.emit(doc)
+
+    def _connections(self):
+        d = self._doc
+        return ((d.pixelsChanged, self._pixels), (d.segmentsChanged, self._segments),
+                (d.selectionChanged, self._selection), (d.hiddenChanged, self._hidden))
+
+    def set_photo_pixels(self, bgra: np.ndarray | None) -> None:
+        self._bgra = bgra
+
+    def set_prediction(self, prediction: PanopticAnnotation | None) -> None:
+        self.prediction = prediction
+
+    def _pixels(self, box: Box) -> None:
+        item = self.view.annotation_item
+        if item is not None and not box_is_empty(box):
+            item.invalidate(box)
+
+    def _segments(self) -> None:
+        item = self.view.annotation_item
+        if item is not None:
+            item.set_extra_segments(())
+            item.segments_changed()
+
+    def _selection(self) -> None:
+        item = self.view.annotation_item
+        if item is not None and self._doc is not None:
+            item.set_selected(self._doc.selected)
+
+    def _hidden(self) -> None:
+        item = self.view.annotation_item
+        if item is not None and self._doc is not None:
+            item.set_hidden(self._doc.hidden)
+
+    # --- tools --------------------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        tool = self.tools[name]
+        if tool is self.tool:
+            return
+        self.tool = tool
+        self.view.set_tool(tool)
+        self._settings_changed()
+        self.toolChanged.emit(tool)
+
+    def _settings_changed(self) -> None:
+        self.view.brush_cursor.set_diameter(self.settings.brush_size)
+
+    # --- segment operations -------------------------------------------------------------------------
+    def _guard(self, what: str, fn):
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001 - shown to the user, the document is unchanged
+            self.report_error(e, what)
+            return None
+
+    def delete_selected(self) -> None:
+        doc = self._doc
+        if doc is not None and doc.selected:
+            self._guard("delete the segment", lambda: doc.run(lambda ed: ed.delete_segments(doc.selected)))
+
+    def merge_selected(self) -> None:
+        doc = self._doc
+        if doc is None or len(doc.selected) < 2:
+            self.message.emit("Select two or more segments to merge (Ctrl+click).")
+            return
+        keep = doc.primary
+        self._guard("merge the segments", lambda: doc.run(lambda ed: ed.merge_segments(doc.selected)))
+        doc.select([keep])
+
+    def split_selected(self) -> None:
+        doc = self._doc
+        if doc is None or doc.primary is None:
+            return
+        seg = doc.primary
+        edit = self._guard("split the segment", lambda: doc.run(lambda ed: ed.split_segment(seg)))
+        if edit is None and doc.primary == seg:
+            self.message.emit("The segment is already in one piece.")
+
+    def set_category_of_selected(self, category_id: int) -> None:
+        doc = self._doc
+        if doc is None or not doc.selected:
+            return
+        ids = list(doc.selected)
+
+        def change():
+            doc.undo_stack.beginMacro(f"Change category of {len(ids)} segments") if len(ids) > 1 else None
+            try:
+                for seg_id in ids:
+                    if seg_id in doc.editor.segments:
+                        doc.run(lambda ed, s=seg_id: ed.set_category(s, category_id))
+            finally:
+                if len(ids) > 1:
+                    doc.undo_stack.endMacro()
+        self._guard("change the category", change)
+
+    def accept_prediction(self, segment_ids: list[int] | None = None) -> None:
+        """Copy predicted segments (all when None) into the annotation: one undo step."""
+        doc, pred = self._doc, self.prediction
+        if doc is None or pred is None:
+            self.message.emit("There is no prediction for this photo.")
+            return
+        behind = self.settings.paint_behind
+        edit = self._guard("accept the prediction",
+                           lambda: doc.run(lambda ed: ed.accept_prediction(pred, segment_ids, behind)))
+        if edit is not None:
+            new = [k for k, v in edit.segments_after.items() if v is not None]
+            doc.select(new)

@@ -1,0 +1,37 @@
+"""Icons by name, from qtawesome (Material Design Icons 6), coloured for the current palette.
+
+One place, so a missing icon name fails here with the name, and the colours follow the light or
+dark system palette.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from PySide6.QtGui import QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+def _colours() -> tuple[str, str]:
+    app = QApplication.instance()
+    pal = app.palette() if app is not None else QPalette()
+    normal = pal.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText).name()
+    disabled = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText).name()
+    return normal, disabled
+
+
+@lru_cache(maxsize=256)
+def _icon(name: str, colour: str | None, normal: str, disabled: str) -> QIcon:
+    import qtawesome as qta
+
+    return qta.icon(name, color=colour or normal, color_disabled=disabled)
+
+
+def icon(name: str, colour: str | None = None) -> QIcon:
+    """``icon("mdi6.brush")``; ``colour`` overrides the palette's text colour."""
+    normal, disabled = _colours()
+    return _icon(name, colour, normal, disabled)
+
+
+def clear_cache() -> None:
+    """After the palette changes (light <-> dark)."""
+    _icon.cache_clear()

@@ -1,0 +1,74 @@
+"""Preferences kept between runs (``QSettings``): recent projects, view and tool options.
+
+Typed accessors in one place, so a key is spelled once and every value comes back in its type
+(QSettings returns strings for some back-ends).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+class Preferences:
+    def __init__(self, settings: QSettings | None = None):
+        self.qs = settings if settings is not None else QSettings()
+
+    # --- generic ----------------------------------------------------------------------------------
+    def get_float(self, key: str, default: float) -> float:
+        try:
+            return float(self.qs.value(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    def get_int(self, key: str, default: int) -> int:
+        try:
+            return int(self.qs.value(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        v = self.qs.value(key, default)
+        if isinstance(v, str):
+            return v.lower() in ("1", "true", "yes")
+        return bool(v)
+
+    def get_str(self, key: str, default: str = "") -> str:
+        v = self.qs.value(key, default)
+        return default if v is None else str(v)
+
+    def set(self, key: str, value) -> None:
+        self.qs.setValue(key, value)
+
+    # --- recent projects --------------------------------------------------------------------------
+    def recent_projects(self) -> list[Path]:
+        raw = self.qs.value("recent/projects", [])
+        if isinstance(raw, str):
+            raw = [raw]
+        return [Path(p) for p in (raw or []) if p]
+
+    def add_recent(self, path: Path) -> None:
+        path = Path(path).resolve()
+        items = [p for p in self.recent_projects() if p.resolve() != path]
+        self.qs.setValue("recent/projects", [str(p) for p in ([path] + items)[:MAX_RECENT]])
+
+    def remove_recent(self, path: Path) -> None:
+        items = [p for p in self.recent_projects() if p != Path(path)]
+        self.qs.setValue("recent/projects", [str(p) for p in items])
+
+    def last_project(self) -> Path | None:
+        items = self.recent_projects()
+        return items[0] if items else None
+
+    # --- window -----------------------------------------------------------------------------------
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self.qs.value("window/geometry"), self.qs.value("window/state")
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qs.setValue("window/geometry", geometry)
+        self.qs.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.qs.sync()

@@ -1,0 +1,1 @@
+"""Background work: each worker runs one core call off the GUI thread and reports by signals."""

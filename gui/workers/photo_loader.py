@@ -1,0 +1,130 @@
+"""Loading one photo for the canvas, off the GUI thread, in the order the user sees it:
+
+1. a preview (the JPEG decoded at reduced size: tens of milliseconds even for 24 megapixels),
+2. the full-resolution pyramid (needed for 1:1 zoom and for the flood fill),
+3. on request, the annotation (PNG decode + areas) and the latest prediction, if any.
+
+Results of a photo the user has already left are dropped (a token per request).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from core.editing import compute_areas
+from core.errors import AnnotationError, BadImageError
+from core.imageio import load_image
+from core.panoptic import PanopticAnnotation
+from core.project import ImageRecord, Project
+from gui.canvas.photo_item import build_pyramid, qimage_from_bgra
+from gui.workers.base import TaskRunner
+
+log = logging.getLogger(__name__)
+
+PREVIEW_SIDE = 1600
+
+
+@dataclass(frozen=True)
+class LoadedAnnotation:
+    annotation: PanopticAnnotation
+    areas: dict[int, int]
+    prediction: PanopticAnnotation | None
+    prediction_areas: dict[int, int]
+
+
+@dataclass(frozen=True)
+class LoadedPhoto:
+    levels: list[QImage]
+    bgra: np.ndarray  # [H, W, 4] uint8, level 0 (the flood fill reads it)
+
+
+def _bgra(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)
+
+
+def latest_prediction(project: Project, image_id: int, model_id: int | None = None) -> PanopticAnnotation | None:
+    """The stored prediction of ``model_id``, or of the model that predicted this image last."""
+    rows = project.predictions.list(image_id=image_id, model_id=model_id)
+    if not rows:
+        return None
+    _, mid, _ = max(rows, key=lambda r: r[2])
+    return project.predictions.load_annotation(image_id, mid)
+
+
+class PhotoLoader(QObject):
+    previewReady = Signal(int, object)     # image id, QImage
+    photoReady = Signal(int, object)       # image id, LoadedPhoto
+    annotationReady = Signal(int, object)  # image id, LoadedAnnotation
+    failed = Signal(int, object)           # image id, exception
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.model_id: int | None = None  # which model's prediction to show (None: the latest)
+        self._token = 0
+
+    def cancel(self) -> None:
+        self._token += 1
+
+    def load(self, project: Project, record: ImageRecord) -> None:
+        """Load the preview and the full photo; ``load_annotation`` follows separately (the
+        caller may first have to save the previous photo's edits)."""
+        self._token += 1
+        token, image_id, path = self._token, record.id, record.path
+        size = (record.height, record.width)
+
+        def preview(progress, cancel):
+            rgb = load_image(path, max_side=PREVIEW_SIDE)
+            return qimage_from_bgra(_bgra(rgb))
+
+        def full(progress, cancel):
+            rgb = load_image(path)
+            if rgb.shape[:2] != size:
+                raise BadImageError(f"the photo is now {rgb.shape[1]}x{rgb.shape[0]}, the project recorded "
+                                    f"{size[1]}x{size[0]}", path, hint="the file was replaced; remove and add it again")
+            bgra = _bgra(rgb)
+            del rgb
+            levels = build_pyramid(bgra)
+            return LoadedPhoto([qimage_from_bgra(lv) for lv in levels], bgra)
+
+        self._start(token, image_id, preview, "show the photo", self.previewReady, 2)
+        self._start(token, image_id, full, "load the photo", self.photoReady, 0)
+
+    def load_annotation(self, project: Project, record: ImageRecord) -> None:
+        """Load the annotation and the latest prediction of the photo ``load`` was last given."""
+        token, image_id, path = self._token, record.id, record.path
+        size = (record.height, record.width)
+        model_id = self.model_id
+
+        def annotation(progress, cancel):
+            ann = project.annotations.load(image_id)
+            if ann is None:
+                ann = PanopticAnnotation.empty(*size)
+            elif ann.shape != size:
+                raise AnnotationError(f"the stored mask is {ann.shape[1]}x{ann.shape[0]} but the photo is "
+                                      f"{size[1]}x{size[0]}", path, hint="the photo file may have been replaced")
+            pred = latest_prediction(project, image_id, model_id)
+            if pred is not None and pred.shape != size:
+                log.warning("prediction of image %s has the wrong size; not shown", image_id)
+                pred = None
+            return LoadedAnnotation(ann, compute_areas(ann.id_map), pred,
+                                    compute_areas(pred.id_map) if pred is not None else {})
+
+        self._start(token, image_id, annotation, "load the annotation", self.annotationReady, 1)
+
+    def _start(self, token: int, image_id: int, fn, what: str, signal, priority: int) -> None:
+        def finished(result):
+            if token == self._token:
+                signal.emit(image_id, result)
+
+        def failed(error):
+            if token == self._token:
+                self.failed.emit(image_id, error)
+
+        self.runner.start(fn, what, on_finished=finished, on_failed=failed, report_errors=False, priority=priority)
