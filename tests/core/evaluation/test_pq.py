@@ -195,3 +195,22 @@ def test_categories_of_a_custom_set_and_their_order():
     result = acc.evaluate()
     assert [r.name for r in result.per_class] == ["pipe", "hole"]
     assert result.stuff.n == 1 and result.things.n == 1 and result.all.pq == 1.0
+
+
+def test_memory_stays_flat_while_streaming():
+    import tracemalloc
+
+    pair = SCENARIOS["missed_and_hallucinated"]()[0]
+    acc = PQAccumulator(CATS, keep_per_image=False)
+    for _ in range(20):
+        acc.process(*pair)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(400):
+            acc.process(*pair)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert acc.num_images == 420
+    assert grown < 20_000  # bytes, for 400 images: nothing per image is kept
