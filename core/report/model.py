@@ -1,0 +1,89 @@
+"""What a report is made from (``ReportPhoto``, ``ReportInfo``) and what writing one returns.
+
+A report works on plain inputs, so it serves a project (``project.py``), a COCO panoptic folder
+(``coco.py``) or a script alike. Photos and annotations may be given lazily (a path, a
+callable): a report of 200 photos of 24 MP never holds more than one of them in memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Union
+
+import numpy as np
+
+from core.measure.calibration import Calibration
+from core.measure.table import CategoryTotal, PhotoMeasurements
+from core.panoptic import PanopticAnnotation
+
+SOURCE_ANNOTATION, SOURCE_PREDICTION = "annotation", "prediction"
+
+ImageInput = Union[np.ndarray, str, Path, None]
+AnnotationInput = Union[PanopticAnnotation, Callable[[], PanopticAnnotation]]
+
+
+@dataclass(frozen=True)
+class ReportPhoto:
+    """One photo of a report.
+
+    Attributes:
+        name: shown as the section title (usually the file name).
+        image: ``[H, W, 3]`` uint8 RGB, a path read with ``core.imageio.load_image``, or None
+            (the overlay is then drawn on grey and the report says the photo was not found).
+        annotation: the photo's annotation or prediction, or a zero-argument callable that loads
+            it when the report reaches this photo.
+        calibration: the photo's scale; None: figures in pixels, and the report says so.
+        source: ``"annotation"`` (ground truth) or ``"prediction"`` (a model's output).
+    """
+
+    name: str
+    image: ImageInput
+    annotation: AnnotationInput
+    calibration: Calibration | None = None
+    source: str = SOURCE_ANNOTATION
+
+    def load_annotation(self) -> PanopticAnnotation:
+        ann = self.annotation
+        return ann if isinstance(ann, PanopticAnnotation) else ann()
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """Header of a report.
+
+    Attributes:
+        project: the project's name. title: the document title.
+        model: one line about the model behind predictions (None when only annotations).
+        min_score: the confidence threshold applied to predictions (None: no threshold).
+        details: extra ``(label, value)`` rows for the header (inspector, structure, weather...).
+        created: the report's date; None means now.
+    """
+
+    project: str = ""
+    title: str = "Inspection report"
+    model: str | None = None
+    min_score: float | None = None
+    details: tuple[tuple[str, str], ...] = ()
+    created: datetime | None = None
+
+    def created_at(self) -> datetime:
+        return self.created or datetime.now().astimezone()
+
+
+@dataclass
+class ReportResult:
+    """What ``write_report`` wrote and measured.
+
+    Attributes:
+        html_path / csv_path: the files written.
+        photos: per-photo measurements, in report order.
+        totals: per-category totals (``core.measure.summarize``).
+        problems: one line per photo that could not be shown fully (missing photo, bad file).
+    """
+
+    html_path: Path
+    csv_path: Path
+    photos: list[PhotoMeasurements] = field(default_factory=list)
+    totals: list[CategoryTotal] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
