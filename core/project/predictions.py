@@ -37,7 +37,7 @@ class PredictionRecord:
     updated_at: str
 
 
-def _segments_json(ann: PanopticAnnotation, rows: list[tuple]) -> str:
+def _segments_json(rows: list[tuple]) -> str:
     return json.dumps([{"id": r[0], "category_id": r[1], "iscrowd": r[2], "source": r[3], "score": r[4],
                         "area": r[5]} for r in rows])
 
@@ -59,7 +59,7 @@ class PredictionStore:
             return None, None, None, None
         h, w = self._project.images.size(image_id)
         png, rows = ann_rows.prepare(annotation, h, w, image_id)
-        return png, _segments_json(annotation, rows), w, h
+        return png, _segments_json(rows), w, h
 
     def save(self, image_id: int, model_id: int, payload: bytes, meta: dict[str, Any],
              annotation: PanopticAnnotation | None = None) -> None:
@@ -70,6 +70,9 @@ class PredictionStore:
             meta: JSON-serialisable dict (plain numbers and strings).
             annotation: the post-processed result at ``meta["threshold"]``, same size as the
                 photo; its category ids are the model's (not checked against the project).
+
+        Each call commits (and syncs) once; wrap a batch of images in ``project.transaction()``
+        to commit them together.
         """
         image_id, model_id = int(image_id), int(model_id)
         meta_text = _meta_json(meta)
