@@ -51,6 +51,9 @@ class PhotoView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Files dropped on the canvas go to the window (which adds them to the project).
+        self.setAcceptDrops(False)
+        self.viewport().setAcceptDrops(False)
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         self.setBackgroundBrush(QColor(40, 42, 46))
         self.brush_cursor = BrushCursorItem()

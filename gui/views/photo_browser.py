@@ -114,6 +114,7 @@ class PhotoBrowser(QWidget):
 
         self.search = QLineEdit(placeholderText="Filter by name")
         self.search.setClearButtonEnabled(True)
+        self.search.setAcceptDrops(False)  # dropped files are photos for the window, not text
         self.search.addAction(icon("mdi6.magnify"), QLineEdit.ActionPosition.LeadingPosition)
         self.status_filter = QComboBox()
         for key, text in FILTERS.items():

@@ -100,13 +100,21 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
         self.sort(0)
 
+    def _refilter(self, change) -> None:
+        # Qt 6.10 replaced invalidateFilter() by begin/endFilterChange(); older Qt has only the former.
+        if hasattr(self, "endFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
+
     def set_status_filter(self, key: str) -> None:
-        self._status = key
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_status", key))
 
     def set_text_filter(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_text", text.strip().lower()))
 
     def set_sort_key(self, key: str) -> None:
         self._sort = key
