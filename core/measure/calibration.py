@@ -91,7 +91,8 @@ class Calibration:
         text = f"1 px = {_fmt(self.mm_per_pixel)} mm"
         d = self.detail
         if self.method == METHOD_LINE and "length_px" in d and "length" in d:
-            text += f" (reference line {float(d['length_px']):.1f} px = {_fmt(float(d['length']))} {d.get('unit', 'mm')})"
+            length = f"{_fmt(float(d['length']))} {d.get('unit', 'mm')}"
+            text += f" (reference line {float(d['length_px']):.1f} px = {length})"
         elif self.method == METHOD_GSD:
             text += " (ground sampling distance entered)"
         else:

@@ -349,8 +349,9 @@ class PhotoMeasurements:
 class CategoryTotal:
     """Totals of one category over photos that share a unit (mm and px are never added up).
 
-    ``total_length`` / ``max_width`` are None for roles without a centreline; ``area_share`` is
-    the category's area over the area of all photos in the group (0..1).
+    ``total_length`` is None for roles without a centreline, ``max_width`` for all but cracks
+    (a bar's width is its diameter, not a crack opening); ``area_share`` is the category's area
+    over the area of all photos in the group (0..1).
     """
 
     category_id: int
@@ -392,7 +393,8 @@ def summarize(photos: Sequence[PhotoMeasurements], categories: CategorySet,
             category_id=cid, category_name=ms[0].category_name, role=ms[0].role, unit=unit, count=len(ms),
             n_photos=len({k for k, _ in items}),
             total_length=sum(m.length or 0.0 for m in ms) if linear else None,
-            max_width=max((m.max_width for m in ms if m.max_width is not None), default=None) if linear else None,
+            max_width=max((m.max_width for m in ms if m.max_width is not None and m.role == Role.CRACK),
+                          default=None),
             total_area=area, area_share=area / photo_area[unit] if photo_area.get(unit) else 0.0))
     return out
 

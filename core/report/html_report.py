@@ -129,13 +129,15 @@ def totals_table(totals: Sequence[CategoryTotal], categories: CategorySet) -> st
     for unit in units:
         group = [t for t in totals if t.unit == unit]
         if len(units) > 1:
-            parts.append(f"<h3>{'Calibrated photos (mm)' if unit == 'mm' else 'Photos without calibration (px)'}</h3>\n")
+            heading = "Calibrated photos (mm)" if unit == "mm" else "Photos without calibration (px)"
+            parts.append(f"<h3>{heading}</h3>\n")
         au = AREA_UNITS[unit]
         parts.append(f"<table><thead><tr><th class=\"text\">Category</th><th>Segments</th><th>Photos</th>"
                      f"<th>Total length ({unit})</th><th>Max width ({unit})</th><th>Total area ({au})</th>"
                      f"<th>Share of photographed area</th></tr></thead><tbody>\n")
         for t in group:
-            parts.append(f"<tr><td class=\"text\">{_swatch(_colour(categories, t.category_id))}{_e(t.category_name)}</td>"
+            swatch = _swatch(_colour(categories, t.category_id))
+            parts.append(f"<tr><td class=\"text\">{swatch}{_e(t.category_name)}</td>"
                          f"<td>{t.count}</td><td>{t.n_photos}</td><td>{_num(t.total_length)}</td>"
                          f"<td>{_num(t.max_width)}</td><td>{_num(t.total_area)}</td>"
                          f"<td>{100 * t.area_share:.2f} %</td></tr>\n")

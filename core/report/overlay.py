@@ -27,6 +27,26 @@ def output_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     return max_width, max(1, round(height * max_width / width))
 
 
+def _shrink(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Coverage (0..1, float32) of a bool mask area-averaged to ``size`` = (width, height)."""
+    import cv2
+
+    cover = mask.astype(np.float32)
+    if (mask.shape[1], mask.shape[0]) == size:
+        return cover
+    return cv2.resize(cover, size, interpolation=cv2.INTER_AREA)
+
+
+#: Lightness factors cycled over a category's defects (by number) so neighbours differ.
+_SHADES = (1.0, 0.72, 1.25)
+
+
+def _shade(rgb: Sequence[int], label: int | None) -> np.ndarray:
+    f = _SHADES[((label or 1) - 1) % len(_SHADES)]
+    c = np.asarray(rgb, np.float32)
+    return np.clip(c * f if f <= 1 else c + (255 - c) * (f - 1), 0, 255)
+
+
 def _text_colour(rgb: Sequence[int]) -> tuple[int, int, int]:
     luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
     return (0, 0, 0) if luma > 150 else (255, 255, 255)
@@ -56,28 +76,40 @@ def render_overlay(rgb: np.ndarray | None, annotation: PanopticAnnotation, categ
             raise ValueError(f"photo is {rgb.shape[1]}x{rgb.shape[0]} but the annotation is {w}x{h}")
         base = cv2.resize(rgb, (ow, oh), interpolation=cv2.INTER_AREA) if (ow, oh) != (w, h) else rgb.copy()
     out = base.astype(np.float32)
-    semantic = annotation.semantic()
-    defect_cats = {m.category_id for m in measurements if m.is_defect}
-    for cat in categories:
-        mask = semantic == cat.id
-        if not mask.any():
+    scale = ow / float(w)
+    defect_ids = {m.segment_id for m in measurements if m.is_defect}
+    # Surfaces: one faint tint per category.
+    surface_ids = [sid for sid in annotation.segments if sid not in defect_ids]
+    if surface_ids:
+        semantic = np.where(np.isin(annotation.id_map, list(defect_ids)), 0, annotation.semantic())
+        for cat in categories:
+            mask = semantic == cat.id
+            if not mask.any():
+                continue
+            cover = _shrink(mask, (ow, oh))
+            out += (cover * SURFACE_ALPHA)[..., None] * (np.asarray(cat.color, np.float32) - out)
+    # Defects: each segment on its own, so touching defects of one class stay apart (alternating
+    # shades, own outline); worked on its bounding box only.
+    for m in measurements:
+        if not m.is_defect or m.segment_id not in annotation.segments:
             continue
-        cover = mask.astype(np.float32)
-        if (ow, oh) != (w, h):
-            cover = cv2.resize(cover, (ow, oh), interpolation=cv2.INTER_AREA)
-        if cat.id in defect_cats:
-            alpha = np.clip(cover / COVERAGE_FULL, 0.0, 1.0) * DEFECT_ALPHA
-        else:
-            alpha = cover * SURFACE_ALPHA
-        colour = np.asarray(cat.color, np.float32)
-        out += alpha[..., None] * (colour - out)
-        if cat.id in defect_cats:  # a thin dark outline separates a defect from the photo
-            solid = (cover >= 0.5).astype(np.uint8)
-            if solid.any():
-                contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-                tmp = np.clip(out, 0, 255).astype(np.uint8)
-                cv2.drawContours(tmp, contours, -1, tuple(int(c * 0.6) for c in cat.color), 1, cv2.LINE_AA)
-                out = tmp.astype(np.float32)
+        colour = _shade(categories.by_id(m.category_id).color, m.label)
+        x, y, bw, bh = m.bbox_px
+        X0, Y0 = int(x * scale), int(y * scale)
+        X1, Y1 = min(ow, int(np.ceil((x + bw) * scale))), min(oh, int(np.ceil((y + bh) * scale)))
+        fx0, fy0 = int(X0 / scale), int(Y0 / scale)
+        fx1, fy1 = min(w, int(np.ceil(X1 / scale))), min(h, int(np.ceil(Y1 / scale)))
+        crop = annotation.id_map[fy0:fy1, fx0:fx1] == m.segment_id
+        cover = _shrink(crop, (X1 - X0, Y1 - Y0))
+        alpha = (np.clip(cover / COVERAGE_FULL, 0.0, 1.0) * DEFECT_ALPHA)[..., None]
+        region = out[Y0:Y1, X0:X1]
+        region += alpha * (colour - region)
+        solid = (cover >= 0.5).astype(np.uint8)
+        if solid.any():  # a thin dark outline separates the defect from the photo and its neighbours
+            contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(X0, Y0))
+            tmp = np.clip(out, 0, 255).astype(np.uint8)
+            cv2.drawContours(tmp, contours, -1, tuple(float(c) * 0.55 for c in colour), 1, cv2.LINE_AA)
+            out = tmp.astype(np.float32)
     img = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     _draw_badges(img, measurements, categories, ow / float(w))
     return img

@@ -63,7 +63,8 @@ def test_units_without_and_with_calibration(photo):
 
 
 def test_a_prediction_at_a_threshold_drops_low_scores(photo):
-    pred = PanopticAnnotation(photo.id_map, {k: Segment(k, s.category_id, source="model", score=0.2 * k if k < 10 else None)
+    scores = {1: 0.2, 2: 0.4, 3: 0.6, 4: 0.8, 10: None}
+    pred = PanopticAnnotation(photo.id_map, {k: Segment(k, s.category_id, source="model", score=scores[k])
                                              for k, s in photo.segments.items()})
     kept = {m.segment_id for m in measure_annotation(pred, default_categories(), min_score=0.5)}
     assert kept == {3, 4, 10}  # scores 0.2 and 0.4 dropped; the unscored stuff stays
