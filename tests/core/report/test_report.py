@@ -127,3 +127,28 @@ def test_overlay_keeps_hairline_cracks_visible_when_downscaled():
     crack_red = np.array(default_categories().by_id(1).color)
     assert (np.abs(row - 128).sum(1) > 40).mean() > 0.9  # tinted all along
     assert np.abs(row.mean(0) - crack_red).sum() < np.abs(np.array([128, 128, 128]) - crack_red).sum()
+
+
+def test_non_ascii_paths_and_names(tmp_path, photo_factory):
+    from core.imageio import encode_jpeg
+
+    rgb, ann = photo_factory()
+    folder = tmp_path / "Brücke_Nord" / "照片"
+    folder.mkdir(parents=True)
+    photo = folder / "Riss 1.jpg"
+    photo.write_bytes(encode_jpeg(rgb))
+    res = write_report([ReportPhoto("Riss 1.jpg", photo, ann)], default_categories(), tmp_path / "Bericht_Ü")
+    assert res.problems == []
+    assert "Riss 1.jpg" in res.html_path.read_text(encoding="utf-8")
+    assert _read_csv(res.csv_path)[0]["photo"] == "Riss 1.jpg"
+
+
+def test_an_unwritable_destination_is_a_clear_error(tmp_path, photo_factory):
+    from core.errors import InspectorError
+
+    rgb, ann = photo_factory()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InspectorError) as info:
+        write_report([ReportPhoto("a.jpg", rgb, ann)], default_categories(), blocker / "report")
+    assert "a_file" in info.value.message()
