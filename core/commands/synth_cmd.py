@@ -36,10 +36,16 @@ def register(sub) -> None:
                         "longer side in that range, phone aspect ratios). Default 512")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help="also split into panoptic_train.json / panoptic_val.json with this share in val")
-    p.add_argument("--workers", type=int, default=1,
-                   help="processes to generate with (default 1); the output is the same for any number")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes to generate with (default: 1 for fewer than 50 photos, else up to 4, "
+                        "one per CPU core); the output is the same for any number")
     p.add_argument("--jpeg-quality", type=int, default=92, help="quality of the written photos (default 92)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists and is not empty")
+    p.add_argument("--project", metavar="FILE.pinspect",
+                   help="also create this project over the photos in OUT, every photo annotated (status "
+                        "done) and split as the dataset is")
+    p.add_argument("--preview", metavar="FILE.png",
+                   help="also save a grid of the first 12 photos, each beside its truth overlay")
     p.set_defaults(func=run)
 
 
@@ -50,7 +56,10 @@ def run(args) -> int:
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
         return 2
-    workers = max(1, min(args.workers, os.cpu_count() or 1))
+    if args.project and os.path.exists(args.project):
+        print(f"error: {args.project}: a file of that name already exists; it was left as it is", file=sys.stderr)
+        return 1
+    workers = args.workers or (1 if args.n < 50 else min(4, os.cpu_count() or 1))
     bar = ProgressBar("synth")
     summary = write_coco_dataset(args.out, args.n, args.seed, args.size, bar, None,
                                  val_fraction=args.val_fraction, jpeg_quality=args.jpeg_quality,
@@ -64,4 +73,29 @@ def run(args) -> int:
     print(f"wrote {summary.images} photos to {summary.out_dir} ({splits}) in {summary.seconds:.1f} s "
           f"({summary.images / max(summary.seconds, 1e-9):.1f} photos/s)")
     print(f"segments: {counts}")
+    if args.preview:
+        _preview(args)
+        print(f"saved the preview grid {args.preview}")
+    if args.project:
+        from core.synthetic.sample import dataset_to_project
+
+        bar = ProgressBar("project")
+        dataset_to_project(args.project, args.out, bar, None)
+        bar.close()
+        print(f"created project {args.project}")
     return 0
+
+
+def _preview(args) -> None:
+    import cv2
+
+    from core.atomic import atomic_write_bytes
+    from core.synthetic import SynthConfig, categories_of, generate_sample, image_seed
+    from core.synthetic.preview import sample_grid
+    from core.synthetic.writer import size_for
+
+    samples = [generate_sample(image_seed(args.seed, i), size_for(args.size, args.seed, i))
+               for i in range(min(args.n, 12))]
+    grid = sample_grid(samples, categories_of(SynthConfig()), cols=3, tile=190)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    atomic_write_bytes(args.preview, buf.tobytes())

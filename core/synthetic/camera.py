@@ -82,15 +82,21 @@ def develop(rng: np.random.Generator, img: np.ndarray, config: CameraConfig) -> 
         img = cv2.GaussianBlur(img, (0, 0), sigma)
     if rng.random() < config.motion_blur_probability:
         img = cv2.filter2D(img, -1, _motion_kernel(rng, int(rng.integers(3, 7)) * max(1, int(size_scale))))
-    gain = rng.uniform(0.85, 1.15) * (1.0 + rng.normal(0.0, 0.02, 3))
-    img = img * gain.astype(np.float32)
-    sd = rng.uniform(*config.noise_sigma)
-    img += (white(rng, (h, w)) * np.float32(sd))[..., None]
+    # Exposure and white balance, sensor noise (luminance at full resolution, chroma blotchier)
+    # and quantisation to 8 bits, folded into as few full-image passes as possible.
+    # White balance errs along the amber-blue axis (colour temperature), barely along green-magenta.
+    temp, tint = rng.normal(0.0, 0.03), rng.normal(0.0, 0.006)
+    gain = rng.uniform(0.85, 1.15) * np.array([1.0 + temp, 1.0 + tint, 1.0 - temp]) * 255.0
+    sd = rng.uniform(*config.noise_sigma) * 255.0
+    lum_noise = white(rng, (h, w))
+    lum_noise *= np.float32(sd)
+    lum_noise += np.float32(0.5)  # rounds to nearest in the conversion to 8 bits
     chroma = white(rng, ((h + 1) // 2, (w + 1) // 2, 3)) * np.float32(sd * 0.5)
+    img = np.multiply(img, gain.astype(np.float32), out=img if img.flags.writeable else None)
     img += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
-    # Quantise, then the tone curve as a table look-up (cheap even at 12 MP).
-    np.clip(img, 0.0, 1.0, out=img)
-    out = cv2.LUT((img * np.float32(255.0) + np.float32(0.5)).astype(np.uint8), _tone_curve(rng.uniform(0.85, 1.15)))
+    img += lum_noise[..., None]
+    np.clip(img, 0.0, 255.0, out=img)
+    out = cv2.LUT(img.astype(np.uint8), _tone_curve(rng.uniform(0.85, 1.15)))
     if rng.random() < config.sharpen_probability:
         soft = cv2.GaussianBlur(out, (0, 0), 1.0 * max(size_scale, 1.0))
         amount = rng.uniform(0.3, 0.8)
@@ -98,7 +104,7 @@ def develop(rng: np.random.Generator, img: np.ndarray, config: CameraConfig) -> 
     if rng.random() < config.jpeg_probability:
         q_lo, q_hi = config.jpeg_quality
         quality = int(rng.integers(q_lo, q_hi + 1))
-        ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+            out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(out)

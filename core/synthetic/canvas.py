@@ -54,12 +54,21 @@ class Canvas:
     def thing_count(self) -> int:
         return len(self.segments) - len(self.stuff_ids)
 
-    def box(self, cx: float, cy: float, radius: float) -> tuple[slice, slice]:
-        """Row and column slices of the square of half-size ``radius`` around (cx, cy), clipped."""
+    def box(self, cx: float, cy: float, rx: float, ry: float | None = None) -> tuple[slice, slice]:
+        """Row and column slices of the window ``[cx - rx, cx + rx] x [cy - ry, cy + ry]``
+        (``ry`` defaults to ``rx``), clipped to the picture."""
+        ry = rx if ry is None else ry
         h, w = self.shape
-        y0, y1 = max(int(cy - radius), 0), min(int(cy + radius) + 1, h)
-        x0, x1 = max(int(cx - radius), 0), min(int(cx + radius) + 1, w)
+        y0, y1 = max(int(cy - ry), 0), min(int(cy + ry) + 1, h)
+        x0, x1 = max(int(cx - rx), 0), min(int(cx + rx) + 1, w)
         return slice(y0, max(y1, y0)), slice(x0, max(x1, x0))
+
+    @staticmethod
+    def grid(ys: slice, xs: slice, cx: float, cy: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(x - cx [1, w], y - cy [h, 1])`` float32 coordinates of a window, for broadcasting."""
+        xx = np.arange(xs.start, xs.stop, dtype=np.float32)[None, :] - np.float32(cx)
+        yy = np.arange(ys.start, ys.stop, dtype=np.float32)[:, None] - np.float32(cy)
+        return xx, yy
 
     def concrete(self, ys: slice, xs: slice) -> np.ndarray:
         """``[h, w]`` bool: pixels of the window still plain concrete (free for a new defect)."""

@@ -156,22 +156,29 @@ def add_spall(rng: np.random.Generator, canvas: Canvas, spall_category: int, reb
             break
     else:
         return []
-    ys, xs = canvas.box(cx, cy, r * math.sqrt(aspect) * 1.45)
-    yy, xx = np.mgrid[ys, xs].astype(np.float32)
-    xx -= np.float32(cx)
-    yy -= np.float32(cy)
+    major, minor = r * math.sqrt(aspect), r / math.sqrt(aspect)
     c, s = math.cos(rot), math.sin(rot)
-    u = (xx * c + yy * s) / np.float32(r * math.sqrt(aspect))
-    v = (-xx * s + yy * c) / np.float32(r / math.sqrt(aspect))
-    rho, phi = np.hypot(u, v), np.arctan2(v, u)
-    outline = np.ones_like(rho)
-    for k in range(2, 6):
-        outline += np.float32(rng.uniform(0, 0.3 / k)) * np.cos(k * phi + np.float32(rng.uniform(0, 2 * math.pi)))
+    ys, xs = canvas.box(cx, cy, 1.5 * math.hypot(major * c, minor * s), 1.5 * math.hypot(major * s, minor * c))
+    xx, yy = canvas.grid(ys, xs, cx, cy)
+    u = (xx * np.float32(c / major) + yy * np.float32(s / major))
+    v = (yy * np.float32(c / minor) - xx * np.float32(s / minor))
+    rho = np.sqrt(u * u + v * v)
     shape = rho.shape
-    field = 1.0 - rho / outline + np.float32(rng.uniform(0.12, 0.25)) * fractal(rng, shape, max(r / 3, 2.0), 3, 0.5)
+    # Lobes from low-frequency noise, a jagged rim from finer noise (no trigonometry: this
+    # window can be a third of the photo, and arctan/cos there cost more than everything else).
+    field = (1.0 - rho + np.float32(rng.uniform(0.15, 0.3)) * noise(rng, shape, r * 0.9)
+             + np.float32(rng.uniform(0.1, 0.2)) * fractal(rng, shape, max(r / 3, 2.0), 3, 0.5))
     m = _solid(field > 0) & canvas.concrete(ys, xs)
     if m.sum() < max(40.0, 0.0008 * h * w):
         return []
+    # From here on work in the patch's own box (plus a margin for the soft edge): the first window
+    # was sized for the largest shape the noise could make.
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    r0, r1 = max(int(rows[0]) - 3, 0), min(int(rows[-1]) + 4, m.shape[0])
+    c0, c1 = max(int(cols[0]) - 3, 0), min(int(cols[-1]) + 4, m.shape[1])
+    m = m[r0:r1, c0:c1]
+    ys, xs = slice(ys.start + r0, ys.start + r1), slice(xs.start + c0, xs.start + c1)
+    shape = m.shape
     spall_id = canvas.new_segment(spall_category)
     ids = canvas.ids[ys, xs]
     ids[m] = spall_id
@@ -190,20 +197,20 @@ def add_spall(rng: np.random.Generator, canvas: Canvas, spall_category: int, reb
     d_px = np.float32(rng.uniform(0.1, 0.2) * r)
     height = -d_px * depth + np.float32(agg) * (0.35 * stones + 0.06 * rough) * mf
     lx, ly = canvas.light
-    gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    shade = np.clip(1.0 - 1.3 * (gx * lx + gy * ly), 0.35, 1.35)
+    gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3)
+    shade = np.clip(1.0 - np.float32(1.3 / 8.0) * (gx * np.float32(lx) + gy * np.float32(ly)), 0.35, 1.35)
     reach = float(d_px * rng.uniform(0.6, 1.3))
     cast = mf * shifted(1.0 - mf, lx * reach, ly * reach)
     cast = cv2.GaussianBlur(cast, (0, 0), 0.25 * reach + 0.5)
 
-    loc = canvas.img[ys, xs]
-    floor = loc * np.float32(rng.uniform(0.55, 0.82))
-    stone_tone = (1.0 + 0.22 * noise(rng, shape, agg * 1.5))[..., None] * np.float32([1.04, 1.0, 0.93])
-    floor = floor * (1.0 + (stone_tone - 1.0) * stones[..., None]) * (1.0 + 0.06 * rough)[..., None]
-    out = floor * (shade * (1.0 - np.float32(rng.uniform(0.35, 0.6)) * cast))[..., None]
-    alpha = np.maximum(cv2.GaussianBlur(mf, (0, 0), 0.7), mf)[..., None]
-    loc += (out - loc) * alpha
+    # One brightness multiplier for the floor (darker, stones, roughness, light, rim shadow), a
+    # warm tint on the stones, blended in with a slightly soft edge: one pass over the colours.
+    tone = np.float32(rng.uniform(0.55, 0.82)) * (1.0 + 0.22 * noise(rng, shape, agg * 1.5) * stones)
+    tone *= (1.0 + 0.06 * rough) * shade * (1.0 - np.float32(rng.uniform(0.35, 0.6)) * cast)
+    alpha = np.maximum(cv2.GaussianBlur(mf, (0, 0), 0.7), mf)
+    tint = 1.0 + stones[..., None] * np.float32([0.04, 0.0, -0.07])
+    canvas.img[ys, xs] *= 1.0 + alpha[..., None] * (tone[..., None] * tint - 1.0)
 
     new = [spall_id]
     if rng.random() < rebar_probability and r / math.sqrt(aspect) >= 12:
@@ -220,9 +227,7 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
     Bars run along the member's axes (near-horizontal or near-vertical). Each is visible only
     where the spall is deep enough, so bars vanish under the rim as real ones do.
     """
-    yy, xx = np.mgrid[ys, xs].astype(np.float32)
-    xx -= np.float32(centre[0])
-    yy -= np.float32(centre[1])
+    xx, yy = canvas.grid(ys, xs, centre[0], centre[1])
     diam = float(np.clip(rng.uniform(0.2, 0.38) * r_minor, 4.0, None))
     axis = (0.0 if rng.random() < 0.6 else math.pi / 2) + rng.normal(0.0, 0.06)
     bars = []  # (angle, offset, diameter), deepest first
@@ -247,7 +252,9 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
         v = -xx * np.float32(s) + yy * np.float32(c) - np.float32(offset)
         half = np.float32(d / 2)
         spall = ids == spall_id
-        vis = (np.abs(v) < half) & (depth > threshold) & spall
+        # Where the cover broke off unevenly the bar dives back into concrete at a ragged line.
+        ragged = depth + np.float32(0.12) * noise(rng, depth.shape, max(d * 0.8, 2.0))
+        vis = (np.abs(v) < half) & (ragged > threshold) & spall
         if vis.sum() < 1.5 * d * d:
             continue
         seg_id = canvas.new_segment(category_id)
@@ -259,16 +266,17 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
         band = (v * np.float32(away) > half) & (v * np.float32(away) < half + np.float32(d * rng.uniform(0.4, 0.9)))
         loc[band & spall] *= np.float32(rng.uniform(0.5, 0.7))
         # A ribbed cylinder: lambert shading across it, ribs every ~0.7 diameters, rust mottling.
-        t = np.clip(v / half, -1.0, 1.0)
+        # Computed on the bar's pixels only (1-D), not on the whole spall window.
+        sel = np.nonzero(vis)
+        t = np.clip(v[sel] / half, -1.0, 1.0)
         nz = np.sqrt(1.0 - t * t)
         lam = 0.3 + 0.75 * np.clip(0.75 * nz + 0.66 * lv * t, 0.0, 1.0)
         pitch = np.float32(rng.uniform(0.55, 0.85) * d)
         slant = np.float32(rng.uniform(-0.5, 0.5))
-        rib = np.clip((np.cos(2 * np.pi * (u + slant * v) / pitch) - 0.2) * 1.6, 0.0, 1.0) * nz
-        mottle = np.clip(0.5 + 0.4 * noise(rng, u.shape, max(d * 0.7, 2.0)), 0.0, 1.0)[..., None]
+        rib = np.clip((np.cos(2 * np.pi * (u[sel] + slant * v[sel]) / pitch) - 0.2) * 1.6, 0.0, 1.0) * nz
+        mottle = np.clip(0.5 + 0.4 * noise(rng, u.shape, max(d * 0.7, 2.0))[sel], 0.0, 1.0)[:, None]
         dark_rust = np.float32([0.26, 0.14, 0.08]) * np.float32(rng.uniform(0.8, 1.2))
-        orange = np.float32([0.72, 0.38, 0.15]) * np.float32(rng.uniform(0.85, 1.15))
+        orange = np.float32([0.64, 0.34, 0.15]) * np.float32(rng.uniform(0.85, 1.12))
         colour = dark_rust * (1.0 - mottle) + orange * mottle
-        out = colour * (lam * (1.0 - 0.4 * rib) + 0.12 * rib * np.clip(-lv * t + 0.5, 0, 1))[..., None]
-        loc[vis] = out[vis]
+        loc[sel] = colour * (lam * (1.0 - 0.4 * rib) + 0.12 * rib * np.clip(-lv * t + 0.5, 0, 1))[:, None]
     return new

@@ -145,7 +145,7 @@ def generate_sample(seed: int, size: int | tuple[int, int] = 512,
         where = texture.background_mask(rng, shape, kind)
         if where.any() and not where.all():
             canvas.ids[where] = canvas.new_segment(cls.background, stuff=True)
-            img[where] = texture.background(rng, shape, kind)[where]
+            np.copyto(img, texture.background(rng, shape, kind), where=where[..., None])
 
     spalls: list[int] = []
     for _ in range(int(rng.integers(config.spall_count[0], config.spall_count[1] + 1))):

@@ -1,7 +1,7 @@
 """Pictures for people to judge the synthetic data by: overlays and a grid of samples.
 
 ``sample_grid`` makes ``docs/images/synthetic_grid.png``: for each sample the photo and, beside
-it, the photo under its truth (category colours at half opacity, instance outlines in white).
+it, the photo under its truth (category colours at half opacity, instance outlines).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from core.panoptic import PanopticAnnotation
 
 
 def overlay(rgb: np.ndarray, ann: PanopticAnnotation, categories: CategorySet, alpha: float = 0.5) -> np.ndarray:
-    """``rgb`` ``[H, W, 3]`` uint8 blended with category colours; every segment edge drawn white,
-    so touching instances of one class stay distinguishable. Void stays unblended."""
+    """``rgb`` ``[H, W, 3]`` uint8 blended with category colours (``alpha``), every segment
+    outlined in its darkened colour. Void stays unblended."""
     sem = ann.semantic()
     lut = np.zeros((max(categories.ids + [int(sem.max())]) + 1, 3), np.float32)
     for c in categories:
@@ -24,11 +24,16 @@ def overlay(rgb: np.ndarray, ann: PanopticAnnotation, categories: CategorySet, a
     colour = lut[sem]
     a = np.where(sem > 0, np.float32(alpha), np.float32(0.0))[..., None]
     out = rgb.astype(np.float32) * (1 - a) + colour * a
+    # Instance outlines: the inner boundary pixels of every segment in its class colour, darkened
+    # and opaque, so touching instances separate and 1-px cracks stay visible (not all outline).
     ids = ann.id_map
     edge = np.zeros(ids.shape, bool)
     edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[:, :-1] |= ids[:, 1:] != ids[:, :-1]
     edge[1:, :] |= ids[1:, :] != ids[:-1, :]
-    out[edge] = 255.0
+    edge[:-1, :] |= ids[1:, :] != ids[:-1, :]
+    edge &= sem > 0
+    out[edge] = colour[edge] * 0.55
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

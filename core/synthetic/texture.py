@@ -59,32 +59,53 @@ def noise(rng: np.random.Generator, shape: tuple[int, int], cell: float,
 
 def fractal(rng: np.random.Generator, shape: tuple[int, int], cell: float, octaves: int = 4,
             gain: float = 0.55) -> np.ndarray:
-    """Sum of ``octaves`` noise layers, each half the feature size and ``gain`` times the amplitude."""
-    out = np.zeros(shape, np.float32)
-    amp, total = 1.0, 0.0
-    for _ in range(octaves):
-        out += np.float32(amp) * noise(rng, shape, cell)
-        total += amp * amp
-        amp *= gain
-        cell = max(cell / 2.0, 1.0)
-    return out * np.float32(1.0 / math.sqrt(total))
+    """Sum of ``octaves`` noise layers, each half the feature size and ``gain`` times the amplitude;
+    ``[H, W]`` float32, about unit variance.
 
-
-def _discs(rng: np.random.Generator, shape: tuple[int, int], count: int, radius: float,
-           depth: tuple[float, float]) -> np.ndarray:
-    """``[H, W]`` float32 with ``count`` filled discs of ``radius`` px, each of a random depth."""
+    Built as a pyramid: each octave is added on its own grid and the sum is upsampled once more,
+    so the cost is about one full-size resize however many octaves there are.
+    """
     h, w = shape
-    img = np.zeros(shape, np.float32)
+    acc = None
+    amp = 1.0
+    c = max(float(cell), 1.0)
+    for _ in range(octaves):
+        gh, gw = int(math.ceil(h / c)) + 1, int(math.ceil(w / c)) + 1
+        layer = rng.standard_normal((gh, gw), dtype=np.float32) * np.float32(amp)
+        acc = layer if acc is None else cv2.resize(acc, (gw, gh), interpolation=cv2.INTER_CUBIC) + layer
+        amp *= gain
+        if c <= 1.0:
+            break
+        c = max(c / 2.0, 1.0)
+    acc *= np.float32(1.0 / max(float(acc.std()), 1e-6))
+    if acc.shape == (h + 1, w + 1) and c <= 1.0:
+        return np.ascontiguousarray(acc[:h, :w])
+    return cv2.resize(acc, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def _smooth(rng: np.random.Generator, shape: tuple[int, int], factor: int, make) -> np.ndarray:
+    """``make(rng, small_shape, factor)`` computed at 1/``factor`` resolution and upsampled
+    linearly to ``[H, W]`` float32: for fields with no detail finer than a few ``factor`` pixels,
+    at a fraction of the cost (phone photos are 12 MP)."""
+    h, w = shape
+    if factor <= 1:
+        return make(rng, shape, 1)
+    small = (max(int(math.ceil(h / factor)), 2), max(int(math.ceil(w / factor)), 2))
+    return cv2.resize(make(rng, small, factor), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _discs(img: np.ndarray, rng: np.random.Generator, count: int, radius: float,
+           depth: tuple[float, float]) -> None:
+    """Draw ``count`` filled discs of ``radius`` px, each of a random depth, into ``img`` (in place)."""
     if count <= 0:
-        return img
-    ys = rng.integers(0, h, count)
-    xs = rng.integers(0, w, count)
-    img[ys, xs] = rng.uniform(depth[0], depth[1], count).astype(np.float32)
+        return
+    h, w = img.shape
+    ys = rng.integers(0, h, count).tolist()
+    xs = rng.integers(0, w, count).tolist()
+    ds = rng.uniform(depth[0], depth[1], count).tolist()
     r = max(int(round(radius)), 0)
-    if r > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        img = cv2.dilate(img, kernel)
-    return img
+    for x, y, d in zip(xs, ys, ds):
+        cv2.circle(img, (x, y), r, d, -1, cv2.LINE_8)
 
 
 def shifted(a: np.ndarray, dx: float, dy: float) -> np.ndarray:
@@ -108,29 +129,36 @@ def concrete(rng: np.random.Generator, shape: tuple[int, int], zoom: float,
     h, w = shape
     s = float(min(h, w))
     z = float(zoom) * max(s / 512.0, 0.5)  # features grow with the photo, so 4000-px photos are not all sand
-    lum = np.ones(shape, np.float32)
-    lum += np.float32(rng.uniform(0.03, 0.08)) * noise(rng, shape, s / 2.5)
-    lum += np.float32(rng.uniform(0.02, 0.05)) * noise(rng, shape, s / 7)
-    lum += np.float32(rng.uniform(0.015, 0.035)) * noise(rng, shape, max(s / 20, 2))
-    grain = noise(rng, shape, max(0.8 * z, 1.0))
-    lum += np.float32(rng.uniform(0.025, 0.05)) * grain
+    a = rng.uniform([0.03, 0.012, 0.015], [0.08, 0.035, 0.035]).astype(np.float32)
+
+    def low(rng: np.random.Generator, small: tuple[int, int], f: int) -> np.ndarray:
+        # Mottling at three scales, water stains and run-off streaks: nothing finer than ~3 px at
+        # 1/f resolution, so they are made small and upsampled.
+        ss = s / f
+        field = 1.0 + a[0] * noise(rng, small, ss / 2.5)
+        field += a[1] * noise(rng, small, ss / 7)
+        field += a[2] * noise(rng, small, max(ss / 20, 2))
+        return field * _stains(rng, small, ss, z / f)
+
+    lum = _smooth(rng, shape, max(1, int(s // 256)), low)
+    cv2.scaleAdd(noise(rng, shape, max(0.8 * z, 1.0)), rng.uniform(0.025, 0.05), lum, dst=lum)  # sand grain
 
     # Aggregate: stones under the paste show as irregular blobs of a slightly different tone; how
     # much shows varies from smooth formed faces to weathered, sand-blasted ones.
     agg_cell = rng.uniform(5.0, 12.0) * z
     exposure = rng.uniform(0.0, 1.0) ** 1.5
     if exposure > 0.05:
-        blobs = np.clip((noise(rng, shape, agg_cell) - 0.6) * 2.5, 0.0, 1.0)
-        tone = noise(rng, shape, agg_cell * 0.8)
-        lum += np.float32(0.09 * exposure) * blobs * tone - np.float32(0.02 * exposure) * blobs
+        blobs = np.clip((noise(rng, shape, agg_cell) - 0.7) * 4.0, 0.0, 1.0)
+        tone = noise(rng, shape, agg_cell * 0.8) - np.float32(0.4)
+        lum += np.float32(0.055 * exposure) * blobs * tone
 
     # Air pores: small crisp dark holes, a few larger ones; the lit inner wall is a faint rim.
     density = rng.uniform(0.0, 1.0) ** 2 * 1.4e-3 / max(z * z, 0.25)
     n_pores = int(density * h * w)
-    pores = np.zeros(shape, np.float32)
-    for radius, share in ((0.6, 0.55), (1.4, 0.33), (2.6, 0.12)):
-        pores = np.maximum(pores, _discs(rng, shape, int(n_pores * share), radius * z, (0.15, 0.5)))
     if n_pores:
+        pores = np.zeros(shape, np.float32)
+        for radius, share in ((0.6, 0.55), (1.4, 0.33), (2.6, 0.12)):
+            _discs(pores, rng, int(n_pores * share), radius * z, (0.15, 0.5))
         pores = cv2.GaussianBlur(pores, (0, 0), 0.6)
         rim = np.clip(shifted(pores, -light[0] * 1.2 * z, -light[1] * 1.2 * z) - pores, 0, 1)
         lum += 0.35 * rim - pores
@@ -139,7 +167,6 @@ def concrete(rng: np.random.Generator, shape: tuple[int, int], zoom: float,
         lum *= _formwork(rng, shape, s, z)
     if rng.random() < 0.15:  # board-marked concrete: the wood grain of the formwork imprinted
         lum += np.float32(rng.uniform(0.012, 0.03)) * noise(rng, shape, 2.0 * z, stretch=(1.5, 25.0))
-    lum *= _stains(rng, shape, s, z)
 
     # Grey with a warm (beige) or cool (blue-grey) cast, and a little colour mottling.
     level = rng.uniform(0.48, 0.76)
@@ -180,11 +207,13 @@ def _formwork(rng: np.random.Generator, shape: tuple[int, int], s: float, z: flo
         ys = np.arange(rng.uniform(0.2, 0.8) * step, h, step)
         xs = np.arange(rng.uniform(0.2, 0.8) * step, w, step)
         holes = np.zeros(shape, np.float32)
+        ring = np.zeros(shape, np.float32)  # the lighter mortar plug around each hole
         r = max(1, int(0.012 * s * min(z / max(s / 512.0, 0.5), 1.6)))
+        t = max(1, r // 2)
         for y in ys:
             for x in xs:
+                cv2.circle(ring, (int(x), int(y)), r + (t + 1) // 2, 1.0, t, cv2.LINE_AA)
                 cv2.circle(holes, (int(x), int(y)), r, 1.0, -1, cv2.LINE_AA)
-        ring = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) - holes
         mult = mult * (1.0 - rng.uniform(0.25, 0.5) * holes + 0.08 * ring)
     return mult.astype(np.float32)
 
@@ -196,9 +225,9 @@ def _stains(rng: np.random.Generator, shape: tuple[int, int], s: float, z: float
     """
     mult = np.ones(shape, np.float32)
     if rng.random() < 0.5:
-        field = noise(rng, shape, s / rng.uniform(2.0, 5.0))
-        patch = np.clip((field - rng.uniform(0.3, 1.0)) * 1.5, 0.0, 1.0)
-        mult *= 1.0 - np.float32(rng.uniform(0.06, 0.2)) * patch
+        field = fractal(rng, shape, s / rng.uniform(2.0, 4.0), octaves=4, gain=0.6)
+        patch = np.clip((field - rng.uniform(0.2, 0.9)) * 1.2, 0.0, 1.0)
+        mult *= 1.0 - np.float32(rng.uniform(0.05, 0.14)) * patch
     if rng.random() < 0.4:
         h, w = shape
         streaks = np.clip(noise(rng, shape, rng.uniform(3.0, 9.0) * z, stretch=(s / 60.0, 1.0)), 0.0, None)
@@ -228,8 +257,10 @@ def background_mask(rng: np.random.Generator, shape: tuple[int, int], kind: str)
     else:
         edge = (frac * w if side == "left" else (1 - frac) * w) + slope * (yy - h / 2)
         signed = (edge - xx) if side == "left" else (xx - edge)
-    rough = 0.003 * s if kind == "sky" else 0.04 * s
-    signed = signed + np.float32(rough) * fractal(rng, shape, 0.08 * s, octaves=3)
+    if kind == "sky":  # the edge of a concrete member against the sky: straight, slightly worn
+        signed = signed + np.float32(0.003 * s) * fractal(rng, shape, 0.08 * s, octaves=3)
+    else:  # plants or ground in front: a ragged, leafy edge
+        signed = signed + np.float32(0.025 * s) * fractal(rng, shape, 0.05 * s, octaves=3, gain=0.7)
     return signed > 0
 
 
@@ -246,10 +277,13 @@ def background(rng: np.random.Generator, shape: tuple[int, int], kind: str) -> n
         rgb += (np.float32(0.95) - rgb) * clouds[..., None] * np.float32(rng.uniform(0.4, 0.9))
         return rgb
     if kind == "vegetation":
-        leaves = fractal(rng, shape, rng.uniform(4.0, 12.0) * max(s / 512, 0.5), octaves=3, gain=0.7)
-        shade = np.clip(0.55 + 0.35 * leaves, 0.05, 1.2)
-        base = np.array([0.22, 0.36, 0.12]) * rng.uniform(0.7, 1.3) + rng.normal(0, 0.02, 3)
-        hue = noise(rng, shape, s / 6) * 0.08
+        # Leaves: mid-size blobs lit on top, deep shadows between them; muted, as foliage in
+        # photos of structures is (often dusty, often in shade).
+        z = max(s / 512, 0.5)
+        leaves = fractal(rng, shape, rng.uniform(5.0, 12.0) * z, octaves=3, gain=0.6)
+        shade = np.clip(0.5 + 0.3 * leaves + 0.12 * noise(rng, shape, s / 5), 0.08, 1.1)
+        base = np.array([0.2, 0.28, 0.12]) * rng.uniform(0.6, 1.15) + rng.normal(0, 0.015, 3)
+        hue = noise(rng, shape, s / 6) * np.float32(0.1)
         rgb = np.empty((h, w, 3), np.float32)
         rgb[..., 0] = shade * np.float32(base[0]) * (1 + hue)
         rgb[..., 1] = shade * np.float32(base[1])
@@ -266,6 +300,10 @@ def background(rng: np.random.Generator, shape: tuple[int, int], kind: str) -> n
 def illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """Multiplier ``[H, W]`` float32: a brightness gradient, lens vignetting and sometimes the soft
     shadow of something outside the picture (a soft edge, unlike a crack's)."""
+    return _smooth(rng, shape, max(1, min(shape) // 128), _light_field)
+
+
+def _light_field(rng: np.random.Generator, shape: tuple[int, int], factor: int) -> np.ndarray:
     h, w = shape
     yy = np.linspace(-1.0, 1.0, h, dtype=np.float32)[:, None]
     xx = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :]
