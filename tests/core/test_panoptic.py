@@ -119,3 +119,22 @@ def test_writer_refuses_size_mismatch(tmp_path):
     with pytest.raises(AnnotationError, match="a.jpg"):
         write_coco_panoptic(tmp_path / "p.json", tmp_path / "png", [rec], CATS)
     assert not (tmp_path / "p.json").exists()
+
+
+def test_atomic_writes_get_normal_permissions_and_keep_existing_ones(tmp_path):
+    import os
+    import stat
+
+    from core.atomic import atomic_write_text
+
+    fresh = tmp_path / "fresh.json"
+    atomic_write_text(fresh, "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    kept = tmp_path / "kept.json"
+    kept.write_text("old")
+    os.chmod(kept, 0o640)
+    atomic_write_text(kept, "new")
+    assert kept.read_text() == "new" and stat.S_IMODE(kept.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
