@@ -27,10 +27,10 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
         # mkstemp creates 0600; give the file the mode a plain open() would (umask applied), or
         # keep the mode of the file being replaced.
         try:
-            mode = path.stat().st_mode & 0o777
+            file_mode = path.stat().st_mode & 0o777
         except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
+            file_mode = 0o666 & ~_umask()
+        os.chmod(tmp, file_mode)
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()
