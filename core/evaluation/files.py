@@ -74,8 +74,9 @@ def read_panoptic_ids(path: Path) -> np.ndarray:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.ndim == 3 and arr.dtype == np.uint8 and arr.shape[2] in (3, 4):
         rgba = cv2.cvtColor(arr, cv2.COLOR_BGR2RGBA if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-        ids = rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
-        return ids.view(np.int32)
+        ids = rgba.view("<u4")[..., 0]
+        ids &= np.uint32(0xFFFFFF)  # drop alpha, in place
+        return ids.view("<i4")  # native int32 on every little-endian machine
     return decode_id_png(data, path)  # gray, 16-bit or unreadable: the foundation decides
 
 

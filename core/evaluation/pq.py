@@ -62,6 +62,7 @@ def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment],
     """Raise the first inconsistency in the order and words of panopticapi's prediction checks.
 
     Only called once the fast checks found a problem, so its ``np.unique`` costs nothing normally.
+    Always raises.
     """
     if VOID in segments:
         raise AnnotationError(f"In the image with ID {image_id} segment ID 0 is used; 0 marks void pixels.", path)
@@ -80,6 +81,7 @@ def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment],
     if remaining:
         raise AnnotationError(f"In the image with ID {image_id} the following segment IDs {list(remaining)} are "
                               f"presented in JSON and not presented in PNG.", path)
+    raise AnnotationError(f"In the image with ID {image_id} the id map and the segment table disagree.", path)
 
 
 def _max_id(id_map: np.ndarray, path: object) -> int:
