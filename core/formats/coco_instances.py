@@ -21,11 +21,10 @@ import numpy as np
 
 from core.categories import Category, CategorySet
 from core.errors import AnnotationError, CategoryError, DatasetError
-from core.formats.build import SMALLER_ON_TOP, Instance, canonical, from_instances
+from core.formats.build import SMALLER_ON_TOP, Instance, from_instances
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
-from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, choose_splits,
-                                 iterate_records)
+from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask
 from core.imageio import read_image_info
 
@@ -176,7 +175,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
                           splits: Mapping[int, str] | None = None,
                           split_name: str = "all", images: bool = True, overwrite: bool = False,
                           progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
-                          total: int | None = None) -> ExportSummary:
+                          total: int | None = None, workers: int | None = None) -> ExportSummary:
     """Write COCO instances JSON (RLE masks) atomically, loadable by ``pycocotools.COCO``.
 
     Same arguments as ``export_coco_panoptic``; ``include_stuff`` also writes stuff segments.
@@ -186,12 +185,10 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
     exported = {c.id for c in categories if c.isthing or include_stuff}
     with AtomicFolder(dest, overwrite) as tmp:
         staged = StagedFiles(tmp)
-        names = NameAllocator()
-        entries: dict[int, tuple[dict, list[dict]]] = {}
-        for rec in iterate_records(records, categories, progress, cancel, total):
-            ann, stats = canonical(rec.annotation)
-            stem = names.stem(Path(rec.photo_path).stem, rec.image_id)
-            photo_name = staged.photo(rec, stem) if images else stem + Path(rec.photo_path).suffix
+
+        def work(rec: ExportRecord, stem: str) -> tuple[str, list[dict]]:
+            ann, stats = prepared(rec, categories)
+            photo = staged.photo(rec, stem) if images else stem + Path(rec.photo_path).suffix
             anns = []
             for sid in sorted(ann.segments):
                 seg = ann.segments[sid]
@@ -203,7 +200,14 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
                 anns.append({"image_id": int(rec.image_id), "category_id": int(seg.category_id),
                              "segmentation": mask_to_rle(mask), "area": int(stats[sid].area),
                              "bbox": [int(x), int(y), int(bw), int(bh)], "iscrowd": int(bool(seg.iscrowd))})
-                summary.segments[seg.category_id] += 1
+            return photo, anns
+
+        entries: dict[int, tuple[dict, list[dict]]] = {}
+        for rec, stem, (photo_name, anns) in run_records(records, work, progress=progress, cancel=cancel,
+                                                         total=total, workers=workers):
+            if images:
+                staged.register(rec.image_id, "img", photo_name)
+            summary.segments.update(a["category_id"] for a in anns)
             entries[rec.image_id] = ({"id": int(rec.image_id), "file_name": photo_name, "width": int(rec.width),
                                       "height": int(rec.height)}, anns)
         if not entries:

@@ -17,15 +17,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import numpy as np
+
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
-from core.formats.build import SegStats, canonical, segment_table
+from core.formats.build import SegStats
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
-from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, iterate_records,
-                                 choose_splits)
+from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.imageio import read_image_info
-from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, encode_id_png, load_coco_panoptic_json, read_id_png
+from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, load_coco_panoptic_json, read_id_png
 
 
 # --- import ----------------------------------------------------------------------------------------
@@ -137,6 +138,27 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
 
 
 # --- export ----------------------------------------------------------------------------------------
+def encode_ids(id_map: np.ndarray) -> bytes:
+    """COCO panoptic PNG bytes of an ``[H, W]`` int32 id map (``id = R + 256 G + 256² B``).
+
+    Same ids as ``core.panoptic.encode_id_png``, several times faster: the little-endian bytes of
+    the ids already are R, G, B (and a zero), so OpenCV converts that RGBA view to BGR in one
+    vectorised pass; and PNG row filtering is off, which on id maps (long runs of one value)
+    costs ~1 % in size but most of the encoding time.
+    """
+    import cv2
+
+    ids = np.ascontiguousarray(id_map, dtype="<i4")
+    bgr = cv2.cvtColor(ids.view(np.uint8).reshape(ids.shape + (4,)), cv2.COLOR_RGBA2BGR)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+    ok, buf = cv2.imencode(".png", bgr, params)
+    if not ok:
+        raise AnnotationError("could not encode the id map as PNG")
+    return buf.tobytes()
+
+
 def segments_info(ann: PanopticAnnotation, stats: dict[int, SegStats]) -> list[dict]:
     """COCO ``segments_info`` from precomputed stats (same content as ``ann.segments_info()``,
     plus ``source`` for segments that are not manual, so predictions round-trip)."""
@@ -159,7 +181,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
                          splits: Mapping[int, str] | None = None, split_name: str = "all",
                          images: bool = True, renumber: bool = True, overwrite: bool = False,
                          progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
-                         total: int | None = None) -> ExportSummary:
+                         total: int | None = None, workers: int | None = None) -> ExportSummary:
     """Write a COCO panoptic dataset atomically (layout in the module docstring).
 
     Args:
@@ -171,6 +193,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
         renumber: canonical segment ids (default) or the ids as given.
         overwrite: replace a non-empty ``dest`` (only after the export succeeded).
         total: number of records, for progress, when ``records`` has no ``len``.
+        workers: threads checking and encoding records (default: up to 4); output is identical.
     Raises:
         DatasetError: ``dest`` not empty, or a write failed (nothing is left behind).
         AnnotationError / BadImageError: a record is inconsistent or its photo unreadable.
@@ -179,20 +202,25 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
     summary = ExportSummary(dest, "coco-panoptic")
     with AtomicFolder(dest, overwrite) as tmp:
         staged = StagedFiles(tmp)
-        names = NameAllocator()
+        png_dir = staged.folder("png")
+
+        def work(rec: ExportRecord, stem: str) -> tuple[str, list[dict]]:
+            ann, stats = prepared(rec, categories, renumber)
+            (png_dir / f"{stem}.png").write_bytes(encode_ids(ann.id_map))
+            photo = staged.photo(rec, stem) if images else stem + Path(rec.photo_path).suffix
+            return photo, segments_info(ann, stats)
+
         entries: dict[int, tuple[dict, dict]] = {}
-        for rec in iterate_records(records, categories, progress, cancel, total):
-            ann = rec.annotation
-            ann, stats = canonical(ann) if renumber else (ann, segment_table(ann.id_map))
-            stem = names.stem(Path(rec.photo_path).stem, rec.image_id)
-            png_name = stem + ".png"
-            staged.write(rec.image_id, "png", png_name, encode_id_png(ann.id_map))
-            photo_name = staged.photo(rec, stem) if images else stem + Path(rec.photo_path).suffix
-            infos = segments_info(ann, stats)
+        for rec, stem, (photo_name, infos) in run_records(records, work, progress=progress, cancel=cancel,
+                                                          total=total, workers=workers):
+            staged.register(rec.image_id, "png", f"{stem}.png")
+            if images:
+                staged.register(rec.image_id, "img", photo_name)
             summary.segments.update(s["category_id"] for s in infos)
             entries[rec.image_id] = ({"id": int(rec.image_id), "file_name": photo_name, "width": int(rec.width),
                                       "height": int(rec.height)},
-                                     {"image_id": int(rec.image_id), "file_name": png_name, "segments_info": infos})
+                                     {"image_id": int(rec.image_id), "file_name": f"{stem}.png",
+                                      "segments_info": infos})
         if not entries:
             raise DatasetError("nothing to export: no annotated images", dest)
         split_of = choose_splits(entries, splits, val_fraction, seed, split_name)

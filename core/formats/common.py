@@ -11,11 +11,13 @@ Exporters take :class:`ExportRecord` objects, so they work from a project or str
 from __future__ import annotations
 
 import logging
+import os
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, Union
+from typing import Callable, Iterable, Iterator, Protocol, TypeVar, Union
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, InspectorError
@@ -23,6 +25,9 @@ from core.imageio import ImageInfo
 from core.panoptic import PanopticAnnotation
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: ``progress(done, total, message)``, the convention of core/commands/progress.py.
 ProgressFn = Callable[[int, int, str], None]
@@ -132,6 +137,9 @@ class ImportRun:
         categories: the dataset's categories, complete before the first item is read.
         total: how many items will be produced (for progress bars; problems count as items).
         report: filled while iterating.
+        workers: threads that read and convert items ahead of the consumer (results still come in
+            order; decoding, labelling and numpy release the GIL). Set to 1 before iterating to
+            keep everything on the calling thread.
     """
 
     def __init__(self, categories: CategorySet, total: int, items: Iterable[Callable[[], list[ImportResult]]],
@@ -141,30 +149,81 @@ class ImportRun:
         self.total = int(total)
         self.source = str(source)
         self.report = ImportReport(categories)
+        self.workers = default_workers()
         self._jobs = items
         self._preamble = list(preamble)
         self._progress = progress
         self._cancel = cancel
+
+    def _check_cancel(self) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise CancelledError("import cancelled", self.source)
+
+    def _feed(self) -> Iterator[Callable[[], list[ImportResult]]]:
+        for job in self._jobs:
+            self._check_cancel()
+            yield job
 
     def __iter__(self) -> Iterator[ImportResult]:
         for res in self._preamble:
             self.report.add(res)
             yield res
         done = 0
-        for job in self._jobs:
-            if self._cancel is not None and self._cancel.is_set():
-                raise CancelledError("import cancelled", self.source)
-            results, label = _run_job(job)
-            for res in results:
-                self.report.add(res)
-                yield res
-            done += 1
-            if self._progress is not None:
-                self._progress(done, self.total, Path(label).name if label else "")
+        with closing(ordered_map(_run_job, self._feed(), self.workers)) as outputs:
+            for results, label in outputs:
+                self._check_cancel()  # items read ahead are dropped once cancel is set
+                for res in results:
+                    self.report.add(res)
+                    yield res
+                done += 1
+                if self._progress is not None:
+                    self._progress(done, self.total, Path(label).name if label else "")
 
     def collect(self) -> list[ImportResult]:
         """All results in a list (small datasets and tests)."""
         return list(self)
+
+
+def default_workers() -> int:
+    """Threads for per-item work: up to 4, never more than the CPUs."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, prefetch: int | None = None) -> Iterator[R]:
+    """``map(fn, items)`` on a thread pool, results in input order, at most ``prefetch`` in flight.
+
+    ``items`` is consumed on the caller's thread (so name allocation and cancel checks there stay
+    ordered). An exception from ``fn`` comes out at its position; on exit, queued work is
+    cancelled and running work awaited, so nothing writes after the caller has moved on. Use it
+    under ``contextlib.closing`` when the consumer may stop early.
+    """
+    if workers <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    prefetch = prefetch or 2 * workers
+    pending: deque = deque()
+    source = iter(items)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="formats")
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < prefetch:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.append(pool.submit(fn, item))
+            if not pending:
+                return
+            yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=True)
 
 
 def _run_job(job: Callable[[], list[ImportResult]]) -> tuple[list[ImportResult], str]:

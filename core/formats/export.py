@@ -21,20 +21,24 @@ import shutil
 import tempfile
 import uuid
 from collections import Counter, defaultdict
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 import numpy as np
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
-from core.formats.common import CancelCheck, ExportRecord, ProgressFn
+from core.formats.build import SegStats, canonical, check_consistent, segment_table
+from core.formats.common import CancelCheck, ExportRecord, ProgressFn, default_workers, ordered_map
 from core.imageio import encode_jpeg, load_image, read_image_info
+from core.panoptic import PanopticAnnotation
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VAL_FRACTION = 0.2
+T = TypeVar("T")
 
 
 @dataclass
@@ -205,15 +209,10 @@ class StagedFiles:
         """Remember that ``folder(kind) / name`` belongs to ``image_id``."""
         self._files[image_id].append((kind, name))
 
-    def write(self, image_id: int, kind: str, name: str, data: bytes) -> None:
-        (self.folder(kind) / name).write_bytes(data)
-        self.register(image_id, kind, name)
-
     def photo(self, rec: ExportRecord, stem: str) -> str:
-        """Write the record's photo upright (``write_photo``); returns its file name."""
-        name = write_photo(rec, self.folder("img") / stem)
-        self.register(rec.image_id, "img", name)
-        return name
+        """Write the record's photo upright (``write_photo``) into staging; returns its file name
+        (to ``register`` from the consumer's thread)."""
+        return write_photo(rec, self.folder("img") / stem)
 
     def place(self, split_of: dict[int, str], folder: Callable[[str, str], str]) -> None:
         for image_id, files in self._files.items():
@@ -224,14 +223,11 @@ class StagedFiles:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def iterate_records(records: Iterable[ExportRecord], categories: CategorySet, progress: ProgressFn | None,
-                    cancel: CancelCheck | None, total: int | None = None) -> Iterator[ExportRecord]:
-    """Records checked one by one (size, ids unique, map and table consistent), with progress and
-    cancel between records. Errors name the photo and the image id."""
-    if total is None:
-        total = len(records) if hasattr(records, "__len__") else 0  # type: ignore[arg-type]
+def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None) -> Iterator[ExportRecord]:
+    """Records with unique ids and annotations of the image's size; stops with ``CancelledError``
+    between records. Errors name the photo and the image id."""
     seen: set[int] = set()
-    for done, rec in enumerate(records, start=1):
+    for rec in records:
         if cancel is not None and cancel.is_set():
             raise CancelledError("export cancelled")
         if rec.image_id in seen:
@@ -240,11 +236,47 @@ def iterate_records(records: Iterable[ExportRecord], categories: CategorySet, pr
         if rec.annotation.shape != (rec.height, rec.width):
             raise AnnotationError(f"annotation is {rec.annotation.shape[1]}x{rec.annotation.shape[0]} but the "
                                   f"image is {rec.width}x{rec.height}", rec.photo_path)
-        try:
-            rec.annotation.validate(categories, rec.image_id)
-        except InspectorError as e:
-            raise AnnotationError(e.reason, rec.photo_path) from e
         yield rec
-        if progress is not None:
-            progress(done, total, Path(rec.photo_path).name)
 
+
+def run_records(records: Iterable[ExportRecord], work: Callable[[ExportRecord, str], T], *,
+                progress: ProgressFn | None, cancel: CancelCheck | None, total: int | None,
+                workers: int | None) -> Iterator[tuple[ExportRecord, str, T]]:
+    """The loop every exporter runs: ``(record, stem, work(record, stem))`` in record order.
+
+    Stems (unique file names) are allocated in record order on the caller's thread, so names are
+    deterministic; ``work`` (checking, encoding, writing into the staging folder) runs on
+    ``workers`` threads. ``progress(done, total, name)`` after each record.
+    """
+    if total is None:
+        total = len(records) if hasattr(records, "__len__") else 0  # type: ignore[arg-type]
+    names = NameAllocator()
+
+    def jobs() -> Iterator[tuple[ExportRecord, str]]:
+        for rec in iterate_records(records, cancel):
+            yield rec, names.stem(Path(rec.photo_path).stem, rec.image_id)
+
+    def run(job: tuple[ExportRecord, str]) -> tuple[ExportRecord, str, T]:
+        rec, stem = job
+        return rec, stem, work(rec, stem)
+
+    with closing(ordered_map(run, jobs(), default_workers() if workers is None else workers)) as results:
+        for done, out in enumerate(results, start=1):
+            if cancel is not None and cancel.is_set():  # records read ahead are dropped
+                raise CancelledError("export cancelled")
+            yield out
+            if progress is not None:
+                progress(done, total, Path(out[0].photo_path).name)
+
+
+def prepared(rec: ExportRecord, categories: CategorySet, renumber: bool = True
+             ) -> tuple[PanopticAnnotation, dict[int, SegStats]]:
+    """The record's annotation checked against its table and the categories (panopticapi's
+    wording, naming the photo), canonically renumbered unless ``renumber`` is False; with its stats."""
+    ann = rec.annotation
+    stats = segment_table(ann.id_map)
+    try:
+        check_consistent(ann, stats, categories, rec.image_id)
+    except InspectorError as e:
+        raise AnnotationError(e.reason, rec.photo_path) from e
+    return canonical(ann, stats) if renumber else (ann, stats)

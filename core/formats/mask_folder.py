@@ -131,7 +131,7 @@ def _binary(arr: np.ndarray, palette: bool) -> np.ndarray:
 
 def _translate(values: np.ndarray, mapping: ClassMapping, path: Path) -> np.ndarray:
     """Pixel values -> int32 category ids (0 unlabelled, IGNORE void). Unknown values: error."""
-    present = np.flatnonzero(np.bincount(values.ravel().astype(np.int64, copy=False))) if values.size else []
+    present = np.flatnonzero(np.bincount(values.ravel())) if values.size else []
     known = set(mapping.values) | set(mapping.ignore) | {0}
     unknown = [int(v) for v in present if int(v) not in known]
     if unknown:
@@ -144,7 +144,7 @@ def _translate(values: np.ndarray, mapping: ClassMapping, path: Path) -> np.ndar
     for v in mapping.ignore:
         if 0 <= v < lut.size:
             lut[v] = IGNORE
-    return lut[values]
+    return np.take(lut, values)
 
 
 def _photo_info(photo: Path) -> ImageInfo:

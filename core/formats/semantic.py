@@ -19,8 +19,7 @@ from core.categories import CategorySet
 from core.errors import DatasetError
 from core.formats.class_mapping import ClassMapping
 from core.formats.common import CancelCheck, ExportRecord, ProgressFn
-from core.formats.export import (AtomicFolder, ExportSummary, NameAllocator, StagedFiles, choose_splits,
-                                 iterate_records)
+from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 
 
 def _palette(categories: CategorySet) -> list[int]:
@@ -50,20 +49,27 @@ def export_semantic(records: Iterable[ExportRecord], categories: CategorySet, de
                     val_fraction: float | None = None, seed: int = 0,
                     splits: Mapping[int, str] | None = None, split_name: str = "all",
                     images: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
-                    cancel: CancelCheck | None = None, total: int | None = None) -> ExportSummary:
+                    cancel: CancelCheck | None = None, total: int | None = None,
+                    workers: int | None = None) -> ExportSummary:
     """Write class-index PNGs atomically (layout in the module docstring); arguments as
     ``export_coco_panoptic``."""
     dest = Path(dest)
     summary = ExportSummary(dest, "semantic")
     with AtomicFolder(dest, overwrite) as tmp:
         staged = StagedFiles(tmp)
-        names = NameAllocator()
+        sem_dir = staged.folder("sem")
+
+        def work(rec: ExportRecord, stem: str) -> str | None:
+            prepared(rec, categories, renumber=False)  # checks map, table and categories
+            (sem_dir / f"{stem}.png").write_bytes(encode_class_png(rec.annotation.semantic(), categories))
+            return staged.photo(rec, stem) if images else None
+
         ids = []
-        for rec in iterate_records(records, categories, progress, cancel, total):
-            stem = names.stem(Path(rec.photo_path).stem, rec.image_id)
-            staged.write(rec.image_id, "sem", stem + ".png", encode_class_png(rec.annotation.semantic(), categories))
-            if images:
-                staged.photo(rec, stem)
+        for rec, stem, photo_name in run_records(records, work, progress=progress, cancel=cancel, total=total,
+                                                 workers=workers):
+            staged.register(rec.image_id, "sem", f"{stem}.png")
+            if photo_name is not None:
+                staged.register(rec.image_id, "img", photo_name)
             summary.segments.update(s.category_id for s in rec.annotation.segments.values())
             ids.append(rec.image_id)
         if not ids:

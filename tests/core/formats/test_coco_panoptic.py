@@ -14,7 +14,8 @@ from core.formats import (ExportRecord, ImportItem, ImportProblem, export_coco_p
                           split_ids)
 from core.formats.build import canonical
 from core.imageio import load_image
-from core.panoptic import PanopticAnnotation, Segment, encode_id_png
+from core.formats.coco_panoptic import encode_ids
+from core.panoptic import PanopticAnnotation, Segment, decode_id_png, encode_id_png
 
 
 def annotation(h=30, w=40, seed=0, n_cracks=3, big_ids=False):
@@ -89,6 +90,12 @@ def test_panopticapi_scores_the_export_100_against_itself(make, cats, tmp_path):
     assert result["Things"]["n"] == 1 and result["Stuff"]["n"] == 1
 
 
+def test_fast_png_encoder_writes_the_reference_ids():
+    ids = np.array([[0, 1, 255, 256], [65535, 65536, 2**24 - 1, 123456]], np.int32)
+    np.testing.assert_array_equal(decode_id_png(encode_ids(ids)), ids)
+    np.testing.assert_array_equal(decode_id_png(encode_ids(ids)), decode_id_png(encode_id_png(ids)))
+
+
 def test_split_is_seeded_exact_and_independent_of_order(make, cats, tmp_path):
     ids = list(range(1, 101))
     a = split_ids(ids, 0.2, seed=3)
@@ -158,7 +165,7 @@ def test_disk_errors_and_cancel_leave_nothing(make, cats, tmp_path, monkeypatch)
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("core.formats.coco_panoptic.encode_id_png", full)
+    monkeypatch.setattr("core.formats.coco_panoptic.encode_ids", full)
     with pytest.raises(DatasetError, match="No space left on device"):
         export_coco_panoptic(recs, cats, tmp_path / "out")
     assert os.listdir(tmp_path) == ["photos"]
