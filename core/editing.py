@@ -646,30 +646,8 @@ class Stroke:
         return self._box
 
 
-# --- whole-annotation operations (used by the project when a category goes away) -----------------
-def reassign_category(annotation: PanopticAnnotation, categories: CategorySet, old_category: int,
-                      new_category: int | None) -> PanopticAnnotation:
-    """A copy where the segments of ``old_category`` become ``new_category``, or void when None.
-
-    Into a stuff category, all of them join that class's one segment. ``categories`` must contain
-    ``new_category``. The input is not modified.
-    """
-    ann = annotation.copy()
-    editor = AnnotationEditor(ann, categories)
-    ids = [s.id for s in list(ann.segments.values()) if s.category_id == old_category]
-    if not ids:
-        return ann
-    if new_category is None:
-        editor.delete_segments(ids)
-    else:
-        for seg_id in ids:
-            if seg_id in editor.segments:
-                editor.set_category(seg_id, new_category)
-    return editor.annotation
-
-
 __all__ = [
     "ADD_TO_SELECTED", "AnnotationEditor", "Box", "EMPTY_BOX", "Edit", "NEW_INSTANCE", "RunLength", "Stroke",
     "SOURCE_MANUAL", "box_clip", "box_is_empty", "box_union", "capsule_mask", "compute_areas", "mask_box",
-    "polygon_mask", "reassign_category", "similar_colour_region",
+    "polygon_mask", "similar_colour_region",
 ]

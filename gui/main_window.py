@@ -236,7 +236,6 @@ class MainWindow(QMainWindow):
         parts.append(project.name)
         suffix = " (read-only)" if project.read_only else ("" if state == "saved" else " — unsaved changes")
         self.setWindowTitle(" — ".join(parts) + suffix + " — Panoptic Inspector")
-        self.setWindowModified(state != "saved")
 
     # --- help -------------------------------------------------------------------------------------
     def toggle_history(self) -> None:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from core.categories import CategorySet
 from core.editing import DENSE_ID_LIMIT
@@ -37,7 +37,7 @@ def label_anchors(id_map: np.ndarray, segment_ids, max_pixels: int = 1_000_000) 
     return out
 
 
-class LabelsItem(QGraphicsItem):
+class LabelsItem(QGraphicsObject):
     def __init__(self, parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self.setZValue(50)
@@ -47,7 +47,7 @@ class LabelsItem(QGraphicsItem):
         self._categories = CategorySet()
         self._anchors: dict[int, tuple[float, float]] = {}
         self._rect = QRectF()
-        self._timer = QTimer()
+        self._timer = QTimer(self)  # dies with the item
         self._timer.setSingleShot(True)
         self._timer.setInterval(300)
         self._timer.timeout.connect(self._recompute)

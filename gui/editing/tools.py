@@ -271,6 +271,11 @@ class PolygonTool(_OutlineTool):
         return False
 
     def double_click(self, pos, event):
+        # The double-click's first press normally added this corner already; add it if not.
+        if self.points and self.view is not None:
+            last = self.view.mapFromScene(QPointF(*self.points[-1]))
+            if (last - self.view.mapFromScene(pos)).manhattanLength() > 2:
+                self.points.append((pos.x(), pos.y()))
         if len(self.points) >= 3:
             self._fill()
             return True

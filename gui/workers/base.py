@@ -18,6 +18,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import CancelledError
@@ -91,17 +92,25 @@ class TaskRunner(QObject):
               report_errors: bool = True, priority: int = 0) -> Task:
         task = Task(fn, name)
         if on_finished:
-            task.signals.finished.connect(on_finished)
+            task.signals.finished.connect(self._guard(on_finished))
         if on_progress:
-            task.signals.progress.connect(on_progress)
+            task.signals.progress.connect(self._guard(on_progress))
         if on_failed:
-            task.signals.failed.connect(on_failed)
+            task.signals.failed.connect(self._guard(on_failed))
         if report_errors and self.on_error is not None:
-            task.signals.failed.connect(lambda e, what=name: self.on_error(e, what))
+            task.signals.failed.connect(self._guard(lambda e, what=name: self.on_error(e, what)))
         task.signals.done.connect(lambda t=task: self._running.discard(t))
         self._running.add(task)
         self.pool.start(task, priority)
         return task
+
+    def _guard(self, fn: Callable) -> Callable:
+        """Results are delivered by queued signals, possibly after the window that asked for them
+        has been deleted (closing while a task ends): then they are dropped, not run on dead objects."""
+        def call(*args):
+            if shiboken6.isValid(self):
+                fn(*args)
+        return call
 
     @property
     def busy(self) -> bool:

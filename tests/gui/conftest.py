@@ -67,20 +67,21 @@ def prefs(tmp_path):
 def window(qtbot, prefs):
     from gui.main_window import MainWindow
 
+    # Not qtbot.addWidget: pytest-qt would close and delete it before this fixture's teardown,
+    # while saves may still be running.
     w = MainWindow(prefs, show_error_dialogs=False, autosave_delay_ms=100)
-    qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
     yield w
     # Leave nothing running: save what is pending, then close for real.
-    if w.autosaver.has_unsaved:
-        with qtbot.waitSignal(w.autosaver.stateChanged, timeout=5000, raising=False):
-            w.autosaver.flush()
-    w.autosaver.set_document(None)
+    if w.autosaver.has_unsaved or w.autosaver.state == "saving":
+        w.autosaver.flush()
+        qtbot.waitUntil(lambda: w.autosaver.state in ("saved", "failed"), timeout=10_000)
     w.close()
-    w.runner.wait(5000)
-    w.thumbnails.stop()
+    qtbot.waitUntil(lambda: not w.isVisible() and not w.runner.busy, timeout=10_000)
+    w.deleteLater()
+    qtbot.wait(1)
     unexpected = [r for r in w.reporter.history if r.unexpected]
     assert not unexpected, unexpected[0].details
 
