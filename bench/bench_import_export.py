@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                     results[name] = {**counts, "seconds": round(dt, 2), "images_per_s": round(counts["images"] / dt, 1),
                                      "cpu_ms_per_image": round(1000 * cpu / counts["images"], 1)}
                 print(f"{name:14s} run {rep + 1}: {counts['images']} images, {counts['segments']} segments in "
-                      f"{dt:.1f} s: {counts['images'] / dt:.1f} images/s, {1000 * cpu / counts['images']:.1f} CPU ms/image")
+                      f"{dt:.1f} s: {counts['images'] / dt:.1f} images/s, "
+                      f"{1000 * cpu / counts['images']:.1f} CPU ms/image")
                 if rep > 0 or name == "ours_1_thread":
                     shutil.rmtree(out)  # keep the disk footprint small; rep 0 of two routes is compared
         results["same_result"] = same_result(tmp / "ours_0", tmp / "baseline_0", args.check)

@@ -91,7 +91,7 @@ def _import_image(image: dict, anns: list[tuple[int, dict]], photo: Path, catego
         except AnnotationError as e:
             results.append(ImportProblem(str(json_path), f"{label}: {e.reason}"))
             continue
-        instances.append(Instance(mask, int(ann["category_id"]), bool(ann.get("iscrowd", 0)), label))
+        instances.append(Instance.of(mask, int(ann["category_id"]), bool(ann.get("iscrowd", 0)), label))
     pan, more = from_instances((h, w), instances, things, SMALLER_ON_TOP, fill)
     results.append(ImportItem(photo, pan, tuple(warnings + more), w, h, str(json_path)))
     return results

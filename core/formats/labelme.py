@@ -158,7 +158,7 @@ def _import_file(json_path: Path, categories: CategorySet, fill: int | None) -> 
             warnings.append(f"{where} is a {shape.get('shape_type')} without area; skipped")
             continue
         group = shape.get("group_id")
-        instances.append(Instance(mask, names[label], False, where, group))
+        instances.append(Instance.of(mask, names[label], False, where, group))
     ann, more = from_instances((info.height, info.width), instances, things, LATER_ON_TOP, fill)
     results.append(ImportItem(photo, ann, tuple(warnings + more), info.width, info.height, str(json_path)))
     return results

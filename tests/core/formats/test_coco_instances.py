@@ -181,3 +181,12 @@ def test_export_is_read_by_pycocotools_and_scores_ap_1_against_itself(make, tmp_
     assert ev.stats[0] == pytest.approx(1.0)
     for a in data["annotations"]:
         assert int(mask_utils.area(a["segmentation"])) == a["area"]
+
+
+def test_bad_categories_are_a_clear_error_naming_the_entry(tmp_path):
+    path = write_coco(tmp_path / "c.json", [], [], categories=[{"id": 1, "name": "crack"}, {"name": "spalling"}])
+    with pytest.raises(DatasetError, match=r"categories\[1\] is missing the key 'id'"):
+        import_coco_instances(path)
+    path = write_coco(tmp_path / "d.json", [], [], categories=[{"id": 1, "name": "a"}, {"id": 1, "name": "b"}])
+    with pytest.raises(DatasetError, match="duplicate category id 1"):
+        import_coco_instances(path)

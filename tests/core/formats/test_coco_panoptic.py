@@ -224,3 +224,22 @@ def test_missing_keys_and_photos(tmp_path, cats):
     assert "image_id 3, which is not in images" in text
     assert "annotations[2] is missing the key 'file_name'" in text
     assert "gone.jpg: file not found" in text
+
+
+def test_renamed_recoloured_reordered_categories_keep_every_pixel(make, cats, tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from core.categories import CategorySet
+
+    recs = records(make, n=2)
+    export_coco_panoptic(recs, cats, tmp_path / "before")
+    changed = CategorySet(tuple(reversed([dc_replace(c, name=c.name.upper(), color=(1, 2, 3)) for c in cats])))
+    export_coco_panoptic(recs, changed, tmp_path / "after")
+    for name in ("Riss 1.png", "裂缝.png"):
+        assert (tmp_path / "before" / "panoptic_all" / name).read_bytes() == \
+               (tmp_path / "after" / "panoptic_all" / name).read_bytes()
+    after = json.loads((tmp_path / "after" / "panoptic_all.json").read_text(encoding="utf-8"))
+    assert {c["name"] for c in after["categories"]} == {c.name.upper() for c in cats}
+    with pytest.raises(AnnotationError, match="unknown category_id 4"):   # a deleted class is not dropped silently
+        export_coco_panoptic(recs, cats.removed(4), tmp_path / "deleted")
+    assert not (tmp_path / "deleted").exists()
