@@ -35,7 +35,8 @@ def register(sub) -> None:
                    help="photo size: 512 (square), 640x480 (width x height) or 256-1024 (varied; "
                         "longer side in that range, phone aspect ratios). Default 512")
     p.add_argument("--val-fraction", type=_fraction, default=None,
-                   help="also split into panoptic_train.json / panoptic_val.json with this share in val")
+                   help="split with this share of the photos in val: panoptic_train.json and "
+                        "panoptic_val.json (with their PNG folders) instead of panoptic.json")
     p.add_argument("--workers", type=int, default=0,
                    help="processes to generate with (default: 1 for fewer than 50 photos, else up to 4, "
                         "one per CPU core); the output is the same for any number")
