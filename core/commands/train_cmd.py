@@ -1,0 +1,224 @@
+"""``train``: train a DETR panoptic model on a project or a COCO panoptic dataset.
+
+    python main.py train data/panoptic_train.json --preset cpu_small --epochs 30 --out runs/r1
+    python main.py train data/panoptic_train.json --resume runs/r1          # continue that run
+    torchrun --nproc_per_node=4 main.py train data.json --preset detr_r50 --init detr-r50.pth
+
+A progress bar per epoch on stderr, one line per evaluation, a summary at the end. The output
+folder gets last.pt / best.pt, metrics.jsonl (one JSON record per line), run.json, summary.json.
+The first Ctrl-C stops after the current step with a resumable checkpoint; a second one aborts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: CLI option -> TrainConfig field, for the options that override the preset (None: not given).
+_OVERRIDES = {
+    "model": "model_preset", "stage": "stage", "epochs": "epochs", "mask_epochs": "mask_epochs",
+    "batch_size": "batch_size", "min_size": "min_size", "max_size": "max_size", "eval_size": "eval_size",
+    "lr": "lr", "lr_backbone": "lr_backbone", "weight_decay": "weight_decay", "clip": "clip_grad_norm",
+    "schedule": "lr_schedule", "lr_drop_epoch": "lr_drop_epoch", "warmup": "warmup_steps",
+    "eval_every": "eval_every", "threshold": "eval_threshold", "seed": "seed", "device": "device",
+    "amp": "amp", "workers": "num_workers", "init": "init_weights", "init_kind": "init_kind",
+    "new_class_head": "new_class_head", "max_minutes": "max_minutes", "epoch_minutes": "epoch_max_minutes",
+    "val_fraction": "val_fraction", "cache": "cache_images", "keep_every": "keep_every",
+}
+
+
+def register(sub) -> None:
+    from core.training.config import DEVICES_HELP, INIT_KINDS, LR_SCHEDULES, STAGES
+
+    p = sub.add_parser("train", help="train a DETR panoptic model",
+                       description="Train a DETR panoptic model on a project file or a COCO panoptic dataset.")
+    p.add_argument("data", help="a project file, or a COCO panoptic JSON (or its folder)")
+    p.add_argument("--val", help="validation data (same categories); default: --val-fraction of DATA")
+    p.add_argument("--images", help="folder of the photos of a COCO dataset (default: found beside the JSON)")
+    p.add_argument("--out", help="output folder (default: runs/<date-time>)")
+    p.add_argument("--preset", default=None,
+                   help="training preset: cpu_small (default), detr_r50, tiny; options below override it")
+    p.add_argument("--config", help="a JSON file of TrainConfig fields, instead of a preset")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN",
+                   help="continue a run: its folder or checkpoint (default: --out); its settings are kept "
+                        "unless overridden here")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in an output folder that holds a run")
+    g = p.add_argument_group("model and stage")
+    g.add_argument("--model", help="model preset (core.model PRESETS), e.g. cpu_small, detr_r50")
+    g.add_argument("--stage", choices=STAGES, help="what to train (default: joint)")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--mask-epochs", type=int, help="with --stage detection+masks: epochs of the masks stage")
+    g.add_argument("--init", metavar="FILE", help="initial weights: our checkpoint, a public DETR checkpoint or "
+                                                   "an ImageNet ResNet state dict")
+    g.add_argument("--init-kind", choices=INIT_KINDS, help="what --init is (default: told by its content)")
+    g.add_argument("--new-class-head", action="store_true", default=None,
+                   help="fine-tune a checkpoint whose categories differ, with a new class head")
+    g = p.add_argument_group("data")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--min-size", type=int, help="smallest training size (longer side, px)")
+    g.add_argument("--max-size", type=int, help="largest training size (longer side, px)")
+    g.add_argument("--eval-size", type=int, help="evaluation size (default: --max-size)")
+    g.add_argument("--val-fraction", type=float)
+    g.add_argument("--workers", type=int, help="data-loader processes (-1: automatic)")
+    g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
+                   help="do not keep decoded photos in memory")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--lr", type=float)
+    g.add_argument("--lr-backbone", type=float)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--clip", type=float, help="gradient clipping norm (0: off)")
+    g.add_argument("--schedule", choices=LR_SCHEDULES)
+    g.add_argument("--lr-drop-epoch", type=int)
+    g.add_argument("--warmup", type=int, help="warm-up steps")
+    g = p.add_argument_group("running")
+    g.add_argument("--device", help=DEVICES_HELP)
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision on CUDA (default: on)")
+    g.add_argument("--eval-every", type=int, help="evaluate PQ every N epochs (0: never)")
+    g.add_argument("--threshold", type=float, help="confidence threshold of the evaluation")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--max-minutes", type=float, help="stop after this long, with a checkpoint")
+    g.add_argument("--epoch-minutes", type=float, help="end each epoch early after this long")
+    g.add_argument("--keep-every", type=int, help="also keep epoch_NNN.pt every N epochs")
+    p.set_defaults(func=run)
+
+
+def _resume_path(args) -> Path | None:
+    if args.resume is None:
+        return None
+    target = Path(args.resume or args.out or "")
+    if not str(target):
+        from core.errors import TrainingError
+
+        raise TrainingError("--resume needs the run's folder or checkpoint (or --out)")
+    return target / "last.pt" if target.is_dir() else target
+
+
+def build_config(args, resume: Path | None):
+    """The TrainConfig: --config file, a resumed run's own settings, or a preset; then overrides."""
+    from core.errors import InspectorError
+    from core.training.config import TrainConfig, get_train_preset
+
+    try:
+        if args.config:
+            base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
+        elif resume is not None and args.preset is None:
+            from core.model.checkpoint import load_checkpoint
+            from core.training.checkpointing import training_part
+
+            stored = dict(training_part(load_checkpoint(resume), resume)["train_config"])
+            stored = {k: v for k, v in stored.items() if not k.startswith("_")}
+            base = TrainConfig.from_dict(stored)
+        else:
+            base = get_train_preset(args.preset or "cpu_small")
+        overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}
+        if "init_weights" in overrides and "init_kind" not in overrides and base.init_kind == "none":
+            overrides["init_kind"] = "auto"
+        return base.replace(**overrides)
+    except (OSError, json.JSONDecodeError) as e:
+        raise InspectorError(f"cannot read the config: {e}", args.config) from e
+    except ValueError as e:
+        raise InspectorError(str(e)) from e
+
+
+def run(args) -> int:
+    from core.cli import EXIT_CANCELLED
+    from core.commands.progress import ProgressBar
+    from core.data.sources import open_source
+    from core.training import Trainer
+    from core.training.distributed import DistContext, shutdown
+
+    resume = _resume_path(args)
+    config = build_config(args, resume)
+    out = Path(args.out) if args.out else (resume.parent if resume is not None else
+                                           Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    dist = DistContext.from_env(config.device)
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
+    cancel = threading.Event()
+    previous = _install_sigint(cancel, say)
+    try:
+        train_src = open_source(args.data, args.images)
+        val_src = open_source(args.val) if args.val else None
+        if train_src.skipped:
+            say(f"note: {len(train_src.skipped)} photos not found and left out, e.g. {train_src.skipped[0]}")
+        trainer = Trainer(config, train_src, out, val_source=val_src, resume=resume, overwrite=args.overwrite,
+                          cancel=cancel, dist=dist)
+        summary = _drive(trainer, config, say, ProgressBar, dist.is_main)
+    finally:
+        signal.signal(signal.SIGINT, previous) if previous is not None else None
+        shutdown()
+    if dist.is_main:
+        _print_summary(summary, out)
+    return EXIT_CANCELLED if summary.status == "cancelled" else 0
+
+
+def _install_sigint(cancel: threading.Event, say):
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        say("\nstopping after this step with a resumable checkpoint (Ctrl-C again to abort)")
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _drive(trainer, config, say, ProgressBar, main: bool):
+    """Turn the trainer's records into bars and lines; returns the summary record."""
+    bar, bar_epoch, cache_bar = None, None, None
+    summary = None
+    for rec in trainer.run():
+        if rec.kind == "status":
+            if rec.phase == "cache":
+                if main and rec.total:
+                    if rec.done == 0 or cache_bar is None:
+                        cache_bar = ProgressBar(rec.message)
+                    cache_bar(rec.done, rec.total)
+            elif rec.phase not in ("eval", "checkpoint"):
+                say(rec.message)
+        elif rec.kind == "step" and main:
+            if bar is None or bar_epoch != rec.epoch:
+                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}/{config.epochs} {rec.stage}"), rec.epoch
+            bar(rec.epoch_step, rec.steps_per_epoch,
+                f"loss {rec.losses['loss']:.3f}, {rec.images_per_s:.1f} img/s, run {_hms(rec.eta_s)} left")
+        elif rec.kind == "epoch":
+            bar = None
+            if rec.truncated:
+                say(f"epoch {rec.epoch} ended early (--epoch-minutes)")
+        elif rec.kind == "eval":
+            say(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, RQ {100 * rec.rq:.1f}; "
+                f"things {100 * rec.pq_things:.1f}, stuff {100 * rec.pq_stuff:.1f}) on {rec.images} photos"
+                + ("  best so far" if rec.best else ""))
+        elif rec.kind == "summary":
+            summary = rec
+    return summary
+
+
+def _hms(seconds: float) -> str:
+    if seconds != seconds:
+        return "--:--"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _print_summary(rec, out: Path) -> None:
+    words = {"finished": "finished", "cancelled": "stopped on request", "time_limit": "stopped at the time limit"}
+    print(f"{words.get(rec.status, rec.status)}: {rec.epochs_done} epochs, {rec.steps} steps in "
+          f"{_hms(rec.elapsed_s)} on {rec.device}")
+    if rec.final_losses:
+        terms = ", ".join(f"{k.replace('loss_', '')} {v:.3f}" for k, v in rec.final_losses.items()
+                          if k.startswith("loss_") and not k[-1].isdigit())
+        print(f"last epoch's losses: {rec.final_losses.get('loss', float('nan')):.3f} ({terms})")
+    if rec.best_checkpoint:
+        print(f"best model: {rec.best_checkpoint} (PQ {100 * rec.best_pq:.1f} at epoch {rec.best_epoch})")
+    if rec.last_checkpoint:
+        print(f"last checkpoint: {rec.last_checkpoint}"
+              + ("" if rec.status == "finished" else f"  (continue with: --resume {out})"))
+    print(f"metrics: {out / 'metrics.jsonl'}")

@@ -1,0 +1,110 @@
+"""Training checkpoints: the model checkpoint (``core.model.checkpoint``) plus everything a resume
+needs, and the RNG states, all as tensors and plain values (``weights_only`` loading).
+
+Files in the output folder: ``last.pt`` (after every epoch, and at a cancel or time limit, mid-
+epoch), ``best.pt`` (best validation PQ so far), ``epoch_NNN.pt`` (every ``keep_every`` epochs).
+Each is written to a temporary file and renamed, so a kill while writing leaves the previous one.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.categories import CategorySet
+from core.errors import CheckpointError
+
+LAST, BEST = "last.pt", "best.pt"
+TRAIN_KEY = "training"  # the extra entry of our checkpoints holding the resume state
+TRAIN_STATE_VERSION = 1
+
+
+@dataclass
+class TrainState:
+    """Where a run stands.
+
+    Attributes:
+        epoch: epochs completed (0-based index of the epoch in progress).
+        epoch_step: batches of epoch ``epoch`` already trained (0 at an epoch boundary).
+        step: optimizer steps in all.
+        stage: stage of epoch ``epoch`` when saved (``detection`` | ``masks`` | ``joint``).
+        best_pq: best validation PQ (fraction) so far, NaN when none; best_epoch: its 1-based epoch.
+        elapsed_s: training time spent before this point (for the time budget and ETA).
+    """
+
+    epoch: int = 0
+    epoch_step: int = 0
+    step: int = 0
+    stage: str = "joint"
+    best_pq: float = float("nan")
+    best_epoch: int = 0
+    elapsed_s: float = 0.0
+
+
+def capture_rng() -> dict[str, Any]:
+    """Every RNG a run draws from, as tensors and plain values."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "numpy": [str(kind), torch.from_numpy(keys.astype(np.int64)),
+                                                       int(pos), int(has_gauss), float(gauss)],
+             "python": _to_lists(random.getstate())}
+    if torch.cuda.is_available():
+        state["cuda"] = [s for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(_to_tuples(state["python"]))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _to_lists(x):
+    return [_to_lists(v) for v in x] if isinstance(x, (list, tuple)) else x
+
+
+def _to_tuples(x):
+    return tuple(_to_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def save_training_checkpoint(path: str | Path, model: torch.nn.Module, model_config, categories: CategorySet,
+                             train_config_dict: dict, state: TrainState, optimizer, scheduler, scaler=None,
+                             metrics: dict | None = None) -> Path:
+    """Write a resumable checkpoint atomically (``core.model.checkpoint.save_checkpoint``)."""
+    from core.model.checkpoint import save_checkpoint
+
+    extra = {TRAIN_KEY: {
+        "version": TRAIN_STATE_VERSION,
+        "state": asdict(state),
+        "train_config": train_config_dict,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else {},
+        "rng": capture_rng(),
+        "metrics": metrics or {},
+    }}
+    save_checkpoint(path, model, model_config, categories, extra)
+    return Path(path)
+
+
+def training_part(ckpt: dict, path: str | Path) -> dict:
+    """The resume state of a loaded checkpoint; ``CheckpointError`` when it has none."""
+    part = ckpt.get(TRAIN_KEY)
+    if not isinstance(part, dict) or "state" not in part or "optimizer" not in part:
+        raise CheckpointError("the checkpoint holds model weights only, nothing to resume from", path,
+                              hint="use it as initial weights instead")
+    if part.get("version", 0) > TRAIN_STATE_VERSION:
+        raise CheckpointError(f"resume state version {part.get('version')} is newer than this program's",
+                              path, hint="update Panoptic Inspector")
+    return part
+
+
+def state_from(part: dict) -> TrainState:
+    known = TrainState.__dataclass_fields__
+    return TrainState(**{k: v for k, v in part["state"].items() if k in known})

@@ -1,0 +1,196 @@
+"""``TrainConfig``: every knob of a training run, frozen, saved in every checkpoint.
+
+The model's own hyper-parameters live in ``core.model.config.ModelConfig`` (chosen by
+``model_preset``); this file holds how to train it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+#: detection: class + box losses, mask head frozen. masks: detector frozen (bit-identical), only
+#: the mask head trains on mask + dice losses. joint: everything, every loss. detection+masks:
+#: the published recipe, detection for ``epochs - mask_epochs`` epochs then masks.
+STAGES = ("detection", "masks", "joint", "detection+masks")
+LR_SCHEDULES = ("step", "cosine", "constant")
+#: What ``init_weights`` is: ``auto`` tells by the file's content.
+INIT_KINDS = ("auto", "none", "imagenet", "detr", "checkpoint")
+DEVICES_HELP = "auto (CUDA when present), cpu, cuda, cuda:N"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Model and stage:
+        model_preset: name in ``core.model.config.PRESETS`` (ignored when the initial weights or a
+            resumed run are one of our checkpoints: their model config wins).
+        stage: one of ``STAGES``.
+        epochs: epochs in all; with ``detection+masks`` the last ``mask_epochs`` of them train masks.
+        mask_epochs: see ``stage``.
+    Data:
+        batch_size: images per step (per process under DDP).
+        min_size, max_size: the photo's longer side during training is a random multiple of 32 in
+            this range (multi-scale); ``eval_size`` (0: ``max_size``) for evaluation.
+        hflip, vflip, crop_prob, jitter: augmentation (see ``core.data.transforms``).
+        val_fraction: held out for validation when no separate validation data is given.
+        cache_images: keep decoded photos in memory (up to ``cache_max_mb``).
+        num_workers: data-loader processes; -1 picks 0 on the CPU (the model is the bottleneck
+            and the cores are better spent on it) and up to 8 with CUDA.
+    Optimisation:
+        lr, lr_backbone: AdamW learning rates of the transformer/heads and of the backbone.
+        weight_decay, clip_grad_norm (0 disables clipping).
+        lr_schedule: ``step`` (multiply by ``lr_drop_factor`` at epoch ``lr_drop_epoch``, 0 meaning
+            two thirds of the stage), ``cosine`` (to 1 % at the end of the stage) or ``constant``;
+            ``warmup_steps`` of linear warm-up first. Schedules restart at a stage change.
+    Running:
+        eval_every: evaluate PQ every N epochs (0: never; the last epoch always is when > 0).
+        eval_threshold: confidence threshold for the evaluation's post-processing.
+        seed: everything random (init, order, augmentation) derives from it.
+        device: ``DEVICES_HELP``. amp: mixed precision (bfloat16/float16) on CUDA only.
+        max_minutes: stop (cleanly, with a checkpoint) after this long; 0 means no limit.
+        epoch_max_minutes: end each epoch early after this long (big data on a CPU: evaluation
+            and checkpoints keep coming); 0 means no limit.
+        log_every: a step record every N steps (each step's losses still enter the epoch means).
+        keep_every: also keep ``epoch_NNN.pt`` every N epochs (0: only last/best).
+    Initial weights:
+        init_weights: a file or ""; ``init_kind`` one of ``INIT_KINDS``.
+        new_class_head: when the categories of ``init_weights`` (one of our checkpoints) differ
+            from the data's, fine-tune with a re-initialised class head instead of refusing.
+    """
+
+    model_preset: str = "cpu_small"
+    stage: str = "joint"
+    epochs: int = 50
+    mask_epochs: int = 10
+    batch_size: int = 4
+    min_size: int = 320
+    max_size: int = 384
+    eval_size: int = 0
+    hflip: bool = True
+    vflip: bool = False
+    crop_prob: float = 0.5
+    jitter: float = 0.2
+    val_fraction: float = 0.2
+    cache_images: bool = True
+    cache_max_mb: int = 4096
+    num_workers: int = -1
+    lr: float = 1e-4
+    lr_backbone: float = 1e-5
+    weight_decay: float = 1e-4
+    clip_grad_norm: float = 0.1
+    lr_schedule: str = "step"
+    lr_drop_epoch: int = 0
+    lr_drop_factor: float = 0.1
+    warmup_steps: int = 0
+    eval_every: int = 1
+    eval_threshold: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    max_minutes: float = 0.0
+    epoch_max_minutes: float = 0.0
+    log_every: int = 1
+    keep_every: int = 0
+    init_weights: str = ""
+    init_kind: str = "auto"
+    new_class_head: bool = False
+
+    def __post_init__(self):
+        p = []
+        if self.stage not in STAGES:
+            p.append(f"stage must be one of {list(STAGES)}, got {self.stage!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            p.append(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.init_kind not in INIT_KINDS:
+            p.append(f"init_kind must be one of {list(INIT_KINDS)}, got {self.init_kind!r}")
+        if self.init_weights and self.init_kind == "none":
+            p.append("init_kind 'none' contradicts the initial weights file given")
+        if not self.init_weights and self.init_kind not in ("auto", "none"):
+            p.append(f"init_kind {self.init_kind!r} needs an initial weights file")
+        if self.epochs < 1:
+            p.append(f"epochs must be >= 1, got {self.epochs}")
+        if self.stage == "detection+masks" and not 1 <= self.mask_epochs < self.epochs:
+            p.append(f"with stage detection+masks, mask_epochs must be in 1..epochs-1, got {self.mask_epochs}")
+        if self.batch_size < 1:
+            p.append(f"batch_size must be >= 1, got {self.batch_size}")
+        if not 32 <= self.min_size <= self.max_size:
+            p.append(f"image sizes must satisfy 32 <= min_size <= max_size, got {self.min_size}..{self.max_size}")
+        if self.eval_size < 0:
+            p.append(f"eval_size must be >= 0, got {self.eval_size}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            p.append(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0.0 <= self.crop_prob <= 1.0:
+            p.append(f"crop_prob must be in [0, 1], got {self.crop_prob}")
+        if self.lr_drop_epoch < 0:
+            p.append(f"lr_drop_epoch must be >= 0, got {self.lr_drop_epoch}")
+        for name in ("eval_every", "warmup_steps", "keep_every", "cache_max_mb"):
+            if getattr(self, name) < 0:
+                p.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.log_every < 1:
+            p.append(f"log_every must be >= 1, got {self.log_every}")
+        if self.num_workers < -1:
+            p.append(f"num_workers must be >= -1, got {self.num_workers}")
+        if not 0.0 <= self.eval_threshold <= 1.0:
+            p.append(f"eval_threshold must be in [0, 1], got {self.eval_threshold}")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "float" and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+                p.append(f"{f.name} must be a finite number >= 0, got {v!r}")
+        if p:
+            raise ValueError("invalid training config: " + "; ".join(p))
+
+    # --- derived ------------------------------------------------------------------------------
+    @property
+    def eval_side(self) -> int:
+        return self.eval_size or self.max_size
+
+    def stage_of_epoch(self, epoch: int) -> str:
+        """The stage epoch ``epoch`` (0-based) trains in."""
+        if self.stage == "detection+masks":
+            return "detection" if epoch < self.epochs - self.mask_epochs else "masks"
+        return self.stage
+
+    def stage_span(self, epoch: int) -> tuple[int, int]:
+        """``(first, end)`` epochs (0-based, end excluded) of the stage ``epoch`` belongs to."""
+        if self.stage == "detection+masks":
+            cut = self.epochs - self.mask_epochs
+            return (0, cut) if epoch < cut else (cut, self.epochs)
+        return 0, self.epochs
+
+    # --- plain dicts --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "TrainConfig":
+        """Inverse of ``to_dict``; unknown keys raise ValueError naming them."""
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
+        return TrainConfig(**dict(d))
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+#: Named starting points for the command line and the GUI (any field can still be overridden).
+PRESETS: dict[str, TrainConfig] = {
+    # A CPU, no pretrained weights: the small model at 320-384 px, everything at once.
+    "cpu_small": TrainConfig(),
+    # Fine-tuning the public DETR-R50 on a GPU: published learning rates, 512-800 px.
+    "detr_r50": TrainConfig(model_preset="detr_r50", stage="detection+masks", epochs=60, mask_epochs=15,
+                            batch_size=2, min_size=512, max_size=800, lr_drop_epoch=30),
+    # Test-sized: seconds on a CPU (used by the test suite and as a smoke test).
+    "tiny": TrainConfig(epochs=2, batch_size=2, min_size=64, max_size=96, eval_every=1),
+}
+
+
+def get_train_preset(name: str) -> TrainConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown training preset {name!r}; known presets: {sorted(PRESETS)}") from None

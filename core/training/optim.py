@@ -1,0 +1,110 @@
+"""Which parameters train in each stage, the AdamW groups, and the learning-rate schedule.
+
+Parameter names follow the public DETR layout (``core.model``): the panoptic model keeps the
+detector under ``detr.`` and adds ``bbox_attention.*`` and ``mask_head.*``; the backbone is
+``backbone.*`` (``detr.backbone.*``); the class head ``class_embed.*``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+MASK_HEAD_PREFIXES = ("bbox_attention.", "mask_head.")
+
+
+def is_mask_head(name: str) -> bool:
+    return name.startswith(MASK_HEAD_PREFIXES)
+
+
+def is_backbone(name: str) -> bool:
+    return name.startswith(("backbone.", "detr.backbone."))
+
+
+def is_class_head(name: str) -> bool:
+    return name.startswith(("class_embed.", "detr.class_embed."))
+
+
+class StageFreezer:
+    """Sets ``requires_grad`` and module modes for a stage, on top of what the model itself froze.
+
+    The model decides which backbone layers may ever train (``trainable_backbone_layers``); this
+    remembers that once and, per stage, freezes the rest: in ``detection`` the mask head, in
+    ``masks`` the whole detector, which then also runs in eval mode, so its batch-norm statistics
+    stay bit-identical and the mask head learns from the features it will see at inference.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+        self.stage = "joint"
+
+    def _trains(self, name: str, stage: str) -> bool:
+        if name not in self.trainable:
+            return False
+        if stage == "detection":
+            return not is_mask_head(name)
+        if stage == "masks":
+            return is_mask_head(name)
+        return True
+
+    def apply(self, stage: str) -> None:
+        self.stage = stage
+        for n, p in self.model.named_parameters():
+            p.requires_grad_(self._trains(n, stage))
+
+    def train_mode(self) -> None:
+        """``model.train()`` except the frozen detector in the masks stage (kept in eval)."""
+        self.model.train()
+        if self.stage == "masks":
+            for name, child in self.model.named_children():
+                if not name.startswith(tuple(p.rstrip(".") for p in MASK_HEAD_PREFIXES)):
+                    child.eval()
+
+    def trained_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+
+
+def build_optimizer(model: nn.Module, lr: float, lr_backbone: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW over the parameters that currently require grad: group 0 everything but the
+    backbone at ``lr``, group 1 the backbone at ``lr_backbone`` (either may be empty)."""
+    main, backbone = [], []
+    for n, p in model.named_parameters():
+        if p.requires_grad:
+            (backbone if is_backbone(n) else main).append(p)
+    groups = [{"params": main, "lr": lr, "name": "main"},
+              {"params": backbone, "lr": lr_backbone, "name": "backbone"}]
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+
+
+@dataclass
+class LRSchedule:
+    """Multiplier of the base learning rates at optimizer step ``s`` of a stage (picklable, so
+    ``LambdaLR`` keeps it in its state dict).
+
+    ``kind``: ``step`` (``drop_factor`` from ``drop_step`` on), ``cosine`` (from 1 to 0.01 over
+    ``total_steps``), ``constant``. ``warmup_steps`` of linear warm-up come first.
+    """
+
+    kind: str
+    total_steps: int
+    drop_step: int = 0
+    drop_factor: float = 0.1
+    warmup_steps: int = 0
+
+    def __call__(self, s: int) -> float:
+        f = 1.0
+        if self.kind == "step" and self.drop_step > 0 and s >= self.drop_step:
+            f = self.drop_factor
+        elif self.kind == "cosine" and self.total_steps > 0:
+            t = min(max(s, 0) / self.total_steps, 1.0)
+            f = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
+        if self.warmup_steps > 0 and s < self.warmup_steps:
+            f *= (s + 1) / self.warmup_steps
+        return f
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, schedule: LRSchedule) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)

@@ -1,0 +1,532 @@
+"""The training engine: one ``Trainer`` for the command line, the GUI and ``torchrun``.
+
+    trainer = Trainer(config, open_source("data/panoptic_train.json"), "runs/r1", cancel=event)
+    for record in trainer.run():        # StatusRecord, StepRecord, EpochRecord, EvalRecord, ...
+        ...                             # the last one is a SummaryRecord (finished/cancelled/time_limit)
+
+Faults end the iteration with a typed error (``TrainingError``, ``CheckpointError``,
+``DatasetError``) after the last good checkpoint is safely on disk. Nothing here prints or exits.
+Setup (``prepare``) and the loop (``run``) are separate so callers and tests can reach the built
+model, criterion and loaders in between.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from core.atomic import atomic_write_text
+from core.data import (DataSource, EpochBatchSampler, PanopticDataset, build_eval_transforms,
+                       build_train_transforms, collate, split_source)
+from core.errors import CancelledError, CheckpointError, DatasetError, TrainingError
+from core.training import faults
+from core.training.checkpointing import (BEST, LAST, TrainState, capture_rng, restore_rng,
+                                         save_training_checkpoint, state_from, training_part)
+from core.training.config import TrainConfig
+from core.training.distributed import DistContext, unwrap
+from core.training.evaluate import evaluate_pq
+from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
+from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
+                                   StepRecord, SummaryRecord)
+from core.training.weights import compare_categories, describe_difference, load_our_checkpoint, plan_init
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE, RUN_FILE, SUMMARY_FILE = "metrics.jsonl", "run.json", "summary.json"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _float_outputs(x):
+    """Model outputs in float32 (the criterion and matcher run outside autocast)."""
+    if torch.is_tensor(x):
+        return x.float() if x.is_floating_point() else x
+    if isinstance(x, dict):
+        return {k: _float_outputs(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_float_outputs(v) for v in x)
+    return x
+
+
+class Trainer:
+    """Trains a DETR panoptic model on a ``DataSource``.
+
+    Args:
+        config: how to train (``TrainConfig``).
+        train_source: training data. Without ``val_source``, ``config.val_fraction`` of it is
+            held out (deterministically by ``config.seed``) when evaluation is on.
+        output_dir: gets ``last.pt``, ``best.pt``, ``metrics.jsonl``, ``run.json``, ``summary.json``.
+        val_source: validation data (same categories).
+        model_config: overrides ``config.model_preset`` (not our checkpoints' own config).
+        resume: a checkpoint to continue from (``last.pt`` of an earlier run); the loss curve
+            continues exactly where it stopped when ``config`` and data are unchanged.
+        overwrite: allow a fresh run in a folder that already holds one (else ``TrainingError``).
+        cancel: ``threading.Event``-like; when set, the run stops after the current step with a
+            resumable checkpoint (status ``cancelled``).
+        dist: the process's place in a ``torchrun`` group (default: a single process).
+        evaluate_fn: replaces ``evaluate_pq`` (same signature), e.g. to evaluate differently.
+    """
+
+    def __init__(self, config: TrainConfig, train_source: DataSource, output_dir: str | Path, *,
+                 val_source: DataSource | None = None, model_config=None, resume: str | Path | None = None,
+                 overwrite: bool = False, cancel=None, dist: DistContext | None = None,
+                 evaluate_fn: Callable | None = None):
+        self.config = config
+        self.train_source, self.val_source = train_source, val_source
+        self.output_dir = Path(output_dir)
+        self.model_config = model_config
+        self.resume_path = Path(resume) if resume else None
+        self.overwrite = overwrite
+        self.cancel = cancel
+        self.dist = dist or DistContext()
+        self.evaluate_fn = evaluate_fn or evaluate_pq
+        self.prepared = False
+        self.metrics: MetricsFile | None = None
+        self._pending: list[ProgressRecord] = []  # records from before the metrics file opened
+        self.last_checkpoint: str | None = None
+        self.state = TrainState()
+        self.device = torch.device("cpu")
+        self.use_amp, self.amp_dtype = False, torch.float16
+        self._t0, self._elapsed_before = time.monotonic(), 0.0
+        self._last_epoch_losses: dict[str, float] = {}
+
+    # --- setup ------------------------------------------------------------------------------------
+    def prepare(self) -> Iterator[StatusRecord]:
+        """Build everything: data split, model and initial weights, cached datasets, loaders,
+        optimizer; restore a resumed run. Yields status records (photo decoding counts too)."""
+        from core.device import resolve_device
+        from core.model import build_model, get_preset, load_model_state
+        from core.model.checkpoint import load_checkpoint
+        from core.model.config import ModelConfig
+
+        cfg, main = self.config, self.dist.is_main
+        self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        yield StatusRecord("prepare", f"training on {self._device_words()}")
+        out = self.output_dir
+        if self.resume_path is None and (out / LAST).exists() and not self.overwrite:
+            raise TrainingError("the output folder already holds a training run", out,
+                                hint="resume it (--resume) or choose another output folder (--out)")
+        seed_everything(cfg.seed)
+
+        train_src, val_src = self.train_source, self.val_source
+        if val_src is None and cfg.val_fraction > 0 and cfg.eval_every > 0 and len(train_src) >= 2:
+            train_src, val_src = split_source(train_src, cfg.val_fraction, cfg.seed)
+        if len(train_src) == 0:
+            raise DatasetError("there are no photos to train on", train_src.name or None)
+        if val_src is not None and compare_categories(val_src.categories, train_src.categories)[0] != "same":
+            raise DatasetError("the validation data has other categories than the training data "
+                               f"({describe_difference(train_src.categories, val_src.categories)})", val_src.name)
+        self.categories = train_src.categories
+
+        # --- model, initial weights, resume state -------------------------------------------------
+        ckpt, part, plan = None, None, None
+        if self.resume_path is not None:
+            ckpt = load_checkpoint(self.resume_path)
+            part = training_part(ckpt, self.resume_path)
+            from core.categories import CategorySet
+
+            stored = CategorySet.from_json(ckpt["categories"])
+            if compare_categories(stored, self.categories)[0] != "same":
+                raise CheckpointError("cannot resume: the data's categories differ from the run's "
+                                      f"({describe_difference(stored, self.categories)})", self.resume_path,
+                                      hint="start a new run with it as initial weights (--init) and --new-class-head")
+            model_config = ModelConfig.from_dict(ckpt["config"])
+            backbone_weights = None
+        else:
+            plan = plan_init(cfg.init_weights, cfg.init_kind)
+            if plan.kind == "checkpoint":
+                model_config = ModelConfig.from_dict(plan.obj["config"])
+            else:
+                model_config = self.model_config or get_preset(cfg.model_preset)
+            backbone_weights = plan.backbone_weights
+        stages = {cfg.stage_of_epoch(e) for e in range(cfg.epochs)}
+        if "masks" in stages and not model_config.with_masks:
+            raise TrainingError(f"stage {cfg.stage!r} trains the mask head, but this model has none",
+                                hint="use --stage detection, or a model preset with masks")
+        self.model_config = model_config
+        model, criterion, post = build_model(model_config, self.categories, backbone_weights=backbone_weights)
+        if plan is not None and plan.kind == "checkpoint":
+            yield StatusRecord("init", load_our_checkpoint(model, plan.obj, self.categories,
+                                                           new_class_head=cfg.new_class_head, path=plan.path))
+        elif plan is not None and plan.kind == "detr":
+            from core.model import load_public_detr
+
+            yield StatusRecord("init", "public DETR weights: " + load_public_detr(plan.obj, model).summary())
+        elif plan is not None and plan.kind == "imagenet":
+            yield StatusRecord("init", f"ImageNet backbone weights from {plan.path}")
+        if ckpt is not None:
+            load_model_state(model, ckpt["model"], self.resume_path)
+        self.model = model.to(self.device)
+        self.criterion = criterion.to(self.device)
+        self.postprocessor = post
+        self.freezer = StageFreezer(self.model)
+
+        # --- data -----------------------------------------------------------------------------------
+        self.train_ds = PanopticDataset(
+            train_src, build_train_transforms(cfg.min_size, cfg.max_size, hflip=cfg.hflip, vflip=cfg.vflip,
+                                              crop_prob=cfg.crop_prob, jitter=cfg.jitter),
+            base_size=cfg.max_size, cache=cfg.cache_images)
+        self.val_ds = None
+        if val_src is not None and len(val_src) and cfg.eval_every > 0 and main:
+            self.val_ds = PanopticDataset(val_src, build_eval_transforms(cfg.eval_side), base_size=cfg.eval_side,
+                                          cache=cfg.cache_images, keep_gt=True)
+        budget = cfg.cache_max_mb * 2**20
+        yield from self._preload(self.train_ds, "training", budget)
+        if self.val_ds is not None:
+            yield from self._preload(self.val_ds, "validation", max(0, budget - self.train_ds.cached_bytes))
+        self.num_workers = cfg.num_workers if cfg.num_workers >= 0 else (
+            0 if self.device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) - 1)))
+        self.train_sampler = EpochBatchSampler(len(self.train_ds), cfg.batch_size, seed=cfg.seed,
+                                               rank=self.dist.rank, world_size=self.dist.world_size)
+        self.train_loader = self._loader(self.train_ds, self.train_sampler)
+        self.steps_per_epoch = self.train_sampler.num_batches()
+        self.val_loader = None
+        if self.val_ds is not None:
+            self.val_loader = self._loader(self.val_ds, EpochBatchSampler(
+                len(self.val_ds), cfg.batch_size, seed=cfg.seed, shuffle=False, drop_last=False))
+
+        # --- optimisation state --------------------------------------------------------------------
+        self.state = state_from(part) if part is not None else TrainState(stage=cfg.stage_of_epoch(0))
+        if self.state.epoch >= cfg.epochs:
+            raise TrainingError(f"the run already completed its {cfg.epochs} epochs", self.resume_path,
+                                hint="raise --epochs to train longer")
+        self._enter_stage(cfg.stage_of_epoch(self.state.epoch), self.state.epoch)
+        if part is not None:
+            stored_spe = part.get("train_config", {}).get("_steps_per_epoch")
+            if stored_spe not in (None, self.steps_per_epoch):
+                yield StatusRecord("warning", f"the data changed since the checkpoint ({stored_spe} -> "
+                                   f"{self.steps_per_epoch} steps per epoch): the loss curve will not continue exactly")
+            # The optimizer saved belongs to the stage it trained (``state.stage``); when the run
+            # stopped right at a stage change, the new stage starts with a fresh one, as it would have.
+            if self.state.stage == self.stage:
+                try:
+                    self.optimizer.load_state_dict(part["optimizer"])
+                    self.scheduler.load_state_dict(part["scheduler"])
+                    if part.get("scaler") and self.scaler.is_enabled():
+                        self.scaler.load_state_dict(part["scaler"])
+                except (ValueError, KeyError, RuntimeError) as e:
+                    raise CheckpointError(f"the optimizer state does not fit this run: {e}",
+                                          self.resume_path) from e
+            restore_rng(part["rng"])
+            if self.dist.rank:  # each process its own dropout stream (rank 0 has the saved one)
+                torch.manual_seed(cfg.seed * 7919 + self.dist.rank * 104729 + self.state.step)
+            self.last_checkpoint = str(self.resume_path)
+            yield StatusRecord("resume", f"resumed from {self.resume_path}: epoch {self.state.epoch + 1}, "
+                               f"step {self.state.step}")
+        elif self.dist.rank:
+            torch.manual_seed(cfg.seed * 7919 + self.dist.rank * 104729)
+
+        # --- output folder ---------------------------------------------------------------------------
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
+            metrics = MetricsFile(out / METRICS_FILE)
+            if part is not None:
+                metrics.truncate_after(self.state.step)
+            elif metrics.path.exists():
+                metrics.path.unlink()
+            for rec in self._pending:
+                metrics.append(rec)
+            self._pending.clear()
+            self.metrics = metrics
+            atomic_write_text(out / RUN_FILE, json.dumps({
+                "train_config": cfg.to_dict(), "model_config": model_config.to_dict(),
+                "categories": self.categories.to_json(), "train_data": train_src.name,
+                "train_images": len(self.train_ds), "val_data": val_src.name if val_src is not None else "",
+                "val_images": len(self.val_ds) if self.val_ds is not None else 0,
+                "left_out": {**self.train_ds.failures, **(self.val_ds.failures if self.val_ds else {})},
+                "device": self._device_words(), "processes": self.dist.world_size,
+                "resumed_from": str(self.resume_path or "")}, indent=2, ensure_ascii=False))
+        self.prepared = True
+
+    def _device_words(self) -> str:
+        if self.device.type == "cuda":
+            name = torch.cuda.get_device_name(self.device)
+            amp = f", mixed precision {str(self.amp_dtype).replace('torch.', '')}" if self.use_amp else ""
+            return f"GPU {self.device} ({name}){amp}"
+        n = torch.get_num_threads()
+        return f"the CPU ({n} thread{'s' if n > 1 else ''}; no CUDA GPU in use)"
+
+    def _preload(self, ds: PanopticDataset, what: str, budget: int) -> Iterator[StatusRecord]:
+        total = len(ds)
+        ds.cache_max_bytes = budget
+        yield StatusRecord("cache", f"reading {total} {what} photos", 0, total)
+        it = ds.iter_preload(self.cancel, threads=min(4, os.cpu_count() or 1))
+        last = time.monotonic()
+        while True:
+            try:
+                done, _ = next(it)
+            except StopIteration as stop:
+                bad = stop.value
+                break
+            if time.monotonic() - last > 0.5 or done == total:  # a few records a second at most
+                last = time.monotonic()
+                yield StatusRecord("cache", f"read {done} of {total} {what} photos", done, total)
+        if bad:
+            first = next(iter(bad.values()))
+            yield StatusRecord("warning", f"{len(bad)} {what} photos left out (unreadable), e.g. {first}")
+
+    def _loader(self, ds: PanopticDataset, sampler: EpochBatchSampler) -> torch.utils.data.DataLoader:
+        workers = self.num_workers
+        return torch.utils.data.DataLoader(
+            ds, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+            # The loader draws its worker seeds from its own generator, never from the global
+            # RNG, so a resumed run's dropout stream matches an uninterrupted one.
+            generator=torch.Generator().manual_seed(self.config.seed))
+
+    def _enter_stage(self, stage: str, epoch: int) -> None:
+        cfg = self.config
+        self.freezer.apply(stage)
+        self.criterion.set_stage(stage)
+        if not self.freezer.trained_parameters():
+            raise TrainingError(f"nothing to train in stage {stage!r}: every parameter is frozen")
+        # The box detector alone in the detection stage: the mask head's work would be thrown away.
+        module = self.model.detr if stage == "detection" and hasattr(self.model, "detr") else self.model
+        self.train_module = self.dist.wrap(module, self.device)
+        self.optimizer = build_optimizer(self.model, cfg.lr, cfg.lr_backbone, cfg.weight_decay)
+        first, end = cfg.stage_span(epoch)
+        total = (end - first) * self.steps_per_epoch
+        drop_epoch = cfg.lr_drop_epoch if first < cfg.lr_drop_epoch < end else first + (end - first) * 2 // 3
+        schedule = LRSchedule(cfg.lr_schedule, total, (drop_epoch - first) * self.steps_per_epoch,
+                              cfg.lr_drop_factor, cfg.warmup_steps)
+        self.scheduler = build_scheduler(self.optimizer, schedule)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.stage = stage
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def run(self) -> Iterator[ProgressRecord]:
+        """Train; yields progress records, the last a ``SummaryRecord``. See the class docstring."""
+        try:
+            if not self.prepared:
+                for rec in self.prepare():
+                    yield self._log(rec)
+            yield from self._loop()
+        except (TrainingError, CancelledError) as e:
+            if isinstance(e, CancelledError):
+                yield self._log(self._summary("cancelled"))
+                return
+            self._log(StatusRecord("error", e.message()))
+            raise
+        except Exception as e:
+            err = faults.translate(e, device=str(getattr(self, "device", "cpu")), batch_size=self.config.batch_size,
+                                   max_size=self.config.max_size, last_checkpoint=self.last_checkpoint)
+            if err is None:
+                raise
+            self._log(StatusRecord("error", err.message()))
+            raise err from e
+        finally:
+            if self.metrics is not None:
+                self.metrics.close()
+
+    def _log(self, rec: ProgressRecord) -> ProgressRecord:
+        """Append ``rec`` to the metrics file (process 0 only); a summary also to summary.json."""
+        if not self.dist.is_main:
+            return rec
+        if self.metrics is not None:
+            self.metrics.append(rec)
+        else:
+            self._pending.append(rec)
+        if isinstance(rec, SummaryRecord) and self.output_dir.is_dir():
+            from core.training.records import record_to_dict
+
+            atomic_write_text(self.output_dir / SUMMARY_FILE, json.dumps(record_to_dict(rec), indent=2))
+        return rec
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + (time.monotonic() - self._t0)
+
+    def _loop(self) -> Iterator[ProgressRecord]:
+        cfg, st = self.config, self.state
+        self._t0, self._elapsed_before = time.monotonic(), st.elapsed_s
+        self._step_time: float | None = None
+        while st.epoch < cfg.epochs:
+            stage = cfg.stage_of_epoch(st.epoch)
+            if stage != self.stage:
+                self._enter_stage(stage, st.epoch)
+                yield self._log(StatusRecord("stage", f"stage {stage} from epoch {st.epoch + 1}"))
+            outcome = yield from self._train_epoch()
+            if outcome != "done":
+                path = self._save_checkpoint(best=False)
+                yield self._log(StatusRecord("checkpoint", f"stopped ({outcome}); resumable checkpoint {path}"))
+                yield self._log(self._summary(outcome))
+                return
+        yield self._log(self._summary("finished"))
+
+    def _stop_flags(self, epoch_start: float) -> tuple[bool, bool, bool]:
+        """(cancel, run time limit, epoch time limit), agreed by every process."""
+        cfg = self.config
+        flags = torch.tensor([
+            float(self.cancel is not None and self.cancel.is_set()),
+            float(cfg.max_minutes > 0 and self._elapsed() >= cfg.max_minutes * 60),
+            float(cfg.epoch_max_minutes > 0 and time.monotonic() - epoch_start >= cfg.epoch_max_minutes * 60)])
+        flags = self.dist.all_reduce_max(flags)
+        return bool(flags[0]), bool(flags[1]), bool(flags[2])
+
+    def _train_epoch(self) -> Iterator[ProgressRecord]:
+        """Generator returning ``"done"``, ``"cancelled"`` or ``"time_limit"``."""
+        cfg, st = self.config, self.state
+        epoch = st.epoch
+        self.train_sampler.epoch, self.train_sampler.start_batch = epoch, st.epoch_step
+        self.freezer.train_mode()
+        sums: dict[str, float] = {}
+        n_steps, images, truncated = 0, 0, False
+        epoch_start = time.monotonic()
+        tick = time.monotonic()
+        params = [p for _, p in self.freezer.trained_parameters()]
+        for batch in self.train_loader:
+            cancel, out_of_time, epoch_over = self._stop_flags(epoch_start)
+            if cancel or out_of_time:
+                return "cancelled" if cancel else "time_limit"
+            if epoch_over:
+                truncated = True
+                break
+            missing = torch.tensor([float(batch is None)])
+            if bool(self.dist.all_reduce_max(missing)[0]):
+                st.epoch_step += 1  # every photo of the batch unreadable (logged): skip it everywhere
+                continue
+            b = batch.to(self.device, non_blocking=True)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
+                outputs = self.train_module(b.images, b.pixel_mask)
+            losses = self.criterion(_float_outputs(outputs), b.targets)
+            keys = sorted(losses)
+            values = self.dist.all_reduce_mean(torch.stack([losses[k].detach().float() for k in keys]))
+            loss_values = dict(zip(keys, values.tolist()))
+            if not math.isfinite(loss_values["loss"]):
+                raise faults.non_finite_loss(st.step + 1, epoch + 1, loss_values, self.last_checkpoint)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(losses["loss"]).backward()
+            self.scaler.unscale_(self.optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm if cfg.clip_grad_norm > 0 else math.inf)
+            grad_norm = float(norm)
+            if not math.isfinite(grad_norm) and not self.scaler.is_enabled():
+                raise faults.non_finite_gradients(st.step + 1, epoch + 1, self.last_checkpoint)
+            self.scaler.step(self.optimizer)  # with float16 a non-finite step is skipped, scale lowered
+            self.scaler.update()
+            self.scheduler.step()
+            st.step += 1
+            st.epoch_step += 1
+            n_steps += 1
+            n_img = len(b) * self.dist.world_size
+            images += n_img
+            for k, v in loss_values.items():
+                sums[k] = sums.get(k, 0.0) + v
+            now = time.monotonic()
+            dt, tick = now - tick, now
+            self._step_time = dt if self._step_time is None else 0.9 * self._step_time + 0.1 * dt
+            if st.step % cfg.log_every == 0 or st.epoch_step == self.steps_per_epoch:
+                lrs = {g["name"]: (g["lr"] if g["params"] else 0.0) for g in self.optimizer.param_groups}
+                yield self._log(StepRecord(
+                    epoch + 1, st.epoch_step, self.steps_per_epoch, st.step, self.stage, loss_values,
+                    lrs["main"], lrs["backbone"], grad_norm, n_img / self._step_time if self._step_time else 0.0,
+                    self._elapsed(), self._eta()))
+        means = {k: v / max(n_steps, 1) for k, v in sums.items()}
+        self._last_epoch_losses = means
+        st.epoch += 1
+        st.epoch_step = 0
+        yield self._log(EpochRecord(epoch + 1, st.step, self.stage, means, images, time.monotonic() - epoch_start,
+                                    str(self.output_dir / LAST) if self.dist.is_main else "", truncated))
+        best = False
+        due = cfg.eval_every > 0 and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epochs)
+        if due and self.val_loader is not None:
+            yield self._log(StatusRecord("eval", f"evaluating {len(self.val_ds)} photos"))
+            try:
+                rec = self._evaluate(epoch + 1)
+            except CancelledError:
+                return "cancelled"  # the epoch is complete: its checkpoint, without evaluation
+            best = rec.best
+            yield self._log(rec)
+        self.dist.barrier()  # processes other than 0 wait for the evaluation
+        self._save_checkpoint(best=best)
+        return "done"
+
+    def _eta(self) -> float:
+        cfg, st = self.config, self.state
+        remaining = (cfg.epochs - st.epoch) * self.steps_per_epoch - st.epoch_step
+        eta = max(remaining, 0) * (self._step_time or 0.0)
+        if cfg.max_minutes > 0:
+            eta = min(eta, max(cfg.max_minutes * 60 - self._elapsed(), 0.0))
+        return eta
+
+    def _evaluate(self, epoch: int) -> EvalRecord:
+        t0 = time.monotonic()
+        result = self.evaluate_fn(unwrap(self.model), self.postprocessor, self.val_loader, self.categories,
+                                  self.device, threshold=self.config.eval_threshold, cancel=self.cancel,
+                                  autocast=lambda: torch.autocast(self.device.type, dtype=self.amp_dtype,
+                                                                  enabled=self.use_amp))
+        self.freezer.train_mode()
+        pq = float(result.all.pq)
+        st = self.state
+        best = math.isfinite(pq) and (not math.isfinite(st.best_pq) or pq > st.best_pq)
+        if best:
+            st.best_pq, st.best_epoch = pq, epoch
+        per_class = {r.name: {"pq": r.pq, "sq": r.sq, "rq": r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
+                     for r in result.per_class}
+        return EvalRecord(epoch, st.step, pq, float(result.all.sq), float(result.all.rq), float(result.things.pq),
+                          float(result.stuff.pq), per_class, int(result.num_images), time.monotonic() - t0, best)
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def _save_checkpoint(self, best: bool) -> str:
+        """Write ``last.pt`` (and ``best.pt`` / ``epoch_NNN.pt``) on process 0; all wait for it."""
+        path = self.output_dir / LAST
+        if self.dist.is_main:
+            model = unwrap(self.model)
+            # Only trained tensors can have gone bad; checking 11M frozen weights costs time.
+            if not all(torch.isfinite(p).all() for _, p in self.freezer.trained_parameters()):
+                raise TrainingError(f"the weights became NaN or infinite; {path} was not overwritten"
+                                    if self.last_checkpoint else "the weights became NaN or infinite",
+                                    hint="lower the learning rate (--lr)")
+            self.state.elapsed_s = self._elapsed()
+            self.state.stage = self.stage  # the stage the saved optimizer belongs to
+            cfg_dict = {**self.config.to_dict(), "_steps_per_epoch": self.steps_per_epoch}
+            save_training_checkpoint(path, model, self.model_config, self.categories, cfg_dict, self.state,
+                                     self.optimizer, self.scheduler, self.scaler,
+                                     metrics={"best_pq": self.state.best_pq, "best_epoch": self.state.best_epoch})
+            if best:
+                _atomic_copy(path, self.output_dir / BEST)
+            k = self.config.keep_every
+            if k and self.state.epoch_step == 0 and self.state.epoch % k == 0:
+                _atomic_copy(path, self.output_dir / f"epoch_{self.state.epoch:03d}.pt")
+            self.last_checkpoint = str(path)
+        self.dist.barrier()
+        return str(path)
+
+    def _summary(self, status: str) -> SummaryRecord:
+        st, best = self.state, self.output_dir / BEST
+        return SummaryRecord(status, st.epoch, st.step, self._elapsed(), self.last_checkpoint or "",
+                             str(best) if best.exists() else "", st.best_pq, st.best_epoch,
+                             dict(self._last_epoch_losses), str(self.output_dir), self._device_words())
+
+
+def _atomic_copy(src: Path, dst: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def train(config: TrainConfig, train_source: DataSource, output_dir: str | Path, **kwargs) -> Iterator[ProgressRecord]:
+    """``Trainer(config, train_source, output_dir, **kwargs).run()``."""
+    return Trainer(config, train_source, output_dir, **kwargs).run()

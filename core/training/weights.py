@@ -1,0 +1,152 @@
+"""Initial weights of a training run: none, an ImageNet backbone file, a public DETR checkpoint, or
+one of our checkpoints, and the category check RELIABILITY.md item 30 asks for.
+
+Nothing here downloads: every file is one the user gave (or torchvision's cache, read only).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.categories import CategorySet
+from core.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InitPlan:
+    """What ``init_weights`` turned out to be, read once.
+
+    kind: ``none`` | ``imagenet`` | ``detr`` | ``checkpoint``; obj: the loaded file (``detr`` and
+    ``checkpoint``); backbone_weights: what ``build_model`` gets for the backbone.
+    """
+
+    kind: str
+    path: str = ""
+    obj: Any = field(default=None, repr=False)
+    backbone_weights: str | None = None
+
+
+def detect_kind(obj: Any) -> str:
+    """``checkpoint`` (ours), ``detr`` (public DETR layout) or ``imagenet`` (a ResNet state dict)."""
+    from core.model.checkpoint import FORMAT_NAME
+
+    if isinstance(obj, dict) and obj.get("format") == FORMAT_NAME:
+        return "checkpoint"
+    state = obj.get("model", obj) if isinstance(obj, dict) else None
+    if isinstance(state, dict):
+        keys = [str(k) for k in state]
+        if any("transformer." in k or k.endswith("class_embed.weight") for k in keys):
+            return "detr"
+        if any(k.startswith("layer1.") for k in keys) and any(k.startswith("conv1.") for k in keys):
+            return "imagenet"
+    return "unknown"
+
+
+def plan_init(init_weights: str, init_kind: str) -> InitPlan:
+    """Read ``init_weights`` (when given) and decide what it is.
+
+    With no file, ``auto`` lets the backbone take torchvision's cached ImageNet weights when they
+    are on disk (never downloaded) and ``none`` starts from random weights.
+    Raises ``CheckpointError`` for unreadable, unsafe or unrecognised files.
+    """
+    from core.model.checkpoint import load_checkpoint, safe_torch_load
+
+    if not init_weights:
+        if init_kind not in ("auto", "none"):
+            raise CheckpointError(f"initial weights of kind {init_kind!r} need a file")
+        return InitPlan("none", backbone_weights="auto" if init_kind == "auto" else None)
+    path = Path(init_weights)
+    if init_kind == "none":
+        return InitPlan("none")
+    if init_kind == "imagenet":
+        return InitPlan("imagenet", str(path), backbone_weights=str(path))
+    if init_kind == "checkpoint":
+        return InitPlan("checkpoint", str(path), load_checkpoint(path))
+    obj = safe_torch_load(path)
+    kind = detect_kind(obj) if init_kind == "auto" else init_kind
+    if kind == "checkpoint":
+        return InitPlan("checkpoint", str(path), load_checkpoint(path))
+    if kind == "detr":
+        return InitPlan("detr", str(path), obj)
+    if kind == "imagenet":
+        return InitPlan("imagenet", str(path), backbone_weights=str(path))
+    raise CheckpointError("not a file of weights this program knows (our checkpoint, a public DETR "
+                          "checkpoint or an ImageNet ResNet state dict)", path)
+
+
+def category_key(categories: CategorySet) -> list[tuple[int, bool]]:
+    """What decides whether a class head fits: ids and thing/stuff, in class-index order (names
+    and colours may change: masks refer to ids, DESIGN.md)."""
+    return [(c.id, bool(c.isthing)) for c in categories]
+
+
+def compare_categories(stored: CategorySet, data: CategorySet) -> tuple[str, list[int] | None]:
+    """``("same", None)``, ``("reordered", perm)`` where data class i = stored class ``perm[i]``, or
+    ``("different", None)``."""
+    a, b = category_key(stored), category_key(data)
+    if a == b:
+        return "same", None
+    if sorted(a) == sorted(b):
+        pos = {key: i for i, key in enumerate(a)}
+        return "reordered", [pos[key] for key in b]
+    return "different", None
+
+
+def describe_difference(stored: CategorySet, data: CategorySet) -> str:
+    s, d = {c.id: c for c in stored}, {c.id: c for c in data}
+    parts = []
+    if set(d) - set(s):
+        parts.append("new in the data: " + ", ".join(f"{d[i].name} ({i})" for i in sorted(set(d) - set(s))))
+    if set(s) - set(d):
+        parts.append("only in the checkpoint: " + ", ".join(f"{s[i].name} ({i})" for i in sorted(set(s) - set(d))))
+    flipped = [d[i].name for i in set(s) & set(d) if s[i].isthing != d[i].isthing]
+    if flipped:
+        parts.append("thing/stuff changed: " + ", ".join(sorted(flipped)))
+    return "; ".join(parts) or "the same categories"
+
+
+def class_head_keys(state: dict) -> list[str]:
+    return [k for k in state if k.startswith(("class_embed.", "detr.class_embed."))]
+
+
+def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: CategorySet, *,
+                        new_class_head: bool, path: str) -> str:
+    """Load one of our checkpoints into ``model`` (built for ``data_categories``).
+
+    Same categories: every tensor. Same categories in another order: the class head's rows are
+    permuted to the data's order. Different categories: refused with ``CheckpointError`` unless
+    ``new_class_head``, then everything but the class head (re-initialised). Returns a one-line
+    description of what was done.
+    """
+    from core.model.checkpoint import load_model_state
+
+    stored = CategorySet.from_json(ckpt["categories"])
+    verdict, perm = compare_categories(stored, data_categories)
+    state = dict(ckpt["model"])
+    head = class_head_keys(state)
+    if verdict == "same":
+        load_model_state(model, state, path)
+        return f"weights from {path}"
+    if verdict == "reordered":
+        idx = torch.tensor(perm + [len(perm)])  # "no object" stays last
+        for k in head:
+            state[k] = state[k][idx]
+        load_model_state(model, state, path)
+        return f"weights from {path} (class head reordered to the data's category order)"
+    if not new_class_head:
+        raise CheckpointError(
+            f"the checkpoint's categories differ from the data's ({describe_difference(stored, data_categories)})",
+            path, hint="fine-tune it with a new class head (option --new-class-head) or use a checkpoint "
+                       "trained on these categories")
+    own = model.state_dict()
+    for k in head:
+        state[k] = own[k]  # the freshly initialised head of the new model
+    load_model_state(model, state, path)
+    return (f"weights from {path} with a new class head for {len(data_categories)} categories "
+            f"({describe_difference(stored, data_categories)})")
