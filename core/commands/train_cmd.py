@@ -37,7 +37,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a DETR panoptic model",
                        description="Train a DETR panoptic model on a project file or a COCO panoptic dataset.")
     p.add_argument("data", help="a project file, or a COCO panoptic JSON (or its folder)")
-    p.add_argument("--val", help="validation data (same categories); default: --val-fraction of DATA")
+    p.add_argument("--val", help="validation data (same categories); default: a project's val split, "
+                                 "else --val-fraction of DATA")
     p.add_argument("--images", help="folder of the photos of a COCO dataset (default: found beside the JSON)")
     p.add_argument("--out", help="output folder (default: runs/<date-time>)")
     p.add_argument("--preset", default=None,
@@ -128,7 +129,7 @@ def build_config(args, resume: Path | None):
 def run(args) -> int:
     from core.cli import EXIT_CANCELLED
     from core.commands.progress import ProgressBar
-    from core.data.sources import open_source
+    from core.data.sources import open_source, open_sources
     from core.training import Trainer
     from core.training.distributed import DistContext, shutdown
 
@@ -141,8 +142,9 @@ def run(args) -> int:
     cancel = threading.Event()
     previous = _install_sigint(cancel, say)
     try:
-        train_src = open_source(args.data, args.images)
-        val_src = open_source(args.val) if args.val else None
+        train_src, val_src = open_sources(args.data, args.images)
+        if args.val:
+            val_src = open_source(args.val)
         if train_src.skipped:
             say(f"note: {len(train_src.skipped)} photos not found and left out, e.g. {train_src.skipped[0]}")
         trainer = Trainer(config, train_src, out, val_source=val_src, resume=resume, overwrite=args.overwrite,

@@ -13,7 +13,7 @@ from core.data.collate import Batch, collate
 from core.data.dataset import DecodedItem, PanopticDataset, Sample, decode_item
 from core.data.sampler import EpochBatchSampler, SampleKey
 from core.data.sources import (CocoPanopticLoader, DataSource, TrainSample, coco_panoptic_source, open_source,
-                               split_source)
+                               open_sources, split_source)
 from core.data.targets import CompactAnnotation, masks_to_boxes_exclusive, targets_from_index_map
 from core.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, LongSideResize, RandomSizeCrop,
                                   build_eval_transforms, build_train_transforms, scale_steps)
@@ -21,6 +21,7 @@ from core.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, LongSideResize, R
 __all__ = [
     "Batch", "collate", "DecodedItem", "PanopticDataset", "Sample", "decode_item", "EpochBatchSampler",
     "SampleKey", "CocoPanopticLoader", "DataSource", "TrainSample", "coco_panoptic_source", "open_source",
+    "open_sources",
     "split_source", "CompactAnnotation", "masks_to_boxes_exclusive", "targets_from_index_map",
     "IMAGENET_MEAN", "IMAGENET_STD", "LongSideResize", "RandomSizeCrop", "build_eval_transforms",
     "build_train_transforms", "scale_steps",

@@ -167,10 +167,33 @@ def split_source(source: DataSource, val_fraction: float, seed: int = 0) -> tupl
     return source.subset(train_idx, f"{source.name}/train"), source.subset(val_idx, f"{source.name}/val")
 
 
-def open_source(path: str | Path, image_dir: str | Path | None = None) -> DataSource:
-    """A ``DataSource`` for whatever ``path`` is: a project file, or a COCO panoptic JSON/folder."""
+def _is_project(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".pinspect":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def open_sources(path: str | Path, image_dir: str | Path | None = None) -> tuple[DataSource, DataSource | None]:
+    """``(training, validation or None)`` for whatever ``path`` is: a project file (its ``val``
+    split validates), or a COCO panoptic JSON or folder (no validation part)."""
     path = Path(path)
-    if path.suffix.lower() in (".pin", ".sqlite", ".db", ".inspector") and path.is_file():
+    if _is_project(path):
+        from core.data.project_source import project_sources
+
+        return project_sources(path)
+    return coco_panoptic_source(path, image_dir), None
+
+
+def open_source(path: str | Path, image_dir: str | Path | None = None) -> DataSource:
+    """One ``DataSource`` for ``path``: a project file (all usable photos) or a COCO panoptic dataset."""
+    path = Path(path)
+    if _is_project(path):
         from core.data.project_source import project_source
 
         return project_source(path)
