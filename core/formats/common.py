@@ -131,7 +131,7 @@ class ImportReport:
 
 
 class ImportRun:
-    """The result of calling an importer: iterate it to read the items one by one.
+    """The result of calling an importer: iterate it (once) to read the items one by one.
 
     Attributes:
         categories: the dataset's categories, complete before the first item is read.

@@ -126,3 +126,28 @@ def test_stuff_instances_merge_and_fill():
 def test_unknown_rule_is_refused():
     with pytest.raises(ValueError):
         from_instances((2, 2), [], THINGS, rule="random")
+
+
+def test_from_class_map_agrees_with_a_plain_scipy_reference():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        cm = rng.choice([0, 0, 0, 1, 2, 4, 5, IGNORE], size=(12, 15)).astype(np.int32)
+        ann, _ = from_class_map(cm, THINGS, connectivity=8, min_area=2, fill=4)
+        expected = cm.copy()
+        n_things = 0
+        for cid in (1, 2):
+            labels, n = ndimage.label(cm == cid, structure=np.ones((3, 3)))
+            sizes = np.bincount(labels.ravel())
+            for k in range(1, n + 1):
+                if sizes[k] < 2:
+                    expected[labels == k] = 0
+                else:
+                    n_things += 1
+        expected[expected == 0] = 4
+        expected[expected == IGNORE] = 0
+        np.testing.assert_array_equal(ann.semantic(), expected)
+        assert sum(s.category_id in THINGS for s in ann.segments.values()) == n_things
+        assert is_canonical(ann)
+        ann.validate()
