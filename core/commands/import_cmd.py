@@ -95,7 +95,11 @@ def run(args) -> int:
             from core.formats.project_io import import_into_project
             from core.project import Project
 
-            project = Project.open(args.project) if args.project.exists() else Project.create(args.project)
+            if args.project.exists():
+                project = Project.open(args.project)
+            else:
+                project = Project.create(args.project)
+                print(f"created the project {project.path}")
             with project:
                 if project.read_only:
                     print(f"error: {project.path}: opened read-only ({project.read_only_reason})", file=sys.stderr)
