@@ -146,8 +146,8 @@ class MainWindow(QMainWindow):
 
     def _images_changed(self) -> None:
         if self.photo.record is None and self.session.images:
-            last = self.session.project.get_setting("gui.last_photo") if self.session.project else None
-            if last is None or not self.browser.select_image(int(last)):
+            last = self.prefs.last_photo(self.session.project.path) if self.session.project else None
+            if last is None or not self.browser.select_image(last):
                 self.browser.select_row(0)
         elif not self.session.images:
             self.photo.close()
@@ -159,12 +159,8 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(doc.undo_stack)
         self.undo_group.setActiveStack(doc.undo_stack)
         self.labels.set_document(doc, self.session.categories)
-        project = self.session.project
-        if project is not None and not project.read_only:
-            try:
-                project.set_setting("gui.last_photo", doc.image_id)
-            except Exception as e:  # noqa: BLE001 - a preference; never worth a dialog
-                log.info("last photo not remembered: %s", e)
+        if self.session.project is not None:
+            self.prefs.set_last_photo(self.session.project.path, doc.image_id)
 
     def _save_annotation(self, image_id: int, annotation: PanopticAnnotation) -> None:
         """Runs on a worker thread (the autosaver's)."""

@@ -14,6 +14,9 @@ import time
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from core.categories import CategorySet
+from core.editing import compute_areas
+from core.errors import AnnotationError
+from core.panoptic import PanopticAnnotation
 from core.project import ImageRecord
 from gui.canvas.photo_view import PhotoView
 from gui.editing.autosave import Autosaver
@@ -126,6 +129,18 @@ class PhotoSession(QObject):
         self.autosaver.set_document(doc)
         self.predictionChanged.emit(loaded.prediction, loaded.prediction_areas)
         self.documentReady.emit(doc)
+
+    def set_prediction(self, prediction: PanopticAnnotation | None) -> None:
+        """Show another prediction of the open photo (the model panel calls this after running a
+        model or moving the confidence threshold); ``None`` removes it."""
+        if self.record is None:
+            return
+        if prediction is not None and prediction.shape != (self.record.height, self.record.width):
+            raise AnnotationError(f"the prediction is {prediction.shape[1]}x{prediction.shape[0]} but the photo is "
+                                  f"{self.record.width}x{self.record.height}", self.record.path)
+        self.view.set_prediction(prediction, self.session.categories)
+        self.controller.set_prediction(prediction)
+        self.predictionChanged.emit(prediction, compute_areas(prediction.id_map) if prediction is not None else {})
 
     def _failed(self, image_id: int, error: BaseException) -> None:
         self.loadFailed.emit(image_id, error)

@@ -62,6 +62,22 @@ class Preferences:
         items = self.recent_projects()
         return items[0] if items else None
 
+    # --- per project ------------------------------------------------------------------------------
+    @staticmethod
+    def _project_key(path: Path) -> str:
+        import hashlib
+
+        return "projects/" + hashlib.sha1(str(Path(path).resolve()).encode("utf-8")).hexdigest()[:16]
+
+    def last_photo(self, project: Path) -> int | None:
+        """The photo that was open when the project was last used (kept here, not in the project,
+        so looking at photos never writes to the project file)."""
+        value = self.get_int(self._project_key(project) + "/last_photo", -1)
+        return value if value >= 0 else None
+
+    def set_last_photo(self, project: Path, image_id: int) -> None:
+        self.qs.setValue(self._project_key(project) + "/last_photo", int(image_id))
+
     # --- window -----------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self.qs.value("window/geometry"), self.qs.value("window/state")

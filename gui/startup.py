@@ -53,5 +53,5 @@ def ensure_sample(dest: Path, progress=None, cancel=None) -> Path | None:
         log.info("no sample project in this build")
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    result = build(dest)
+    result = build(dest, progress=progress, cancel=cancel)
     return Path(result) if result is not None else dest

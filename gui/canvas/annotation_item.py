@@ -2,8 +2,9 @@
 
 The id map stays the single source of truth: a tile of 256 x 256 level pixels is coloured with
 ``ColourTable`` when it first becomes visible and cached (least recently used first out). An edit
-invalidates only the tiles its box touches, so a brush dab on a 24-megapixel photo re-renders one
-to four small tiles, never the whole overlay. Levels: level ``k`` samples every ``2**k``-th pixel
+touches only the tiles its box overlaps: at the level on screen just the changed rectangle of each
+is coloured again, in place; other levels' tiles are dropped and made when next needed. So a brush
+dab on a 24-megapixel photo costs about its own area, never the whole overlay. Levels: level ``k`` samples every ``2**k``-th pixel
 (nearest, so ids are never blended) and is used when zoomed out to ``2**-k`` or below.
 """
 from __future__ import annotations
@@ -42,7 +43,9 @@ class AnnotationItem(QGraphicsItem):
         self._selected: frozenset[int] = frozenset()
         self._hidden: frozenset[int] = frozenset()
         self._extra: tuple[Segment, ...] = ()
-        self._tiles: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()
+        # (level, ty, tx) -> [QImage over argb, argb [h, w] uint32, dirty (y0, x0, y1, x1) in level px or None]
+        self._tiles: OrderedDict[tuple[int, int, int], list] = OrderedDict()
+        self._level = 0  # the level last painted
         self._table: ColourTable | None = None
         self.tiles_rendered = 0  # for benchmarks and tests
 
@@ -116,12 +119,22 @@ class AnnotationItem(QGraphicsItem):
             return
         for key in list(self._tiles):
             level, ty, tx = key
-            span = TILE << level
-            # Outlines look one level pixel beyond the tile: widen by one step on each side.
             step = 1 << level
-            if (ty * span - step < y1 and (ty + 1) * span + step > y0
-                    and tx * span - step < x1 and (tx + 1) * span + step > x0):
+            span = TILE * step
+            # Outlines look one level pixel beyond a change: widen by one step on each side.
+            ly0 = max(0, (y0 - step - ty * span) // step)
+            lx0 = max(0, (x0 - step - tx * span) // step)
+            ly1 = min(TILE, -(-(y1 + step - ty * span) // step))
+            lx1 = min(TILE, -(-(x1 + step - tx * span) // step))
+            if ly1 <= ly0 or lx1 <= lx0:
+                continue
+            if level != self._level:
                 del self._tiles[key]
+                continue
+            entry = self._tiles[key]
+            d = entry[2]
+            entry[2] = (ly0, lx0, ly1, lx1) if d is None else (min(d[0], ly0), min(d[1], lx0),
+                                                              max(d[2], ly1), max(d[3], lx1))
         self.update(QRectF(x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4))
 
     # --- painting -------------------------------------------------------------------------------
@@ -131,21 +144,30 @@ class AnnotationItem(QGraphicsItem):
 
     def _tile(self, level: int, ty: int, tx: int) -> QImage:
         key = (level, ty, tx)
-        img = self._tiles.get(key)
-        if img is not None:
-            self._tiles.move_to_end(key)
-            return img
         step = 1 << level
         span = TILE * step
         h, w = self._ann.shape
         y0, x0 = ty * span, tx * span
+        entry = self._tiles.get(key)
+        if entry is not None:
+            self._tiles.move_to_end(key)
+            if entry[2] is not None:  # colour the changed rectangle again, in place
+                ly0, lx0, ly1, lx1 = entry[2]
+                argb = entry[1]
+                ly1, lx1 = min(ly1, argb.shape[0]), min(lx1, argb.shape[1])
+                if ly1 > ly0 and lx1 > lx0:
+                    ids = sample_with_margin(self._ann.id_map, y0 + ly0 * step, x0 + lx0 * step,
+                                             min(h, y0 + ly1 * step), min(w, x0 + lx1 * step), step)
+                    argb[ly0:ly1, lx0:lx1] = self.table().render(ids)[: ly1 - ly0, : lx1 - lx0]
+                entry[2] = None
+            return entry[0]
         y1, x1 = min(h, y0 + span), min(w, x0 + span)
         ids = sample_with_margin(self._ann.id_map, y0, x0, y1, x1, step)
         argb = np.ascontiguousarray(self.table().render(ids))
         img = QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0],
                      QImage.Format.Format_ARGB32_Premultiplied)
         img._keep = argb  # noqa: SLF001 - QImage does not own numpy memory
-        self._tiles[key] = img
+        self._tiles[key] = [img, argb, None]
         self.tiles_rendered += 1
         while len(self._tiles) > MAX_TILES:
             self._tiles.popitem(last=False)
@@ -157,6 +179,7 @@ class AnnotationItem(QGraphicsItem):
             return
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         level = max(0, int(math.floor(math.log2(1.0 / lod)))) if lod < 1 else 0
+        self._level = level
         step = 1 << level
         span = TILE * step
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)

@@ -134,10 +134,13 @@ def sample_with_margin(id_map: np.ndarray, y0: int, x0: int, y1: int, x1: int, s
     """Ids of level-``step`` pixels covering image rows ``y0:y1`` / cols ``x0:x1`` (nearest sampling,
     every ``step``-th pixel), with a one-sample margin, edge-replicated. ``[h + 2, w + 2]`` int32."""
     h, w = id_map.shape
-    rows = np.arange(y0 - step, y1 + step, step)
-    cols = np.arange(x0 - step, x1 + step, step)
-    rows = np.clip(rows, 0, h - 1)
-    cols = np.clip(cols, 0, w - 1)
+    if step == 1:
+        # Full resolution (zoomed in, where painting happens): plain slices, padded at the border.
+        ys0, xs0, ys1, xs1 = max(0, y0 - 1), max(0, x0 - 1), min(h, y1 + 1), min(w, x1 + 1)
+        block = id_map[ys0:ys1, xs0:xs1]
+        pad = ((ys0 - (y0 - 1), (y1 + 1) - ys1), (xs0 - (x0 - 1), (x1 + 1) - xs1))
+        return np.pad(block, pad, mode="edge") if any(a or b for a, b in pad) else block
+    rows = np.clip(np.arange(y0 - step, y1 + step, step), 0, h - 1)
+    cols = np.clip(np.arange(x0 - step, x1 + step, step), 0, w - 1)
     # Two fancy-index gathers on small index vectors: cheap for a 256 x 256 tile.
     return id_map[rows[:, None], cols[None, :]]
-
