@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NoReturn
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def _table(segments: Mapping[int, Segment], cat_index: Mapping[int, int]) -> _Ta
 
 
 def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment], cat_index: Mapping[int, int],
-                            image_id: object, path: object) -> None:
+                            image_id: object, path: object) -> NoReturn:
     """Raise the first inconsistency in the order and words of panopticapi's prediction checks.
 
     Only called once the fast checks found a problem, so its ``np.unique`` costs nothing normally.
@@ -197,23 +197,62 @@ def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map
                               pred_path)
     gt, pred = _table(gt_segments, cat_index), _table(pred_segments, cat_index)
     hist, g_rows, p_cols = _joint_histogram(gt_map, pred_map, gt.ids, pred.ids, gt_path, pred_path)
+    try:
+        return _match(hist, g_rows, p_cols, gt, pred, len(cat_index), gt_areas, gt_path)
+    except _Mismatch as e:
+        if e.side == "pred":
+            _check_like_panopticapi(pred_map, pred_segments, cat_index, image_id, pred_path)
+        _check_like_panopticapi(gt_map, gt_segments, cat_index, image_id, gt_path)
 
+
+def stats_from_histogram(hist: np.ndarray, gt_segments: Mapping[int, Segment], pred_segments: Mapping[int, Segment],
+                         cat_index: Mapping[int, int], *, gt_areas: Mapping[int, float] | None = None,
+                         gt_path: object = None) -> PQStats | None:
+    """``image_stats`` from a ready joint histogram of raw ids, for callers that count pixels cheaper.
+
+    Args:
+        hist: int64 ``[R, S]``, ``hist[g, p]`` = pixels with GT id g and predicted id p.
+
+    Returns:
+        The statistics, or None when a table id lies outside the histogram or the tables and the
+        pixels disagree; ``image_stats`` on the id maps then gives the precise error.
+    """
+    gt, pred = _table(gt_segments, cat_index), _table(pred_segments, cat_index)
+    if gt.ids.max(initial=0) >= hist.shape[0] or pred.ids.max(initial=0) >= hist.shape[1]:
+        return None
+    try:
+        return _match(hist, gt.ids, pred.ids, gt, pred, len(cat_index), gt_areas, gt_path)
+    except _Mismatch:
+        return None
+
+
+class _Mismatch(Exception):
+    """Pixels and segment table of one side ("gt" or "pred") disagree."""
+
+    def __init__(self, side: str):
+        super().__init__(side)
+        self.side = side
+
+
+def _match(hist: np.ndarray, g_rows: np.ndarray, p_cols: np.ndarray, gt: _Table, pred: _Table, n_cats: int,
+           gt_areas: Mapping[int, float] | None, gt_path: object) -> PQStats:
+    """panopticapi's matching on the joint histogram (``[R, S]``, row/column 0 = void)."""
     # Consistency: every labelled pixel belongs to a table entry and every entry has pixels.
     p_area_all = hist.sum(axis=0)
     p_area = p_area_all[p_cols]
-    if (VOID in pred_segments or (p_area == 0).any() or (pred.cats < 0).any()
+    if ((pred.ids == VOID).any() or (p_area == 0).any() or (pred.cats < 0).any()
             or p_area_all[1:].sum() != p_area.sum()):
-        _check_like_panopticapi(pred_map, pred_segments, cat_index, image_id, pred_path)
+        raise _Mismatch("pred")
     g_area_all = hist.sum(axis=1)
     g_pixels = g_area_all[g_rows]
-    if (VOID in gt_segments or (g_pixels == 0).any() or (gt.cats < 0).any()
+    if ((gt.ids == VOID).any() or (g_pixels == 0).any() or (gt.cats < 0).any()
             or g_area_all[1:].sum() != g_pixels.sum()):
-        _check_like_panopticapi(gt_map, gt_segments, cat_index, image_id, gt_path)
+        raise _Mismatch("gt")
     if gt_areas is None:
         g_area = g_pixels.astype(np.float64)
     else:
-        g_area = np.fromiter((gt_areas.get(i, g_pixels[k]) for k, i in enumerate(gt_segments)), np.float64,
-                             len(gt_segments))
+        g_area = np.fromiter((gt_areas.get(int(i), g_pixels[k]) for k, i in enumerate(gt.ids)), np.float64,
+                             len(gt.ids))
         if (g_area != g_pixels).any():
             log.warning("%s: JSON 'area' differs from the pixel count for segments %s; using the JSON value as "
                         "panopticapi does", gt_path, gt.ids[g_area != g_pixels][:10].tolist())
@@ -226,7 +265,6 @@ def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map
     np.divide(inter, union, out=iou, where=cand & (union > 0))
     match = cand & (iou > 0.5)
 
-    n_cats = len(cat_index)
     mi, mj = np.nonzero(match)
     tp = np.bincount(gt.cats[mi], minlength=n_cats)
     iou_sum = np.bincount(gt.cats[mi], weights=iou[mi, mj], minlength=n_cats)

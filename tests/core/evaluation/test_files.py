@@ -168,3 +168,22 @@ def test_gt_json_area_is_used_like_panopticapi(tmp_path, caplog):
     assert "differs from the pixel count" in caplog.text
     stat, _ = reference_stats(gt_json, pred_json)
     assert sum(s.tp for s in stat.pq_per_cat.values()) == ours.all.tp
+
+
+def test_both_file_paths_agree(dataset):
+    """Small ids are counted from the PNG bytes; COCO AP needs the id maps (the general path)."""
+    _, gt_json, pred_json = dataset
+    assert evaluate_files(gt_json, pred_json, coco_ap=True).pq.to_json() == evaluate_pq_files(gt_json, pred_json).to_json()
+
+
+def test_small_id_histogram_counts_red_bytes_only_when_green_and_blue_are_zero():
+    from core.evaluation.files import _small_id_histogram
+
+    rng = np.random.default_rng(3)
+    g, p = rng.integers(0, 256, (2, 9, 11)).astype(np.int32)
+    hist = _small_id_histogram(id2rgb(g)[..., ::-1].copy(), id2rgb(p)[..., ::-1].copy())
+    expected = np.zeros((256, 256), np.int64)
+    np.add.at(expected, (g.ravel(), p.ravel()), 1)
+    np.testing.assert_array_equal(hist, expected)
+    g[4, 5] = 256  # one id in the green byte: no shortcut
+    assert _small_id_histogram(id2rgb(g)[..., ::-1].copy(), id2rgb(p)[..., ::-1].copy()) is None
