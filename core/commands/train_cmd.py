@@ -108,12 +108,9 @@ def build_config(args, resume: Path | None):
         if args.config:
             base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
         elif resume is not None and args.preset is None:
-            from core.model.checkpoint import load_checkpoint
-            from core.training.checkpointing import training_part
+            from core.training.checkpointing import stored_train_config
 
-            stored = dict(training_part(load_checkpoint(resume), resume)["train_config"])
-            stored = {k: v for k, v in stored.items() if not k.startswith("_")}
-            base = TrainConfig.from_dict(stored)
+            base = stored_train_config(resume)
         else:
             base = get_train_preset(args.preset or "cpu_small")
         overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}

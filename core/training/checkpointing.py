@@ -105,6 +105,20 @@ def training_part(ckpt: dict, path: str | Path) -> dict:
     return part
 
 
+def stored_train_config(path: str | Path):
+    """The ``TrainConfig`` a resumable checkpoint was trained with (to resume with the same
+    settings; change fields with ``.replace``). Raises ``CheckpointError``."""
+    from core.model.checkpoint import load_checkpoint
+    from core.training.config import TrainConfig
+
+    part = training_part(load_checkpoint(path), path)
+    stored = {k: v for k, v in part.get("train_config", {}).items() if not k.startswith("_")}
+    try:
+        return TrainConfig.from_dict(stored)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"the stored training settings are invalid: {e}", path) from e
+
+
 def state_from(part: dict) -> TrainState:
     known = TrainState.__dataclass_fields__
     return TrainState(**{k: v for k, v in part["state"].items() if k in known})

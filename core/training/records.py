@@ -89,11 +89,13 @@ class EpochRecord:
 
 @dataclass(frozen=True)
 class EvalRecord:
-    """Validation after an epoch, PQ in percent as panopticapi reports it.
+    """Validation after an epoch (``core.evaluation``'s PQ accumulator, panopticapi's numbers).
 
     Fields: ``epoch``, ``step``, ``pq``/``sq``/``rq`` (all categories), ``pq_things``,
-    ``pq_stuff``, ``per_class`` (``{category name: {"pq", "sq", "rq", "tp", "fp", "fn"}}``),
-    ``images`` evaluated, ``seconds``, ``best`` (the best PQ so far: ``best.pt`` was written).
+    ``pq_stuff`` — fractions in [0, 1] like panopticapi's ``pq_compute`` returns them (its table
+    prints them x100), NaN for a group without any category seen —, ``per_class``
+    (``{category name: {"pq", "sq", "rq", "tp", "fp", "fn"}}``), ``images`` evaluated,
+    ``seconds``, ``best`` (the best PQ so far: ``best.pt`` holds these weights).
     """
 
     epoch: int
