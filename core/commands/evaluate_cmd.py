@@ -8,6 +8,7 @@ PNG folders default to the folder beside each JSON named like it (panopticapi's 
 """
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -28,10 +29,17 @@ def register(sub) -> None:
     p.add_argument("--coco-ap", action="store_true",
                    help="also compute COCO box AP/AR and mask AP of things (predictions need scores)")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write all numbers as JSON")
-    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: CPUs + 1)")
+    p.add_argument("--workers", type=_positive, default=None, help="decoding threads (default: CPUs + 1)")
     p.add_argument("--backend", choices=BACKENDS, default="inspector",
                    help="inspector (default, fast) or panopticapi (the reference, when installed)")
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def run(args) -> int:

@@ -253,6 +253,8 @@ def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | 
     ap_acc = CocoAPAccumulator(categories) if coco_ap else None
     job = _PairJob(gt_folder, pred_folder, gt_json, pred_json, pq_acc.category_index,
                    ap_acc.thing_ids if ap_acc is not None else None)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be 1 or more, got {workers}")
     total = len(pairs)
     for done, (image_id, stats, coco) in enumerate(_run_in_order(job, pairs, workers or default_workers(), cancel), 1):
         pq_acc.add(stats, image_id)

@@ -16,7 +16,8 @@ Semantics are panopticapi's ``pq_compute_single_core``, rule for rule:
 * categories without any TP, FP or FN are left out of the means.
 
 Unlike panopticapi, inconsistent *ground truth* (PNG ids missing from the table or the reverse, an
-unknown category, segment id 0) is refused too, with the wording panopticapi uses for predictions.
+unknown category) is refused too, with the wording panopticapi uses for predictions, and so is a
+segment numbered 0 (the void id) in either table.
 """
 from __future__ import annotations
 
