@@ -1,0 +1,184 @@
+"""``predict``: run a trained model on photos; write COCO panoptic (JSON + PNGs) and overlay pictures.
+
+    python main.py predict runs/best.pt photos/ --out predictions --threshold 0.6
+    python main.py predict model.pt IMG_1.jpg IMG_2.jpg --out out --device cpu --threads 2
+
+Writes ``OUT/panoptic_pred.json`` with ``OUT/panoptic_pred/*.png`` (panopticapi's layout, ready
+for ``python main.py evaluate``) and ``OUT/overlays/*.jpg`` for people to look at. Unreadable
+photos are reported and skipped; the exit code is 1 when any was.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+JSON_NAME = "panoptic_pred.json"
+OVERLAY_DIR = "overlays"
+
+
+def _threshold(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def register(sub) -> None:
+    from core.inference.overlay import DEFAULT_OVERLAY_SIDE
+
+    p = sub.add_parser("predict", help="panoptic predictions of photos with a trained model",
+                       description="Predict photos with a checkpoint: COCO panoptic JSON + PNGs (full size, "
+                                   "EXIF-upright) and overlay pictures with class and score labels. Exit code 1 "
+                                   "when a photo could not be read (the others are still written).")
+    p.add_argument("checkpoint", type=Path, help="a checkpoint written by training (.pt)")
+    p.add_argument("photos", type=Path, nargs="+", help="photos, or folders searched recursively")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created when missing)")
+    p.add_argument("--threshold", type=_threshold, default=0.5, help="minimum confidence of a segment (default 0.5)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--input-size", type=int, default=None, metavar="PX",
+                   help="longer side the network sees (default: what the model was trained at)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
+    p.add_argument("--overlay-size", type=int, default=DEFAULT_OVERLAY_SIDE, metavar="PX",
+                   help=f"longer side of the overlay pictures (default {DEFAULT_OVERLAY_SIDE})")
+    p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
+    p.add_argument("--ids-from", type=Path, default=None, metavar="COCO_JSON",
+                   help="take image ids from this COCO (panoptic) JSON, matching photos by file name, so the "
+                        "output can be evaluated against it; photos it does not list are skipped")
+    p.set_defaults(func=run)
+
+
+def collect_photos(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files as given (in order) and the photos inside folders (sorted); ``(photos, problems)``."""
+    from core.project.images import list_image_files
+
+    photos, problems = [], []
+    for item in inputs:
+        if item.is_dir():
+            found = list_image_files(item)
+            if not found:
+                problems.append((item, "no photos in this folder"))
+            photos += found
+        elif item.exists():
+            photos.append(item)  # an explicit file is tried even with an odd extension
+        else:
+            problems.append((item, "no such file or folder"))
+    return photos, problems
+
+
+def output_names(photos: list[Path]) -> list[str]:
+    """A distinct photo file name per photo (``name``, else ``stem_2.ext`` ...), so the PNGs and
+    overlays of photos with the same name in different folders never overwrite each other."""
+    used: set[str] = set()  # stems, lower case: the PNG and overlay are named after the stem
+    names = []
+    for path in photos:
+        stem, n = path.stem, 1
+        while (stem if n == 1 else f"{path.stem}_{n}").lower() in used:
+            n += 1
+        stem = stem if n == 1 else f"{path.stem}_{n}"
+        used.add(stem.lower())
+        names.append(stem + path.suffix)
+    return names
+
+
+def image_ids_from(json_path: Path) -> dict[str, int]:
+    """``{photo file name (lower case, no folder): image id}`` of a COCO JSON's ``images``."""
+    import json
+
+    from core.errors import DatasetError
+
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        return {Path(str(img["file_name"])).name.lower(): int(img["id"]) for img in data["images"]}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"cannot read the JSON: {e}", json_path) from e
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(f"the file has no usable 'images' list with 'id' and 'file_name' ({e})", json_path) from e
+
+
+def run(args) -> int:
+    import torch
+
+    from core.atomic import atomic_write_bytes
+    from core.commands.progress import ProgressBar
+    from core.device import describe_device
+    from core.imageio import encode_jpeg
+    from core.inference import Predictor
+    from core.inference.overlay import prediction_overlay
+    from core.inference.result import DEFAULT_MIN_THRESHOLD
+    from core.panoptic import PanopticRecord, write_coco_panoptic
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    photos, problems = collect_photos(args.photos)
+    for path, reason in problems:
+        print(f"warning: {path}: {reason}", file=sys.stderr)
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, input_size=args.input_size,
+                                          min_threshold=min(DEFAULT_MIN_THRESHOLD, args.threshold))
+    print(f"{args.checkpoint.name}: {len(predictor.categories)} categories, input {predictor.input_size} px; "
+          f"{describe_device() if predictor.device == 'cpu' else predictor.device}")
+    out = args.out
+    if args.ids_from is not None:
+        known = image_ids_from(args.ids_from)
+        kept, ids, taken = [], [], set()
+        for path in photos:
+            image_id = known.get(path.name.lower())
+            reason = (f"not listed in {args.ids_from.name}" if image_id is None else
+                      f"another photo has this name (image id {image_id})" if image_id in taken else None)
+            if reason:
+                problems.append((path, reason))
+                print(f"warning: {path}: {reason}; skipped", file=sys.stderr)
+            else:
+                kept.append(path)
+                ids.append(image_id)
+                taken.add(image_id)
+        photos = kept
+    else:
+        ids = list(range(1, len(photos) + 1))  # the photo's position in the input
+    if not photos:
+        print("error: no photos to predict", file=sys.stderr)
+        return 1
+    names = output_names(photos)
+    failed: list[tuple[Path, str]] = []
+    counts: Counter = Counter()
+    network_s: list[float] = []
+    overlay_dir = out / OVERLAY_DIR
+    bar = ProgressBar("predict")
+    start = time.monotonic()
+
+    def records():
+        for item in predictor.predict_many(photos, progress=bar):
+            if item.prediction is None:
+                failed.append((item.path, item.error.reason if item.error else "unknown error"))
+                continue
+            pred = item.prediction
+            network_s.append(pred.meta.timings.get("network_s", 0.0))
+            ann = pred.panoptic(args.threshold)
+            counts.update(predictor.categories.by_id(s.category_id).name for s in ann.segments.values())
+            name = names[item.index]
+            if not args.no_overlays:
+                picture = prediction_overlay(pred, item.path, args.threshold, max_side=args.overlay_size)
+                overlay_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(overlay_dir / (Path(name).stem + ".jpg"), encode_jpeg(picture, quality=88))
+            height, width = pred.image_size
+            yield PanopticRecord(ids[item.index], name, width, height, ann)
+
+    try:
+        data = write_coco_panoptic(out / JSON_NAME, out / Path(JSON_NAME).stem, records(), predictor.categories)
+    finally:
+        bar.close()
+    elapsed = time.monotonic() - start
+    done = len(data["images"])
+    print(f"predicted {done} of {len(photos)} photos in {elapsed:.1f} s"
+          + (f" ({elapsed / done:.2f} s per photo, network {sorted(network_s)[len(network_s) // 2]:.2f} s median)"
+             if done else "") + f" at threshold {args.threshold}")
+    if counts:
+        print("segments: " + ", ".join(f"{name} {counts[name]}" for name in
+                                        [c.name for c in predictor.categories] if counts[name]))
+    for path, reason in failed:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"wrote {out / JSON_NAME} and {out / Path(JSON_NAME).stem}/"
+          + ("" if args.no_overlays or not done else f", overlays in {overlay_dir}/"))
+    return 1 if failed or problems else 0
