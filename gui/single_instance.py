@@ -202,7 +202,8 @@ def ask_running_instance(project_path: str | Path, timeout_ms: int = ASK_TIMEOUT
     if not state["done"]:
         loop.exec()
     timer.stop()
-    received.extend(bytes(sock.readAll().data()))  # what came with the server's disconnect
+    if sock.isOpen():
+        received.extend(bytes(sock.readAll().data()))  # what came with the server's disconnect
     sock.abort()
     line = bytes(received).split(b"\n", 1)[0]
     if not line:

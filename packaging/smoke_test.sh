@@ -10,7 +10,8 @@
 #      line (the window title names it, the log says "opened");
 #   3. a second start on the project the first one holds is told so and does not open a window
 #      (when the app wires gui.single_instance.hand_over in; otherwise reported as skipped);
-#   4. a first start without arguments builds and opens the sample project.
+#   4. a first start without arguments builds and opens the sample project;
+#   5. a one-epoch training of a tiny model on the project of step 2 (torch and torchvision at work).
 # Prints the time of each step; with SCREENSHOT.png, saves the screen of step 4.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -72,7 +73,7 @@ second=$!
 pids+=($second)
 if msg="$(wait_window "Project already open" 60)"; then
   echo "ok 3: a second start on the same project says: '$(xdotool getwindowname "$msg")' ($(since "$s"))"
-  xdotool key --window "$msg" Return
+  xdotool windowfocus --sync "$msg" key Return || fail "could not press OK in the message"
   for _ in $(seq 40); do kill -0 "$second" 2>/dev/null || break; sleep 0.25; done
   kill -0 "$second" 2>/dev/null && fail "the second start did not exit after OK"
 else
@@ -97,4 +98,13 @@ if [ -n "$shot" ]; then
   import -window root "$shot"
   echo "screenshot: $shot"
 fi
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+
+s=$(now)
+"$exe" train "$work/Smoke test.pinspect" --preset tiny --epochs 1 --min-size 96 --max-size 128 --val-fraction 0.34 \
+  --out "$work/run" >"$work/train.out" 2>&1 || { tail -20 "$work/train.out" >&2; fail "training failed"; }
+[ -f "$work/run/last.pt" ] || fail "training wrote no checkpoint"
+echo "ok 5: trained one epoch: $(grep -m1 '^finished' "$work/train.out") ($(since "$s"))"
 echo "all steps passed in $(since "$t0")"

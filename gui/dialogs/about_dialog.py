@@ -109,6 +109,7 @@ class AboutDialog(QDialog):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("aboutDialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("About Panoptic Inspector")
         self.torch: TorchStatus | None = None
         self.licences = component_licences()
