@@ -153,12 +153,19 @@ def _area_deltas(before: RunLength, after: RunLength) -> dict[int, int]:
     return {v: d for v, d in delta.items() if d}
 
 
+#: Pixels per ``np.bincount`` call: bincount holds the GIL, so a 24 MP map is counted in slices
+#: (each a few ms) and a GUI thread waiting for the GIL is never held up for long.
+_COUNT_CHUNK = 1 << 20
+
+
 def compute_areas(id_map: np.ndarray) -> dict[int, int]:
     """``{segment id: pixel count}`` of every non-void id (bincount when ids are small: O(H·W))."""
     flat = id_map.ravel()
     top = int(flat.max(initial=0))
     if top < DENSE_ID_LIMIT:
-        counts = np.bincount(flat, minlength=1)
+        counts = np.zeros(top + 1, np.int64)
+        for start in range(0, flat.size, _COUNT_CHUNK):
+            counts += np.bincount(flat[start:start + _COUNT_CHUNK], minlength=top + 1)
         ids = np.flatnonzero(counts)
         return {int(i): int(counts[i]) for i in ids if i != VOID}
     ids, counts = np.unique(flat, return_counts=True)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
-from gui.icons import icon
+from gui.icons import bind
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -23,7 +23,7 @@ def _action(parent, text: str, slot: Callable | None = None, shortcut=None, ic: 
             tip: str | None = None, checkable: bool = False, context=Qt.ShortcutContext.WindowShortcut) -> QAction:
     a = QAction(text, parent)
     if ic:
-        a.setIcon(icon(ic))
+        bind(a, ic)
     if shortcut:
         seqs = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
         a.setShortcuts([QKeySequence(s) for s in seqs])
@@ -66,7 +66,7 @@ class WindowActions:
         m.addAction(self.add("new", "&New project…", pa.new_project, QKeySequence.StandardKey.New, "mdi6.file-plus-outline"))
         m.addAction(self.add("open", "&Open project…", pa.open_project, QKeySequence.StandardKey.Open,
                              "mdi6.folder-open-outline"))
-        self.recent_menu = m.addMenu(icon("mdi6.history"), "Open &recent")
+        self.recent_menu = bind(m.addMenu("Open &recent"), "mdi6.history")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
         m.addAction(self.add("save", "&Save now", w.save_now, QKeySequence.StandardKey.Save, "mdi6.content-save-outline",
@@ -97,10 +97,10 @@ class WindowActions:
         m = w.menuBar().addMenu("&Edit")
         undo = w.undo_group.createUndoAction(w, "Undo")
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
-        undo.setIcon(icon("mdi6.undo"))
+        bind(undo, "mdi6.undo")
         redo = w.undo_group.createRedoAction(w, "Redo")
         redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
-        redo.setIcon(icon("mdi6.redo"))
+        bind(redo, "mdi6.redo")
         self.a["undo"], self.a["redo"] = undo, redo
         w.addAction(undo)
         w.addAction(redo)
@@ -112,7 +112,7 @@ class WindowActions:
                              "mdi6.trash-can-outline"))
         m.addAction(self.add("merge", "&Merge segments", c.merge_selected, "M", "mdi6.merge"))
         m.addAction(self.add("split", "S&plit into connected parts", c.split_selected, "Ctrl+Shift+S", "mdi6.call-split"))
-        self.category_menu = m.addMenu(icon("mdi6.tag-outline"), "Change &category")
+        self.category_menu = bind(m.addMenu("Change &category"), "mdi6.tag-outline")
         self.category_menu.aboutToShow.connect(self._fill_category_menu)
         m.addAction(self.add("select_none", "Select &none", lambda: c.document and c.document.select([]), "Ctrl+D",
                              "mdi6.selection-off"))
@@ -241,10 +241,9 @@ class WindowActions:
         bar.addWidget(self.tolerance)
         bar.addSeparator()
         for key, text in (("add_mode", "Add to selected"), ("behind", "Paint behind")):
+            self.a[key].setIconText(text)  # what a tool button shows beside the icon
             bar.addAction(self.a[key])
-            button = bar.widgetForAction(self.a[key])
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setText(text)
+            bar.widgetForAction(self.a[key]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         s.changed.connect(self._sync_settings)
         return bar
 

@@ -1,10 +1,11 @@
 """Icons by name, from qtawesome (Material Design Icons 6), coloured for the current palette.
 
 One place, so a missing icon name fails here with the name, and the colours follow the light or
-dark system palette.
+dark palette: icons set with ``bind`` are recoloured by ``refresh()`` when it changes.
 """
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 
 from PySide6.QtGui import QIcon, QPalette
@@ -32,6 +33,28 @@ def icon(name: str, colour: str | None = None) -> QIcon:
     return _icon(name, colour, normal, disabled)
 
 
-def clear_cache() -> None:
-    """After the palette changes (light <-> dark)."""
+_bound: list[tuple[weakref.ref, str, str | None]] = []
+
+
+def bind(target, name: str, colour: str | None = None):
+    """``target.setIcon(icon(name))`` and remember it, so ``refresh()`` can recolour it when the
+    palette changes (light <-> dark). Returns ``target``."""
+    target.setIcon(icon(name, colour))
+    _bound.append((weakref.ref(target), name, colour))
+    return target
+
+
+def refresh() -> None:
+    """Recolour every bound icon for the current palette (call on a palette change)."""
     _icon.cache_clear()
+    alive = []
+    for ref, name, colour in _bound:
+        target = ref()
+        if target is None:
+            continue
+        try:
+            target.setIcon(icon(name, colour))
+        except RuntimeError:  # its C++ object is gone
+            continue
+        alive.append((ref, name, colour))
+    _bound[:] = alive

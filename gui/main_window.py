@@ -296,5 +296,6 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange:
             from gui import icons
 
-            icons.clear_cache()
+            icons.refresh()
+            self.segments_panel.rebuild()  # its row icons are made per row
         super().changeEvent(event)

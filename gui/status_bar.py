@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from gui.editing.autosave import FAILED, PENDING, SAVED, SAVING
-from gui.icons import icon
+from gui.icons import bind
 from gui.workers.base import Task
 
 SAVE_TEXT = {SAVED: "All changes saved", PENDING: "Unsaved changes", SAVING: "Saving…",
@@ -24,7 +24,7 @@ class StatusBar(QStatusBar):
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)
         self.cancel = QToolButton()
-        self.cancel.setIcon(icon("mdi6.close"))
+        bind(self.cancel, "mdi6.close")
         self.cancel.setToolTip("Cancel")
         self.cancel.setAutoRaise(True)
         self.zoom = QLabel()

@@ -5,8 +5,9 @@ Pure numpy (no Qt) so it is fast and testable. Rendering an overlay tile is then
 
 * Fill: the category colour at the overlay opacity; instances of a thing category get slightly
   different shades so touching instances stay apart.
-* Outline: the same hue, opaque, so boundaries stay readable at any opacity.
+* Outline (things only): the same hue, opaque, so boundaries stay readable at any opacity.
 * The selected segment is brighter and outlined in white; hidden segments are transparent.
+* A prediction drawn over the annotation (``outline_only``) shows amber outlines only.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.panoptic import VOID, Segment
+
+#: Outline of predicted segments drawn over the annotation (amber: no default category uses it).
+PREDICTION_OUTLINE = (255, 200, 0)
 
 #: Above this id the table is sparse (searchsorted) instead of a dense array.
 DENSE_LIMIT = 1 << 22
@@ -81,12 +85,23 @@ class ColourTable:
                 n = per_cat.get(s.category_id, 0)
                 per_cat[s.category_id] = n + 1
                 rgb = instance_shade(rgb, n)
+            outlined = style.outlines or style.outline_only
             if s.id in selected:
                 fill[k] = argb_premultiplied(rgb, min(1.0, fill_alpha + 0.3) if not style.outline_only else 0.25)
                 line[k] = argb_premultiplied((255, 255, 255), 1.0)
-            else:
+            elif style.outline_only:
+                # Drawn over the annotation: one colour that no category uses, so a predicted
+                # boundary is never mistaken for an annotated one.
+                fill[k] = 0
+                line[k] = argb_premultiplied(PREDICTION_OUTLINE, 1.0)
+            elif s.category_id in things:
                 fill[k] = argb_premultiplied(rgb, fill_alpha)
-                line[k] = argb_premultiplied(rgb, 1.0) if style.outlines or style.outline_only else fill[k]
+                line[k] = argb_premultiplied(rgb, 1.0) if outlined else fill[k]
+            else:
+                # Stuff (concrete, background) surrounds the defects: outlining it would draw a
+                # second ring around every crack. Its extent shows by its fill.
+                fill[k] = argb_premultiplied(rgb, fill_alpha)
+                line[k] = fill[k]
         self.style = style
         self.ids = ids
         self.colours = {int(i): (int(f), int(o)) for i, f, o in zip(ids, fill, line)}

@@ -18,22 +18,29 @@ from core.editing import DENSE_ID_LIMIT
 
 
 def label_anchors(id_map: np.ndarray, segment_ids, max_pixels: int = 1_000_000) -> dict[int, tuple[float, float]]:
-    """``{segment id: (x, y)}`` top-left of each segment's box, in full-resolution pixels."""
+    """``{segment id: (x, y)}``: a pixel *on* each segment, in its box's middle row (for a thin
+    crack the box's corner can be far from it), in full-resolution pixels. Computed on a
+    subsample of about ``max_pixels``."""
     from scipy import ndimage
 
     h, w = id_map.shape
     step = max(1, int(math.ceil(math.sqrt(h * w / max_pixels))))
     small = id_map[::step, ::step]
     ids = sorted(segment_ids)
-    if not ids:
+    if not ids or max(ids) >= DENSE_ID_LIMIT:
         return {}
     out = {}
-    if max(ids) < DENSE_ID_LIMIT:
-        slices = ndimage.find_objects(small, max_label=max(ids))
-        for i in ids:
-            sl = slices[i - 1] if i - 1 < len(slices) else None
-            if sl is not None:
-                out[i] = (sl[1].start * step, sl[0].start * step)
+    slices = ndimage.find_objects(small, max_label=max(ids))
+    for i in ids:
+        sl = slices[i - 1] if i - 1 < len(slices) else None
+        if sl is None:
+            continue
+        ys, xs = sl
+        for y in (ys.start + (ys.stop - ys.start) // 2, ys.start):
+            hit = np.flatnonzero(small[y, xs] == i)
+            if hit.size:
+                out[i] = ((xs.start + hit[hit.size // 2]) * step, y * step)
+                break
     return out
 
 

@@ -62,6 +62,7 @@ class PhotoView(QGraphicsView):
         self._image_rect = QRectF()
         self._space = False
         self._panning: QPoint | None = None
+        self._hovered_once = False  # the brush outline has a position only after a mouse move
         self._fitted = True
         self.photo_item: PhotoItem | None = None
         self.annotation_item: AnnotationItem | None = None
@@ -259,7 +260,8 @@ class PhotoView(QGraphicsView):
     def _restore_cursor(self) -> None:
         shape = self.tool.cursor_shape if self.tool is not None else Qt.CursorShape.ArrowCursor
         self.viewport().setCursor(QCursor(shape))
-        self.brush_cursor.setVisible(self.tool is not None and self.tool.shows_brush and self.underMouse())
+        self.brush_cursor.setVisible(self.tool is not None and self.tool.shows_brush and self.underMouse()
+                                     and self._hovered_once)
 
     def set_tool(self, tool) -> None:
         if self.tool is not None:
@@ -319,6 +321,7 @@ class PhotoView(QGraphicsView):
         super().mouseDoubleClickEvent(event)
 
     def _hover(self, scene: QPointF) -> None:
+        self._hovered_once = True
         if self.tool is not None and self.tool.shows_brush and not self._space:
             self.brush_cursor.move_to(scene)
             self.brush_cursor.setVisible(True)

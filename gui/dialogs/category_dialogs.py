@@ -86,6 +86,7 @@ class DeleteCategoryDialog(QDialog):
         super().__init__(parent)
         segments, images, pixels = usage
         self.setWindowTitle(f"Delete category “{category.name}”")
+        self.setMinimumWidth(440)
         text = QLabel(f"<b>{category.name}</b> is used by {segments} segment{'s' * (segments != 1)} in "
                       f"{images} photo{'s' * (images != 1)} ({pixels:,} pixels).<br>"
                       "What should happen to these pixels?")
@@ -113,6 +114,8 @@ class DeleteCategoryDialog(QDialog):
         row.addWidget(self.move)
         row.addWidget(self.target, 1)
         layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        layout.setContentsMargins(16, 16, 16, 12)
         layout.addWidget(text)
         layout.addWidget(self.void)
         layout.addLayout(row)

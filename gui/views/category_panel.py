@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QIn
 from core.categories import Category, CategorySet
 from gui.dialogs.category_dialogs import AddCategoryDialog, DeleteCategoryDialog
 from gui.editing.tool_settings import ToolSettings
-from gui.icons import icon
+from gui.icons import bind
 from gui.project_session import ProjectSession
 
 CATEGORY = Qt.ItemDataRole.UserRole + 1
@@ -95,7 +95,7 @@ class CategoryPanel(QWidget):
                 ("delete", "mdi6.trash-can-outline", "Delete the category (asks what happens to its pixels)",
                  self.delete_category)):
             b = QToolButton()
-            b.setIcon(icon(ic))
+            bind(b, ic)
             b.setToolTip(tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)

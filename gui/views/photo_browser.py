@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from core.project import ImageRecord
-from gui.icons import icon
+from gui.icons import bind, icon
 from gui.project_session import ProjectSession
 from gui.views.photo_list_model import (FILTERS, MISSING, PREDICTED, RECORD, SORTS, STATUS, STATUSES, THUMB,
                                         PhotoFilterProxy, PhotoListModel)
@@ -20,7 +20,7 @@ from gui.workers.thumbnails import ThumbnailProvider
 
 #: badge colours: background, text
 BADGE = {"unlabeled": ("#6b7280", "#ffffff"), "in_progress": ("#d97706", "#ffffff"), "done": ("#15803d", "#ffffff")}
-PREDICTION_BADGE = ("#2563eb", "#ffffff")
+PREDICTION_BADGE = ("#7c3aed", "#ffffff")  # violet: apart from the selection's blue
 THUMB_W, THUMB_H, ROW_H = 96, 68, 80
 
 
@@ -115,7 +115,7 @@ class PhotoBrowser(QWidget):
         self.search = QLineEdit(placeholderText="Filter by name")
         self.search.setClearButtonEnabled(True)
         self.search.setAcceptDrops(False)  # dropped files are photos for the window, not text
-        self.search.addAction(icon("mdi6.magnify"), QLineEdit.ActionPosition.LeadingPosition)
+        bind(self.search.addAction(icon("mdi6.magnify"), QLineEdit.ActionPosition.LeadingPosition), "mdi6.magnify")
         self.status_filter = QComboBox()
         for key, text in FILTERS.items():
             self.status_filter.addItem(text, key)

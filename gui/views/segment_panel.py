@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMenu, QToolButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMenu, QStyledItemDelegate, QToolButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.editing import compute_areas
 from core.panoptic import PanopticAnnotation
 from gui.dialogs.category_dialogs import swatch
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
-from gui.icons import icon
+from gui.icons import bind, icon
 from gui.project_session import ProjectSession
 
 SEGMENT = Qt.ItemDataRole.UserRole + 1
 KIND = Qt.ItemDataRole.UserRole + 2  # "annotation" or "prediction"
 COL_EYE, COL_SEGMENT, COL_AREA, COL_SCORE = range(4)
+
+
+class RoomyDelegate(QStyledItemDelegate):
+    """Rows a little taller than the font (a style sheet would do it, but style-sheeted views stop
+    following palette changes: light/dark)."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), size.height() + 6)
 
 
 def format_area(pixels: int) -> str:
@@ -49,7 +58,7 @@ class SegmentPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setIconSize(QSize(14, 14))
-        self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        self.tree.setItemDelegate(RoomyDelegate(self.tree))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.tree.header()
@@ -84,7 +93,7 @@ class SegmentPanel(QWidget):
                 ("accept_all", "mdi6.check-all", "Accept the whole prediction into the annotation",
                  lambda: controller.accept_prediction(None))):
             b = QToolButton()
-            b.setIcon(icon(ic))
+            bind(b, ic)
             b.setToolTip(tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)
@@ -204,6 +213,9 @@ class SegmentPanel(QWidget):
                 ids.remove(primary)
                 ids.insert(0, primary)
             self._doc.select(ids)
+        item = self.controller.view.prediction_item
+        if item is not None:
+            item.set_selected(self._selected("prediction"))
         self._update_buttons()
 
     def _follow_selection(self) -> None:
