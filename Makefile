@@ -38,9 +38,11 @@ bench: venv
 demo: venv
 	$(VPY) main.py demo
 
+# standalone desktop bundle in dist/$(VARIANT)/ (cpu or gpu; docs/packaging.md); -e keeps the
+# editable install that the tests and `make run` use
 bundle: venv
-	$(VPY) -m pip install -q ".[bundle]"
-	$(VPY) -m PyInstaller --noconfirm packaging/panoptic_inspector.spec
+	$(VPY) -m pip install -q -e ".[bundle]"
+	bash packaging/build_bundle.sh $(or $(VARIANT),cpu)
 
 clean:
 	rm -rf $(VENV) build dist
