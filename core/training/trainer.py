@@ -355,6 +355,7 @@ class Trainer:
         cfg, st = self.config, self.state
         self._t0, self._elapsed_before = time.monotonic(), st.elapsed_s
         self._step_time: float | None = None
+        self._session_steps = 0
         while st.epoch < cfg.epochs:
             stage = cfg.stage_of_epoch(st.epoch)
             if stage != self.stage:
@@ -391,9 +392,11 @@ class Trainer:
         params = [p for _, p in self.freezer.trained_parameters()]
         for batch in self.train_loader:
             cancel, out_of_time, epoch_over = self._stop_flags(epoch_start)
-            if cancel or out_of_time:
-                return "cancelled" if cancel else "time_limit"
-            if epoch_over:
+            if cancel:
+                return "cancelled"
+            if out_of_time and self._session_steps > 0:  # a resumed run always makes some progress
+                return "time_limit"
+            if epoch_over and n_steps > 0:  # at least one step per epoch, so every epoch moves on
                 truncated = True
                 break
             missing = torch.tensor([float(batch is None)])
@@ -422,6 +425,7 @@ class Trainer:
             st.step += 1
             st.epoch_step += 1
             n_steps += 1
+            self._session_steps += 1
             n_img = len(b) * self.dist.world_size
             images += n_img
             for k, v in loss_values.items():

@@ -161,3 +161,17 @@ def test_a_fresh_run_never_overwrites_an_earlier_one(source, tmp_path):
     with pytest.raises(TrainingError, match="already holds"):
         list(Trainer(tiny_config(epochs=1), source, tmp_path / "run", model_config=TINY_MODEL).run())
     assert (tmp_path / "run" / "last.pt").read_bytes() == b"an earlier run's model"
+
+
+def test_time_budgets_end_epochs_early_and_stop_the_run_with_a_checkpoint(source, tmp_path):
+    # A budget far below one step's duration: every epoch ends after its first step ...
+    cfg = tiny_config(epochs=2, epoch_max_minutes=1e-6)
+    records = list(Trainer(cfg, source, tmp_path / "a", model_config=TINY_MODEL).run())
+    epochs = [r for r in records if r.kind == "epoch"]
+    assert [(e.epoch, e.truncated) for e in epochs] == [(1, True), (2, True)]
+    assert len(steps(records)) == 2 and records[-1].status == "finished"
+    # ... and the whole run stops after its first step, resumable.
+    records = list(Trainer(tiny_config(epochs=5, max_minutes=1e-6), source, tmp_path / "b",
+                           model_config=TINY_MODEL).run())
+    assert records[-1].status == "time_limit" and len(steps(records)) == 1
+    assert state_from(training_part(load_checkpoint(tmp_path / "b" / "last.pt"), "last.pt")).step == 1
