@@ -31,6 +31,14 @@ def _project(path: str):
         return _OPEN[key]
 
 
+def release_handles() -> None:
+    """Close this process's read-only project handles (e.g. when a GUI training run ends)."""
+    with _OPEN_LOCK:
+        mine = [k for k in _OPEN if k[0] == os.getpid()]
+        for key in mine:
+            _OPEN.pop(key).close()
+
+
 @dataclass(frozen=True)
 class ProjectAnnotationLoader:
     """Loads the stored annotation of one project image (picklable: a path and an id)."""

@@ -117,7 +117,8 @@ class Trainer:
         self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        yield StatusRecord("prepare", f"training on {self._device_words()}")
+        procs = f", {self.dist.world_size} processes" if self.dist.enabled else ""
+        yield StatusRecord("prepare", f"training on {self._device_words()}{procs}")
         out = self.output_dir
         if self.resume_path is None and (out / LAST).exists() and not self.overwrite:
             raise TrainingError("the output folder already holds a training run", out,
@@ -376,7 +377,8 @@ class Trainer:
             float(self.cancel is not None and self.cancel.is_set()),
             float(cfg.max_minutes > 0 and self._elapsed() >= cfg.max_minutes * 60),
             float(cfg.epoch_max_minutes > 0 and time.monotonic() - epoch_start >= cfg.epoch_max_minutes * 60)])
-        flags = self.dist.all_reduce_max(flags)
+        if self.dist.enabled:  # NCCL reduces CUDA tensors only
+            flags = self.dist.all_reduce_max(flags.to(self.device)).cpu()
         return bool(flags[0]), bool(flags[1]), bool(flags[2])
 
     def _train_epoch(self) -> Iterator[ProgressRecord]:
@@ -399,8 +401,10 @@ class Trainer:
             if epoch_over and n_steps > 0:  # at least one step per epoch, so every epoch moves on
                 truncated = True
                 break
-            missing = torch.tensor([float(batch is None)])
-            if bool(self.dist.all_reduce_max(missing)[0]):
+            skip = batch is None
+            if self.dist.enabled:  # every process skips together, or DDP's gradient sync would hang
+                skip = bool(self.dist.all_reduce_max(torch.tensor([float(skip)], device=self.device))[0])
+            if skip:
                 st.epoch_step += 1  # every photo of the batch unreadable (logged): skip it everywhere
                 continue
             b = batch.to(self.device, non_blocking=True)

@@ -49,3 +49,8 @@ def test_project_splits_and_annotated_photos_become_training_data(project_path):
 
     loader = pickle.loads(pickle.dumps(val.samples[0].load_annotation))
     assert loader().shape == (64, 80)
+    from core.data.project_source import release_handles
+
+    release_handles()
+    assert loader().shape == (64, 80)  # reopened on demand
+    release_handles()
