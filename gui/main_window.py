@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.autosaver.stateChanged.connect(lambda _: self.update_title())
         self.autosaver.saved.connect(s.annotation_saved)
         self.autosaver.failed.connect(lambda e: r.report(e, "save the annotation"))
-        self.controller.message.connect(lambda m: self.status.showMessage(m, 5000))
+        self.controller.notice.connect(lambda m: self.status.showMessage(m, 5000))
         self.project_actions.notice.connect(lambda m: self.status.showMessage(m, 8000))
         self.categories_panel.errorOccurred.connect(r.report)
         self.categories_panel.before_delete = lambda then: self.autosaver.flush(lambda ok: ok and then())
@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
                 self.undo_group.removeStack(stack)
         self.undo_group.addStack(doc.undo_stack)
         self.undo_group.setActiveStack(doc.undo_stack)
+        # No undo while a worker edits the map: the stack steps aside until it is done.
+        doc.busyChanged.connect(lambda busy, d=doc: self.undo_group.setActiveStack(
+            None if busy else d.undo_stack) if self.photo.document is d else None)
         self.labels.set_document(doc, self.session.categories)
         if self.session.project is not None:
             self.prefs.set_last_photo(self.session.project.path, doc.image_id)

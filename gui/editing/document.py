@@ -28,6 +28,7 @@ class AnnotationDocument(QObject):
     contentChanged = Signal()
     selectionChanged = Signal()
     hiddenChanged = Signal()
+    busyChanged = Signal(bool)          # a large edit runs in the background: no other edit meanwhile
 
     def __init__(self, image_id: int, editor: AnnotationEditor, parent: QObject | None = None):
         super().__init__(parent)
@@ -39,6 +40,7 @@ class AnnotationDocument(QObject):
         self._selected: tuple[int, ...] = ()
         self._hidden: set[int] = set()
         self.live = False  # a stroke is being painted: the map holds pixels not yet in the table
+        self.busy = False  # a large edit is being computed on a worker thread
 
     @classmethod
     def from_annotation(cls, image_id: int, annotation: PanopticAnnotation, categories: CategorySet,
@@ -118,6 +120,11 @@ class AnnotationDocument(QObject):
             if gone:
                 self.select(i for i in self._selected if i in self.editor.segments)
         self.contentChanged.emit()
+
+    def set_busy(self, busy: bool) -> None:
+        """A worker edits the map (``EditingController.edit``): tools, undo and autosave wait."""
+        self.busy = self.live = bool(busy)
+        self.busyChanged.emit(self.busy)
 
     def live_pixels(self, box: Box) -> None:
         """A stroke in progress changed the map (not yet an undo step)."""

@@ -21,11 +21,14 @@ from gui.workers.base import TaskRunner
 
 log = logging.getLogger(__name__)
 
+#: Edits touching more pixels than this run on a worker thread (a 2 MP edit takes ~50 ms here).
+BACKGROUND_PIXELS = 2_000_000
+
 
 class EditingController(QObject):
     documentChanged = Signal(object)   # AnnotationDocument or None
     toolChanged = Signal(object)       # Tool
-    message = Signal(str)              # a short status-bar message
+    notice = Signal(str)               # a short status-bar message
 
     def __init__(self, view: PhotoView, settings: ToolSettings, runner: TaskRunner,
                  report_error=None, parent: QObject | None = None):
@@ -44,6 +47,9 @@ class EditingController(QObject):
         view.brushWheel.connect(settings.grow_brush)
 
     # --- ToolContext --------------------------------------------------------------------------------
+    def message(self, text: str) -> None:
+        self.notice.emit(text)
+
     @property
     def document(self) -> AnnotationDocument | None:
         return self._doc
@@ -61,33 +67,73 @@ class EditingController(QObject):
 
     def flood_fill(self, x: int, y: int) -> None:
         doc = self._doc
-        if doc is None:
+        if doc is None or self._refuse_busy(doc):
             return
         if self._bgra is None:
-            self.message.emit("The photo is still loading; the fill works once it is shown at full resolution.")
+            self.message("The photo is still loading; the fill works once it is shown at full resolution.")
             return
-        tool = self.tools["FloodFillTool"]
-        target = tool._target()
-        if target is None:
+        category = self.settings.category_id
+        if self.tools["FloodFillTool"]._target() is None:
             return
-        bgra, tol, behind = self._bgra, self.settings.tolerance, self.settings.paint_behind
-        name = f"Fill {doc.categories.by_id(target.category_id).name}"
+        bgra, tol, behind, mode = self._bgra, self.settings.tolerance, self.settings.paint_behind, \
+            self.settings.instance_mode
+        name = f"Fill {doc.categories.by_id(category).name}"
+
+        def op(ed):
+            # cv2.floodFill takes 1 or 3 channels: drop alpha (colour order does not matter).
+            mask, box = similar_colour_region(np.ascontiguousarray(bgra[..., :3]), (x, y), tol)
+            if mask is None:
+                return None
+            target = ed.paint_target(category, mode, doc.primary)
+            return ed.paint_mask(name, box, mask, target, behind)
+
+        # The region is unknown until it is grown: always off the GUI thread.
+        self.edit("fill the region", op, BACKGROUND_PIXELS, select_new=True)
+
+    # --- edits that may be large --------------------------------------------------------------------
+    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False) -> None:
+        """Apply ``op(editor) -> Edit`` as one undo step.
+
+        Up to ``BACKGROUND_PIXELS`` touched pixels it runs here; above, on a worker thread, with the
+        document marked busy (tools, undo and autosave wait), so the window never freezes on a fill
+        of a whole 24-megapixel photo.
+        """
+        doc = self._doc
+        if doc is None or self._refuse_busy(doc):
+            return
+
+        def done(edit):
+            if edit is not None and select_new:
+                new = [k for k, v in edit.segments_after.items() if v is not None and k in doc.editor.segments]
+                if new:
+                    doc.select(new)
+
+        if pixels < BACKGROUND_PIXELS:
+            done(self._guard(what, lambda: doc.run(op)))
+            return
+        doc.set_busy(True)
+        self.message(f"Working: {what}…")
 
         def work(progress, cancel):
-            # cv2.floodFill takes 1 or 3 channels: drop alpha (colour order does not matter).
-            return similar_colour_region(np.ascontiguousarray(bgra[..., :3]), (x, y), tol)
+            return op(doc.editor)
 
-        def finished(result):
-            mask, box = result
-            if mask is None or self._doc is not doc:
-                return
-            # The target is looked up again: another edit may have happened meanwhile.
-            tgt = doc.editor.paint_target(target.category_id, self.settings.instance_mode, doc.primary)
-            if doc.run(lambda ed: ed.paint_mask(name, box, mask, tgt, behind)) is not None:
-                doc.select([tgt.id])
+        def finished(edit):
+            doc.set_busy(False)
+            self.message("")
+            doc.push(edit)
+            done(edit)
 
-        self.message.emit("Filling…")
-        self.runner.start(work, "fill the region", on_finished=finished)
+        def failed(error):
+            doc.set_busy(False)
+            doc.pixelsChanged.emit((0, 0) + doc.editor.shape)  # repaint whatever the worker touched
+            self.report_error(error, what)
+
+        self.runner.start(work, what, on_finished=finished, on_failed=failed, report_errors=False)
+
+    def _refuse_busy(self, doc: AnnotationDocument) -> bool:
+        if doc.busy:
+            self.message("Still working on the last edit…")
+        return doc.busy
 
     # --- document and photo -------------------------------------------------------------------------
     def set_document(self, doc: AnnotationDocument | None) -> None:
@@ -158,32 +204,38 @@ class EditingController(QObject):
             self.report_error(e, what)
             return None
 
+    def _area(self, ids) -> int:
+        doc = self._doc
+        return sum(doc.editor.areas.get(i, 0) for i in ids) if doc is not None else 0
+
     def delete_selected(self) -> None:
         doc = self._doc
         if doc is not None and doc.selected:
-            self._guard("delete the segment", lambda: doc.run(lambda ed: ed.delete_segments(doc.selected)))
+            ids = doc.selected
+            self.edit("delete the segment", lambda ed: ed.delete_segments(ids), self._area(ids))
 
     def merge_selected(self) -> None:
         doc = self._doc
         if doc is None or len(doc.selected) < 2:
-            self.message.emit("Select two or more segments to merge (Ctrl+click).")
+            self.message("Select two or more segments to merge (Ctrl+click).")
             return
-        keep = doc.primary
-        self._guard("merge the segments", lambda: doc.run(lambda ed: ed.merge_segments(doc.selected)))
-        doc.select([keep])
+        ids = doc.selected
+        self.edit("merge the segments", lambda ed: ed.merge_segments(ids), self._area(ids[1:]))
+        doc.select([ids[0]])
 
     def split_selected(self) -> None:
         doc = self._doc
         if doc is None or doc.primary is None:
             return
         seg = doc.primary
-        edit = self._guard("split the segment", lambda: doc.run(lambda ed: ed.split_segment(seg)))
-        if edit is None and doc.primary == seg:
-            self.message.emit("The segment is already in one piece.")
+        before = doc.undo_stack.count()
+        self.edit("split the segment", lambda ed: ed.split_segment(seg), self._area([seg]))
+        if doc.undo_stack.count() == before and not doc.busy:
+            self.message("The segment is already in one piece.")
 
     def set_category_of_selected(self, category_id: int) -> None:
         doc = self._doc
-        if doc is None or not doc.selected:
+        if doc is None or not doc.selected or self._refuse_busy(doc):
             return
         ids = list(doc.selected)
 
@@ -202,11 +254,11 @@ class EditingController(QObject):
         """Copy predicted segments (all when None) into the annotation: one undo step."""
         doc, pred = self._doc, self.prediction
         if doc is None or pred is None:
-            self.message.emit("There is no prediction for this photo.")
+            self.message("There is no prediction for this photo.")
             return
         behind = self.settings.paint_behind
-        edit = self._guard("accept the prediction",
-                           lambda: doc.run(lambda ed: ed.accept_prediction(pred, segment_ids, behind)))
-        if edit is not None:
-            new = [k for k, v in edit.segments_after.items() if v is not None]
-            doc.select(new)
+        h, w = doc.editor.shape
+        pixels = h * w if segment_ids is None else BACKGROUND_PIXELS // 2  # one segment: its box scan is quick
+        ids = None if segment_ids is None else list(segment_ids)
+        self.edit("accept the prediction", lambda ed: ed.accept_prediction(pred, ids, behind), pixels,
+                  select_new=True)

@@ -43,6 +43,9 @@ class ToolContext(Protocol):
 
     def flood_fill(self, x: int, y: int) -> None: ...
 
+    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False) -> None:
+        """Apply ``op(editor) -> Edit`` as one undo step (large ones off the GUI thread)."""
+
 
 class Tool:
     """Base: ignores everything. ``name`` is the action's text; ``key`` its shortcut."""
@@ -91,6 +94,9 @@ class Tool:
         """The segment the active category paints into, or None (with a message) if none."""
         doc, cat = self.ctx.document, self.ctx.settings.category_id
         if doc is None:
+            return None
+        if doc.busy:
+            self.ctx.message("Still working on the last edit…")
             return None
         if cat is None or cat not in doc.categories:
             self.ctx.message("Choose a category first (number keys 1-9 or the Categories panel).")
@@ -145,6 +151,9 @@ class BrushTool(Tool):
         button = event.button()
         if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return False
+        if doc.busy:
+            self.ctx.message("Still working on the last edit…")
+            return True
         erase = self.erases or button == Qt.MouseButton.RightButton
         target = None if erase else self._target()
         if target is None and not erase:
@@ -239,11 +248,18 @@ class _OutlineTool(Tool):
         if doc is None or len(points) < 3:
             return
         target = self._target()
-        if target is not None:
-            doc.run(lambda ed: ed.fill_polygon(points, target, self.ctx.settings.paint_behind,
-                                               f"{self.name} fill: {doc.categories.by_id(target.category_id).name}"))
-            if target.id in doc.editor.segments:
-                doc.select([target.id])
+        if target is None:
+            return
+        behind, mode, category = self.ctx.settings.paint_behind, self.ctx.settings.instance_mode, target.category_id
+        name = f"{self.name} fill: {doc.categories.by_id(category).name}"
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        pixels = int((max(xs) - min(xs)) * (max(ys) - min(ys)))
+
+        def op(ed):
+            # The target is resolved when the edit runs (a background edit may run later).
+            return ed.fill_polygon(points, ed.paint_target(category, mode, doc.primary), behind, name)
+
+        self.ctx.edit(f"fill the {self.name.lower()}", op, pixels, select_new=True)
 
 
 class PolygonTool(_OutlineTool):

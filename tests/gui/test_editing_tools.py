@@ -150,8 +150,8 @@ def test_flood_fill_takes_the_region_of_similar_colour(qtbot, window, tmp_path):
     y, x = np.argwhere(dark)[len(np.argwhere(dark)) // 2]
     key(qtbot, window, Qt.Key.Key_2)
     key(qtbot, window, Qt.Key.Key_G)
-    click(qtbot, window.view, x + 0.5, y + 0.5)
-    qtbot.waitUntil(lambda: len(doc.editor.segments) == 1, timeout=5000)
+    click(qtbot, window.view, x + 0.5, y + 0.5)  # the region is grown on a worker thread
+    qtbot.waitUntil(lambda: doc.undo_stack.count() == 1 and not doc.busy, timeout=5000)
     seg = next(iter(doc.editor.segments))
     np.testing.assert_array_equal(doc.annotation.id_map == seg, dark)
     assert window.actions.a["undo"].text() == "Undo Fill spalling"
@@ -354,3 +354,26 @@ def test_random_tool_sequences_undo_to_the_original_and_redo_to_the_final(qtbot,
     while stack.index() > start:  # the next example starts from the original again
         stack.undo()
     window.tool_settings.set_paint_behind(False)
+
+
+def test_a_fill_of_millions_of_pixels_runs_in_the_background_and_blocks_other_edits(qtbot, window, make_project):
+    from gui.editing.editing_controller import BACKGROUND_PIXELS
+
+    from .conftest import LoopWatch
+
+    doc = open_project(qtbot, window, make_project(1, annotated=0, w=2000, h=1500, name="big"))
+    assert 2000 * 1500 > BACKGROUND_PIXELS
+    window.tool_settings.set_category_id(CONCRETE)
+    tool = window.controller.tools["PolygonTool"]
+    window.controller.set_tool("PolygonTool")
+    tool.points = [(0, 0), (2000, 0), (2000, 1500), (0, 1500)]
+    with LoopWatch() as watch:
+        tool._fill()
+        assert doc.busy and window.undo_group.activeStack() is None  # undo waits too
+        window.controller.delete_selected()                          # refused while busy
+        qtbot.waitUntil(lambda: not doc.busy, timeout=20_000)
+    assert watch.max_gap_ms < 200, watch.max_gap_ms
+    assert (doc.annotation.id_map != 0).all() and doc.undo_stack.count() == 1
+    assert window.undo_group.activeStack() is doc.undo_stack
+    window.actions.a["undo"].trigger()
+    assert not doc.annotation.id_map.any()
