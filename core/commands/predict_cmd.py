@@ -27,8 +27,6 @@ def _threshold(text: str) -> float:
 
 
 def register(sub) -> None:
-    from core.inference.overlay import DEFAULT_OVERLAY_SIDE
-
     p = sub.add_parser("predict", help="panoptic predictions of photos with a trained model",
                        description="Predict photos with a checkpoint: COCO panoptic JSON + PNGs (full size, "
                                    "EXIF-upright) and overlay pictures with class and score labels. Exit code 1 "
@@ -41,8 +39,8 @@ def register(sub) -> None:
     p.add_argument("--input-size", type=int, default=None, metavar="PX",
                    help="longer side the network sees (default: what the model was trained at)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
-    p.add_argument("--overlay-size", type=int, default=DEFAULT_OVERLAY_SIDE, metavar="PX",
-                   help=f"longer side of the overlay pictures (default {DEFAULT_OVERLAY_SIDE})")
+    p.add_argument("--overlay-size", type=int, default=None, metavar="PX",
+                   help="longer side of the overlay pictures (default 1600)")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
     p.add_argument("--ids-from", type=Path, default=None, metavar="COCO_JSON",
                    help="take image ids from this COCO (panoptic) JSON, matching photos by file name, so the "
@@ -106,7 +104,7 @@ def run(args) -> int:
     from core.device import describe_device
     from core.imageio import encode_jpeg
     from core.inference import Predictor
-    from core.inference.overlay import prediction_overlay
+    from core.inference.overlay import DEFAULT_OVERLAY_SIDE, prediction_overlay
     from core.inference.result import DEFAULT_MIN_THRESHOLD
     from core.panoptic import PanopticRecord, write_coco_panoptic
 
@@ -159,7 +157,7 @@ def run(args) -> int:
             counts.update(predictor.categories.by_id(s.category_id).name for s in ann.segments.values())
             name = names[item.index]
             if not args.no_overlays:
-                picture = prediction_overlay(pred, item.path, args.threshold, max_side=args.overlay_size)
+                picture = prediction_overlay(pred, item.path, args.threshold, max_side=args.overlay_size or DEFAULT_OVERLAY_SIDE)
                 overlay_dir.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(overlay_dir / (Path(name).stem + ".jpg"), encode_jpeg(picture, quality=88))
             height, width = pred.image_size

@@ -1,0 +1,126 @@
+"""Predictor: checkpoints in, re-thresholdable predictions out, one photo or many."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core.errors import BadImageError, CheckpointError
+from core.imageio import load_image
+from core.inference import Predictor
+from core.model.checkpoint import save_checkpoint
+from tests.core.inference.conftest import INPUT, TINY, tiny_model, write_photo
+
+
+def _same_prediction(a, b, thresholds=(0.3, 0.5, 0.7)):
+    np.testing.assert_array_equal(a.logits, b.logits)
+    np.testing.assert_array_equal(a.masks, b.masks)
+    assert a.image_size == b.image_size
+    for t in thresholds:
+        pa, pb = a.panoptic(t), b.panoptic(t)
+        np.testing.assert_array_equal(pa.id_map, pb.id_map)
+        assert pa.segments == pb.segments
+
+
+def test_checkpoint_gives_model_categories_and_trained_input_size(predictor, checkpoint):
+    assert predictor.input_size == INPUT  # the training config's eval_size
+    assert [c.name for c in predictor.categories][:3] == ["crack", "spalling", "exposed_rebar"]
+    assert predictor.description["name"] == checkpoint.name
+    assert Predictor.from_checkpoint(checkpoint, "cpu", input_size=64).input_size == 64
+
+
+def test_prediction_is_full_size_and_has_scored_segments(predictor, photos):
+    pred = predictor.predict(photos[0])
+    assert pred.image_size == (150, 200) and max(pred.input_size) == INPUT
+    assert pred.meta.timings["network_s"] > 0
+    ann = pred.panoptic(0.3)
+    ann.validate(predictor.categories)
+    assert ann.shape == (150, 200)
+    assert ann.segments and all(s.source == "model" and 0.3 < s.score <= 1 for s in ann.segments.values())
+
+
+def test_output_frame_follows_the_exif_orientation(predictor, tmp_path):
+    upright = tmp_path / "upright.png"
+    rgb, _ = write_photo(upright, 4, (180, 120))                   # 180 wide, 120 high, upright
+    exif = Image.Exif()
+    exif[0x0112] = 6                                               # "rotate 90 clockwise to view"
+    rotated = tmp_path / "phone.png"
+    Image.fromarray(rgb).transpose(Image.Transpose.ROTATE_90).save(rotated, exif=exif)
+    a, b = predictor.predict(rotated), predictor.predict(upright)
+    assert a.image_size == (120, 180) == load_image(rotated).shape[:2]
+    _same_prediction(a, b)
+    _same_prediction(a, predictor.predict(rgb))
+    # A phone JPEG: stored 120 x 180, shown 180 x 120; masks come back in the shown frame.
+    jpeg = tmp_path / "phone.jpg"
+    Image.fromarray(rgb).transpose(Image.Transpose.ROTATE_90).save(jpeg, exif=exif, quality=95)
+    assert predictor.predict(jpeg).panoptic(0.5).shape == (120, 180)
+
+
+def test_predict_many_equals_predict_and_skips_bad_files(predictor, photos, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    paths = [photos[0], bad, photos[1], tmp_path / "missing.jpg", photos[2]]
+    calls = []
+    items = list(predictor.predict_many(paths, progress=lambda d, t, m: calls.append((d, t, m))))
+    assert [i.index for i in items] == list(range(5)) and [i.path for i in items] == paths
+    assert [i.ok for i in items] == [True, False, True, False, True]
+    assert all(isinstance(i.error, BadImageError) and str(i.path) in str(i.error) for i in items if not i.ok)
+    for item in items:
+        if item.ok:
+            _same_prediction(item.prediction, predictor.predict(item.path))
+    assert [c[:2] for c in calls] == [(k, 5) for k in range(1, 6)] and "broken.jpg" in calls[1][2]
+
+
+def test_cancel_stops_the_batch(predictor, photos):
+    stop = threading.Event()
+    seen = []
+    for item in predictor.predict_many(photos * 3, cancel=stop):
+        seen.append(item)
+        stop.set()
+    assert len(seen) == 1
+
+
+def test_big_photo_is_decoded_small_and_predicted_at_full_size(predictor, tmp_path):
+    path = tmp_path / "big.jpg"
+    rgb, _ = write_photo(tmp_path / "small.png", 9, (300, 200))
+    Image.fromarray(rgb).resize((3000, 2000)).save(path, quality=80)
+    photo = predictor.decode(path)
+    assert max(photo.rgb.shape[:2]) <= INPUT and photo.image_size == (2000, 3000)
+    pred = predictor.predict(photo)
+    assert pred.panoptic(0.5).shape == (2000, 3000)
+
+
+@pytest.mark.parametrize("photo_seed", [1, 2])
+def test_a_higher_threshold_never_adds_a_segment(predictor, tmp_path, photo_seed):
+    path = tmp_path / "p.png"
+    write_photo(path, photo_seed, (160, 120))
+    pred = predictor.predict(path)
+    thresholds = [0.3] + [t for t in pred.score_levels() if t < 1.0]
+    seen = [{(s.category_id, s.score) for s in pred.panoptic(t).segments.values()} for t in thresholds]
+    assert len(seen[0]) > len(seen[-1])
+    assert all(high <= low for low, high in zip(seen, seen[1:]))
+
+
+def test_bad_and_foreign_checkpoints_are_refused_clearly(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Predictor.from_checkpoint(tmp_path / "nope.pt", "cpu")
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="notes.pt"):
+        Predictor.from_checkpoint(text, "cpu")
+    # A public DETR file: weights without our config and categories -> fine-tuning only.
+    model, _ = tiny_model()
+    public = tmp_path / "detr-r50-panoptic.pth"
+    torch.save({"model": model.state_dict()}, public)
+    with pytest.raises(CheckpointError, match="(?i)fine-tun"):
+        Predictor.from_checkpoint(public, "cpu")
+    # A box detector cannot make panoptic masks.
+    boxes_cfg = TINY.replace(with_masks=False)
+    boxes, cats = tiny_model(config=boxes_cfg)
+    path = tmp_path / "boxes.pt"
+    save_checkpoint(path, boxes, boxes_cfg, cats)
+    with pytest.raises(CheckpointError, match="mask head"):
+        Predictor.from_checkpoint(path, "cpu")
