@@ -7,7 +7,10 @@ Each is written to a temporary file and renamed, so a kill while writing leaves 
 """
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -122,3 +125,19 @@ def stored_train_config(path: str | Path):
 def state_from(part: dict) -> TrainState:
     known = TrainState.__dataclass_fields__
     return TrainState(**{k: v for k, v in part["state"].items() if k in known})
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> None:
+    """Copy a checkpoint (``last.pt`` -> ``best.pt``) through a temporary file and ``os.replace``."""
+    dst = Path(dst)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

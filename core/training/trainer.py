@@ -14,10 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,19 +23,17 @@ import numpy as np
 import torch
 
 from core.atomic import atomic_write_text
-from core.data import (DataSource, EpochBatchSampler, PanopticDataset, build_eval_transforms,
-                       build_train_transforms, collate, split_source)
-from core.errors import CancelledError, CheckpointError, DatasetError, TrainingError
-from core.training import faults
-from core.training.checkpointing import (BEST, LAST, TrainState, capture_rng, restore_rng,
-                                         save_training_checkpoint, state_from, training_part)
+from core.data import DataSource, EpochBatchSampler
+from core.errors import CancelledError, CheckpointError, TrainingError
+from core.training import faults, setup
+from core.training.checkpointing import (BEST, LAST, TrainState, atomic_copy, restore_rng, save_training_checkpoint,
+                                         state_from)
 from core.training.config import TrainConfig
 from core.training.distributed import DistContext, unwrap
 from core.training.evaluate import evaluate_pq
 from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
 from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
                                    StepRecord, SummaryRecord)
-from core.training.weights import compare_categories, describe_difference, load_our_checkpoint, plan_init
 
 log = logging.getLogger(__name__)
 
@@ -109,187 +104,108 @@ class Trainer:
         """Build everything: data split, model and initial weights, cached datasets, loaders,
         optimizer; restore a resumed run. Yields status records (photo decoding counts too)."""
         from core.device import resolve_device
-        from core.model import build_model, get_preset, load_model_state
-        from core.model.checkpoint import load_checkpoint
-        from core.model.config import ModelConfig
 
-        cfg, main = self.config, self.dist.is_main
+        cfg, main, out = self.config, self.dist.is_main, self.output_dir
         self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
         procs = f", {self.dist.world_size} processes" if self.dist.enabled else ""
         yield StatusRecord("prepare", f"training on {self._device_words()}{procs}")
-        out = self.output_dir
         if self.resume_path is None and (out / LAST).exists() and not self.overwrite:
             raise TrainingError("the output folder already holds a training run", out,
                                 hint="resume it (--resume) or choose another output folder (--out)")
         seed_everything(cfg.seed)
-
-        train_src, val_src = self.train_source, self.val_source
-        if val_src is None and cfg.val_fraction > 0 and cfg.eval_every > 0 and len(train_src) >= 2:
-            train_src, val_src = split_source(train_src, cfg.val_fraction, cfg.seed)
-        if len(train_src) == 0:
-            raise DatasetError("there are no photos to train on", train_src.name or None)
-        if val_src is not None and compare_categories(val_src.categories, train_src.categories)[0] != "same":
-            raise DatasetError("the validation data has other categories than the training data "
-                               f"({describe_difference(train_src.categories, val_src.categories)})", val_src.name)
+        train_src, val_src = setup.split_data(cfg, self.train_source, self.val_source)
         self.categories = train_src.categories
 
-        # --- model, initial weights, resume state -------------------------------------------------
-        ckpt, part, plan = None, None, None
-        if self.resume_path is not None:
-            ckpt = load_checkpoint(self.resume_path)
-            part = training_part(ckpt, self.resume_path)
-            from core.categories import CategorySet
-
-            stored = CategorySet.from_json(ckpt["categories"])
-            if compare_categories(stored, self.categories)[0] != "same":
-                raise CheckpointError("cannot resume: the data's categories differ from the run's "
-                                      f"({describe_difference(stored, self.categories)})", self.resume_path,
-                                      hint="start a new run with it as initial weights (--init) and --new-class-head")
-            model_config = ModelConfig.from_dict(ckpt["config"])
-            backbone_weights = None
-        else:
-            plan = plan_init(cfg.init_weights, cfg.init_kind)
-            if plan.kind == "checkpoint":
-                model_config = ModelConfig.from_dict(plan.obj["config"])
-            else:
-                model_config = self.model_config or get_preset(cfg.model_preset)
-            backbone_weights = plan.backbone_weights
-        stages = {cfg.stage_of_epoch(e) for e in range(cfg.epochs)}
-        if "masks" in stages and not model_config.with_masks:
-            raise TrainingError(f"stage {cfg.stage!r} trains the mask head, but this model has none",
-                                hint="use --stage detection, or a model preset with masks")
-        self.model_config = model_config
-        model, criterion, post = build_model(model_config, self.categories, backbone_weights=backbone_weights)
-        if plan is not None and plan.kind == "checkpoint":
-            yield StatusRecord("init", load_our_checkpoint(model, plan.obj, self.categories,
-                                                           new_class_head=cfg.new_class_head, path=plan.path))
-        elif plan is not None and plan.kind == "detr":
-            from core.model import load_public_detr
-
-            yield StatusRecord("init", "public DETR weights: " + load_public_detr(plan.obj, model).summary())
-        elif plan is not None and plan.kind == "imagenet":
-            yield StatusRecord("init", f"ImageNet backbone weights from {plan.path}")
-        if ckpt is not None:
-            load_model_state(model, ckpt["model"], self.resume_path)
+        choice = setup.choose_model(cfg, self.categories, self.resume_path, self.model_config)
+        self.model_config = choice.config
+        model, criterion, self.postprocessor, messages = setup.build_initialised_model(
+            choice, self.categories, cfg, self.resume_path)
+        for message in messages:
+            yield StatusRecord("init", message)
         self.model = model.to(self.device)
         self.criterion = criterion.to(self.device)
-        self.postprocessor = post
         self.freezer = StageFreezer(self.model)
 
-        # --- data -----------------------------------------------------------------------------------
-        self.train_ds = PanopticDataset(
-            train_src, build_train_transforms(cfg.min_size, cfg.max_size, hflip=cfg.hflip, vflip=cfg.vflip,
-                                              crop_prob=cfg.crop_prob, jitter=cfg.jitter),
-            base_size=cfg.max_size, cache=cfg.cache_images)
-        self.val_ds = None
-        if val_src is not None and len(val_src) and cfg.eval_every > 0 and main:
-            self.val_ds = PanopticDataset(val_src, build_eval_transforms(cfg.eval_side), base_size=cfg.eval_side,
-                                          cache=cfg.cache_images, keep_gt=True)
+        self.train_ds, self.val_ds = setup.build_datasets(cfg, train_src, val_src, with_val=main)
         budget = cfg.cache_max_mb * 2**20
-        yield from self._preload(self.train_ds, "training", budget)
+        yield from setup.preload(self.train_ds, "training", budget, self.cancel)
         if self.val_ds is not None:
-            yield from self._preload(self.val_ds, "validation", max(0, budget - self.train_ds.cached_bytes))
-        self.num_workers = cfg.num_workers if cfg.num_workers >= 0 else (
-            0 if self.device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) - 1)))
+            yield from setup.preload(self.val_ds, "validation", max(0, budget - self.train_ds.cached_bytes),
+                                     self.cancel)
+        workers, pin = setup.auto_workers(cfg, self.device), self.device.type == "cuda"
         self.train_sampler = EpochBatchSampler(len(self.train_ds), cfg.batch_size, seed=cfg.seed,
                                                rank=self.dist.rank, world_size=self.dist.world_size)
-        self.train_loader = self._loader(self.train_ds, self.train_sampler)
+        self.train_loader = setup.make_loader(self.train_ds, self.train_sampler, workers, pin, cfg.seed)
         self.steps_per_epoch = self.train_sampler.num_batches()
         self.val_loader = None
         if self.val_ds is not None:
-            self.val_loader = self._loader(self.val_ds, EpochBatchSampler(
-                len(self.val_ds), cfg.batch_size, seed=cfg.seed, shuffle=False, drop_last=False))
+            self.val_loader = setup.make_loader(self.val_ds, EpochBatchSampler(
+                len(self.val_ds), cfg.batch_size, seed=cfg.seed, shuffle=False, drop_last=False), workers, pin,
+                cfg.seed)
 
-        # --- optimisation state --------------------------------------------------------------------
+        part = choice.resume_part
         self.state = state_from(part) if part is not None else TrainState(stage=cfg.stage_of_epoch(0))
         if self.state.epoch >= cfg.epochs:
             raise TrainingError(f"the run already completed its {cfg.epochs} epochs", self.resume_path,
                                 hint="raise --epochs to train longer")
         self._enter_stage(cfg.stage_of_epoch(self.state.epoch), self.state.epoch)
         if part is not None:
-            stored_spe = part.get("train_config", {}).get("_steps_per_epoch")
-            if stored_spe not in (None, self.steps_per_epoch):
-                yield StatusRecord("warning", f"the data changed since the checkpoint ({stored_spe} -> "
-                                   f"{self.steps_per_epoch} steps per epoch): the loss curve will not continue exactly")
-            # The optimizer saved belongs to the stage it trained (``state.stage``); when the run
-            # stopped right at a stage change, the new stage starts with a fresh one, as it would have.
-            if self.state.stage == self.stage:
-                try:
-                    self.optimizer.load_state_dict(part["optimizer"])
-                    self.scheduler.load_state_dict(part["scheduler"])
-                    if part.get("scaler") and self.scaler.is_enabled():
-                        self.scaler.load_state_dict(part["scaler"])
-                except (ValueError, KeyError, RuntimeError) as e:
-                    raise CheckpointError(f"the optimizer state does not fit this run: {e}",
-                                          self.resume_path) from e
-            restore_rng(part["rng"])
-            if self.dist.rank:  # each process its own dropout stream (rank 0 has the saved one)
-                torch.manual_seed(cfg.seed * 7919 + self.dist.rank * 104729 + self.state.step)
-            self.last_checkpoint = str(self.resume_path)
-            yield StatusRecord("resume", f"resumed from {self.resume_path}: epoch {self.state.epoch + 1}, "
-                               f"step {self.state.step}")
+            yield from self._restore(part)
         elif self.dist.rank:
             torch.manual_seed(cfg.seed * 7919 + self.dist.rank * 104729)
-
-        # --- output folder ---------------------------------------------------------------------------
         if main:
-            out.mkdir(parents=True, exist_ok=True)
-            metrics = MetricsFile(out / METRICS_FILE)
-            if part is not None:
-                metrics.truncate_after(self.state.step)
-            elif metrics.path.exists():
-                metrics.path.unlink()
-            for rec in self._pending:
-                metrics.append(rec)
-            self._pending.clear()
-            self.metrics = metrics
-            atomic_write_text(out / RUN_FILE, json.dumps({
-                "train_config": cfg.to_dict(), "model_config": model_config.to_dict(),
-                "categories": self.categories.to_json(), "train_data": train_src.name,
-                "train_images": len(self.train_ds), "val_data": val_src.name if val_src is not None else "",
-                "val_images": len(self.val_ds) if self.val_ds is not None else 0,
-                "left_out": {**self.train_ds.failures, **(self.val_ds.failures if self.val_ds else {})},
-                "device": self._device_words(), "processes": self.dist.world_size,
-                "resumed_from": str(self.resume_path or "")}, indent=2, ensure_ascii=False))
+            self._open_output(resumed=part is not None, train_src=train_src, val_src=val_src)
         self.prepared = True
 
-    def _device_words(self) -> str:
-        if self.device.type == "cuda":
-            name = torch.cuda.get_device_name(self.device)
-            amp = f", mixed precision {str(self.amp_dtype).replace('torch.', '')}" if self.use_amp else ""
-            return f"GPU {self.device} ({name}){amp}"
-        n = torch.get_num_threads()
-        return f"the CPU ({n} thread{'s' if n > 1 else ''}; no CUDA GPU in use)"
-
-    def _preload(self, ds: PanopticDataset, what: str, budget: int) -> Iterator[StatusRecord]:
-        total = len(ds)
-        ds.cache_max_bytes = budget
-        yield StatusRecord("cache", f"reading {total} {what} photos", 0, total)
-        it = ds.iter_preload(self.cancel, threads=min(4, os.cpu_count() or 1))
-        last = time.monotonic()
-        while True:
+    def _restore(self, part: dict) -> Iterator[StatusRecord]:
+        """Optimizer, scheduler, scaler and RNG of a resumed run (the weights are already in)."""
+        stored_spe = part.get("train_config", {}).get("_steps_per_epoch")
+        if stored_spe not in (None, self.steps_per_epoch):
+            yield StatusRecord("warning", f"the data changed since the checkpoint ({stored_spe} -> "
+                               f"{self.steps_per_epoch} steps per epoch): the loss curve will not continue exactly")
+        # The optimizer saved belongs to the stage it trained (``state.stage``); when the run
+        # stopped right at a stage change, the new stage starts with a fresh one, as it would have.
+        if self.state.stage == self.stage:
             try:
-                done, _ = next(it)
-            except StopIteration as stop:
-                bad = stop.value
-                break
-            if time.monotonic() - last > 0.5 or done == total:  # a few records a second at most
-                last = time.monotonic()
-                yield StatusRecord("cache", f"read {done} of {total} {what} photos", done, total)
-        if bad:
-            first = next(iter(bad.values()))
-            yield StatusRecord("warning", f"{len(bad)} {what} photos left out (unreadable), e.g. {first}")
+                self.optimizer.load_state_dict(part["optimizer"])
+                self.scheduler.load_state_dict(part["scheduler"])
+                if part.get("scaler") and self.scaler.is_enabled():
+                    self.scaler.load_state_dict(part["scaler"])
+            except (ValueError, KeyError, RuntimeError) as e:
+                raise CheckpointError(f"the optimizer state does not fit this run: {e}", self.resume_path) from e
+        restore_rng(part["rng"])
+        if self.dist.rank:  # each process its own dropout stream (rank 0 has the saved one)
+            torch.manual_seed(self.config.seed * 7919 + self.dist.rank * 104729 + self.state.step)
+        self.last_checkpoint = str(self.resume_path)
+        yield StatusRecord("resume", f"resumed from {self.resume_path}: epoch {self.state.epoch + 1}, "
+                           f"step {self.state.step}")
 
-    def _loader(self, ds: PanopticDataset, sampler: EpochBatchSampler) -> torch.utils.data.DataLoader:
-        workers = self.num_workers
-        return torch.utils.data.DataLoader(
-            ds, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
-            # The loader draws its worker seeds from its own generator, never from the global
-            # RNG, so a resumed run's dropout stream matches an uninterrupted one.
-            generator=torch.Generator().manual_seed(self.config.seed))
+    def _open_output(self, resumed: bool, train_src: DataSource, val_src: DataSource | None) -> None:
+        """metrics.jsonl (cut back to the checkpoint's step on resume) and run.json."""
+        out = self.output_dir
+        out.mkdir(parents=True, exist_ok=True)
+        metrics = MetricsFile(out / METRICS_FILE)
+        if resumed:
+            metrics.truncate_after(self.state.step)
+        elif metrics.path.exists():
+            metrics.path.unlink()
+        for rec in self._pending:
+            metrics.append(rec)
+        self._pending.clear()
+        self.metrics = metrics
+        atomic_write_text(out / RUN_FILE, json.dumps({
+            "train_config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+            "categories": self.categories.to_json(), "train_data": train_src.name,
+            "train_images": len(self.train_ds), "val_data": val_src.name if val_src is not None else "",
+            "val_images": len(self.val_ds) if self.val_ds is not None else 0,
+            "left_out": {**self.train_ds.failures, **(self.val_ds.failures if self.val_ds else {})},
+            "device": self._device_words(), "processes": self.dist.world_size,
+            "resumed_from": str(self.resume_path or "")}, indent=2, ensure_ascii=False))
+
+    def _device_words(self) -> str:
+        return setup.describe_device(self.device, self.use_amp, self.amp_dtype)
 
     def _enter_stage(self, stage: str, epoch: int) -> None:
         cfg = self.config
@@ -506,10 +422,10 @@ class Trainer:
                                      self.optimizer, self.scheduler, self.scaler,
                                      metrics={"best_pq": self.state.best_pq, "best_epoch": self.state.best_epoch})
             if best:
-                _atomic_copy(path, self.output_dir / BEST)
+                atomic_copy(path, self.output_dir / BEST)
             k = self.config.keep_every
             if k and self.state.epoch_step == 0 and self.state.epoch % k == 0:
-                _atomic_copy(path, self.output_dir / f"epoch_{self.state.epoch:03d}.pt")
+                atomic_copy(path, self.output_dir / f"epoch_{self.state.epoch:03d}.pt")
             self.last_checkpoint = str(path)
         self.dist.barrier()
         return str(path)
@@ -519,20 +435,6 @@ class Trainer:
         return SummaryRecord(status, st.epoch, st.step, self._elapsed(), self.last_checkpoint or "",
                              str(best) if best.exists() else "", st.best_pq, st.best_epoch,
                              dict(self._last_epoch_losses), str(self.output_dir), self._device_words())
-
-
-def _atomic_copy(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def train(config: TrainConfig, train_source: DataSource, output_dir: str | Path, **kwargs) -> Iterator[ProgressRecord]:
