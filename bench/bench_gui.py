@@ -13,8 +13,9 @@ Figures (median and 95th percentile where there are several runs):
   < 16 ms. ``full_repaint_ms``: repainting the whole canvas (about 1000 x 900 px), the worst case.
 * ``brush_move_to_repaint_ms``: a mouse move of a brush stroke (40 px brush, 100 %) until the
   event loop has repainted the canvas; target median < 16 ms.
-* ``large_fill_ms`` / ``undo_large_fill_ms``: a polygon fill over ~90 % of the photo, and its undo,
-  each with the repaint.
+* ``large_fill_ms`` / ``undo_large_fill_ms``: a polygon fill over ~90 % of the photo (run on a
+  worker, as the app does, with the longest event-loop stall meanwhile), and its undo, each with
+  the repaint.
 * ``undo_200_strokes_bytes``: memory the undo records of 200 brush strokes hold; also the process's
   resident memory growth over those strokes.
 """
@@ -212,9 +213,29 @@ def main(argv: list[str] | None = None) -> int:
         doc = w.photo.document
         view.fit()
         app.processEvents()
-        target = doc.editor.paint_target(2)
-        results["large_fill_ms"] = frame(lambda: doc.run(
-            lambda ed: ed.fill_polygon([(300, 200), (5700, 200), (5700, 3800), (300, 3800)], target)))
+        # The app runs edits this large on a worker (EditingController.edit): measure until the
+        # fill is on screen, and the longest the event loop was kept waiting meanwhile.
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        gaps = {"max": 0.0}
+        clock = QElapsedTimer()
+        clock.start()
+
+        def tick():
+            gaps["max"] = max(gaps["max"], clock.restart())
+
+        ticker = QTimer()
+        ticker.setInterval(5)
+        ticker.timeout.connect(tick)
+        ticker.start()
+        t0 = time.perf_counter()
+        w.controller.edit("fill", lambda ed: ed.fill_polygon([(300, 200), (5700, 200), (5700, 3800), (300, 3800)],
+                                                             ed.paint_target(2)), 5400 * 3600)
+        spin(lambda: not doc.busy)
+        app.processEvents()
+        results["large_fill_ms"] = (time.perf_counter() - t0) * 1000
+        ticker.stop()
+        results["large_fill_longest_event_loop_stall_ms"] = gaps["max"]
         results["undo_large_fill_ms"] = frame(doc.undo_stack.undo)
         results["redo_large_fill_ms"] = frame(doc.undo_stack.redo)
         results["large_fill_record_bytes"] = doc.undo_stack.command(doc.undo_stack.index() - 1).edit.nbytes

@@ -155,6 +155,7 @@ class PhotoBrowser(QWidget):
         self.sort_by.currentIndexChanged.connect(lambda _: self.proxy.set_sort_key(self.sort_by.currentData()))
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         session.imagesChanged.connect(self.reload)
+        session.closed.connect(self.reload)  # empty, so the next project starts without a selection
         session.imageChanged.connect(self._image_changed)
         thumbnails.ready.connect(self._thumbnail)
         self.reload()

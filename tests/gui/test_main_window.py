@@ -322,3 +322,23 @@ def test_a_large_photo_loads_in_the_background_preview_first(qtbot, window, tmp_
             window.project_actions.open_path(tmp_path / "big.pinspect")
     assert watch.max_gap_ms < 200, watch.max_gap_ms
     assert paints and window.view.photo_item.full_resolution
+
+
+def test_first_start_opens_the_sample_project_and_later_starts_the_last_one(qtbot, window, tmp_path, monkeypatch,
+                                                                           make_project):
+    from gui.app import open_start_project
+
+    sample = tmp_path / "appdata" / "sample" / "Sample.pinspect"
+    monkeypatch.setattr("gui.startup.sample_project_path", lambda: sample)
+    with qtbot.waitSignal(window.photo.documentReady, timeout=30_000):
+        open_start_project(window, [])
+    assert sample.exists() and window.session.project.path == sample
+    assert len(window.session.images) == 12
+    assert sum(r.status == "done" for r in window.session.images) == 7
+    # next start: the most recent project, here one opened after the sample
+    other = make_project(1)
+    open_project(qtbot, window, other)
+    from gui.startup import choose_start_project
+
+    assert choose_start_project([], window.prefs) == (other, False)
+    assert choose_start_project([str(sample)], window.prefs) == (sample, False)
