@@ -95,7 +95,7 @@ win="$(wait_window "Sample (project|bridge)" 180)" || fail "the sample project d
 sleep 6   # let the photo, its annotation and the thumbnails draw
 echo "ok 4: first start built and opened the sample project: '$(xdotool getwindowname "$win")' ($(since "$s"))"
 if [ -n "$shot" ]; then
-  import -window root "$shot"
+  import -window "$win" "$shot"
   echo "screenshot: $shot"
 fi
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
