@@ -119,6 +119,9 @@ class PhotoSession(QObject):
             return
         cats = self.session.categories
         doc = AnnotationDocument.from_annotation(image_id, loaded.annotation, cats, loaded.areas, parent=self)
+        if self.session.read_only:
+            doc.read_only = (f"The project is open read-only ({self.session.project.read_only_reason}); "
+                             "use File › Save as copy to edit.")
         if self.document is not None:
             self.document.deleteLater()
         self.document = doc

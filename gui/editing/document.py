@@ -41,6 +41,7 @@ class AnnotationDocument(QObject):
         self._hidden: set[int] = set()
         self.live = False  # a stroke is being painted: the map holds pixels not yet in the table
         self.busy = False  # a large edit is being computed on a worker thread
+        self.read_only = ""  # why edits are refused (a read-only project), "" when they are not
 
     @classmethod
     def from_annotation(cls, image_id: int, annotation: PanopticAnnotation, categories: CategorySet,

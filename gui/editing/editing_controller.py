@@ -131,6 +131,9 @@ class EditingController(QObject):
         self.runner.start(work, what, on_finished=finished, on_failed=failed, report_errors=False)
 
     def _refuse_busy(self, doc: AnnotationDocument) -> bool:
+        if doc.read_only:
+            self.message(doc.read_only)
+            return True
         if doc.busy:
             self.message("Still working on the last edit…")
         return doc.busy

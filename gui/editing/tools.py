@@ -95,8 +95,8 @@ class Tool:
         doc, cat = self.ctx.document, self.ctx.settings.category_id
         if doc is None:
             return None
-        if doc.busy:
-            self.ctx.message("Still working on the last edit…")
+        if doc.read_only or doc.busy:
+            self.ctx.message(doc.read_only or "Still working on the last edit…")
             return None
         if cat is None or cat not in doc.categories:
             self.ctx.message("Choose a category first (number keys 1-9 or the Categories panel).")
@@ -151,8 +151,8 @@ class BrushTool(Tool):
         button = event.button()
         if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return False
-        if doc.busy:
-            self.ctx.message("Still working on the last edit…")
+        if doc.read_only or doc.busy:
+            self.ctx.message(doc.read_only or "Still working on the last edit…")
             return True
         erase = self.erases or button == Qt.MouseButton.RightButton
         target = None if erase else self._target()

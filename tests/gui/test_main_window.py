@@ -342,3 +342,48 @@ def test_first_start_opens_the_sample_project_and_later_starts_the_last_one(qtbo
 
     assert choose_start_project([], window.prefs) == (other, False)
     assert choose_start_project([str(sample)], window.prefs) == (sample, False)
+
+
+def test_import_and_export_dialogs_run_in_the_background(qtbot, window, make_project, tmp_path):
+    from core.synthetic.writer import write_coco_dataset
+    from gui.dialogs.export_dialog import ExportDialog
+
+    open_project(qtbot, window, make_project(1, annotated=1))
+    write_coco_dataset(tmp_path / "synth", 3, size=64)
+    dialog = ImportDialog(window.session, None, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("coco-panoptic"))
+    dialog.source.set_path(tmp_path / "synth" / "panoptic.json")
+    with qtbot.waitSignal(window.session.imagesChanged, timeout=20_000):
+        dialog._start()
+    assert len(window.session.images) == 4
+    assert sum(r.status == "done" for r in window.session.images) == 3
+    export = ExportDialog(window.session, window)
+    export.dest.set_path(tmp_path / "out")
+    export.val.setValue(0)
+    started = []
+    export.started.connect(started.append)
+    export._start()
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "panoptic_all.json").exists(), timeout=20_000)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    data = json.loads((tmp_path / "out" / "panoptic_all.json").read_text())
+    assert len(data["annotations"]) == 4 and started
+
+
+def test_a_read_only_project_is_shown_but_not_edited(qtbot, window, make_project, monkeypatch):
+    path = make_project(1, annotated=1)
+    monkeypatch.setattr("gui.main_window.QMessageBox.information", lambda *a, **k: None)
+    with Project.open(path):  # another instance holds it: the window gets it read-only
+        doc = open_project(qtbot, window, path)
+        assert window.session.read_only and doc.read_only
+        before = doc.annotation.id_map.copy()
+        window.controller.set_tool("BrushTool")
+        qtbot.keyClick(window.view, Qt.Key.Key_1)
+        view = window.view
+        qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         scene_to_viewport(view, 50, 50))
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           scene_to_viewport(view, 50, 50))
+        np.testing.assert_array_equal(doc.annotation.id_map, before)
+        assert doc.undo_stack.count() == 0 and window.autosaver.state == "saved"
+        assert "read-only" in window.windowTitle() and window.status.save.text() == "Read-only"
+        window.session.close()
