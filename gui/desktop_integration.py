@@ -38,9 +38,14 @@ def application_icon() -> QIcon:
 
 
 def apply_identity(app: QApplication) -> None:
-    app.setWindowIcon(application_icon())
+    """Icon, version and desktop file name. A missing icon (an install without ``resources/``)
+    is logged; the app still starts."""
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(DESKTOP_FILE_NAME)
+    try:
+        app.setWindowIcon(application_icon())
+    except FileNotFoundError as e:
+        log.warning("the application icon is missing: %s", e)
 
 
 def project_in(event: QEvent) -> Path | None:

@@ -39,3 +39,13 @@ def test_a_project_file_the_system_sends_is_opened_and_other_files_are_left_alon
         assert opened == [project]
     finally:
         qapp.removeEventFilter(filt)
+
+
+def test_a_missing_icon_is_logged_and_the_app_still_gets_its_name(qapp, monkeypatch, caplog):
+    import core.resources
+
+    monkeypatch.setattr(core.resources, "RESOURCES_DIR", Path("/nonexistent/resources"))
+    qapp.setDesktopFileName("")
+    apply_identity(qapp)
+    assert qapp.desktopFileName() == DESKTOP_FILE_NAME
+    assert "icon is missing" in caplog.text
