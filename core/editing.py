@@ -15,6 +15,9 @@ Rules the editor keeps (``check()`` verifies them):
   segment into a stuff category merges it into that class's segment;
 * *things* get a new segment per instance unless the caller adds to the selected one.
 
+The pixel geometry (boxes, brush capsules, polygons, similar-colour regions) lives in
+``core.edit_geometry`` and the live brush stroke in ``core.edit_stroke``; both are re-exported here.
+
 Coordinates: ``x`` is the column, ``y`` the row. Pixel ``(x, y)`` covers the square
 ``[x, x + 1) x [y, y + 1)``, so its centre is ``(x + 0.5, y + 0.5)`` (the convention of a
 ``QGraphicsScene`` whose pixmap sits at the origin). Boxes are ``(y0, x0, y1, x1)``, end-exclusive.
@@ -28,13 +31,14 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from core.categories import CategorySet
+from core.edit_geometry import (EMPTY_BOX, Box, box_slices, box_clip, box_is_empty, box_union, capsule_mask,
+                                mask_box, polygon_mask, similar_colour_region)
 from core.errors import AnnotationError
+from core.edit_stroke import Stroke
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, VOID, PanopticAnnotation, Segment
 
 log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (end-exclusive)
-EMPTY_BOX: Box = (0, 0, 0, 0)
 
 #: Largest id for which per-id arrays (areas, colour tables) are dense; above it we go via np.unique.
 DENSE_ID_LIMIT = 1 << 22
@@ -42,38 +46,6 @@ DENSE_ID_LIMIT = 1 << 22
 #: Paint modes for things: a stroke makes a new instance, or adds to the selected one.
 NEW_INSTANCE = "new"
 ADD_TO_SELECTED = "add"
-
-
-# --- boxes ------------------------------------------------------------------------------------------
-def box_union(a: Box, b: Box) -> Box:
-    if box_is_empty(a):
-        return b
-    if box_is_empty(b):
-        return a
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-
-def box_is_empty(b: Box) -> bool:
-    return b[2] <= b[0] or b[3] <= b[1]
-
-
-def box_clip(b: Box, shape: tuple[int, int]) -> Box:
-    h, w = shape
-    y0, x0, y1, x1 = max(0, b[0]), max(0, b[1]), min(h, b[2]), min(w, b[3])
-    return (y0, x0, y1, x1) if y1 > y0 and x1 > x0 else EMPTY_BOX
-
-
-def _slices(b: Box) -> tuple[slice, slice]:
-    return slice(b[0], b[2]), slice(b[1], b[3])
-
-
-def mask_box(mask: np.ndarray) -> Box:
-    """Tight box of the True pixels of a ``[H, W]`` bool mask (``EMPTY_BOX`` when none)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return EMPTY_BOX
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 # --- run-length code --------------------------------------------------------------------------------
@@ -264,7 +236,7 @@ class AnnotationEditor:
                deltas: Mapping[int, int]) -> None:
         if not box_is_empty(box):
             h, w = box[2] - box[0], box[3] - box[1]
-            self.id_map[_slices(box)] = code.decode().reshape(h, w)
+            self.id_map[box_slices(box)] = code.decode().reshape(h, w)
         for seg_id, seg in segments.items():
             if seg is None:
                 self.segments.pop(seg_id, None)
@@ -294,7 +266,7 @@ class AnnotationEditor:
         if box_is_empty(box):
             before = after = RunLength.encode(np.zeros(0, np.int32))
         else:
-            current = self.id_map[_slices(box)]
+            current = self.id_map[box_slices(box)]
             before = RunLength.encode(old_patch if old_patch is not None else current)
             after = RunLength.encode(new_patch)
         deltas = _area_deltas(before, after)
@@ -309,11 +281,11 @@ class AnnotationEditor:
         changed_table = {k: v for k, v in table.items() if seg_before[k] != v}
         if not deltas and not changed_table and (box_is_empty(box) or _same(before, after)):
             if old_patch is not None:  # nothing to undo, but the map must match the table
-                self.id_map[_slices(box)] = old_patch
+                self.id_map[box_slices(box)] = old_patch
             return None
         edit = Edit(name, box, before, after, {k: seg_before[k] for k in changed_table}, changed_table)
         if old_patch is None and not box_is_empty(box):
-            self.id_map[_slices(box)] = new_patch  # what apply() would decode from ``after``
+            self.id_map[box_slices(box)] = new_patch  # what apply() would decode from ``after``
         # The map holds the new patch now: bring the table and the areas along.
         self._write(EMPTY_BOX, after, edit.segments_after, deltas)
         return edit
@@ -327,7 +299,7 @@ class AnnotationEditor:
         box = box_clip(box, self.shape)
         if box_is_empty(box):
             return None
-        patch = self.id_map[_slices(box)]
+        patch = self.id_map[box_slices(box)]
         mask = mask[: box[2] - box[0], : box[3] - box[1]]
         if behind and target is not None:
             mask = mask & (patch == VOID)
@@ -367,7 +339,7 @@ class AnnotationEditor:
         if not ids:
             return None
         box, mask = self._segments_mask(ids)
-        patch = self.id_map[_slices(box)].copy()
+        patch = self.id_map[box_slices(box)].copy()
         patch[mask] = VOID
         name = name or (f"Delete segment {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} segments")
         return self.commit_patch(name, box, patch, {i: None for i in ids})
@@ -379,7 +351,7 @@ class AnnotationEditor:
             return None
         keep, others = ids[0], ids[1:]
         box, mask = self._segments_mask(others)
-        patch = self.id_map[_slices(box)].copy()
+        patch = self.id_map[box_slices(box)].copy()
         patch[mask] = keep
         return self.commit_patch(name or f"Merge {len(ids)} segments", box, patch, {i: None for i in others})
 
@@ -397,7 +369,7 @@ class AnnotationEditor:
             raise AnnotationError(f"segment {segment_id} is stuff: stuff stays one segment per class",
                                   hint="split only works on things (countable instances)")
         box = self.segment_box(segment_id)
-        patch = self.id_map[_slices(box)]
+        patch = self.id_map[box_slices(box)]
         labels, n = ndimage.label(patch == segment_id, structure=np.ones((3, 3), bool))
         if n < 2:
             return None
@@ -447,9 +419,9 @@ class AnnotationEditor:
         box = mask_box(sel)
         if box_is_empty(box):
             return None
-        pred_patch = prediction.id_map[_slices(box)]
-        sel = sel[_slices(box)]
-        new = self.id_map[_slices(box)].copy()
+        pred_patch = prediction.id_map[box_slices(box)]
+        sel = sel[box_slices(box)]
+        new = self.id_map[box_slices(box)].copy()
         if behind:
             sel &= new == VOID
         table: dict[int, Segment] = {}
@@ -473,186 +445,11 @@ class AnnotationEditor:
     def _segments_mask(self, ids: Sequence[int]) -> tuple[Box, np.ndarray]:
         sel = np.isin(self.id_map, np.asarray(list(ids), np.int32))
         box = mask_box(sel)
-        return box, sel[_slices(box)]
+        return box, sel[box_slices(box)]
 
 
 def _same(a: RunLength, b: RunLength) -> bool:
     return np.array_equal(a.values, b.values) and np.array_equal(a.ends, b.ends)
-
-
-# --- geometry helpers -------------------------------------------------------------------------------
-def capsule_mask(p0: tuple[float, float], p1: tuple[float, float], radius: float,
-                 shape: tuple[int, int]) -> tuple[np.ndarray | None, Box]:
-    """Pixels whose centre lies within ``radius`` of the segment ``p0``–``p1`` (scene coordinates).
-
-    Returns ``([y1-y0, x1-x0] bool mask, box)``, or ``(None, EMPTY_BOX)`` when nothing is inside
-    the image. A zero-length segment is a disk.
-    """
-    (ax, ay), (bx, by) = p0, p1
-    r = max(float(radius), 0.5)
-    box = box_clip((int(np.floor(min(ay, by) - r)), int(np.floor(min(ax, bx) - r)),
-                    int(np.ceil(max(ay, by) + r)) + 1, int(np.ceil(max(ax, bx) + r)) + 1), shape)
-    if box_is_empty(box):
-        return None, EMPTY_BOX
-    ys = np.arange(box[0], box[2], dtype=np.float64)[:, None] + 0.5
-    xs = np.arange(box[1], box[3], dtype=np.float64)[None, :] + 0.5
-    dx, dy = bx - ax, by - ay
-    length2 = dx * dx + dy * dy
-    if length2 > 0:
-        t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0.0, 1.0)
-        px, py = ax + t * dx, ay + t * dy
-    else:
-        px, py = ax, ay
-    mask = (xs - px) ** 2 + (ys - py) ** 2 <= r * r
-    return mask, box
-
-
-def polygon_mask(points: Sequence[tuple[float, float]], shape: tuple[int, int]) -> tuple[np.ndarray | None, Box]:
-    """Pixels whose centre lies inside the polygon ``[(x, y), ...]`` (even-odd rule).
-
-    Exact scan-line fill in numpy (cv2.fillPoly also takes pixels the outline merely touches).
-    Returns ``([y1-y0, x1-x0] bool mask, box)`` or ``(None, EMPTY_BOX)`` for fewer than 3 points or
-    a polygon outside the image.
-    """
-    pts = np.asarray(points, np.float64).reshape(-1, 2)
-    if len(pts) < 3:
-        return None, EMPTY_BOX
-    box = box_clip((int(np.floor(pts[:, 1].min())), int(np.floor(pts[:, 0].min())),
-                    int(np.ceil(pts[:, 1].max())) + 1, int(np.ceil(pts[:, 0].max())) + 1), shape)
-    if box_is_empty(box):
-        return None, EMPTY_BOX
-    height, width = box[2] - box[0], box[3] - box[1]
-    x0, y0 = pts[:, 0], pts[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    yc = np.arange(box[0], box[2], dtype=np.float64)[:, None] + 0.5  # row centres [R, 1]
-    # Half-open crossing rule: a vertex exactly on a row centre is counted once.
-    crosses = ((y0 <= yc) & (yc < y1)) | ((y1 <= yc) & (yc < y0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xi = x0 + (yc - y0) * (x1 - x0) / (y1 - y0)
-    xi = np.where(crosses, xi, np.inf)
-    xi.sort(axis=1)
-    counts = np.isfinite(xi).sum(axis=1)  # crossings per row, sorted first (the rest are inf)
-    # Sorted crossings pair up as (enter, leave); pixel c is inside when its centre c + 0.5 lies
-    # in [x_in, x_out), i.e. ceil(x_in - 0.5) <= c < ceil(x_out - 0.5). One slice per pair: a
-    # few thousand slices even for a lasso over a 24 MP photo (a dense cumulative sum over the
-    # box costs far more).
-    cols = np.clip(np.ceil(np.where(np.isfinite(xi), xi, 0) - 0.5) - box[1], 0, width).astype(np.int64)
-    mask = np.zeros((height, width), bool)
-    for r in np.flatnonzero(counts):
-        c = cols[r, :counts[r]]
-        for a, b in zip(c[0::2].tolist(), c[1::2].tolist()):
-            if b > a:
-                mask[r, a:b] = True
-    if not mask.any():
-        return None, EMPTY_BOX
-    return mask, box
-
-
-def similar_colour_region(image: np.ndarray, seed: tuple[int, int], tolerance: int) -> tuple[np.ndarray | None, Box]:
-    """The 4-connected region around ``seed`` ``(x, y)`` whose colour stays within ``tolerance`` of
-    the seed pixel's in every channel. ``image``: ``[H, W, 3]`` uint8. Returns ``(mask, box)``."""
-    import cv2
-
-    h, w = image.shape[:2]
-    x, y = int(seed[0]), int(seed[1])
-    if not (0 <= x < w and 0 <= y < h):
-        return None, EMPTY_BOX
-    tol = int(np.clip(tolerance, 0, 255))
-    mask = np.zeros((h + 2, w + 2), np.uint8)
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(np.ascontiguousarray(image), mask, (x, y), (0, 0, 0),
-                                              (tol, tol, tol), (tol, tol, tol), flags)
-    box = (ry, rx, ry + rh, rx + rw)
-    return mask[1 + ry:1 + ry + rh, 1 + rx:1 + rx + rw].astype(bool), box
-
-
-# --- strokes ----------------------------------------------------------------------------------------
-class Stroke:
-    """A brush or eraser stroke painted live into the id map, then closed into one ``Edit``.
-
-    The map changes as the mouse moves (so the canvas can repaint just the touched box); the
-    previous content of every touched tile is kept so ``finish()`` can build the undo record of
-    the union box. Use ``AnnotationEditor.begin_stroke``.
-    """
-
-    TILE = 128
-
-    def __init__(self, editor: AnnotationEditor, target: Segment | None, diameter: float, behind: bool,
-                 name: str | None):
-        self.editor = editor
-        self.target = target
-        self.radius = max(float(diameter), 1.0) / 2.0
-        self.behind = behind and target is not None
-        self.name = name or ("Eraser stroke" if target is None else "Brush stroke")
-        self._value = VOID if target is None else target.id
-        self._saved: dict[tuple[int, int], np.ndarray] = {}
-        self._box: Box = EMPTY_BOX
-        self._last: tuple[float, float] | None = None
-        self._finished = False
-
-    @property
-    def box(self) -> Box:
-        return self._box
-
-    def move_to(self, x: float, y: float) -> Box:
-        """Paint from the previous point (or a dab at the first) to ``(x, y)``; returns the box changed."""
-        if self._finished:
-            raise RuntimeError("the stroke is finished")
-        p0 = self._last if self._last is not None else (x, y)
-        self._last = (x, y)
-        mask, box = capsule_mask(p0, (x, y), self.radius, self.editor.shape)
-        if mask is None:
-            return EMPTY_BOX
-        self._save_tiles(box)
-        patch = self.editor.id_map[_slices(box)]
-        if self.behind:
-            mask &= patch == VOID
-        else:
-            mask &= patch != self._value
-        if not mask.any():
-            return EMPTY_BOX
-        patch[mask] = self._value
-        self._box = box_union(self._box, box)
-        return box
-
-    def _save_tiles(self, box: Box) -> None:
-        t = self.TILE
-        id_map = self.editor.id_map
-        for ty in range(box[0] // t, (box[2] - 1) // t + 1):
-            for tx in range(box[1] // t, (box[3] - 1) // t + 1):
-                if (ty, tx) not in self._saved:
-                    self._saved[(ty, tx)] = id_map[ty * t:(ty + 1) * t, tx * t:(tx + 1) * t].copy()
-
-    def _patch_before(self, box: Box) -> np.ndarray:
-        t = self.TILE
-        out = self.editor.id_map[_slices(box)].copy()
-        for (ty, tx), tile in self._saved.items():
-            y0, x0 = ty * t, tx * t
-            y1, x1 = y0 + tile.shape[0], x0 + tile.shape[1]
-            oy0, ox0, oy1, ox1 = max(y0, box[0]), max(x0, box[1]), min(y1, box[2]), min(x1, box[3])
-            if oy1 > oy0 and ox1 > ox0:
-                out[oy0 - box[0]:oy1 - box[0], ox0 - box[1]:ox1 - box[1]] = \
-                    tile[oy0 - y0:oy1 - y0, ox0 - x0:ox1 - x0]
-        return out
-
-    def finish(self) -> Edit | None:
-        """Close the stroke into one applied ``Edit`` (None when it changed nothing)."""
-        if self._finished:
-            raise RuntimeError("the stroke is finished")
-        self._finished = True
-        if box_is_empty(self._box):
-            return None
-        before = self._patch_before(self._box)
-        after = self.editor.id_map[_slices(self._box)].copy()
-        table = {} if self.target is None else {self.target.id: self.target}
-        return self.editor.commit_patch(self.name, self._box, after, table, old_patch=before)
-
-    def cancel(self) -> Box:
-        """Put back what the stroke painted; returns the box to repaint."""
-        if not self._finished and not box_is_empty(self._box):
-            self.editor.id_map[_slices(self._box)] = self._patch_before(self._box)
-        self._finished = True
-        return self._box
 
 
 __all__ = [
