@@ -143,6 +143,7 @@ def run(args) -> int:
     counts: Counter = Counter()
     network_s: list[float] = []
     overlay_dir = out / OVERLAY_DIR
+    overlay_side = args.overlay_size or DEFAULT_OVERLAY_SIDE
     bar = ProgressBar("predict")
     start = time.monotonic()
 
@@ -157,7 +158,7 @@ def run(args) -> int:
             counts.update(predictor.categories.by_id(s.category_id).name for s in ann.segments.values())
             name = names[item.index]
             if not args.no_overlays:
-                picture = prediction_overlay(pred, item.path, args.threshold, max_side=args.overlay_size or DEFAULT_OVERLAY_SIDE)
+                picture = prediction_overlay(pred, item.path, args.threshold, max_side=overlay_side)
                 overlay_dir.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(overlay_dir / (Path(name).stem + ".jpg"), encode_jpeg(picture, quality=88))
             height, width = pred.image_size

@@ -163,6 +163,12 @@ class Predictor:
         except (torch.OutOfMemoryError, MemoryError) as e:
             raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,
                                  hint="use a smaller input size, or the CPU") from e
+        except RuntimeError as e:
+            if not str(self.device).startswith("cuda"):
+                raise
+            # A GPU that fails or disappears mid-run: said plainly instead of a CUDA trace.
+            raise InspectorError(f"the GPU failed while predicting: {str(e).splitlines()[0]}", photo.path,
+                                 hint="predict on the CPU (--device cpu)") from e
         logits = out["pred_logits"][0].float().cpu()
         hc = min(out["pred_masks"].shape[-2], math.ceil(h / 4) + 1)
         wc = min(out["pred_masks"].shape[-1], math.ceil(w / 4) + 1)

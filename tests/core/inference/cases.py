@@ -69,7 +69,8 @@ def reference_levels(logits, masks, size, image_size, min_threshold: float = 0.3
         made = {(s.category_id, s.score) for s in ann.segments.values()}
         stuff = {s.category_id for s in ann.segments.values() if not CATS.by_id(s.category_id).isthing}
         cid = [CATS.categories[int(labels[q])].id for q in cand]
-        cand = [q for q, c in zip(cand, cid) if ((c, float(scores[q])) in made if thing[int(labels[q])] else c in stuff)]
+        cand = [q for q, c in zip(cand, cid)
+                if ((c, float(scores[q])) in made if thing[int(labels[q])] else c in stuff)]
     return levels
 
 

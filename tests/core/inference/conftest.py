@@ -3,7 +3,6 @@ queries, 96-px input) whose random weights are skewed so that its queries predic
 and scores, and small synthetic photos. One torch thread: the CI machine has two shared cores."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -50,7 +49,8 @@ def checkpoint(tmp_path_factory):
     """Saved as training saves it: the training config says it was evaluated at ``INPUT`` px."""
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     model, categories = tiny_model()
-    save_checkpoint(path, model, TINY, categories, {"training": {"train_config": {"eval_size": INPUT, "max_size": 128}}})
+    training = {"train_config": {"eval_size": INPUT, "max_size": 128}}
+    save_checkpoint(path, model, TINY, categories, {"training": training})
     return path
 
 
@@ -76,9 +76,3 @@ def photos(tmp_path):
         write_photo(p, i, (200 + 40 * i, 150), quality=95)
         paths.append(p)
     return paths
-
-
-def rgb_of(path) -> np.ndarray:
-    from core.imageio import load_image
-
-    return load_image(path)

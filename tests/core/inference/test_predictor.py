@@ -104,7 +104,17 @@ def test_a_higher_threshold_never_adds_a_segment(predictor, tmp_path, photo_seed
     assert all(high <= low for low, high in zip(seen, seen[1:]))
 
 
-def test_bad_and_foreign_checkpoints_are_refused_clearly(tmp_path):
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this ran while loading a checkpoint",))
+
+
+def test_bad_and_foreign_checkpoints_are_refused_clearly(tmp_path, capsys):
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"model": {}, "payload": _RunsCode()}, unsafe)
+    with pytest.raises(CheckpointError, match="refused"):
+        Predictor.from_checkpoint(unsafe, "cpu")
+    assert "this ran" not in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="does not exist"):
         Predictor.from_checkpoint(tmp_path / "nope.pt", "cpu")
     text = tmp_path / "notes.pt"

@@ -63,7 +63,8 @@ def test_manual_annotation_is_kept_on_request(project, predictor):
 
 
 def test_model_with_other_categories_is_refused(tmp_path, predictor, photos):
-    cats = CategorySet((Category(1, "crack", True, (255, 0, 0), "defect"), Category(2, "rust", True, (0, 0, 255), "defect"),
+    cats = CategorySet((Category(1, "crack", True, (255, 0, 0), "defect"),
+                        Category(2, "rust", True, (0, 0, 255), "defect"),
                         Category(4, "concrete", False, (128, 128, 128), "surface")))
     with Project.create(tmp_path / "other.pinspect", cats) as project:
         project.images.add_files(photos[:1])
