@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
 from gui.icons import bind
+from gui.theme import DARK, LIGHT, SYSTEM, apply_theme
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -147,7 +148,22 @@ class WindowActions:
             m.addAction(a)
         m.addSeparator()
         self.panels_menu = m.addMenu("&Panels")
+        appearance = m.addMenu("&Appearance")
+        group = QActionGroup(w)
+        current = w.prefs.get_str("view/theme", SYSTEM)
+        for key, text in ((SYSTEM, "Follow the system"), (LIGHT, "Light"), (DARK, "Dark")):
+            act = appearance.addAction(text)
+            act.setCheckable(True)
+            act.setChecked(key == current)
+            act.triggered.connect(lambda _=False, k=key: self._theme(k))
+            group.addAction(act)
         self.view_menu = m
+
+    def _theme(self, choice: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.w.prefs.set("view/theme", choice)
+        apply_theme(QApplication.instance(), choice)
 
     def _style(self, **changes) -> None:
         v = self.w.view

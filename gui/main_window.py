@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.project_actions.notice.connect(lambda m: self.status.showMessage(m, 8000))
         self.categories_panel.errorOccurred.connect(r.report)
         self.categories_panel.before_delete = lambda then: self.autosaver.flush(lambda ok: ok and then())
+        s.before_close = lambda then: self.autosaver.flush(lambda ok: ok and then())
         self.categories_panel.deleteRequested.connect(self._delete_category)
         self.view.hovered.connect(self._hover)
         self.view.zoomChanged.connect(self.status.show_zoom)

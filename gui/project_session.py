@@ -47,16 +47,25 @@ class ProjectSession(QObject):
     def read_only(self) -> bool:
         return self.project is not None and self.project.read_only
 
-    def open(self, path: str | Path, on_done: Callable[[bool], None] | None = None) -> Task:
+    def open(self, path: str | Path, on_done: Callable[[bool], None] | None = None) -> None:
         """Open a project file in the background (integrity checks can take a moment)."""
-        return self._open_with(lambda: Project.open(path), f"open the project {Path(path).name}", on_done)
+        self._open_with(lambda: Project.open(path), f"open the project {Path(path).name}", on_done)
 
     def create(self, path: str | Path, categories: CategorySet | None = None,
-               on_done: Callable[[bool], None] | None = None) -> Task:
-        return self._open_with(lambda: Project.create(path, categories), f"create the project {Path(path).name}",
+               on_done: Callable[[bool], None] | None = None) -> None:
+        self._open_with(lambda: Project.create(path, categories), f"create the project {Path(path).name}",
                                on_done)
 
-    def _open_with(self, make: Callable[[], Project], what: str, on_done) -> Task:
+    @staticmethod
+    def before_close(then: Callable[[], None]) -> None:
+        """Replaced by the window: save the open photo's edits, then ``then()`` (default: at once)."""
+        then()
+
+    def _open_with(self, make: Callable[[], Project], what: str, on_done) -> None:
+        # The open photo's pending edits reach the current project before another one replaces it.
+        self.before_close(lambda: self._start_open(make, what, on_done))
+
+    def _start_open(self, make: Callable[[], Project], what: str, on_done) -> Task:
         def work(progress, cancel):
             project = make()
             try:

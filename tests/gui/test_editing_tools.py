@@ -377,3 +377,18 @@ def test_a_fill_of_millions_of_pixels_runs_in_the_background_and_blocks_other_ed
     assert window.undo_group.activeStack() is doc.undo_stack
     window.actions.a["undo"].trigger()
     assert not doc.annotation.id_map.any()
+
+
+def test_opening_another_project_right_after_an_edit_saves_the_edit_first(qtbot, window, make_project):
+    first = make_project(1, annotated=1, name="first")
+    second = make_project(1, annotated=0, name="second")
+    doc = open_project(qtbot, window, first)
+    prepare(window, qtbot)
+    key(qtbot, window, Qt.Key.Key_1)
+    drag(qtbot, window.view, [(70.3, 10.3), (90.3, 14.3)])
+    edited = doc.annotation.id_map.copy()
+    assert window.autosaver.has_unsaved
+    open_project(qtbot, window, second)  # at once, well within the autosave delay
+    assert window.session.project.path == second
+    with Project.open(first) as p:
+        np.testing.assert_array_equal(p.annotations.load(p.images.list()[0].id).id_map, edited)
