@@ -67,7 +67,7 @@ def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, d
         base = get_train_preset(preset) if preset in ("cpu_small", "detr_r50") else TrainConfig()
         cfg = base.replace(model_preset=preset, stage="joint", epochs=1, batch_size=batch, min_size=size,
                            max_size=size, eval_every=0, val_fraction=0.0, init_kind="none", device=device,
-                           num_workers=0 if device == "cpu" else -1)
+                           num_workers=-1)
         times, rate_records = [], []
         for rec in Trainer(cfg, source, Path(tmp) / "run").run():
             if rec.kind == "step":

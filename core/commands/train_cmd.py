@@ -28,6 +28,7 @@ _OVERRIDES = {
     "amp": "amp", "workers": "num_workers", "init": "init_weights", "init_kind": "init_kind",
     "new_class_head": "new_class_head", "max_minutes": "max_minutes", "epoch_minutes": "epoch_max_minutes",
     "val_fraction": "val_fraction", "cache": "cache_images", "keep_every": "keep_every",
+    "threads": "cpu_threads",
 }
 
 
@@ -77,6 +78,7 @@ def register(sub) -> None:
     g.add_argument("--warmup", type=int, help="warm-up steps")
     g = p.add_argument_group("running")
     g.add_argument("--device", help=DEVICES_HELP)
+    g.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
     g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="mixed precision on CUDA (default: on)")
     g.add_argument("--eval-every", type=int, help="evaluate PQ every N epochs (0: never)")

@@ -37,8 +37,10 @@ class TrainConfig:
         hflip, vflip, crop_prob, jitter: augmentation (see ``core.data.transforms``).
         val_fraction: held out for validation when no separate validation data is given.
         cache_images: keep decoded photos in memory (up to ``cache_max_mb``).
-        num_workers: data-loader processes; -1 picks 0 on the CPU (the model is the bottleneck
-            and the cores are better spent on it) and up to 8 with CUDA.
+        num_workers: data-loader processes; -1 picks 1 on the CPU (augmentation beside the model,
+            single-threaded) and up to 8 with CUDA.
+        cpu_threads: torch's CPU threads for the run (0: torch's default, one per core). Fewer
+            leave cores to other work; on a machine busy with other processes 1 can be faster.
     Optimisation:
         lr, lr_backbone: AdamW learning rates of the transformer/heads and of the backbone.
         weight_decay, clip_grad_norm (0 disables clipping).
@@ -77,6 +79,7 @@ class TrainConfig:
     cache_images: bool = True
     cache_max_mb: int = 4096
     num_workers: int = -1
+    cpu_threads: int = 0
     lr: float = 1e-4
     lr_backbone: float = 1e-5
     weight_decay: float = 1e-4
@@ -126,7 +129,7 @@ class TrainConfig:
             p.append(f"crop_prob must be in [0, 1], got {self.crop_prob}")
         if self.lr_drop_epoch < 0:
             p.append(f"lr_drop_epoch must be >= 0, got {self.lr_drop_epoch}")
-        for name in ("eval_every", "warmup_steps", "keep_every", "cache_max_mb"):
+        for name in ("eval_every", "warmup_steps", "keep_every", "cache_max_mb", "cpu_threads"):
             if getattr(self, name) < 0:
                 p.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.log_every < 1:

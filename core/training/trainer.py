@@ -106,6 +106,8 @@ class Trainer:
         from core.device import resolve_device
 
         cfg, main, out = self.config, self.dist.is_main, self.output_dir
+        if cfg.cpu_threads > 0:
+            torch.set_num_threads(cfg.cpu_threads)
         self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
