@@ -93,6 +93,7 @@ class Trainer:
         self.metrics: MetricsFile | None = None
         self._pending: list[ProgressRecord] = []  # records from before the metrics file opened
         self.last_checkpoint: str | None = None
+        self.train_loader = self.val_loader = None
         self.state = TrainState()
         self.device = torch.device("cpu")
         self.use_amp, self.amp_dtype = False, torch.float16
@@ -252,6 +253,8 @@ class Trainer:
         finally:
             if self.metrics is not None:
                 self.metrics.close()
+            # Persistent data-loader workers end with their loaders, not with the Trainer object.
+            self.train_loader = self.val_loader = None
 
     def _log(self, rec: ProgressRecord) -> ProgressRecord:
         """Append ``rec`` to the metrics file (process 0 only); a summary also to summary.json."""

@@ -84,9 +84,10 @@ def test_detection_then_masks_freezes_the_right_parts(source, tmp_path):
     assert not torch.equal(final["mask_head.out_lay.weight"], after_detection["mask_head.out_lay.weight"])
 
 
-def test_cancel_stops_within_seconds_and_leaves_a_resumable_checkpoint(source, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_cancel_stops_within_seconds_and_leaves_a_resumable_checkpoint(source, tmp_path, workers):
     cancel = threading.Event()
-    cfg = tiny_config(epochs=50)
+    cfg = tiny_config(epochs=50, num_workers=workers)
     set_at = None
     records = []
     for rec in Trainer(cfg, source, tmp_path / "run", model_config=TINY_MODEL, cancel=cancel).run():
