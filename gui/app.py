@@ -88,6 +88,29 @@ def run_app(argv: list[str]) -> int:
 
     window = MainWindow()
     install_excepthook(window.reporter)
+    close_on_signals(window)
     window.show()
     open_start_project(window, argv)
     return app.exec()
+
+
+def close_on_signals(window) -> None:
+    """Ctrl+C in the terminal or SIGTERM (logout, ``kill``) closes the window the normal way, so
+    pending edits are saved first. Python handles signals only between bytecodes, hence the timer
+    that wakes the interpreter while Qt's loop waits."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, frame):
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread, or not on this platform
+            pass
+    wake = QTimer(window)
+    wake.setInterval(250)
+    wake.timeout.connect(lambda: None)
+    wake.start()
