@@ -1,17 +1,19 @@
 """Run panopticapi itself (when installed) and return its numbers as a ``PQResult``.
 
 For users who want the reference implementation's numbers on record, or to cross-check ours.
-panopticapi's own per-image code (``pq_compute_multi_core``: its ``multiprocessing.Pool`` of
-``cpu_count()`` processes) and its own averaging (``PQStat.pq_average``) produce every number; this
-module only pairs the annotations as ``pq_compute`` does (our ``match_annotations``, same messages)
-so that TP/FP/FN counts come back too, and turns its untyped exceptions into typed errors. Its
-prints go to the debug log. There are no per-image rows: panopticapi does not keep them.
+panopticapi's own per-image code (``pq_compute_single_core``, on ``cpu_count()`` processes as its
+``pq_compute_multi_core`` splits the work) and its own averaging (``PQStat.pq_average``) produce
+every number. This module pairs the annotations as ``pq_compute`` does (``match_annotations``,
+same messages), runs the processes in a pool that it closes (panopticapi leaves its pool open),
+returns TP/FP/FN counts too, and turns its untyped exceptions into typed errors. Its prints go to
+the debug log. There are no per-image rows: panopticapi does not keep them.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import logging
+import multiprocessing
 from pathlib import Path
 
 from core.categories import CategorySet
@@ -39,7 +41,7 @@ def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_fol
         DatasetError / AnnotationError: what panopticapi refuses, with its message.
     """
     try:
-        from panopticapi.evaluation import pq_compute_multi_core
+        from panopticapi.evaluation import PQStat, pq_compute_single_core
     except ImportError as e:
         raise InspectorError("the reference evaluator panopticapi is not installed",
                              hint="pip install panopticapi-lite, or use the built-in backend") from e
@@ -60,8 +62,18 @@ def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_fol
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            stat = pq_compute_multi_core(pairs, str(gt_folder), str(pred_folder), cat_dicts)
+            stat = PQStat()
+            n = max(1, min(multiprocessing.cpu_count(), len(pairs)))
+            size, extra = divmod(len(pairs), n)  # contiguous chunks, as its np.array_split makes
+            bounds = [k * size + min(k, extra) for k in range(n + 1)]
+            with multiprocessing.Pool(processes=n) as pool:
+                jobs = [pool.apply_async(pq_compute_single_core, (k, pairs[bounds[k]:bounds[k + 1]], str(gt_folder),
+                                                                  str(pred_folder), cat_dicts))
+                        for k in range(n)]
+                for job in jobs:
+                    stat += job.get()
             groups = {}
+            all_per_class = None
             for name, isthing in zip(GROUPS, (None, True, False)):
                 try:
                     groups[name], per_class = stat.pq_average(cat_dicts, isthing=isthing)

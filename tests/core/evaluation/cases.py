@@ -294,10 +294,28 @@ def reference_stats(gt_json: Path, pred_json: Path):
 
 
 def reference_pq_compute(gt_json: Path, pred_json: Path):
-    """The reference end to end (multiprocessing.Pool, its prints captured)."""
+    """The reference end to end (multiprocessing.Pool, its prints captured).
+
+    pq_compute never closes its Pool; it is closed here so no worker outlives the test.
+    """
+    import multiprocessing
+    import multiprocessing.pool
+    from unittest import mock
+
     from panopticapi.evaluation import pq_compute
 
+    pools = []
+
+    def pool(*args, **kwargs):
+        pools.append(multiprocessing.pool.Pool(*args, **kwargs))
+        return pools[-1]
+
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        result = pq_compute(str(gt_json), str(pred_json))
+    try:
+        with mock.patch.object(multiprocessing, "Pool", pool), contextlib.redirect_stdout(buf):
+            result = pq_compute(str(gt_json), str(pred_json))
+    finally:
+        for p in pools:
+            p.terminate()
+            p.join()
     return result, buf.getvalue()
