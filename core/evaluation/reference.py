@@ -66,12 +66,18 @@ def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_fol
             n = max(1, min(multiprocessing.cpu_count(), len(pairs)))
             size, extra = divmod(len(pairs), n)  # contiguous chunks, as its np.array_split makes
             bounds = [k * size + min(k, extra) for k in range(n + 1)]
-            with multiprocessing.Pool(processes=n) as pool:
+            pool = multiprocessing.Pool(processes=n)
+            try:
                 jobs = [pool.apply_async(pq_compute_single_core, (k, pairs[bounds[k]:bounds[k + 1]], str(gt_folder),
                                                                   str(pred_folder), cat_dicts))
                         for k in range(n)]
                 for job in jobs:
                     stat += job.get()
+            finally:
+                # close + join, not terminate (what ``with Pool`` does): terminate can hang while
+                # a worker is still sending a result; the remaining chunks finish on their own.
+                pool.close()
+                pool.join()
             groups = {}
             all_per_class = None
             for name, isthing in zip(GROUPS, (None, True, False)):

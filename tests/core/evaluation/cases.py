@@ -315,7 +315,7 @@ def reference_pq_compute(gt_json: Path, pred_json: Path):
         with mock.patch.object(multiprocessing, "Pool", pool), contextlib.redirect_stdout(buf):
             result = pq_compute(str(gt_json), str(pred_json))
     finally:
-        for p in pools:
-            p.terminate()
+        for p in pools:  # close + join: terminate can hang while a worker is still sending a result
+            p.close()
             p.join()
     return result, buf.getvalue()
