@@ -80,8 +80,8 @@ class Predictor:
                  description: dict | None = None, config: ModelConfig | None = None):
         from core.data.transforms import build_eval_transforms
 
-        if not hasattr(model, "mask_head"):
-            raise ValueError("the model has no mask head: it predicts boxes only, not panoptic masks")
+        if not callable(getattr(model, "predict", None)):
+            raise ValueError("the model has no predict() method (see core.model.detr.DETRPanoptic.predict)")
         if not 0.0 < min_threshold < 1.0:
             raise ValueError(f"min_threshold must be in (0, 1), got {min_threshold}")
         if input_size < 32:
@@ -169,13 +169,16 @@ class Predictor:
             # A GPU that fails or disappears mid-run: said plainly instead of a CUDA trace.
             raise InspectorError(f"the GPU failed while predicting: {str(e).splitlines()[0]}", photo.path,
                                  hint="predict on the CPU (--device cpu)") from e
+        if "pred_masks" not in out:
+            raise InspectorError("the model predicts boxes only, not panoptic masks", photo.path)
         logits = out["pred_logits"][0].float().cpu()
         hc = min(out["pred_masks"].shape[-2], math.ceil(h / 4) + 1)
         wc = min(out["pred_masks"].shape[-1], math.ceil(w / 4) + 1)
         # The rows the model computed masks for, re-checked on the CPU copy of the logits so the
         # result's own score rule (float32 softmax on the CPU) agrees for borderline queries.
         probs, labels = logits.softmax(-1).max(-1)
-        keep = out["mask_keep"][0].cpu() & (labels != logits.shape[-1] - 1) & (probs > self.min_threshold)
+        computed = out["mask_keep"][0].cpu() if "mask_keep" in out else torch.ones_like(labels, dtype=torch.bool)
+        keep = computed & (labels != logits.shape[-1] - 1) & (probs > self.min_threshold)
         idx = keep.nonzero().squeeze(1)
         masks = out["pred_masks"][0, idx.to(out["pred_masks"].device), :hc, :wc].to(torch.float16).cpu()
         network_s = time.perf_counter() - t0
