@@ -143,7 +143,10 @@ def load_resnet_weights(resnet: nn.Module, name: str, weights: str | Path | None
     else:
         state, source = _read_state(Path(weights)), str(weights)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    result = resnet.load_state_dict(state, strict=False)
+    try:
+        result = resnet.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches raise even when not strict
+        raise CheckpointError(f"not a {name} state dict: {str(e).splitlines()[-1].strip()}", source) from e
     missing = [k for k in result.missing_keys
                if not k.startswith("fc.") and not k.endswith("num_batches_tracked")]
     if missing or result.unexpected_keys:
