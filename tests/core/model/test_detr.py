@@ -120,3 +120,25 @@ def test_postprocessor_refuses_a_threshold_below_the_one_masks_were_computed_for
     out = model.predict(*_batch(), min_score=0.5)
     with pytest.raises(ValueError, match="below"):
         post(out, [(96, 128), (96, 104)], threshold=0.3)
+
+
+def test_predict_between_training_steps_changes_nothing_in_training(build_tiny):
+    # predict runs under inference_mode and lays the weights out channels-last on the CPU; the
+    # weights must stay trainable and training must compute bit for bit what it would without
+    # the prediction (validation during training; a resumed run repeats the same losses).
+    images, pixel_mask = _batch()
+    targets = [{"labels": torch.tensor([0]), "boxes": torch.tensor([[0.5, 0.5, 0.2, 0.2]]),
+                "masks": torch.ones(1, 96, 128, dtype=torch.bool)}] * 2
+    weights = []
+    for with_predict in (False, True):
+        model, criterion, _ = build_tiny()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        for step in range(2):
+            model.train()
+            optimizer.zero_grad()
+            criterion(model(images, pixel_mask), targets)["loss"].backward()
+            optimizer.step()
+            if with_predict and step == 0:
+                model.predict(images, pixel_mask, min_score=0.5)
+        weights.append(model.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
