@@ -8,9 +8,9 @@ import torch
 from core.errors import CheckpointError
 from core.model import build_model, get_preset, load_public_detr
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "detr_official_state_dict_shapes.json"
-if not FIXTURE.exists():  # the shared folder beside the checkout
-    FIXTURE = Path("/work/shared/fixtures/detr_official_state_dict_shapes.json")
+# Names and shapes of the two public checkpoints' state dicts (a copy of the shared fixture, so
+# the test runs wherever the repository does).
+FIXTURE = Path(__file__).resolve().parent / "data" / "detr_official_state_dict_shapes.json"
 
 
 @pytest.fixture(scope="module")
