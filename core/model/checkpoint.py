@@ -5,6 +5,7 @@ pickled objects or code to load is refused with a ``CheckpointError``, never exe
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import pickle
 from dataclasses import dataclass, field
@@ -27,11 +28,15 @@ _RESERVED = ("format", "format_version", "config", "categories", "model")
 _PLAIN = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.Size, torch.dtype, torch.device)
 
 
-def safe_torch_load(path: str | Path) -> Any:
-    """``torch.load(path, map_location="cpu", weights_only=True)`` with typed errors."""
+def safe_torch_load(path: str | Path, allow: tuple[type, ...] = ()) -> Any:
+    """``torch.load(path, map_location="cpu", weights_only=True)`` with typed errors.
+
+    ``allow``: extra plain-data classes the weights-only unpickler may rebuild (never code).
+    """
     path = Path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(list(allow)):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as e:
         raise CheckpointError("the checkpoint file does not exist", path) from e
     except OSError as e:
@@ -220,7 +225,9 @@ def load_public_detr(path_or_state: str | Path | Mapping[str, Any], model: nn.Mo
     if isinstance(path_or_state, Mapping):
         obj, source = path_or_state, "state dict"
     else:
-        obj, source = safe_torch_load(path_or_state), str(path_or_state)
+        # DETR's own training script stores its argparse.Namespace beside the weights: plain
+        # data, allowed; anything else that is not weights is still refused.
+        obj, source = safe_torch_load(path_or_state, allow=(argparse.Namespace,)), str(path_or_state)
     state = obj.get("model", obj) if isinstance(obj, Mapping) else None
     if not isinstance(state, Mapping) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("not a DETR checkpoint: expected {'model': state_dict}", source)

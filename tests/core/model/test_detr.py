@@ -78,6 +78,8 @@ def test_predict_computes_masks_only_for_survivors_and_they_equal_the_full_path(
     min_score = float(probs.flatten().kthvalue(probs.numel() // 2).values)
     fast = model.predict(images, pixel_mask, min_score=min_score)
     keep = fast["mask_keep"]
+    assert keep.dtype == torch.bool and keep.shape == full["pred_logits"].shape[:2]
+    assert fast["pred_masks"].shape == full["pred_masks"].shape and fast["pred_masks"].dtype == torch.float32
     assert torch.equal(keep, select_queries(full["pred_logits"], min_score))
     assert int(keep.sum()) == keep.numel() // 2
     torch.testing.assert_close(fast["pred_logits"], full["pred_logits"])

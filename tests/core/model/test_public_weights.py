@@ -105,3 +105,23 @@ def test_public_loader_refuses_non_checkpoints(tmp_path):
     torch.save([1, 2, 3], path)
     with pytest.raises(CheckpointError, match="not a DETR checkpoint"):
         load_public_detr(path, model)
+
+
+class _NotWeights:
+    pass
+
+
+def test_public_file_with_detr_training_args_loads_but_other_objects_are_refused(tmp_path):
+    import argparse
+
+    model, _, _ = build_model(get_preset("cpu_small").replace(hidden_dim=32, nheads=4, num_queries=4,
+                                                              dim_feedforward=32, enc_layers=1, dec_layers=1),
+                              2, backbone_weights=None)
+    state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    path = tmp_path / "with-args.pth"
+    torch.save({"model": state, "args": argparse.Namespace(lr=1e-4, backbone="resnet18"), "epoch": 299}, path)
+    report = load_public_detr(path, model)
+    assert report.reinitialised == () and torch.equal(model.detr.query_embed.weight, state["detr.query_embed.weight"])
+    torch.save({"model": state, "extra": _NotWeights()}, path)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_public_detr(path, model)
