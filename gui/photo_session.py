@@ -133,9 +133,10 @@ class PhotoSession(QObject):
         self.predictionChanged.emit(loaded.prediction, loaded.prediction_areas)
         self.documentReady.emit(doc)
 
-    def set_prediction(self, prediction: PanopticAnnotation | None) -> None:
+    def set_prediction(self, prediction: PanopticAnnotation | None, areas: dict[int, int] | None = None) -> None:
         """Show another prediction of the open photo (the model panel calls this after running a
-        model or moving the confidence threshold); ``None`` removes it."""
+        model or moving the confidence threshold); ``None`` removes it. ``areas`` (segment id ->
+        pixels) when the caller computed them off the GUI thread (a full pass over a 12 MP map)."""
         if self.record is None:
             return
         if prediction is not None and prediction.shape != (self.record.height, self.record.width):
@@ -143,7 +144,9 @@ class PhotoSession(QObject):
                                   f"{self.record.width}x{self.record.height}", self.record.path)
         self.view.set_prediction(prediction, self.session.categories)
         self.controller.set_prediction(prediction)
-        self.predictionChanged.emit(prediction, compute_areas(prediction.id_map) if prediction is not None else {})
+        if areas is None:
+            areas = compute_areas(prediction.id_map) if prediction is not None else {}
+        self.predictionChanged.emit(prediction, areas)
 
     def _failed(self, image_id: int, error: BaseException) -> None:
         self.loadFailed.emit(image_id, error)

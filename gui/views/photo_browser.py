@@ -126,7 +126,9 @@ class PhotoBrowser(QWidget):
         self.list.setModel(self.proxy)
         self.list.setItemDelegate(PhotoDelegate(self.list))
         self.list.setUniformItemSizes(True)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several photos can be selected (Ctrl/Shift+click) for batch work such as prediction;
+        # the current one is what the canvas shows.
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.count_label = QLabel()
@@ -202,6 +204,13 @@ class PhotoBrowser(QWidget):
     def current_id(self) -> int | None:
         idx = self.list.currentIndex()
         return idx.data(RECORD).id if idx.isValid() else None
+
+    def selected_ids(self) -> list[int]:
+        """Ids of the selected photos, in the order shown (the current photo when none is)."""
+        rows = sorted(i.row() for i in self.list.selectionModel().selectedIndexes())
+        ids = [self.proxy.index(r, 0).data(RECORD).id for r in rows]
+        current = self.current_id()
+        return ids or ([] if current is None else [current])
 
     def select_image(self, image_id: int, emit: bool = True) -> bool:
         for r in range(self.proxy.rowCount()):
