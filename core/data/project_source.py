@@ -60,22 +60,16 @@ def project_sources(path: str | Path) -> tuple[DataSource, DataSource | None]:
     ``skipped``. Raises ``ProjectError`` when the project cannot be opened.
     """
     from core.project import Project
+    from core.project.training_set import training_images
 
     path = Path(path).resolve()
     with Project.open(path, read_only=True) as project:
         categories = project.categories.get()
-        annotated = set(project.annotations.image_ids())
-        train, val, skipped = [], [], []
-        for rec in project.images.list():
-            if rec.id not in annotated or rec.status == "unlabeled" or rec.split == "test":
-                continue
-            if not rec.exists:
-                skipped.append(f"{rec.name}: photo not found (last seen at {rec.abs_path})")
-                continue
-            sample = TrainSample(f"{rec.id}:{rec.name}", rec.path, ProjectAnnotationLoader(str(path), rec.id))
-            (val if rec.split == "val" else train).append(sample)
+        chosen = training_images(project)
+    train, val = ([TrainSample(f"{rec.id}:{rec.name}", rec.path, ProjectAnnotationLoader(str(path), rec.id))
+                   for rec in recs] for recs in (chosen.train, chosen.val))
     name = path.stem
-    train_src = DataSource(categories, tuple(train), f"{name}/train", tuple(skipped))
+    train_src = DataSource(categories, tuple(train), f"{name}/train", chosen.skipped)
     val_src = DataSource(categories, tuple(val), f"{name}/val") if val else None
     return train_src, val_src
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from core.project import paths
 from core.project.schema import now_iso
-from core.training.checkpointing import BEST, LAST
 from core.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -31,6 +30,9 @@ RESUMABLE = (CANCELLED, TIME_LIMIT, FAILED, INTERRUPTED)
 STATUS_WORDS = {RUNNING: "training", FINISHED: "finished", CANCELLED: "stopped", TIME_LIMIT: "time limit",
                 FAILED: "failed", INTERRUPTED: "interrupted"}
 SUMMARY_FILE, RUN_FILE = "summary.json", "run.json"
+#: ``core.training.checkpointing.LAST`` / ``BEST``, repeated so this module stays free of torch
+#: (the window imports it; torch loads only when a model is needed).
+LAST, BEST = "last.pt", "best.pt"
 
 
 def runs_folder(project: "Project") -> Path:
@@ -97,8 +99,13 @@ def run_info(project: "Project", model: "ModelRecord") -> RunInfo:
 
 
 def register_run(project: "Project", output_dir: Path, config: TrainConfig, preset: str,
-                 model_config: dict, name: str | None = None) -> int:
-    """Register a starting run as a model of ``project``; returns the model id."""
+                 model_config: dict | None = None, name: str | None = None) -> int:
+    """Register a starting run as a model of ``project``; returns the model id.
+
+    ``model_config``: the model's ``ModelConfig.to_dict()`` when known; by default
+    ``{"model_preset": name}`` until the first epoch, when the run's exact config replaces it.
+    """
+    model_config = model_config or {"model_preset": config.model_preset}
     rel, absolute = paths.to_stored(project.folder, output_dir)
     training = {"status": RUNNING, "preset": preset, "train_config": config.to_dict(), "epochs_done": 0,
                 "best_pq": None, "output_rel": rel, "output_abs": absolute, "started_at": now_iso(),
@@ -130,10 +137,12 @@ def follow_record(project: "Project", model_id: int, rec: "ProgressRecord") -> N
     if kind == "epoch":
         terms = {f"train/{k}": v for k, v in rec.losses.items() if not k[-1].isdigit()}
         project.models.log_metrics(model_id, rec.epoch, terms)
-        changes: dict[str, Any] = {"epochs_done": rec.epoch}
+        config = None
+        if rec.checkpoint and "backbone" not in project.models.get(model_id).config:
+            config = _model_config_of_run(Path(rec.checkpoint).parent)
         if rec.checkpoint:
-            project.models.update(model_id, checkpoint=_best_or(rec.checkpoint))
-        _update_training(project, model_id, **changes)
+            project.models.update(model_id, checkpoint=_best_or(rec.checkpoint), config=config)
+        _update_training(project, model_id, epochs_done=rec.epoch)
     elif kind == "eval":
         project.models.log_metrics(model_id, rec.epoch, {"val/PQ": 100 * rec.pq, "val/SQ": 100 * rec.sq,
                                                          "val/RQ": 100 * rec.rq, "val/PQ_things": 100 * rec.pq_things,
@@ -152,6 +161,14 @@ def _summary_dict(rec) -> dict:
     return record_to_dict(rec)
 
 
+def _model_config_of_run(output_dir: Path) -> dict | None:
+    """The exact model config the trainer wrote into ``run.json`` (None when unreadable)."""
+    try:
+        return json.loads((output_dir / RUN_FILE).read_text(encoding="utf-8")).get("model_config")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _best_or(last: str) -> str:
     best = Path(last).with_name(BEST)
     return str(best) if best.is_file() else last
@@ -166,12 +183,7 @@ def apply_summary(project: "Project", model_id: int, summary: dict) -> None:
     if summary.get("device"):
         changes["device"] = summary["device"]
     ckpt = summary.get("best_checkpoint") or summary.get("last_checkpoint")
-    config = None
-    run_file = Path(summary.get("output_dir", "")) / RUN_FILE
-    try:
-        config = json.loads(run_file.read_text(encoding="utf-8")).get("model_config")
-    except (OSError, ValueError):
-        pass  # the config given at registration stays
+    config = _model_config_of_run(Path(summary.get("output_dir", "")))  # None: the registered one stays
     if ckpt and Path(ckpt).is_file():
         project.models.update(model_id, checkpoint=ckpt, config=config)
     elif config:
