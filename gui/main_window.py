@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.state.restore()
         self.update_title()
+        from gui.prediction.install import install_prediction  # panel, slider, predict/evaluate actions
+
+        self.prediction = install_prediction(self)
 
     # --- composition ------------------------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:

@@ -110,15 +110,25 @@ def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterab
                                   f"the photo is now {pred.image_size[1]}x{pred.image_size[0]}, the project "
                                   f"recorded {rec.width}x{rec.height}; relink or re-import it"))
             continue
-        manual = project.annotations.load(rec.id) if keep_manual else None
-        annotation = pred.panoptic(threshold, keep=manual)
-        meta = dict(pred.meta_json(), threshold=float(threshold), keep_manual=bool(keep_manual))
-        project.predictions.save(rec.id, model_id, pred.to_bytes(), meta, annotation)
+        store_prediction(project, rec.id, model_id, pred, threshold, keep_manual)
         report.predicted.append(rec.id)
     report.cancelled = seen < len(records)
     log.info("predicted %d photos with model %d (%d skipped%s)", len(report.predicted), model_id,
              len(report.failed), ", cancelled" if report.cancelled else "")
     return report
+
+
+def store_prediction(project: "Project", image_id: int, model_id: int, prediction: PanopticPrediction,
+                     threshold: float, keep_manual: bool = False) -> PanopticAnnotation:
+    """Store one photo's prediction (payload + the result at ``threshold``); returns that result.
+
+    ``keep_manual``: the result keeps the photo's manual annotation and fills only its unlabeled
+    pixels (remembered for re-thresholding)."""
+    manual = project.annotations.load(image_id) if keep_manual else None
+    annotation = prediction.panoptic(threshold, keep=manual)
+    meta = dict(prediction.meta_json(), threshold=float(threshold), keep_manual=bool(keep_manual))
+    project.predictions.save(image_id, model_id, prediction.to_bytes(), meta, annotation)
+    return annotation
 
 
 def load_prediction(project: "Project", image_id: int, model_id: int) -> PanopticPrediction | None:

@@ -89,7 +89,11 @@ class TaskRunner(QObject):
     def start(self, fn: TaskFn, name: str = "task", *, on_finished: Callable[[Any], None] | None = None,
               on_progress: Callable[[int, int, str], None] | None = None,
               on_failed: Callable[[BaseException], None] | None = None,
+              on_done: Callable[[], None] | None = None,
               report_errors: bool = True, priority: int = 0) -> Task:
+        """Run ``fn`` on the pool. The callbacks are connected before it starts, so none is missed
+        however fast it ends (connect to ``task.signals`` afterwards only for what may be lost).
+        ``on_done`` runs last after every outcome (finished, failed or cancelled)."""
         task = Task(fn, name)
         if on_finished:
             task.signals.finished.connect(self._guard(on_finished))
@@ -99,6 +103,8 @@ class TaskRunner(QObject):
             task.signals.failed.connect(self._guard(on_failed))
         if report_errors and self.on_error is not None:
             task.signals.failed.connect(self._guard(lambda e, what=name: self.on_error(e, what)))
+        if on_done:
+            task.signals.done.connect(self._guard(on_done))
         task.signals.done.connect(lambda t=task: self._running.discard(t))
         self._running.add(task)
         self.pool.start(task, priority)

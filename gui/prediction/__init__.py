@@ -1,0 +1,6 @@
+"""Prediction, evaluation and export from the application (issue 12, part B).
+
+``install.install_prediction(window)`` adds the Prediction panel (run the active model on photos,
+a live confidence slider), the Model menu's predict / evaluate actions and the evaluation dialog.
+Torch is imported only inside the worker functions, when a model is needed.
+"""

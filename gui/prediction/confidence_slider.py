@@ -1,0 +1,87 @@
+"""``ConfidenceSlider``: the confidence threshold of the shown prediction, and what survives it.
+
+A horizontal slider in hundredths (0.30 … 0.99) with the value beside it and a line below saying
+how many segments the prediction keeps at that threshold ("7 segments · 9 candidates above 0.50").
+It only reports ``thresholdChanged(float)`` while the user drags; the prediction controller
+re-thresholds off the GUI thread (debounced) and calls ``show_count`` with the answer.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+STEPS = 100  # slider units per 1.0 of threshold
+
+
+class ConfidenceSlider(QWidget):
+    thresholdChanged = Signal(float)
+
+    def __init__(self, minimum: float = 0.3, value: float = 0.5, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("confidenceSlider")
+        self.slider.setRange(int(round(minimum * STEPS)), STEPS - 1)
+        self.slider.setPageStep(5)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(10)
+        self.slider.setToolTip("Minimum confidence of a predicted segment: the prediction is re-thresholded "
+                               "at once, without running the model again")
+        self.value_label = QLabel()
+        self.value_label.setMinimumWidth(36)
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("segmentCount")
+        self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Confidence"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.value_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.count_label)
+        self.slider.setValue(int(round(value * STEPS)))
+        self._show_value(self.slider.value())
+        self.slider.valueChanged.connect(self._moved)
+        self.show_count(None)
+
+    # --- value ------------------------------------------------------------------------------------
+    def threshold(self) -> float:
+        return self.slider.value() / STEPS
+
+    def set_threshold(self, value: float, emit: bool = False) -> None:
+        """Move the slider (clamped to its range); ``emit`` also reports it."""
+        self.slider.blockSignals(not emit)
+        self.slider.setValue(int(round(value * STEPS)))
+        self.slider.blockSignals(False)
+        self._show_value(self.slider.value())
+
+    def set_minimum(self, minimum: float) -> None:
+        """The lowest threshold the shown prediction was kept for (its ``min_threshold``)."""
+        self.slider.setMinimum(int(round(minimum * STEPS)))
+
+    def _moved(self, units: int) -> None:
+        self._show_value(units)
+        self.thresholdChanged.emit(units / STEPS)
+
+    def _show_value(self, units: int) -> None:
+        self.value_label.setText(f"{units / STEPS:.2f}")
+
+    # --- what survives ----------------------------------------------------------------------------
+    def show_count(self, segments: int | None, candidates: int | None = None) -> None:
+        """``segments`` kept at the current threshold (None: no prediction for this photo)."""
+        if segments is None:
+            self.count_label.setText("No prediction for this photo")
+            return
+        text = f"{segments} segment{'s' if segments != 1 else ''}"
+        if candidates is not None and candidates != segments:
+            text += f" · {candidates} candidate{'s' if candidates != 1 else ''} above {self.threshold():.2f}"
+        self.count_label.setText(text)
+
+    def segments_shown(self) -> int | None:
+        """The count on display (tests)."""
+        text = self.count_label.text()
+        return int(text.split()[0]) if text and text[0].isdigit() else None

@@ -1,0 +1,107 @@
+"""``PredictionPanel``: the dock that runs the active model and thresholds what it found.
+
+    Model: crack-detector-v3
+    [This photo ▾] [Predict] [=====    ] [x]
+    Confidence ───────●──── 0.62
+    7 segments · 9 candidates above 0.62
+    [Accept all] [Evaluate…]
+
+The panel holds no logic: it shows the ``ModelSource`` and the ``PredictController``'s state and
+calls them; the slider is the ``ConfidenceSlider`` that ``LiveThreshold`` listens to.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from gui.icons import bind
+from gui.prediction.confidence_slider import ConfidenceSlider
+from gui.prediction.predict_controller import SCOPES, PredictController
+
+
+class PredictionPanel(QWidget):
+    def __init__(self, controller: PredictController, slider: ConfidenceSlider, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("predictionPanel")
+        self.controller = controller
+        self.slider = slider
+        self.model_label = QLabel()
+        self.model_label.setTextFormat(Qt.TextFormat.RichText)
+        self.scope = QComboBox()
+        for key, text in SCOPES.items():
+            self.scope.addItem(text, key)
+        self.scope.setToolTip("Which photos to predict (select several in the photo list with Ctrl or Shift)")
+        self.predict_button = QPushButton("Predict")
+        bind(self.predict_button, "mdi6.robot-outline")
+        self.predict_button.setToolTip("Run the active model on these photos in the background")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        bind(self.cancel_button, "mdi6.close")
+        self.cancel_button.setToolTip("Cancel the prediction (photos done so far keep theirs)")
+        self.cancel_button.setAutoRaise(True)
+        self.accept_button = QPushButton("Accept all")
+        bind(self.accept_button, "mdi6.check-all")
+        self.accept_button.setToolTip("Copy the predicted segments shown into the annotation (one undo step)")
+        self.evaluate_button = QPushButton("Evaluate…")
+        bind(self.evaluate_button, "mdi6.chart-box-outline")
+        self.evaluate_button.setToolTip("PQ / SQ / RQ and box AP of a model on the annotated photos")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+        run = QHBoxLayout()
+        run.addWidget(self.scope, 1)
+        run.addWidget(self.predict_button)
+        progress = QHBoxLayout()
+        progress.addWidget(self.progress, 1)
+        progress.addWidget(self.cancel_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.accept_button)
+        buttons.addWidget(self.evaluate_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.model_label)
+        layout.addLayout(run)
+        layout.addLayout(progress)
+        layout.addWidget(slider)
+        layout.addLayout(buttons)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+
+        self.predict_button.clicked.connect(lambda: controller.predict(self.scope.currentData()))
+        self.cancel_button.clicked.connect(controller.cancel)
+        controller.busyChanged.connect(self._busy)
+        controller.started.connect(self._started)
+        self._busy(False)
+        self.show_model(None, "")
+
+    def show_model(self, model_id, name: str) -> None:
+        if model_id is None:
+            self.model_label.setText("Model: <i>none yet</i>")
+            self.hint.setText("Train a model on your annotated photos first; its predictions show here.")
+        else:
+            self.model_label.setText(f"Model: <b>{name}</b>")
+            self.hint.setText("")
+        self.predict_button.setEnabled(model_id is not None and not self.controller.busy)
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.predict_button.setEnabled(not busy and self.controller.models.model_id is not None)
+        self.scope.setEnabled(not busy)
+
+    def _started(self, task) -> None:
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("loading the model")
+        task.signals.progress.connect(self._progress)
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} / {total}")
+        self.progress.setToolTip(message)
