@@ -58,8 +58,6 @@ def _plain(o: Any):
 
 
 _COLS = "id, name, checkpoint_rel, checkpoint_abs, config, categories, training, notes, created_at"
-#: Meta key holding the id of the active model (the one prediction uses), or absent.
-_ACTIVE_KEY = "active_model"
 
 
 class ModelStore:
@@ -123,37 +121,9 @@ class ModelStore:
         return [self._record(r) for r in self._db.connection().execute(f"SELECT {_COLS} FROM models ORDER BY id")]
 
     def delete(self, model_id: int) -> None:
-        """Forget a model with its metrics and predictions (the checkpoint file is not deleted).
-        When it was the active model, no model is active afterwards."""
+        """Forget a model with its metrics and predictions (the checkpoint file is not deleted)."""
         with self._db.write(f"delete model {model_id}") as conn:
             conn.execute("DELETE FROM models WHERE id = ?", (int(model_id),))
-            conn.execute("DELETE FROM meta WHERE key = ? AND value = ?", (_ACTIVE_KEY, json.dumps(int(model_id))))
-
-    # --- the active model ---------------------------------------------------------------------
-    def active_id(self) -> int | None:
-        """Id of the model prediction uses (set with ``set_active``), or None. A stored id whose
-        model no longer exists reads as None."""
-        row = self._db.connection().execute("SELECT value FROM meta WHERE key = ?", (_ACTIVE_KEY,)).fetchone()
-        if row is None:
-            return None
-        model_id = json.loads(row[0])
-        exists = self._db.connection().execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone()
-        return int(model_id) if exists else None
-
-    def active(self) -> ModelRecord | None:
-        model_id = self.active_id()
-        return None if model_id is None else self.get(model_id)
-
-    def set_active(self, model_id: int | None) -> None:
-        """Make ``model_id`` the active model (None: none is). ``ProjectError`` for an unknown id."""
-        with self._db.write("set the active model") as conn:
-            if model_id is None:
-                conn.execute("DELETE FROM meta WHERE key = ?", (_ACTIVE_KEY,))
-                return
-            if conn.execute("SELECT 1 FROM models WHERE id = ?", (int(model_id),)).fetchone() is None:
-                raise ProjectError(f"no model with id {model_id} in the project", self._project.path)
-            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                         (_ACTIVE_KEY, json.dumps(int(model_id))))
 
     # --- metrics ------------------------------------------------------------------------------
     def log_metrics(self, model_id: int, step: int, metrics: Mapping[str, float]) -> None:
