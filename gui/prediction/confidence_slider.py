@@ -1,6 +1,6 @@
 """``ConfidenceSlider``: the confidence threshold of the shown prediction, and what survives it.
 
-A horizontal slider in hundredths (0.30 … 0.99) with the value beside it and a line below saying
+A horizontal slider in hundredths (0.30 … 0.99) with the value beside it and a label saying
 how many segments the prediction keeps at that threshold ("7 segments · 9 candidates above 0.50").
 It only reports ``thresholdChanged(float)`` while the user drags; the prediction controller
 re-thresholds off the GUI thread (debounced) and calls ``show_count`` with the answer.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 STEPS = 100  # slider units per 1.0 of threshold
 
@@ -33,16 +33,14 @@ class ConfidenceSlider(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("segmentCount")
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        row = QHBoxLayout()
+        self.count_label.setMinimumWidth(220)
+        row = QHBoxLayout(self)  # one row: it sits in a bottom dock, where height is scarce
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Confidence"))
         row.addWidget(self.slider, 1)
         row.addWidget(self.value_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(row)
-        layout.addWidget(self.count_label)
+        row.addSpacing(10)
+        row.addWidget(self.count_label)
         self.slider.setValue(int(round(value * STEPS)))
         self._show_value(self.slider.value())
         self.slider.valueChanged.connect(self._moved)

@@ -97,6 +97,7 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
     controller = PredictController(w.session, w.photo, models, slider, w.runner, w.browser.selected_ids, w, w)
     panel = PredictionPanel(controller, slider)
     dock = w.add_panel("prediction", "Prediction", panel)
+    _share_bottom_area(w, dock)
     ui = PredictionUi(w, models, slider, live, controller, panel, dock)
 
     def model_changed(model_id, name: str) -> None:
@@ -118,6 +119,18 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
     if w.session.project is not None:
         models.refresh()
     return ui
+
+
+def _share_bottom_area(w: "MainWindow", dock: "QDockWidget") -> None:
+    """Tab the panel with the other model panels already in the bottom area (measurements,
+    training): side by side they would make the window's minimum width their sum."""
+    from PySide6.QtCore import Qt
+
+    others = [d for k, d in w.docks.items() if d is not dock and not d.isFloating()
+              and w.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
+    if others:
+        w.tabifyDockWidget(others[0], dock)
+        dock.raise_()
 
 
 def _add_actions(w: "MainWindow", ui: PredictionUi) -> None:

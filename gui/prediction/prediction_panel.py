@@ -1,20 +1,16 @@
 """``PredictionPanel``: the dock that runs the active model and thresholds what it found.
 
-    Model: crack-detector-v3
-    [This photo ▾] [Predict] [=====    ] [x]
-    Confidence ───────●──── 0.62
-    7 segments · 9 candidates above 0.62
-    [Accept all] [Evaluate…]
+    Model: crack-detector-v3   [This photo ▾] [Predict] [====   ] [x]       [Accept all] [Evaluate…]
+    Confidence ─────────●──── 0.62   7 segments · 9 candidates above 0.62
 
-The panel holds no logic: it shows the ``ModelSource`` and the ``PredictController``'s state and
-calls them; the slider is the ``ConfidenceSlider`` that ``LiveThreshold`` listens to.
+Two rows, for the bottom dock area (shared with the other model panels, as tabs). The panel holds
+no logic: it shows the ``ModelSource`` and the ``PredictController``'s state and calls them; the
+slider is the ``ConfidenceSlider`` that ``LiveThreshold`` listens to.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from gui.icons import bind
 from gui.prediction.confidence_slider import ConfidenceSlider
@@ -35,9 +31,10 @@ class PredictionPanel(QWidget):
         self.scope.setToolTip("Which photos to predict (select several in the photo list with Ctrl or Shift)")
         self.predict_button = QPushButton("Predict")
         bind(self.predict_button, "mdi6.robot-outline")
-        self.predict_button.setToolTip("Run the active model on these photos in the background")
+        self.predict_button.setToolTip("Run the active model on these photos in the background (Ctrl+R: this photo)")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.progress.setMaximumWidth(180)
         self.cancel_button = QToolButton()
         bind(self.cancel_button, "mdi6.close")
         self.cancel_button.setToolTip("Cancel the prediction (photos done so far keep theirs)")
@@ -48,29 +45,22 @@ class PredictionPanel(QWidget):
         self.evaluate_button = QPushButton("Evaluate…")
         bind(self.evaluate_button, "mdi6.chart-box-outline")
         self.evaluate_button.setToolTip("PQ / SQ / RQ and box AP of a model on the annotated photos")
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
-        run = QHBoxLayout()
-        run.addWidget(self.scope, 1)
-        run.addWidget(self.predict_button)
-        progress = QHBoxLayout()
-        progress.addWidget(self.progress, 1)
-        progress.addWidget(self.cancel_button)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.accept_button)
-        buttons.addWidget(self.evaluate_button)
-        buttons.addStretch(1)
+        top = QHBoxLayout()
+        top.addWidget(self.model_label)
+        top.addSpacing(12)
+        top.addWidget(self.scope)
+        top.addWidget(self.predict_button)
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel_button)
+        top.addStretch(1)
+        top.addWidget(self.accept_button)
+        top.addWidget(self.evaluate_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.setSpacing(6)
-        layout.addWidget(self.model_label)
-        layout.addLayout(run)
-        layout.addLayout(progress)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(4)
+        layout.addLayout(top)
         layout.addWidget(slider)
-        layout.addLayout(buttons)
-        layout.addWidget(self.hint)
         layout.addStretch(1)
 
         self.predict_button.clicked.connect(lambda: controller.predict(self.scope.currentData()))
@@ -83,10 +73,10 @@ class PredictionPanel(QWidget):
     def show_model(self, model_id, name: str) -> None:
         if model_id is None:
             self.model_label.setText("Model: <i>none yet</i>")
-            self.hint.setText("Train a model on your annotated photos first; its predictions show here.")
+            self.model_label.setToolTip("Train a model on your annotated photos first; its predictions show here.")
         else:
             self.model_label.setText(f"Model: <b>{name}</b>")
-            self.hint.setText("")
+            self.model_label.setToolTip("The active model: predictions and the slider use it")
         self.predict_button.setEnabled(model_id is not None and not self.controller.busy)
 
     def _busy(self, busy: bool) -> None:
