@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         from gui.prediction.install import install_prediction  # panel, slider, predict/evaluate actions
 
         self.prediction = install_prediction(self)
+        from gui.training.install import install_training  # train dialog, training and models panels
+
+        self.training = install_training(self)
 
     # --- composition ------------------------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -275,6 +278,9 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self.training.confirm_close():  # a training run asks, then stops with a checkpoint first
+            event.ignore()
+            return
         if self.autosaver.has_unsaved or self.autosaver.state == "saving":
             event.ignore()
             self.status.showMessage("Saving before closing…")

@@ -1,0 +1,135 @@
+"""Live charts of a training run (QtCharts): the loss terms per step, and validation PQ per epoch.
+
+Built from the run's records; points are added in batches (the training panel flushes a few
+times a second), and long runs are thinned so a chart never holds more than ``MAX_POINTS``
+points per line (redrawing stays cheap however many steps the run has).
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QWidget
+
+#: Loss terms drawn (the weighted terms the criterion returns; auxiliary per-layer terms and the
+#: unweighted cardinality error are left out: they would crowd the chart without telling more).
+LOSS_TERMS = ("loss", "loss_ce", "loss_bbox", "loss_giou", "loss_mask", "loss_dice")
+LOSS_NAMES = {"loss": "total", "loss_ce": "class", "loss_bbox": "box L1", "loss_giou": "GIoU",
+              "loss_mask": "mask focal", "loss_dice": "dice"}
+COLOURS = {"loss": "#2563eb", "loss_ce": "#f59e0b", "loss_bbox": "#10b981", "loss_giou": "#8b5cf6",
+           "loss_mask": "#ef4444", "loss_dice": "#ec4899", "pq": "#2563eb", "pq_things": "#ef4444",
+           "pq_stuff": "#10b981"}
+MAX_POINTS = 1200
+
+
+def _thin(points: list[QPointF]) -> list[QPointF]:
+    """Halve a line by averaging neighbours (keeps its shape, and the last point exactly)."""
+    out = [QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2) for a, b in zip(points[0::2], points[1::2])]
+    if len(points) % 2:
+        out.append(points[-1])
+    return out
+
+
+class _Chart(QChartView):
+    """A chart with one line per key, x and y value axes that follow the data."""
+
+    def __init__(self, title: str, x_title: str, y_title: str, keys: dict[str, str],
+                 parent: QWidget | None = None):
+        chart = QChart()
+        super().__init__(chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumSize(260, 180)
+        chart.setTitle(title)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.setMargins(QMargins(4, 4, 4, 4))
+        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis.setTitleText(x_title)
+        self.x_axis.setLabelFormat("%d")
+        self.y_axis.setTitleText(y_title)
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
+        self.series: dict[str, QLineSeries] = {}
+        self._points: dict[str, list[QPointF]] = {}
+        for key, name in keys.items():
+            s = QLineSeries()
+            s.setName(name)
+            s.setPen(QPen(QColor(COLOURS.get(key, "#888888")), 2 if key in ("loss", "pq") else 1.4))
+            chart.addSeries(s)
+            s.attachAxis(self.x_axis)
+            s.attachAxis(self.y_axis)
+            s.setVisible(False)  # shown with its first point (stages without masks have no mask terms)
+            self.series[key] = s
+            self._points[key] = []
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        pal = QApplication.palette()
+        chart = self.chart()
+        chart.setBackgroundBrush(pal.color(QPalette.ColorRole.Base))
+        text = pal.color(QPalette.ColorRole.Text)
+        chart.setTitleBrush(text)
+        chart.legend().setLabelColor(text)
+        for axis in (self.x_axis, self.y_axis):
+            axis.setLabelsColor(text)
+            axis.setTitleBrush(text)
+            axis.setGridLineColor(pal.color(QPalette.ColorRole.Mid))
+
+    def clear(self) -> None:
+        for key, s in self.series.items():
+            s.clear()
+            s.setVisible(False)
+            self._points[key] = []
+        self.x_axis.setRange(0, 1)
+        self.y_axis.setRange(0, 1)
+
+    def add(self, new: dict[str, list[tuple[float, float]]]) -> None:
+        """Append points ``{key: [(x, y), ...]}`` (non-finite values skipped), then fit the axes."""
+        for key, pts in new.items():
+            if key not in self.series:
+                continue
+            line = self._points[key]
+            line.extend(QPointF(x, y) for x, y in pts if math.isfinite(y))
+            while len(line) > MAX_POINTS:
+                line[:] = _thin(line)
+            if line:
+                self.series[key].replace(line)
+                self.series[key].setVisible(True)
+        self._fit()
+
+    def point_count(self, key: str) -> int:
+        return len(self._points.get(key, ()))
+
+    def _fit(self) -> None:
+        xs = [p.x() for line in self._points.values() for p in line]
+        ys = [p.y() for line in self._points.values() for p in line]
+        if not xs:
+            return
+        self.x_axis.setRange(min(xs), max(max(xs), min(xs) + 1))
+        self._fit_y(min(ys), max(ys))
+
+    def _fit_y(self, lo: float, hi: float) -> None:
+        pad = (hi - lo) * 0.05 or 0.5
+        self.y_axis.setRange(min(0.0, lo), hi + pad)
+        self.y_axis.applyNiceNumbers()
+
+
+class LossChart(_Chart):
+    """The weighted loss terms against the optimizer step."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Training loss", "step", "loss", {k: LOSS_NAMES[k] for k in LOSS_TERMS}, parent)
+
+
+class PQChart(_Chart):
+    """Validation PQ (all, things, stuff; x 100 as panopticapi prints it) against the epoch."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Validation PQ", "epoch", "PQ", {"pq": "PQ", "pq_things": "things", "pq_stuff": "stuff"},
+                         parent)
+        for s in self.series.values():
+            s.setPointsVisible(True)
+
+    def _fit_y(self, lo: float, hi: float) -> None:
+        self.y_axis.setRange(0.0, max(10.0, min(100.0, math.ceil(hi / 10 + 0.01) * 10)))

@@ -1,0 +1,203 @@
+"""``TrainingController``: the project's training run, from start to registered model.
+
+It owns the one ``TrainingProcess`` and keeps the project's model registry up to date with the
+run's records (``core.training.project_models``): a run is registered when it starts, follows
+its epochs, PQ and checkpoints, and ends finished, stopped (resumable) or failed. Views (the
+training panel, the models panel) listen to its signals and never talk to the process.
+
+Signals:
+    stateChanged(str): ``idle`` | ``starting`` | ``running`` | ``paused`` | ``stopping``.
+    runStarted(int): the model id of the run that starts (a new one, or one resumed).
+    record(object): every ``ProgressRecord`` of the run.
+    runEnded(str): ``finished`` | ``cancelled`` | ``time_limit`` | ``failed``.
+    failed(object): the error that stopped the run (also given to ``on_error``).
+    modelsChanged(): the project's models changed (registered, updated, deleted, active).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import ProjectError, TrainingError
+from core.training import project_models as pm
+from core.training.background import RunSpec
+from core.training.config import TrainConfig
+from gui.project_session import ProjectSession
+from gui.training.process import TrainingProcess
+
+log = logging.getLogger(__name__)
+
+IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the train dialog asks for: the settings, the preset they started from, and the model
+    config of the initial weights when they are a model of this project (else None)."""
+
+    config: TrainConfig
+    preset: str
+    model_config: dict | None = None
+
+
+class TrainingController(QObject):
+    stateChanged = Signal(str)
+    runStarted = Signal(int)
+    record = Signal(object)
+    runEnded = Signal(str)
+    failed = Signal(object)
+    modelsChanged = Signal()
+
+    def __init__(self, session: ProjectSession, on_error: Callable[[BaseException, str], None] | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.on_error = on_error
+        self.process = TrainingProcess(self)
+        self.state = IDLE
+        self.model_id: int | None = None      # the run in progress (or the last one)
+        self.records: list = []               # the run's records so far (views joining late replay them)
+        self._project = None                  # the project the run belongs to
+        self._epochs = 0
+        self.process.record.connect(self._on_record)
+        self.process.failed.connect(self._on_failed)
+        self.process.ended.connect(self._on_ended)
+        session.opened.connect(self._project_opened)
+        session.closing.connect(self._project_closing)
+
+    # --- asking -----------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.state != IDLE
+
+    def _writable_project(self):
+        project = self.session.project
+        if project is None:
+            raise TrainingError("open a project first")
+        if project.read_only:
+            raise ProjectError("the project is open read-only, so a trained model could not be registered in it",
+                               project.path, hint="use File › Save as copy, then train in the copy")
+        if self.busy:
+            raise TrainingError("a training run is already in progress", hint="wait for it, or cancel it")
+        return project
+
+    def start(self, request: TrainRequest, output_dir: Path | None = None) -> int:
+        """Register a new run and start it; returns its model id. Errors are raised (the dialog
+        shows them), nothing is started then."""
+        project = self._writable_project()
+        out = Path(output_dir) if output_dir else pm.new_run_dir(project)
+        model_id = pm.register_run(project, out, request.config, request.preset, request.model_config)
+        self._launch(project, model_id, RunSpec(str(project.path), str(out), request.config.to_dict()),
+                     request.config.epochs)
+        self.modelsChanged.emit()
+        return model_id
+
+    def resume(self, model_id: int) -> None:
+        """Continue a stopped or interrupted run from its ``last.pt``, with its own settings."""
+        project = self._writable_project()
+        info = pm.run_info(project, project.models.get(model_id))
+        if not info.resumable:
+            raise TrainingError("this run cannot be resumed: " + (
+                "it has finished" if info.status == pm.FINISHED else "no resumable checkpoint (last.pt) was found"),
+                info.output_dir)
+        pm.mark_running(project, model_id)
+        self._launch(project, model_id, RunSpec(str(project.path), str(info.output_dir), None,
+                                                resume=str(info.last_checkpoint)), info.epochs)
+        self.modelsChanged.emit()
+
+    def run_epochs(self) -> int:
+        """Epochs the current (or last) run trains in all."""
+        return self._epochs
+
+    def _launch(self, project, model_id: int, spec: RunSpec, epochs: int) -> None:
+        self._project, self.model_id, self.records, self._epochs = project, model_id, [], epochs
+        try:
+            self.process.start(spec)
+        except BaseException as e:
+            pm.mark_failed(project, model_id, f"could not start the training process: {e}")
+            self._project = None
+            raise
+        self._set_state(STARTING)
+        self.runStarted.emit(model_id)
+
+    def pause(self) -> None:
+        if self.state in (STARTING, RUNNING):
+            self.process.pause()
+            self._set_state(PAUSED)
+
+    def resume_paused(self) -> None:
+        if self.state == PAUSED:
+            self.process.resume()
+            self._set_state(RUNNING)
+
+    def cancel(self) -> None:
+        """Stop after the current step with a resumable checkpoint."""
+        if self.state in (STARTING, RUNNING, PAUSED):
+            self.process.cancel()
+            self._set_state(STOPPING)
+
+    # --- the run's messages -----------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    def _registry(self, what: str, fn: Callable, *args) -> None:
+        """Write to the run's project, if it is still the open one; a failed write is shown but
+        does not stop the run (the run's own files hold everything; reopening reconciles)."""
+        project = self._project
+        if project is None or project is not self.session.project or self.model_id is None:
+            return
+        try:
+            fn(project, self.model_id, *args)
+        except Exception as e:  # noqa: BLE001
+            log.warning("could not %s: %s", what, e)
+            if self.on_error is not None:
+                self.on_error(e, what)
+
+    def _on_record(self, rec) -> None:
+        self.records.append(rec)
+        if self.state == STARTING and rec.kind == "step":
+            self._set_state(RUNNING)
+        if rec.kind in ("epoch", "eval", "summary") or (rec.kind == "status" and rec.phase == "prepare"):
+            self._registry("record the training progress in the project", pm.follow_record, rec)
+            if rec.kind != "status":
+                self.modelsChanged.emit()
+        self.record.emit(rec)
+
+    def _on_failed(self, error: BaseException) -> None:
+        message = getattr(error, "reason", None) or str(error)
+        self._registry("record the training failure in the project", pm.mark_failed, message)
+        self.failed.emit(error)
+        if self.on_error is not None:
+            self.on_error(error, "train the model")
+
+    def _on_ended(self, status: str) -> None:
+        self._project = None
+        self._set_state(IDLE)
+        self.runEnded.emit(status)
+        self.modelsChanged.emit()
+
+    # --- the project ------------------------------------------------------------------------------
+    def _project_opened(self, project) -> None:
+        if project.read_only:
+            return
+        try:
+            changed = pm.reconcile(project, {self.model_id} if self.busy and self.model_id is not None else set())
+        except Exception as e:  # noqa: BLE001 - a registry read problem must not block opening
+            log.warning("could not check the project's training runs: %s", e)
+            return
+        if changed:
+            log.info("training runs settled after a restart: %s", changed)
+            self.modelsChanged.emit()
+
+    def _project_closing(self) -> None:
+        """The run's project closes: stop the run with a checkpoint; its outcome is read back from
+        its folder (``summary.json``) when the project opens again."""
+        if self.busy and self._project is self.session.project:
+            self.cancel()
+            self._project = None

@@ -1,0 +1,356 @@
+"""``TrainDialog``: what to train on, how, from which weights, and on which device.
+
+Built from the ``ProjectSession``: the photos a run would use (``core.project.training_set``, the
+trainer's own rule) with their train/validation split, the training presets of
+``core.training.config.PRESETS`` (listed as they are, so a new preset appears here by itself),
+the stage, epochs, image size and batch size, the initial weights (none, an ImageNet backbone
+file, a public DETR checkpoint, or a model of this project) and the device: the CUDA GPU's name
+and memory, or plainly that the run will use the CPU, with roughly how long an epoch takes —
+measured on this machine in a helper process a moment after the dialog opens.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from core.project.training_set import held_out, training_images
+from core.training.config import PRESETS, STAGES, TrainConfig
+from gui.project_session import ProjectSession
+from gui.training.controller import TrainRequest
+from gui.workers.base import Task, TaskRunner
+
+STAGE_WORDS = {"detection": "Detection (classes and boxes; mask head frozen)",
+               "masks": "Masks (detector frozen; mask head only)",
+               "joint": "Joint (everything at once)",
+               "detection+masks": "Both stages, one after the other (detection, then masks)"}
+INIT_NONE, INIT_IMAGENET, INIT_DETR, INIT_MODEL = "none", "imagenet", "detr", "checkpoint"
+INIT_WORDS = {INIT_NONE: "None (random weights)", INIT_IMAGENET: "ImageNet backbone file…",
+              INIT_DETR: "Public DETR checkpoint file…", INIT_MODEL: "A model of this project"}
+#: Wait this long after the last change before measuring the speed again.
+ESTIMATE_DELAY_MS = 700
+
+
+def _preset_tip(name: str, cfg: TrainConfig) -> str:
+    return (f"{name}: model {cfg.model_preset}, stage {cfg.stage}, {cfg.epochs} epochs, "
+            f"{cfg.min_size}-{cfg.max_size} px, batch {cfg.batch_size}, learning rate {cfg.lr:g}")
+
+
+class TrainDialog(QDialog):
+    """``request()`` gives the ``TrainRequest`` once accepted. ``measure=False`` skips the speed
+    measurement (tests)."""
+
+    def __init__(self, session: ProjectSession, runner: TaskRunner, parent: QWidget | None = None,
+                 measure: bool = True):
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self.setObjectName("trainDialog")
+        self.session, self.runner, self.measure = session, runner, measure
+        project = session.project
+        self.images = training_images(project)
+        self.models = [m for m in project.models.list() if m.checkpoint_exists]
+        self.project_keys = sorted((c.id, bool(c.isthing)) for c in session.categories)
+        self._estimate_task: Task | None = None
+        self._estimate_token: object | None = None  # results of an older measurement are dropped
+        self._per_photo: tuple[object, float] | None = None  # (DeviceInfo, seconds per photo)
+
+        # photos
+        self.photos_label = QLabel()
+        self.photos_label.setWordWrap(True)
+        # recipe
+        self.preset = QComboBox()
+        for name, cfg in PRESETS.items():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, _preset_tip(name, cfg), Qt.ItemDataRole.ToolTipRole)
+        self.stage = QComboBox()
+        for s in STAGES:
+            self.stage.addItem(STAGE_WORDS.get(s, s), s)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.mask_epochs = QSpinBox()
+        self.mask_epochs.setRange(1, 9_999)
+        self.mask_epochs.setToolTip("Of all the epochs, how many the second (masks) stage gets")
+        self.size = QSpinBox()
+        self.size.setRange(64, 2048)
+        self.size.setSingleStep(32)
+        self.size.setSuffix(" px")
+        self.size.setToolTip("The longer side of the photos during training (random sizes a little below it "
+                             "too); larger sees thinner cracks but is slower and needs more memory")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 256)
+        self.batch.setToolTip("Photos per training step; lower it when memory runs out")
+        # initial weights
+        self.init = QComboBox()
+        for key, words in INIT_WORDS.items():
+            if key != INIT_MODEL or self.models:
+                self.init.addItem(words, key)
+        self.init_file = QLineEdit()
+        self.init_file.setPlaceholderText("a .pth / .pt file")
+        self.browse = QPushButton("Browse…")
+        self.init_model = QComboBox()
+        for m in reversed(self.models):
+            self.init_model.addItem(m.name, m.id)
+        self.new_head = QCheckBox("Fine-tune with a new class head (its categories differ from the project's)")
+        self.init_note = QLabel()
+        self.init_note.setWordWrap(True)
+        # device
+        self.device_label = QLabel("Checking the device…")
+        self.device_label.setWordWrap(True)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setWordWrap(True)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("automatic")
+        self.threads.setToolTip("CPU threads for the training (automatic: one per core). On a machine busy with "
+                                "other work, fewer can be faster")
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #dc2626;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.start_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.start_button.setText("Start training")
+
+        photos = QGroupBox("Photos")
+        QVBoxLayout(photos).addWidget(self.photos_label)
+        recipe = QGroupBox("Recipe")
+        form = QFormLayout(recipe)
+        form.addRow("Preset", self.preset)
+        form.addRow("Stage", self.stage)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Masks stage epochs", self.mask_epochs)
+        form.addRow("Image size", self.size)
+        form.addRow("Batch size", self.batch)
+        self._recipe_form = form
+        weights = QGroupBox("Initial weights")
+        wform = QFormLayout(weights)
+        wform.addRow("Start from", self.init)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.init_file, 1)
+        file_row.addWidget(self.browse)
+        self.file_row = QWidget()
+        self.file_row.setLayout(file_row)
+        file_row.setContentsMargins(0, 0, 0, 0)
+        wform.addRow("File", self.file_row)
+        wform.addRow("Model", self.init_model)
+        wform.addRow(self.new_head)
+        wform.addRow(self.init_note)
+        self._weights_form = wform
+        device = QGroupBox("Device")
+        dform = QFormLayout(device)
+        dform.addRow(self.device_label)
+        dform.addRow(self.estimate_label)
+        dform.addRow("CPU threads", self.threads)
+        lay = QVBoxLayout(self)
+        for w in (photos, recipe, weights, device):
+            lay.addWidget(w)
+        lay.addWidget(self.problem)
+        lay.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+        self._estimate_timer = QTimer(self)
+        self._estimate_timer.setSingleShot(True)
+        self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self._measure)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        self.stage.currentIndexChanged.connect(self._sync)
+        self.init.currentIndexChanged.connect(self._sync)
+        self.init_model.currentIndexChanged.connect(self._sync)
+        for spin in (self.epochs, self.mask_epochs, self.batch):
+            spin.valueChanged.connect(self._sync)
+        for spin in (self.size, self.threads):
+            spin.valueChanged.connect(self._sync)
+            spin.valueChanged.connect(lambda _v: self._schedule_estimate())
+        self.preset.currentIndexChanged.connect(lambda _i: self._schedule_estimate())
+        self.init_file.textChanged.connect(self._sync)
+        self.browse.clicked.connect(self._browse)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        self.finished.connect(lambda _r: self._stop_estimate())
+        default = self.preset.findData("cpu_small")
+        self.preset.setCurrentIndex(max(default, 0))
+        self._preset_changed()
+        if measure:
+            self._schedule_estimate(0)
+        else:
+            self.device_label.setText("(device not checked)")
+
+    # --- presets and consistency ------------------------------------------------------------------
+    def _preset_changed(self, *_args) -> None:
+        cfg = PRESETS[self.preset.currentData()]
+        self.stage.setCurrentIndex(max(self.stage.findData(cfg.stage), 0))
+        self.epochs.setValue(cfg.epochs)
+        self.mask_epochs.setValue(cfg.mask_epochs if cfg.mask_epochs < cfg.epochs else max(1, cfg.epochs // 4))
+        self.size.setValue(cfg.max_size)
+        self.batch.setValue(cfg.batch_size)
+        self.threads.setValue(cfg.cpu_threads)
+        self._sync()
+
+    def _sync(self, *_args) -> None:
+        both = self.stage.currentData() == "detection+masks"
+        self._recipe_form.setRowVisible(self.mask_epochs, both)
+        kind = self.init.currentData()
+        self._weights_form.setRowVisible(self.file_row, kind in (INIT_IMAGENET, INIT_DETR))
+        self._weights_form.setRowVisible(self.init_model, kind == INIT_MODEL)
+        differ = kind == INIT_MODEL and self._chosen_model() is not None and \
+            sorted((c.id, bool(c.isthing)) for c in self._chosen_model().categories) != self.project_keys
+        self._weights_form.setRowVisible(self.new_head, differ)
+        notes = {INIT_NONE: "Starts from random weights (torchvision's ImageNet weights are used for the "
+                            "backbone when they are already on this computer).",
+                 INIT_IMAGENET: "A ResNet state dict trained on ImageNet, for the backbone.",
+                 INIT_DETR: "A public DETR checkpoint (ResNet-50): the class head is re-initialised for the "
+                            "project's categories. Use the detr_r50 preset with it.",
+                 INIT_MODEL: "Continues from that model's weights, with its own architecture (the preset's "
+                             "model is not used)."}
+        self.init_note.setText(notes.get(kind, ""))
+        self._show_photos()
+        self._show_estimate()
+        problem = self._problem()
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
+        self.start_button.setEnabled(not problem)
+
+    def _chosen_model(self):
+        model_id = self.init_model.currentData()
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def _split(self) -> tuple[int, int, bool]:
+        """``(train, validation, validation is the project's val split)``."""
+        n_train, n_val = len(self.images.train), len(self.images.val)
+        if n_val:
+            return n_train, n_val, True
+        cfg = PRESETS[self.preset.currentData()]
+        n_val = held_out(n_train, cfg.val_fraction) if cfg.eval_every > 0 else 0
+        return n_train - n_val, n_val, False
+
+    def _show_photos(self) -> None:
+        total = len(self.images)
+        n_train, n_val, from_split = self._split()
+        if total == 0:
+            text = ("No annotated photos yet. Annotate some (status “in progress” or “done”), then train. "
+                    "Photos in the test split never train.")
+        else:
+            how = ("the photos in the val split" if from_split else
+                   f"held out at random, {PRESETS[self.preset.currentData()].val_fraction:.0%}")
+            text = (f"{total} annotated photo{'s' if total != 1 else ''}: <b>{n_train}</b> for training, "
+                    f"<b>{n_val}</b> for validation ({how}).")
+        if self.images.skipped:
+            text += f"<br>{len(self.images.skipped)} left out: not found on disk (e.g. {self.images.skipped[0]})."
+        self.photos_label.setText(text)
+
+    def _problem(self) -> str:
+        if len(self.images) == 0:
+            return "There is nothing to train on yet."
+        kind = self.init.currentData()
+        if kind in (INIT_IMAGENET, INIT_DETR):
+            path = self.init_file.text().strip()
+            if not path:
+                return "Choose the file of initial weights."
+            if not Path(path).is_file():
+                return f"No such file: {path}"
+        if kind == INIT_MODEL and self._chosen_model() is None:
+            return "Choose a model of this project."
+        try:
+            self.config()
+        except ValueError as e:
+            return str(e).removeprefix("invalid training config: ")
+        return ""
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Initial weights", self.init_file.text() or str(Path.home()),
+                                              "Weights (*.pth *.pt *.bin);;All files (*)")
+        if path:
+            self.init_file.setText(path)
+
+    # --- the result -------------------------------------------------------------------------------
+    def config(self) -> TrainConfig:
+        """The ``TrainConfig`` of the current choices (``ValueError`` when they do not fit)."""
+        base = PRESETS[self.preset.currentData()]
+        size = self.size.value()
+        min_size = max(32, int(round(size * base.min_size / base.max_size / 32)) * 32)
+        changes = dict(stage=self.stage.currentData(), epochs=self.epochs.value(), batch_size=self.batch.value(),
+                       max_size=size, min_size=min(min_size, size), cpu_threads=self.threads.value())
+        if changes["stage"] == "detection+masks":
+            changes["mask_epochs"] = self.mask_epochs.value()
+        kind = self.init.currentData()
+        if kind == INIT_NONE:
+            changes.update(init_weights="", init_kind="auto")
+        elif kind in (INIT_IMAGENET, INIT_DETR):
+            changes.update(init_weights=self.init_file.text().strip(), init_kind=kind)
+        elif kind == INIT_MODEL and self._chosen_model() is not None:
+            changes.update(init_weights=str(self._chosen_model().checkpoint), init_kind=INIT_MODEL,
+                           new_class_head=self.new_head.isVisibleTo(self) and self.new_head.isChecked())
+        return base.replace(**changes)
+
+    def request(self) -> TrainRequest:
+        model = self._chosen_model() if self.init.currentData() == INIT_MODEL else None
+        config = model.config if model is not None and "backbone" in model.config else None
+        return TrainRequest(self.config(), self.preset.currentData(), config)
+
+    def _accept(self) -> None:
+        problem = self._problem()
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            return
+        self.accept()
+
+    # --- device and speed -------------------------------------------------------------------------
+    def _schedule_estimate(self, delay: int = ESTIMATE_DELAY_MS) -> None:
+        if self.measure:
+            self._per_photo = None if self._per_photo is None else (self._per_photo[0], math.nan)
+            self.estimate_label.setText("Measuring the speed…")
+            self._estimate_timer.start(delay)
+
+    def _stop_estimate(self) -> None:
+        self._estimate_timer.stop()
+        if self._estimate_task is not None:
+            self._estimate_task.cancel()
+            self._estimate_task = None
+
+    def _measure(self) -> None:
+        from core.training.background import call_in_child
+        from core.training.estimate import estimate_per_photo
+
+        self._stop_estimate()
+        model = PRESETS[self.preset.currentData()].model_preset
+        args = (model, self.size.value(), self.session.categories.to_json(), "auto", self.threads.value())
+        self._per_photo = None
+        self.estimate_label.setText(f"Measuring the speed of {model} at {self.size.value()} px…")
+        token = object()
+        self._estimate_token = token
+        self._estimate_task = self.runner.start(
+            lambda _p, cancel: call_in_child(estimate_per_photo, args, cancel), "measure the training speed",
+            on_finished=lambda r: self._measured(r) if self._estimate_token is token else None,
+            on_failed=lambda e: self._measure_failed(e) if self._estimate_token is token else None,
+            report_errors=False)
+
+    def _measured(self, result) -> None:
+        self._estimate_task = None
+        self._per_photo = result
+        info, _per_photo = result
+        self.device_label.setText(info.words())
+        self.threads.setEnabled(info.kind == "cpu")
+        self._show_estimate()
+
+    def _measure_failed(self, error: BaseException) -> None:
+        self._estimate_task = None
+        self.estimate_label.setText(f"Could not measure the speed: {getattr(error, 'reason', None) or error}")
+
+    def _show_estimate(self) -> None:
+        if self._per_photo is None:
+            return
+        from core.training.estimate import duration_words, epoch_seconds
+
+        info, per_photo = self._per_photo
+        if not math.isfinite(per_photo):
+            return
+        n_train, n_val, _ = self._split()
+        epoch = epoch_seconds(per_photo, n_train, n_val)
+        where = "on the GPU" if info.kind == "cuda" else "on the CPU"
+        self.estimate_label.setText(
+            f"Roughly <b>{duration_words(epoch)} per epoch</b> {where}, {duration_words(epoch * self.epochs.value())} "
+            f"for {self.epochs.value()} epochs (measured here: {per_photo:.2f} s per photo at {self.size.value()} px).")

@@ -1,0 +1,242 @@
+"""``TrainingPanel``: the run in progress — progress with ETA, live loss and PQ charts, the log,
+and Pause / Continue / Cancel / Resume. Built from a ``TrainingController``.
+
+Records arrive in bursts (a tiny model makes many steps a second); they are buffered and drawn
+at most every ``FLUSH_MS``, so the charts never cost the window its smoothness.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from gui.icons import bind
+from gui.training import controller as ctl
+from gui.training.charts import LOSS_TERMS, LossChart, PQChart
+
+FLUSH_MS = 250
+LOG_LINES = 2000
+
+
+def hms(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class TrainingPanel(QWidget):
+    """Shows ``controller``'s run. ``trainRequested`` asks for the train dialog (no run yet)."""
+
+    trainRequested = Signal()
+    resumeRequested = Signal()
+
+    def __init__(self, controller: ctl.TrainingController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.controller = controller
+        self.headline = QLabel("No training run yet.")
+        self.headline.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.progress.setTextVisible(True)
+        self.eta = QLabel("")
+        self.eta.setMinimumWidth(150)
+        self.train_button = QPushButton("Train…")
+        bind(self.train_button, "mdi6.school-outline")
+        self.pause_button = QPushButton("Pause")
+        bind(self.pause_button, "mdi6.pause")
+        self.cancel_button = QPushButton("Cancel")
+        bind(self.cancel_button, "mdi6.stop")
+        self.cancel_button.setToolTip("Stop after the current step; a checkpoint is kept and the run can be resumed")
+        self.resume_button = QPushButton("Resume")
+        bind(self.resume_button, "mdi6.play-circle-outline")
+        self.resume_button.setToolTip("Continue the interrupted run from its last checkpoint")
+        self.loss_chart = LossChart()
+        self.pq_chart = PQChart()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setPlaceholderText("The run's messages appear here.")
+
+        top = QHBoxLayout()
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.eta)
+        for b in (self.train_button, self.pause_button, self.cancel_button, self.resume_button):
+            top.addWidget(b)
+        split = QSplitter()
+        split.addWidget(self.loss_chart)
+        split.addWidget(self.pq_chart)
+        split.addWidget(self.log)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setStretchFactor(2, 2)
+        split.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.addWidget(self.headline)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+
+        self._pending: list = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self.flush)
+        self.resumable_id: int | None = None
+        self._epochs = 0
+        self._paused_at: float | None = None
+        self.train_button.clicked.connect(self.trainRequested)
+        self.pause_button.clicked.connect(self._pause_clicked)
+        self.cancel_button.clicked.connect(controller.cancel)
+        self.resume_button.clicked.connect(self.resumeRequested)
+        controller.runStarted.connect(self._run_started)
+        controller.record.connect(self._queue)
+        controller.stateChanged.connect(self._state_changed)
+        controller.runEnded.connect(self._run_ended)
+        controller.failed.connect(lambda e: self.append_log(f"ERROR: {getattr(e, 'reason', None) or e}"))
+        self._state_changed(controller.state)
+
+    # --- controls ---------------------------------------------------------------------------------
+    def _pause_clicked(self) -> None:
+        if self.controller.state == ctl.PAUSED:
+            self.controller.resume_paused()
+        else:
+            self.controller.pause()
+
+    def set_resumable(self, model_id: int | None, words: str = "") -> None:
+        """Offer Resume for a stopped run (the install object finds it in the project)."""
+        self.resumable_id = model_id
+        if model_id is not None and not self.controller.busy and words:
+            self.headline.setText(words)
+        self._state_changed(self.controller.state)
+
+    def _state_changed(self, state: str) -> None:
+        busy = state != ctl.IDLE
+        self.train_button.setVisible(not busy)
+        self.pause_button.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.pause_button.setEnabled(state in (ctl.STARTING, ctl.RUNNING, ctl.PAUSED))
+        self.cancel_button.setEnabled(state in (ctl.STARTING, ctl.RUNNING, ctl.PAUSED))
+        self.resume_button.setVisible(not busy and self.resumable_id is not None)
+        paused = state == ctl.PAUSED
+        self.pause_button.setText("Continue" if paused else "Pause")
+        bind(self.pause_button, "mdi6.play" if paused else "mdi6.pause")
+        if paused:
+            self._paused_at = time.monotonic()
+            self.eta.setText("paused")
+            self.append_log("paused (the model stays in memory; Continue goes on from the same step)")
+        elif state == ctl.STOPPING:
+            self.eta.setText("stopping…")
+            self.append_log("stopping after the current step, with a checkpoint…")
+        elif state == ctl.RUNNING and self._paused_at is not None:
+            self.append_log("continued")
+            self._paused_at = None
+
+    # --- records ----------------------------------------------------------------------------------
+    def _run_started(self, model_id: int) -> None:
+        self.flush()
+        self.loss_chart.clear()
+        self.pq_chart.clear()
+        self._epochs = 0
+        self.resumable_id = None
+        self.progress.setRange(0, 0)  # busy until the first step says how many there are
+        self.progress.setFormat("starting…")
+        self.eta.setText("")
+        self.headline.setText("Starting the training process…")
+        self.append_log(f"— run of model {model_id} —")
+        self._flush_timer.start()
+        self._state_changed(self.controller.state)
+
+    def _queue(self, rec) -> None:
+        self._pending.append(rec)
+
+    def flush(self) -> None:
+        """Draw the records received since the last flush (charts once, log lines, progress)."""
+        recs, self._pending = self._pending, []
+        if not recs:
+            return
+        losses: dict[str, list[tuple[float, float]]] = {k: [] for k in LOSS_TERMS}
+        pq: dict[str, list[tuple[float, float]]] = {"pq": [], "pq_things": [], "pq_stuff": []}
+        last_step = None
+        for rec in recs:
+            kind = rec.kind
+            if kind == "step":
+                last_step = rec
+                for k in LOSS_TERMS:
+                    if k in rec.losses:
+                        losses[k].append((rec.step, rec.losses[k]))
+            elif kind == "eval":
+                for k in pq:
+                    pq[k].append((rec.epoch, 100 * getattr(rec, k)))
+                self.append_log(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, "
+                                f"RQ {100 * rec.rq:.1f}) on {rec.images} photos" + ("  — best so far" if rec.best else ""))
+            elif kind == "epoch":
+                self.append_log(f"epoch {rec.epoch} ({rec.stage}): loss {rec.losses.get('loss', math.nan):.3f}, "
+                                f"{rec.seconds:.0f} s" + ("  (ended early: time per epoch)" if rec.truncated else ""))
+            elif kind == "status":
+                if rec.phase == "cache" and rec.total:
+                    self.progress.setRange(0, rec.total)
+                    self.progress.setValue(rec.done)
+                    self.progress.setFormat(rec.message)
+                if rec.phase != "cache" or rec.done in (0, rec.total):
+                    self.append_log(rec.message)
+                if rec.phase in ("prepare", "stage", "resume"):
+                    self.headline.setText(rec.message[:1].upper() + rec.message[1:])
+            elif kind == "summary":
+                self._show_summary(rec)
+        if any(losses.values()):
+            self.loss_chart.add(losses)
+        if any(pq.values()):
+            self.pq_chart.add(pq)
+        if last_step is not None:
+            self._show_step(last_step)
+
+    def _show_step(self, rec) -> None:
+        epochs = self._config_epochs()
+        total_steps = max(1, epochs * rec.steps_per_epoch)
+        self.progress.setRange(0, total_steps)
+        self.progress.setValue(min(rec.step, total_steps))
+        self.progress.setFormat(f"epoch {rec.epoch}/{epochs} · step {rec.epoch_step}/{rec.steps_per_epoch} · %p%")
+        if self.controller.state == ctl.RUNNING:
+            self.eta.setText(f"{hms(rec.eta_s)} left · {rec.images_per_s:.1f} img/s")
+        self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} of {epochs}; "
+                              f"loss {rec.losses.get('loss', math.nan):.3f}")
+
+    def _config_epochs(self) -> int:
+        if not self._epochs:
+            self._epochs = self.controller.run_epochs() or 1
+        return self._epochs
+
+    def _show_summary(self, rec) -> None:
+        words = {"finished": "Finished", "cancelled": "Stopped", "time_limit": "Stopped at the time limit"}
+        pq = f"; best PQ {100 * rec.best_pq:.1f} at epoch {rec.best_epoch}" if math.isfinite(rec.best_pq) else ""
+        text = (f"{words.get(rec.status, rec.status)}: {rec.epochs_done} epochs, {rec.steps} steps in "
+                f"{hms(rec.elapsed_s)}{pq}.")
+        if rec.status != "finished" and rec.last_checkpoint:
+            text += " Resume continues from the checkpoint."
+        self.headline.setText(text)
+        self.append_log(text)
+
+    def _run_ended(self, status: str) -> None:
+        self.flush()
+        self._flush_timer.stop()
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        if status == "finished":
+            self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat(f"{status.replace('_', ' ')} · %p%")
+        self.eta.setText("")
+        if status == "failed":
+            self.headline.setText("The training stopped on an error (see the log); the last checkpoint is kept.")
+        self._state_changed(self.controller.state)
+
+    def append_log(self, line: str) -> None:
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
+        self.log.moveCursor(QTextCursor.MoveOperation.End)
