@@ -1,15 +1,18 @@
 """``ExportDialog``: write the project's annotations as COCO panoptic, COCO instances or class PNGs.
 
-Runs in the background through ``core.formats.project_io.export_project`` (an atomic folder:
-an export that fails or is cancelled leaves nothing behind).
+Split options: a seeded train/validation split by share (the same seed gives the same split), or
+the photos' own splits from the project. Runs in the background through
+``core.formats.project_io.export_project`` with progress and cancel in the status bar (an atomic
+folder: an export that fails or is cancelled leaves nothing behind); the window stays usable.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QMessageBox, QVBoxLayout, QWidget)
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
+                               QMessageBox, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.dialogs.import_dialog import PathField
 from gui.project_session import ProjectSession
@@ -39,21 +42,42 @@ class ExportDialog(QDialog):
         self.val.setSingleStep(0.05)
         self.val.setValue(0.2)
         self.val.setSpecialValueText("no split (one set)")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("The same seed always gives the same split")
         self.use_project_splits = QCheckBox("Use the photos' splits from the project")
+        self.include_stuff = QCheckBox("Also write stuff segments (concrete, background) as instances")
         self.overwrite = QCheckBox("Replace the folder if it exists")
+        self.count = QLabel()
+        self.count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        n = len(project.annotations.image_ids())
+        self.count.setText(f"{n} annotated photo{'s' if n != 1 else ''} will be exported; photos without an "
+                           "annotation are left out.")
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Folder", self.dest)
         form.addRow("Validation share", self.val)
+        form.addRow("Split seed", self.seed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self._start)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        for w in (self.photos, self.use_project_splits, self.overwrite):
+        for w in (self.photos, self.use_project_splits, self.include_stuff, self.overwrite, self.count):
             layout.addWidget(w)
         layout.addWidget(buttons)
+        self.format.currentIndexChanged.connect(self._sync)
+        self.val.valueChanged.connect(self._sync)
+        self.use_project_splits.toggled.connect(self._sync)
+        self._sync()
+
+    def _sync(self, *_) -> None:
+        """Only the options that apply to the current choices are enabled."""
+        own = self.use_project_splits.isChecked()
+        self.val.setEnabled(not own)
+        self.seed.setEnabled(not own and self.val.value() > 0)
+        self.include_stuff.setVisible(self.format.currentData() == "coco-instances")
 
     def _start(self) -> None:
         dest = self.dest.path()
@@ -61,9 +85,11 @@ class ExportDialog(QDialog):
             QMessageBox.warning(self, "Export", "Choose a folder to export into.")
             return
         fmt, project = self.format.currentData(), self.session.project
-        options = {"images": self.photos.isChecked(), "overwrite": self.overwrite.isChecked(),
-                   "val_fraction": self.val.value() or None}
         use_splits = self.use_project_splits.isChecked()
+        options = {"images": self.photos.isChecked(), "overwrite": self.overwrite.isChecked(),
+                   "val_fraction": None if use_splits else (self.val.value() or None), "seed": self.seed.value()}
+        if fmt == "coco-instances":
+            options["include_stuff"] = self.include_stuff.isChecked()
         parent = self.parentWidget()
 
         def work(progress, cancel):

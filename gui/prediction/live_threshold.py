@@ -106,6 +106,8 @@ class LiveThreshold(QObject):
             self.predictionLoaded.emit(pred)
             if pred is None:
                 self.slider.show_count(None)
+                if self.photo.controller.prediction is not None:
+                    self.photo.set_prediction(None)  # another model's result: the canvas shows the active one's
                 return
             self.slider.set_minimum(pred.min_threshold)
             self._run()

@@ -251,3 +251,47 @@ def test_broken_and_diverged_models_are_messages_and_the_app_lives_on(qtbot, win
         wait_quiet(qtbot, window)
     assert watch.max_gap_ms < MAX_STALL_MS, f"GUI thread stalled {watch.max_gap_ms} ms"
     assert window.isVisible() and window.photo.record.id in window.session.predicted
+
+
+def test_export_dialog_from_the_file_menu_with_split_options(qtbot, window, make_project, tmp_path, monkeypatch):
+    import json
+
+    from core.formats.export import split_ids
+    from gui.dialogs.export_dialog import ExportDialog
+
+    path = make_project(6, annotated=4)
+    open_project(qtbot, window, path)
+    assert window.actions.a["export"] in window.actions.file_menu.actions()
+    shown = []
+    monkeypatch.setattr(ExportDialog, "open", lambda self: shown.append(self))
+    window.actions.a["export"].trigger()
+    dialog = shown[0]
+    assert "4 annotated photos" in dialog.count.text()
+    dialog.dest.set_path(tmp_path / "seeded")
+    dialog.val.setValue(0.5)
+    dialog.seed.setValue(7)
+    assert dialog.seed.isEnabled() and not dialog.include_stuff.isVisibleTo(dialog)
+    with LoopWatch() as watch:
+        dialog._start()
+        assert window.status.progress.isVisibleTo(window.status)  # progress and cancel in the status bar
+        qtbot.waitUntil(lambda: (tmp_path / "seeded" / "panoptic_val.json").exists(), timeout=20_000)
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    assert watch.max_gap_ms < MAX_STALL_MS
+    annotated = window.session.project.annotations.image_ids()
+    want = split_ids(annotated, 0.5, 7)
+    got = {img["id"]: "val" for img in json.loads((tmp_path / "seeded" / "panoptic_val.json").read_text())["images"]}
+    assert set(got) == {i for i, s in want.items() if s == "val"} and len(got) == 2
+    # The photos' own splits: the share and seed no longer apply.
+    window.session.project.images.set_split(annotated[:1], "val")
+    dialog = ExportDialog(window.session, window)
+    dialog.dest.set_path(tmp_path / "own")
+    dialog.use_project_splits.setChecked(True)
+    assert not dialog.val.isEnabled() and not dialog.seed.isEnabled()
+    dialog.format.setCurrentIndex(dialog.format.findData("coco-instances"))
+    assert dialog.include_stuff.isVisibleTo(dialog)
+    dialog._start()
+    qtbot.waitUntil(lambda: (tmp_path / "own").exists() and not window.runner.busy, timeout=20_000)
+    names = sorted(p.name for p in (tmp_path / "own").glob("*.json"))
+    assert names and any("val" in n for n in names), names
+    val = json.loads(next((tmp_path / "own").glob("*val*.json")).read_text())
+    assert [img["id"] for img in val["images"]] == annotated[:1]
