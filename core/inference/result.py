@@ -352,3 +352,16 @@ def expand_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     cols = np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1)
     wide = np.take(labels.astype(np.int32, copy=False), cols, axis=1)
     return np.take(wide, rows, axis=0)
+
+
+def expanded_areas(labels: np.ndarray, height: int, width: int) -> dict[int, int]:
+    """``{label: pixels}`` of every non-zero label of ``expand_nearest(labels, height, width)``,
+    counted on the small map: each small pixel stands for (rows it expands to) x (columns it
+    expands to) full-size pixels. O(h * w) instead of a pass over the full-size map (the slider
+    needs the areas of a 12 MP result: ~0.3 ms here against ~30 ms)."""
+    h, w = labels.shape
+    rows = np.bincount(np.minimum((np.arange(height) * (h / height)).astype(np.int64), h - 1), minlength=h)
+    cols = np.bincount(np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1), minlength=w)
+    weight = np.outer(rows, cols).ravel().astype(np.float64)
+    counts = np.bincount(labels.ravel().astype(np.int64), weights=weight)
+    return {int(i): int(round(counts[i])) for i in np.flatnonzero(counts) if i != 0}

@@ -4,8 +4,8 @@ When a photo opens, its stored re-thresholdable prediction of the active model (
 ``core.inference.store``) is loaded on a worker, which also builds its score levels once (the
 first ``panoptic`` call: ~0.1 s). Moving the slider then never runs the model: after a short
 debounce, a worker computes ``prediction.panoptic(threshold)`` at full size (a lookup plus one
-nearest-neighbour expansion: ~30 ms at 12 MP) and the segment areas; the GUI thread only swaps the
-overlay and the segment list. One re-threshold runs at a time; moves made meanwhile collapse into
+nearest-neighbour expansion: ~30 ms at 12 MP) and the segment areas (counted on the small map);
+the GUI thread only swaps the overlay and the segment list. One re-threshold runs at a time; moves made meanwhile collapse into
 one more run with the newest value. A moment after the slider rests, the result is stored in the
 project (what the photo shows next time), off the GUI thread too.
 """
@@ -126,10 +126,11 @@ class LiveThreshold(QObject):
         threshold = max(self.slider.threshold(), pred.min_threshold)
 
         def work(progress, cancel):
-            from core.editing import compute_areas
+            from core.inference.result import expanded_areas
 
-            ann = pred.panoptic(threshold)
-            return ann, compute_areas(ann.id_map), pred.candidate_count(threshold)
+            small, _segments = pred.label_map(threshold)
+            ann = pred.panoptic(threshold)  # the same levels: the model is not run
+            return ann, expanded_areas(small, *pred.image_size), pred.candidate_count(threshold)
 
         def finished(result):
             if token != self._token:

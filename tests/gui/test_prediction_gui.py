@@ -106,8 +106,11 @@ def test_predict_the_open_photo_and_slide_the_threshold(qtbot, window, tmp_path,
     assert all(a >= b for a, b in zip(counts, counts[1:])), counts  # never more segments when raised
     assert counts[0] > counts[-1] and len(set(counts)) >= 3, counts
     assert watch.max_gap_ms < MAX_STALL_MS, f"GUI thread stalled {watch.max_gap_ms} ms"
-    # The segment panel lists what survives; the project keeps the last threshold's result.
+    # The segment panel lists what survives, with full-size areas; the project keeps the last result.
+    from core.editing import compute_areas
+
     assert window.segments_panel.pred_root.childCount() == counts[-1]
+    assert window.segments_panel._pred_areas == compute_areas(window.controller.prediction.id_map)
     qtbot.waitUntil(lambda: window.session.project.get_setting("prediction.threshold") == pytest.approx(thresholds[-1]),
                     timeout=5000)
     stored = window.session.project.predictions.load(image_id, ui.models.model_id, with_payload=False)
