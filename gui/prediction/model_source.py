@@ -8,6 +8,7 @@ pay that again). ``predictor()`` is called *from worker functions*; the cache is
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -28,6 +29,7 @@ class ModelSource(QObject):
         self.model_id: int | None = None
         self.name = ""
         self._lock = threading.Lock()
+        self._use = threading.Lock()  # one run of the model at a time (see ``exclusive``)
         self._cached: tuple[tuple, object] | None = None  # ((model id, checkpoint, mtime), Predictor)
         session.opened.connect(lambda _p: self.refresh())
         session.closed.connect(self._closed)
@@ -80,3 +82,18 @@ class ModelSource(QObject):
             predictor = load_project_predictor(project, model_id)
             self._cached = (key, predictor)
             return predictor
+
+    @contextlib.contextmanager
+    def exclusive(self, cancel=None):
+        """Hold the model for one batch (a prediction run, an evaluation): the network is not
+        run from two threads at once (predict changes the weights' memory layout on the CPU).
+        Waiting stops with ``CancelledError`` when ``cancel`` is set."""
+        from core.errors import CancelledError
+
+        while not self._use.acquire(timeout=0.2):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("cancelled while waiting for the model")
+        try:
+            yield
+        finally:
+            self._use.release()

@@ -85,9 +85,10 @@ class PredictController(QObject):
             from core.inference.store import predict_images
 
             progress(0, len(ids), "loading the model")
-            predictor = models.predictor(project, model_id)
-            return predict_images(project, predictor, ids, model_id=model_id, threshold=threshold,
-                                  progress=progress, cancel=cancel)
+            with models.exclusive(cancel):
+                predictor = models.predictor(project, model_id)
+                return predict_images(project, predictor, ids, model_id=model_id, threshold=threshold,
+                                      progress=progress, cancel=cancel)
 
         self.task = self.runner.start(work, "predict the photos", on_finished=self._finished, on_done=self._done)
         self.busyChanged.emit(True)

@@ -245,10 +245,23 @@ def test_broken_and_diverged_models_are_messages_and_the_app_lives_on(qtbot, win
             qtbot.waitUntil(lambda: len(reports) > before, timeout=20_000)
             wait_quiet(qtbot, window)
             assert words in reports[-1].text and not reports[-1].unexpected, reports[-1]
-        assert not window.session.project.predictions.list()  # nothing half-stored
-        # The window still works: the good model predicts.
-        ui.models.refresh()
+        assert not window.session.project.predictions.list()  # nothing stored
+        # Out of memory in the network: said plainly, with a suggestion.
+        model_class = type(Predictor.from_checkpoint(checkpoint, device="cpu").model)
+
+        def no_memory(*args, **kwargs):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
         ui.models.set_active(1)
+        before = len(reports)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(model_class, "predict", no_memory)
+            ui.controller.predict("all")
+            qtbot.waitUntil(lambda: len(reports) > before, timeout=20_000)
+            wait_quiet(qtbot, window)
+        assert "out of memory" in reports[-1].text.lower() and "smaller" in reports[-1].hint
+        assert not reports[-1].unexpected
+        # The window still works: the good model predicts.
         with qtbot.waitSignal(ui.controller.finished, timeout=30_000):
             ui.controller.predict("current")
         wait_quiet(qtbot, window)
@@ -298,3 +311,21 @@ def test_export_dialog_from_the_file_menu_with_split_options(qtbot, window, make
     assert names and any("val" in n for n in names), names
     val = json.loads(next((tmp_path / "own").glob("*val*.json")).read_text())
     assert [img["id"] for img in val["images"]] == annotated[:1]
+
+
+def test_the_training_panels_active_model_is_followed(qtbot, window, tmp_path, checkpoint):
+    training = getattr(window, "training", None)
+    if training is None or not hasattr(training, "activeModelChanged"):
+        pytest.skip("the training panel (issue 12 part A) is not installed")
+    path = make_model_project(tmp_path / "p", checkpoint, annotate=False)
+    with Project.open(path) as project:
+        other = project.models.add("other", checkpoint=checkpoint, config={}, categories=project.categories.get())
+    open_project(qtbot, window, path)
+    ui = window.prediction
+    assert ui.link_training()
+    training.activeModelChanged.emit(1)
+    assert ui.models.model_id == 1 and window.loader.model_id == 1 and "tiny detector" in ui.panel.model_label.text()
+    training.activeModelChanged.emit(other)
+    assert ui.models.model_id == other and "other" in ui.panel.model_label.text()
+    training.activeModelChanged.emit(None)
+    assert ui.models.model_id is None and not ui.panel.predict_button.isEnabled()
