@@ -3,8 +3,12 @@
     python main.py evaluate --gt val/panoptic_val.json --pred out/panoptic_pred.json
     python main.py evaluate --gt gt.json --pred pred.json --per-class --coco-ap --json metrics.json
     python main.py evaluate --gt gt.json --pred pred.json --backend panopticapi
+    python main.py evaluate --project bridge.pinspect --photos val --threshold 0.5 --worst 5
 
-PNG folders default to the folder beside each JSON named like it (panopticapi's layout).
+PNG folders default to the folder beside each JSON named like it (panopticapi's layout). With
+``--project`` a registered model (the active one by default) is run on the project's annotated
+photos and compared with their annotations (``core.evaluation.project_eval``: what the
+application's Evaluate dialog shows); the project is opened read-only.
 """
 from __future__ import annotations
 
@@ -20,8 +24,16 @@ def register(sub) -> None:
                        description="Evaluate a COCO panoptic prediction (JSON + PNG folder) against ground "
                                    "truth: PQ, SQ, RQ for All / Things / Stuff as panopticapi prints them, "
                                    "per class and per image on request, and COCO box / mask AP of things.")
-    p.add_argument("--gt", type=Path, required=True, help="ground-truth COCO panoptic JSON")
-    p.add_argument("--pred", type=Path, required=True, help="predicted COCO panoptic JSON")
+    p.add_argument("--gt", type=Path, default=None, help="ground-truth COCO panoptic JSON")
+    p.add_argument("--pred", type=Path, default=None, help="predicted COCO panoptic JSON")
+    p.add_argument("--project", type=Path, default=None,
+                   help="instead of --gt/--pred: run a model of this project on its annotated photos")
+    p.add_argument("--model", type=int, default=None, metavar="ID",
+                   help="--project: the registered model's id (default: the active model)")
+    p.add_argument("--photos", choices=("val", "annotated"), default="val",
+                   help="--project: the validation split (default) or every annotated photo")
+    p.add_argument("--threshold", type=float, default=0.5, help="--project: confidence threshold (default 0.5)")
+    p.add_argument("--device", default="auto", help="--project: auto (CUDA when present), cpu, cuda:N")
     p.add_argument("--gt-folder", type=Path, default=None, help="ground-truth PNGs (default: beside --gt)")
     p.add_argument("--pred-folder", type=Path, default=None, help="predicted PNGs (default: beside --pred)")
     p.add_argument("--per-class", action="store_true", help="also print PQ, SQ, RQ, TP, FP, FN per class")
@@ -43,6 +55,16 @@ def _positive(text: str) -> int:
 
 
 def run(args) -> int:
+    import sys
+
+    if args.project is not None and (args.gt is not None or args.pred is not None):
+        print("error: give either --project or --gt and --pred, not both", file=sys.stderr)
+        return 2
+    if args.project is not None:
+        return run_project(args)
+    if args.gt is None or args.pred is None:
+        print("error: --gt and --pred are required (or --project)", file=sys.stderr)
+        return 2
     from core.atomic import atomic_write_text
     from core.commands.progress import ProgressBar
     from core.evaluation import evaluate_files, format_coco_table, format_pq_table
@@ -78,3 +100,47 @@ def run(args) -> int:
         atomic_write_text(args.json, json.dumps(out, indent=1, allow_nan=False))
         print(f"wrote {args.json}")
     return 0
+
+
+def run_project(args) -> int:
+    """``--project``: the application's evaluation, headless (nothing is written to the project)."""
+    from core.atomic import atomic_write_text
+    from core.commands.progress import ProgressBar
+    from core.errors import ProjectError
+    from core.evaluation import format_coco_table, format_pq_table
+    from core.evaluation.project_eval import evaluate_project, evaluation_photos
+    from core.inference.project_model import active_model_id, load_project_predictor
+    from core.project import Project
+
+    with Project.open(args.project, read_only=True) as project:
+        model_id = args.model if args.model is not None else active_model_id(project)
+        if model_id is None:
+            raise ProjectError("the project has no model with a checkpoint", args.project,
+                               hint="train one first, or give --model")
+        photos = evaluation_photos(project, args.photos)
+        if not photos:
+            raise ProjectError(f"no {'validation' if args.photos == 'val' else 'annotated'} photos to evaluate on",
+                               args.project, hint="use --photos annotated, or give photos the val split")
+        predictor = load_project_predictor(project, model_id, args.device)
+        name = project.models.get(model_id).name
+        bar = ProgressBar("evaluate")
+        try:
+            ev = evaluate_project(project, predictor, [p.id for p in photos], threshold=args.threshold,
+                                  coco_ap=True, progress=bar)
+        finally:
+            bar.close()
+    print(f"model {model_id} ({name}) on {len(ev.photos)} {args.photos} photos at threshold {ev.threshold}")
+    print(format_pq_table(ev.pq, per_class=args.per_class))
+    if args.worst:
+        print(f"\nlowest PQ of {len(ev.photos)} photos:")
+        for p in ev.worst(args.worst):
+            print(f"  {p.name}: PQ {100 * p.pq.pq:5.1f}  TP {p.pq.tp}  FP {p.pq.fp}  FN {p.pq.fn}")
+    print()
+    print(format_coco_table(ev.coco))
+    for _id, photo, reason in ev.skipped:
+        print(f"skipped {photo}: {reason}")
+    if args.json is not None:
+        atomic_write_text(args.json, json.dumps(dict(ev.to_json(), model_id=model_id, project=str(args.project)),
+                                                indent=1, allow_nan=False))
+        print(f"wrote {args.json}")
+    return 1 if ev.skipped else 0

@@ -81,3 +81,25 @@ def test_missing_photos_are_skipped_and_cancel_stops(project, predictor):
         evaluate_project(project, predictor, [], threshold=0.6)
     with pytest.raises(ValueError):
         evaluate_project(project, predictor, [recs[1].id], threshold=0.1)
+
+
+def test_the_command_line_evaluates_a_project_as_the_application_does(project, predictor, checkpoint, tmp_path,
+                                                                       capsys):
+    import json
+
+    from core.cli import main
+
+    model_id = project.models.add("tiny", checkpoint=checkpoint, config={}, categories=predictor.categories)
+    val = [r.id for r in evaluation_photos(project, "val")]
+    ev = evaluate_project(project, predictor, val, threshold=0.5)
+    out = tmp_path / "metrics.json"
+    code = main(["evaluate", "--project", str(project.path), "--threshold", "0.5", "--worst", "2", "--per-class",
+                 "--device", "cpu", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and f"model {model_id} (tiny) on 3 val photos" in text and "lowest PQ of 3 photos" in text
+    data = json.loads(out.read_text())
+    assert data["pq"]["All"]["pq"] == ev.pq.all.pq and data["coco"]["bbox"]["AP"] == ev.coco.stats("bbox")["AP"]
+    assert not project.predictions.list()  # the command line does not write the project
+    assert main(["evaluate", "--project", str(project.path), "--gt", "x.json"]) == 2
+    assert main(["evaluate", "--project", str(project.path), "--model", "99"]) == 1
+    assert "no model with id 99" in capsys.readouterr().err
