@@ -93,7 +93,7 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
     w = window
     models = ModelSource(w.session, w)
     slider = ConfidenceSlider()
-    live = LiveThreshold(w.session, w.photo, models, slider, w.runner, w.reporter.report, w)
+    live = LiveThreshold(w.session, w.photo, models, slider, w.runner, w)
     controller = PredictController(w.session, w.photo, models, slider, w.runner, w.browser.selected_ids, w, w)
     panel = PredictionPanel(controller, slider)
     dock = w.add_panel("prediction", "Prediction", panel)

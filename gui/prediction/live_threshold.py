@@ -35,11 +35,10 @@ class LiveThreshold(QObject):
     predictionLoaded = Signal(object)   # PanopticPrediction or None (the open photo has none)
 
     def __init__(self, session: ProjectSession, photo: PhotoSession, models: ModelSource, slider: ConfidenceSlider,
-                 runner: TaskRunner, report, parent: QObject | None = None):
+                 runner: TaskRunner, parent: QObject | None = None):
         super().__init__(parent)
         self.session, self.photo, self.models, self.slider = session, photo, models, slider
         self.runner = runner
-        self.report = report
         self.prediction = None     # PanopticPrediction of the open photo, or None
         self.image_id: int | None = None
         self.model_id: int | None = None

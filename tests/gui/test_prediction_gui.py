@@ -237,6 +237,7 @@ def test_broken_and_diverged_models_are_messages_and_the_app_lives_on(qtbot, win
     open_project(qtbot, window, path)
     ui = window.prediction
     reports = window.reporter.history
+    model_class = type(Predictor.from_checkpoint(checkpoint, device="cpu").model)
     with LoopWatch() as watch:
         for model_id, words in ((bad_id, "bad.pt"), (nan_id, "NaN")):
             ui.models.set_active(model_id)
@@ -247,7 +248,6 @@ def test_broken_and_diverged_models_are_messages_and_the_app_lives_on(qtbot, win
             assert words in reports[-1].text and not reports[-1].unexpected, reports[-1]
         assert not window.session.project.predictions.list()  # nothing stored
         # Out of memory in the network: said plainly, with a suggestion.
-        model_class = type(Predictor.from_checkpoint(checkpoint, device="cpu").model)
 
         def no_memory(*args, **kwargs):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
