@@ -2,16 +2,51 @@
 
 A horizontal slider in hundredths (0.30 … 0.99) with the value beside it and a label saying
 how many segments the prediction keeps at that threshold ("7 segments · 9 candidates above 0.50").
+Small marks above the groove show the prediction's score levels, where the result can change.
 It only reports ``thresholdChanged(float)`` while the user drags; the prediction controller
 re-thresholds off the GUI thread (debounced) and calls ``show_count`` with the answer.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QWidget
 
 STEPS = 100  # slider units per 1.0 of threshold
+
+
+class LevelSlider(QSlider):
+    """A slider that marks the prediction's score levels: the thresholds where what is shown can
+    change (``PanopticPrediction.score_levels``), so the user sees where to stop."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.levels: list[float] = []
+
+    def set_levels(self, levels: list[float]) -> None:
+        self.levels = [float(v) for v in levels]
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if not self.levels:
+            return
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        painter = QPainter(self)
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+        y = groove.top() - 1
+        for level in self.levels:
+            units = level * STEPS
+            if not self.minimum() <= units <= self.maximum():
+                continue
+            x = groove.left() + handle.width() / 2 + span * (units - self.minimum()) / max(1, self.maximum() - self.minimum())
+            painter.drawLine(int(round(x)), y - 3, int(round(x)), y)
+        painter.end()
 
 
 class ConfidenceSlider(QWidget):
@@ -19,7 +54,7 @@ class ConfidenceSlider(QWidget):
 
     def __init__(self, minimum: float = 0.3, value: float = 0.5, parent: QWidget | None = None):
         super().__init__(parent)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = LevelSlider()
         self.slider.setObjectName("confidenceSlider")
         self.slider.setRange(int(round(minimum * STEPS)), STEPS - 1)
         self.slider.setPageStep(5)
@@ -56,6 +91,10 @@ class ConfidenceSlider(QWidget):
         self.slider.setValue(int(round(value * STEPS)))
         self.slider.blockSignals(False)
         self._show_value(self.slider.value())
+
+    def set_levels(self, levels: list[float]) -> None:
+        """Mark the thresholds where the shown prediction changes (empty: no prediction)."""
+        self.slider.set_levels(levels)
 
     def set_minimum(self, minimum: float) -> None:
         """The lowest threshold the shown prediction was kept for (its ``min_threshold``)."""

@@ -71,6 +71,7 @@ class LiveThreshold(QObject):
         self._store_timer.stop()
         self.prediction, self.image_id, self._shown = None, None, None
         self.slider.show_count(None)
+        self.slider.set_levels([])
 
     def reload(self) -> None:
         """Load the open photo's prediction again (after predicting it, or another active model)."""
@@ -103,6 +104,7 @@ class LiveThreshold(QObject):
                 return
             self.prediction, self.image_id = pred, image_id
             self.predictionLoaded.emit(pred)
+            self.slider.set_levels(pred.score_levels() if pred is not None else [])
             if pred is None:
                 self.slider.show_count(None)
                 if self.photo.controller.prediction is not None:
