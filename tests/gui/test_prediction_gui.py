@@ -85,6 +85,7 @@ def test_predict_the_open_photo_and_slide_the_threshold(qtbot, window, tmp_path,
         assert image_id in window.session.predicted
         pred = ui.live.prediction
         assert pred is not None and len(pred.score_levels()) >= 3
+        assert ui.slider.slider.levels == pred.score_levels()  # marked on the slider
         counts, thresholds = [], []
         for t in np.linspace(0.30, 0.99, 24):
             units = int(round(t * 100))
