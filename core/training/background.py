@@ -126,6 +126,17 @@ def _lower_priority() -> None:
             pass
 
 
+def _use_default_start_method() -> None:
+    """A spawned child inherits the ``spawn`` start method; its data-loader workers are then
+    started as the command line starts them (``fork`` where the platform has it), so the run
+    behaves the same (and its dataset need not be picklable)."""
+    import multiprocessing
+    import sys
+
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+
+
 def child_main(spec: dict, queue, cancel, go) -> None:
     """The child process: train ``spec`` and put its records on ``queue``.
 
@@ -137,6 +148,7 @@ def child_main(spec: dict, queue, cancel, go) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="training: %(levelname)s %(name)s: %(message)s")
     _lower_priority()
+    _use_default_start_method()
     status = "failed"
     try:
         trainer = build_trainer(RunSpec.from_dict(spec), cancel)

@@ -13,15 +13,29 @@ from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
-#: Loss terms drawn (the weighted terms the criterion returns; auxiliary per-layer terms and the
-#: unweighted cardinality error are left out: they would crowd the chart without telling more).
-LOSS_TERMS = ("loss", "loss_ce", "loss_bbox", "loss_giou", "loss_mask", "loss_dice")
-LOSS_NAMES = {"loss": "total", "loss_ce": "class", "loss_bbox": "box L1", "loss_giou": "GIoU",
-              "loss_mask": "mask focal", "loss_dice": "dice"}
+#: Names of the loss terms people know; a term a model adds later is drawn under its own name.
+LOSS_NAMES = {"loss": "total", "loss_ce": "class", "loss_bbox": "box", "loss_giou": "GIoU",
+              "loss_mask": "mask", "loss_dice": "dice"}
 COLOURS = {"loss": "#2563eb", "loss_ce": "#f59e0b", "loss_bbox": "#10b981", "loss_giou": "#8b5cf6",
            "loss_mask": "#ef4444", "loss_dice": "#ec4899", "pq": "#2563eb", "pq_things": "#ef4444",
            "pq_stuff": "#10b981"}
+SPARE_COLOURS = ("#0ea5e9", "#84cc16", "#f97316", "#64748b", "#a855f7", "#14b8a6")
+
+
+def loss_terms(losses: dict[str, float]) -> list[str]:
+    """The terms a chart draws: the total and each weighted term of the last decoder layer.
+    Auxiliary per-layer terms (``..._0``) and the unweighted ``cardinality_error`` are left out:
+    they would crowd the chart without telling more."""
+    return [k for k in losses if k.startswith("loss") and not k[-1].isdigit()]
 MAX_POINTS = 1200
+
+
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is at least ``raw`` (at least 1: steps and epochs)."""
+    if raw <= 1:
+        return 1.0
+    k = 10 ** math.floor(math.log10(raw))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= raw)
 
 
 def _thin(points: list[QPointF]) -> list[QPointF]:
@@ -52,17 +66,23 @@ class _Chart(QChartView):
         chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.series: dict[str, QLineSeries] = {}
         self._points: dict[str, list[QPointF]] = {}
+        self._dynamic = not keys
         for key, name in keys.items():
-            s = QLineSeries()
-            s.setName(name)
-            s.setPen(QPen(QColor(COLOURS.get(key, "#888888")), 2 if key in ("loss", "pq") else 1.4))
-            chart.addSeries(s)
-            s.attachAxis(self.x_axis)
-            s.attachAxis(self.y_axis)
-            s.setVisible(False)  # shown with its first point (stages without masks have no mask terms)
-            self.series[key] = s
-            self._points[key] = []
+            self._add_series(key, name)
         self.apply_palette()
+
+    def _add_series(self, key: str, name: str) -> QLineSeries:
+        s = QLineSeries()
+        s.setName(name)
+        colour = COLOURS.get(key) or SPARE_COLOURS[len(self.series) % len(SPARE_COLOURS)]
+        s.setPen(QPen(QColor(colour), 2.2 if key in ("loss", "pq") else 1.4))
+        self.chart().addSeries(s)
+        s.attachAxis(self.x_axis)
+        s.attachAxis(self.y_axis)
+        s.setVisible(False)  # shown with its first point
+        self.series[key] = s
+        self._points[key] = []
+        return s
 
     def apply_palette(self) -> None:
         pal = QApplication.palette()
@@ -77,7 +97,11 @@ class _Chart(QChartView):
             axis.setGridLineColor(pal.color(QPalette.ColorRole.Mid))
 
     def clear(self) -> None:
-        for key, s in self.series.items():
+        for key, s in list(self.series.items()):
+            if self._dynamic:  # the next run may have other terms (another stage or model)
+                self.chart().removeSeries(s)
+                del self.series[key], self._points[key]
+                continue
             s.clear()
             s.setVisible(False)
             self._points[key] = []
@@ -88,7 +112,9 @@ class _Chart(QChartView):
         """Append points ``{key: [(x, y), ...]}`` (non-finite values skipped), then fit the axes."""
         for key, pts in new.items():
             if key not in self.series:
-                continue
+                if not self._dynamic:
+                    continue
+                self._add_series(key, LOSS_NAMES.get(key, key.removeprefix("loss_")))
             line = self._points[key]
             line.extend(QPointF(x, y) for x, y in pts if math.isfinite(y))
             while len(line) > MAX_POINTS:
@@ -106,7 +132,12 @@ class _Chart(QChartView):
         ys = [p.y() for line in self._points.values() for p in line]
         if not xs:
             return
-        self.x_axis.setRange(min(xs), max(max(xs), min(xs) + 1))
+        lo, hi = min(xs), max(max(xs), min(xs) + 1)
+        self.x_axis.setRange(lo, hi)
+        # Ticks on round numbers (1, 2, 5 x 10^k) rather than on fifths of an odd range.
+        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.x_axis.setTickAnchor(0)
+        self.x_axis.setTickInterval(nice_step((hi - lo) / 5))
         self._fit_y(min(ys), max(ys))
 
     def _fit_y(self, lo: float, hi: float) -> None:
@@ -119,7 +150,7 @@ class LossChart(_Chart):
     """The weighted loss terms against the optimizer step."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Training loss", "step", "loss", {k: LOSS_NAMES[k] for k in LOSS_TERMS}, parent)
+        super().__init__("Training loss", "step", "loss", {}, parent)
 
 
 class PQChart(_Chart):
@@ -132,4 +163,9 @@ class PQChart(_Chart):
             s.setPointsVisible(True)
 
     def _fit_y(self, lo: float, hi: float) -> None:
-        self.y_axis.setRange(0.0, max(10.0, min(100.0, math.ceil(hi / 10 + 0.01) * 10)))
+        top = max(10.0, min(100.0, math.ceil(hi / 10 + 0.01) * 10))
+        self.y_axis.setRange(0.0, top)
+        self.y_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.y_axis.setTickAnchor(0)
+        self.y_axis.setTickInterval(10.0 if top <= 50 else 20.0)
+        self.y_axis.setLabelFormat("%d")

@@ -49,10 +49,16 @@ class TrainingInstall(QObject):
         self.controller = TrainingController(window.session, window.reporter.report, self)
         self.panel = TrainingPanel(self.controller)
         self.models_panel = ModelsPanel(window.session, self.controller, window.runner)
+        others = [d for d in window.docks.values()
+                  if window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
         self.training_dock = window.add_panel("training", "Training", self.panel)
         self.models_dock = window.add_panel("models", "Models", self.models_panel)
+        # One row of tabs along the bottom (prediction, measurements, ...): each panel gets the
+        # window's full width (the charts need it) instead of a narrow column.
+        if others:
+            window.tabifyDockWidget(others[-1], self.training_dock)
         window.tabifyDockWidget(self.training_dock, self.models_dock)
-        self.models_dock.raise_()
+        (others[0] if others else self.models_dock).raise_()
         self.dialog: TrainDialog | None = None
         #: ``() -> bool``: may the window close, stopping the run? Replaced by tests.
         self.ask_stop = self._ask_stop

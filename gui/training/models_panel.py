@@ -23,7 +23,7 @@ from gui.workers.base import TaskRunner
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("", "Model", "Date", "Preset", "Epochs", "PQ", "Status")
+COLUMNS = ("", "Model", "Date", "Preset", "Epochs", "Best PQ", "Status")
 
 
 def _date(iso: str) -> str:
@@ -113,7 +113,7 @@ class ModelsPanel(QWidget):
             active = m.id == self.active_id
             epochs = f"{info.epochs_done}/{info.epochs}" if info.epochs else (str(info.epochs_done) or "")
             pq = f"{100 * info.pq:.1f}" if math.isfinite(info.pq) else "–"
-            status = info.status_words
+            status = info.status_words + (" · can resume" if info.resumable else "")
             if self.controller.busy and m.id == self.controller.model_id:
                 status = "training now"
             cells = ["", m.name, _date(info.started_at or m.created_at), info.preset or m.config.get("model_preset", ""),

@@ -64,7 +64,8 @@ class TrainDialog(QDialog):
         # recipe
         self.preset = QComboBox()
         for name, cfg in PRESETS.items():
-            self.preset.addItem(name, name)
+            model = "" if cfg.model_preset == name else f"{cfg.model_preset} model, "
+            self.preset.addItem(f"{name}  —  {model}{cfg.epochs} epochs, {cfg.max_size} px", name)
             self.preset.setItemData(self.preset.count() - 1, _preset_tip(name, cfg), Qt.ItemDataRole.ToolTipRole)
         self.stage = QComboBox()
         for s in STAGES:
@@ -170,8 +171,7 @@ class TrainDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         self.finished.connect(lambda _r: self._stop_estimate())
-        default = self.preset.findData("cpu_small")
-        self.preset.setCurrentIndex(max(default, 0))
+        self.preset.setCurrentIndex(0)  # core lists its presets with the everyday choice first
         self._preset_changed()
         if measure:
             self._schedule_estimate(0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QTextCursor
@@ -16,9 +17,11 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from gui.icons import bind
 from gui.training import controller as ctl
-from gui.training.charts import LOSS_TERMS, LossChart, PQChart
+from gui.training.charts import LossChart, PQChart, loss_terms
 
 FLUSH_MS = 250
+#: Steps whose median pace gives the ETA.
+PACE_STEPS = 25
 LOG_LINES = 2000
 
 
@@ -75,9 +78,8 @@ class TrainingPanel(QWidget):
         split.addWidget(self.loss_chart)
         split.addWidget(self.pq_chart)
         split.addWidget(self.log)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setStretchFactor(2, 2)
+        split.setChildrenCollapsible(False)
+        split.setSizes([420, 340, 300])  # relative: the charts get most of the width
         split.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
@@ -86,6 +88,7 @@ class TrainingPanel(QWidget):
         lay.addWidget(split, 1)
 
         self._pending: list = []
+        self._step_times: deque = deque(maxlen=PACE_STEPS)  # (step, elapsed_s) of recent steps
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self.flush)
@@ -145,6 +148,7 @@ class TrainingPanel(QWidget):
         self.loss_chart.clear()
         self.pq_chart.clear()
         self._epochs = 0
+        self._step_times.clear()
         self.resumable_id = None
         self.progress.setRange(0, 0)  # busy until the first step says how many there are
         self.progress.setFormat("starting…")
@@ -162,16 +166,16 @@ class TrainingPanel(QWidget):
         recs, self._pending = self._pending, []
         if not recs:
             return
-        losses: dict[str, list[tuple[float, float]]] = {k: [] for k in LOSS_TERMS}
+        losses: dict[str, list[tuple[float, float]]] = {}
         pq: dict[str, list[tuple[float, float]]] = {"pq": [], "pq_things": [], "pq_stuff": []}
         last_step = None
         for rec in recs:
             kind = rec.kind
             if kind == "step":
                 last_step = rec
-                for k in LOSS_TERMS:
-                    if k in rec.losses:
-                        losses[k].append((rec.step, rec.losses[k]))
+                self._step_times.append((rec.step, rec.elapsed_s))
+                for k in loss_terms(rec.losses):
+                    losses.setdefault(k, []).append((rec.step, rec.losses[k]))
             elif kind == "eval":
                 for k in pq:
                     pq[k].append((rec.epoch, 100 * getattr(rec, k)))
@@ -205,9 +209,25 @@ class TrainingPanel(QWidget):
         self.progress.setValue(min(rec.step, total_steps))
         self.progress.setFormat(f"epoch {rec.epoch}/{epochs} · step {rec.epoch_step}/{rec.steps_per_epoch} · %p%")
         if self.controller.state == ctl.RUNNING:
-            self.eta.setText(f"{hms(rec.eta_s)} left · {rec.images_per_s:.1f} img/s")
+            eta, rate = self._pace(rec, total_steps)
+            self.eta.setText(f"{hms(eta)} left · {rate:.1f} img/s")
         self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} of {epochs}; "
                               f"loss {rec.losses.get('loss', math.nan):.3f}")
+
+    def _pace(self, rec, total_steps: int) -> tuple[float, float]:
+        """``(seconds left, images per second)`` from the median time per step of the recent
+        steps. The trainer's own figures are a moving average that a pause (one very long step)
+        throws off for many steps; the median is not moved by it."""
+        times = list(self._step_times)
+        paces = [(t1 - t0) / (s1 - s0) for (s0, t0), (s1, t1) in zip(times, times[1:]) if s1 > s0 and t1 >= t0]
+        remaining = max(total_steps - rec.step, 0)
+        if len(paces) < 3:
+            return rec.eta_s, rec.images_per_s
+        pace = sorted(paces)[len(paces) // 2]
+        rate = rec.images_per_s
+        if remaining and rec.eta_s > 0 and pace > 0:  # the trainer's ETA is remaining x its average pace
+            rate = rec.images_per_s * (rec.eta_s / remaining) / pace
+        return remaining * pace, rate
 
     def _config_epochs(self) -> int:
         if not self._epochs:
