@@ -48,6 +48,9 @@ def create_app(argv: list[str]):
     app.setApplicationName("Panoptic Inspector")
     app.setOrganizationName("PanopticInspector")
     app.setApplicationDisplayName("Panoptic Inspector")
+    from gui.desktop_integration import apply_identity
+
+    apply_identity(app)
     apply_theme(app, os.environ.get("PANOPTIC_THEME") or Preferences().get_str("view/theme", "system"))
     return app
 
@@ -83,11 +86,20 @@ def run_app(argv: list[str]) -> int:
         return 2
     app = create_app(argv)
     setup_logging()
+    from gui.desktop_integration import ProjectOpenFilter
     from gui.error_reporter import install_excepthook
     from gui.main_window import MainWindow
+    from gui.single_instance import ProjectBeacon, hand_over
 
+    # A project already open in another window of ours: bring that one forward instead of
+    # opening the same file twice (the store would open read-only here).
+    if hand_over(argv):
+        return 0
     window = MainWindow()
     install_excepthook(window.reporter)
+    ProjectBeacon(window).follow(window.session)
+    # macOS Finder and other launchers deliver "open this file" as an event, not as argv.
+    app.installEventFilter(ProjectOpenFilter(window.project_actions.open_path, window))
     close_on_signals(window)
     window.show()
     open_start_project(window, argv)

@@ -15,19 +15,21 @@ from pathlib import Path
 from torch import nn
 
 from core.categories import CategorySet
-from core.model.backbone import WEIGHTS_AUTO, WEIGHTS_IMAGENET, WEIGHTS_NONE, build_backbone
+from core.model.backbone import WEIGHTS_AUTO, WEIGHTS_IMAGENET, WEIGHTS_NONE, Backbone, build_backbone
 from core.model.checkpoint import (LoadedModel, PublicLoadReport, load_checkpoint, load_model_from_checkpoint,
                                    load_model_state, load_public_detr, save_checkpoint)
 from core.model.config import PRESETS, ModelConfig, get_preset
 from core.model.criterion import SetCriterion, build_criterion
 from core.model.detr import DETR, DETRPanoptic
+from core.model.mask_detr import MaskDETR
 from core.model.mask_head import build_mask_head
 from core.model.matcher import HungarianMatcher, build_matcher
 from core.model.postprocess import MASK_FILL, PanopticPostProcessor, select_queries
+from core.model.small_resnet import NarrowResNet
 from core.model.transformer import build_transformer
 
 __all__ = [
-    "DETR", "DETRPanoptic", "HungarianMatcher", "LoadedModel", "MASK_FILL", "ModelConfig", "PRESETS",
+    "DETR", "DETRPanoptic", "HungarianMatcher", "MaskDETR", "LoadedModel", "MASK_FILL", "ModelConfig", "PRESETS",
     "PanopticPostProcessor", "PublicLoadReport", "SetCriterion", "WEIGHTS_AUTO", "WEIGHTS_IMAGENET",
     "WEIGHTS_NONE", "build_model", "get_preset", "load_checkpoint", "load_model_from_checkpoint",
     "load_model_state", "load_public_detr", "save_checkpoint", "select_queries",
@@ -49,7 +51,8 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
             download (the only value that uses the network); None / ``"none"``: random init; any
             other value: a file with a ResNet state dict.
     Returns:
-        model: ``DETRPanoptic`` when ``config.with_masks`` else ``DETR``; criterion:
+        model: ``MaskDETR`` for architecture mask_detr, else ``DETRPanoptic`` when
+        ``config.with_masks`` and ``DETR`` without; criterion:
         ``SetCriterion``; postprocessor: ``PanopticPostProcessor``.
     """
     if isinstance(num_classes, CategorySet):
@@ -57,6 +60,29 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
         num_classes = len(num_classes)
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    model = _build_network(config, num_classes, backbone_weights)
+    matcher = build_matcher(config.cost_class, config.cost_bbox, config.cost_giou, config.cost_mask, config.cost_dice)
+    criterion = build_criterion(num_classes, class_coef=config.class_loss_coef, bbox_coef=config.bbox_loss_coef,
+                                giou_coef=config.giou_loss_coef, mask_coef=config.mask_loss_coef,
+                                dice_coef=config.dice_loss_coef, eos_coef=config.eos_coef,
+                                focal_alpha=config.focal_alpha, focal_gamma=config.focal_gamma, matcher=matcher,
+                                mask_loss=config.mask_loss, mask_loss_stride=config.mask_loss_stride)
+    postprocessor = PanopticPostProcessor(num_classes, categories)
+    return model, criterion, postprocessor
+
+
+def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> nn.Module:
+    if config.architecture == "mask_detr":
+        if config.backbone == "narrow_resnet18":
+            features: nn.Module = NarrowResNet(config.backbone_width)
+        else:  # a torchvision ResNet (ImageNet weights possible); its body returns the 4 strides
+            resnet = Backbone(config.backbone, return_interm_layers=True, trainable_layers=config.trainable_backbone_layers,
+                              frozen_bn=config.frozen_bn, weights=backbone_weights)
+            features = resnet.body
+            features.num_channels = list(resnet.num_channels)
+        return MaskDETR(features, num_classes, config.num_queries, config.hidden_dim, config.nheads, config.dec_layers,
+                        config.dim_feedforward, config.mask_dim, config.dropout, config.masked_attention,
+                        config.aux_loss)
     backbone = build_backbone(config.backbone, config.hidden_dim, with_masks=config.with_masks,
                               trainable_layers=config.trainable_backbone_layers, frozen_bn=config.frozen_bn,
                               weights=backbone_weights)
@@ -67,10 +93,4 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
     if config.with_masks:
         attention, head = build_mask_head(config.hidden_dim, config.nheads, backbone.num_channels)
         model = DETRPanoptic(model, attention, head)
-    matcher = build_matcher(config.cost_class, config.cost_bbox, config.cost_giou)
-    criterion = build_criterion(num_classes, class_coef=config.class_loss_coef, bbox_coef=config.bbox_loss_coef,
-                                giou_coef=config.giou_loss_coef, mask_coef=config.mask_loss_coef,
-                                dice_coef=config.dice_loss_coef, eos_coef=config.eos_coef,
-                                focal_alpha=config.focal_alpha, focal_gamma=config.focal_gamma, matcher=matcher)
-    postprocessor = PanopticPostProcessor(num_classes, categories)
-    return model, criterion, postprocessor
+    return model

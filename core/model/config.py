@@ -11,7 +11,9 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "narrow_resnet18")
+ARCHITECTURES = ("detr", "mask_detr")
+MASK_LOSSES = ("focal", "bce")
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,12 @@ class ModelConfig:
     """Hyper-parameters of a DETR (panoptic) model, its losses and its Hungarian matcher.
 
     Architecture:
-        backbone: torchvision ResNet name, one of ``BACKBONES``.
+        architecture: ``detr`` (the published model: transformer encoder-decoder, boxes, then the
+            mask head on attention maps) or ``mask_detr`` (``core.model.mask_detr``: masks from
+            query embeddings and an FPN at every decoder layer, masked attention; trains from
+            scratch in minutes on a CPU). Both are set predictors with the same outputs.
+        backbone: torchvision ResNet name, one of ``BACKBONES``; ``narrow_resnet18`` (mask_detr
+            only) is ResNet-18 with every stage ``backbone_width / 64`` as wide, random init.
         trainable_backbone_layers: how many ResNet stages train, counted from the top
             (``layer4``); 3 trains layer2-4 as the published recipe does, 5 trains all of them
             including the stem. A random-init backbone needs 5 (else the stem stays random).
@@ -30,14 +37,21 @@ class ModelConfig:
         num_queries: object queries, the most segments one image can get.
         with_masks: add the mask head (panoptic model); False builds the box detector only.
         aux_loss: auxiliary losses on every earlier decoder layer.
+        mask_dim, masked_attention: mask_detr's mask embedding channels and masked attention.
     Losses (weights of the terms in ``criterion(...)["loss"]``):
         class_loss_coef, bbox_loss_coef (L1), giou_loss_coef, mask_loss_coef (sigmoid focal),
         dice_loss_coef; eos_coef weights the "no object" class in the cross-entropy;
-        focal_alpha, focal_gamma: the sigmoid focal mask loss.
-    Matcher costs: cost_class, cost_bbox (L1), cost_giou.
+        focal_alpha, focal_gamma: the sigmoid focal mask loss; ``mask_loss`` ``focal`` or ``bce``.
+        mask_loss_stride: 1 compares masks at the input resolution (predictions upsampled, as
+            published); 4 at the prediction's own stride-4 grid (targets area-averaged), 16x
+            fewer pixels.
+    Matcher costs: cost_class, cost_bbox (L1), cost_giou, and for mask_detr cost_mask (sigmoid
+    cross-entropy) and cost_dice between predicted and target masks on the stride-4 grid.
     """
 
+    architecture: str = "detr"
     backbone: str = "resnet50"
+    backbone_width: int = 64
     trainable_backbone_layers: int = 3
     frozen_bn: bool = True
     hidden_dim: int = 256
@@ -50,6 +64,8 @@ class ModelConfig:
     pre_norm: bool = False
     with_masks: bool = True
     aux_loss: bool = True
+    mask_dim: int = 128
+    masked_attention: bool = True
     class_loss_coef: float = 1.0
     bbox_loss_coef: float = 5.0
     giou_loss_coef: float = 2.0
@@ -58,12 +74,30 @@ class ModelConfig:
     eos_coef: float = 0.1
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
+    mask_loss: str = "focal"
+    mask_loss_stride: int = 1
     cost_class: float = 1.0
     cost_bbox: float = 5.0
     cost_giou: float = 2.0
+    cost_mask: float = 0.0
+    cost_dice: float = 0.0
 
     def __post_init__(self):
         problems = []
+        if self.architecture not in ARCHITECTURES:
+            problems.append(f"architecture must be one of {list(ARCHITECTURES)}, got {self.architecture!r}")
+        if self.architecture == "mask_detr" and not self.with_masks:
+            problems.append("architecture mask_detr always predicts masks (with_masks must be True)")
+        if self.backbone == "narrow_resnet18" and self.architecture != "mask_detr":
+            problems.append("backbone narrow_resnet18 is for architecture mask_detr")
+        if self.backbone_width < 8 or self.backbone_width % 8:
+            problems.append(f"backbone_width must be a multiple of 8, got {self.backbone_width}")
+        if self.mask_loss not in MASK_LOSSES:
+            problems.append(f"mask_loss must be one of {list(MASK_LOSSES)}, got {self.mask_loss!r}")
+        if self.mask_loss_stride not in (1, 4):
+            problems.append(f"mask_loss_stride must be 1 or 4, got {self.mask_loss_stride}")
+        if self.mask_dim < 1:
+            problems.append(f"mask_dim must be >= 1, got {self.mask_dim}")
         if self.backbone not in BACKBONES:
             problems.append(f"backbone must be one of {list(BACKBONES)}, got {self.backbone!r}")
         if not 0 <= self.trainable_backbone_layers <= 5:
@@ -131,6 +165,15 @@ PRESETS: dict[str, ModelConfig] = {
     "cpu_small": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
                              hidden_dim=128, nheads=8, enc_layers=2, dec_layers=2,
                              dim_feedforward=512, num_queries=20, dropout=0.0),
+    # Trains from random weights on a CPU in minutes (issue 16, bench/bench_convergence.py): masks
+    # from a narrow backbone's FPN at every decoder layer, masked attention, mask-aware matching,
+    # losses on the stride-4 grid.
+    "cpu_fast": ModelConfig(architecture="mask_detr", backbone="narrow_resnet18", backbone_width=32,
+                            trainable_backbone_layers=5, frozen_bn=False, hidden_dim=128, nheads=8,
+                            enc_layers=0, dec_layers=3, dim_feedforward=512, num_queries=30, dropout=0.0,
+                            mask_dim=128, class_loss_coef=2.0, bbox_loss_coef=5.0, giou_loss_coef=2.0,
+                            mask_loss="bce", mask_loss_coef=5.0, dice_loss_coef=5.0, mask_loss_stride=4,
+                            cost_class=2.0, cost_bbox=5.0, cost_giou=2.0, cost_mask=5.0, cost_dice=5.0),
     "cpu_medium": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
                               hidden_dim=256, nheads=8, enc_layers=3, dec_layers=3,
                               dim_feedforward=1024, num_queries=50, dropout=0.0),

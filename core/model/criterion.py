@@ -2,8 +2,9 @@
 
 Terms (each returned already multiplied by its weight): ``loss_ce`` (cross-entropy, the
 "no object" class down-weighted by ``eos_coef``), ``loss_bbox`` (L1 on cxcywh), ``loss_giou``,
-``loss_mask`` (sigmoid focal) and ``loss_dice``; with auxiliary outputs the class and box terms of
-decoder layer i again with suffix ``_i``. ``cardinality_error`` (unweighted, no gradient) is for
+``loss_mask`` (sigmoid focal, or cross-entropy) and ``loss_dice``; with auxiliary outputs the
+class and box terms of decoder layer i again with suffix ``_i``, and its mask terms too when it
+predicts masks (``mask_detr``: deep supervision of the masks, which is much of why it learns fast). ``cardinality_error`` (unweighted, no gradient) is for
 logging. ``loss`` sums the terms of the current stage; the others are returned detached.
 """
 from __future__ import annotations
@@ -42,11 +43,20 @@ class SetCriterion(nn.Module):
             ``loss_mask``, ``loss_dice``); aux terms use their base term's weight.
         eos_coef: cross-entropy weight of the "no object" class.
         focal_alpha, focal_gamma: the sigmoid focal mask loss.
+        mask_loss: ``focal`` or ``bce`` (mean sigmoid cross-entropy).
+        mask_loss_stride: 1 compares masks at the input resolution (predictions upsampled x4,
+            as published); 4 on the predictions' own grid against area-averaged targets.
     """
 
     def __init__(self, num_classes: int, matcher: HungarianMatcher, weight_dict: dict[str, float],
-                 eos_coef: float = 0.1, focal_alpha: float = 0.25, focal_gamma: float = 2.0):
+                 eos_coef: float = 0.1, focal_alpha: float = 0.25, focal_gamma: float = 2.0,
+                 mask_loss: str = "focal", mask_loss_stride: int = 1):
         super().__init__()
+        if mask_loss not in ("focal", "bce") or mask_loss_stride not in (1, 4):
+            raise ValueError(f"mask_loss must be focal|bce and mask_loss_stride 1|4, got {mask_loss!r}, "
+                             f"{mask_loss_stride}")
+        self.mask_loss = mask_loss
+        self.mask_loss_stride = mask_loss_stride
         self.num_classes = num_classes
         self.matcher = matcher
         self.weight_dict = dict(weight_dict)
@@ -84,26 +94,42 @@ class SetCriterion(nn.Module):
         return {"loss_bbox": loss_bbox, "loss_giou": loss_giou}
 
     def loss_masks(self, outputs: dict, targets: list[dict], indices, num_boxes: float) -> dict:
-        """Predicted stride-4 masks are upsampled by exactly 4 (pixel-aligned with the input) and
-        compared with the targets zero-padded to that size."""
+        """At stride 1 the stride-4 predictions are upsampled by exactly 4 (pixel-aligned with the
+        input) and compared with the targets zero-padded to that size; at stride 4 the
+        predictions are compared with ``grid_masks`` (see ``grid_targets``)."""
         pred = outputs["pred_masks"]
         b_idx, q_idx = _src_index(indices, pred.device)
         if b_idx.numel() == 0:
             zero = pred.sum() * 0.0  # keeps the graph (and dtype) when nothing is matched
             return {"loss_mask": zero, "loss_dice": zero.clone()}
-        h, w = 4 * pred.shape[-2], 4 * pred.shape[-1]
-        tgt = []
-        for t, (_, j) in zip(targets, indices):
-            m = t["masks"][j]
-            if m.shape[-2] > h or m.shape[-1] > w:
-                raise ValueError(f"target masks {tuple(m.shape[-2:])} are larger than the padded input "
-                                 f"({h}, {w}) the predictions cover")
-            tgt.append(F.pad(m.to(pred.device, torch.float32), (0, w - m.shape[-1], 0, h - m.shape[-2])))
-        tgt = torch.cat(tgt).flatten(1)
-        src = F.interpolate(pred[b_idx, q_idx][:, None].float(), size=(h, w), mode="bilinear",
-                            align_corners=False).flatten(1)
-        focal = sigmoid_focal_loss(src, tgt, alpha=self.focal_alpha, gamma=self.focal_gamma, reduction="none")
-        return {"loss_mask": focal.mean(1).sum() / num_boxes, "loss_dice": dice_loss(src, tgt, num_boxes)}
+        if self.mask_loss_stride == 4:
+            tgt = torch.cat([t["grid_masks"][j] for t, (_, j) in zip(targets, indices)]).to(pred.device)
+            src = pred[b_idx, q_idx].flatten(1).float()
+        else:
+            h, w = 4 * pred.shape[-2], 4 * pred.shape[-1]
+            tgt = torch.cat([_pad_to(t["masks"][j], h, w).to(pred.device, torch.float32)
+                             for t, (_, j) in zip(targets, indices)]).flatten(1)
+            src = F.interpolate(pred[b_idx, q_idx][:, None].float(), size=(h, w), mode="bilinear",
+                                align_corners=False).flatten(1)
+        if self.mask_loss == "bce":
+            per_pixel = F.binary_cross_entropy_with_logits(src, tgt, reduction="none")
+        else:
+            per_pixel = sigmoid_focal_loss(src, tgt, alpha=self.focal_alpha, gamma=self.focal_gamma, reduction="none")
+        return {"loss_mask": per_pixel.mean(1).sum() / num_boxes, "loss_dice": dice_loss(src, tgt, num_boxes)}
+
+    def grid_targets(self, outputs: dict, targets: list[dict]) -> list[dict]:
+        """Targets with ``grid_masks`` ``[N, h4*w4]``: each mask's coverage of every cell of the
+        predictions' stride-4 grid (area average), computed once for the matcher and the loss."""
+        pred = outputs.get("pred_masks")
+        if pred is None or not (self.mask_loss_stride == 4 or self.matcher.uses_masks):
+            return targets
+        h4, w4 = pred.shape[-2:]
+        out = []
+        for t in targets:
+            m = _pad_to(t["masks"], 4 * h4, 4 * w4).to(pred.device, torch.float32)
+            grid = F.avg_pool2d(m[:, None], 4)[:, 0].flatten(1) if len(m) else m.new_zeros(0, h4 * w4)
+            out.append(dict(t, grid_masks=grid))
+        return out
 
     @torch.no_grad()
     def cardinality_error(self, outputs: dict, targets: list[dict]) -> torch.Tensor:
@@ -125,20 +151,21 @@ class SetCriterion(nn.Module):
         if len(targets) != outputs["pred_logits"].shape[0]:
             raise ValueError(f"{len(targets)} targets for a batch of {outputs['pred_logits'].shape[0]}")
         wanted = _STAGE_TERMS[self.stage]
+        targets = self.grid_targets(outputs, targets)
         num_boxes = float(max(sum(len(t["labels"]) for t in targets), 1))
         raw: dict[str, torch.Tensor] = {}
-        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(wanted & {"loss_ce", "loss_bbox", "loss_giou"})):
-            indices = self.matcher(outputs, targets)
-            raw.update(self.loss_labels(outputs, targets, indices, num_boxes))
-            raw.update(self.loss_boxes(outputs, targets, indices, num_boxes))
-            for i, aux in enumerate(outputs.get("aux_outputs", [])):
-                aux_indices = self.matcher(aux, targets)
-                for k, v in {**self.loss_labels(aux, targets, aux_indices, num_boxes),
-                             **self.loss_boxes(aux, targets, aux_indices, num_boxes)}.items():
-                    raw[f"{k}_{i}"] = v
-        if "pred_masks" in outputs:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(wanted & {"loss_mask", "loss_dice"})):
-                raw.update(self.loss_masks(outputs, targets, indices, num_boxes))
+        box_grad = torch.is_grad_enabled() and bool(wanted & {"loss_ce", "loss_bbox", "loss_giou"})
+        mask_grad = torch.is_grad_enabled() and bool(wanted & {"loss_mask", "loss_dice"})
+        layers = [(outputs, "")] + [(aux, f"_{i}") for i, aux in enumerate(outputs.get("aux_outputs", []))]
+        for layer, suffix in layers:
+            indices = self.matcher(layer, targets)
+            with torch.set_grad_enabled(box_grad):
+                terms = {**self.loss_labels(layer, targets, indices, num_boxes),
+                         **self.loss_boxes(layer, targets, indices, num_boxes)}
+            if "pred_masks" in layer:
+                with torch.set_grad_enabled(mask_grad):
+                    terms.update(self.loss_masks(layer, targets, indices, num_boxes))
+            raw.update({f"{k}{suffix}": v for k, v in terms.items()})
         losses = {}
         total = None
         for key, value in raw.items():
@@ -155,6 +182,14 @@ class SetCriterion(nn.Module):
         return losses
 
 
+def _pad_to(masks: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``masks`` ``[N, H', W']`` zero-padded at the bottom/right to float32 ``[N, h, w]``."""
+    if masks.shape[-2] > h or masks.shape[-1] > w:
+        raise ValueError(f"target masks {tuple(masks.shape[-2:])} are larger than the padded input "
+                         f"({h}, {w}) the predictions cover")
+    return F.pad(masks.to(torch.float32), (0, w - masks.shape[-1], 0, h - masks.shape[-2]))
+
+
 def _src_index(indices, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Matched (image index, query index) pairs flattened over the batch."""
     b = torch.cat([torch.full_like(src, i) for i, (src, _) in enumerate(indices)]).to(device)
@@ -164,8 +199,8 @@ def _src_index(indices, device) -> tuple[torch.Tensor, torch.Tensor]:
 
 def build_criterion(num_classes: int, *, class_coef: float, bbox_coef: float, giou_coef: float, mask_coef: float,
                     dice_coef: float, eos_coef: float, focal_alpha: float, focal_gamma: float,
-                    matcher: HungarianMatcher) -> SetCriterion:
+                    matcher: HungarianMatcher, mask_loss: str = "focal", mask_loss_stride: int = 1) -> SetCriterion:
     weights = {"loss_ce": class_coef, "loss_bbox": bbox_coef, "loss_giou": giou_coef,
                "loss_mask": mask_coef, "loss_dice": dice_coef}
     return SetCriterion(num_classes, matcher, weights, eos_coef=eos_coef, focal_alpha=focal_alpha,
-                        focal_gamma=focal_gamma)
+                        focal_gamma=focal_gamma, mask_loss=mask_loss, mask_loss_stride=mask_loss_stride)

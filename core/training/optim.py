@@ -86,6 +86,9 @@ class LRSchedule:
 
     ``kind``: ``step`` (``drop_factor`` from ``drop_step`` on), ``cosine`` (from 1 to 0.01 over
     ``total_steps``), ``constant``. ``warmup_steps`` of linear warm-up come first.
+    ``progress_floor`` (in [0, 1]): the trainer's share of a time budget already spent; the cosine
+    runs by whichever is further, steps or time, so a run cut short by ``max_minutes`` still ends
+    its decay instead of stopping at a high learning rate (what a short CPU run lives on).
     """
 
     kind: str
@@ -93,13 +96,14 @@ class LRSchedule:
     drop_step: int = 0
     drop_factor: float = 0.1
     warmup_steps: int = 0
+    progress_floor: float = 0.0
 
     def __call__(self, s: int) -> float:
         f = 1.0
         if self.kind == "step" and self.drop_step > 0 and s >= self.drop_step:
             f = self.drop_factor
         elif self.kind == "cosine" and self.total_steps > 0:
-            t = min(max(s, 0) / self.total_steps, 1.0)
+            t = min(max(max(s, 0) / self.total_steps, self.progress_floor), 1.0)
             f = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
         if self.warmup_steps > 0 and s < self.warmup_steps:
             f *= (s + 1) / self.warmup_steps

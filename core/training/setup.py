@@ -71,6 +71,10 @@ def choose_model(cfg: TrainConfig, categories: CategorySet, resume: Path | None,
         config = ModelConfig.from_dict(plan.obj["config"]) if plan.kind == "checkpoint" else \
             (model_config or get_preset(cfg.model_preset))
         choice = ModelChoice(config, plan.backbone_weights, plan)
+    if choice.config.architecture == "mask_detr" and cfg.stage != "joint":
+        raise TrainingError(f"stage {cfg.stage!r} trains a DETR's boxes and mask head apart; this model "
+                            f"({choice.config.architecture}) predicts masks at every layer and trains them "
+                            "together", hint="use --stage joint")
     if "masks" in {cfg.stage_of_epoch(e) for e in range(cfg.epochs)} and not choice.config.with_masks:
         raise TrainingError(f"stage {cfg.stage!r} trains the mask head, but this model has none",
                             hint="use --stage detection, or a model preset with masks")

@@ -291,16 +291,19 @@ class Trainer:
                 return
         yield self._log(self._summary("finished"))
 
-    def _stop_flags(self, epoch_start: float) -> tuple[bool, bool, bool]:
-        """(cancel, run time limit, epoch time limit), agreed by every process."""
+    def _stop_flags(self, epoch_start: float) -> tuple[bool, bool, bool, float]:
+        """(cancel, run time limit, epoch time limit, share of the time budget spent), agreed by
+        every process (so the time-driven learning rate is the same everywhere)."""
         cfg = self.config
+        budget = cfg.max_minutes * 60
         flags = torch.tensor([
             float(self.cancel is not None and self.cancel.is_set()),
-            float(cfg.max_minutes > 0 and self._elapsed() >= cfg.max_minutes * 60),
-            float(cfg.epoch_max_minutes > 0 and time.monotonic() - epoch_start >= cfg.epoch_max_minutes * 60)])
+            float(budget > 0 and self._elapsed() >= budget),
+            float(cfg.epoch_max_minutes > 0 and time.monotonic() - epoch_start >= cfg.epoch_max_minutes * 60),
+            min(self._elapsed() / budget, 1.0) if budget > 0 else 0.0])
         if self.dist.enabled:  # NCCL reduces CUDA tensors only
             flags = self.dist.all_reduce_max(flags.to(self.device)).cpu()
-        return bool(flags[0]), bool(flags[1]), bool(flags[2])
+        return bool(flags[0]), bool(flags[1]), bool(flags[2]), float(flags[3])
 
     def _train_epoch(self) -> Iterator[ProgressRecord]:
         """Generator returning ``"done"``, ``"cancelled"`` or ``"time_limit"``."""
@@ -314,7 +317,7 @@ class Trainer:
         tick = time.monotonic()
         params = [p for _, p in self.freezer.trained_parameters()]
         for batch in self.train_loader:
-            cancel, out_of_time, epoch_over = self._stop_flags(epoch_start)
+            cancel, out_of_time, epoch_over, spent = self._stop_flags(epoch_start)
             if cancel:
                 return "cancelled"
             if out_of_time and self._session_steps > 0:  # a resumed run always makes some progress
@@ -346,6 +349,8 @@ class Trainer:
                 raise faults.non_finite_gradients(st.step + 1, epoch + 1, self.last_checkpoint)
             self.scaler.step(self.optimizer)  # with float16 a non-finite step is skipped, scale lowered
             self.scaler.update()
+            for schedule in self.scheduler.lr_lambdas:
+                schedule.progress_floor = spent
             self.scheduler.step()
             st.step += 1
             st.epoch_step += 1

@@ -153,9 +153,23 @@ def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outpu
     got = pred.panoptic(0.3)
     assert ref.segments == got.segments and len(got.segments) > 2
     np.testing.assert_array_equal(ref.id_map, got.id_map)
-    # Against the unrounded float32 logits: the same segments; float16 keeps ~3 significant
-    # digits, so pixels where two queries' logits nearly tie may go the other way (about 1 % here,
-    # where this test model's mask logits are in the hundreds; fewer for a trained model's).
+    # Against the unrounded float32 logits: float16 keeps ~3 significant digits, so pixels where
+    # two queries' logits nearly tie may go the other way (about 1 % here, where this untrained
+    # model's mask logits are in the hundreds). That can push a sliver of a segment over or under
+    # the minimum-area filter and renumber the ones after it, so compare what a user sees: the
+    # category of each pixel, and the large segments (category and score).
     full = post(out, size, [photo.image_size], threshold=0.3)[0]
-    assert full.segments == got.segments
-    assert (full.id_map == got.id_map).mean() > 0.98
+
+    def category_map(result):
+        lut = np.zeros(max([int(result.id_map.max()), *result.segments]) + 1, np.int64)
+        for seg_id, seg in result.segments.items():
+            lut[seg_id] = seg.category_id
+        return lut[result.id_map]
+
+    def large_segments(result):
+        area = np.bincount(result.id_map.ravel(), minlength=max(result.segments, default=0) + 1)
+        big = [s for i, s in result.segments.items() if area[i] > 0.01 * result.id_map.size]
+        return sorted((s.category_id, round(s.score, 4)) for s in big)
+
+    assert (category_map(full) == category_map(got)).mean() > 0.98
+    assert large_segments(full) == large_segments(got)
