@@ -330,3 +330,35 @@ def test_the_training_panels_active_model_is_followed(qtbot, window, tmp_path, c
     assert ui.models.model_id == other and "other" in ui.panel.model_label.text()
     training.activeModelChanged.emit(None)
     assert ui.models.model_id is None and not ui.panel.predict_button.isEnabled()
+
+
+def test_read_only_projects_evaluate_without_writing_and_a_bad_model_stops_the_evaluation(
+        qtbot, window, tmp_path, checkpoint, monkeypatch):
+    path = make_model_project(tmp_path / "p", checkpoint)
+    monkeypatch.setattr("gui.main_window.QMessageBox.information", lambda *a, **k: None)
+    with Project.open(path):  # another window holds it: this one gets it read-only
+        open_project(qtbot, window, path)
+        ui = window.prediction
+        notices = []
+        ui.controller.notice.connect(notices.append)
+        assert ui.controller.predict("current") is None and "read-only" in notices[-1]
+        dialog = ui.open_evaluation()
+        with qtbot.waitSignal(dialog.evaluated, timeout=30_000) as sig:
+            dialog.run_button.click()
+        wait_quiet(qtbot, window)
+        assert len(sig.args[0].photos) == 3 and not window.session.project.predictions.list()
+        window.session.close()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(checkpoint.read_bytes()[:4000])
+    with Project.open(path) as project:
+        bad = project.models.add("cut short", checkpoint=cut, config={}, categories=project.categories.get())
+    open_project(qtbot, window, path)
+    dialog = ui.open_evaluation()
+    dialog.model.setCurrentIndex(dialog.model.findData(bad))
+    before = len(window.reporter.history)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: len(window.reporter.history) > before, timeout=20_000)
+    wait_quiet(qtbot, window)
+    assert "stopped" in dialog.summary.text() and "cut.pt" in window.reporter.history[-1].text
+    assert dialog.run_button.isEnabled() and not dialog.progress.isVisible()
+    dialog.close()
