@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.state.restore()
         self.update_title()
+        from gui.measure.install import install_measurement  # panel, tooltips, calibration, report
+
+        self.measurement = install_measurement(self)
         from gui.prediction.install import install_prediction  # panel, slider, predict/evaluate actions
 
         self.prediction = install_prediction(self)

@@ -1,0 +1,118 @@
+"""``CalibrationTool``: draw a line over something of known length on the photo.
+
+Press, drag, release: the line follows the mouse with its length in pixels beside it (Shift
+keeps it horizontal, vertical or at 45°). On release the tool hands the two end points, in
+pixels of the upright photo (the frame the masks are in), to ``on_line(p0, p1)``; the window
+then asks for the length (``calibration_dialogs.LineLengthDialog``). Esc drops the line.
+
+It never edits the annotation, so it works on read-only projects too (saving the scale is what
+a read-only project refuses, with the reason).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from PySide6.QtCore import QLineF, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem
+
+from gui.editing.tools import Tool
+
+Point = tuple[float, float]
+
+
+class CalibrationTool(Tool):
+    name, key, icon = "Calibrate (reference line)", "K", "mdi6.ruler"
+    tip = "Drag along something of known length (scale bar, rule, rebar) and type its length"
+    cursor_shape = Qt.CursorShape.CrossCursor
+
+    def __init__(self, context, on_line: Callable[[Point, Point], None]):
+        super().__init__(context)
+        self.on_line = on_line
+        self.start: QPointF | None = None
+        self._line: QGraphicsLineItem | None = None
+        self._text: QGraphicsSimpleTextItem | None = None
+
+    # --- gestures --------------------------------------------------------------------------------
+    def press(self, pos, event):
+        if event.button() != Qt.MouseButton.LeftButton or self.view is None:
+            return False
+        if self.view.image_rect().isEmpty():
+            return True
+        self.start = self._clamp(pos)
+        self._draw(self.start)
+        return True
+
+    def move(self, pos, event):
+        if self.start is None:
+            return False
+        self._draw(self._end(pos, event))
+        return True
+
+    def release(self, pos, event):
+        if self.start is None or event.button() != Qt.MouseButton.LeftButton:
+            return self.start is not None
+        p0, p1 = self.start, self._end(pos, event)
+        self.start = None
+        if QLineF(p0, p1).length() < 2.0:
+            self._clear()
+            self.ctx.message("Drag along the object of known length: the line was too short.")
+            return True
+        self.on_line((p0.x(), p0.y()), (p1.x(), p1.y()))
+        return True
+
+    def cancel(self):
+        self.start = None
+        self._clear()
+
+    def clear_line(self) -> None:
+        """Remove the drawn line (the length was entered or the dialog cancelled)."""
+        self._clear()
+
+    # --- drawing ---------------------------------------------------------------------------------
+    def _clamp(self, pos: QPointF) -> QPointF:
+        r = self.view.image_rect()
+        return QPointF(min(max(pos.x(), r.left()), r.right()), min(max(pos.y(), r.top()), r.bottom()))
+
+    def _end(self, pos: QPointF, event) -> QPointF:
+        end = self._clamp(pos)
+        if event is not None and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            d = end - self.start
+            angle = round(math.atan2(d.y(), d.x()) / (math.pi / 4)) * (math.pi / 4)
+            length = math.hypot(d.x(), d.y())
+            end = self._clamp(self.start + QPointF(math.cos(angle) * length, math.sin(angle) * length))
+        return end
+
+    def _draw(self, end: QPointF) -> None:
+        scene = self.view.scene()
+        if self._line is None:
+            pen = QPen(QColor(255, 214, 0), 2)
+            pen.setCosmetic(True)  # the same width at every zoom
+            self._line = QGraphicsLineItem()
+            self._line.setPen(pen)
+            self._line.setZValue(95)
+            scene.addItem(self._line)
+            self._text = QGraphicsSimpleTextItem()
+            self._text.setBrush(QColor(255, 214, 0))
+            font = QFont()
+            font.setBold(True)
+            self._text.setFont(font)
+            # Text the same size at every zoom, beside the end of the line.
+            self._text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            self._text.setZValue(96)
+            scene.addItem(self._text)
+        self._line.setLine(QLineF(self.start, end))
+        self._text.setText(f"{QLineF(self.start, end).length():.1f} px")
+        self._text.setPos(end + QPointF(6 / max(self.view.zoom, 1e-6), 6 / max(self.view.zoom, 1e-6)))
+
+    def _clear(self) -> None:
+        for item in (self._line, self._text):
+            if item is not None and item.scene() is not None:
+                item.scene().removeItem(item)
+        self._line = self._text = None
+
+    @property
+    def line(self) -> QLineF | None:
+        """The line on the canvas (for tests and screenshots)."""
+        return None if self._line is None else self._line.line()

@@ -1,0 +1,259 @@
+"""``install_measurement(window)``: the measuring tools of the main window, built and wired here.
+
+What the user gets (all of it from ``core.measure`` and ``core.report`` figures):
+
+* the **Measurements** panel (bottom dock): the open photo's segments with their figures, in mm
+  when the photo is calibrated; sortable, copyable, CSV export; rows and canvas selection follow
+  each other; kept up to date off the GUI thread as the annotation changes (``PhotoMeasurer``);
+* **tooltips** on the canvas with the figures of the segment under the mouse (``MeasurementTips``);
+* **calibration**: the reference-line tool (K) and the typed scale, saved per photo in the
+  project (``PhotoCalibration``);
+* **Measure › Write inspection report…** (also in File): the project's HTML report and CSV.
+
+The window calls this once, at the end of its constructor; nothing else in the window knows
+about measuring.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
+from gui.measure.calibration_tool import CalibrationTool
+from gui.measure.hover import MeasurementTips
+from gui.measure.measurements_panel import MeasurementsPanel
+from gui.measure.measurer import SOURCE_ANNOTATION, PhotoMeasurer
+from gui.measure.photo_calibration import PhotoCalibration
+from gui.measure.report_action import ReportAction
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+TOOL_KEY = "CalibrationTool"
+TIPS_PREF = "measure/tooltips"
+
+
+class MeasurementUI(QObject):
+    """The measuring parts of one window and the glue between them (no figures are made here)."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        w = self.window = window
+        self.calibration = PhotoCalibration(w.session, self)
+        self.measurer = PhotoMeasurer(w.controller, w.session, w.runner, self)
+        self.panel = MeasurementsPanel()
+        self.tips = MeasurementTips(w.view, self.measurer, lambda: self.calibration.calibration, self)
+        self.tips.set_enabled(w.prefs.get_bool(TIPS_PREF, True))
+        self.report = ReportAction(w, w.session, w.runner, w.status, w.autosaver.flush, self)
+        self.tool = CalibrationTool(w.controller, self.line_drawn)
+        w.controller.tools[TOOL_KEY] = self.tool
+        self._tool_before = "BrushTool"
+        self.line_dialog: LineLengthDialog | None = None
+        self.dock = w.add_panel("measurements", "Measurements", self.panel)
+        self._build_actions()
+        self._connect()
+        self._restore_dock()
+
+    # --- composition -----------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        w, acts = self.window, self.window.actions
+        tool_act = acts.add(f"tool:{TOOL_KEY}", self.tool.name, None, self.tool.key, self.tool.icon,
+                            f"{self.tool.name} ({self.tool.key}) — {self.tool.tip}", checkable=True)
+        tool_act.triggered.connect(lambda _=False: self.start_line_tool())
+        acts.tool_group.addAction(tool_act)
+        # In the tool bar after the other tools (before the first separator).
+        bar = acts.edit_bar.actions()
+        acts.edit_bar.insertAction(next((a for a in bar if a.isSeparator()), None), tool_act)
+        scale = acts.add("set_scale", "Set the &scale…", self.edit_scale, None, "mdi6.ruler-square",
+                         "Type the photo's scale (mm per pixel), or remove it")
+        tips = acts.add("measure_tips", "Measurement &tooltips", self._set_tips, None, "mdi6.tooltip-text-outline",
+                        "Show a segment's figures when the mouse rests on it", checkable=True)
+        tips.setChecked(self.tips.enabled)
+        export = acts.add("export_measurements", "&Export this photo's measurements (CSV)…", self.export_csv, None,
+                          "mdi6.file-delimited-outline")
+        report = acts.add("write_report", "Write inspection &report…", self.report.choose_and_write,
+                          "Ctrl+Shift+R", "mdi6.file-document-outline",
+                          "An HTML report of every annotated photo (defects, measurements, totals) and a CSV")
+        menu = w.menuBar().addMenu("Mea&sure")
+        # Before Help, which stays last.
+        help_menu = w.menuBar().actions()[-2]
+        w.menuBar().insertAction(help_menu, menu.menuAction())
+        panel = self.dock.toggleViewAction()
+        panel.setText("Measurements &panel")
+        for a in (panel, None, tool_act, scale, None, tips, None, export, report):
+            menu.addSeparator() if a is None else menu.addAction(a)
+        self.menu = menu
+        file_menu = acts.file_menu
+        after = file_menu.actions().index(acts.a["export"]) + 1
+        file_menu.insertAction(file_menu.actions()[after], report)
+
+    def _connect(self) -> None:
+        w, m, p = self.window, self.measurer, self.panel
+        w.photo.photoChanged.connect(self._photo_changed)
+        w.photo.predictionChanged.connect(self._prediction_changed)
+        w.controller.documentChanged.connect(self._document_changed)
+        w.controller.toolChanged.connect(self._tool_changed)
+        m.measured.connect(lambda f: p.set_figures(f, w.session.categories))
+        m.measured.connect(lambda _f: self._follow_canvas_selection())
+        m.busyChanged.connect(p.set_busy)
+        m.failed.connect(p.show_error)
+        self.calibration.changed.connect(lambda _i, cal: p.set_calibration(cal))
+        p.sourceChosen.connect(m.set_source)
+        p.segmentsSelected.connect(self._rows_selected)
+        p.segmentActivated.connect(self.show_segment)
+        p.calibrateRequested.connect(self.start_line_tool)
+        p.scaleRequested.connect(self.edit_scale)
+        p.exportRequested.connect(self.export_csv)
+        self.report.notice.connect(lambda text: w.status.showMessage(text, 10_000))
+
+    def _restore_dock(self) -> None:
+        # The window restored its layout before this dock (and the panels installed after it)
+        # existed: apply it again once they all are, so the panels come back where the user left
+        # them. A first start keeps the default: tabbed along the bottom with the model panels.
+        def restore():
+            _geometry, state = self.window.prefs.window_state()
+            if state is not None:
+                self.window.restoreState(state)
+        QTimer.singleShot(0, restore)
+
+    # --- following the window --------------------------------------------------------------------
+    def _photo_changed(self, record) -> None:
+        self.tool.cancel()
+        self.panel.set_photo(record.name if record is not None else "")
+        self.calibration.set_photo(record.id if record is not None else None)
+
+    def _prediction_changed(self, prediction, _areas) -> None:
+        self.panel.set_prediction_available(prediction is not None)
+        self.measurer.prediction_changed()
+
+    def _document_changed(self, doc) -> None:
+        if doc is not None:
+            doc.selectionChanged.connect(self._follow_canvas_selection)
+
+    def _follow_canvas_selection(self) -> None:
+        doc = self.window.controller.document
+        if doc is not None and self.panel.source == SOURCE_ANNOTATION:
+            self.panel.select_segments(doc.selected)
+
+    def _rows_selected(self, source: str, ids: list) -> None:
+        if source == SOURCE_ANNOTATION:
+            doc = self.window.controller.document
+            if doc is not None:
+                doc.select(ids)
+        else:
+            item = self.window.view.prediction_item
+            if item is not None:
+                item.set_selected(ids)
+
+    def show_segment(self, source: str, segment_id: int) -> None:
+        """Select a segment and bring it into view (zooming out only when it does not fit)."""
+        self._rows_selected(source, [segment_id])
+        rect = self.panel.bbox_of(segment_id)
+        view = self.window.view
+        if rect is None:
+            return
+        vp = view.viewport().rect()
+        margin = max(rect.width(), rect.height()) * 0.15 + 8
+        want = rect.adjusted(-margin, -margin, margin, margin)
+        fit = min(vp.width() / max(want.width(), 1.0), vp.height() / max(want.height(), 1.0))
+        if fit < view.zoom:
+            view.set_zoom(fit)
+        view.centerOn(QRectF(rect).center())
+
+    # --- calibration -----------------------------------------------------------------------------
+    def _tool_changed(self, tool) -> None:
+        if tool is not self.tool:
+            self._tool_before = type(tool).__name__
+
+    def start_line_tool(self) -> None:
+        self.window.controller.set_tool(TOOL_KEY)
+        self.window.status.showMessage("Drag along something of known length (scale bar, rule, rebar); "
+                                       "Shift keeps the line straight; Esc cancels", 8000)
+
+    def line_drawn(self, p0, p1) -> None:
+        """The tool finished a line: ask what length it covers."""
+        record = self.window.photo.record
+        if record is None:
+            self.tool.clear_line()
+            return
+        dlg = LineLengthDialog(p0, p1, record.name, self.window)
+        self.line_dialog = dlg
+
+        def finished(result: int, image_id=record.id):
+            self.line_dialog = None
+            self.tool.clear_line()
+            if result == QDialog.DialogCode.Accepted and self.calibration.image_id == image_id:
+                if self.apply(dlg.calibration()):
+                    self.window.controller.set_tool(self._tool_before)
+            dlg.deleteLater()
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    def apply(self, calibration) -> bool:
+        """Save ``calibration`` for the open photo; errors go to the user. True when saved."""
+        try:
+            self.calibration.apply(calibration)
+        except Exception as e:  # noqa: BLE001 - shown; the previous scale is kept
+            self.window.reporter.report(e, "save the photo's scale")
+            return False
+        self.window.status.showMessage(f"Scale saved: {calibration.describe()}", 8000)
+        return True
+
+    def edit_scale(self) -> None:
+        record = self.window.photo.record
+        if record is None:
+            self.window.status.showMessage("Open a photo to set its scale.", 5000)
+            return
+        dlg = ScaleDialog(self.calibration.calibration, record.name, self.window)
+
+        def finished(result: int, image_id=record.id):
+            if self.calibration.image_id == image_id:
+                if result == QDialog.DialogCode.Accepted:
+                    self.apply(dlg.calibration())
+                elif result == ScaleDialog.REMOVE:
+                    try:
+                        self.calibration.clear()
+                        self.window.status.showMessage("Scale removed: figures in pixels", 8000)
+                    except Exception as e:  # noqa: BLE001 - shown; the scale is kept
+                        self.window.reporter.report(e, "remove the photo's scale")
+            dlg.deleteLater()
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    # --- tooltips and export ---------------------------------------------------------------------
+    def _set_tips(self, on: bool) -> None:
+        self.tips.set_enabled(on)
+        self.window.prefs.set(TIPS_PREF, bool(on))
+
+    def export_csv(self) -> None:
+        record = self.window.photo.record
+        if record is None or self.panel.figures is None:
+            self.window.status.showMessage("There are no measurements to export yet.", 5000)
+            return
+        project = self.window.session.project
+        start = (project.folder if project is not None else Path.home()) / f"{Path(record.name).stem}_measurements.csv"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export the measurements", str(start),
+                                              "CSV files (*.csv);;All files (*)")
+        if not path:
+            return
+        if not path.lower().endswith(".csv"):
+            path += ".csv"
+        try:
+            written = self.panel.export_csv(path)
+        except Exception as e:  # noqa: BLE001 - shown; nothing half-written (atomic)
+            self.window.reporter.report(e, "export the measurements")
+            return
+        self.window.status.showMessage(f"Measurements written to {written}", 8000)
+
+
+def install_measurement(window: "MainWindow") -> MeasurementUI:
+    """Build the measuring tools into ``window``; returns them (tests and scripts reach in)."""
+    return MeasurementUI(window)

@@ -1,0 +1,78 @@
+"""``PhotoCalibration``: the scale (mm per pixel) of the photo on the canvas, read from and
+written to the project store.
+
+The store keeps one record per photo (``project.calibration``); ``core.measure.Calibration``
+turns it into figures. Reads and writes are single short transactions, so they run on the GUI
+thread like the other small writes of ``ProjectSession``. A read-only project refuses with the
+reason; a failed write leaves the previous scale in place and says why.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import ProjectError
+from core.measure.calibration import Calibration
+from gui.project_session import ProjectSession
+
+log = logging.getLogger(__name__)
+
+
+class PhotoCalibration(QObject):
+    """The calibration of the current photo; ``changed(image_id, Calibration | None)``."""
+
+    changed = Signal(object, object)  # image id (or None: no photo), Calibration or None
+
+    def __init__(self, session: ProjectSession, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.image_id: int | None = None
+        self.calibration: Calibration | None = None
+        session.closed.connect(lambda: self.set_photo(None))
+
+    def set_photo(self, image_id: int | None) -> None:
+        """Follow the photo on the canvas: read its scale (None when it has none)."""
+        self.image_id = image_id
+        self.calibration = self.read(image_id) if image_id is not None else None
+        self.changed.emit(self.image_id, self.calibration)
+
+    def read(self, image_id: int) -> Calibration | None:
+        project = self.session.project
+        if project is None:
+            return None
+        record = project.calibration.get(image_id)
+        if record is None:
+            return None
+        try:
+            return Calibration.from_record(record)
+        except Exception as e:  # noqa: BLE001 - a bad record must not hide the photo: figures stay in px
+            log.warning("image %s: unusable calibration record (%s); figures in pixels", image_id, e)
+            return None
+
+    def _writable(self) -> None:
+        if self.session.project is None or self.image_id is None:
+            raise ProjectError("open a photo first: the scale belongs to one photo")
+        if self.session.read_only:
+            raise ProjectError(f"the project is open read-only ({self.session.project.read_only_reason}); "
+                               "the scale cannot be saved", self.session.project.path,
+                               hint="use File › Save as copy to keep working")
+
+    def apply(self, calibration: Calibration) -> None:
+        """Store ``calibration`` for the current photo and announce it.
+
+        Raises:
+            ProjectError: no photo, a read-only project, or the write failed (the old scale stays).
+        """
+        self._writable()
+        self.session.project.calibration.set(self.image_id, calibration.mm_per_pixel, calibration.method,
+                                             calibration.detail)
+        self.calibration = calibration
+        self.changed.emit(self.image_id, calibration)
+
+    def clear(self) -> None:
+        """Remove the current photo's scale: figures go back to pixels."""
+        self._writable()
+        self.session.project.calibration.clear(self.image_id)
+        self.calibration = None
+        self.changed.emit(self.image_id, None)
