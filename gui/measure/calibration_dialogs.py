@@ -16,10 +16,10 @@ Point = tuple[float, float]
 UNITS = (("mm", "millimetres"), ("cm", "centimetres"), ("m", "metres"), ("in", "inches"))
 
 
-def _length_box(value: float) -> QDoubleSpinBox:
+def _length_box(value: float, decimals: int = 2) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setRange(0.0, 1e6)
-    box.setDecimals(4)
+    box.setDecimals(decimals)
     box.setValue(value)
     box.setKeyboardTracking(True)
     return box
@@ -39,6 +39,7 @@ class _CalibrationDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setModal(True)
+        self.setMinimumWidth(420)
         self.form = QFormLayout()
         self.result_label = QLabel()
         self.result_label.setObjectName("calibrationResult")
@@ -109,8 +110,7 @@ class ScaleDialog(_CalibrationDialog):
         value, unit = 1.0, "mm"
         if current is not None:
             value = current.mm_per_pixel
-        self.value = _length_box(value)
-        self.value.setDecimals(6)
+        self.value = _length_box(value, 6)  # survey scales are often a few hundredths of a mm
         self.unit = _unit_box(UNITS, "/px")
         self.unit.setCurrentIndex(max(0, self.unit.findData(unit)))
         self.form.addRow("One pixel is", self.value)

@@ -232,3 +232,33 @@ def test_report_action_writes_the_project_report(qtbot, window, make_project, tm
     rows = list(csv.DictReader((tmp_path / "report" / "segments.csv").open(encoding="utf-8-sig")))
     assert len(rows) == 3 and {r["unit"] for r in rows} == {"mm"}
     assert len(result.photos) == 1 and "1 photos" in window.status.currentMessage()
+
+
+def test_the_prediction_on_the_canvas_can_be_measured_instead(qtbot, window, make_project):
+    from core.panoptic import PanopticAnnotation, Segment
+
+    open_project(qtbot, window, make_project(1, annotated=1))
+    ui = measured(qtbot, window)
+    assert not ui.panel.source_box.isEnabled()  # no prediction yet
+    rec = window.photo.record
+    truth = annotation_for(rec.height, rec.width)
+    pred = PanopticAnnotation(truth.id_map.copy(), {1: Segment(1, 4, False, "model", 0.9),
+                                                    2: Segment(2, 1, False, "model", 0.8),
+                                                    3: Segment(3, 2, False, "model", 0.45)})
+    window.photo.set_prediction(pred)
+    assert ui.panel.source_box.isEnabled()
+    ui.panel.source_box.setCurrentIndex(ui.panel.source_box.findData("prediction"))
+    qtbot.waitUntil(lambda: ui.measurer.figures is not None and ui.measurer.figures.source == "prediction"
+                    and not ui.measurer.busy, timeout=10_000)
+    assert cell(ui, SPALL, "score") == "0.45" and not ui.panel.table.isColumnHidden(KEYS.index("score"))
+    assert "(score 0.80)" in ui.tips.text_at(10, 8)
+    ui.panel.select_segments([])
+    ui.panel.table.selectRow(next(r for r in range(3) if ui.panel.proxy.index(r, KEYS.index("segment_id")).data()
+                                  == "#2"))
+    assert window.view.prediction_item._selected == {CRACK}
+    assert window.controller.document.selected == ()  # the annotation's selection is not touched
+    window.photo.set_prediction(None)  # gone: back to the annotation
+    assert ui.panel.source == "annotation" and not ui.panel.source_box.isEnabled()
+    qtbot.waitUntil(lambda: ui.measurer.figures is not None and ui.measurer.figures.source == "annotation"
+                    and not ui.measurer.busy, timeout=10_000)
+    assert ui.panel.table.isColumnHidden(KEYS.index("score"))
