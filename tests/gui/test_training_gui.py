@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from core.categories import Category, CategorySet
+from core.project import Project
 from core.training import project_models as pm
 from core.training.config import PRESETS, TrainConfig
 from gui.training import controller as ctl
@@ -160,3 +162,39 @@ def test_models_panel_sets_the_active_model_and_deletes(qtbot, window, make_proj
     assert [m.id for m in project.models.list()] == [ids[1]]
     qtbot.waitUntil(lambda: not (tmp_path / "first").exists(), timeout=5000)
     assert (tmp_path / "second").exists()
+
+
+def test_an_interrupted_run_is_offered_for_resuming_when_the_project_opens(qtbot, window, make_project):
+    path = make_project(2, annotated=1)
+    with Project.open(path) as project:           # a run the program lost mid-way (killed, crashed)
+        out = pm.new_run_dir(project)
+        out.mkdir(parents=True)
+        (out / "last.pt").write_bytes(b"stand-in")
+        mid = pm.register_run(project, out, PRESETS["tiny"], "tiny")
+    open_project(qtbot, window, path)
+    tr = window.training
+    assert tr.panel.resumable_id == mid and tr.resume_action.isEnabled()
+    assert "interrupted" in tr.panel.headline.text()
+    assert tr.models_panel.table.item(0, 6).text() == "interrupted · can resume"
+
+
+def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window, make_project, tiny_preset):
+    open_project(qtbot, window, make_project(4, annotated=4))
+    project = window.session.project
+    other = CategorySet([Category(1, "crack", True, (255, 0, 0))])
+    ckpt = project.folder / "old.pt"
+    ckpt.write_bytes(b"stand-in")
+    project.models.add("old model", checkpoint=ckpt, config={"backbone": "resnet18"}, categories=other)
+    dialog = window.training.open_train_dialog(measure=True)
+    dialog.preset.setCurrentIndex(dialog.preset.findData(tiny_preset))
+    qtbot.waitUntil(lambda: "per epoch" in dialog.estimate_label.text(), timeout=30_000)
+    assert dialog.device_label.text().startswith(("No CUDA GPU: training will run on the CPU", "CUDA GPU: "))
+    assert "measured here" in dialog.estimate_label.text() and "at 96 px" in dialog.estimate_label.text()
+    # a model of this project whose categories differ: fine-tuning needs a new class head
+    dialog.init.setCurrentIndex(dialog.init.findData("checkpoint"))
+    assert dialog.new_head.isVisibleTo(dialog)
+    dialog.new_head.setChecked(True)
+    request = dialog.request()
+    assert request.config.init_kind == "checkpoint" and request.config.init_weights == str(ckpt)
+    assert request.config.new_class_head and request.model_config == {"backbone": "resnet18"}
+    dialog.reject()
