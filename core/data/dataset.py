@@ -132,6 +132,17 @@ class PanopticDataset(torch.utils.data.Dataset):
         self.failures: dict[str, str] = {}  # sample key -> reason (this process only)
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        # Data-loader workers started with ``spawn`` (Windows, macOS, the application's training
+        # process) receive the dataset pickled: everything but the lock, which each makes anew.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def categories(self):
         return self.source.categories

@@ -130,3 +130,23 @@ def test_held_out_counts_what_split_source_holds_out():
         src = DataSource(default_categories(), tuple(TrainSample(f"k{i}", None, None) for i in range(n)))
         for frac in (0.1, 0.2, 0.33):
             assert len(split_source(src, frac)[1]) == held_out(n, frac), (n, frac)
+
+
+def test_the_dataset_reaches_spawned_data_loader_workers(tmp_path):
+    """Windows, macOS and the application's training process start data-loader workers with
+    ``spawn``: the dataset travels pickled (it holds a lock, which each copy makes anew)."""
+    import pickle
+
+    from core.data import PanopticDataset, build_train_transforms
+    from core.data.project_source import project_sources
+    from tests.gui.conftest import annotation_for, write_photos
+
+    files = write_photos(tmp_path / "photos", 2)
+    with Project.create(tmp_path / "d.pinspect") as p:
+        p.images.add_files(files)
+        for r in p.images.list():
+            p.annotations.save(r.id, annotation_for(r.height, r.width))
+    train, _ = project_sources(tmp_path / "d.pinspect")
+    ds = PanopticDataset(train, build_train_transforms(64, 96), base_size=96)
+    copy = pickle.loads(pickle.dumps(ds))
+    assert len(copy) == 2 and copy[0] is not None and copy[1].image.shape[0] == 3
