@@ -171,6 +171,8 @@ class TrainingController(QObject):
 
     def _on_failed(self, error: BaseException) -> None:
         message = getattr(error, "reason", None) or str(error)
+        if getattr(error, "details", ""):  # a bug in the training code: its traceback, for the log
+            log.error("the training process failed:\n%s", error.details)
         self._registry("record the training failure in the project", pm.mark_failed, message)
         self.failed.emit(error)
         if self.on_error is not None:

@@ -150,3 +150,13 @@ def test_the_dataset_reaches_spawned_data_loader_workers(tmp_path):
     ds = PanopticDataset(train, build_train_transforms(64, 96), base_size=96)
     copy = pickle.loads(pickle.dumps(ds))
     assert len(copy) == 2 and copy[0] is not None and copy[1].image.shape[0] == 3
+
+
+def test_device_and_duration_words():
+    from core.training.estimate import DeviceInfo, duration_words, epoch_seconds
+
+    assert DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 79.2, 16).words() == "CUDA GPU: NVIDIA H100 80GB HBM3, 79.2 GiB"
+    assert DeviceInfo("cpu", "CPU", 0.0, 2).words().startswith("No CUDA GPU: training will run on the CPU (2 threads)")
+    assert epoch_seconds(0.5, 100, 30) == 55.0
+    assert [duration_words(s) for s in (0.2, 40, 600, 12_600)] == ["about 1 s", "about 40 s", "about 10 min",
+                                                                  "about 3.5 h"]
