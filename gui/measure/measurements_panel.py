@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QRectF, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
+                               QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from core.measure import PhotoMeasurements, summarize, to_tsv
 from core.measure.calibration import UNIT_MM, UNIT_PX, Calibration
@@ -49,6 +49,8 @@ class MeasurementsPanel(QWidget):
         self.scale_label = QLabel()
         self.scale_label.setObjectName("scaleLabel")
         self.scale_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.scale_label.setMinimumWidth(60)  # may be cut short in a narrow window; the tooltip has it all
+        self.scale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state_label = QLabel()
         self.state_label.setTextFormat(Qt.TextFormat.PlainText)
         self.source_box = QComboBox()
@@ -76,7 +78,10 @@ class MeasurementsPanel(QWidget):
             b.setText(text)
             b.setToolTip(tip)
             b.setAutoRaise(True)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            # Copy and export are plain icons: the panel shares the bottom area with wide panels
+            # and must not make the window's minimum width larger than theirs.
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if key in ("calibrate", "scale")
+                                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
             b.clicked.connect(signal.emit if signal is not None else self.copy)
             top.addWidget(b)
             self.buttons[key] = b
@@ -178,7 +183,7 @@ class MeasurementsPanel(QWidget):
             self.scale_label.setToolTip("Draw a reference line (K) or type the scale to get millimetres")
         else:
             self.scale_label.setText(cal.describe())
-            self.scale_label.setToolTip("Every figure of this photo is in millimetres")
+            self.scale_label.setToolTip(f"{cal.describe()}\nEvery figure of this photo is in millimetres")
         has_rows = self.model.rowCount() > 0
         self.buttons["copy"].setEnabled(has_rows)
         self.buttons["export"].setEnabled(has_rows)
