@@ -10,10 +10,10 @@ import math
 import time
 from collections import deque
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from gui.icons import bind
 from gui.training import controller as ctl
@@ -85,7 +85,20 @@ class TrainingPanel(QWidget):
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addWidget(self.headline)
         lay.addLayout(top)
-        lay.addWidget(split, 1)
+        # Before the first run, words instead of two empty charts.
+        self.placeholder = QLabel("Train a model (Model › Train a model…, or Train… above) to follow its loss, "
+                                  "validation PQ and messages here. The Models panel lists the project's models.")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setEnabled(False)  # drawn in the palette's dimmed text colour
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(split)
+        lay.addWidget(self.pages, 1)
+        keep = self.progress.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # the buttons stay on the right
+        self.progress.setSizePolicy(keep)
+        self.progress.hide()  # shown from the first run on
 
         self._pending: list = []
         self._step_times: deque = deque(maxlen=PACE_STEPS)  # (step, elapsed_s) of recent steps
@@ -156,6 +169,8 @@ class TrainingPanel(QWidget):
         self.headline.setText("Starting the training process…")
         self.append_log(f"— run of model {model_id} —")
         self._flush_timer.start()
+        self.pages.setCurrentIndex(1)
+        self.progress.show()
         self._state_changed(self.controller.state)
 
     def _queue(self, rec) -> None:
@@ -256,6 +271,14 @@ class TrainingPanel(QWidget):
         if status == "failed":
             self.headline.setText("The training stopped on an error (see the log); the last checkpoint is kept.")
         self._state_changed(self.controller.state)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange:  # light <-> dark: charts draw their own colours
+            self.loss_chart.apply_palette()
+            self.pq_chart.apply_palette()
+        super().changeEvent(event)
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
