@@ -5,7 +5,7 @@
 Builds the sample project in a temporary folder, opens a photo with cracks, draws a reference
 line with the calibration tool (a screen grab, so the dialog and the line show together), enters
 its length, selects the longest crack in the Measurements panel and rests the mouse on it (a
-screen grab again: tooltips are windows of their own). Nothing outside the temporary folder is
+screen grab again: tooltips are windows of their own), then opens the report dialog. Nothing outside the temporary folder is
 touched (preferences go to a temporary INI file).
 """
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QPointF, QRect, QSettings, Qt
     from PySide6.QtGui import QCursor
+    from PySide6.QtWidgets import QToolTip
     from PySide6.QtTest import QTest
 
     from core.synthetic.sample import build_sample_project
@@ -120,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     canvas = QRect(vp.mapToGlobal(vp.rect().topLeft()), vp.size())
     area = QRect(centre.x() - 420, centre.y() - 260, 900, 520).intersected(canvas)
     save(screen.grabWindow(0, area.x(), area.y(), area.width(), area.height()), "tooltip")
+
+    QToolTip.hideText()
+
+    # 4. the report dialog
+    w.actions.a["write_report"].trigger()
+    spin(app, until=lambda: ui.report.dialog is not None, timeout=5)
+    ui.report.dialog.title.setText("Bridge inspection, north abutment")
+    spin(app, 0.4)
+    save(ui.report.dialog.grab(), "report_dialog")
+    ui.report.dialog.reject()
 
     w.autosaver.flush()
     spin(app, 1.0)

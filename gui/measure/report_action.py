@@ -14,9 +14,10 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from core.report import HTML_NAME
+from core.errors import ProjectError
+from gui.measure.report_dialog import ReportDialog, ReportOptions
 from gui.project_session import ProjectSession
 from gui.status_bar import StatusBar
 from gui.workers.base import Task, TaskRunner
@@ -29,63 +30,70 @@ class ReportAction(QObject):
     written = Signal(object)  # core.report.ReportResult
 
     def __init__(self, window: QWidget, session: ProjectSession, runner: TaskRunner, status: StatusBar,
-                 flush: Callable[[Callable[[bool], None]], None], parent: QObject | None = None,
-                 ask: bool = True):
+                 flush: Callable[[Callable[[bool], None]], None], parent: QObject | None = None):
         super().__init__(parent)
         self.window = window
         self.session = session
         self.runner = runner
         self.status = status
         self.flush = flush
-        self.ask = ask  # False in tests: no dialogs, the result is only announced
         self.task: Task | None = None
+        self.dialog: ReportDialog | None = None
 
     def default_folder(self) -> Path:
         project = self.session.project
         return project.folder / f"{project.name} report"
 
     def choose_and_write(self) -> None:
-        """Ask for a folder, then write the report there."""
+        """Ask where and what (``ReportDialog``), then write the report."""
         if self.session.project is None:
             self.notice.emit("Open a project to write its report.")
             return
-        start = self.default_folder()
-        folder = QFileDialog.getExistingDirectory(self.window, "Write the inspection report into this folder",
-                                                  str(start if start.exists() else start.parent))
-        if not folder:
-            return
-        target = Path(folder)
-        if (target / HTML_NAME).exists() and QMessageBox.question(
-                self.window, "Replace the report?",
-                f"{target / HTML_NAME} exists. Replace it (and segments.csv) with a new report?") \
-                != QMessageBox.StandardButton.Yes:
-            return
-        self.write(target)
+        dlg = ReportDialog(self.default_folder(), bool(self.session.predicted), self.window)
+        self.dialog = dlg
 
-    def write(self, out_dir: str | Path) -> None:
-        """Save pending edits, then write the report into ``out_dir`` in the background."""
+        def finished(result: int) -> None:
+            self.dialog = None
+            if result == QDialog.DialogCode.Accepted:
+                self.write(dlg.options())
+            dlg.deleteLater()
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    def write(self, options: ReportOptions | str | Path) -> None:
+        """Save pending edits, then write the report (``options`` or just a folder) in the background."""
+        if not isinstance(options, ReportOptions):
+            options = ReportOptions(Path(options), open_after=False)
         if self.task is not None:
             self.notice.emit("A report is already being written.")
             return
-        out_dir = Path(out_dir)
-        self.flush(lambda ok: self._start(out_dir) if ok else
+        self.flush(lambda ok: self._start(options) if ok else
                    self.notice.emit("The report was not written: the last edits could not be saved."))
 
-    def _start(self, out_dir: Path) -> None:
+    def _start(self, options: ReportOptions) -> None:
         project = self.session.project
         if project is None:
             return
 
         def work(progress, cancel):
+            from dataclasses import replace
+
             from core.report import write_report
             from core.report.project import report_from_project
 
-            photos, categories, info = report_from_project(project)
+            photos, categories, info = report_from_project(project, source=options.source,
+                                                           min_score=options.min_score)
             if not photos:
-                raise ValueError("nothing to report: no photo has an annotation or a prediction yet")
-            return write_report(photos, categories, out_dir, info, progress=progress, cancel=cancel)
+                raise ProjectError("nothing to report: no photo has an annotation"
+                                   + ("" if options.source == "annotation" else " or a prediction") + " yet",
+                                   project.path, hint="Annotate a photo (or run the model on it) first: the "
+                                   "report shows the photos that have figures.")
+            info = replace(info, title=options.title)
+            return write_report(photos, categories, options.folder, info, progress=progress, cancel=cancel)
 
-        self.task = self.runner.start(work, "write the inspection report", on_finished=self._finished,
+        self.task = self.runner.start(work, "write the inspection report",
+                                      on_finished=lambda result: self._finished(result, options.open_after),
                                       on_failed=lambda _e: self._done())
         # Only the user cancels, from the GUI thread, so this connection is in place before it can fire.
         self.task.signals.cancelled.connect(self._cancelled)
@@ -98,7 +106,7 @@ class ReportAction(QObject):
         self._done()
         self.notice.emit("Report cancelled; nothing was replaced.")
 
-    def _finished(self, result) -> None:
+    def _finished(self, result, open_after: bool = False) -> None:
         self._done()
         defects = sum(len(p.defects) for p in result.photos)
         calibrated = sum(1 for p in result.photos if p.calibration is not None)
@@ -107,14 +115,13 @@ class ReportAction(QObject):
         log.info(text)
         self.notice.emit(text)
         self.written.emit(result)
-        if not self.ask:
-            return
-        box = QMessageBox(QMessageBox.Icon.Information, "Report written", text, QMessageBox.StandardButton.Close,
-                          self.window)
-        box.setObjectName("reportWrittenMessage")
         if result.problems:
-            box.setDetailedText("\n".join(result.problems))
+            # Not an error: the report is there; the photos it could not show fully are listed.
+            box = QMessageBox(QMessageBox.Icon.Warning, "Report written, with notes", text,
+                              QMessageBox.StandardButton.Close, self.window)
+            box.setObjectName("reportProblemsMessage")
             box.setInformativeText(f"{len(result.problems)} photos could not be shown fully (see the details).")
-        open_button = box.addButton("Open the report", QMessageBox.ButtonRole.AcceptRole)
-        open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(result.html_path))))
-        box.open()
+            box.setDetailedText("\n".join(result.problems))
+            box.open()
+        if open_after:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(result.html_path)))

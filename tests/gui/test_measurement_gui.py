@@ -223,15 +223,37 @@ def test_report_action_writes_the_project_report(qtbot, window, make_project, tm
     open_project(qtbot, window, make_project(2, annotated=1))
     ui = measured(qtbot, window)
     ui.apply(Calibration(0.5))
-    ui.report.ask = False
+    window.actions.a["write_report"].trigger()
+    dlg = ui.report.dialog
+    assert dlg is not None and not dlg.source.isEnabled()  # no predictions in this project
+    dlg.folder.setText(str(tmp_path / "report"))
+    assert "will be created" in dlg.note.text()
+    dlg.title.setText("Bridge A, north abutment")
+    dlg.open_after.setChecked(False)
     with qtbot.waitSignal(ui.report.written, timeout=30_000) as blocker:
-        ui.report.write(tmp_path / "report")
+        dlg.accept()
     result = blocker.args[0]
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert "photo_000.jpg" in html and "data:image/jpeg;base64," in html
+    assert "Bridge A, north abutment" in html and "photo_000.jpg" in html and "data:image/jpeg;base64," in html
     rows = list(csv.DictReader((tmp_path / "report" / "segments.csv").open(encoding="utf-8-sig")))
     assert len(rows) == 3 and {r["unit"] for r in rows} == {"mm"}
     assert len(result.photos) == 1 and "1 photos" in window.status.currentMessage()
+    # Asked again for the same folder, the dialog says the report there will be replaced.
+    window.actions.a["write_report"].trigger()
+    ui.report.dialog.folder.setText(str(tmp_path / "report"))
+    assert "will be replaced" in ui.report.dialog.note.text()
+    ui.report.dialog.reject()
+
+
+def test_a_project_with_nothing_to_report_says_so(qtbot, window, make_project, tmp_path):
+    open_project(qtbot, window, make_project(1, annotated=0))
+    ui = window.measurement
+    ui.report.write(tmp_path / "report")
+    qtbot.waitUntil(lambda: ui.report.task is None and bool(window.reporter.history), timeout=10_000)
+    assert "nothing to report" in window.reporter.history[-1].text.lower()
+    assert "Annotate a photo" in window.reporter.history[-1].hint
+    assert not (tmp_path / "report" / "report.html").exists()
+    window.reporter.history.clear()  # expected, not a failure of the window
 
 
 def test_the_prediction_on_the_canvas_can_be_measured_instead(qtbot, window, make_project):
