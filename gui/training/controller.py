@@ -90,6 +90,11 @@ class TrainingController(QObject):
         shows them), nothing is started then."""
         project = self._writable_project()
         out = Path(output_dir) if output_dir else pm.new_run_dir(project)
+        try:  # here, so a folder that cannot be written is said before anything is registered
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise TrainingError(f"cannot create the run's folder: {e.strerror or e}", out,
+                                hint="the project's folder must be writable; copy the project elsewhere") from e
         model_id = pm.register_run(project, out, request.config, request.preset, request.model_config)
         self._launch(project, model_id, RunSpec(str(project.path), str(out), request.config.to_dict()),
                      request.config.epochs)

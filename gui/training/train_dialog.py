@@ -235,7 +235,9 @@ class TrainDialog(QDialog):
         else:
             how = ("the photos in the val split" if from_split else
                    f"held out at random, {PRESETS[self.preset.currentData()].val_fraction:.0%}")
-            text = (f"{total} annotated photo{'s' if total != 1 else ''}: <b>{n_train}</b> for training, "
+            done = sum(r.status == "done" for r in self.images.train + self.images.val)
+            state = f"{done} done" + (f", {total - done} in progress" if total - done else "")
+            text = (f"{total} annotated photo{'s' if total != 1 else ''} ({state}): <b>{n_train}</b> for training, "
                     f"<b>{n_val}</b> for validation ({how}).")
         if self.images.skipped:
             text += f"<br>{len(self.images.skipped)} left out: not found on disk (e.g. {self.images.skipped[0]})."
