@@ -150,6 +150,7 @@ def child_main(spec: dict, queue, cancel, go) -> None:
     _lower_priority()
     _use_default_start_method()
     status = "failed"
+    parent = os.getppid()
     try:
         trainer = build_trainer(RunSpec.from_dict(spec), cancel)
         for rec in trainer.run():
@@ -158,6 +159,8 @@ def child_main(spec: dict, queue, cancel, go) -> None:
                 status = rec.status
             while not go.is_set() and not cancel.is_set():
                 go.wait(_PAUSE_POLL_S)
+            if os.getppid() != parent:  # the program died: stop as on Cancel, resumable next time
+                cancel.set()
     except BaseException as e:  # noqa: BLE001 - every failure reaches the parent as a message
         log.debug("training failed:\n%s", traceback.format_exc())
         queue.put(("error", error_to_dict(e)))
