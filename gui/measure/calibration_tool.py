@@ -3,7 +3,9 @@
 Press, drag, release: the line follows the mouse with its length in pixels beside it (Shift
 keeps it horizontal, vertical or at 45°). On release the tool hands the two end points, in
 pixels of the upright photo (the frame the masks are in), to ``on_line(p0, p1)``; the window
-then asks for the length (``calibration_dialogs.LineLengthDialog``). Esc drops the line.
+then asks for the length (``calibration_dialogs.LineLengthDialog``). Esc drops the line. While
+the tool is active, the photo's saved reference line (if its scale came from one) is drawn dashed
+with its length, so the user can check it before drawing another.
 
 It never edits the annotation, so it works on read-only projects too (saving the scale is what
 a read-only project refuses, with the reason).
@@ -17,6 +19,7 @@ from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem
 
+from core.measure.calibration import METHOD_LINE, Calibration
 from gui.editing.tools import Tool
 
 Point = tuple[float, float]
@@ -27,12 +30,40 @@ class CalibrationTool(Tool):
     tip = "Drag along something of known length (scale bar, rule, rebar) and type its length"
     cursor_shape = Qt.CursorShape.CrossCursor
 
-    def __init__(self, context, on_line: Callable[[Point, Point], None]):
+    def __init__(self, context, on_line: Callable[[Point, Point], None],
+                 reference: Callable[[], "Calibration | None"] = lambda: None):
         super().__init__(context)
         self.on_line = on_line
+        self.reference = reference
         self.start: QPointF | None = None
         self._line: QGraphicsLineItem | None = None
         self._text: QGraphicsSimpleTextItem | None = None
+        self._ref_items: list = []
+
+    def activate(self, view) -> None:
+        super().activate(view)
+        self.show_reference(self.reference())
+
+    def deactivate(self) -> None:
+        self._clear_reference()
+        super().deactivate()
+
+    def show_reference(self, calibration: "Calibration | None") -> None:
+        """Draw the saved reference line of ``calibration`` (dashed), or nothing."""
+        self._clear_reference()
+        if self.view is None or calibration is None or calibration.method != METHOD_LINE:
+            return
+        d = calibration.detail
+        try:
+            p0, p1 = QPointF(*map(float, d["p0"])), QPointF(*map(float, d["p1"]))
+            label = f"{float(d['length']):g} {d.get('unit', 'mm')}"
+        except (KeyError, TypeError, ValueError):
+            return  # a scale stored by other means: nothing to draw
+        line, text = self._items(QColor(120, 220, 255), Qt.PenStyle.DashLine)
+        line.setLine(QLineF(p0, p1))
+        text.setText(f"reference: {label}")
+        text.setPos(self._beside(p1))
+        self._ref_items = [line, text]
 
     # --- gestures --------------------------------------------------------------------------------
     def press(self, pos, event):
@@ -84,33 +115,50 @@ class CalibrationTool(Tool):
             end = self._clamp(self.start + QPointF(math.cos(angle) * length, math.sin(angle) * length))
         return end
 
-    def _draw(self, end: QPointF) -> None:
+    def _items(self, colour: QColor, style=Qt.PenStyle.SolidLine):
+        """A line and its label in the scene (removed by the caller)."""
         scene = self.view.scene()
+        pen = QPen(colour, 2, style)
+        pen.setCosmetic(True)  # the same width at every zoom
+        line = QGraphicsLineItem()
+        line.setPen(pen)
+        line.setZValue(95)
+        scene.addItem(line)
+        text = QGraphicsSimpleTextItem()
+        text.setBrush(colour)
+        font = QFont()
+        font.setBold(True)
+        text.setFont(font)
+        # Text the same size at every zoom, beside the end of the line.
+        text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        text.setZValue(96)
+        scene.addItem(text)
+        return line, text
+
+    def _beside(self, point: QPointF) -> QPointF:
+        k = 6 / max(self.view.zoom, 1e-6)
+        return point + QPointF(k, k)
+
+    def _draw(self, end: QPointF) -> None:
         if self._line is None:
-            pen = QPen(QColor(255, 214, 0), 2)
-            pen.setCosmetic(True)  # the same width at every zoom
-            self._line = QGraphicsLineItem()
-            self._line.setPen(pen)
-            self._line.setZValue(95)
-            scene.addItem(self._line)
-            self._text = QGraphicsSimpleTextItem()
-            self._text.setBrush(QColor(255, 214, 0))
-            font = QFont()
-            font.setBold(True)
-            self._text.setFont(font)
-            # Text the same size at every zoom, beside the end of the line.
-            self._text.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            self._text.setZValue(96)
-            scene.addItem(self._text)
+            self._line, self._text = self._items(QColor(255, 214, 0))
         self._line.setLine(QLineF(self.start, end))
         self._text.setText(f"{QLineF(self.start, end).length():.1f} px")
-        self._text.setPos(end + QPointF(6 / max(self.view.zoom, 1e-6), 6 / max(self.view.zoom, 1e-6)))
+        self._text.setPos(self._beside(end))
 
-    def _clear(self) -> None:
-        for item in (self._line, self._text):
+    @staticmethod
+    def _remove(items) -> None:
+        for item in items:
             if item is not None and item.scene() is not None:
                 item.scene().removeItem(item)
+
+    def _clear(self) -> None:
+        self._remove((self._line, self._text))
         self._line = self._text = None
+
+    def _clear_reference(self) -> None:
+        self._remove(self._ref_items)
+        self._ref_items = []
 
     @property
     def line(self) -> QLineF | None:

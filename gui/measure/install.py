@@ -51,7 +51,7 @@ class MeasurementUI(QObject):
         self.tips = MeasurementTips(w.view, self.measurer, lambda: self.calibration.calibration, self)
         self.tips.set_enabled(w.prefs.get_bool(TIPS_PREF, True))
         self.report = ReportAction(w, w.session, w.runner, w.status, w.autosaver.flush, self)
-        self.tool = CalibrationTool(w.controller, self.line_drawn)
+        self.tool = CalibrationTool(w.controller, self.line_drawn, lambda: self.calibration.calibration)
         w.controller.tools[TOOL_KEY] = self.tool
         self._tool_before = "BrushTool"
         self.line_dialog: LineLengthDialog | None = None
@@ -104,6 +104,7 @@ class MeasurementUI(QObject):
         m.busyChanged.connect(p.set_busy)
         m.failed.connect(p.show_error)
         self.calibration.changed.connect(lambda _i, cal: p.set_calibration(cal))
+        self.calibration.changed.connect(lambda _i, cal: self.tool.show_reference(cal))
         p.sourceChosen.connect(m.set_source)
         p.segmentsSelected.connect(self._rows_selected)
         p.segmentActivated.connect(self.show_segment)

@@ -115,6 +115,12 @@ def test_calibrating_with_a_reference_line_gives_millimetres_and_is_kept_in_the_
     assert ui.calibration.calibration.mm_per_pixel == pytest.approx(mm)
     stored = window.session.project.calibration.get(image_id)
     assert stored.mm_per_pixel == pytest.approx(mm) and stored.details["unit"] == "cm"
+    # Taking the tool again shows the saved reference line, dashed, with its length.
+    window.actions.a["tool:CalibrationTool"].trigger()
+    line, label = ui.tool._ref_items
+    assert label.text() == "reference: 2.5 cm" and line.line().length() == pytest.approx(px)
+    window.controller.set_tool("SelectTool")  # another tool: the reference goes away
+    assert ui.tool._ref_items == [] and line.scene() is None
 
 
 def test_typed_scale_and_removing_it(qtbot, window, make_project):
@@ -190,6 +196,14 @@ def test_csv_export_and_copy(qtbot, window, make_project, tmp_path, monkeypatch)
     assert float(crack["length"]) == pytest.approx(core.length_px * 0.5, rel=1e-5)
     assert float(crack["area"]) == pytest.approx(288 * 0.25)
     assert int(crack["area_px"]) == 288 and crack["label"] == "1"
+    # A place that cannot be written (its "folder" is a file): a clear message, nothing written.
+    (tmp_path / "not a folder").write_text("x")
+    monkeypatch.setattr("gui.measure.install.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "not a folder" / "x.csv"), ""))
+    window.actions.a["export_measurements"].trigger()
+    assert window.reporter.history[-1].title == "Could not export the measurements"
+    assert (tmp_path / "not a folder").read_text() == "x"
+    window.reporter.history.clear()
     # Copy: the selected rows with the header, tab-separated (all rows when none is selected).
     ui.panel.select_segments([SPALL])
     lines = ui.panel.copy_text().splitlines()
