@@ -157,10 +157,12 @@ def child_main(spec: dict, queue, cancel, go) -> None:
             queue.put(("record", record_to_dict(rec)))
             if rec.kind == "summary":
                 status = rec.status
-            while not go.is_set() and not cancel.is_set():
+            while True:
+                if os.getppid() != parent:  # the program died: stop as on Cancel, resumable next time
+                    cancel.set()
+                if go.is_set() or cancel.is_set():
+                    break
                 go.wait(_PAUSE_POLL_S)
-            if os.getppid() != parent:  # the program died: stop as on Cancel, resumable next time
-                cancel.set()
     except BaseException as e:  # noqa: BLE001 - every failure reaches the parent as a message
         log.debug("training failed:\n%s", traceback.format_exc())
         queue.put(("error", error_to_dict(e)))
