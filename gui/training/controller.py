@@ -186,6 +186,11 @@ class TrainingController(QObject):
     def _on_ended(self, status: str) -> None:
         self._project = None
         self._set_state(IDLE)
+        # A run whose records could not reach the registry (its project was closed and opened
+        # again meanwhile) is settled from its own folder now.
+        project = self.session.project
+        if project is not None:
+            self._project_opened(project)
         self.runEnded.emit(status)
         self.modelsChanged.emit()
 
