@@ -55,6 +55,7 @@ class MeasurementUI(QObject):
         w.controller.tools[TOOL_KEY] = self.tool
         self._tool_before = "BrushTool"
         self.line_dialog: LineLengthDialog | None = None
+        self._panel_shown = True
         self.dock = w.add_panel("measurements", "Measurements", self.panel)
         self._build_actions()
         self._connect()
@@ -112,6 +113,9 @@ class MeasurementUI(QObject):
         p.scaleRequested.connect(self.edit_scale)
         p.exportRequested.connect(self.export_csv)
         self.report.notice.connect(lambda text: w.status.showMessage(text, 10_000))
+        # Measure only while the figures can be seen: the panel (its tab may be behind another)
+        # or the tooltips.
+        self.dock.visibilityChanged.connect(self._update_measuring)
 
     def _restore_dock(self) -> None:
         # The window restored its layout before this dock (and the panels installed after it)
@@ -233,6 +237,13 @@ class MeasurementUI(QObject):
     def _set_tips(self, on: bool) -> None:
         self.tips.set_enabled(on)
         self.window.prefs.set(TIPS_PREF, bool(on))
+        self._update_measuring()
+
+    def _update_measuring(self, panel_shown: bool | None = None) -> None:
+        # The dock says whether it is shown (before its widget's own flag follows).
+        if panel_shown is not None:
+            self._panel_shown = panel_shown
+        self.measurer.set_enabled(self.tips.enabled or self._panel_shown)
 
     def export_csv(self) -> None:
         record = self.window.photo.record

@@ -70,6 +70,7 @@ class PhotoMeasurer(QObject):
         self.session = session
         self.runner = runner
         self.source = SOURCE_ANNOTATION
+        self.enabled = True
         self.figures: PhotoFigures | None = None
         self._doc: AnnotationDocument | None = None
         self._task: Task | None = None
@@ -109,10 +110,29 @@ class PhotoMeasurer(QObject):
         if self.source == SOURCE_PREDICTION:
             self.request(immediately=True)
 
+    def set_enabled(self, on: bool) -> None:
+        """Measure only while someone looks (the panel is shown or tooltips are on): when off,
+        changes are not measured; when on again, the photo is measured at once."""
+        on = bool(on)
+        if on == self.enabled:
+            return
+        self.enabled = on
+        if on:
+            self.request(immediately=True)
+        else:
+            self._run += 1
+            self._timer.stop()
+            self._cancel_running()
+            self.figures = None  # would go stale unseen
+            self._set_busy(False)
+
     def request(self, immediately: bool = False) -> None:
         """Measure again once edits pause (at once with ``immediately``)."""
         self._run += 1  # results of runs started before this request are dropped
         self._cancel_running()
+        if not self.enabled:
+            self.figures = None
+            return
         self._set_busy(True)
         self._timer.start(0 if immediately else self.debounce_ms)
 

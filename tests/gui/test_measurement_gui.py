@@ -298,3 +298,39 @@ def test_the_prediction_on_the_canvas_can_be_measured_instead(qtbot, window, mak
     qtbot.waitUntil(lambda: ui.measurer.figures is not None and ui.measurer.figures.source == "annotation"
                     and not ui.measurer.busy, timeout=10_000)
     assert ui.panel.table.isColumnHidden(KEYS.index("score"))
+
+
+def test_measuring_a_long_crack_never_stalls_the_window_and_stops_when_nobody_looks(qtbot, window, tmp_path):
+    import numpy as np
+
+    from core.panoptic import PanopticAnnotation, Segment
+
+    from .conftest import LoopWatch, write_photos
+
+    files = write_photos(tmp_path / "big", 1, 2400, 1600)
+    ids = np.zeros((1600, 2400), np.int32)
+    for k in range(8):  # eight cracks across the photo, 3 px wide, slightly slanted
+        rows = (np.arange(2400) * 0.1 + 150 + 170 * k).astype(int)
+        for d in range(3):
+            ids[rows + d, np.arange(2400)] = 2 + k
+    ids[ids == 0] = 1
+    segments = {1: Segment(1, 4), **{2 + k: Segment(2 + k, 1) for k in range(8)}}
+    with Project.create(tmp_path / "big.pinspect") as project:
+        project.images.add_files(files)
+        project.annotations.save(project.images.list()[0].id, PanopticAnnotation(ids, segments))
+    open_project(qtbot, window, tmp_path / "big.pinspect")
+    ui = measured(qtbot, window, rows=9)
+    with LoopWatch() as watch:
+        ui.measurer.request(immediately=True)
+        qtbot.waitUntil(lambda: ui.measurer.busy, timeout=2000)
+        qtbot.waitUntil(lambda: not ui.measurer.busy, timeout=20_000)
+    assert watch.max_gap_ms < 200, watch.max_gap_ms
+    crack = next(m for m in ui.panel.model.rows if m.segment_id == 2)
+    assert crack.length_px == pytest.approx(np.hypot(2400, 240), rel=0.02) and crack.max_width_px < 4
+    # Panel closed and tooltips off: edits are not measured; shown again, the photo is measured at once.
+    window.actions.a["measure_tips"].trigger()
+    ui.dock.hide()
+    qtbot.waitUntil(lambda: not ui.measurer.enabled, timeout=2000)
+    assert ui.measurer.figures is None
+    ui.dock.show()
+    measured(qtbot, window, rows=9)
