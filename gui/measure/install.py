@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRectF, QTimer
-from PySide6.QtWidgets import QDialog, QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
 
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 from gui.measure.calibration_tool import CalibrationTool
@@ -81,10 +81,10 @@ class MeasurementUI(QObject):
         report = acts.add("write_report", "Write inspection &report…", self.report.choose_and_write,
                           "Ctrl+Shift+R", "mdi6.file-document-outline",
                           "An HTML report of every annotated photo (defects, measurements, totals) and a CSV")
-        menu = w.menuBar().addMenu("Mea&sure")
         # Before Help, which stays last.
-        help_menu = w.menuBar().actions()[-2]
-        w.menuBar().insertAction(help_menu, menu.menuAction())
+        bar = w.menuBar()
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        menu = bar.insertMenu(help_menu, QMenu("Mea&sure", w)).menu() if help_menu else bar.addMenu("Mea&sure")
         panel = self.dock.toggleViewAction()
         panel.setText("Measurements &panel")
         for a in (panel, None, tool_act, scale, None, tips, None, export, report):
