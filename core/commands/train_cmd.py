@@ -1,6 +1,6 @@
 """``train``: train a DETR panoptic model on a project or a COCO panoptic dataset.
 
-    python main.py train data/panoptic_train.json --preset cpu_small --epochs 30 --out runs/r1
+    python main.py train data/panoptic_train.json --max-minutes 20 --out runs/r1    # cpu_fast, on a CPU
     python main.py train data/panoptic_train.json --resume runs/r1          # continue that run
     torchrun --nproc_per_node=4 main.py train data.json --preset detr_r50 --init detr-r50.pth
 
@@ -17,6 +17,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+#: The preset when none is named: learns from random weights on a CPU in minutes (issue 16).
+DEFAULT_PRESET = "cpu_fast"
 
 #: CLI option -> TrainConfig field, for the options that override the preset (None: not given).
 _OVERRIDES = {
@@ -43,14 +46,16 @@ def register(sub) -> None:
     p.add_argument("--images", help="folder of the photos of a COCO dataset (default: found beside the JSON)")
     p.add_argument("--out", help="output folder (default: runs/<date-time>)")
     p.add_argument("--preset", default=None,
-                   help="training preset: cpu_small (default), detr_r50, tiny; options below override it")
+                   help="training preset: cpu_fast (default: from random weights on a CPU in minutes), "
+                        "cpu_small (the published DETR recipe, small), detr_r50 (fine-tuning the public "
+                        "weights, GPU), tiny; options below override it")
     p.add_argument("--config", help="a JSON file of TrainConfig fields, instead of a preset")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN",
                    help="continue a run: its folder or checkpoint (default: --out); its settings are kept "
                         "unless overridden here")
     p.add_argument("--overwrite", action="store_true", help="start afresh in an output folder that holds a run")
     g = p.add_argument_group("model and stage")
-    g.add_argument("--model", help="model preset (core.model PRESETS), e.g. cpu_small, detr_r50")
+    g.add_argument("--model", help="model preset (core.model PRESETS), e.g. cpu_fast, cpu_small, detr_r50")
     g.add_argument("--stage", choices=STAGES, help="what to train (default: joint)")
     g.add_argument("--epochs", type=int)
     g.add_argument("--mask-epochs", type=int, help="with --stage detection+masks: epochs of the masks stage")
@@ -84,7 +89,8 @@ def register(sub) -> None:
     g.add_argument("--eval-every", type=int, help="evaluate PQ every N epochs (0: never)")
     g.add_argument("--threshold", type=float, help="confidence threshold of the evaluation")
     g.add_argument("--seed", type=int)
-    g.add_argument("--max-minutes", type=float, help="stop after this long, with a checkpoint")
+    g.add_argument("--max-minutes", type=float, help="stop after this long, with a checkpoint; a cosine learning rate "
+                   "decays over whichever ends first, the epochs or this budget")
     g.add_argument("--epoch-minutes", type=float, help="end each epoch early after this long")
     g.add_argument("--keep-every", type=int, help="also keep epoch_NNN.pt every N epochs")
     p.set_defaults(func=run)
@@ -114,7 +120,7 @@ def build_config(args, resume: Path | None):
 
             base = stored_train_config(resume)
         else:
-            base = get_train_preset(args.preset or "cpu_small")
+            base = get_train_preset(args.preset or DEFAULT_PRESET)
         overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}
         if "init_weights" in overrides and "init_kind" not in overrides and base.init_kind == "none":
             overrides["init_kind"] = "auto"
