@@ -198,3 +198,21 @@ def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window
     assert request.config.init_kind == "checkpoint" and request.config.init_weights == str(ckpt)
     assert request.config.new_class_head and request.model_config == {"backbone": "resnet18"}
     dialog.reject()
+
+
+def test_opening_another_project_stops_the_run_and_it_is_settled_later(qtbot, window, make_project, tiny_preset):
+    first = make_project(4, annotated=4)
+    second = make_project(2, annotated=1, name="other")
+    open_project(qtbot, window, first)
+    c = window.training.controller
+    model_id = _start_from_dialog(qtbot, window, tiny_preset)
+    qtbot.waitUntil(lambda: len(_records(c, "step")) >= 2, timeout=40_000)
+    with qtbot.waitSignal(c.runEnded, timeout=15_000) as ended:
+        open_project(qtbot, window, second)          # the run's project closes: the run stops
+    assert ended.args == ["cancelled"]
+    assert window.session.project.models.list() == []
+    open_project(qtbot, window, first)               # back: the outcome is read from the run's folder
+    project = window.session.project
+    info = pm.run_info(project, project.models.get(model_id))
+    assert info.status == pm.CANCELLED and info.resumable
+    assert window.training.panel.resumable_id == model_id
