@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 #: Input size (longer side, pixels) when the checkpoint does not say what it was trained at: the
 #: published DETR-R50 resolution for ResNet-50/101 models, 512 for the small CPU presets.
-DEFAULT_INPUT_SIZE = {"resnet50": 800, "resnet101": 800, "resnet18": 512, "resnet34": 512}
+DEFAULT_INPUT_SIZE = {"resnet50": 800, "resnet101": 800, "resnet18": 512, "resnet34": 512, "narrow_resnet18": 384}
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,31 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, cat
                               hint="check free space and write permission") from e
 
 
+def export_model(src: str | Path, dest: str | Path, *, half: bool = True) -> Path:
+    """Write the model of checkpoint ``src`` alone to ``dest``: config, categories, weights (float16
+    when ``half``: half the size; loading casts them back to float32) and the training config
+    and epoch the predictor reads (input size), without the optimizer and resume state.
+    Raises ``CheckpointError`` (unreadable ``src``, unwritable ``dest``)."""
+    from core.model import build_model
+
+    ckpt = load_checkpoint(src)
+    config = ModelConfig.from_dict(ckpt["config"])
+    categories = CategorySet.from_json(ckpt["categories"])
+    model, _, _ = build_model(config, len(categories), categories=categories, backbone_weights=None)
+    load_model_state(model, ckpt["model"], src)
+    if half:
+        model = model.half()
+    training = ckpt.get("training")
+    kept = {}
+    if isinstance(training, Mapping):
+        kept = {k: training[k] for k in ("train_config", "state", "metrics") if k in training}
+        state = kept.get("state")
+        if isinstance(state, Mapping):  # the epoch and step say what was trained; RNG states go
+            kept["state"] = {k: v for k, v in state.items() if isinstance(v, (int, float, str, bool))}
+    save_checkpoint(dest, model, config, categories, {"training": kept, "exported_from": str(Path(src).name)})
+    return Path(dest)
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Read and check one of our checkpoints. Returns the stored dict with plain values:
     "config" (a dict: ``ModelConfig.from_dict`` it), "categories" (a list: ``CategorySet.from_json``),
