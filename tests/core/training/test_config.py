@@ -43,6 +43,26 @@ def test_lr_schedules():
     assert warm(0) == pytest.approx(0.1) and warm(9) == pytest.approx(1.0) and warm(50) == 1.0
 
 
+def test_cosine_follows_a_time_budget_when_it_runs_ahead_of_the_steps():
+    """A run of 1000 planned epochs with ``max_minutes``: the decay follows the clock, so the
+    learning rate is low when the time is up; steps still win when they are further along."""
+    cos = LRSchedule("cosine", total_steps=100_000)
+    assert cos(10) == pytest.approx(1.0, abs=1e-4)
+    cos.progress_floor = 0.5
+    assert cos(10) == pytest.approx(0.505)
+    cos.progress_floor = 1.0
+    assert cos(10) == pytest.approx(0.01)
+    short = LRSchedule("cosine", total_steps=100, progress_floor=0.1)
+    assert short(100) == pytest.approx(0.01)
+    # The floor is part of the scheduler's saved state (LambdaLR keeps callable objects' __dict__).
+    import torch
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, LRSchedule("cosine", 1000, progress_floor=0.7))
+    again = torch.optim.lr_scheduler.LambdaLR(opt, LRSchedule("cosine", 1000))
+    again.load_state_dict(sched.state_dict())
+    assert again.lr_lambdas[0].progress_floor == 0.7
+
+
 def test_records_round_trip_through_the_metrics_file(tmp_path):
     step = StepRecord(1, 1, 4, 7, "joint", {"loss": 2.5, "loss_ce": float("nan")}, 1e-4, 1e-5, 0.3, 12.0, 3.0, 9.0)
     d = record_to_dict(step)
