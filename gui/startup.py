@@ -53,5 +53,6 @@ def ensure_sample(dest: Path, progress=None, cancel=None) -> Path | None:
         log.info("no sample project in this build")
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    result = build(dest, progress=progress, cancel=cancel)
+    # The first start's sample comes with the shipped demo model active and its predictions made.
+    result = build(dest, progress=progress, cancel=cancel, with_demo_model=True)
     return Path(result) if result is not None else dest

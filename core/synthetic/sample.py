@@ -86,12 +86,15 @@ def write_sample_resources(dest_dir: str | Path) -> None:
 
 
 def build_sample_project(dest_path: str | Path, progress: ProgressFn | None = None,
-                         cancel: CancelCheck | None = None) -> Path:
+                         cancel: CancelCheck | None = None, *, with_demo_model: bool = False) -> Path:
     """Create the sample project at ``dest_path`` (a new ``.pinspect`` file).
 
     The twelve photos are copied into ``<project stem> photos/`` beside it (existing identical
     files are reused); seven get their truth as annotations with status ``done``, five stay
-    unlabelled. Returns the project path.
+    unlabelled. ``with_demo_model`` (the application's first start): the shipped demo model is
+    added as the active model with every photo predicted (``core.demo.add_demo_model``); without
+    one, or when it cannot be used, the sample is made without it and the reason logged.
+    Returns the project path.
 
     Raises:
         ProjectError: ``dest_path`` exists or cannot be written.
@@ -112,7 +115,25 @@ def build_sample_project(dest_path: str | Path, progress: ProgressFn | None = No
         source = src / "images" / p.name
         if not (target.is_file() and target.read_bytes() == source.read_bytes()):
             shutil.copyfile(source, target)
-    return _project_from(dest_path, [src / "panoptic.json"], photos, "Sample project", progress, cancel)
+    _project_from(dest_path, [src / "panoptic.json"], photos, "Sample project", progress, cancel)
+    if with_demo_model:
+        _add_demo_model(dest_path, progress, cancel)
+    return dest_path
+
+
+def _add_demo_model(project_path: Path, progress: ProgressFn | None, cancel: CancelCheck | None) -> None:
+    """The demo model into the sample; a sample without it beats no sample, so a model that cannot
+    be used is logged, not raised."""
+    from core.demo import add_demo_model
+    from core.errors import InspectorError
+
+    try:
+        report = add_demo_model(project_path, progress, cancel)
+    except InspectorError as e:
+        log.warning("the sample project was made without the demo model: %s", e.message())
+        return
+    if report.model_id is None:
+        log.info("the sample project was made without a demo model (none in this build)")
 
 
 def dataset_to_project(project_path: str | Path, dataset_dir: str | Path, progress: ProgressFn | None = None,
