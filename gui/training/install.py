@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QToolButton
 
 from core.training import project_models as pm
 from gui.training import controller as ctl
@@ -64,6 +64,16 @@ class TrainingInstall(QObject):
         self.ask_stop = self._ask_stop
         self._closing = False
         self._build_actions()
+        # While annotating with another panel in front, the status bar still shows the run.
+        self.status_button = QToolButton()
+        self.status_button.setAutoRaise(True)
+        self.status_button.setToolTip("The training run in progress: click to show it")
+        self.status_button.clicked.connect(lambda: self.show_dock(self.training_dock))
+        window.status.addPermanentWidget(self.status_button)
+        self.status_button.hide()
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self._show_status)
         self.models_panel.activeChanged.connect(self.activeModelChanged)
         self.models_panel.resumeRequested.connect(self.resume)
         self.models_panel.errorOccurred.connect(window.reporter.report)
@@ -96,7 +106,24 @@ class TrainingInstall(QObject):
         m.addSeparator()
         m.addAction(self.models_action)
 
+    def _show_status(self) -> None:
+        state, bar = self.controller.state, self.panel.progress
+        if state == ctl.IDLE:
+            self.status_button.hide()
+            self._status_timer.stop()
+            return
+        if state == ctl.STARTING or bar.maximum() <= 0:
+            text = "Training: starting…"
+        else:
+            words = {ctl.PAUSED: "paused", ctl.STOPPING: "stopping…"}.get(state, self.panel.eta.text().split(" · ")[0])
+            text = f"Training {100 * bar.value() // max(bar.maximum(), 1)} % · {words}"
+        self.status_button.setText(text)
+        self.status_button.show()
+
     def _update_actions(self, *_args) -> None:
+        if self.controller.busy and not self._status_timer.isActive():
+            self._status_timer.start()
+            self._show_status()
         s, state = self.window.session, self.controller.state
         writable = s.project is not None and not s.read_only
         self.train_action.setEnabled(writable and state == ctl.IDLE)

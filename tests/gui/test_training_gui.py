@@ -62,6 +62,7 @@ def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_proje
         assert panel.progress.maximum() == GUI_TEST_PRESET.epochs * _records(c, "step")[0].steps_per_epoch
         assert panel.progress.value() >= 1 and "left" in panel.eta.text()
         assert panel.loss_chart.series["loss"].count() >= 1
+        qtbot.waitUntil(lambda: tr.status_button.isVisible() and "left" in tr.status_button.text(), timeout=3000)
         # pause holds the run between two steps
         panel.pause_button.click()
         assert c.state == ctl.PAUSED and panel.pause_button.text() == "Continue"
