@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--size", default=DEFAULT_SIZE, help=f"photo size: 320, 400x300 or 256-320 (default {DEFAULT_SIZE})")
     p.add_argument("--keep", type=Path, default=None, metavar="DIR",
                    help="work in DIR (new or empty) and keep everything; default: a temporary folder, deleted")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="confidence threshold of the predictions and the evaluation (0.3 to 1; default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="of the photos and the training (default 0)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for training (default: one per core)")
     p.set_defaults(func=run)
@@ -81,14 +83,17 @@ def run(args) -> int:
     start = time.monotonic()
     try:
         result = run_demo(workdir, minutes=args.minutes, n_train=args.photos, n_val=args.held_out, size=size,
-                          seed=args.seed, threads=args.threads, progress=stages.progress, say=stages.say,
-                          cancel=cancel)
+                          seed=args.seed, threads=args.threads, threshold=args.threshold,
+                          progress=stages.progress, say=stages.say, cancel=cancel)
     except CancelledError as e:
         stages.close()
         where = f"what was made so far is in {workdir}" if args.keep is not None else \
             "nothing was kept (--keep DIR keeps the files)"
         print(f"cancelled: {e.reason}; {where}", file=sys.stderr)
         return EXIT_CANCELLED
+    except ValueError as e:  # a count, budget or threshold out of range: said before any work
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         stages.close()
         import signal

@@ -193,6 +193,10 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
         raise ValueError(f"minutes must be positive, got {minutes}")
     if n_train < 1 or n_val < 1:
         raise ValueError(f"the demo needs training and held-out photos, got {n_train} and {n_val}")
+    from core.inference.result import DEFAULT_MIN_THRESHOLD
+
+    if not DEFAULT_MIN_THRESHOLD <= threshold < 1:  # checked now, not after minutes of training
+        raise ValueError(f"threshold {threshold} is outside [{DEFAULT_MIN_THRESHOLD}, 1)")
     workdir = Path(workdir)
     if workdir.exists() and (not workdir.is_dir() or any(workdir.iterdir())):
         raise DatasetError("the demo's folder must be new or empty; it was left as it is", workdir)

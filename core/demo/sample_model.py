@@ -105,9 +105,13 @@ def _load_copy(project, src: Path, device: str):
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not (dest.is_file() and dest.stat().st_size == src.stat().st_size and dest.read_bytes() == src.read_bytes()):
         atomic_copy(src, dest)
-    predictor = Predictor.from_checkpoint(dest, device)
-    check_categories(predictor.categories, project.categories.get(), f"the demo model {src.name}")
-    check_finite_weights(predictor, dest)
+    try:
+        predictor = Predictor.from_checkpoint(dest, device)
+        check_categories(predictor.categories, project.categories.get(), f"the demo model {src.name}")
+        check_finite_weights(predictor, dest)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # an unusable copy would only puzzle whoever opens the folder
+        raise
     return predictor, dest
 
 
