@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import ProjectError, TrainingError
 from core.training import project_models as pm
@@ -98,7 +98,7 @@ class TrainingController(QObject):
         model_id = pm.register_run(project, out, request.config, request.preset, request.model_config)
         self._launch(project, model_id, RunSpec(str(project.path), str(out), request.config.to_dict()),
                      request.config.epochs)
-        self.modelsChanged.emit()
+        QTimer.singleShot(0, self, self.modelsChanged.emit)  # the lists refresh in the next turn of the loop
         return model_id
 
     def resume(self, model_id: int) -> None:
@@ -112,7 +112,7 @@ class TrainingController(QObject):
         pm.mark_running(project, model_id)
         self._launch(project, model_id, RunSpec(str(project.path), str(info.output_dir), None,
                                                 resume=str(info.last_checkpoint)), info.epochs)
-        self.modelsChanged.emit()
+        QTimer.singleShot(0, self, self.modelsChanged.emit)
 
     def run_epochs(self) -> int:
         """Epochs the current (or last) run trains in all."""
@@ -186,12 +186,15 @@ class TrainingController(QObject):
     def _on_ended(self, status: str) -> None:
         self._project = None
         self._set_state(IDLE)
+        self.runEnded.emit(status)
+        QTimer.singleShot(0, self, self._settle)  # the lists refresh in the next turn of the loop
+
+    def _settle(self) -> None:
         # A run whose records could not reach the registry (its project was closed and opened
         # again meanwhile) is settled from its own folder now.
         project = self.session.project
-        if project is not None:
+        if project is not None and not self.busy:
             self._project_opened(project)
-        self.runEnded.emit(status)
         self.modelsChanged.emit()
 
     # --- the project ------------------------------------------------------------------------------

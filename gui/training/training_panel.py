@@ -158,8 +158,9 @@ class TrainingPanel(QWidget):
     # --- records ----------------------------------------------------------------------------------
     def _run_started(self, model_id: int) -> None:
         self.flush()
-        self.loss_chart.clear()
-        self.pq_chart.clear()
+        # Cleared in the next turn of the event loop: starting a run already costs this one some
+        # work, and the window must not stall (the new records wait in ``_pending`` meanwhile).
+        QTimer.singleShot(0, self, self._clear_charts)
         self._epochs = 0
         self._step_times.clear()
         self.resumable_id = None
@@ -172,6 +173,10 @@ class TrainingPanel(QWidget):
         self.pages.setCurrentIndex(1)
         self.progress.show()
         self._state_changed(self.controller.state)
+
+    def _clear_charts(self) -> None:
+        self.loss_chart.clear()
+        self.pq_chart.clear()
 
     def _queue(self, rec) -> None:
         self._pending.append(rec)

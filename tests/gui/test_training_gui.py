@@ -97,9 +97,16 @@ def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_proje
         # closing the window during the run asks, then stops it with a checkpoint and closes
         asked = []
         tr.ask_stop = lambda: asked.append(True) or True
-        window.close()
-        assert asked and window.isVisible()          # still open: the run is stopping
-        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+        with qtbot.waitSignal(c.runEnded, timeout=10_000) as ended:
+            window.close()
+            assert asked and window.isVisible()      # still open: the run is stopping
+        assert ended.args == ["cancelled"]
+    # (the watch ends here: the window's own closing - saving its state, closing the project - is
+    # not training's, and it may take longer than a frame)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    with Project.open(project.path, read_only=True) as reopened:  # the next start finds it resumable
+        after = pm.run_info(reopened, reopened.models.get(model_id))
+        assert after.status == pm.CANCELLED and after.resumable and after.epochs_done >= 1
     print(f"max event-loop gap {watch.max_gap_ms} ms over {watch.ticks} ticks")
     assert watch.max_gap_ms < 200, f"the event loop stalled {watch.max_gap_ms} ms"
     assert watch.ticks > 100
