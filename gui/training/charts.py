@@ -54,7 +54,7 @@ class _Chart(QChartView):
         chart = QChart()
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumSize(260, 180)
+        self.setMinimumSize(160, 40)  # the bottom panels must not force a tall window
         chart.setTitle(title)
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         chart.setMargins(QMargins(4, 4, 4, 4))

@@ -275,6 +275,8 @@ class TrainDialog(QDialog):
         min_size = max(32, int(round(size * base.min_size / base.max_size / 32)) * 32)
         changes = dict(stage=self.stage.currentData(), epochs=self.epochs.value(), batch_size=self.batch.value(),
                        max_size=size, min_size=min(min_size, size), cpu_threads=self.threads.value())
+        if base.eval_size:  # a preset that evaluates at its own size keeps it in proportion
+            changes["eval_size"] = max(32, int(round(size * base.eval_size / base.max_size / 32)) * 32)
         if changes["stage"] == "detection+masks":
             changes["mask_epochs"] = self.mask_epochs.value()
         kind = self.init.currentData()

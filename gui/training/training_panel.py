@@ -68,6 +68,7 @@ class TrainingPanel(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText("The run's messages appear here.")
+        self.log.setMinimumHeight(40)  # the bottom panels must not force a tall window
 
         top = QHBoxLayout()
         top.addWidget(self.progress, 1)
@@ -82,7 +83,8 @@ class TrainingPanel(QWidget):
         split.setSizes([420, 340, 300])  # relative: the charts get most of the width
         split.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.setSpacing(3)
         lay.addWidget(self.headline)
         lay.addLayout(top)
         # Before the first run, words instead of two empty charts.
