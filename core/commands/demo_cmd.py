@@ -24,6 +24,8 @@ DEFAULT_MINUTES, DEFAULT_PHOTOS, DEFAULT_HELD_OUT, DEFAULT_SIZE = 3.0, 120, 30, 
 
 
 def register(sub) -> None:
+    from core.commands.evaluate_cmd import _positive as _positive_int
+
     p = sub.add_parser("demo", help="the whole pipeline on synthetic photos in a few minutes",
                        description="Make synthetic photos, import them into a project, train cpu_fast for a "
                                    "few minutes, predict and evaluate held-out photos, export COCO panoptic, and "
@@ -40,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="confidence threshold of the predictions and the evaluation (0.3 to 1; default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="of the photos and the training (default 0)")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads for training (default: one per core)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for training and prediction (default: the cores not busy with other work)")
     p.set_defaults(func=run)
 
 
@@ -50,15 +53,6 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
     return value
 
 
@@ -118,6 +112,7 @@ class _StageBars:
     def __init__(self):
         self._bar = None
         self._label = ""
+        self._total = 0
 
     def say(self, text: str) -> None:
         self.close()
@@ -127,8 +122,10 @@ class _StageBars:
     def progress(self, done: int, total: int, message: str = "") -> None:
         from core.commands.progress import ProgressBar
 
+        if self._bar is not None and total != self._total:  # a new count within the stage (photos, then seconds)
+            self.close()
         if self._bar is None:
-            self._bar = ProgressBar(f"  {self._label}")
+            self._bar, self._total = ProgressBar(f"  {self._label}"), total
         self._bar(done, total, message)
 
     def close(self) -> None:

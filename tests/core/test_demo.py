@@ -1,7 +1,7 @@
 """``main.py demo`` end to end with a small budget, its figures, its export, Ctrl-C, and the demo
 model put into the sample project.
 
-One demo run (8 + 4 photos, ~18 s of training) serves the module: it goes through the command
+One demo run (8 + 4 photos, 15 s of training) serves the module: it goes through the command
 line as a user runs it; its trained model, exported as the shipped model is, is the stand-in for
 ``resources/models/demo_cpu_fast.pt`` (never written by the tests).
 """
@@ -25,8 +25,9 @@ from core.errors import CancelledError, DatasetError
 from core.evaluation.pq import PQAccumulator
 from core.inference.project_model import active_model_id
 from core.project import Project
+from tests.core.inference.conftest import one_torch_thread  # noqa: F401 (autouse: the machine has 2 shared cores)
 
-N_TRAIN, N_VAL, MINUTES = 8, 4, 0.3
+N_TRAIN, N_VAL, MINUTES = 8, 4, 0.25
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +157,7 @@ def test_ctrl_c_stops_the_demo_with_a_clear_message(tmp_path, monkeypatch):
     work = tmp_path / "run"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = cli_main(["demo", "--minutes", "1", "--photos", "4", "--held-out", "2", "--keep", str(work)])
+        rc = cli_main(["demo", "--minutes", "1", "--photos", "2", "--held-out", "1", "--keep", str(work)])
     assert sent and rc == EXIT_CANCELLED
     text = err.getvalue()
     assert "stopping the demo after the current step" in text

@@ -8,18 +8,9 @@ real one is (float16 weights); ``resources/models/`` is never touched.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from core.demo import sample_model
-from tests.core.inference.conftest import INPUT, TINY, tiny_model
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.core.inference.conftest import INPUT, TINY, one_torch_thread, tiny_model  # noqa: F401 (autouse)
 
 
 @pytest.fixture
