@@ -85,7 +85,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["categories"], self.docks["segments"]], [230, 470], Qt.Orientation.Vertical)
         self.state = WindowState(self, self.prefs)
         self._connect()
-        self.state.restore()
         self.update_title()
         from gui.measure.install import install_measurement  # panel, tooltips, calibration, report
 
@@ -96,6 +95,8 @@ class MainWindow(QMainWindow):
         from gui.training.install import install_training  # train dialog, training and models panels
 
         self.training = install_training(self)
+        # Last: the saved layout names every dock, the ones the installs above added included.
+        self.state.restore()
 
     # --- composition ------------------------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -257,11 +258,9 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self.actions.a, self).open()
 
     def show_about(self) -> None:
-        from core import __version__
+        from gui.dialogs.about_dialog import AboutDialog
 
-        QMessageBox.about(self, "About Panoptic Inspector",
-                          f"<b>Panoptic Inspector {__version__}</b><br>Panoptic segmentation of concrete defects: "
-                          "annotate, train DETR, predict, measure, export COCO panoptic.")
+        AboutDialog(self.runner, self).open()
 
     # --- drag and drop ----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API

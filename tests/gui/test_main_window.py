@@ -288,7 +288,7 @@ def test_preferences_and_window_geometry_are_restored(qtbot, prefs, make_project
     qtbot.addWidget(first)
     first.show()
     qtbot.waitExposed(first)
-    first.resize(640, 480)  # within the offscreen screen (800 x 800)
+    first.resize(720, 560)  # within the offscreen screen (800 x 800), above the window minimum (~510 px high with every panel)
     qtbot.wait(20)
     first.tool_settings.set_brush_size(42)
     first.actions.opacity.setValue(70)
@@ -298,7 +298,7 @@ def test_preferences_and_window_geometry_are_restored(qtbot, prefs, make_project
     qtbot.addWidget(second)
     second.show()
     qtbot.waitExposed(second)
-    assert (second.size().width(), second.size().height()) == (640, 480)
+    assert (second.size().width(), second.size().height()) == (720, 560)
     assert second.tool_settings.brush_size == 42
     assert second.view.overlay_style.opacity == pytest.approx(0.7)
     assert type(second.controller.tool).__name__ == "EraserTool"
@@ -387,3 +387,24 @@ def test_a_read_only_project_is_shown_but_not_edited(qtbot, window, make_project
         assert doc.undo_stack.count() == 0 and window.autosaver.state == "saved"
         assert "read-only" in window.windowTitle() and window.status.save.text() == "Read-only"
         window.session.close()
+
+
+def test_the_panels_added_by_the_model_and_measure_parts_keep_their_layout(qtbot, prefs):
+    """The saved layout is restored after every panel exists: a closed Models panel stays closed."""
+    from gui.main_window import MainWindow
+
+    first = MainWindow(prefs, show_error_dialogs=False)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    assert not first.docks["models"].isHidden()
+    first.docks["models"].close()
+    first.docks["measurements"].close()
+    first.close()
+    second = MainWindow(prefs, show_error_dialogs=False)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.docks["models"].isHidden() and second.docks["measurements"].isHidden()
+    assert not second.docks["training"].isHidden()
+    second.close()
