@@ -1,6 +1,6 @@
 """Benchmark: training throughput and peak memory of the trainer on this machine.
 
-    python -m bench.bench_training [--runs cpu_small@384,detr_r50@512] [--steps 6] [--warmup 2]
+    python -m bench.bench_training [--runs cpu_fast@320,cpu_small@384,detr_r50@512] [--steps 6] [--warmup 2]
                                    [--threads N] [--device auto] [--json out.json]
 
 For each ``preset@size`` a child process (so that its peak memory is its own) generates
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BATCH = {"cpu_small": 4, "detr_r50": 2}
+BATCH = {"cpu_fast": 4, "cpu_small": 4, "detr_r50": 2}
 
 
 def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, device: str) -> dict:
@@ -87,7 +87,7 @@ def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, d
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", default="cpu_small@384,detr_r50@512", help="comma-separated preset@size")
+    ap.add_argument("--runs", default="cpu_fast@320,cpu_small@384,detr_r50@512", help="comma-separated preset@size")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
