@@ -35,6 +35,13 @@ INIT_WORDS = {INIT_NONE: "None (random weights)", INIT_IMAGENET: "ImageNet backb
 ESTIMATE_DELAY_MS = 700
 
 
+def _default_preset() -> str:
+    """The preset ``main.py train`` uses when none is named, so both start from the same recipe."""
+    from core.commands import train_cmd
+
+    return getattr(train_cmd, "DEFAULT_PRESET", next(iter(PRESETS)))
+
+
 def _preset_tip(name: str, cfg: TrainConfig) -> str:
     return (f"{name}: model {cfg.model_preset}, stage {cfg.stage}, {cfg.epochs} epochs, "
             f"{cfg.min_size}-{cfg.max_size} px, batch {cfg.batch_size}, learning rate {cfg.lr:g}")
@@ -171,7 +178,7 @@ class TrainDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         self.finished.connect(lambda _r: self._stop_estimate())
-        self.preset.setCurrentIndex(0)  # core lists its presets with the everyday choice first
+        self.preset.setCurrentIndex(max(self.preset.findData(_default_preset()), 0))
         self._preset_changed()
         if measure:
             self._schedule_estimate(0)

@@ -2,7 +2,7 @@
 process, the panel's progress and charts follow it, Cancel stops it within 5 s with a checkpoint,
 Resume continues the same curve, closing the window mid-run asks and stops cleanly, failures are
 shown as messages, and the models panel sets the active model through the project store. The
-event loop is watched throughout: no gap over 200 ms.
+event loop is watched from the start of a run to its end: no stall over 200 ms (``StallWatch``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,40 @@ from core.training import project_models as pm
 from core.training.config import PRESETS, TrainConfig
 from gui.training import controller as ctl
 from tests.gui.conftest import LoopWatch, open_project
+
+class StallWatch(LoopWatch):
+    """``LoopWatch`` that also tells the window's own stalls from the scheduler's.
+
+    ``max_gap_ms`` is the largest wall-clock gap between 5 ms ticks; ``max_stall_ms`` the same
+    gap less the time the GUI thread was ready to run but waited for a CPU
+    (``/proc/thread-self/schedstat``, Linux): the time its own work, or a wait it made (a lock,
+    a join, I/O), kept the event loop away. The tests run at ``nice 19`` on a 2-core machine
+    shared with benchmarks at normal priority, where a ready thread can wait 200 ms for a core
+    with the program doing nothing at all. Elsewhere both figures are the wall-clock gap.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.max_stall_ms = 0.0
+        self._wait = self._runqueue_wait_ms()
+
+    @staticmethod
+    def _runqueue_wait_ms() -> float:
+        try:
+            with open("/proc/thread-self/schedstat") as f:
+                return int(f.read().split()[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def _tick(self) -> None:
+        wait = self._runqueue_wait_ms()
+        gap = self.clock.restart()
+        if self.ticks:
+            self.max_gap_ms = max(self.max_gap_ms, gap)
+            self.max_stall_ms = max(self.max_stall_ms, gap - (wait - self._wait))
+        self._wait = wait
+        self.ticks += 1
+
 
 #: A run that takes a few seconds per epoch at most on a busy 2-core machine: the small model at
 #: 64-96 px, one torch thread (two threads that wait for each other were 50x slower here), no
@@ -52,7 +86,7 @@ def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_proje
     open_project(qtbot, window, make_project(4, annotated=4))
     tr = window.training
     c, panel = tr.controller, tr.panel
-    with LoopWatch() as watch:
+    with StallWatch() as watch:
         model_id = _start_from_dialog(qtbot, window, tiny_preset)
         assert c.state == ctl.STARTING and tr.training_dock.isVisible()
         # progress: steps arrive, the bar and the loss chart follow them
@@ -107,8 +141,9 @@ def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_proje
     with Project.open(project.path, read_only=True) as reopened:  # the next start finds it resumable
         after = pm.run_info(reopened, reopened.models.get(model_id))
         assert after.status == pm.CANCELLED and after.resumable and after.epochs_done >= 1
-    print(f"max event-loop gap {watch.max_gap_ms} ms over {watch.ticks} ticks")
-    assert watch.max_gap_ms < 200, f"the event loop stalled {watch.max_gap_ms} ms"
+    print(f"event loop: longest stall {watch.max_stall_ms:.0f} ms (longest gap {watch.max_gap_ms} ms, waits for "
+          f"a CPU included) over {watch.ticks} ticks")
+    assert watch.max_stall_ms < 200, f"the event loop stalled {watch.max_stall_ms:.0f} ms"
     assert watch.ticks > 100
 
 
