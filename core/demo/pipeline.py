@@ -26,9 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
@@ -142,32 +140,6 @@ def _size_words(size: SizeSpec) -> str:
     return str(size)
 
 
-def idle_cores() -> int:
-    """CPU cores not busy with other work (cores minus the 1-minute load average, at least 1).
-
-    The demo's torch thread count: on a machine shared with other work, torch threads that wait
-    for a busy core stall every step (measured here, at load 4.5 on 2 cores: 34 training steps in
-    45 s with one thread, 10 with two), while on an idle machine every core helps."""
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):  # no load average on this platform
-        return cores
-    return max(1, min(cores, int(cores - load + 0.5)))
-
-
-@contextmanager
-def _torch_threads_restored() -> Iterator[None]:
-    """The process's torch thread count for the training and prediction stages, restored after."""
-    import torch
-
-    before = torch.get_num_threads()
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def demo_train_config(minutes: float, *, seed: int = 0, threads: int = 0) -> "TrainConfig":
     """The ``cpu_fast`` preset for ``minutes`` of training: no evaluation during the run (the demo
     evaluates afterwards, on the held-out photos) and predictions at the size it trained at."""
@@ -209,7 +181,7 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
         n_train, n_val: training and held-out photos.
         size: photo size (``core.synthetic.writer.SizeSpec``).
         seed: of the data and the training.
-        threads: torch CPU threads for training and prediction (0: ``idle_cores()``).
+        threads: torch CPU threads for training and prediction (0: ``core.demo.threads.idle_cores()``).
         threshold: confidence threshold of the stored predictions and of the evaluation.
     Raises:
         DatasetError: ``workdir`` holds files already (nothing is touched).
@@ -249,10 +221,11 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
         return None, f"{n} photos annotated, {n_val} in the val split"
 
     stages.run("import", "a project of them (the held-out photos are its val split)", make_project)
+    from core.demo.threads import torch_threads
     from core.project import Project
 
-    with Project.open(project_path) as project, _torch_threads_restored():
-        config = demo_train_config(minutes, seed=seed, threads=threads or idle_cores())
+    with Project.open(project_path) as project, torch_threads(threads) as n_threads:
+        config = demo_train_config(minutes, seed=seed, threads=n_threads)
         model_id, run_dir, summary = stages.run(
             "train", f"{PRESET} for {minutes:g} min on the {n_train} training photos",
             lambda: _train(project, config, progress, cancel))

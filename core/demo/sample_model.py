@@ -81,11 +81,12 @@ def add_demo_model(project_path: str | Path, progress: ProgressFn | None = None,
     if src is None:
         log.info("no demo model in this build (%s); %s is left without one", DEMO_MODEL_RESOURCE, project_path)
         return DemoModelReport()
-    with Project.open(project_path) as project:
+    from core.demo.threads import torch_threads
+    from core.inference.store import predict_images
+
+    with Project.open(project_path) as project, torch_threads():
         predictor, copy = _load_copy(project, src, device)
         model_id = _register(project, predictor)
-        from core.inference.store import predict_images
-
         done = predict_images(project, predictor, model_id=model_id, threshold=threshold, progress=progress,
                               cancel=cancel)
     log.info("demo model %s added to %s: %d photos predicted", src.name, project_path, len(done.predicted))
