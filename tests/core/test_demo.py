@@ -230,3 +230,26 @@ def test_sample_project_without_a_usable_demo_model_is_made_without_it(tmp_path,
     with Project.open(path, read_only=True) as project:
         assert project.models.list() == [] and len(project.images.list()) == 12
     assert not (tmp_path / "B_models" / "demo" / "demo_cpu_fast.pt").exists()
+
+
+def test_the_shipped_demo_model_fits_the_sample_project():
+    """``resources/models/demo_cpu_fast.pt``: found by ``demo_model_path``, small, float16 on disk,
+    loaded as float32 with finite weights, for 384-px input, on the sample's categories."""
+    import torch
+
+    from core.inference import Predictor
+    from core.inference.project_model import check_finite_weights
+    from core.model.checkpoint import load_checkpoint
+    from core.synthetic.generator import categories_of
+    from core.synthetic.sample import SAMPLE_CONFIG
+
+    path = sample_model.demo_model_path()
+    assert path is not None and path.name == "demo_cpu_fast.pt", "the repository ships the demo model"
+    assert path.stat().st_size < 50e6
+    stored = load_checkpoint(path)["model"]
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.float16}
+    predictor = Predictor.from_checkpoint(path, device="cpu")
+    assert predictor.input_size == 384
+    assert predictor.categories.to_json() == categories_of(SAMPLE_CONFIG).to_json()
+    assert all(p.dtype == torch.float32 for p in predictor.model.parameters())
+    check_finite_weights(predictor, path)
