@@ -101,6 +101,8 @@ def run(args) -> int:
         print(line)
     if args.keep is None:
         print(f"(the temporary folder {workdir} was deleted; --keep DIR keeps it)")
+    else:
+        print(f"look at the predictions in the application: python main.py {result.project_path}")
     print(f"demo finished in {time.monotonic() - start:.1f} s")
     return 0
 

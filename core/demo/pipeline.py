@@ -125,7 +125,7 @@ class DemoResult:
         out += [f"  {s.name:<18s} {s.seconds:7.1f} s   {s.detail}" for s in self.stages]
         out += [f"  {'total':<18s} {self.total_seconds:7.1f} s", "", "written:",
                 f"  photos and truth   {self.dataset_dir}",
-                f"  project            {self.project_path}  (open it in the application)",
+                f"  project            {self.project_path}",
                 f"  model              {self.checkpoint}",
                 f"  COCO panoptic      {self.export_dir}",
                 f"  figures (JSON)     {self.figures_path}"]
