@@ -242,7 +242,7 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
 def _train(project, config: "TrainConfig", progress: ProgressFn, cancel: CancelCheck | None):
     """Train on the project as the application does (registered run, records followed); the
     model becomes the project's active one. Returns ``(model id, run folder, summary record)``."""
-    from core.inference.project_model import set_active_model
+    from core.project.active_model import set_active_model
     from core.training import project_models as pm
 
     run_dir = pm.new_run_dir(project)

@@ -118,7 +118,7 @@ def _load_copy(project, src: Path, device: str):
 
 def _register(project, predictor) -> int:
     """Registered (or found registered) with its note, as the project's active model."""
-    from core.inference.project_model import set_active_model
+    from core.project.active_model import set_active_model
     from core.inference.store import register_model
 
     model_id = register_model(project, predictor, name=DEMO_MODEL_NAME)

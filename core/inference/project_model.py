@@ -22,27 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Project setting holding the id of the model chosen for prediction ("set active model").
-ACTIVE_MODEL_SETTING = "models.active"
-
-
-def active_model_id(project: "Project") -> int | None:
-    """The project's active model: the one set with ``set_active_model`` when it is still
-    registered, else the newest registered model whose checkpoint file exists, else None."""
-    models = project.models.list()
-    chosen = project.get_setting(ACTIVE_MODEL_SETTING)
-    if isinstance(chosen, int) and not isinstance(chosen, bool) and any(m.id == chosen for m in models):
-        return chosen
-    usable = [m for m in models if m.checkpoint is not None and m.checkpoint_exists]
-    return usable[-1].id if usable else None
-
-
-def set_active_model(project: "Project", model_id: int | None) -> None:
-    """Remember ``model_id`` as the project's active model (None: back to the newest one).
-    Raises ``ProjectError`` for an id the project does not have."""
-    if model_id is not None:
-        project.models.get(model_id)  # raises for an unknown id
-    project.set_setting(ACTIVE_MODEL_SETTING, None if model_id is None else int(model_id))
+# Torch-free, so the application can ask which model is active without loading torch.
+from core.project.active_model import ACTIVE_MODEL_SETTING, active_model_id, set_active_model  # noqa: E402,F401
 
 
 def check_finite_weights(predictor: "Predictor", where: object = None) -> None:

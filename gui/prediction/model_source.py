@@ -37,7 +37,7 @@ class ModelSource(QObject):
     # --- which model ------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the project's active model again (after opening, or after training registered one)."""
-        from core.inference.project_model import active_model_id
+        from core.project.active_model import active_model_id
 
         project = self.session.project
         self._set(active_model_id(project) if project is not None else None)

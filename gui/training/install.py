@@ -180,7 +180,7 @@ class TrainingInstall(QObject):
                  "time_limit": "Training stopped at its time limit", "failed": "Training failed"}
         self.window.status.showMessage(words.get(status, status), 10_000)
         if status == "finished" and project is not None and not project.read_only and model_id is not None:
-            from core.inference.project_model import ACTIVE_MODEL_SETTING
+            from core.project.active_model import ACTIVE_MODEL_SETTING
 
             try:  # the first trained model becomes the one prediction uses
                 if project.get_setting(ACTIVE_MODEL_SETTING) is None and project.models.get(model_id).checkpoint_exists:

@@ -101,7 +101,7 @@ class ModelsPanel(QWidget):
             try:
                 # Imported here: the core.inference package loads torch (paid once, when a
                 # project opens; prediction reads the active model then as well).
-                from core.inference.project_model import active_model_id
+                from core.project.active_model import active_model_id
 
                 self.active_id = active_model_id(project)
                 self.rows = [(m, pm.run_info(project, m)) for m in reversed(project.models.list())]
@@ -167,7 +167,7 @@ class ModelsPanel(QWidget):
     # --- actions ----------------------------------------------------------------------------------
     def set_active(self, model_id: int | None) -> None:
         """Through the project store; ``activeChanged`` follows from the refresh."""
-        from core.inference.project_model import set_active_model
+        from core.project.active_model import set_active_model
 
         try:
             set_active_model(self.session.project, model_id)
