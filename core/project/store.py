@@ -162,7 +162,8 @@ class Project:
                         f"but it can only be opened read-only: {reason}", path,
                         hint="open it once with write access to upgrade it")
                 db = _open_read_only(path, reason)
-                log.warning("project %s opened read-only: %s", path, reason)
+                # Asked for (training, evaluation read it so): no news; otherwise the user should know.
+                (log.info if read_only else log.warning)("project %s opened read-only: %s", path, reason)
             else:
                 db = Database(path)
                 conn = db.connection()
