@@ -1,102 +1,114 @@
-"""Regenerate the README's prediction, evaluation and export screenshots (docs/images/).
+"""The README's prediction, evaluation and export screenshots (docs/images/), with the shipped demo model.
 
-    HI=65 xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_prediction.py docs/images 0 0 \\
-        --fill --eval --export
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_prediction.py \\
+        [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.8] [--eval] [--export]
 
-Builds the sample project in /tmp, registers an untrained demo model (random weights, from the
-inference tests), predicts one unlabeled photo through the Prediction panel, grabs the window at
-confidence 0.40 and HI/100, then runs the evaluation dialog (two validation photos annotated by
-accepting the demo model's prediction) and opens the export dialog. Arguments: output folder,
-model seed, which unlabeled photo.
+Builds the sample project in a temporary folder as a first start does: the demo model
+(``resources/models/demo_cpu_fast.pt``) registered and active, every photo predicted
+(``core.demo.add_demo_model``, through ``build_sample_project(with_demo_model=True)``). Grabs an
+annotated photo with the prediction outlined over the annotation (gui_prediction.png), then an
+unlabelled photo with the annotation layer hidden (so the prediction is filled), grabs the window
+with the confidence slider at ``--low`` and at ``--high``; ``--eval``: puts the last three annotated
+photos in the validation split and grabs the evaluation dialog (its PQ table and its photos by
+PQ: the demo model against the sample's truth); ``--export``: grabs the export dialog.
 """
+from __future__ import annotations
+
+import argparse
 import sys
-import tempfile
-import time
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import torch
-torch.set_num_threads(1)
-from PySide6.QtCore import QSettings
-from PySide6.QtTest import QTest
+from tools import shots  # noqa: E402
 
-OUT = Path(sys.argv[1]); OUT.mkdir(parents=True, exist_ok=True)
-work = Path(tempfile.mkdtemp(prefix="shoot_prediction_")); 
 
-from gui.app import create_app
-app = create_app(["x"])
-from core.synthetic.sample import build_sample_project
-from core.project import Project
-from core.model import save_checkpoint
-from tests.core.inference.conftest import tiny_model, TINY
-proj_path = build_sample_project(work / "bridge.pinspect")
-model, cats = tiny_model(seed=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
-ckpt = work / "detector.pt"
-save_checkpoint(ckpt, model, TINY, cats, {"training": {"train_config": {"eval_size": int(__import__("os").environ.get("EVAL", "96"))}}})
-with Project.open(proj_path) as p:
-    p.models.add("detector (untrained demo)", checkpoint=ckpt, config=TINY.to_dict(), categories=cats)
-    recs = p.images.list()
-    done = [r.id for r in recs if r.status == "done"]
-    p.images.set_split(done[-3:], "val")
-    if "--eval" in sys.argv:
-        # Two validation photos annotated by accepting the demo model's prediction (as a user would,
-        # then correcting nothing): their PQ is high, the third's (hand-made truth) is not.
-        from core.inference import Predictor
-        pr = Predictor.from_checkpoint(ckpt, "cpu")
-        for image_id, t in zip(done[-3:-1], (0.5, 0.7)):
-            p.annotations.save(image_id, pr.predict(p.images.get(image_id).path).panoptic(t))
-    unl = [r.id for r in recs if r.status == "unlabeled"]
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    shots.add_arguments(ap)
+    ap.add_argument("--photo", default="parapet_11.jpg", help="the unlabelled photo shown")
+    ap.add_argument("--annotated", default="wall_02.jpg", help="the annotated photo of gui_prediction.png")
+    ap.add_argument("--low", type=float, default=0.3)
+    ap.add_argument("--high", type=float, default=0.8)
+    ap.add_argument("--scale", type=float, default=0.8, help="of the window grabs")
+    ap.add_argument("--eval", action="store_true", help="also the evaluation dialog")
+    ap.add_argument("--export", action="store_true", help="also the export dialog")
+    args = ap.parse_args(argv)
 
-from gui.settings import Preferences
-from gui.main_window import MainWindow
-w = MainWindow(Preferences(QSettings(str(work / "prefs.ini"), QSettings.Format.IniFormat)))
-w.resize(1600, 1000); w.show()
-
-def shot(widget, name, scale=0.8):
     from PySide6.QtCore import Qt
-    img = widget.grab()
-    if scale != 1:
-        img = img.scaledToWidth(int(img.width() * scale), Qt.TransformationMode.SmoothTransformation)
-    img.save(str(OUT / name))
 
-def wait(cond, timeout=60):
-    t0 = time.time()
-    while not cond():
-        QTest.qWait(20)
-        if time.time() - t0 > timeout:
-            raise TimeoutError
-def quiet():
+    tmp = shots.fresh_user("pi-prediction-shots-")
+    app = shots.make_app()
+    path = shots.sample_project(tmp, with_demo_model=True)
+    if args.eval:
+        from core.project import Project
+
+        with Project.open(path) as project:
+            done = [r.id for r in project.images.list() if r.status == "done"]
+            project.images.set_split(done[-3:], "val")
+
+    w = shots.open_window(app, path, shots.window_size(args.size))
     ui = w.prediction
-    wait(lambda: not ui.controller.busy and not ui.live.busy and not w.runner.busy)
+    ui.dock.raise_()
+    w.resizeDocks([ui.dock], [80], Qt.Orientation.Vertical)  # the panel is two rows: room for the photo
 
-w.project_actions.open_path(proj_path)
-wait(lambda: w.photo.document is not None)
-ui = w.prediction
-ui.dock.raise_()
-target = unl[int(sys.argv[3]) if len(sys.argv) > 3 else 0]
-w.browser.select_image(target)
-wait(lambda: w.photo.document is not None and w.photo.record.id == target); quiet()
-if "--fill" in sys.argv: w.actions.a["show_annotation"].trigger()
-ui.slider.set_threshold(0.40)
-seen = []
-ui.live.rethresholded.connect(lambda t, n: seen.append((t, n)))
-ui.controller.predict("current"); wait(lambda: seen); quiet(); QTest.qWait(300)
-shot(w, "gui_prediction_slider_040.png"); print("low", seen[-1])
-HI = int(__import__("os").environ.get("HI", "65")); ui.slider.slider.setValue(HI); wait(lambda: abs(seen[-1][0] - HI / 100) < 1e-6); quiet(); QTest.qWait(300)
-shot(w, f"gui_prediction_slider_{HI:03d}.png"); print("high", seen[-1])
-if "--eval" in sys.argv:
-    dlg = ui.open_evaluation(); dlg.resize(760, 620)
-    got = []
-    dlg.evaluated.connect(got.append)
-    dlg.threshold.setValue(0.5)
-    dlg.run_button.click(); wait(lambda: got, 300); quiet(); QTest.qWait(200)
-    dlg.grab().save(str(OUT / "gui_evaluation.png"))
-    dlg.tabs.setCurrentIndex(2); QTest.qWait(200)
-    dlg.grab().save(str(OUT / "gui_evaluation_photos.png"))
-    print("eval", got[0].pq.all)
-    dlg.close()
-if "--export" in sys.argv:
-    w.project_actions.export(); QTest.qWait(300)
-    from gui.dialogs.export_dialog import ExportDialog
-    d = [c for c in w.findChildren(ExportDialog)][-1]
-    d.grab().save(str(OUT / "gui_export.png"))
-w.close(); QTest.qWait(100)
+    def quiet() -> bool:
+        return not ui.controller.busy and not ui.live.busy and not w.runner.busy
+
+    seen: list[tuple[float, int]] = []
+    ui.live.rethresholded.connect(lambda t, n: seen.append((t, n)))
+
+    # An annotated photo: the prediction as outlines over the annotation, a predicted segment selected
+    shots.open_photo(app, w, args.annotated, until=lambda: bool(seen) and quiet())
+    w.controller.set_tool("SelectTool")
+    from gui.views.segment_panel import COL_SEGMENT
+
+    root = w.segments_panel.pred_root
+    rows = [root.child(i) for i in range(root.childCount())]
+    next((r for r in rows if r.text(COL_SEGMENT).startswith("crack")), rows[0]).setSelected(True)
+    shots.spin(app, 0.3)
+    shots.save(w, args.out / "gui_prediction.png")
+
+    # An unlabelled photo at two thresholds
+    seen.clear()
+    shots.open_photo(app, w, args.photo, until=lambda: bool(seen) and quiet())
+    w.actions.a["show_annotation"].trigger()  # the prediction filled, not outlined over the truth
+
+    for threshold in (args.low, args.high):
+        ui.slider.set_threshold(threshold, emit=True)
+        if not shots.spin(app, until=lambda: abs(seen[-1][0] - max(threshold, ui.live.prediction.min_threshold)) < 1e-6
+                          and quiet(), timeout=60):
+            raise TimeoutError(f"no re-threshold at {threshold}")
+        shots.spin(app, 0.3)
+        print(f"confidence {threshold:.2f}: {seen[-1][1]} segments", flush=True)
+        shots.save(w, args.out / f"gui_prediction_slider_{round(threshold * 100):03d}.png", args.scale)
+
+    if args.eval:
+        dlg = ui.open_evaluation()
+        dlg.resize(760, 450)
+        got = []
+        dlg.evaluated.connect(got.append)
+        dlg.threshold.setValue(0.5)
+        dlg.run_button.click()
+        if not shots.spin(app, until=lambda: bool(got) and quiet(), timeout=300):
+            raise TimeoutError("the evaluation did not finish")
+        shots.spin(app, 0.3)
+        shots.save(dlg, args.out / "gui_evaluation.png")
+        dlg.tabs.setCurrentIndex(2)
+        shots.spin(app, 0.3)
+        shots.save(dlg, args.out / "gui_evaluation_photos.png")
+        print("PQ all", got[0].pq.all, flush=True)
+        dlg.close()
+    if args.export:
+        from gui.dialogs.export_dialog import ExportDialog
+
+        w.project_actions.export()
+        shots.spin(app, 0.3)
+        shots.save(w.findChildren(ExportDialog)[-1], args.out / "gui_export.png")
+    w.autosaver.set_document(None)
+    w.close()
+    shots.spin(app, 0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
