@@ -47,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print("project:", w.session.project.path, "(under", tmp, ")", flush=True)
     shots.spin(app, 0.5)
     shots.save(w, args.out / "gui_first_start.png", args.scale)
-    w.autosaver.set_document(None)
-    w.close()
-    shots.spin(app, 0.2)
+    shots.close_window(app, w)
     return 0
 
 

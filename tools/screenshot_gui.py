@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     shots.spin(app, 0.5)
     shot("dark")
 
-    w.autosaver.set_document(None)
-    w.close()
+    shots.close_window(app, w)
     return 0
 
 

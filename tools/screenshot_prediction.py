@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         w.project_actions.export()
         shots.spin(app, 0.3)
         shots.save(w.findChildren(ExportDialog)[-1], args.out / "gui_export.png")
-    w.autosaver.set_document(None)
-    w.close()
-    shots.spin(app, 0.2)
+    shots.close_window(app, w)
     return 0
 
 

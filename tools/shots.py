@@ -136,3 +136,10 @@ def grab_screen(app, rect) -> object:
     """What the screen shows inside ``rect`` (a QRect in global coordinates): unlike ``grab()``,
     it includes top-level windows over the widget (dialogs, tooltips)."""
     return app.primaryScreen().grabWindow(0, rect.x(), rect.y(), rect.width(), rect.height())
+
+
+def close_window(app, w) -> None:
+    """Close the window without the autosave of the open photo (the project is a temporary one)."""
+    w.autosaver.set_document(None)
+    w.close()
+    spin(app, until=lambda: not w.isVisible(), timeout=30)
