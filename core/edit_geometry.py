@@ -93,7 +93,9 @@ def polygon_mask(points: Sequence[tuple[float, float]], shape: tuple[int, int]) 
     yc = np.arange(box[0], box[2], dtype=np.float64)[:, None] + 0.5  # row centres [R, 1]
     # Half-open crossing rule: a vertex exactly on a row centre is counted once.
     crosses = ((y0 <= yc) & (yc < y1)) | ((y1 <= yc) & (yc < y0))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Horizontal (or denormal-height) edges divide by ~0 and overflow; they never cross a row
+    # centre, and ``crosses`` masks their inf/NaN out.
+    with np.errstate(all="ignore"):
         xi = x0 + (yc - y0) * (x1 - x0) / (y1 - y0)
     xi = np.where(crosses, xi, np.inf)
     xi.sort(axis=1)

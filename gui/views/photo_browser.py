@@ -6,7 +6,7 @@ Built from the ``ProjectSession``; thumbnails come from ``ThumbnailProvider`` in
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
@@ -165,6 +165,9 @@ class PhotoBrowser(QWidget):
     # --- content ----------------------------------------------------------------------------------
     def reload(self) -> None:
         keep = self.current_id()
+        # A reload (photos added, predictions stored) must not drop a multi-photo selection the
+        # user is about to act on ("predict the selected photos").
+        chosen = [i for i in self.selected_ids() if i != keep] if self.list.selectionModel().hasSelection() else []
         self.model.set_records(self.session.images, self.session.predicted)
         for image_id, img in self.thumbnails.cache.items():
             self.model.set_thumbnail(image_id, img)
@@ -173,6 +176,17 @@ class PhotoBrowser(QWidget):
         self._update_count()
         if keep is not None:
             self.select_image(keep, emit=False)
+        self._add_to_selection(chosen)
+
+    def _add_to_selection(self, image_ids: list[int]) -> None:
+        if not image_ids:
+            return
+        wanted = set(image_ids)
+        sel = self.list.selectionModel()
+        for r in range(self.proxy.rowCount()):
+            idx = self.proxy.index(r, 0)
+            if idx.data(RECORD).id in wanted:
+                sel.select(idx, QItemSelectionModel.SelectionFlag.Select)
 
     def _visible_order(self) -> list[ImageRecord]:
         return [self.proxy.index(r, 0).data(RECORD) for r in range(self.proxy.rowCount())]

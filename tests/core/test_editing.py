@@ -112,6 +112,9 @@ def test_polygon_fill_takes_pixels_whose_centre_is_inside():
     expected[10:30, 10:20] = True
     np.testing.assert_array_equal(ed.id_map == target.id, expected)
     assert polygon_mask([(1, 1), (2, 2)], (40, 60))[0] is None  # fewer than 3 points
+    # An edge of denormal height (found by hypothesis) neither warns nor takes pixels.
+    mask, _ = polygon_mask([(0.0, 0.0), (0.0, 2.2250738585072014e-308), (3.0, 0.0)], (24, 32))
+    assert mask is None or not mask.any()
     assert ed.fill_polygon([(-30, -30), (-20, -30), (-20, -20)], target) is None  # outside
 
 

@@ -408,3 +408,18 @@ def test_the_panels_added_by_the_model_and_measure_parts_keep_their_layout(qtbot
     assert second.docks["models"].isHidden() and second.docks["measurements"].isHidden()
     assert not second.docks["training"].isHidden()
     second.close()
+
+
+def test_a_multi_photo_selection_survives_a_reload_of_the_photo_list(qtbot, window, make_project):
+    """Predictions stored or photos added reload the list; the photos the user selected stay selected."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    open_project(qtbot, window, make_project(3, annotated=1))
+    browser = window.browser
+    current = browser.current_id()
+    other = browser.proxy.index(2, 0)
+    browser.list.selectionModel().select(other, QItemSelectionModel.SelectionFlag.Select)
+    chosen = browser.selected_ids()
+    assert len(chosen) == 2 and current in chosen
+    window.session.refresh_images()
+    assert browser.selected_ids() == chosen and browser.current_id() == current
