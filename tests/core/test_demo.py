@@ -25,9 +25,10 @@ from core.errors import CancelledError, DatasetError
 from core.evaluation.pq import PQAccumulator
 from core.inference.project_model import active_model_id
 from core.project import Project
-from tests.core.inference.conftest import one_torch_thread  # noqa: F401 (autouse: the machine has 2 shared cores)
 
 N_TRAIN, N_VAL, MINUTES = 8, 4, 0.25
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the machine has 2 shared cores
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 
 from core.demo import sample_model
-from tests.core.inference.conftest import INPUT, TINY, one_torch_thread, tiny_model  # noqa: F401 (autouse)
+from tests.core.inference.conftest import INPUT, TINY, tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -23,11 +23,8 @@ MAX_STALL_MS = 200
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _single_torch_thread(one_torch_thread):
+    """See ``tests/conftest.py``."""
 
 
 @pytest.fixture(scope="module")
