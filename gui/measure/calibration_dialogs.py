@@ -56,7 +56,8 @@ class _CalibrationDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def calibration(self) -> Calibration:
-        raise NotImplementedError
+        """The scale the user entered; each of the two dialogs below says how it reads its fields."""
+        raise NotImplementedError  # abstract: only the subclasses are ever shown
 
     def _update(self) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

@@ -315,9 +315,7 @@ def test_export_dialog_from_the_file_menu_with_split_options(qtbot, window, make
 
 
 def test_the_training_panels_active_model_is_followed(qtbot, window, tmp_path, checkpoint):
-    training = getattr(window, "training", None)
-    if training is None or not hasattr(training, "activeModelChanged"):
-        pytest.skip("the training panel (issue 12 part A) is not installed")
+    training = window.training
     path = make_model_project(tmp_path / "p", checkpoint, annotate=False)
     with Project.open(path) as project:
         other = project.models.add("other", checkpoint=checkpoint, config={}, categories=project.categories.get())
