@@ -157,11 +157,9 @@ class EvaluationDialog(QDialog):
         def work(progress, cancel):
             from core.evaluation.project_eval import evaluate_project
 
-            progress(0, len(ids), "loading the model")
-            with models.exclusive(cancel):
-                predictor = models.predictor(project, model_id)
-                return evaluate_project(project, predictor, ids, threshold=threshold, model_id=store,
-                                        progress=progress, cancel=cancel)
+            return models.run(project, model_id, lambda predictor: evaluate_project(
+                project, predictor, ids, threshold=threshold, model_id=store, progress=progress, cancel=cancel),
+                progress, cancel, total=len(ids))
 
         self.task = self.runner.start(work, "evaluate the model", on_finished=self._finished, on_progress=self._progress,
                                       on_failed=self._failed, on_done=self._done, report_errors=False)

@@ -97,3 +97,10 @@ class ModelSource(QObject):
             yield
         finally:
             self._use.release()
+
+    def run(self, project, model_id: int, work, progress, cancel, total: int = 1):
+        """On a worker thread: load (or reuse) the model, hold it, and return
+        ``work(predictor)``; the one shape of "predict" and "evaluate"."""
+        progress(0, total, "loading the model")
+        with self.exclusive(cancel):
+            return work(self.predictor(project, model_id))

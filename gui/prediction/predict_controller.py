@@ -84,11 +84,9 @@ class PredictController(QObject):
         def work(progress, cancel):
             from core.inference.store import predict_images
 
-            progress(0, len(ids), "loading the model")
-            with models.exclusive(cancel):
-                predictor = models.predictor(project, model_id)
-                return predict_images(project, predictor, ids, model_id=model_id, threshold=threshold,
-                                      progress=progress, cancel=cancel)
+            return models.run(project, model_id, lambda predictor: predict_images(
+                project, predictor, ids, model_id=model_id, threshold=threshold, progress=progress, cancel=cancel),
+                progress, cancel, total=len(ids))
 
         self.task = self.runner.start(work, "predict the photos", on_finished=self._finished, on_done=self._done)
         self.busyChanged.emit(True)
