@@ -154,10 +154,10 @@ def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outpu
     assert ref.segments == got.segments and len(got.segments) > 2
     np.testing.assert_array_equal(ref.id_map, got.id_map)
     # Against the unrounded float32 logits: float16 keeps ~3 significant digits, so pixels where
-    # two queries' logits nearly tie may go the other way (about 1 % here, where this untrained
-    # model's mask logits are in the hundreds). That can push a sliver of a segment over or under
-    # the minimum-area filter and renumber the ones after it, so compare what a user sees: the
-    # category of each pixel, and the large segments (category and score).
+    # two queries' logits nearly tie may go the other way (this untrained model's mask logits are
+    # in the hundreds). Which of two near-tied queries wins a region depends on the torch build's
+    # kernels, so its score is no contract; what a user sees is: the category of each pixel, and
+    # every large segment found again with the same category (IoU > 0.5, PQ's own match rule).
     full = post(out, size, [photo.image_size], threshold=0.3)[0]
 
     def category_map(result):
@@ -167,9 +167,16 @@ def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outpu
         return lut[result.id_map]
 
     def large_segments(result):
+        """[(category id, bool mask [H, W])] of the segments over 1 % of the photo."""
         area = np.bincount(result.id_map.ravel(), minlength=max(result.segments, default=0) + 1)
-        big = [s for i, s in result.segments.items() if area[i] > 0.01 * result.id_map.size]
-        return sorted((s.category_id, round(s.score, 4)) for s in big)
+        return [(s.category_id, result.id_map == i) for i, s in result.segments.items()
+                if area[i] > 0.01 * result.id_map.size]
+
+    def found_in(segments, others):
+        def iou(a, b):
+            return (a & b).sum() / max((a | b).sum(), 1)
+        return all(any(c == oc and iou(m, om) > 0.5 for oc, om in others) for c, m in segments)
 
     assert (category_map(full) == category_map(got)).mean() > 0.98
-    assert large_segments(full) == large_segments(got)
+    big_full, big_got = large_segments(full), large_segments(got)
+    assert big_full and found_in(big_full, big_got) and found_in(big_got, big_full)
