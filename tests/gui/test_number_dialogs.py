@@ -1,0 +1,51 @@
+"""Dialogs that ask for a number start in that number's field: a user who opens one, types the
+value and presses Enter gets what they typed, never the default behind an OK button that held
+the keyboard focus."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
+
+from .conftest import open_project
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def type_and_enter(qtbot, dialog, text: str) -> None:
+    """Type ``text`` where the keyboard focus is, as a user would, then press Enter."""
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: dialog.focusWidget() is not None)
+    target = dialog.focusWidget()
+    QTest.keyClicks(target, text)
+    QTest.keyClick(target, Qt.Key.Key_Return)
+
+
+def test_typed_scale_then_enter_saves_what_was_typed(qtbot, window, make_project):
+    open_project(qtbot, window, make_project(1, annotated=1))
+    ui = window.measurement
+    window.actions.a["set_scale"].trigger()
+    dlg = window.findChild(ScaleDialog)
+    type_and_enter(qtbot, dlg, "0.2")
+    qtbot.waitUntil(lambda: ui.calibration.calibration is not None)
+    assert ui.calibration.calibration.mm_per_pixel == pytest.approx(0.2)
+
+
+def test_reference_line_length_then_enter_saves_what_was_typed(qtbot, window, make_project):
+    open_project(qtbot, window, make_project(1, annotated=1))
+    ui = window.measurement
+    window.actions.a["tool:CalibrationTool"].trigger()
+    view = window.view
+    vp = view.viewport()
+    start, end = view.mapFromScene(QPointF(10.0, 50.0)), view.mapFromScene(QPointF(60.0, 50.0))
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(vp, end)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    dlg = ui.line_dialog
+    assert isinstance(dlg, LineLengthDialog)
+    px = ((dlg.p1[0] - dlg.p0[0]) ** 2 + (dlg.p1[1] - dlg.p0[1]) ** 2) ** 0.5
+    type_and_enter(qtbot, dlg, "20")
+    qtbot.waitUntil(lambda: ui.calibration.calibration is not None)
+    assert ui.calibration.calibration.mm_per_pixel == pytest.approx(20.0 / px)
