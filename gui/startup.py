@@ -2,7 +2,6 @@
 else the bundled sample project (made once into the user's data folder)."""
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -19,18 +18,6 @@ def sample_project_path() -> Path:
     return base / "sample" / f"Sample bridge inspection{PROJECT_SUFFIX}"
 
 
-def sample_builder():
-    """``build_sample_project(dest) -> Path`` from the synthetic-data package, or None when this
-    build has none."""
-    try:
-        mod = importlib.import_module("core.synthetic.sample")
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("core.synthetic"):
-            return None
-        raise
-    return getattr(mod, "build_sample_project", None)
-
-
 def choose_start_project(argv: list[str], prefs: Preferences) -> tuple[Path | None, bool]:
     """``(path, is_sample)``; the sample's path may not exist yet (``ensure_sample`` makes it)."""
     for arg in argv:
@@ -45,14 +32,13 @@ def choose_start_project(argv: list[str], prefs: Preferences) -> tuple[Path | No
 
 
 def ensure_sample(dest: Path, progress=None, cancel=None) -> Path | None:
-    """Make the sample project at ``dest`` unless it is there; None when no builder exists."""
+    """Make the sample project at ``dest`` unless it is there; None when it was cancelled."""
     if dest.exists():
         return dest
-    build = sample_builder()
-    if build is None:
-        log.info("no sample project in this build")
-        return None
+    # Imported here: the generator and the demo model are needed on the first start only.
+    from core.demo.sample_project import build_sample_project
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     # The first start's sample comes with the shipped demo model active and its predictions made.
-    result = build(dest, progress=progress, cancel=cancel, with_demo_model=True)
+    result = build_sample_project(dest, progress=progress, cancel=cancel, with_demo_model=True)
     return Path(result) if result is not None else dest

@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_gui.py [--out docs/images]
 
-Builds the sample project in a temporary folder (``core.synthetic.sample.build_sample_project``),
+Builds the sample project in a temporary folder (``core.demo.sample_project.build_sample_project``),
 adds a real-size (6000 x 4000) photo, then drives the window through its states and grabs each
 with ``QWidget.grab()``. Nothing outside the temporary folder is touched (``tools.shots``: a fresh
 user's settings). The prediction screenshot, with the shipped demo model, is

@@ -78,9 +78,9 @@ def spin(app, seconds: float = 0.0, until=None, timeout: float = 60.0) -> bool:
 
 
 def sample_project(tmp: Path, *, with_demo_model: bool = False) -> Path:
-    """The sample project in ``tmp`` (``core.synthetic.sample.build_sample_project``); with the
+    """The sample project in ``tmp`` (``core.demo.sample_project.build_sample_project``); with the
     shipped demo model active and every photo predicted when asked (what a first start makes)."""
-    from core.synthetic.sample import build_sample_project
+    from core.demo.sample_project import build_sample_project
 
     return build_sample_project(tmp / "Sample bridge inspection.pinspect", with_demo_model=with_demo_model)
 

@@ -78,7 +78,7 @@ def run(args) -> int:
         _preview(args)
         print(f"saved the preview grid {args.preview}")
     if args.project:
-        from core.synthetic.sample import dataset_to_project
+        from core.demo.sample_project import dataset_to_project
 
         bar = ProgressBar("project")
         dataset_to_project(args.project, args.out, bar, None)

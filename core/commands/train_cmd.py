@@ -18,8 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-#: The preset when none is named: learns from random weights on a CPU in minutes (issue 16).
-DEFAULT_PRESET = "cpu_fast"
 
 #: CLI option -> TrainConfig field, for the options that override the preset (None: not given).
 _OVERRIDES = {
@@ -110,7 +108,7 @@ def _resume_path(args) -> Path | None:
 def build_config(args, resume: Path | None):
     """The TrainConfig: --config file, a resumed run's own settings, or a preset; then overrides."""
     from core.errors import InspectorError
-    from core.training.config import TrainConfig, get_train_preset
+    from core.training.config import DEFAULT_PRESET, TrainConfig, get_train_preset
 
     try:
         if args.config:

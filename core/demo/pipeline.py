@@ -215,7 +215,7 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
     stages.run("make data", f"{n} synthetic photos ({_size_words(size)} px) with their truth", make_data)
 
     def make_project():
-        from core.synthetic.sample import dataset_to_project
+        from core.demo.sample_project import dataset_to_project
 
         dataset_to_project(project_path, data_dir, progress, cancel)
         return None, f"{n} photos annotated, {n_val} in the val split"

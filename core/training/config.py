@@ -18,6 +18,8 @@ LR_SCHEDULES = ("step", "cosine", "constant")
 #: What ``init_weights`` is: ``auto`` tells by the file's content.
 INIT_KINDS = ("auto", "none", "imagenet", "detr", "checkpoint")
 DEVICES_HELP = "auto (CUDA when present), cpu, cuda, cuda:N"
+#: ``epoch_limit`` of a run that follows its time budget: more epochs than any budget holds.
+UNLIMITED_EPOCHS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class TrainConfig:
         seed: everything random (init, order, augmentation) derives from it.
         device: ``DEVICES_HELP``. amp: mixed precision (bfloat16/float16) on CUDA only.
         max_minutes: stop (cleanly, with a checkpoint) after this long; 0 means no limit.
+        follow_budget: with ``max_minutes``, the run lasts the budget: ``epochs`` is no longer a
+            limit, the learning-rate schedule (the cosine's decay, the step schedule's drop at two
+            thirds) runs on the share of the budget spent instead of the steps, and the run ends
+            like a finished one (last epoch cut at the budget, evaluated, checkpointed). Without it
+            the run stops at whichever comes first, ``epochs`` or ``max_minutes``. Not with the
+            two-stage ``detection+masks`` (its stage change is counted in epochs).
         epoch_max_minutes: end each epoch early after this long (big data on a CPU: evaluation
             and checkpoints keep coming); 0 means no limit.
         log_every: a step record every N steps (each step's losses still enter the epoch means).
@@ -94,6 +102,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     max_minutes: float = 0.0
+    follow_budget: bool = False
     epoch_max_minutes: float = 0.0
     log_every: int = 1
     keep_every: int = 0
@@ -113,6 +122,10 @@ class TrainConfig:
             p.append("init_kind 'none' contradicts the initial weights file given")
         if not self.init_weights and self.init_kind not in ("auto", "none"):
             p.append(f"init_kind {self.init_kind!r} needs an initial weights file")
+        if self.follow_budget and not self.max_minutes > 0:
+            p.append("follow_budget needs a time budget (max_minutes > 0)")
+        if self.follow_budget and self.stage == "detection+masks":
+            p.append("follow_budget cannot time the stage change of detection+masks; give epochs instead")
         if self.epochs < 1:
             p.append(f"epochs must be >= 1, got {self.epochs}")
         if self.stage == "detection+masks" and not 1 <= self.mask_epochs < self.epochs:
@@ -150,6 +163,12 @@ class TrainConfig:
     def eval_side(self) -> int:
         return self.eval_size or self.max_size
 
+    @property
+    def epoch_limit(self) -> int:
+        """The epochs the run may last: ``epochs``, or no practical limit when it follows its
+        time budget (``follow_budget``)."""
+        return UNLIMITED_EPOCHS if self.follow_budget else self.epochs
+
     def stage_of_epoch(self, epoch: int) -> str:
         """The stage epoch ``epoch`` (0-based) trains in."""
         if self.stage == "detection+masks":
@@ -161,7 +180,7 @@ class TrainConfig:
         if self.stage == "detection+masks":
             cut = self.epochs - self.mask_epochs
             return (0, cut) if epoch < cut else (cut, self.epochs)
-        return 0, self.epochs
+        return 0, self.epoch_limit
 
     # --- plain dicts --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -196,6 +215,10 @@ PRESETS: dict[str, TrainConfig] = {
     # Test-sized: seconds on a CPU (used by the test suite and as a smoke test).
     "tiny": TrainConfig(epochs=2, batch_size=2, min_size=64, max_size=96, eval_every=1),
 }
+
+
+#: The preset that ``main.py train`` and the train dialog start from when none is chosen.
+DEFAULT_PRESET = "cpu_fast"
 
 
 def get_train_preset(name: str) -> TrainConfig:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QWidget)
 
 from core.project.training_set import held_out, training_images
-from core.training.config import PRESETS, STAGES, TrainConfig
+from core.training.config import DEFAULT_PRESET, PRESETS, STAGES, TrainConfig
 from gui.project_session import ProjectSession
 from gui.training.controller import TrainRequest
 from gui.workers.base import Task, TaskRunner
@@ -33,13 +33,6 @@ INIT_WORDS = {INIT_NONE: "None (random weights)", INIT_IMAGENET: "ImageNet backb
               INIT_DETR: "Public DETR checkpoint file…", INIT_MODEL: "A model of this project"}
 #: Wait this long after the last change before measuring the speed again.
 ESTIMATE_DELAY_MS = 700
-
-
-def _default_preset() -> str:
-    """The preset ``main.py train`` uses when none is named, so both start from the same recipe."""
-    from core.commands import train_cmd
-
-    return getattr(train_cmd, "DEFAULT_PRESET", next(iter(PRESETS)))
 
 
 def _preset_tip(name: str, cfg: TrainConfig) -> str:
@@ -178,7 +171,7 @@ class TrainDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         self.finished.connect(lambda _r: self._stop_estimate())
-        self.preset.setCurrentIndex(max(self.preset.findData(_default_preset()), 0))
+        self.preset.setCurrentIndex(max(self.preset.findData(DEFAULT_PRESET), 0))
         self._preset_changed()
         if measure:
             self._schedule_estimate(0)

@@ -192,7 +192,7 @@ def test_cancel_and_bad_folders_lose_nothing(tmp_path):
 
 def test_sample_project_gets_the_demo_model_active_with_every_photo_predicted(stand_in, tmp_path, monkeypatch):
     from core.inference.store import load_prediction
-    from core.synthetic.sample import SAMPLE_PHOTOS, build_sample_project
+    from core.demo.sample_project import SAMPLE_PHOTOS, build_sample_project
 
     monkeypatch.setattr(sample_model, "demo_model_path", lambda: stand_in)
     path = build_sample_project(tmp_path / "Sample.pinspect", with_demo_model=True)
@@ -214,7 +214,7 @@ def test_sample_project_gets_the_demo_model_active_with_every_photo_predicted(st
 
 
 def test_sample_project_without_a_usable_demo_model_is_made_without_it(tmp_path, monkeypatch, caplog):
-    from core.synthetic.sample import build_sample_project
+    from core.demo.sample_project import build_sample_project
 
     monkeypatch.setattr(sample_model, "demo_model_path", lambda: None)
     with caplog.at_level(logging.INFO):
@@ -242,7 +242,7 @@ def test_the_shipped_demo_model_fits_the_sample_project():
     from core.inference.project_model import check_finite_weights
     from core.model.checkpoint import load_checkpoint
     from core.synthetic.generator import categories_of
-    from core.synthetic.sample import SAMPLE_CONFIG
+    from core.demo.sample_project import SAMPLE_CONFIG
 
     path = sample_model.demo_model_path()
     assert path is not None and path.name == "demo_cpu_fast.pt", "the repository ships the demo model"

@@ -124,7 +124,7 @@ def build_sample_project(dest_path: str | Path, progress: ProgressFn | None = No
 def _add_demo_model(project_path: Path, progress: ProgressFn | None, cancel: CancelCheck | None) -> None:
     """The demo model into the sample; a sample without it beats no sample, so a model that cannot
     be used is logged, not raised."""
-    from core.demo import add_demo_model
+    from core.demo.sample_model import add_demo_model
     from core.errors import InspectorError
 
     try:

@@ -9,7 +9,7 @@ from core.errors import ProjectError
 from core.imageio import load_image
 from core.panoptic import iter_coco_panoptic
 from core.project import Project
-from core.synthetic.sample import SAMPLE_PHOTOS, build_sample_project, dataset_to_project, sample_dir
+from core.demo.sample_project import SAMPLE_PHOTOS, build_sample_project, dataset_to_project, sample_dir
 from core.synthetic.writer import write_coco_dataset
 
 CATS = default_categories()
