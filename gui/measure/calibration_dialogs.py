@@ -4,9 +4,14 @@
 ground sampling distance (mm, cm or inches per pixel) or removes the scale. Both build the
 ``core.measure.Calibration`` with the core's constructors and show the resulting
 ``1 px = … mm`` as the user types; a value the core refuses keeps OK disabled and says why.
+Both open with the keyboard in the number's field, its text selected: the user types and presses
+Enter. (The button box is built before the fields, so Qt's default first focus would be OK, and
+Enter would silently save the default.)
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
                                QVBoxLayout, QWidget)
 
@@ -54,6 +59,21 @@ class _CalibrationDialog(QDialog):
         layout.addLayout(self.form)
         layout.addWidget(self.result_label)
         layout.addWidget(self.buttons)
+        self.number_field: QDoubleSpinBox | None = None
+
+    def start_in(self, field: QDoubleSpinBox, *after: QWidget) -> None:
+        """Open with the focus in ``field``; Tab goes on through ``after``, then the buttons."""
+        self.number_field = field
+        chain = [field, *after, self.buttons]
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.number_field is not None:
+            # Tab reason: the spin box selects its whole text, so typing replaces the default.
+            self.number_field.setFocus(Qt.FocusReason.TabFocusReason)
+            self.number_field.selectAll()
 
     def calibration(self) -> Calibration:
         """The scale the user entered; each of the two dialogs below says how it reads its fields."""
@@ -91,7 +111,7 @@ class LineLengthDialog(_CalibrationDialog):
         self.length.valueChanged.connect(self._update)
         self.unit.currentIndexChanged.connect(self._update)
         self._update()
-        self.length.selectAll()
+        self.start_in(self.length, self.unit)
 
     def calibration(self) -> Calibration:
         return calibration_from_line(self.p0, self.p1, self.length.value(), self.unit.currentData())
@@ -123,6 +143,7 @@ class ScaleDialog(_CalibrationDialog):
             remove.setObjectName("removeScale")
             remove.clicked.connect(lambda: self.done(self.REMOVE))
         self._update()
+        self.start_in(self.value, self.unit)
 
     def calibration(self) -> Calibration:
         return calibration_from_gsd(self.value.value(), self.unit.currentData())
