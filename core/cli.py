@@ -10,12 +10,12 @@ import importlib
 import logging
 import sys
 
+from core.commands.exit_codes import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from core.errors import InspectorError
 
 #: Sub-commands in the order ``--help`` lists them; each is a module in ``core/commands``.
 COMMANDS = ("synth", "import", "export", "train", "predict", "evaluate", "report", "demo", "info")
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def is_cli_invocation(argv: list[str]) -> bool:
@@ -24,16 +24,8 @@ def is_cli_invocation(argv: list[str]) -> bool:
 
 
 def _available_commands() -> list[tuple[str, object]]:
-    mods = []
-    for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"core.commands.{name.replace('-', '_')}_cmd")
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("core.commands."):
-                continue  # command not built yet in this checkout
-            raise
-        mods.append((name, mod))
-    return mods
+    """``(name, module)`` of every sub-command; a missing module is a broken build, not optional."""
+    return [(name, importlib.import_module(f"core.commands.{name.replace('-', '_')}_cmd")) for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,7 +57,7 @@ def _positive_float(text: str) -> float:
 
 
 def run(args) -> int:
-    from core.cli import EXIT_CANCELLED, EXIT_USAGE
+    from core.commands.exit_codes import EXIT_CANCELLED, EXIT_USAGE
     from core.commands.train_cmd import _install_sigint
     from core.demo import run_demo
     from core.errors import CancelledError

@@ -130,7 +130,7 @@ def build_config(args, resume: Path | None):
 
 
 def run(args) -> int:
-    from core.cli import EXIT_CANCELLED
+    from core.commands.exit_codes import EXIT_CANCELLED
     from core.commands.progress import ProgressBar
     from core.data.sources import open_source, open_sources
     from core.training import Trainer
