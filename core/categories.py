@@ -16,18 +16,29 @@ from core.errors import CategoryError
 
 @dataclass(frozen=True)
 class Category:
-    """One class. ``color`` is (R, G, B) in 0..255; ``isthing`` marks countable instances."""
+    """One class. ``color`` is (R, G, B) in 0..255; ``isthing`` marks countable instances.
+
+    ``thin``: scored and refined as a thin structure (centreline measures, full-resolution masks);
+    None follows the name (``core.evaluation.thin.is_thin``: cracks and other linear roles), a
+    bool is the user's explicit choice. Written to JSON only when set, so older files and readers
+    are unaffected.
+    """
 
     id: int
     name: str
     isthing: bool
     color: tuple[int, int, int]
     supercategory: str = "defect"
+    thin: bool | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["isthing"] = int(self.isthing)  # COCO writes 0/1
         d["color"] = [int(c) for c in self.color]
+        if self.thin is None:
+            del d["thin"]
+        else:
+            d["thin"] = bool(self.thin)
         return d
 
     @staticmethod
@@ -39,11 +50,19 @@ class Category:
                 isthing=bool(d.get("isthing", 1)),
                 color=tuple(int(c) for c in d.get("color", _auto_color(int(d["id"])))),
                 supercategory=str(d.get("supercategory", "")),
+                thin=None if d.get("thin") is None else _flag(d["thin"]),
             )
         except KeyError as e:
             raise CategoryError(f"category is missing the key {e.args[0]!r}: {d!r}") from e
         except (TypeError, ValueError) as e:
             raise CategoryError(f"category has a field of the wrong type: {d!r}") from e
+
+
+def _flag(value: object) -> bool:
+    """A JSON boolean (or 0/1, as COCO writes ``isthing``); anything else is a wrong type."""
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    raise ValueError(f"expected true/false, got {value!r}")
 
 
 def _auto_color(cat_id: int) -> tuple[int, int, int]:
