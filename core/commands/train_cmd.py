@@ -87,8 +87,12 @@ def register(sub) -> None:
     g.add_argument("--eval-every", type=int, help="evaluate PQ every N epochs (0: never)")
     g.add_argument("--threshold", type=float, help="confidence threshold of the evaluation")
     g.add_argument("--seed", type=int)
-    g.add_argument("--max-minutes", type=float, help="stop after this long, with a checkpoint; a cosine learning rate "
-                   "decays over whichever ends first, the epochs or this budget")
+    g.add_argument("--max-minutes", type=float,
+                   help="time budget in minutes. Without --epochs the run lasts the budget: it trains as many "
+                        "epochs as fit, its learning-rate schedule (warm-up, then the cosine decay) follows "
+                        "the minutes instead of the preset's epochs, and it ends evaluated, with a checkpoint. "
+                        "With --epochs it stops at whichever ends first (the cosine decays over whichever is "
+                        "shorter). Not with --stage detection+masks, whose stage change is counted in epochs")
     g.add_argument("--epoch-minutes", type=float, help="end each epoch early after this long")
     g.add_argument("--keep-every", type=int, help="also keep epoch_NNN.pt every N epochs")
     p.set_defaults(func=run)
@@ -122,11 +126,21 @@ def build_config(args, resume: Path | None):
         overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}
         if "init_weights" in overrides and "init_kind" not in overrides and base.init_kind == "none":
             overrides["init_kind"] = "auto"
-        return base.replace(**overrides)
+        config = base.replace(**overrides)
+        if _follows_budget(args, resume, config):
+            config = config.replace(follow_budget=True)
+        return config
     except (OSError, json.JSONDecodeError) as e:
         raise InspectorError(f"cannot read the config: {e}", args.config) from e
     except ValueError as e:
         raise InspectorError(str(e)) from e
+
+
+def _follows_budget(args, resume: Path | None, config) -> bool:
+    """A new run given --max-minutes and no --epochs lasts its budget (a resumed run keeps how it
+    was scheduled; the two-stage recipe's stage change needs epochs)."""
+    return (args.max_minutes is not None and config.max_minutes > 0 and args.epochs is None and resume is None
+            and config.stage != "detection+masks")
 
 
 def run(args) -> int:
@@ -140,6 +154,12 @@ def run(args) -> int:
     config = build_config(args, resume)
     out = Path(args.out) if args.out else (resume.parent if resume is not None else
                                            Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    from core.safety import check_output_folder
+
+    data = Path(args.data)
+    # a run folder may be new, empty, ours, or an earlier run (resumed or --overwrite); never data
+    check_output_folder(out, [data, data.parent / "images" if data.suffix == ".pinspect" else None,
+                              args.val, args.images, args.init], allow=("last.pt", "run.json"))
     dist = DistContext.from_env(config.device)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
     cancel = threading.Event()
@@ -152,6 +172,10 @@ def run(args) -> int:
             say(f"note: {len(train_src.skipped)} photos not found and left out, e.g. {train_src.skipped[0]}")
         trainer = Trainer(config, train_src, out, val_source=val_src, resume=resume, overwrite=args.overwrite,
                           cancel=cancel, dist=dist)
+        if dist.is_main:
+            from core.safety import mark_output_folder
+
+            mark_output_folder(out, "train")
         summary = _drive(trainer, config, say, ProgressBar, dist.is_main)
     finally:
         signal.signal(signal.SIGINT, previous) if previous is not None else None
@@ -189,13 +213,15 @@ def _drive(trainer, config, say, ProgressBar, main: bool):
                 say(rec.message)
         elif rec.kind == "step" and main:
             if bar is None or bar_epoch != rec.epoch:
-                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}/{config.epochs} {rec.stage}"), rec.epoch
+                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}" + ("" if config.follow_budget else f"/{config.epochs}")
+                                               + f" {rec.stage}"), rec.epoch
             bar(rec.epoch_step, rec.steps_per_epoch,
                 f"loss {rec.losses['loss']:.3f}, {rec.images_per_s:.1f} img/s, run {_hms(rec.eta_s)} left")
         elif rec.kind == "epoch":
             bar = None
             if rec.truncated:
-                say(f"epoch {rec.epoch} ended early (--epoch-minutes)")
+                why = "the time budget" if config.follow_budget and not config.epoch_max_minutes else "--epoch-minutes"
+                say(f"epoch {rec.epoch} ended early ({why})")
         elif rec.kind == "eval":
             say(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, RQ {100 * rec.rq:.1f}; "
                 f"things {100 * rec.pq_things:.1f}, stuff {100 * rec.pq_stuff:.1f}) on {rec.images} photos"

@@ -89,6 +89,9 @@ class LRSchedule:
     ``progress_floor`` (in [0, 1]): the trainer's share of a time budget already spent; the cosine
     runs by whichever is further, steps or time, so a run cut short by ``max_minutes`` still ends
     its decay instead of stopping at a high learning rate (what a short CPU run lives on).
+    ``by_time``: the run lasts its time budget (``TrainConfig.follow_budget``): progress is the
+    share of the budget alone (the steps say nothing of how many more will fit), the cosine
+    decays over the budget and the step schedule drops at ``time_drop_at`` of it.
     """
 
     kind: str
@@ -97,14 +100,24 @@ class LRSchedule:
     drop_factor: float = 0.1
     warmup_steps: int = 0
     progress_floor: float = 0.0
+    by_time: bool = False
+    time_drop_at: float = 2.0 / 3.0
+
+    def progress(self, s: int) -> float:
+        """Share of the schedule done at step ``s``, in [0, 1]."""
+        if self.by_time:
+            return min(max(self.progress_floor, 0.0), 1.0)
+        if self.total_steps <= 0:
+            return min(max(self.progress_floor, 0.0), 1.0)
+        return min(max(max(s, 0) / self.total_steps, self.progress_floor), 1.0)
 
     def __call__(self, s: int) -> float:
         f = 1.0
-        if self.kind == "step" and self.drop_step > 0 and s >= self.drop_step:
-            f = self.drop_factor
-        elif self.kind == "cosine" and self.total_steps > 0:
-            t = min(max(max(s, 0) / self.total_steps, self.progress_floor), 1.0)
-            f = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
+        if self.kind == "step":
+            dropped = self.progress(s) >= self.time_drop_at if self.by_time else self.drop_step > 0 and s >= self.drop_step
+            f = self.drop_factor if dropped else 1.0
+        elif self.kind == "cosine" and (self.total_steps > 0 or self.by_time):
+            f = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * self.progress(s)))
         if self.warmup_steps > 0 and s < self.warmup_steps:
             f *= (s + 1) / self.warmup_steps
         return f

@@ -74,12 +74,14 @@ class Trainer:
             resumable checkpoint (status ``cancelled``).
         dist: the process's place in a ``torchrun`` group (default: a single process).
         evaluate_fn: replaces ``evaluate_pq`` (same signature), e.g. to evaluate differently.
+        clock: seconds of a monotonic clock (``time.monotonic``); the time budget, the epoch
+            limit and the time-driven learning rate read it (tests pass a fake one).
     """
 
     def __init__(self, config: TrainConfig, train_source: DataSource, output_dir: str | Path, *,
                  val_source: DataSource | None = None, model_config=None, resume: str | Path | None = None,
                  overwrite: bool = False, cancel=None, dist: DistContext | None = None,
-                 evaluate_fn: Callable | None = None):
+                 evaluate_fn: Callable | None = None, clock: Callable[[], float] = time.monotonic):
         self.config = config
         self.train_source, self.val_source = train_source, val_source
         self.output_dir = Path(output_dir)
@@ -89,6 +91,7 @@ class Trainer:
         self.cancel = cancel
         self.dist = dist or DistContext()
         self.evaluate_fn = evaluate_fn or evaluate_pq
+        self._clock = clock
         self.prepared = False
         self.metrics: MetricsFile | None = None
         self._pending: list[ProgressRecord] = []  # records from before the metrics file opened
@@ -97,8 +100,9 @@ class Trainer:
         self.state = TrainState()
         self.device = torch.device("cpu")
         self.use_amp, self.amp_dtype = False, torch.float16
-        self._t0, self._elapsed_before = time.monotonic(), 0.0
+        self._t0, self._elapsed_before = clock(), 0.0
         self._last_epoch_losses: dict[str, float] = {}
+        self._evaluated_step = -1  # the step of the last evaluation
 
     # --- setup ------------------------------------------------------------------------------------
     def prepare(self) -> Iterator[StatusRecord]:
@@ -150,7 +154,7 @@ class Trainer:
 
         part = choice.resume_part
         self.state = state_from(part) if part is not None else TrainState(stage=cfg.stage_of_epoch(0))
-        if self.state.epoch >= cfg.epochs:
+        if self.state.epoch >= cfg.epoch_limit:
             raise TrainingError(f"the run already completed its {cfg.epochs} epochs", self.resume_path,
                                 hint="raise --epochs to train longer")
         self._enter_stage(cfg.stage_of_epoch(self.state.epoch), self.state.epoch)
@@ -224,7 +228,7 @@ class Trainer:
         total = (end - first) * self.steps_per_epoch
         drop_epoch = cfg.lr_drop_epoch if first < cfg.lr_drop_epoch < end else first + (end - first) * 2 // 3
         schedule = LRSchedule(cfg.lr_schedule, total, (drop_epoch - first) * self.steps_per_epoch,
-                              cfg.lr_drop_factor, cfg.warmup_steps)
+                              cfg.lr_drop_factor, cfg.warmup_steps, by_time=cfg.follow_budget)
         self.scheduler = build_scheduler(self.optimizer, schedule)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
         self.stage = stage
@@ -271,19 +275,21 @@ class Trainer:
         return rec
 
     def _elapsed(self) -> float:
-        return self._elapsed_before + (time.monotonic() - self._t0)
+        return self._elapsed_before + (self._clock() - self._t0)
 
     def _loop(self) -> Iterator[ProgressRecord]:
         cfg, st = self.config, self.state
-        self._t0, self._elapsed_before = time.monotonic(), st.elapsed_s
+        self._t0, self._elapsed_before = self._clock(), st.elapsed_s
         self._step_time: float | None = None
         self._session_steps = 0
-        while st.epoch < cfg.epochs:
+        while st.epoch < cfg.epoch_limit:
             stage = cfg.stage_of_epoch(st.epoch)
             if stage != self.stage:
                 self._enter_stage(stage, st.epoch)
                 yield self._log(StatusRecord("stage", f"stage {stage} from epoch {st.epoch + 1}"))
             outcome = yield from self._train_epoch()
+            if outcome == "budget":  # a run that follows its budget ends there as a finished one
+                break
             if outcome != "done":
                 path = self._save_checkpoint(best=False)
                 yield self._log(StatusRecord("checkpoint", f"stopped ({outcome}); resumable checkpoint {path}"))
@@ -299,29 +305,33 @@ class Trainer:
         flags = torch.tensor([
             float(self.cancel is not None and self.cancel.is_set()),
             float(budget > 0 and self._elapsed() >= budget),
-            float(cfg.epoch_max_minutes > 0 and time.monotonic() - epoch_start >= cfg.epoch_max_minutes * 60),
+            float(cfg.epoch_max_minutes > 0 and self._clock() - epoch_start >= cfg.epoch_max_minutes * 60),
             min(self._elapsed() / budget, 1.0) if budget > 0 else 0.0])
         if self.dist.enabled:  # NCCL reduces CUDA tensors only
             flags = self.dist.all_reduce_max(flags.to(self.device)).cpu()
         return bool(flags[0]), bool(flags[1]), bool(flags[2]), float(flags[3])
 
     def _train_epoch(self) -> Iterator[ProgressRecord]:
-        """Generator returning ``"done"``, ``"cancelled"`` or ``"time_limit"``."""
+        """Generator returning ``"done"``, ``"cancelled"``, ``"time_limit"`` or, when the run
+        follows its time budget, ``"budget"`` (the budget is spent; this epoch was the last)."""
         cfg, st = self.config, self.state
         epoch = st.epoch
         self.train_sampler.epoch, self.train_sampler.start_batch = epoch, st.epoch_step
         self.freezer.train_mode()
         sums: dict[str, float] = {}
-        n_steps, images, truncated = 0, 0, False
-        epoch_start = time.monotonic()
-        tick = time.monotonic()
+        n_steps, images, truncated, final = 0, 0, False, False
+        epoch_start = self._clock()
+        tick = self._clock()
         params = [p for _, p in self.freezer.trained_parameters()]
         for batch in self.train_loader:
             cancel, out_of_time, epoch_over, spent = self._stop_flags(epoch_start)
             if cancel:
                 return "cancelled"
             if out_of_time and self._session_steps > 0:  # a resumed run always makes some progress
-                return "time_limit"
+                if not cfg.follow_budget:
+                    return "time_limit"
+                truncated = final = True
+                break
             if epoch_over and n_steps > 0:  # at least one step per epoch, so every epoch moves on
                 truncated = True
                 break
@@ -360,7 +370,7 @@ class Trainer:
             images += n_img
             for k, v in loss_values.items():
                 sums[k] = sums.get(k, 0.0) + v
-            now = time.monotonic()
+            now = self._clock()
             dt, tick = now - tick, now
             self._step_time = dt if self._step_time is None else 0.9 * self._step_time + 0.1 * dt
             if st.step % cfg.log_every == 0 or st.epoch_step == self.steps_per_epoch:
@@ -369,14 +379,26 @@ class Trainer:
                     epoch + 1, st.epoch_step, self.steps_per_epoch, st.step, self.stage, loss_values,
                     lrs["main"], lrs["backbone"], grad_norm, n_img / self._step_time if self._step_time else 0.0,
                     self._elapsed(), self._eta()))
+        final = final or (cfg.follow_budget and self._stop_flags(epoch_start)[1])
+        if n_steps == 0 and final:
+            # The budget ran out between two epochs: the last one stands as it was saved, and is
+            # evaluated now unless that was done at its end.
+            best = False
+            if cfg.eval_every > 0 and self.val_loader is not None and self._evaluated_step != st.step:
+                rec = self._evaluate(st.epoch)
+                best = rec.best
+                yield self._log(rec)
+            self.dist.barrier()
+            self._save_checkpoint(best=best)  # every process: it ends in a barrier
+            return "budget"
         means = {k: v / max(n_steps, 1) for k, v in sums.items()}
         self._last_epoch_losses = means
         st.epoch += 1
         st.epoch_step = 0
-        yield self._log(EpochRecord(epoch + 1, st.step, self.stage, means, images, time.monotonic() - epoch_start,
+        yield self._log(EpochRecord(epoch + 1, st.step, self.stage, means, images, self._clock() - epoch_start,
                                     str(self.output_dir / LAST) if self.dist.is_main else "", truncated))
         best = False
-        due = cfg.eval_every > 0 and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epochs)
+        due = cfg.eval_every > 0 and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epoch_limit or final)
         if due and self.val_loader is not None:
             yield self._log(StatusRecord("eval", f"evaluating {len(self.val_ds)} photos"))
             try:
@@ -387,10 +409,12 @@ class Trainer:
             yield self._log(rec)
         self.dist.barrier()  # processes other than 0 wait for the evaluation
         self._save_checkpoint(best=best)
-        return "done"
+        return "budget" if final else "done"
 
     def _eta(self) -> float:
         cfg, st = self.config, self.state
+        if cfg.follow_budget:
+            return max(cfg.max_minutes * 60 - self._elapsed(), 0.0)
         remaining = (cfg.epochs - st.epoch) * self.steps_per_epoch - st.epoch_step
         eta = max(remaining, 0) * (self._step_time or 0.0)
         if cfg.max_minutes > 0:
@@ -398,7 +422,8 @@ class Trainer:
         return eta
 
     def _evaluate(self, epoch: int) -> EvalRecord:
-        t0 = time.monotonic()
+        t0 = self._clock()
+        self._evaluated_step = self.state.step
         result = self.evaluate_fn(unwrap(self.model), self.postprocessor, self.val_loader, self.categories,
                                   self.device, threshold=self.config.eval_threshold, cancel=self.cancel,
                                   autocast=lambda: torch.autocast(self.device.type, dtype=self.amp_dtype,
@@ -412,7 +437,7 @@ class Trainer:
         per_class = {r.name: {"pq": r.pq, "sq": r.sq, "rq": r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
                      for r in result.per_class}
         return EvalRecord(epoch, st.step, pq, float(result.all.sq), float(result.all.rq), float(result.things.pq),
-                          float(result.stuff.pq), per_class, int(result.num_images), time.monotonic() - t0, best)
+                          float(result.stuff.pq), per_class, int(result.num_images), self._clock() - t0, best)
 
     # --- checkpoints ------------------------------------------------------------------------------
     def _save_checkpoint(self, best: bool) -> str:

@@ -1,0 +1,173 @@
+"""A time budget is the budget: with ``follow_budget`` the run lasts its minutes, as many epochs as
+fit, and the learning-rate schedule follows the share of the budget spent (a fake clock makes the
+minutes exact); without it the epochs still end the run."""
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+from core.data import coco_panoptic_source
+from core.training import Trainer
+from core.training.config import UNLIMITED_EPOCHS, TrainConfig
+from core.training.optim import LRSchedule
+from tests.core.data.synth import make_coco_dataset
+from tests.core.training.helpers import TINY_MODEL, steps, tiny_config
+
+STEP_SECONDS = 5.0
+
+
+class StepClock:
+    """A monotonic clock that moves only when told: the test advances it once per training step,
+    so a step 'lasts' ``STEP_SECONDS`` whatever the machine's speed."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_with_clock(trainer: Trainer, clock: StepClock) -> list:
+    records = []
+    for rec in trainer.run():
+        records.append(rec)
+        if rec.kind == "step":
+            clock.now += STEP_SECONDS
+    return records
+
+
+def cosine(base: float, t: float) -> float:
+    return base * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t)))
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return coco_panoptic_source(make_coco_dataset(root, n=4, sizes=((64, 64),)))
+
+
+def test_schedule_by_time_follows_the_budget_not_the_steps():
+    cos = LRSchedule("cosine", total_steps=10, by_time=True)
+    assert cos(0) == pytest.approx(1.0)
+    assert cos(500) == pytest.approx(1.0)  # steps beyond total_steps do not decay a by-time schedule
+    cos.progress_floor = 0.5
+    assert cos(3) == pytest.approx(0.01 + 0.99 * 0.5)
+    cos.progress_floor = 1.0
+    assert cos(3) == pytest.approx(0.01)
+    step = LRSchedule("step", total_steps=10, drop_step=2, drop_factor=0.1, by_time=True)
+    step.progress_floor = 0.6
+    assert step(9) == 1.0  # the step count (past drop_step) does not drop it: two thirds of the time do
+    step.progress_floor = 0.7
+    assert step(0) == pytest.approx(0.1)
+    warm = LRSchedule("cosine", total_steps=0, warmup_steps=4, by_time=True)
+    assert warm(1) == pytest.approx(0.5)
+
+
+def test_follow_budget_needs_a_budget_and_one_stage():
+    with pytest.raises(ValueError, match="max_minutes"):
+        TrainConfig(follow_budget=True)
+    with pytest.raises(ValueError, match="detection\\+masks"):
+        TrainConfig(follow_budget=True, max_minutes=5, stage="detection+masks", epochs=4, mask_epochs=1)
+    assert TrainConfig(follow_budget=True, max_minutes=5, epochs=3).epoch_limit == UNLIMITED_EPOCHS
+    assert TrainConfig(max_minutes=5, epochs=3).epoch_limit == 3
+    # stored configs of older runs (no such key) still load, as runs that count epochs
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "follow_budget"}
+    assert TrainConfig.from_dict(old).follow_budget is False
+
+
+def test_a_run_that_follows_its_budget_lasts_the_minutes(source, tmp_path):
+    # 4 photos, batch 2: 2 steps per epoch. The budget of 1 minute holds 12 steps of 5 s: 6 epochs,
+    # although the config says 2. Evaluation every 5 epochs is not due at epoch 6: the end of the
+    # budget evaluates anyway.
+    clock = StepClock()
+    cfg = tiny_config(epochs=2, max_minutes=1.0, follow_budget=True, lr_schedule="cosine", warmup_steps=0,
+                      eval_every=5, hflip=False, crop_prob=0.0, jitter=0.0)
+    records = run_with_clock(Trainer(cfg, source, tmp_path / "run", val_source=source, model_config=TINY_MODEL,
+                                     clock=clock), clock)
+    st = steps(records)
+    summary = records[-1]
+    assert summary.kind == "summary" and summary.status == "finished"
+    assert len(st) == 12 and summary.epochs_done == 6
+    # The learning rate at step k was set by the share of the budget spent when the step began.
+    for k, rec in enumerate(st, start=1):
+        assert rec.lr == pytest.approx(cosine(cfg.lr, (k - 1) / 12), rel=1e-6), k
+    assert st[-1].lr < 0.05 * cfg.lr  # decayed to the end of the cosine, not cut off at its top
+    evals = [r for r in records if r.kind == "eval"]
+    assert [r.epoch for r in evals] == [5, 6]
+    assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_without_follow_budget_the_epochs_end_the_run_first(source, tmp_path):
+    clock = StepClock()
+    cfg = tiny_config(epochs=2, max_minutes=1.0, lr_schedule="cosine", warmup_steps=0)
+    records = run_with_clock(Trainer(cfg, source, tmp_path / "run", model_config=TINY_MODEL, clock=clock), clock)
+    st = steps(records)
+    assert records[-1].status == "finished" and len(st) == 4  # 2 epochs, 20 of the 60 s
+    # the cosine runs by whichever is further, steps (k / 4) or time ((k - 1) / 12): here the steps
+    for k, rec in enumerate(st, start=1):
+        assert rec.lr == pytest.approx(cosine(cfg.lr, max(k / 4, (k - 1) / 12)), rel=1e-6), k
+
+
+def test_the_budget_ending_between_epochs_still_evaluates_the_last_one(source, tmp_path):
+    # 2 steps of 5 s per epoch, budget 0.5 min = 30 s = exactly 3 epochs: the budget is found spent
+    # at the end of epoch 3 (which is then evaluated, though eval_every=10 is not due) and the run ends.
+    clock = StepClock()
+    cfg = tiny_config(epochs=2, max_minutes=0.5, follow_budget=True, eval_every=10, hflip=False, crop_prob=0.0,
+                      jitter=0.0)
+    records = run_with_clock(Trainer(cfg, source, tmp_path / "run", val_source=source, model_config=TINY_MODEL,
+                                     clock=clock), clock)
+    assert records[-1].status == "finished" and records[-1].epochs_done == 3 and len(steps(records)) == 6
+    assert [r.epoch for r in records if r.kind == "eval"] == [3]
+
+
+def _args(**given):
+    """The namespace ``main.py train`` parses, with the options given."""
+    from core.commands import train_cmd
+
+    parser = argparse.ArgumentParser()
+    train_cmd.register(parser.add_subparsers())
+    argv = ["train", "data.json"]
+    for k, v in given.items():
+        argv += [f"--{k.replace('_', '-')}", str(v)]
+    return parser.parse_args(argv)
+
+
+def test_cli_max_minutes_without_epochs_follows_the_budget(tmp_path):
+    from core.commands.train_cmd import build_config
+
+    assert build_config(_args(max_minutes=20), None).follow_budget is True
+    cfg = build_config(_args(max_minutes=20, epochs=30), None)
+    assert cfg.follow_budget is False and cfg.epochs == 30  # both given: whichever ends first
+    assert build_config(_args(), None).follow_budget is False
+    two_stage = build_config(_args(max_minutes=20, preset="detr_r50"), None)
+    assert two_stage.follow_budget is False and two_stage.stage == "detection+masks"
+
+
+def test_cli_help_says_the_budget_drives_the_schedule(capsys):
+    from core.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Without --epochs the run lasts the budget" in text and "follows the minutes" in text
+
+
+def test_the_budget_spent_by_an_evaluation_ends_the_run_without_a_second_one(source, tmp_path):
+    # Epoch 1 trains 10 s of a 60 s budget; its evaluation takes 100 s. The next epoch finds the
+    # budget spent before its first step: the run ends there, finished, with epoch 1 evaluated once.
+    from core.training.evaluate import evaluate_pq
+
+    clock = StepClock()
+
+    def slow_evaluation(*args, **kwargs):
+        clock.now += 100.0
+        return evaluate_pq(*args, **kwargs)
+
+    cfg = tiny_config(epochs=2, max_minutes=1.0, follow_budget=True, eval_every=1)
+    records = run_with_clock(Trainer(cfg, source, tmp_path / "run", val_source=source, model_config=TINY_MODEL,
+                                     clock=clock, evaluate_fn=slow_evaluation), clock)
+    assert records[-1].status == "finished" and records[-1].epochs_done == 1 and len(steps(records)) == 2
+    assert [r.epoch for r in records if r.kind == "eval"] == [1]
+    assert [r.epoch for r in records if r.kind == "epoch"] == [1]
