@@ -2,7 +2,7 @@
 fixed time, for the published DETR recipe and for each change that leads to ``cpu_fast``.
 
     python -m bench.bench_convergence                       # every variant, 4 minutes each
-    python -m bench.bench_convergence --minutes 20 --variants published,cpu_fast   # issue 16's target
+    python -m bench.bench_convergence --minutes 20 --variants published,cpu_fast   # the 20-minute target
 
 Data: ``--train`` (300) generated 384-px photos, seed 1, and ``--held-out`` (60) more, seed 2
 (``core.synthetic``; the same files every run). Every variant trains for the same wall-clock

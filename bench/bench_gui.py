@@ -1,4 +1,4 @@
-"""Benchmark: the canvas on 24-megapixel photos (issue 10 and 11 targets).
+"""Benchmark: the canvas on 24-megapixel photos (targets: README's canvas figures).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench.bench_gui [--json out.json]
     (or QT_QPA_PLATFORM=offscreen; the figures are the application's own paint cost either way)

@@ -1,4 +1,4 @@
-"""Benchmark: the confidence slider on a 12-megapixel photo (issue 12 target: live, no stall > 200 ms).
+"""Benchmark: the confidence slider on a 12-megapixel photo (target: live, no stall > 200 ms).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench.bench_prediction_gui [--json out.json]
 

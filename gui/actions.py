@@ -214,7 +214,7 @@ class WindowActions:
             self.add(f"category:{n}", f"Category {n}", lambda n=n: w.categories_panel.select_by_key(n), str(n))
 
     def _build_model(self) -> None:
-        """Hook for the model work (issue 12 adds training/prediction here)."""
+        """Hook for the model work: the training and prediction features add their actions here."""
         w, c = self.w, self.w.controller
         m = w.menuBar().addMenu("&Model")
         m.addAction(self.add("accept_all", "Accept the whole &prediction", lambda: c.accept_prediction(None),

@@ -161,11 +161,12 @@ PRESETS: dict[str, ModelConfig] = {
     # The public box detector (detr-r50-e632da11.pth layout): no mask head.
     "detr_r50_detection": ModelConfig(with_masks=False),
     # CPU-friendly, trainable from a random-init backbone: everything trains, batch norms learn,
-    # no dropout (with dropout 0.1 a small model's eval-mode predictions collapsed, DESIGN.md).
+    # no dropout (with dropout 0.1 a small model's eval-mode predictions collapsed,
+    # docs/design.md).
     "cpu_small": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
                              hidden_dim=128, nheads=8, enc_layers=2, dec_layers=2,
                              dim_feedforward=512, num_queries=20, dropout=0.0),
-    # Trains from random weights on a CPU in minutes (issue 16, bench/bench_convergence.py): masks
+    # Trains from random weights on a CPU in minutes (bench/bench_convergence.py): masks
     # from a narrow backbone's FPN at every decoder layer, masked attention, mask-aware matching,
     # losses on the stride-4 grid.
     "cpu_fast": ModelConfig(architecture="mask_detr", backbone="narrow_resnet18", backbone_width=32,

@@ -12,8 +12,8 @@ responsive while it runs (the desktop application).
 Why a process and not a thread: the training's own Python code (the loop, the Hungarian
 matcher, the data pipeline) holds the interpreter lock and its torch threads take every core; in
 a process of its own it cannot stall the window, and a crash or the kernel's out-of-memory killer
-ends the training, not the program holding the user's annotations (DESIGN.md lists "training from
-inside the tool crashes the tool" among the complaints about peer tools).
+ends the training, not the program holding the user's annotations ("training from inside the tool
+crashes the tool" is a common complaint about peer annotation tools).
 
 The run itself is the one the command line makes (``build_trainer``: ``open_sources`` then
 ``Trainer``): same data selection, checkpoints, metrics file and resume.

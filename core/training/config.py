@@ -203,7 +203,7 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     # A CPU, no pretrained weights: the small model at 320-384 px, everything at once.
     "cpu_small": TrainConfig(),
-    # A CPU, no pretrained weights, minutes (issue 16, bench/bench_convergence.py): the mask_detr
+    # A CPU, no pretrained weights, minutes (bench/bench_convergence.py): the mask_detr
     # model, 256-320 px, batch 4, one learning rate for everything (the backbone is random too)
     # at 5e-4 with warm-up and cosine decay, clipping at 1.0 rather than 0.1.
     "cpu_fast": TrainConfig(model_preset="cpu_fast", epochs=12, batch_size=4, min_size=256, max_size=320,

@@ -1,4 +1,5 @@
-"""Turning the ways a training step can die into clear, typed errors (RELIABILITY.md 27, 28, 32).
+"""Turning the ways a training step can die into clear, typed errors (docs/faults.md: NaN loss,
+out of GPU memory, a GPU that disappears).
 
 Every message says where the last good checkpoint is, so the user knows nothing is lost.
 """

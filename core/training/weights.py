@@ -1,5 +1,7 @@
 """Initial weights of a training run: none, an ImageNet backbone file, a public DETR checkpoint, or
-one of our checkpoints, and the category check RELIABILITY.md item 30 asks for.
+one of our checkpoints, and the category check:
+a checkpoint whose categories differ from the project's is fine-tuned with a new class head or
+refused, never silently mislabelling (docs/faults.md).
 
 Nothing here downloads: every file is one the user gave (or torchvision's cache, read only).
 """
@@ -82,7 +84,7 @@ def plan_init(init_weights: str, init_kind: str) -> InitPlan:
 
 def category_key(categories: CategorySet) -> list[tuple[int, bool]]:
     """What decides whether a class head fits: ids and thing/stuff, in class-index order (names
-    and colours may change: masks refer to ids, DESIGN.md)."""
+    and colours may change: masks refer to ids, docs/design.md)."""
     return [(c.id, bool(c.isthing)) for c in categories]
 
 

@@ -79,7 +79,7 @@ class PredictionUi:
             self.live.reload()
 
     def link_training(self) -> bool:
-        """Follow ``window.training.activeModelChanged`` (issue 12 part A) once it exists."""
+        """Follow ``window.training.activeModelChanged`` once it exists."""
         training = getattr(self.window, "training", None)
         signal = getattr(training, "activeModelChanged", None)
         if signal is None or self._training_linked:

@@ -1,4 +1,4 @@
-"""The core library never imports Qt or the gui package (DESIGN.md: core is usable headless)."""
+"""The core library never imports Qt or the gui package (docs/ARCHITECTURE.md: core is usable headless)."""
 import ast
 import subprocess
 import sys

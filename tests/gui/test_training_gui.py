@@ -1,4 +1,4 @@
-"""Training from the window (issue 12 A): the train dialog starts a real (tiny) run in a child
+"""Training from the window: the train dialog starts a real (tiny) run in a child
 process, the panel's progress and charts follow it, Cancel stops it within 5 s with a checkpoint,
 Resume continues the same curve, closing the window mid-run asks and stops cleanly, failures are
 shown as messages, and the models panel sets the active model through the project store. The

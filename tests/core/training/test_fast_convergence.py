@@ -1,4 +1,4 @@
-"""Issue 16's short version: the ``cpu_fast`` recipe learns from random weights in about a minute
+"""The 20-minute recipe's short version: the ``cpu_fast`` recipe learns from random weights in about a minute
 of a 2-core CPU (the 20-minute figure is ``bench/bench_convergence.py``'s), and the published
 recipe does not in the same number of steps."""
 import pytest
