@@ -1,4 +1,4 @@
-"""Prediction, evaluation and export from the application .
+"""Prediction, evaluation and export from the application.
 
 ``install.install_prediction(window)`` adds the Prediction panel (run the active model on photos,
 a live confidence slider), the Model menu's predict / evaluate actions and the evaluation dialog.
