@@ -4,6 +4,7 @@
     python main.py evaluate --gt gt.json --pred pred.json --per-class --coco-ap --json metrics.json
     python main.py evaluate --gt gt.json --pred pred.json --backend panopticapi
     python main.py evaluate --project bridge.pinspect --photos val --threshold 0.5 --worst 5
+    python main.py evaluate --gt gt.json --pred pred.json --thin-metrics --thin-tolerance 2
 
 PNG folders default to the folder beside each JSON named like it (panopticapi's layout). With
 ``--project`` a registered model (the active one by default) is run on the project's annotated
@@ -40,6 +41,12 @@ def register(sub) -> None:
     p.add_argument("--worst", type=int, default=0, metavar="K", help="also list the K images with the lowest PQ")
     p.add_argument("--coco-ap", action="store_true",
                    help="also compute COCO box AP/AR and mask AP of things (predictions need scores)")
+    p.add_argument("--thin-metrics", action="store_true",
+                   help="also score thin classes (cracks, rebar, categories flagged thin) by their centrelines: "
+                        "precision, recall, F1 and clIoU within --thin-tolerance")
+    p.add_argument("--thin-tolerance", type=_tolerance, default=None, metavar="PX",
+                   help="--thin-metrics: distance in pixels of the full-size photo within which centrelines "
+                        "match (default 2; implies --thin-metrics)")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write all numbers as JSON")
     p.add_argument("--workers", type=_positive, default=None, help="decoding threads (default: CPUs + 1)")
     p.add_argument("--backend", choices=BACKENDS, default="inspector",
@@ -52,6 +59,27 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def _tolerance(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of pixels, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more pixels, got {text}")
+    return value
+
+
+def _thin_tolerance(args) -> float | None:
+    """The tolerance when thin metrics are asked for (``--thin-tolerance`` alone asks too), else None."""
+    from core.evaluation.thin import DEFAULT_TOLERANCE
+
+    if not (getattr(args, "thin_metrics", False) or getattr(args, "thin_tolerance", None) is not None):
+        return None
+    return DEFAULT_TOLERANCE if args.thin_tolerance is None else args.thin_tolerance
 
 
 def run(args) -> int:
@@ -84,6 +112,17 @@ def run(args) -> int:
         finally:
             bar.close()
         pq, coco = ev.pq, ev.coco
+    thin = None
+    tolerance = _thin_tolerance(args)
+    if tolerance is not None:
+        from core.evaluation.thin_files import evaluate_thin_files
+
+        bar = ProgressBar("thin structures")
+        try:
+            thin = evaluate_thin_files(args.gt, args.pred, args.gt_folder, args.pred_folder, tolerance=tolerance,
+                                       workers=args.workers, progress=bar)
+        finally:
+            bar.close()
     print(f"{pq.num_images} images, backend {args.backend}")
     print(format_pq_table(pq, per_class=args.per_class))
     if args.worst and pq.per_image:
@@ -93,10 +132,17 @@ def run(args) -> int:
     if coco is not None:
         print()
         print(format_coco_table(coco))
+    if thin is not None:
+        from core.evaluation.thin import format_thin_table
+
+        print()
+        print(format_thin_table(thin, per_image=args.worst))
     if args.json is not None:
         out = {"backend": args.backend, "gt": str(args.gt), "pred": str(args.pred), "pq": pq.to_json()}
         if coco is not None:
             out["coco"] = coco.to_json()
+        if thin is not None:
+            out["thin"] = thin.to_json()
         atomic_write_text(args.json, json.dumps(out, indent=1, allow_nan=False))
         print(f"wrote {args.json}")
     return 0
@@ -126,7 +172,7 @@ def run_project(args) -> int:
         bar = ProgressBar("evaluate")
         try:
             ev = evaluate_project(project, predictor, [p.id for p in photos], threshold=args.threshold,
-                                  coco_ap=True, progress=bar)
+                                  coco_ap=True, thin_tolerance=_thin_tolerance(args), progress=bar)
         finally:
             bar.close()
     print(f"model {model_id} ({name}) on {len(ev.photos)} {args.photos} photos at threshold {ev.threshold}")
@@ -137,6 +183,11 @@ def run_project(args) -> int:
             print(f"  {p.name}: PQ {100 * p.pq.pq:5.1f}  TP {p.pq.tp}  FP {p.pq.fp}  FN {p.pq.fn}")
     print()
     print(format_coco_table(ev.coco))
+    if ev.thin is not None:
+        from core.evaluation.thin import format_thin_table
+
+        print()
+        print(format_thin_table(_named(ev.thin, {p.image_id: p.name for p in ev.photos}), per_image=args.worst))
     for _id, photo, reason in ev.skipped:
         print(f"skipped {photo}: {reason}")
     if args.json is not None:
@@ -144,3 +195,11 @@ def run_project(args) -> int:
                                                 indent=1, allow_nan=False))
         print(f"wrote {args.json}")
     return 1 if ev.skipped else 0
+
+
+def _named(thin, names: dict):
+    """The thin result with photo names instead of project ids in its per-photo rows (for printing)."""
+    from dataclasses import replace
+
+    return replace(thin, per_image=tuple(replace(r, image_id=names.get(r.image_id, r.image_id))
+                                         for r in thin.per_image))

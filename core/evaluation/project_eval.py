@@ -25,6 +25,7 @@ from core.evaluation.result import ImagePQ, PQResult
 
 if TYPE_CHECKING:
     from core.inference.batch import CancelFlag
+    from core.evaluation.thin import ThinResult
     from core.inference.predictor import Predictor
     from core.project import ImageRecord, Project
 
@@ -59,6 +60,8 @@ class ProjectEvaluation:
     photos: tuple[PhotoResult, ...]
     threshold: float
     skipped: tuple[tuple[int, str, str], ...] = field(default=())
+    #: Centreline measures of the thin classes (``core.evaluation.thin``), when asked for.
+    thin: "ThinResult | None" = None
 
     def worst(self, k: int | None = None) -> list[PhotoResult]:
         """Photos by PQ, lowest first; photos without any segment (NaN) last."""
@@ -71,6 +74,8 @@ class ProjectEvaluation:
                "skipped": [{"image_id": i, "name": n, "reason": r} for i, n, r in self.skipped]}
         if self.coco is not None:
             out["coco"] = self.coco.to_json()
+        if self.thin is not None:
+            out["thin"] = self.thin.to_json()
         return out
 
 
@@ -95,7 +100,7 @@ def evaluation_photos(project: "Project", which: str = "val") -> list["ImageReco
 
 
 def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iterable[int], *, threshold: float = 0.5,
-                     model_id: int | None = None, coco_ap: bool = True,
+                     model_id: int | None = None, coco_ap: bool = True, thin_tolerance: float | None = None,
                      progress: Callable[[int, int, str], None] | None = None,
                      cancel: "CancelFlag | None" = None) -> ProjectEvaluation:
     """Predict ``image_ids`` with ``predictor`` and compare with their stored annotations.
@@ -105,6 +110,8 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
         model_id: the registered model: each prediction is then stored for it (payload and the
             result at ``threshold``); None stores nothing.
         coco_ap: also compute COCO box and mask AP of the things (COCOeval).
+        thin_tolerance: also compute the thin classes' centreline measures at this tolerance (px
+            at full size; ``core.evaluation.thin``); None skips them.
         progress: ``progress(done, total, message)`` after each photo; cancel: ``is_set()`` stops
             with ``CancelledError`` (predictions stored so far stay).
     Raises:
@@ -124,6 +131,11 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
     check_categories(predictor.categories, categories, predictor.description.get("name", "the model"))
     pq_acc = PQAccumulator(categories)
     coco_acc = CocoAPAccumulator(categories) if coco_ap else None
+    thin_acc = None
+    if thin_tolerance is not None:
+        from core.evaluation.thin import ThinAccumulator
+
+        thin_acc = ThinAccumulator(categories, tolerance=thin_tolerance)
     skipped: list[tuple[int, str, str]] = []
     records = []
     for image_id in ids:
@@ -136,7 +148,8 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
     total = len(records)
     for n, item in enumerate(predictor.predict_many([r.path for r in records], cancel=cancel), start=1):
         rec = records[item.index]
-        reason = _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction)
+        reason = _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction,
+                               thin_acc)
         if reason:
             skipped.append((rec.id, rec.name, reason))
         if progress is not None:
@@ -151,11 +164,17 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
     photos = [PhotoResult(r.image_id, names[r.image_id], r) for r in pq.per_image]
     log.info("evaluated model on %d photos at threshold %.2f: PQ %.1f (%d skipped)", len(photos), threshold,
              100 * pq.all.pq, len(skipped))
-    return ProjectEvaluation(pq, coco_acc.evaluate() if coco_acc is not None else None, tuple(photos),
-                             float(threshold), tuple(skipped))
+    ev = ProjectEvaluation(pq, coco_acc.evaluate() if coco_acc is not None else None, tuple(photos),
+                           float(threshold), tuple(skipped), thin_acc.evaluate() if thin_acc is not None else None)
+    if model_id is not None:
+        from core.evaluation.kept import keep_evaluation
+
+        keep_evaluation(project, model_id, ev)  # reports and panels cite it beside the model
+    return ev
 
 
-def _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction) -> str | None:
+def _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction,
+                  thin_acc=None) -> str | None:
     """Add one predicted photo to the accumulators; returns why it was skipped, or None."""
     if item.prediction is None:
         return item.error.reason if item.error is not None else "unknown error"
@@ -173,5 +192,7 @@ def _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, don
     pq_acc.process(gt, ann, image_id=rec.id)
     if coco_acc is not None:
         coco_acc.process(gt, ann, image_id=rec.id)
+    if thin_acc is not None:
+        thin_acc.process(gt, ann, image_id=rec.id)
     done.append((rec.id, rec.name))  # its PQ comes from the accumulator's per-image list at the end
     return None

@@ -153,3 +153,53 @@ def test_category_thin_flag_round_trips_through_json():
 
     with pytest.raises(CategoryError):
         CategorySet.from_json([{"id": 1, "name": "x", "thin": "maybe"}])
+
+
+def _write(folder, pairs, cats=CATS):
+    from core.panoptic import PanopticRecord, write_coco_panoptic
+
+    paths = []
+    for name, k in (("gt.json", 0), ("pred.json", 1)):
+        records = [PanopticRecord(i + 1, f"img_{i}.jpg", p[k].shape[1], p[k].shape[0], p[k])
+                   for i, p in enumerate(pairs)]
+        write_coco_panoptic(folder / name, folder / name.replace(".json", ""), records, cats)
+        paths.append(folder / name)
+    return paths
+
+
+def test_evaluate_command_thin_metrics(tmp_path, capsys):
+    from core.cli import main
+
+    trunk, branch = _line((20, 100), (280, 100)), _line((150, 100), (150, 190))
+    pairs = [(_ann((trunk, 2)), _ann((_line((20, 101), (280, 101)), 2))),  # shifted 1 px: perfect
+             (_ann((trunk | branch, 2)), _ann((trunk, 2)))]                 # branch missed
+    gt_json, pred_json = _write(tmp_path, pairs)
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--gt", str(gt_json), "--pred", str(pred_json), "--thin-metrics",
+                 "--worst", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "centreline measures at 2 px" in printed and "image 2: F1" in printed
+    data = json.loads(out.read_text())["thin"]
+    assert data["tolerance"] == 2.0 and data["num_images"] == 2
+    crack = data["per_class"][0]
+    assert crack["name"] == "crack" and crack["precision"] == pytest.approx(1.0)
+    assert crack["recall"] == pytest.approx(520 / 610, abs=0.03)
+    assert data["per_image"][0]["overall"]["f1"] == pytest.approx(1.0)
+    # Without the flag nothing thin is computed or written.
+    assert main(["evaluate", "--gt", str(gt_json), "--pred", str(pred_json), "--json", str(out)]) == 0
+    assert "thin" not in json.loads(out.read_text()) and "centreline" not in capsys.readouterr().out
+    # A tolerance alone asks for the measures; a negative one is refused by the parser.
+    assert main(["evaluate", "--gt", str(gt_json), "--pred", str(pred_json), "--thin-tolerance", "0"]) == 0
+    assert "centreline measures at 0 px" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--gt", str(gt_json), "--pred", str(pred_json), "--thin-tolerance", "-1"])
+
+
+def test_thin_flag_of_the_ground_truth_json_is_honoured(tmp_path):
+    from core.evaluation.thin_files import evaluate_thin_files
+
+    cats = CategorySet((Category(1, "sealant joint", True, (1, 2, 3), thin=True),))
+    joint = _line((20, 100), (280, 100))
+    gt_json, pred_json = _write(tmp_path, [(_ann((joint, 1)), _ann((joint, 1)))], cats)
+    res = evaluate_thin_files(gt_json, pred_json)
+    assert [r.name for r in res.per_class] == ["sealant joint"] and res.overall.f1 == pytest.approx(1.0)

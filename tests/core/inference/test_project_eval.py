@@ -102,3 +102,24 @@ def test_the_command_line_evaluates_a_project_as_the_application_does(project, p
     assert main(["evaluate", "--project", str(project.path), "--gt", "x.json"]) == 2
     assert main(["evaluate", "--project", str(project.path), "--model", "99"]) == 1
     assert "no model with id 99" in capsys.readouterr().err
+
+
+def test_thin_measures_only_when_asked_and_equal_to_the_file_pass(project, predictor, tmp_path):
+    from core.evaluation.thin_files import evaluate_thin_files
+
+    val = [r.id for r in evaluation_photos(project, "val")]
+    plain = evaluate_project(project, predictor, val, threshold=0.5, coco_ap=False)
+    assert plain.thin is None and "thin" not in plain.to_json()
+    model_id = project.models.add("tiny", checkpoint=None, config={}, categories=predictor.categories)
+    ev = evaluate_project(project, predictor, val, threshold=0.5, coco_ap=False, thin_tolerance=3.0,
+                          model_id=model_id)
+    cats = project.categories.get()
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    gt = _files(project, tmp_path / "gt", {i: project.annotations.load(i) for i in val}, cats)
+    preds = {i: project.predictions.load_annotation(i, model_id) for i in val}
+    ref = evaluate_thin_files(gt, _files(project, tmp_path / "pred", preds, cats), tolerance=3.0)
+    assert ev.thin.tolerance == 3.0 and ev.thin.num_images == len(val)
+    assert [r.name for r in ev.thin.per_class] == [r.name for r in ref.per_class]
+    assert ev.thin.overall.pred_length == ref.overall.pred_length and ev.thin.overall.gt_length > 0
+    assert ev.to_json()["thin"]["overall"] == ref.overall.to_json()
