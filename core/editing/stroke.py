@@ -5,11 +5,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.edit_geometry import EMPTY_BOX, Box, box_is_empty, box_slices, box_union, capsule_mask
+from core.editing.geometry import EMPTY_BOX, Box, box_is_empty, box_slices, box_union, capsule_mask
 from core.panoptic import VOID, Segment
 
 if TYPE_CHECKING:
-    from core.editing import AnnotationEditor, Edit
+    from core.editing.editor import AnnotationEditor
+    from core.editing.runlength import Edit
 
 
 class Stroke:

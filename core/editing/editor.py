@@ -16,7 +16,8 @@ Rules the editor keeps (``check()`` verifies them):
 * *things* get a new segment per instance unless the caller adds to the selected one.
 
 The pixel geometry (boxes, brush capsules, polygons, similar-colour regions) lives in
-``core.edit_geometry`` and the live brush stroke in ``core.edit_stroke``; both are re-exported here.
+``core.editing.geometry``, the live brush stroke in ``core.editing.stroke``, the run-length coded
+edit record in ``core.editing.runlength``; the package re-exports what callers need.
 
 Coordinates: ``x`` is the column, ``y`` the row. Pixel ``(x, y)`` covers the square
 ``[x, x + 1) x [y, y + 1)``, so its centre is ``(x + 0.5, y + 0.5)`` (the convention of a
@@ -25,123 +26,25 @@ Coordinates: ``x`` is the column, ``y`` the row. Pixel ``(x, y)`` covers the squ
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from core.categories import CategorySet
-from core.edit_geometry import (EMPTY_BOX, Box, box_slices, box_clip, box_is_empty, box_union, capsule_mask,
-                                mask_box, polygon_mask, similar_colour_region)
+from core.editing.geometry import (EMPTY_BOX, Box, box_clip, box_is_empty, box_slices, mask_box, polygon_mask,
+                                   similar_colour_region)
+from core.editing.runlength import Edit, RunLength, area_deltas, compute_areas, same_runs
+from core.editing.stroke import Stroke
 from core.errors import AnnotationError
-from core.edit_stroke import Stroke
-from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, VOID, PanopticAnnotation, Segment
+from core.panoptic import SOURCE_MODEL, VOID, PanopticAnnotation, Segment
 
 log = logging.getLogger(__name__)
 
 
-#: Largest id for which per-id arrays (areas, colour tables) are dense; above it we go via np.unique.
-DENSE_ID_LIMIT = 1 << 22
-
 #: Paint modes for things: a stroke makes a new instance, or adds to the selected one.
 NEW_INSTANCE = "new"
 ADD_TO_SELECTED = "add"
-
-
-# --- run-length code --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RunLength:
-    """Run-length code of a flattened int32 patch.
-
-    Attributes:
-        values: ``[R]`` int32, the value of each run.
-        ends: ``[R]`` int64, exclusive end position of each run (``ends[-1]`` = patch size).
-    """
-
-    values: np.ndarray
-    ends: np.ndarray
-
-    @staticmethod
-    def encode(patch: np.ndarray) -> "RunLength":
-        flat = np.ascontiguousarray(patch, dtype=np.int32).ravel()
-        if flat.size == 0:
-            return RunLength(np.zeros(0, np.int32), np.zeros(0, np.int64))
-        starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-        ends = np.append(starts, flat.size).astype(np.int64)
-        return RunLength(flat[ends - 1].copy(), ends)
-
-    def decode(self) -> np.ndarray:
-        """The flattened ``[N]`` int32 patch."""
-        lengths = np.diff(self.ends, prepend=0)
-        return np.repeat(self.values, lengths)
-
-    def counts(self) -> dict[int, int]:
-        """Pixels per value: ``{value: count}``."""
-        if self.values.size == 0:
-            return {}
-        lengths = np.diff(self.ends, prepend=0)
-        uniq, inv = np.unique(self.values, return_inverse=True)
-        sums = np.bincount(inv, weights=lengths).astype(np.int64)
-        return {int(v): int(s) for v, s in zip(uniq, sums)}
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.values.nbytes + self.ends.nbytes)
-
-
-# --- the edit record --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Edit:
-    """What one operation changed; replayable both ways by ``AnnotationEditor``.
-
-    Attributes:
-        name: words for the Edit menu ("Brush stroke", "Delete segment 4").
-        box: ``(y0, x0, y1, x1)`` of the id-map patch (``EMPTY_BOX`` for table-only edits).
-        before, after: run-length codes of the ``[y1 - y0, x1 - x0]`` int32 patch.
-        segments_before, segments_after: ``{segment id: Segment or None}`` for every id whose
-            table entry changed (None = absent).
-    """
-
-    name: str
-    box: Box
-    before: RunLength
-    after: RunLength
-    segments_before: Mapping[int, Segment | None]
-    segments_after: Mapping[int, Segment | None]
-
-    @property
-    def nbytes(self) -> int:
-        """Memory the record holds (what 200 undo steps cost)."""
-        return self.before.nbytes + self.after.nbytes + 64 * (len(self.segments_before) + 1)
-
-    def renamed(self, name: str) -> "Edit":
-        return replace(self, name=name)
-
-
-def _area_deltas(before: RunLength, after: RunLength) -> dict[int, int]:
-    delta = dict(after.counts())
-    for v, c in before.counts().items():
-        delta[v] = delta.get(v, 0) - c
-    return {v: d for v, d in delta.items() if d}
-
-
-#: Pixels per ``np.bincount`` call: bincount holds the GIL, so a 24 MP map is counted in slices
-#: (each a few ms) and a GUI thread waiting for the GIL is never held up for long.
-_COUNT_CHUNK = 1 << 20
-
-
-def compute_areas(id_map: np.ndarray) -> dict[int, int]:
-    """``{segment id: pixel count}`` of every non-void id (bincount when ids are small: O(H·W))."""
-    flat = id_map.ravel()
-    top = int(flat.max(initial=0))
-    if top < DENSE_ID_LIMIT:
-        counts = np.zeros(top + 1, np.int64)
-        for start in range(0, flat.size, _COUNT_CHUNK):
-            counts += np.bincount(flat[start:start + _COUNT_CHUNK], minlength=top + 1)
-        ids = np.flatnonzero(counts)
-        return {int(i): int(counts[i]) for i in ids if i != VOID}
-    ids, counts = np.unique(flat, return_counts=True)
-    return {int(i): int(c) for i, c in zip(ids, counts) if i != VOID}
 
 
 # --- the editor -------------------------------------------------------------------------------------
@@ -224,12 +127,12 @@ class AnnotationEditor:
     # --- replay -----------------------------------------------------------------------------------
     def apply(self, edit: Edit) -> Box:
         """Redo ``edit`` (the annotation must be in its ``before`` state). Returns the pixel box."""
-        self._write(edit.box, edit.after, edit.segments_after, _area_deltas(edit.before, edit.after))
+        self._write(edit.box, edit.after, edit.segments_after, area_deltas(edit.before, edit.after))
         return edit.box
 
     def revert(self, edit: Edit) -> Box:
         """Undo ``edit`` (the annotation must be in its ``after`` state). Returns the pixel box."""
-        self._write(edit.box, edit.before, edit.segments_before, _area_deltas(edit.after, edit.before))
+        self._write(edit.box, edit.before, edit.segments_before, area_deltas(edit.after, edit.before))
         return edit.box
 
     def _write(self, box: Box, code: RunLength, segments: Mapping[int, Segment | None],
@@ -269,7 +172,7 @@ class AnnotationEditor:
             current = self.id_map[box_slices(box)]
             before = RunLength.encode(old_patch if old_patch is not None else current)
             after = RunLength.encode(new_patch)
-        deltas = _area_deltas(before, after)
+        deltas = area_deltas(before, after)
         for seg_id in (set(deltas) | set(table)) - {VOID}:
             area = self.areas.get(seg_id, 0) + deltas.get(seg_id, 0)
             entry = table.get(seg_id, self.segments.get(seg_id))
@@ -279,7 +182,7 @@ class AnnotationEditor:
                 raise AnnotationError(f"{name}: segment id {seg_id} would keep {area} pixels but no entry")
         seg_before = {k: self.segments.get(k) for k in table}
         changed_table = {k: v for k, v in table.items() if seg_before[k] != v}
-        if not deltas and not changed_table and (box_is_empty(box) or _same(before, after)):
+        if not deltas and not changed_table and (box_is_empty(box) or same_runs(before, after)):
             if old_patch is not None:  # nothing to undo, but the map must match the table
                 self.id_map[box_slices(box)] = old_patch
             return None
@@ -447,13 +350,3 @@ class AnnotationEditor:
         box = mask_box(sel)
         return box, sel[box_slices(box)]
 
-
-def _same(a: RunLength, b: RunLength) -> bool:
-    return np.array_equal(a.values, b.values) and np.array_equal(a.ends, b.ends)
-
-
-__all__ = [
-    "ADD_TO_SELECTED", "AnnotationEditor", "Box", "EMPTY_BOX", "Edit", "NEW_INSTANCE", "RunLength", "Stroke",
-    "SOURCE_MANUAL", "box_clip", "box_is_empty", "box_union", "capsule_mask", "compute_areas", "mask_box",
-    "polygon_mask", "similar_colour_region",
-]
