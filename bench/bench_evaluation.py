@@ -214,7 +214,8 @@ def run(pairs: int = 300, size: int = 512, repeat: int = 3, workers: int | None 
         folder: Path | None = None) -> dict:
     """Generate the data, time the four contenders, return the figures as a plain dict."""
     from core.evaluation import PQAccumulator, evaluate_files
-    from core.evaluation.files import default_workers, read_panoptic_ids
+    from core.evaluation.files import default_workers
+    from core.idpng import read_ids
 
     with tempfile.TemporaryDirectory(prefix="bench_eval_") as tmp:
         folder = Path(folder) if folder is not None else Path(tmp)
@@ -228,8 +229,8 @@ def run(pairs: int = 300, size: int = 512, repeat: int = 3, workers: int | None 
 
         # Pairs in memory for the accumulator, as training/the GUI hold them (not timed).
         gt_data, pred_data = json.loads(gt_json.read_text()), json.loads(pred_json.read_text())
-        memory = [(PanopticAnnotation.from_coco(read_panoptic_ids(folder / "gt" / g["file_name"]), g["segments_info"]),
-                   PanopticAnnotation.from_coco(read_panoptic_ids(folder / "pred" / p["file_name"]), p["segments_info"]))
+        memory = [(PanopticAnnotation.from_coco(read_ids(folder / "gt" / g["file_name"]), g["segments_info"]),
+                   PanopticAnnotation.from_coco(read_ids(folder / "pred" / p["file_name"]), p["segments_info"]))
                   for g, p in zip(gt_data["annotations"], pred_data["annotations"])]
 
         def in_memory():

@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
 
 from core.categories import default_categories  # noqa: E402
 from core.formats import MaskFolderOptions, export_coco_panoptic, import_mask_folder, records_from_import  # noqa: E402
-from core.panoptic import id2rgb, read_id_png  # noqa: E402
+from core.idpng import id2rgb, read_ids  # noqa: E402
 
 
 def make_samples(root: Path, n: int, width: int, height: int, seed: int = 0) -> tuple[Path, Path]:
@@ -136,7 +136,7 @@ def same_result(ours: Path, base: Path, check: int) -> bool:
     b = json.loads((base / "panoptic_all.json").read_text(encoding="utf-8"))
     for ann_a, ann_b in list(zip(a["annotations"], b["annotations"]))[:check]:
         for ann, root in ((ann_a, ours), (ann_b, base)):
-            ann["sem"] = _semantic(read_id_png(root / "panoptic_all" / ann["file_name"]), ann["segments_info"])
+            ann["sem"] = _semantic(read_ids(root / "panoptic_all" / ann["file_name"]), ann["segments_info"])
         if len(ann_a["segments_info"]) != len(ann_b["segments_info"]) or not np.array_equal(ann_a["sem"], ann_b["sem"]):
             return False
     return True

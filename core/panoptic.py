@@ -2,8 +2,8 @@
 
 One type serves ground truth, predictions and exports: an ``int32`` id map ``[H, W]`` (0 = void)
 plus a table ``{segment id -> Segment}``. COCO panoptic stores the id map as an RGB PNG with
-``id = R + 256*G + 256*256*B`` and a JSON whose ``segments_info`` carries category, iscrowd, bbox
-``[x, y, w, h]`` and area of every segment.
+``id = R + 256*G + 256*256*B`` (coded by ``core.idpng``) and a JSON whose ``segments_info``
+carries category, iscrowd, bbox ``[x, y, w, h]`` and area of every segment.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import numpy as np
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
+from core.idpng import MAX_SEGMENT_ID, encode_ids, read_ids
 
 VOID = 0
-MAX_SEGMENT_ID = 256 ** 3 - 1  # the largest id an RGB PNG can hold
 
 SOURCE_MANUAL = "manual"
 SOURCE_MODEL = "model"
@@ -34,64 +34,6 @@ class Segment:
     iscrowd: bool = False
     source: str = SOURCE_MANUAL
     score: float | None = None
-
-
-# --- id <-> RGB ------------------------------------------------------------------------------------
-def id2rgb(id_map: np.ndarray) -> np.ndarray:
-    """``[H, W]`` integer ids -> ``[H, W, 3]`` uint8 RGB, ``id = R + 256 G + 256² B``."""
-    ids = np.asarray(id_map).astype(np.uint32, copy=False)
-    rgb = np.empty(ids.shape + (3,), dtype=np.uint8)
-    rgb[..., 0] = ids & 0xFF
-    rgb[..., 1] = (ids >> 8) & 0xFF
-    rgb[..., 2] = (ids >> 16) & 0xFF
-    return rgb
-
-
-def rgb2id(rgb: np.ndarray) -> np.ndarray:
-    """``[H, W, 3]`` uint8 RGB -> ``[H, W]`` int32 ids."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] < 3:
-        raise ValueError(f"expected an [H, W, 3] RGB array, got shape {rgb.shape}")
-    r = rgb[..., 0].astype(np.int32)
-    g = rgb[..., 1].astype(np.int32)
-    b = rgb[..., 2].astype(np.int32)
-    return r + (g << 8) + (b << 16)
-
-
-def encode_id_png(id_map: np.ndarray) -> bytes:
-    """Lossless PNG bytes of an id map (COCO panoptic RGB encoding)."""
-    import cv2
-
-    bgr = id2rgb(id_map)[..., ::-1]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise AnnotationError("could not encode the id map as PNG")
-    return buf.tobytes()
-
-
-def decode_id_png(data: bytes, path: str | Path | None = None) -> np.ndarray:
-    """PNG bytes (COCO panoptic RGB encoding) -> ``[H, W]`` int32 id map.
-
-    Decoded from bytes so that non-ASCII paths work on every platform.
-    """
-    import cv2
-
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise AnnotationError("not a readable PNG", path)
-    if arr.ndim == 2:  # a gray PNG holds ids < 256 directly
-        return arr.astype(np.int32)
-    if arr.dtype != np.uint8:
-        raise AnnotationError(f"panoptic PNG must be 8-bit RGB, got {arr.dtype}", path)
-    return rgb2id(arr[..., 2::-1])  # BGR(A) -> RGB
-
-
-def read_id_png(path: str | Path) -> np.ndarray:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise AnnotationError(f"cannot read the PNG: {e.strerror or e}", path) from e
-    return decode_id_png(data, path)
 
 
 # --- geometry --------------------------------------------------------------------------------------
@@ -278,7 +220,7 @@ def write_coco_panoptic(json_path: str | Path, png_dir: str | Path, records: Ite
             raise AnnotationError(f"annotation is {ann.shape[1]}x{ann.shape[0]} but the image is "
                                   f"{rec.width}x{rec.height}", rec.file_name)
         ann.validate(categories, rec.image_id)
-        atomic_write_bytes(png_dir / rec.png_name, encode_id_png(ann.id_map))
+        atomic_write_bytes(png_dir / rec.png_name, encode_ids(ann.id_map))
         images.append({"id": int(rec.image_id), "file_name": rec.file_name, "width": int(rec.width),
                        "height": int(rec.height)})
         annotations.append({"image_id": int(rec.image_id), "file_name": rec.png_name,
@@ -328,7 +270,7 @@ def iter_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = None)
         if image_id not in images:
             raise AnnotationError(f"annotation refers to image_id {image_id}, which is not in images", json_path)
         img = images[image_id]
-        id_map = read_id_png(png_dir / png_name)
+        id_map = read_ids(png_dir / png_name)
         pan = PanopticAnnotation.from_coco(id_map, infos, path=png_dir / png_name)
         pan.validate(categories, image_id)
         w, h = int(img.get("width", id_map.shape[1])), int(img.get("height", id_map.shape[0]))

@@ -15,8 +15,9 @@ from typing import Callable, Sequence
 
 from core.categories import CategorySet
 from core.errors import DatasetError
+from core.idpng import read_ids
 from core.imageio import is_image_file
-from core.panoptic import PanopticAnnotation, load_coco_panoptic_json, read_id_png
+from core.panoptic import PanopticAnnotation, load_coco_panoptic_json
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class CocoPanopticLoader:
     categories: CategorySet
 
     def __call__(self) -> PanopticAnnotation:
-        id_map = read_id_png(self.png_path)
+        id_map = read_ids(self.png_path)
         ann = PanopticAnnotation.from_coco(id_map, self.segments_info, path=self.png_path)
         ann.validate(self.categories, self.image_id)
         return ann

@@ -8,11 +8,11 @@
 * ``format_pq_table`` / ``format_coco_table`` - the tables panopticapi and COCOeval print.
 """
 from core.evaluation.coco_ap import STAT_NAMES, CocoAPAccumulator, CocoAPResult, thing_instances
-from core.evaluation.files import FileEvaluation, evaluate_files, evaluate_pq_files, read_panoptic_ids
+from core.evaluation.files import FileEvaluation, evaluate_files, evaluate_pq_files
 from core.evaluation.pq import PQAccumulator, image_stats
 from core.evaluation.result import ImagePQ, PQResult, PQRow, PQStats
 from core.evaluation.tables import format_coco_table, format_pq_table
 
 __all__ = ["CocoAPAccumulator", "CocoAPResult", "FileEvaluation", "ImagePQ", "PQAccumulator", "PQResult",
            "PQRow", "PQStats", "STAT_NAMES", "evaluate_files", "evaluate_pq_files", "format_coco_table",
-           "format_pq_table", "image_stats", "read_panoptic_ids", "thing_instances"]
+           "format_pq_table", "image_stats", "thing_instances"]

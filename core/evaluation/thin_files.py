@@ -13,8 +13,9 @@ from pathlib import Path
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, DatasetError
-from core.evaluation.files import CancelFlag, Progress, default_workers, match_annotations, read_panoptic_ids
+from core.evaluation.files import CancelFlag, Progress, default_workers, match_annotations
 from core.evaluation.thin import DEFAULT_TOLERANCE, ThinAccumulator, ThinResult
+from core.idpng import read_ids
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
 
 
@@ -36,7 +37,7 @@ def _annotation(ann: dict, folder: Path, json_path: Path, source: str) -> Panopt
         infos = ann["segments_info"]
     except (KeyError, TypeError) as e:
         raise DatasetError(f"an annotations entry is missing the key {e.args[0]!r}", json_path) from e
-    return PanopticAnnotation.from_coco(read_panoptic_ids(png), infos, source, png)
+    return PanopticAnnotation.from_coco(read_ids(png), infos, source, png)
 
 
 def evaluate_thin_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,

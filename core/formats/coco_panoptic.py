@@ -17,16 +17,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import numpy as np
-
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import SegStats
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
+from core.idpng import encode_ids, read_ids
 from core.imageio import read_image_info
-from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, load_coco_panoptic_json, read_id_png
+from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, load_coco_panoptic_json
 
 
 # --- import ----------------------------------------------------------------------------------------
@@ -63,7 +62,7 @@ def _import_one(image: dict, ann: dict | None, photo: Path, png_dir: Path, categ
         return [ImportItem(photo, None, ("the JSON has no annotation for this photo",), info.width, info.height,
                            str(json_path))]
     png = png_dir / norm_key(str(ann["file_name"]))
-    id_map = read_id_png(png)
+    id_map = read_ids(png)
     infos, warnings = _clean_segments_info(ann["segments_info"], png)
     pan = PanopticAnnotation.from_coco(id_map, infos, path=png)
     try:
@@ -138,27 +137,6 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
 
 
 # --- export ----------------------------------------------------------------------------------------
-def encode_ids(id_map: np.ndarray) -> bytes:
-    """COCO panoptic PNG bytes of an ``[H, W]`` int32 id map (``id = R + 256 G + 256² B``).
-
-    Same ids as ``core.panoptic.encode_id_png``, several times faster: the little-endian bytes of
-    the ids already are R, G, B (and a zero), so OpenCV converts that RGBA view to BGR in one
-    vectorised pass; and PNG row filtering is off, which on id maps (long runs of one value)
-    costs ~1 % in size but most of the encoding time.
-    """
-    import cv2
-
-    ids = np.ascontiguousarray(id_map, dtype="<i4")
-    bgr = cv2.cvtColor(ids.view(np.uint8).reshape(ids.shape + (4,)), cv2.COLOR_RGBA2BGR)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11
-        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
-    ok, buf = cv2.imencode(".png", bgr, params)
-    if not ok:
-        raise AnnotationError("could not encode the id map as PNG")
-    return buf.tobytes()
-
-
 def segments_info(ann: PanopticAnnotation, stats: dict[int, SegStats]) -> list[dict]:
     """COCO ``segments_info`` from precomputed stats (same content as ``ann.segments_info()``,
     plus ``source`` for segments that are not manual, so predictions round-trip)."""

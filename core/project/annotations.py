@@ -1,6 +1,6 @@
 """Ground-truth panoptic annotations: one per image, saved in one transaction, stored losslessly.
 
-The id map is stored as a COCO panoptic RGB PNG (``idpng.encode_ids``; exporters may copy the
+The id map is stored as a COCO panoptic RGB PNG (``core.idpng.encode_ids``; exporters may copy the
 bytes from ``load_png`` as they are) and the
 segment table as rows of ``segments`` (category, iscrowd, source, score, area), so category
 statistics and the "which images use this class" question need no PNG decoding.
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import AnnotationError, ProjectError
+from core.idpng import decode_ids, encode_ids
 from core.panoptic import PanopticAnnotation, Segment
-from core.project.idpng import decode_ids, encode_ids
 from core.project.schema import IMAGE_STATUSES, now_iso
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ import numpy as np
 
 from core.categories import Category, CategorySet, _auto_color
 from core.errors import CategoryError
+from core.idpng import decode_ids
 from core.panoptic import PanopticAnnotation
 from core.project import annotations as ann_rows
-from core.project.idpng import decode_ids
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ProjectError
+from core.idpng import decode_ids
 from core.panoptic import PanopticAnnotation, Segment
 from core.project import annotations as ann_rows
-from core.project.idpng import decode_ids
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:

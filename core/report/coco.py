@@ -12,8 +12,9 @@ from pathlib import Path
 
 from core.categories import CategorySet
 from core.errors import DatasetError
+from core.idpng import read_ids
 from core.measure.calibration import Calibration
-from core.panoptic import PanopticAnnotation, load_coco_panoptic_json, read_id_png
+from core.panoptic import PanopticAnnotation, load_coco_panoptic_json
 from core.report.model import SOURCE_ANNOTATION, SOURCE_PREDICTION, ReportInfo, ReportPhoto
 
 
@@ -72,7 +73,7 @@ def report_from_coco(path: str | Path, *, images_dir: str | Path | None = None,
 
 def _loader(png: Path, segments_info: list, image_id):
     def load() -> PanopticAnnotation:
-        ann = PanopticAnnotation.from_coco(read_id_png(png), segments_info, path=png)
+        ann = PanopticAnnotation.from_coco(read_ids(png), segments_info, path=png)
         ann.validate(None, image_id)
         return ann
     return load

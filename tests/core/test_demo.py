@@ -17,12 +17,12 @@ import threading
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from core.cli import EXIT_CANCELLED, main as cli_main
 from core.demo import run_demo, sample_model
 from core.errors import CancelledError, DatasetError
 from core.evaluation.pq import PQAccumulator
+from core.idpng import read_ids
 from core.inference.project_model import active_model_id
 from core.project import Project
 
@@ -97,11 +97,6 @@ def test_demo_runs_end_to_end_and_prints_the_evaluation_figures(demo):
     assert str(work / "export") in printed
 
 
-def _decode_ids(png):
-    rgb = np.asarray(Image.open(png).convert("RGB")).astype(np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
-
-
 def test_demo_export_is_valid_coco_panoptic_matching_the_truth(demo):
     work = demo[3]
     export = work / "export"
@@ -119,7 +114,7 @@ def test_demo_export_is_valid_coco_panoptic_matching_the_truth(demo):
         for ann in data["annotations"]:
             im = photos[ann["image_id"]]
             assert (export / split / im["file_name"]).is_file()
-            ids = _decode_ids(export / f"panoptic_{split}" / ann["file_name"])
+            ids = read_ids(export / f"panoptic_{split}" / ann["file_name"])
             assert ids.shape == (im["height"], im["width"])
             infos = {s["id"]: s for s in ann["segments_info"]}
             assert set(np.unique(ids)) - {0} == set(infos)
@@ -131,7 +126,7 @@ def test_demo_export_is_valid_coco_panoptic_matching_the_truth(demo):
             # The same photo's truth as generated: same split, same class per pixel.
             gt_split, gt = truth[ann["file_name"]]
             assert gt_split == split
-            gt_ids = _decode_ids(work / "data" / f"panoptic_{split}" / gt["file_name"])
+            gt_ids = read_ids(work / "data" / f"panoptic_{split}" / gt["file_name"])
             cls = {s["id"]: s["category_id"] for s in gt["segments_info"]}
             gt_cls = np.vectorize(lambda v: cls.get(v, 0))(gt_ids)
             ex_cls = np.vectorize(lambda v: infos[v]["category_id"] if v else 0)(ids)

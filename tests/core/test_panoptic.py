@@ -8,8 +8,8 @@ import pytest
 
 from core.categories import default_categories
 from core.errors import AnnotationError, DatasetError
-from core.panoptic import (PanopticAnnotation, PanopticRecord, Segment, decode_id_png, encode_id_png,
-                           id2rgb, iter_coco_panoptic, rgb2id, segment_stats, write_coco_panoptic)
+from core.panoptic import (PanopticAnnotation, PanopticRecord, Segment, iter_coco_panoptic, segment_stats,
+                           write_coco_panoptic)
 
 CATS = default_categories()
 
@@ -25,14 +25,6 @@ def make_annotation(h=48, w=64, seed=0) -> PanopticAnnotation:
         id_map[y:y + 3, x:x + 12] = seg_id
         segs[seg_id] = Segment(seg_id, 1, iscrowd=(k == 2))
     return PanopticAnnotation(id_map, segs).pruned()
-
-
-def test_id_rgb_round_trip_covers_the_full_24_bit_range():
-    ids = np.array([[0, 1, 255, 256], [65535, 65536, 2**24 - 1, 123456]], np.int32)
-    rgb = id2rgb(ids)
-    assert rgb.dtype == np.uint8 and tuple(rgb[0, 3]) == (0, 1, 0)
-    np.testing.assert_array_equal(rgb2id(rgb), ids)
-    np.testing.assert_array_equal(decode_id_png(encode_id_png(ids)), ids)
 
 
 def test_segment_stats_bbox_and_area_are_exact():

@@ -3,13 +3,12 @@ import json
 import logging
 import threading
 
-import cv2
 import numpy as np
 import pytest
 
 from core.errors import AnnotationError, CancelledError, DatasetError
-from core.evaluation import PQAccumulator, evaluate_files, evaluate_pq_files, format_pq_table, read_panoptic_ids
-from core.panoptic import encode_id_png, id2rgb, read_id_png
+from core.evaluation import PQAccumulator, evaluate_files, evaluate_pq_files, format_pq_table
+from core.idpng import decode_png, encode_ids
 from tests.core.evaluation.cases import (CATS, SCENARIOS, random_pairs, reference_pq_compute, reference_stats,
                                          write_pairs)
 
@@ -68,22 +67,6 @@ def test_progress_and_cancel(dataset):
     with pytest.raises(CancelledError):
         evaluate_files(gt_json, pred_json, workers=2, progress=progress, cancel=stop)
     assert seen == [1, 2, 3]
-
-
-def test_fast_png_decoder_equals_the_foundation_one(tmp_path):
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, 2 ** 24, (13, 17)).astype(np.int32)
-    rgb_png = tmp_path / "rgb.png"
-    rgb_png.write_bytes(encode_id_png(ids))
-    rgba = np.dstack([id2rgb(ids)[..., ::-1], np.full(ids.shape, 255, np.uint8)])  # BGRA for cv2
-    rgba_png, gray_png = tmp_path / "rgba.png", tmp_path / "gray.png"
-    rgba_png.write_bytes(cv2.imencode(".png", rgba)[1].tobytes())
-    gray_png.write_bytes(cv2.imencode(".png", (ids % 200).astype(np.uint8))[1].tobytes())
-    for png in (rgb_png, rgba_png, gray_png):
-        fast = read_panoptic_ids(png)
-        assert fast.dtype == np.int32
-        np.testing.assert_array_equal(fast, read_id_png(png))
-    np.testing.assert_array_equal(read_panoptic_ids(rgba_png), ids)
 
 
 # --- inconsistent files: the messages panopticapi gives ------------------------------------------
@@ -181,9 +164,9 @@ def test_small_id_histogram_counts_red_bytes_only_when_green_and_blue_are_zero()
 
     rng = np.random.default_rng(3)
     g, p = rng.integers(0, 256, (2, 9, 11)).astype(np.int32)
-    hist = _small_id_histogram(id2rgb(g)[..., ::-1].copy(), id2rgb(p)[..., ::-1].copy())
+    hist = _small_id_histogram(decode_png(encode_ids(g)), decode_png(encode_ids(p)))
     expected = np.zeros((256, 256), np.int64)
     np.add.at(expected, (g.ravel(), p.ravel()), 1)
     np.testing.assert_array_equal(hist, expected)
     g[4, 5] = 256  # one id in the green byte: no shortcut
-    assert _small_id_histogram(id2rgb(g)[..., ::-1].copy(), id2rgb(p)[..., ::-1].copy()) is None
+    assert _small_id_histogram(decode_png(encode_ids(g)), decode_png(encode_ids(p))) is None

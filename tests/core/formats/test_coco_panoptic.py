@@ -14,8 +14,8 @@ from core.formats import (ExportRecord, ImportItem, ImportProblem, export_coco_p
                           split_ids)
 from core.formats.build import canonical
 from core.imageio import load_image
-from core.formats.coco_panoptic import encode_ids
-from core.panoptic import PanopticAnnotation, Segment, decode_id_png, encode_id_png
+from core.idpng import encode_ids
+from core.panoptic import PanopticAnnotation, Segment
 
 
 def annotation(h=30, w=40, seed=0, n_cracks=3, big_ids=False):
@@ -88,12 +88,6 @@ def test_panopticapi_scores_the_export_100_against_itself(make, cats, tmp_path):
         result = pq_compute(gt, gt)
     assert result["All"]["pq"] == pytest.approx(1.0)
     assert result["Things"]["n"] == 1 and result["Stuff"]["n"] == 1
-
-
-def test_fast_png_encoder_writes_the_reference_ids():
-    ids = np.array([[0, 1, 255, 256], [65535, 65536, 2**24 - 1, 123456]], np.int32)
-    np.testing.assert_array_equal(decode_id_png(encode_ids(ids)), ids)
-    np.testing.assert_array_equal(decode_id_png(encode_ids(ids)), decode_id_png(encode_id_png(ids)))
 
 
 def test_split_is_seeded_exact_and_independent_of_order(make, cats, tmp_path):
@@ -173,7 +167,7 @@ def test_disk_errors_and_cancel_leave_nothing(make, cats, tmp_path, monkeypatch)
 
 def write_panoptic(tmp_path, segments_info, id_map, categories):
     (tmp_path / "p").mkdir(exist_ok=True)
-    (tmp_path / "p" / "a.png").write_bytes(encode_id_png(id_map))
+    (tmp_path / "p" / "a.png").write_bytes(encode_ids(id_map))
     (tmp_path / "images").mkdir(exist_ok=True)
     Image.fromarray(np.zeros(id_map.shape + (3,), np.uint8)).save(tmp_path / "images" / "a.jpg")
     data = {"images": [{"id": 1, "file_name": "a.jpg", "width": id_map.shape[1], "height": id_map.shape[0]}],

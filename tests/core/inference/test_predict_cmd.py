@@ -11,7 +11,8 @@ from core.cli import main
 from core.commands.predict_cmd import output_names
 from core.evaluation import evaluate_files
 from core.evaluation.reference import evaluate_with_panopticapi
-from core.panoptic import PanopticRecord, read_id_png, write_coco_panoptic
+from core.idpng import read_ids
+from core.panoptic import PanopticRecord, write_coco_panoptic
 from tests.core.inference.conftest import write_photo
 
 
@@ -47,7 +48,7 @@ def test_predictions_pass_panopticapi_and_our_evaluator(tmp_path, checkpoint, ca
     data = json.loads((out / "panoptic_pred.json").read_text())
     assert sorted(img["id"] for img in data["images"]) == [100, 101, 102]
     for img, ann in zip(data["images"], data["annotations"]):
-        ids = read_id_png(out / "panoptic_pred" / ann["file_name"])
+        ids = read_ids(out / "panoptic_pred" / ann["file_name"])
         assert ids.shape == (img["height"], img["width"])  # the upright frame, full size
         assert all(0.5 < s["score"] <= 1 for s in ann["segments_info"])
         overlay = Image.open(out / "overlays" / (Path(img["file_name"]).stem + ".jpg"))

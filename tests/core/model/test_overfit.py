@@ -13,7 +13,8 @@ from panopticapi.evaluation import pq_compute_single_core
 from torchvision.ops import box_convert, masks_to_boxes
 
 from core.model import build_model, get_preset
-from core.panoptic import PanopticAnnotation, Segment, encode_id_png
+from core.idpng import encode_ids
+from core.panoptic import PanopticAnnotation, Segment
 
 SIZE = 128
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
@@ -57,8 +58,8 @@ def _pq(truths, predictions, categories, folder):
     (folder / "pred").mkdir()
     pairs = []
     for i, (gt, pred) in enumerate(zip(truths, predictions)):
-        (folder / "gt" / f"{i}.png").write_bytes(encode_id_png(gt.id_map))
-        (folder / "pred" / f"{i}.png").write_bytes(encode_id_png(pred.id_map))
+        (folder / "gt" / f"{i}.png").write_bytes(encode_ids(gt.id_map))
+        (folder / "pred" / f"{i}.png").write_bytes(encode_ids(pred.id_map))
         pairs.append(({"image_id": i, "file_name": f"{i}.png", "segments_info": gt.segments_info()},
                       {"image_id": i, "file_name": f"{i}.png", "segments_info": pred.segments_info()}))
     cats = {c.id: c.to_json() for c in categories}

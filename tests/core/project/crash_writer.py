@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.panoptic import PanopticAnnotation, Segment, encode_id_png  # noqa: E402
+from core.idpng import encode_ids  # noqa: E402
+from core.panoptic import PanopticAnnotation, Segment  # noqa: E402
 from core.project import Project  # noqa: E402
 
 H, W = 240, 320
@@ -53,7 +54,7 @@ def child(project_path: str, log_path: str) -> None:
 
 
 def main() -> None:
-    encode_id_png(expected(1, 1).id_map)  # import and warm up cv2 and numpy before forking
+    encode_ids(expected(1, 1).id_map)  # import and warm up cv2 and numpy before forking
     for line in sys.stdin:
         cmd, project_path, log_path = line.split("\t")
         assert cmd == "go"

@@ -112,33 +112,10 @@ def test_segment_areas_handles_small_and_huge_ids():
     assert segment_areas(np.array([[0, 3, 3]], np.int32)) == {3: 2}
 
 
-def test_fast_png_coding_agrees_with_the_foundation_codec_and_pil():
-    import io
-
-    from PIL import Image
-
-    from core.panoptic import decode_id_png, encode_id_png, rgb2id
-    from core.project.idpng import decode_ids, encode_ids
-
-    rng = np.random.default_rng(3)
-    m = rng.choice(np.array([0, 1, 255, 256, 65535, 65536, 2 ** 24 - 1], np.int32), size=(33, 47))
-    png = encode_ids(m)
-    assert np.array_equal(decode_id_png(png), m)                            # foundation reader
-    assert np.array_equal(rgb2id(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))), m)  # PIL
-    assert np.array_equal(decode_ids(encode_id_png(m)), m)                  # foundation writer
-    gray = io.BytesIO()
-    Image.fromarray(np.array([[0, 5], [7, 200]], np.uint8)).save(gray, format="PNG")
-    assert decode_ids(gray.getvalue()).tolist() == [[0, 5], [7, 200]]       # gray PNGs: ids < 256
-    with pytest.raises(AnnotationError, match="16777215"):
-        encode_ids(np.array([[2 ** 24]], np.int32))
-    with pytest.raises(AnnotationError, match="not a readable PNG"):
-        decode_ids(b"nope")
-
-
 def test_load_png_gives_the_stored_bytes_for_exporters(project, image, helpers):
-    from core.panoptic import decode_id_png
+    from core.idpng import decode_ids
 
     ann = helpers.annotation_for(image.height, image.width, 2)
     project.annotations.save(image.id, ann)
     png, segs = project.annotations.load_png(image.id)
-    assert np.array_equal(decode_id_png(png), ann.id_map) and segs == ann.segments
+    assert np.array_equal(decode_ids(png), ann.id_map) and segs == ann.segments

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from core.errors import ProjectError
-from core.panoptic import encode_id_png
+from core.idpng import encode_ids
 from core.project import SCHEMA_VERSION, Project, schema
 
 
@@ -24,7 +24,7 @@ def _make_v1_file(path, photo, helpers):
                  "VALUES (1, ?, ?, 64, 48, 1, ?, ?, '2025-01-01')",
                  (photo.name, str(photo), photo.stat().st_size, hashlib.sha256(photo.read_bytes()).hexdigest()))
     ann = helpers.annotation_for(48, 64, 2)
-    conn.execute("INSERT INTO annotations VALUES (1, 64, 48, ?, 1, '2025-01-01')", (encode_id_png(ann.id_map),))
+    conn.execute("INSERT INTO annotations VALUES (1, 64, 48, ?, 1, '2025-01-01')", (encode_ids(ann.id_map),))
     for s in ann.segments.values():
         conn.execute("INSERT INTO segments VALUES (1, ?, ?, ?, ?, ?, 1)",
                      (s.id, s.category_id, int(s.iscrowd), s.source, s.score))
