@@ -29,7 +29,10 @@ def register(sub) -> None:
     p.add_argument("--keep-ids", action="store_true",
                    help="coco-panoptic: keep segment ids as stored (default: canonical 1..N)")
     p.add_argument("--no-images", action="store_true", help="do not copy the photos")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder after success")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export in --out after success (never a folder we did not write)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be created, replaced or skipped, and write nothing")
     p.set_defaults(func=run)
 
 
@@ -47,9 +50,18 @@ def run(args) -> int:
     from core.commands.progress import ProgressBar
     from core.formats import EXPORTERS, import_coco_panoptic, records_from_import
 
+    from core.safety import check_no_overlap, check_replaceable
+
+    is_json = args.source.suffix.lower() == ".json"
+    # the inputs the export must never replace nor write into (photos are checked per record)
+    inputs = [args.source, args.source.with_suffix("")] if is_json else _project_inputs(args.source)
+    check_no_overlap(args.out, inputs)
+    check_replaceable(args.out, args.overwrite, "export folder")
+    if args.dry_run:
+        return _dry_run(args, is_json)
     bar = ProgressBar(f"export {args.format}")
     try:
-        if args.source.suffix.lower() == ".json":
+        if is_json:
             if args.project_splits:
                 print("note: --project-splits applies to projects only; ignored")
             run_ = import_coco_panoptic(args.source, progress=bar)
@@ -70,3 +82,35 @@ def run(args) -> int:
     for line in summary.lines(categories):
         print(line)
     return 0
+
+
+def _dry_run(args, is_json: bool) -> int:
+    """Read the source (nothing written) and say what the export would do."""
+    from core.commands.dry_run import destination_plan, print_plan
+    from core.formats import import_coco_panoptic
+
+    skipped: list[str] = []
+    if is_json:
+        run_ = import_coco_panoptic(args.source)
+        run_.collect()
+        count = run_.report.images - run_.report.unannotated
+        skipped = [p.message() for p in run_.report.skipped]
+    else:
+        from core.formats.project_io import project_records
+        from core.project import Project
+
+        with Project.open(args.source, read_only=True) as project:
+            count, _ = project_records(project)
+    print_plan(destination_plan(args.out, args.overwrite, f"{count} annotated images as {args.format}"), skipped)
+    return 0
+
+
+def _project_inputs(path: Path) -> list[Path]:
+    """A project's file and the folders of its photos (refused as, around or under an export)."""
+    from core.project import Project
+
+    if not path.exists():
+        return [path]
+    with Project.open(path, read_only=True) as project:
+        folders = {img.path.parent for img in project.images.list()}
+    return [path, path.parent / "images", *sorted(folders)]

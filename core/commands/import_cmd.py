@@ -30,7 +30,10 @@ def register(sub) -> None:
     g.add_argument("--split", nargs="?", type=float, const=0.2, default=None, metavar="VAL_FRACTION",
                    help="with --out: seeded train/val split (default 0.2 when given without a value)")
     g.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    g.add_argument("--overwrite", action="store_true", help="with --out: replace a non-empty folder")
+    g.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace an earlier output there (never a folder we did not write)")
+    g.add_argument("--dry-run", action="store_true",
+                   help="read everything and say what would be created, replaced or skipped; write nothing")
     g.add_argument("--no-images", action="store_true", help="with --out: do not copy the photos")
     m = p.add_argument_group("masks")
     m.add_argument("--masks", type=Path, help="folder of masks (format masks)")
@@ -88,8 +91,15 @@ def run(args) -> int:
     if args.format == "masks" and args.masks is None:
         print("error: import masks needs --masks DIR", file=sys.stderr)
         return 2
+    if args.out is not None:
+        from core.safety import check_no_overlap, check_replaceable
+
+        check_no_overlap(args.out, [args.source, args.masks, args.images, args.png_dir])
+        check_replaceable(args.out, args.overwrite)
     bar = ProgressBar(f"import {args.format}")
     run_ = open_run(args, bar)
+    if args.dry_run:
+        return _dry_run(args, run_, bar)
     try:
         if args.project is not None:
             from core.formats.project_io import import_into_project
@@ -119,6 +129,22 @@ def run(args) -> int:
     if run_.report.images == 0:
         print("error: nothing was imported", file=sys.stderr)
         return 1
+    return 1 if args.strict and run_.report.skipped else 0
+
+
+def _dry_run(args, run_, bar) -> int:
+    from core.commands.dry_run import destination_plan, print_plan, project_plan
+
+    try:
+        if args.project is not None:
+            plan = project_plan(args.project, run_, args.replace)
+        else:
+            run_.collect()
+            plan = destination_plan(args.out, args.overwrite, f"{run_.report.images - run_.report.unannotated} "
+                                    "annotated images as COCO panoptic")
+    finally:
+        bar.close()
+    print_plan(plan, [p.message() for p in run_.report.skipped])
     return 1 if args.strict and run_.report.skipped else 0
 
 

@@ -33,7 +33,8 @@ def register(sub) -> None:
                                    "when a photo could not be read (the others are still written).")
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by training (.pt)")
     p.add_argument("photos", type=Path, nargs="+", help="photos, or folders searched recursively")
-    p.add_argument("--out", type=Path, required=True, help="output folder (created when missing)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder: new, empty or an earlier prediction (never one holding the photos)")
     p.add_argument("--threshold", type=_threshold, default=0.5, help="minimum confidence of a segment (default 0.5)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--input-size", type=int, default=None, metavar="PX",
@@ -108,8 +109,12 @@ def run(args) -> int:
     from core.inference.result import DEFAULT_MIN_THRESHOLD
     from core.panoptic import PanopticRecord, write_coco_panoptic
 
+    from core.safety import check_output_folder, mark_output_folder
+
     if args.threads:
         torch.set_num_threads(args.threads)
+    # the output may hold an earlier prediction of ours, never the photos or the model
+    check_output_folder(args.out, [args.checkpoint, *args.photos, args.ids_from], allow=(JSON_NAME,))
     photos, problems = collect_photos(args.photos)
     for path, reason in problems:
         print(f"warning: {path}: {reason}", file=sys.stderr)
@@ -139,6 +144,7 @@ def run(args) -> int:
         print("error: no photos to predict", file=sys.stderr)
         return 1
     names = output_names(photos)
+    mark_output_folder(out, "predict")
     failed: list[tuple[Path, str]] = []
     counts: Counter = Counter()
     network_s: list[float] = []

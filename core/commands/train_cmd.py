@@ -154,6 +154,12 @@ def run(args) -> int:
     config = build_config(args, resume)
     out = Path(args.out) if args.out else (resume.parent if resume is not None else
                                            Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    from core.safety import check_output_folder
+
+    data = Path(args.data)
+    # a run folder may be new, empty, ours, or an earlier run (resumed or --overwrite); never data
+    check_output_folder(out, [data, data.parent / "images" if data.suffix == ".pinspect" else None,
+                              args.val, args.images, args.init], allow=("last.pt", "run.json"))
     dist = DistContext.from_env(config.device)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
     cancel = threading.Event()
@@ -166,6 +172,10 @@ def run(args) -> int:
             say(f"note: {len(train_src.skipped)} photos not found and left out, e.g. {train_src.skipped[0]}")
         trainer = Trainer(config, train_src, out, val_source=val_src, resume=resume, overwrite=args.overwrite,
                           cancel=cancel, dist=dist)
+        if dist.is_main:
+            from core.safety import mark_output_folder
+
+            mark_output_folder(out, "train")
         summary = _drive(trainer, config, say, ProgressBar, dist.is_main)
     finally:
         signal.signal(signal.SIGINT, previous) if previous is not None else None

@@ -204,7 +204,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
 
         entries: dict[int, tuple[dict, list[dict]]] = {}
         for rec, stem, (photo_name, anns) in run_records(records, work, progress=progress, cancel=cancel,
-                                                         total=total, workers=workers):
+                                                         total=total, workers=workers, dest=dest):
             if images:
                 staged.register(rec.image_id, "img", photo_name)
             summary.segments.update(a["category_id"] for a in anns)

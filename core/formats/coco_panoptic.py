@@ -190,7 +190,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
 
         entries: dict[int, tuple[dict, dict]] = {}
         for rec, stem, (photo_name, infos) in run_records(records, work, progress=progress, cancel=cancel,
-                                                          total=total, workers=workers):
+                                                          total=total, workers=workers, dest=dest):
             staged.register(rec.image_id, "png", f"{stem}.png")
             if images:
                 staged.register(rec.image_id, "img", photo_name)

@@ -2,8 +2,10 @@
 
 * **Atomic**: an export is written into ``<dest>.partial-XXXX`` beside ``dest`` and renamed into
   place only when everything succeeded, so a failed or killed export never leaves a folder that
-  looks complete (a leftover ``.partial-`` folder is plainly unfinished). An existing non-empty
-  ``dest`` is refused unless ``overwrite=True``, and even then it is replaced only after success.
+  looks complete (a leftover ``.partial-`` folder is plainly unfinished, and the next export to the
+  same place removes it). An existing non-empty ``dest`` is refused unless ``overwrite=True`` *and*
+  it is an earlier output of ours (its marker file, ``core.safety``); it is replaced only after
+  success.
 * **Split**: optional, seeded: the sorted image ids are shuffled with ``numpy.random.default_rng(seed)``
   and the first ``round(n * val_fraction)`` go to ``val`` (default 80/20 as published work used).
   Files are staged first and moved to their split's folder at the end, so the split is exact and
@@ -63,30 +65,36 @@ class ExportSummary:
 class AtomicFolder:
     """``with AtomicFolder(dest) as tmp:`` write into ``tmp``; on success it becomes ``dest``.
 
-    Raises ``DatasetError`` on entry when ``dest`` is a file or a non-empty folder (without
-    ``overwrite``), and when the final rename fails; on any failure the temporary folder is removed
+    Raises ``DatasetError`` on entry when ``dest`` is a file, a non-empty folder without
+    ``overwrite``, or a non-empty folder we did not write (never replaced: see ``core.safety``),
+    and when the final rename fails; on any failure the temporary folder is removed
     and an existing ``dest`` is left as it was. ``OSError`` inside the block (disk full, read-only)
     comes out as ``DatasetError`` naming ``dest``.
     """
 
-    def __init__(self, dest: str | Path, overwrite: bool = False):
+    def __init__(self, dest: str | Path, overwrite: bool = False, kind: str = "export"):
         self.dest = Path(dest)
         self.overwrite = overwrite
+        self.kind = kind
         self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
+        from core.safety import check_replaceable, remove_stale_work_folders, write_marker
+
         dest = self.dest
-        if dest.exists():
-            if not dest.is_dir():
-                raise DatasetError("the export destination exists and is not a folder", dest)
-            if any(dest.iterdir()) and not self.overwrite:
-                raise DatasetError("the export folder exists and is not empty", dest,
-                                   hint="choose an empty or new folder, or overwrite it (--overwrite)")
+        remove_stale_work_folders(dest)  # first: it may give back an earlier export a kill left aside
+        check_replaceable(dest, self.overwrite, "export folder")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f"{dest.name}.partial-", dir=dest.parent))
+            # the marker goes in first: it makes the working folder ours to clean up after a kill,
+            # and the finished folder ours to replace with --overwrite
+            write_marker(self.tmp, self.kind)
         except OSError as e:
-            raise DatasetError(f"cannot create the export folder: {e.strerror or e}", dest) from e
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            raise DatasetError(f"cannot create the export folder: {e.strerror or e}", dest,
+                               hint="check free space and write permission") from e
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -223,16 +231,24 @@ class StagedFiles:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None) -> Iterator[ExportRecord]:
+def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None,
+                    dest: Path | None = None) -> Iterator[ExportRecord]:
     """Records with unique ids and annotations of the image's size; stops with ``CancelledError``
-    between records. Errors name the photo and the image id."""
+    between records. Errors name the photo and the image id. A photo inside ``dest`` (the folder
+    the export would replace) is refused: the export would delete or point at its own input."""
+    from core.safety import UnsafeOutputError, resolved
+
     seen: set[int] = set()
+    target = None if dest is None else resolved(dest)
     for rec in records:
         if cancel is not None and cancel.is_set():
             raise CancelledError("export cancelled")
         if rec.image_id in seen:
             raise DatasetError(f"image id {rec.image_id} is exported twice", rec.photo_path)
         seen.add(rec.image_id)
+        if target is not None and resolved(rec.photo_path).is_relative_to(target):
+            raise UnsafeOutputError(f"the photo {rec.photo_path} lies inside the export folder", dest,
+                                    hint="export to a folder that holds none of the photos")
         if rec.annotation.shape != (rec.height, rec.width):
             raise AnnotationError(f"annotation is {rec.annotation.shape[1]}x{rec.annotation.shape[0]} but the "
                                   f"image is {rec.width}x{rec.height}", rec.photo_path)
@@ -241,19 +257,20 @@ def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None)
 
 def run_records(records: Iterable[ExportRecord], work: Callable[[ExportRecord, str], T], *,
                 progress: ProgressFn | None, cancel: CancelCheck | None, total: int | None,
-                workers: int | None) -> Iterator[tuple[ExportRecord, str, T]]:
+                workers: int | None, dest: Path | None = None) -> Iterator[tuple[ExportRecord, str, T]]:
     """The loop every exporter runs: ``(record, stem, work(record, stem))`` in record order.
 
     Stems (unique file names) are allocated in record order on the caller's thread, so names are
     deterministic; ``work`` (checking, encoding, writing into the staging folder) runs on
-    ``workers`` threads. ``progress(done, total, name)`` after each record.
+    ``workers`` threads. ``progress(done, total, name)`` after each record. ``dest``: the export's
+    destination, which must hold none of the photos (``iterate_records``).
     """
     if total is None:
         total = len(records) if hasattr(records, "__len__") else 0  # type: ignore[arg-type]
     names = NameAllocator()
 
     def jobs() -> Iterator[tuple[ExportRecord, str]]:
-        for rec in iterate_records(records, cancel):
+        for rec in iterate_records(records, cancel, dest):
             yield rec, names.stem(Path(rec.photo_path).stem, rec.image_id)
 
     def run(job: tuple[ExportRecord, str]) -> tuple[ExportRecord, str, T]:

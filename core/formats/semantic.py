@@ -66,7 +66,7 @@ def export_semantic(records: Iterable[ExportRecord], categories: CategorySet, de
 
         ids = []
         for rec, stem, photo_name in run_records(records, work, progress=progress, cancel=cancel, total=total,
-                                                 workers=workers):
+                                                 workers=workers, dest=dest):
             staged.register(rec.image_id, "sem", f"{stem}.png")
             if photo_name is not None:
                 staged.register(rec.image_id, "img", photo_name)

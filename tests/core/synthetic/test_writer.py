@@ -15,6 +15,7 @@ from core.formats.common import ImportItem
 from core.imageio import load_image
 from core.synthetic import generate_sample, image_seed
 from core.synthetic.writer import SizeRange, parse_size_spec, size_for, write_coco_dataset
+from core.safety import MARKER
 
 CATS = default_categories()
 
@@ -24,7 +25,7 @@ def test_dataset_matches_the_generator_and_imports_cleanly(tmp_path):
     seen = []
     summary = write_coco_dataset(out, 4, seed=7, size=(96, 80), progress=lambda d, t, m: seen.append((d, t)))
     assert summary.splits == {"all": 4} and seen[-1] == (4, 4)
-    assert sorted(p.name for p in out.iterdir()) == ["images", "panoptic", "panoptic.json"]
+    assert sorted(p.name for p in out.iterdir() if p.name != MARKER) == ["images", "panoptic", "panoptic.json"]
     run = import_coco_panoptic(out / "panoptic.json")
     items = run.collect()
     assert all(isinstance(i, ImportItem) for i in items) and len(items) == 4
