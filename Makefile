@@ -10,7 +10,7 @@ VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 TORCH   := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test bench demo venv sysdeps clean bundle
+.PHONY: run test test-fast lint bench demo venv sysdeps clean bundle
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -31,6 +31,16 @@ run: venv sysdeps
 
 test: venv sysdeps
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# every test not marked slow: about a minute here
+test-fast: venv sysdeps
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+
+# the rules the machine checks: ruff, the import contracts, mypy on core/
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy core
 
 bench: venv
 	$(VPY) -m bench.run_all
