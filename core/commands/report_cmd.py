@@ -66,7 +66,7 @@ def run(args) -> int:
             info = replace(info, min_score=args.threshold)
         if args.title:
             info = replace(info, title=args.title)
-        if not photos:
+        if not any(p.has_figures for p in photos):
             print(f"error: {args.input}: nothing to report (no annotated or predicted photos)", file=sys.stderr)
             return 1
         bar = ProgressBar("report")

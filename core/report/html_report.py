@@ -17,7 +17,8 @@ from core.categories import CategorySet
 from core.measure.calibration import AREA_UNITS
 from core.measure.roles import Role
 from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements, format_number
-from core.report.model import SOURCE_PREDICTION, ReportInfo
+from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo
+from core.report.provenance import NO_DEFECTS
 
 CSS = """
 :root { --ink: #1d2329; --muted: #5b6670; --line: #d5dbe0; --head: #eef1f4; --accent: #2d6cdf; }
@@ -101,13 +102,17 @@ def document_end(info: ReportInfo) -> str:
 def header(info: ReportInfo, photos: Sequence[PhotoMeasurements]) -> str:
     n_cal = sum(1 for p in photos if p.calibration is not None)
     n_defects = sum(len(p.defects) for p in photos)
-    sources = sorted({p.source for p in photos})
+    sources = sorted({p.source for p in photos} - {SOURCE_NONE})
+    n_none = sum(1 for p in photos if p.source == SOURCE_NONE)
+    none = f"; {n_none} without figures (not annotated / not predicted)" if n_none else ""
     rows = [("Project", info.project or "–"),
             ("Date", info.created_at().strftime("%Y-%m-%d %H:%M")),
-            ("Photos", f"{len(photos)} ({n_defects} defects)"),
+            ("Photos", f"{len(photos)} ({n_defects} defects{none})"),
             ("Figures from", ", ".join(sources) or "–")]
     if info.model or SOURCE_PREDICTION in sources:
         rows.append(("Model", info.model or "unknown"))
+        if info.absence_reason and SOURCE_PREDICTION in sources:
+            rows.append(("Photos without predicted defects", f"not conclusive: {info.absence_reason}"))
     if info.min_score is not None and SOURCE_PREDICTION in sources:
         rows.append(("Confidence threshold", f"{info.min_score:.2f}"))
     cal = f"{n_cal} of {len(photos)} photos calibrated (figures in mm)"
@@ -148,8 +153,12 @@ def totals_table(totals: Sequence[CategoryTotal], categories: CategorySet) -> st
 
 
 def photo_index(photos: Sequence[PhotoMeasurements]) -> str:
-    items = "".join(f"<li><a href=\"#photo-{k + 1}\">{_e(p.name)}</a> – {len(p.defects)} defect"
-                    f"{'s' if len(p.defects) != 1 else ''}{'' if p.calibration else ' (px)'}</li>\n"
+    def what(p: PhotoMeasurements) -> str:
+        if p.source == SOURCE_NONE:
+            return "no figures"
+        return f"{len(p.defects)} defect{'s' if len(p.defects) != 1 else ''}{'' if p.calibration else ' (px)'}"
+
+    items = "".join(f"<li><a href=\"#photo-{k + 1}\">{_e(p.name)}</a> – {what(p)}</li>\n"
                     for k, p in enumerate(photos))
     return f"<section class=\"index\"><h2>Photos</h2>\n<ol class=\"index\">\n{items}</ol>\n</section>\n"
 
@@ -169,8 +178,13 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> st
 
 
 def photo_section(index: int, photo: PhotoMeasurements, jpeg: bytes | None, categories: CategorySet,
-                  warnings: Sequence[str] = (), min_score: float | None = None) -> str:
-    """The section of one photo: title, scale, overlay picture, defects table, surfaces."""
+                  warnings: Sequence[str] = (), min_score: float | None = None, *,
+                  empty_note: str = "No defects on this photo.") -> str:
+    """The section of one photo: title, scale, overlay picture, defects table, surfaces.
+    ``empty_note`` stands in for the table when there is no defect (``core.report.provenance``)."""
+    if photo.source == SOURCE_NONE:
+        return (f"<section class=\"photo\" id=\"photo-{index}\">\n<h2>{index}. {_e(photo.name)}</h2>\n"
+                f"<p class=\"warn\">{_e(empty_note)}</p>\n</section>\n")
     u = photo.unit
     au = AREA_UNITS[u]
     facts = [f"{photo.width} × {photo.height} px"] if photo.width else []
@@ -203,7 +217,7 @@ def photo_section(index: int, photo: PhotoMeasurements, jpeg: bytes | None, cate
         parts.extend(_defect_row(m, categories, with_score) for m in defects)
         parts.append("</tbody></table>\n")
     else:
-        parts.append("<p class=\"note\">No defects on this photo.</p>\n")
+        parts.append(f"<p class=\"{'note' if empty_note == NO_DEFECTS else 'warn'}\">{_e(empty_note)}</p>\n")
     surfaces = photo.surfaces
     if surfaces:
         shares = ", ".join(f"{_e(m.category_name)} {100 * m.area_share:.1f} %" for m in surfaces)

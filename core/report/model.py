@@ -18,9 +18,11 @@ from core.measure.table import CategoryTotal, PhotoMeasurements
 from core.panoptic import PanopticAnnotation
 
 SOURCE_ANNOTATION, SOURCE_PREDICTION = "annotation", "prediction"
+#: ``source`` of a photo of the report's scope that has no figures (``ReportPhoto.no_figures``).
+SOURCE_NONE = "none"
 
 ImageInput = Union[np.ndarray, str, Path, None]
-AnnotationInput = Union[PanopticAnnotation, Callable[[], PanopticAnnotation]]
+AnnotationInput = Union[PanopticAnnotation, Callable[[], PanopticAnnotation], None]
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,11 @@ class ReportPhoto:
         image: ``[H, W, 3]`` uint8 RGB, a path read with ``core.imageio.load_image``, or None
             (the overlay is then drawn on grey and the report says the photo was not found).
         annotation: the photo's annotation or prediction, or a zero-argument callable that loads
-            it when the report reaches this photo.
+            it when the report reaches this photo; None for a photo without figures.
         calibration: the photo's scale; None: figures in pixels, and the report says so.
-        source: ``"annotation"`` (ground truth) or ``"prediction"`` (a model's output).
+        source: ``"annotation"`` (ground truth), ``"prediction"`` (a model's output) or ``"none"``.
+        no_figures: for a photo without figures, why (e.g. "Not annotated and not predicted"): it
+            is listed in the report with this text, so no photo of the scope goes missing silently.
     """
 
     name: str
@@ -42,9 +46,16 @@ class ReportPhoto:
     annotation: AnnotationInput
     calibration: Calibration | None = None
     source: str = SOURCE_ANNOTATION
+    no_figures: str = ""
+
+    @property
+    def has_figures(self) -> bool:
+        return self.annotation is not None
 
     def load_annotation(self) -> PanopticAnnotation:
         ann = self.annotation
+        if ann is None:
+            raise ValueError(f"{self.name} has no figures: {self.no_figures}")
         return ann if isinstance(ann, PanopticAnnotation) else ann()
 
 
@@ -54,7 +65,10 @@ class ReportInfo:
 
     Attributes:
         project: the project's name. title: the document title.
-        model: one line about the model behind predictions (None when only annotations).
+        model: one line about the model behind predictions and its evaluation on the project
+            (None when only annotations).
+        absence_reason: why the model's empty result on a photo does not show that it has no
+            defects (``core.report.provenance``); None when it may say "no defects".
         min_score: the confidence threshold applied to predictions (None: no threshold).
         details: extra ``(label, value)`` rows for the header (inspector, structure, weather...).
         created: the report's date; None means now.
@@ -63,6 +77,7 @@ class ReportInfo:
     project: str = ""
     title: str = "Inspection report"
     model: str | None = None
+    absence_reason: str | None = None
     min_score: float | None = None
     details: tuple[tuple[str, str], ...] = ()
     created: datetime | None = None

@@ -8,6 +8,11 @@ Which figures a photo gets (``source``):
 * ``"annotation"``: photos with a saved annotation, measured on it;
 * ``"prediction"``: photos with a stored prediction of the model, at ``min_score``;
 * ``"auto"`` (default): the annotation where there is one, else the model's prediction.
+
+Every photo of the scope (``image_ids``, default all) is in the report: one without figures is
+listed with why ("Not annotated and not predicted"). The header names the model with its
+evaluation on the project (``core.report.provenance``), and a model that has not proved itself
+there never says "no defects" of a photo.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from typing import TYPE_CHECKING, Iterable
 from core.categories import CategorySet
 from core.errors import ProjectError
 from core.measure.calibration import Calibration
-from core.report.model import SOURCE_ANNOTATION, SOURCE_PREDICTION, ReportInfo, ReportPhoto
+from core.report.model import SOURCE_ANNOTATION, SOURCE_NONE, SOURCE_PREDICTION, ReportInfo, ReportPhoto
+from core.report.provenance import NOT_COVERED, model_provenance
 
 if TYPE_CHECKING:
     from core.project import ModelRecord, Project
@@ -32,17 +38,14 @@ def _latest_model_with_predictions(project: "Project") -> int | None:
 
 
 def describe_model(project: "Project", model: "ModelRecord") -> str:
-    """One line about a model: name, id, configuration name, date, and its last logged PQ."""
+    """One line about a model: name, id, configuration name, date, and its evaluation on the
+    project ("PQ 42.1 on 8 validation photos of this project" or "not evaluated on this project")."""
     text = f"{model.name} (id {model.id}"
     arch = next((model.config.get(k) for k in ("name", "arch", "backbone") if model.config.get(k)), None)
     if arch:
         text += f", {arch}"
-    text += f", registered {model.created_at[:10]}"
-    metrics = project.models.metrics(model.id)
-    pq = next((metrics[k] for k in ("PQ", "pq", "val/PQ", "val_pq") if metrics.get(k)), None)
-    if pq:
-        text += f", PQ {pq[-1][1]:.1f}"
-    return text + ")"
+    text += f", registered {model.created_at[:10]})"
+    return f"{text}: {model_provenance(project, model.id).evaluation_text()}"
 
 
 def report_from_project(project: "Project", *, source: str = "auto", model_id: int | None = None,
@@ -54,7 +57,8 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
         source: ``"auto"``, ``"annotation"`` or ``"prediction"`` (see the module docstring).
         model_id: the model whose predictions are used; default: the one with the most recently
             stored prediction.
-        image_ids: restrict to these photos (default: every photo that has figures).
+        image_ids: restrict to these photos (default: every photo of the project); photos of
+            the scope without figures are listed with ``no_figures`` saying why.
         min_score: confidence threshold for predictions, written in the header.
     Returns:
         ``(photos, categories, info)`` for ``core.report.write_report``.
@@ -86,12 +90,14 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
         elif rec.id in predicted:
             src, loader = SOURCE_PREDICTION, _prediction_loader(project, rec.id, model.id)
         else:
-            continue
+            src, loader = SOURCE_NONE, None
         cal = calibrations.get(rec.id)
         photos.append(ReportPhoto(rec.name, rec.path if rec.exists else None, loader,
-                                  None if cal is None else Calibration.from_record(cal), src))
+                                  None if cal is None else Calibration.from_record(cal), src,
+                                  no_figures=NOT_COVERED[source] if loader is None else ""))
     used_model = model is not None and any(p.source == SOURCE_PREDICTION for p in photos)
     info = ReportInfo(project=project.name, model=describe_model(project, model) if used_model else None,
+                      absence_reason=model_provenance(project, model.id).absence_reason() if used_model else None,
                       min_score=min_score if used_model else None,
                       details=(("Project file", str(project.path)),))
     return photos, categories, info

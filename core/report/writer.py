@@ -27,6 +27,7 @@ from core.measure.table import PhotoMeasurements, at_threshold, measure_annotati
 from core.report import html_report
 from core.report.csv_report import write_csv
 from core.report.model import SOURCE_PREDICTION, ReportInfo, ReportPhoto, ReportResult
+from core.report.provenance import empty_result_text
 from core.report.overlay import render_overlay
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,10 @@ def _one_photo(index: int, photo: ReportPhoto, categories: CategorySet, info: Re
                roles: Mapping | None, image_width: int, encode_jpeg, result: ReportResult
                ) -> tuple[PhotoMeasurements, str]:
     threshold = info.min_score if photo.source == SOURCE_PREDICTION else None
+    if not photo.has_figures:  # listed, so that no photo of the scope goes missing without a word
+        pm = PhotoMeasurements(photo.name, 0, 0, photo.calibration, photo.source, ())
+        return pm, html_report.photo_section(index, pm, None, categories, (), None, empty_note=photo.no_figures)
+    empty_note = empty_result_text(photo.source == SOURCE_PREDICTION, info.absence_reason)
     try:
         ann = at_threshold(photo.load_annotation(), threshold)
         ms = measure_annotation(ann, categories, photo.calibration, roles=roles)
@@ -164,4 +169,4 @@ def _one_photo(index: int, photo: ReportPhoto, categories: CategorySet, info: Re
     overlay = render_overlay(rgb, ann, categories, ms, max_width=image_width)
     del rgb
     jpeg = encode_jpeg(overlay, quality=JPEG_QUALITY)
-    return pm, html_report.photo_section(index, pm, jpeg, categories, warnings, threshold)
+    return pm, html_report.photo_section(index, pm, jpeg, categories, warnings, threshold, empty_note=empty_note)

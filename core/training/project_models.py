@@ -146,7 +146,8 @@ def follow_record(project: "Project", model_id: int, rec: "ProgressRecord") -> N
     elif kind == "eval":
         project.models.log_metrics(model_id, rec.epoch, {"val/PQ": 100 * rec.pq, "val/SQ": 100 * rec.sq,
                                                          "val/RQ": 100 * rec.rq, "val/PQ_things": 100 * rec.pq_things,
-                                                         "val/PQ_stuff": 100 * rec.pq_stuff})
+                                                         "val/PQ_stuff": 100 * rec.pq_stuff,
+                                                         "val/images": rec.images})
         if rec.best and math.isfinite(rec.pq):
             _update_training(project, model_id, best_pq=rec.pq, best_epoch=rec.epoch)
     elif kind == "status" and rec.phase == "prepare":

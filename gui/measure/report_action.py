@@ -1,8 +1,9 @@
 """``ReportAction``: Measure › Write inspection report… — the project's HTML report and CSV.
 
-The same report as ``python main.py report PROJECT --out DIR`` (``core.report``): every photo with
-an annotation (or else a stored prediction), its defects outlined and numbered, a table of
-measurements, totals per category, project and model. The open photo's pending edits are saved
+The same report as ``python main.py report PROJECT --out DIR`` (``core.report``): every photo of the
+project (listed without figures where it has neither an annotation nor a stored prediction), its
+defects outlined and numbered, a table of measurements, totals per category, project and model
+with its evaluation on the project. The open photo's pending edits are saved
 first, so the report shows what is on the screen. Writing runs on a worker with progress and
 Cancel in the status bar; a cancelled or failed report leaves an earlier one in the folder intact.
 """
@@ -84,7 +85,7 @@ class ReportAction(QObject):
 
             photos, categories, info = report_from_project(project, source=options.source,
                                                            min_score=options.min_score)
-            if not photos:
+            if not any(p.has_figures for p in photos):
                 raise ProjectError("nothing to report: no photo has an annotation"
                                    + ("" if options.source == "annotation" else " or a prediction") + " yet",
                                    project.path, hint="Annotate a photo (or run the model on it) first: the "

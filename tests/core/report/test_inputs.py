@@ -81,7 +81,9 @@ def test_report_of_a_project_uses_its_calibration_and_predictions(tmp_path, phot
         assert photos[0].calibration.mm_per_pixel == 0.25 and photos[1].calibration is None
         assert info.project == "Bridge A12" and "detr test" in info.model
         only_annotations, _, info2 = report_from_project(project, source="annotation")
-        assert [p.name for p in only_annotations] == ["photo1.jpg"] and info2.model is None
+        assert [(p.name, p.source) for p in only_annotations] == [("photo1.jpg", "annotation"),
+                                                                  ("photo2.jpg", "none")]
+        assert only_annotations[1].no_figures.startswith("Not annotated") and info2.model is None
 
     out = tmp_path / "report"
     assert cli_main(["report", str(path), "--out", str(out), "--threshold", "0.5"]) == 0
