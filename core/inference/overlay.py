@@ -1,8 +1,7 @@
 """Pictures of a prediction for people: category colours, outlines, "crack 0.92" labels.
 
-The fill and outlines are ``core.synthetic.preview.overlay`` (shared with the synthetic-data
-previews); this adds a label per segment, placed at the segment's most interior pixel rather than
-its centroid, which for a curved crack often lies outside the crack.
+The fill, the outlines and where a label goes come from ``core.overlay`` (shared with the
+synthetic-data previews); this adds a "name score" label per segment.
 """
 from __future__ import annotations
 
@@ -13,24 +12,11 @@ import numpy as np
 from core.categories import CategorySet
 from core.imageio import load_image
 from core.inference.result import PanopticPrediction
+from core.overlay import ink_colour, label_anchor, tint
 from core.panoptic import PanopticAnnotation
 
 #: Longer side of overlay pictures written for people (a 24 MP photo is not needed to judge them).
 DEFAULT_OVERLAY_SIDE = 1600
-
-
-def label_anchor(mask: np.ndarray) -> tuple[int, int] | None:
-    """``(x, y)`` of the pixel of ``mask`` (``[h, w]`` bool) farthest from its border, or None."""
-    import cv2
-
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
-        return None
-    y0, x0 = ys.min(), xs.min()
-    crop = np.pad(mask[y0:ys.max() + 1, x0:xs.max() + 1], 1).astype(np.uint8)
-    dist = cv2.distanceTransform(crop, cv2.DIST_L2, 3)
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return int(x0 + x - 1), int(y0 + y - 1)
 
 
 def segment_label(annotation: PanopticAnnotation, categories: CategorySet, segment_id: int) -> str:
@@ -46,12 +32,10 @@ def render_prediction_overlay(rgb: np.ndarray, annotation: PanopticAnnotation, c
     outlines, and a "name score" tag per segment. Returns ``[H, W, 3]`` uint8 RGB."""
     import cv2
 
-    from core.synthetic.preview import overlay
-
     if rgb.shape[:2] != annotation.shape:
         raise ValueError(f"photo is {rgb.shape[1]}x{rgb.shape[0]} but the annotation is "
                          f"{annotation.shape[1]}x{annotation.shape[0]}")
-    out = overlay(rgb, annotation, categories, alpha)
+    out = tint(rgb, annotation, categories, alpha)
     if not labels:
         return out
     h, w = annotation.shape
@@ -70,9 +54,7 @@ def render_prediction_overlay(rgb: np.ndarray, annotation: PanopticAnnotation, c
         x = int(min(max(anchor[0] - tw // 2, 2), max(2, w - tw - 2)))
         y = int(min(max(anchor[1] + th // 2, th + 2), max(th + 2, h - base - 2)))
         cv2.rectangle(out, (x - 2, y - th - 2), (x + tw + 2, y + base), colour, -1)
-        luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
-        ink = (0, 0, 0) if luma > 140 else (255, 255, 255)
-        cv2.putText(out, text, (x, y), font, scale, ink, thickness, cv2.LINE_AA)
+        cv2.putText(out, text, (x, y), font, scale, ink_colour(colour), thickness, cv2.LINE_AA)
     return out
 
 

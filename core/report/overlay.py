@@ -3,7 +3,8 @@
 Drawn at the output size, not the photo's: a 3-px crack of a 6000-px photo is half a pixel wide
 at 1200 px, so each category's mask is area-averaged down (its *coverage*) and the tint's opacity
 grows with coverage, boosted, so hairline cracks stay visible instead of vanishing as they would
-under nearest-neighbour sampling. Surfaces (stuff such as concrete) get a faint tint only.
+under nearest-neighbour sampling. Surfaces (stuff such as concrete) get a faint tint only. (Full-size
+pictures are drawn by ``core.overlay``.)
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.measure.table import Measurement
+from core.overlay import ink_colour
 from core.panoptic import PanopticAnnotation
 
 #: Opacity of a fully covered defect pixel, and of a surface pixel.
@@ -45,11 +47,6 @@ def _shade(rgb: Sequence[int], label: int | None) -> np.ndarray:
     f = _SHADES[((label or 1) - 1) % len(_SHADES)]
     c = np.asarray(rgb, np.float32)
     return np.clip(c * f if f <= 1 else c + (255 - c) * (f - 1), 0, 255)
-
-
-def _text_colour(rgb: Sequence[int]) -> tuple[int, int, int]:
-    luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
-    return (0, 0, 0) if luma > 150 else (255, 255, 255)
 
 
 def render_overlay(rgb: np.ndarray | None, annotation: PanopticAnnotation, categories: CategorySet,
@@ -146,4 +143,4 @@ def _draw_badges(img: np.ndarray, measurements: Sequence[Measurement], categorie
         thickness = max(1, radius // 9)
         (tw, th), _ = cv2.getTextSize(text, font, fscale, thickness)
         org = (centre[0] - tw // 2, centre[1] + th // 2)
-        cv2.putText(img, text, org, font, fscale, _text_colour(colour), thickness, cv2.LINE_AA)
+        cv2.putText(img, text, org, font, fscale, ink_colour(colour, cutoff=150.0), thickness, cv2.LINE_AA)

@@ -11,30 +11,8 @@ import cv2
 import numpy as np
 
 from core.categories import CategorySet
+from core.overlay import tint
 from core.panoptic import PanopticAnnotation
-
-
-def overlay(rgb: np.ndarray, ann: PanopticAnnotation, categories: CategorySet, alpha: float = 0.5) -> np.ndarray:
-    """``rgb`` ``[H, W, 3]`` uint8 blended with category colours (``alpha``), every segment
-    outlined in its darkened colour. Void stays unblended."""
-    sem = ann.semantic()
-    lut = np.zeros((max(categories.ids + [int(sem.max())]) + 1, 3), np.float32)
-    for c in categories:
-        lut[c.id] = c.color
-    colour = lut[sem]
-    a = np.where(sem > 0, np.float32(alpha), np.float32(0.0))[..., None]
-    out = rgb.astype(np.float32) * (1 - a) + colour * a
-    # Instance outlines: the inner boundary pixels of every segment in its class colour, darkened
-    # and opaque, so touching instances separate and 1-px cracks stay visible (not all outline).
-    ids = ann.id_map
-    edge = np.zeros(ids.shape, bool)
-    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
-    edge[:, :-1] |= ids[:, 1:] != ids[:, :-1]
-    edge[1:, :] |= ids[1:, :] != ids[:-1, :]
-    edge[:-1, :] |= ids[1:, :] != ids[:-1, :]
-    edge &= sem > 0
-    out[edge] = colour[edge] * 0.55
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _legend(categories: CategorySet, width: int) -> np.ndarray:
@@ -56,7 +34,7 @@ def sample_grid(samples: Sequence[tuple[np.ndarray, PanopticAnnotation]], catego
         h, w = rgb.shape[:2]
         tw = int(round(w * tile / h))
         photo = cv2.resize(rgb, (tw, tile), interpolation=cv2.INTER_AREA)
-        over = cv2.resize(overlay(rgb, ann, categories), (tw, tile), interpolation=cv2.INTER_AREA)
+        over = cv2.resize(tint(rgb, ann, categories), (tw, tile), interpolation=cv2.INTER_AREA)
         gap = np.full((tile, 4, 3), 255, np.uint8)
         cells.append(np.concatenate([photo, gap, over], axis=1))
     cell_w = max(c.shape[1] for c in cells)

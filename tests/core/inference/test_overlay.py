@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.categories import default_categories
-from core.inference.overlay import label_anchor, render_prediction_overlay, segment_label
+from core.inference.overlay import render_prediction_overlay, segment_label
+from core.overlay import label_anchor
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
 CATS = default_categories()
