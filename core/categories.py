@@ -19,7 +19,7 @@ class Category:
     """One class. ``color`` is (R, G, B) in 0..255; ``isthing`` marks countable instances.
 
     ``thin``: scored and refined as a thin structure (centreline measures, full-resolution masks);
-    None follows the name (``core.evaluation.thin.is_thin``: cracks and other linear roles), a
+    None follows the name (``core.measure.roles.is_thin``: cracks and other linear roles), a
     bool is the user's explicit choice. Written to JSON only when set, so older files and readers
     are unaffected.
     """

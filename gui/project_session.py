@@ -169,8 +169,9 @@ class ProjectSession(QObject):
         self.categories = self.project.categories.get()
         self.categoriesChanged.emit(self.categories)
 
-    def add_category(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None) -> Category:
-        cat = self.project.categories.add(name, isthing, color)
+    def add_category(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None,
+                     thin: bool | None = None) -> Category:
+        cat = self.project.categories.add(name, isthing, color, thin=thin)
         self.reload_categories()
         return cat
 

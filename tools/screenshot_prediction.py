@@ -9,8 +9,9 @@ Builds the sample project in a temporary folder as a first start does: the demo 
 annotated photo with the prediction outlined over the annotation (gui_prediction.png), then an
 unlabelled photo with the annotation layer hidden (so the prediction is filled), grabs the window
 with the confidence slider at ``--low`` and at ``--high``; ``--eval``: puts the last three annotated
-photos in the validation split and grabs the evaluation dialog (its PQ table and its photos by
-PQ: the demo model against the sample's truth); ``--export``: grabs the export dialog.
+photos in the validation split and grabs the evaluation dialog (its PQ table, its photos by
+PQ and its thin-structure table: the demo model against the sample's truth); ``--export``: grabs
+the export dialog.
 """
 from __future__ import annotations
 
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         dlg.tabs.setCurrentIndex(2)
         shots.spin(app, 0.3)
         shots.save(dlg, args.out / "gui_evaluation_photos.png")
+        dlg.tabs.setCurrentWidget(dlg.thin_view)
+        shots.spin(app, 0.3)
+        shots.save(dlg, args.out / "gui_evaluation_thin.png")
         print("PQ all", got[0].pq.all, flush=True)
         dlg.close()
     if args.export:

@@ -225,6 +225,8 @@ def _drive(trainer, config, say, ProgressBar, main: bool):
         elif rec.kind == "eval":
             say(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, RQ {100 * rec.rq:.1f}; "
                 f"things {100 * rec.pq_things:.1f}, stuff {100 * rec.pq_stuff:.1f}) on {rec.images} photos"
+                + "".join(f"; {name} centreline F1 {100 * m['cl_f1']:.1f}" for name, m in rec.per_class.items()
+                          if "cl_f1" in m)
                 + ("  best so far" if rec.best else ""))
         elif rec.kind == "summary":
             summary = rec

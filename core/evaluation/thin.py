@@ -35,19 +35,14 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from core.categories import Category, CategorySet
+from core.measure.roles import is_thin
 from core.panoptic import PanopticAnnotation
+
+__all__ = ["DEFAULT_TOLERANCE", "ThinAccumulator", "ThinImage", "ThinResult", "ThinRow", "centreline", "class_counts",
+           "format_thin_table", "is_thin", "match_centrelines", "row_from_counts", "thin_categories"]
 
 #: Default tolerance (px at the photo's full size), as the DeepCrack family scores skeletons.
 DEFAULT_TOLERANCE = 2.0
-
-
-def is_thin(category: Category) -> bool:
-    """Whether ``category`` is scored as a thin structure: its flag, else its role is linear."""
-    if category.thin is not None:
-        return bool(category.thin)
-    from core.measure.roles import role_for
-
-    return role_for(category).linear
 
 
 def thin_categories(categories: CategorySet) -> list[Category]:

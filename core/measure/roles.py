@@ -79,3 +79,11 @@ def role_for(category: Category, overrides: Mapping[int | str, Role | str] | Non
             if key in overrides:
                 return Role(overrides[key])
     return role_for_name(category.name)
+
+
+def is_thin(category: Category) -> bool:
+    """Whether ``category`` is a thin structure: scored along its centreline and drawn at the photo's
+    full resolution. Its ``thin`` flag when the user set one, else whether its role is linear."""
+    if category.thin is not None:
+        return bool(category.thin)
+    return role_for(category).linear

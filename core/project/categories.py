@@ -54,10 +54,41 @@ class CategoryInUseError(CategoryError):
                  "(reassign_to=None)")
 
 
+#: ``meta`` key of the categories' explicit "thin" flags, JSON ``{"<id>": true/false}``. Kept out of
+#: the categories table so that no schema migration is needed: projects without the key (older
+#: ones) read every flag as None (follow the name), and older readers ignore it.
+_THIN_KEY = "category_thin"
+
+
+def _thin_flags(conn: sqlite3.Connection) -> dict[str, bool]:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_THIN_KEY,)).fetchone()
+    if row is None:
+        return {}
+    try:
+        flags = json.loads(row[0])
+    except json.JSONDecodeError:
+        log.warning("the project's category thin flags are unreadable; every category follows its name")
+        return {}
+    return {str(k): bool(v) for k, v in flags.items()} if isinstance(flags, dict) else {}
+
+
+def _set_thin_flag(conn: sqlite3.Connection, c: Category) -> None:
+    flags = _thin_flags(conn)
+    if c.thin is None:
+        if flags.pop(str(c.id), None) is None:
+            return
+    else:
+        flags[str(c.id)] = bool(c.thin)
+    conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 (_THIN_KEY, json.dumps(flags)))
+
+
 def _rows(conn: sqlite3.Connection) -> CategorySet:
     rows = conn.execute("SELECT id, name, isthing, color_r, color_g, color_b, supercategory FROM categories "
                         "ORDER BY position, id").fetchall()
-    return CategorySet(tuple(Category(r[0], r[1], bool(r[2]), (r[3], r[4], r[5]), r[6]) for r in rows))
+    thin = _thin_flags(conn)
+    return CategorySet(tuple(Category(r[0], r[1], bool(r[2]), (r[3], r[4], r[5]), r[6], thin.get(str(r[0])))
+                             for r in rows))
 
 
 def _next_id(conn: sqlite3.Connection) -> int:
@@ -79,6 +110,7 @@ def _upsert(conn: sqlite3.Connection, c: Category, position: int) -> None:
                  "isthing = excluded.isthing, color_r = excluded.color_r, color_g = excluded.color_g, "
                  "color_b = excluded.color_b, supercategory = excluded.supercategory, position = excluded.position",
                  (c.id, c.name, int(c.isthing), *(int(v) for v in c.color), c.supercategory, position))
+    _set_thin_flag(conn, c)
     _bump_next_id(conn, c.id)
 
 
@@ -99,13 +131,15 @@ class CategoryStore:
         return _rows(self._db.connection())
 
     def add(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None,
-            supercategory: str = "defect") -> Category:
-        """Add a category with a fresh id (never one used before in this project)."""
+            supercategory: str = "defect", thin: bool | None = None) -> Category:
+        """Add a category with a fresh id (never one used before in this project).
+
+        ``thin``: see ``Category.thin`` (None: follow the name)."""
         with self._db.write(f"add the category {name!r}") as conn:
             current = _rows(conn)
             cid = _next_id(conn)
             cat = Category(cid, name.strip(), bool(isthing), tuple(color) if color else _auto_color(cid),
-                           supercategory)
+                           supercategory, None if thin is None else bool(thin))
             CategorySet(current.categories + (cat,))  # validates: unique name, colour range
             _upsert(conn, cat, len(current))
         return cat

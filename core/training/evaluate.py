@@ -3,13 +3,18 @@
 Ground truth and predictions are compared at the evaluation size the model saw (the photo's
 longer side = ``eval_size``), not at full photo resolution: cheap enough to run after every epoch
 and what the best-checkpoint choice needs. ``main.py evaluate`` measures at full resolution.
+
+Thin classes (cracks, rebar, flagged ones) are also scored by their centrelines
+(``core.evaluation.thin``), with the tolerance defined at the photo's full size and scaled down to
+the evaluation size: thinning a few small masks per photo costs little beside the model.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 
@@ -17,6 +22,21 @@ from core.categories import CategorySet
 from core.errors import CancelledError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """PQ (``core.evaluation.result.PQResult``; its fields read through: ``all``, ``per_class``, ...)
+    and the thin classes' centreline measures (``core.evaluation.thin.ThinResult``, None when the
+    set has no thin class)."""
+
+    pq: Any
+    thin: Any = None
+
+    def __getattr__(self, name: str):
+        if name in ("pq", "thin") or name.startswith("__"):  # not set yet (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.pq, name)
 
 
 def make_accumulator(categories: CategorySet):
@@ -29,14 +49,23 @@ def make_accumulator(categories: CategorySet):
 @torch.no_grad()
 def evaluate_pq(model: torch.nn.Module, postprocessor: Callable, loader, categories: CategorySet,
                 device: torch.device, *, threshold: float, cancel=None,
-                autocast: Callable[[], contextlib.AbstractContextManager] | None = None):
+                autocast: Callable[[], contextlib.AbstractContextManager] | None = None,
+                thin_tolerance: float | None = None) -> Validation:
     """PQ of ``model`` over ``loader`` (a loader of ``core.data.Batch`` with ground truth).
 
-    Returns the accumulator's result (``core.evaluation.result.PQResult``: ``all``, ``things``,
-    ``stuff``, ``per_class`` rows with ``pq``/``sq``/``rq`` fractions in [0, 1]). The model is
-    put in eval mode and restored. Raises ``CancelledError`` when ``cancel`` is set.
+    Returns a ``Validation``: the accumulator's PQ result (``all``, ``things``, ``stuff``,
+    ``per_class`` rows with ``pq``/``sq``/``rq`` fractions in [0, 1], readable on the
+    ``Validation`` itself) and the thin classes' centreline measures at ``thin_tolerance`` px of
+    the full-size photo (default ``core.evaluation.thin.DEFAULT_TOLERANCE``). The model is put in
+    eval mode and restored. Raises ``CancelledError`` when ``cancel`` is set.
     """
+    from core.evaluation.thin import DEFAULT_TOLERANCE, ThinAccumulator
+
     acc = make_accumulator(categories)
+    thin = ThinAccumulator(categories, tolerance=DEFAULT_TOLERANCE if thin_tolerance is None else thin_tolerance,
+                           keep_per_image=False)
+    if not thin.thin:
+        thin = None
     was_training = model.training
     model.eval()
     t0 = time.monotonic()
@@ -54,9 +83,11 @@ def evaluate_pq(model: torch.nn.Module, postprocessor: Callable, loader, categor
             outputs = {k: (v.float() if torch.is_tensor(v) and v.is_floating_point() else v)
                        for k, v in outputs.items()}
             preds = postprocessor(outputs, b.image_sizes, b.image_sizes, threshold=threshold)
-            for gt, pred, idx in zip(batch.gts, preds, batch.indices):
+            for gt, pred, idx, full in zip(batch.gts, preds, batch.indices, batch.orig_sizes):
                 acc.process(gt, pred, image_id=idx)
+                if thin is not None:
+                    thin.process(gt, pred, image_id=idx, full_size=full)
     finally:
         model.train(was_training)
     log.info("evaluated %d images in %.1f s", acc.num_images, time.monotonic() - t0)
-    return acc.evaluate()
+    return Validation(acc.evaluate(), thin.evaluate() if thin is not None else None)

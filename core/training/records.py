@@ -94,7 +94,9 @@ class EvalRecord:
     Fields: ``epoch``, ``step``, ``pq``/``sq``/``rq`` (all categories), ``pq_things``,
     ``pq_stuff`` — fractions in [0, 1] like panopticapi's ``pq_compute`` returns them (its table
     prints them x100), NaN for a group without any category seen —, ``per_class``
-    (``{category name: {"pq", "sq", "rq", "tp", "fp", "fn"}}``), ``images`` evaluated,
+    (``{category name: {"pq", "sq", "rq", "tp", "fp", "fn"}}``; thin classes seen in the photos
+    add ``cl_precision``, ``cl_recall``, ``cl_f1``, ``cl_iou``: their centreline measures at the
+    evaluation size, ``core.evaluation.thin``), ``images`` evaluated,
     ``seconds``, ``best`` (the best PQ so far: ``best.pt`` holds these weights).
     """
 

@@ -436,6 +436,9 @@ class Trainer:
             st.best_pq, st.best_epoch = pq, epoch
         per_class = {r.name: {"pq": r.pq, "sq": r.sq, "rq": r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
                      for r in result.per_class}
+        for r in getattr(getattr(result, "thin", None), "per_class", ()):  # thin classes' centreline measures
+            if r.name in per_class and r.counted:
+                per_class[r.name].update(cl_precision=r.precision, cl_recall=r.recall, cl_f1=r.f1, cl_iou=r.cliou)
         return EvalRecord(epoch, st.step, pq, float(result.all.sq), float(result.all.rq), float(result.things.pq),
                           float(result.stuff.pq), per_class, int(result.num_images), self._clock() - t0, best)
 

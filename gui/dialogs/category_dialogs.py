@@ -1,10 +1,11 @@
-"""Dialogs about categories: add one, and decide what happens to the pixels of a deleted one."""
+"""Dialogs about categories: add one (with its thin-structure flag), and decide what happens to the
+pixels of a deleted one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from core.categories import Category, CategorySet, _auto_color
@@ -37,7 +38,11 @@ class ColourButton(QPushButton):
 
 
 class AddCategoryDialog(QDialog):
-    """Name, thing/stuff and colour of a new category."""
+    """Name, thing/stuff, colour and the thin-structure flag of a new category.
+
+    The flag follows the name (a crack or rebar name ticks it) until the user clicks it; only a
+    choice that the user made is stored (``thin_flag``), so the name rule keeps deciding otherwise.
+    """
 
     def __init__(self, categories: CategorySet, parent: QWidget | None = None):
         super().__init__(parent)
@@ -50,6 +55,10 @@ class AddCategoryDialog(QDialog):
         group.addButton(self.thing)
         group.addButton(self.stuff)
         self.colour = ColourButton(_auto_color(categories.next_id()))
+        self.thin = QCheckBox("Thin structure — scored along its centreline, drawn at full resolution (a crack)")
+        self._thin_chosen = False
+        self.thin.clicked.connect(self._choose_thin)  # clicked: the user's clicks only, not setChecked
+        self.name.textChanged.connect(self._thin_follows_name)
         form = QFormLayout()
         form.addRow("Name", self.name)
         kinds = QVBoxLayout()
@@ -57,6 +66,7 @@ class AddCategoryDialog(QDialog):
         kinds.addWidget(self.stuff)
         form.addRow("Kind", kinds)
         form.addRow("Colour", self.colour)
+        form.addRow("Shape", self.thin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -69,6 +79,19 @@ class AddCategoryDialog(QDialog):
 
     def values(self) -> tuple[str, bool, tuple[int, int, int]]:
         return self.name.text().strip(), self.thing.isChecked(), self.colour.colour
+
+    def thin_flag(self) -> bool | None:
+        """The thin flag to store: the user's choice, or None when the name decides."""
+        return self.thin.isChecked() if self._thin_chosen else None
+
+    def _choose_thin(self) -> None:
+        self._thin_chosen = True
+
+    def _thin_follows_name(self, text: str) -> None:
+        if not self._thin_chosen:
+            from core.measure.roles import is_thin
+
+            self.thin.setChecked(is_thin(Category(1, text.strip() or "x", True, (0, 0, 0))))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ Choose a model, the photos (the validation split, or every annotated photo) and 
 threshold; the evaluation runs on a worker (``core.evaluation.project_eval.evaluate_project``:
 the model once per photo, each prediction stored so the photo shows it) with progress and cancel
 in the dialog. Results: the PQ / SQ / RQ table (All, Things, Stuff, per class), COCO box and mask
-AP of things, and the photos sortable by PQ; double-clicking a photo opens it in the window, so
-the worst ones can be looked at one after another. The dialog is not modal: the window stays usable.
+AP of things, the photos sortable by PQ, and the thin classes' centreline measures (when asked
+for); double-clicking a photo opens it in the window, so the worst ones can be looked at one after
+another. The dialog is not modal: the window stays usable.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import logging
 from typing import Callable
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
 
+from core.evaluation.thin import DEFAULT_TOLERANCE, thin_categories
 from gui.prediction.evaluation_tables import (ID_ROLE, SORT_ROLE, CocoTableModel, PQTableModel, PhotoTableModel,
-                                              percent)
+                                              ThinTableModel, percent)
 from gui.prediction.model_source import ModelSource
 from gui.project_session import ProjectSession
 from gui.workers.base import Task, TaskRunner
@@ -72,6 +74,22 @@ class EvaluationDialog(QDialog):
         form.addRow("Model", self.model)
         form.addRow("Photos", self.photos)
         form.addRow("Confidence threshold", self.threshold)
+        # Centreline measures of cracks and other thin classes: a pass of their own, on request.
+        self.thin = QCheckBox("Score them by their centrelines, within")
+        self.thin.setToolTip("Cracks, exposed rebar and categories marked thin: centreline precision, recall, "
+                             "F1 and clIoU, where a centreline pixel counts when the other one passes within "
+                             "the tolerance (pixels of the full-size photo)")
+        self.thin_tolerance = QDoubleSpinBox()
+        self.thin_tolerance.setRange(0.0, 50.0)
+        self.thin_tolerance.setDecimals(1)
+        self.thin_tolerance.setSuffix(" px")
+        self.thin_tolerance.setValue(DEFAULT_TOLERANCE)
+        self.thin.toggled.connect(self.thin_tolerance.setEnabled)
+        thin_row = QHBoxLayout()
+        thin_row.addWidget(self.thin)
+        thin_row.addWidget(self.thin_tolerance)
+        thin_row.addStretch(1)
+        form.addRow("Cracks and thin parts", thin_row)
         self.run_button = QPushButton("Evaluate")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.start)
@@ -93,11 +111,14 @@ class EvaluationDialog(QDialog):
         self.pq_view = _table(self.pq_model)
         self.coco_view = _table(self.coco_model)
         self.photo_view = _table(self.photo_model, sortable=True)
+        self.thin_model = ThinTableModel(self)
+        self.thin_view = _table(self.thin_model)
         self.photo_view.doubleClicked.connect(self._open_photo)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.pq_view, "Panoptic quality")
         self.tabs.addTab(self.coco_view, "Box && mask AP")
         self.tabs.addTab(self.photo_view, "Photos")
+        self.tabs.addTab(self.thin_view, "Thin structures")
         self.tabs.setEnabled(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
@@ -131,6 +152,10 @@ class EvaluationDialog(QDialog):
         self.photos.addItem(f"Validation photos ({n_val})", "val")
         self.photos.addItem(f"All annotated photos ({n_all}; training photos flatter the model)", "annotated")
         self.photos.setCurrentIndex(0 if n_val else 1)
+        has_thin = bool(thin_categories(project.categories.get()))
+        self.thin.setChecked(has_thin)
+        self.thin.setEnabled(has_thin)
+        self.thin_tolerance.setEnabled(has_thin)
         ok = self.model.count() > 0 and n_all > 0
         self.run_button.setEnabled(ok)
         if self.model.count() == 0:
@@ -151,6 +176,7 @@ class EvaluationDialog(QDialog):
                                  "validation split.")
             return None
         threshold = self.threshold.value()
+        thin_tolerance = self.thin_tolerance.value() if self.thin.isChecked() else None
         models = self.models
         store = None if project.read_only else model_id
 
@@ -158,7 +184,8 @@ class EvaluationDialog(QDialog):
             from core.evaluation.project_eval import evaluate_project
 
             return models.run(project, model_id, lambda predictor: evaluate_project(
-                project, predictor, ids, threshold=threshold, model_id=store, progress=progress, cancel=cancel),
+                project, predictor, ids, threshold=threshold, model_id=store, thin_tolerance=thin_tolerance,
+                progress=progress, cancel=cancel),
                 progress, cancel, total=len(ids))
 
         self.task = self.runner.start(work, "evaluate the model", on_finished=self._finished, on_progress=self._progress,
@@ -174,7 +201,7 @@ class EvaluationDialog(QDialog):
 
     def _running(self, on: bool) -> None:
         self.run_button.setEnabled(not on)
-        for w in (self.model, self.photos, self.threshold):
+        for w in (self.model, self.photos, self.threshold, self.thin, self.thin_tolerance):
             w.setEnabled(not on)
         self.progress.setVisible(on)
         self.cancel_button.setVisible(on)
@@ -207,12 +234,19 @@ class EvaluationDialog(QDialog):
         self.pq_model.set_result(ev.pq)
         self.coco_model.set_result(ev.coco)
         self.photo_model.set_result(ev.photos)
+        thin = getattr(ev, "thin", None)
+        self.thin_model.set_result(thin)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.thin_view), thin is not None)
         self.photo_view.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # worst photos first
         self.tabs.setEnabled(True)
         a = ev.pq.all
         box_ap = ev.coco.stats("bbox")["AP"] if ev.coco is not None else -1
         text = (f"<b>PQ {percent(a.pq)}</b> (SQ {percent(a.sq)}, RQ {percent(a.rq)}) on {len(ev.photos)} photos "
                 f"at confidence {ev.threshold:.2f}; box AP {'–' if box_ap < 0 else f'{box_ap:.3f}'}.")
+        if thin is not None and thin.per_class:
+            o = thin.overall
+            text += (f" Thin structures: centreline <b>F1 {percent(o.f1)}</b> (precision {percent(o.precision)}, "
+                     f"recall {percent(o.recall)}) within {thin.tolerance:g} px.")
         if ev.skipped:
             text += f" {len(ev.skipped)} skipped: " + "; ".join(f"{n}: {why}" for _i, n, why in ev.skipped[:3])
         self.summary.setText(text)

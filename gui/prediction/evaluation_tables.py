@@ -3,6 +3,8 @@
 * ``PQTableModel`` - All / Things / Stuff, then one row per class: PQ, SQ, RQ (x100, as
   panopticapi prints them), TP, FP, FN.
 * ``CocoTableModel`` - COCOeval's twelve numbers for boxes and masks of things.
+* ``ThinTableModel`` - thin classes (cracks, rebar, flagged ones): centreline precision, recall,
+  F1 and clIoU within a tolerance (x100), truth and predicted centreline length, then all of them.
 * ``PhotoTableModel`` - one row per photo (PQ, SQ, RQ, TP, FP, FN); through ``SORT_ROLE`` a
   ``QSortFilterProxyModel`` sorts the numbers as numbers, photos without any segment last.
 
@@ -111,6 +113,38 @@ class CocoTableModel(_Table):
             return "–" if v < 0 else f"{v:.3f}"  # COCOeval's -1: nothing of that kind to average
         if role == Qt.ItemDataRole.TextAlignmentRole and col:
             return _RIGHT
+        return None
+
+
+class ThinTableModel(_Table):
+    headers = ("", "Precision", "Recall", "F1", "clIoU", "Truth length (px)", "Predicted length (px)")
+
+    def set_result(self, thin) -> None:
+        """``core.evaluation.thin.ThinResult`` (None: no table)."""
+        self.beginResetModel()
+        self.rows = [] if thin is None or not thin.per_class else [*thin.per_class, thin.overall]
+        self.endResetModel()
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        col = index.column()
+        raw = (row.name, row.precision, row.recall, row.f1, row.cliou, row.gt_length, row.pred_length)[col]
+        if role == VALUE_ROLE:
+            return raw
+        if role == Qt.ItemDataRole.DisplayRole:
+            if 1 <= col <= 4:
+                return percent(raw)
+            return raw if col == 0 else f"{raw:,.0f}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col:
+            return _RIGHT
+        if role == Qt.ItemDataRole.FontRole and row.category_id is None:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole and not row.counted:
+            return "No centreline of this class in the photos or the predictions"
         return None
 
 

@@ -12,7 +12,10 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
 
+from dataclasses import replace
+
 from core.categories import Category, CategorySet
+from core.measure.roles import is_thin
 from gui.dialogs.category_dialogs import AddCategoryDialog, DeleteCategoryDialog
 from gui.editing.tool_settings import ToolSettings
 from gui.icons import bind
@@ -92,6 +95,8 @@ class CategoryPanel(QWidget):
                 ("add", "mdi6.plus", "Add a category", self.add_category),
                 ("rename", "mdi6.pencil-outline", "Rename the category", self.rename_category),
                 ("recolour", "mdi6.palette-outline", "Change the colour", self.recolour_category),
+                ("thin", "mdi6.vector-polyline", "Thin structure (like a crack): scored along its centreline "
+                 "and drawn at the photo's full resolution", self.toggle_thin),
                 ("delete", "mdi6.trash-can-outline", "Delete the category (asks what happens to its pixels)",
                  self.delete_category)):
             b = QToolButton()
@@ -101,6 +106,7 @@ class CategoryPanel(QWidget):
             b.clicked.connect(slot)
             bar.addWidget(b)
             self.buttons[name] = b
+        self.buttons["thin"].setCheckable(True)
         bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -122,7 +128,8 @@ class CategoryPanel(QWidget):
             item = QListWidgetItem(cat.name)
             item.setData(CATEGORY, cat)
             item.setData(KEY, str(n + 1) if n < 9 else "")
-            item.setToolTip(f"{cat.name} (id {cat.id}, {'thing' if cat.isthing else 'stuff'})"
+            item.setToolTip(f"{cat.name} (id {cat.id}, {'thing' if cat.isthing else 'stuff'}"
+                            f"{', thin' if is_thin(cat) else ''})"
                             + (f" — key {n + 1}" if n < 9 else ""))
             self.list.addItem(item)
         self.list.blockSignals(False)
@@ -142,11 +149,17 @@ class CategoryPanel(QWidget):
                     self.list.blockSignals(True)
                     self.list.setCurrentRow(row)
                     self.list.blockSignals(False)
-                return
+                break
+        self._show_thin()
 
     def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
         if item is not None:
             self.settings.set_category_id(item.data(CATEGORY).id)
+        self._show_thin()
+
+    def _show_thin(self) -> None:
+        cat = self.current()
+        self.buttons["thin"].setChecked(cat is not None and is_thin(cat))
 
     def current(self) -> Category | None:
         item = self.list.currentItem()
@@ -170,7 +183,7 @@ class CategoryPanel(QWidget):
             name, isthing, colour = dlg.values()
 
             def add():
-                cat = self.session.add_category(name, isthing, colour)
+                cat = self.session.add_category(name, isthing, colour, thin=dlg.thin_flag())
                 self.settings.set_category_id(cat.id)
             self._try("add the category", add)
 
@@ -181,8 +194,7 @@ class CategoryPanel(QWidget):
         name, ok = QInputDialog.getText(self, "Rename category", "New name:", text=cat.name)
         if ok and name.strip() and name.strip() != cat.name:
             self._try("rename the category",
-                      lambda: self.session.update_category(Category(cat.id, name.strip(), cat.isthing, cat.color,
-                                                                    cat.supercategory)))
+                      lambda: self.session.update_category(replace(cat, name=name.strip())))
 
     def recolour_category(self) -> None:
         cat = self.current()
@@ -191,7 +203,16 @@ class CategoryPanel(QWidget):
         c = QColorDialog.getColor(QColor(*cat.color), self, f"Colour of {cat.name}")
         if c.isValid():
             self._try("change the colour", lambda: self.session.update_category(
-                Category(cat.id, cat.name, cat.isthing, (c.red(), c.green(), c.blue()), cat.supercategory)))
+                replace(cat, color=(c.red(), c.green(), c.blue()))))
+
+    def toggle_thin(self) -> None:
+        """Flip the current category's thin flag (stored as the user's explicit choice)."""
+        cat = self.current()
+        if cat is None:
+            return
+        self._try("change the thin-structure flag",
+                  lambda: self.session.update_category(replace(cat, thin=not is_thin(cat))))
+        self._show_thin()
 
     def delete_category(self) -> None:
         cat = self.current()

@@ -188,6 +188,9 @@ def test_categories_add_rename_recolour_and_delete_with_the_pixel_decision(qtbot
         def values(self):
             return "efflorescence", False, (250, 250, 240)
 
+        def thin_flag(self):
+            return None
+
     monkeypatch.setattr("gui.views.category_panel.AddCategoryDialog", AddAnswer)
     panel.buttons["add"].click()
     assert panel.list.count() == 6 and panel.current().name == "efflorescence"

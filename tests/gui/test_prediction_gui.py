@@ -183,7 +183,16 @@ def test_evaluation_table_equals_the_core_evaluator(qtbot, window, tmp_path, che
     shown = sig.args[0]
     project = window.session.project
     ids = [r.id for r in evaluation_photos(project, "val")]
-    core = evaluate_project(project, Predictor.from_checkpoint(checkpoint, device="cpu"), ids, threshold=0.5)
+    assert dialog.thin.isChecked()  # the default categories have cracks and rebar
+    core = evaluate_project(project, Predictor.from_checkpoint(checkpoint, device="cpu"), ids, threshold=0.5,
+                            thin_tolerance=dialog.thin_tolerance.value())
+    # Thin structures: one row per thin class, then all of them, as the core computed them.
+    thin_rows = [*core.thin.per_class, core.thin.overall]
+    assert dialog.thin_model.rowCount() == len(thin_rows) and thin_rows[0].name == "crack"
+    for r, row in enumerate(thin_rows):
+        got = [dialog.thin_model.value(r, c) for c in range(1, 7)]
+        want = [row.precision, row.recall, row.f1, row.cliou, row.gt_length, row.pred_length]
+        assert all((math.isnan(g) and math.isnan(w)) or g == w for g, w in zip(got, want)), row.name
     # PQ table: All, Things, Stuff, then every class, as the core computed them.
     rows = list(core.pq.groups) + list(core.pq.per_class)
     assert dialog.pq_model.rowCount() == len(rows)
