@@ -51,7 +51,7 @@ def register(sub) -> None:
     c.add_argument("--png-dir", type=Path, help="PNG folder (coco-panoptic; default: the JSON path without .json)")
     c.add_argument("--stuff", default="", help="coco: comma-separated category names that are stuff")
     c.add_argument("--report", type=Path, help="write the full import report as JSON")
-    c.add_argument("--strict", action="store_true", help="exit with 1 when any item was skipped")
+    c.add_argument("--strict", action="store_true", help="exit with 1 when any item was skipped or not saved")
     p.set_defaults(func=run)
 
 
@@ -97,6 +97,7 @@ def run(args) -> int:
         check_no_overlap(args.out, [args.source, args.masks, args.images, args.png_dir])
         check_replaceable(args.out, args.overwrite)
     bar = ProgressBar(f"import {args.format}")
+    not_saved = 0  # items read but not saved into the project: --strict counts them too
     run_ = open_run(args, bar)
     if args.dry_run:
         return _dry_run(args, run_, bar)
@@ -114,7 +115,9 @@ def run(args) -> int:
                 if project.read_only:
                     print(f"error: {project.path}: opened read-only ({project.read_only_reason})", file=sys.stderr)
                     return 1
-                lines_after = import_into_project(project, run_, replace_existing=args.replace).lines()
+                into = import_into_project(project, run_, replace_existing=args.replace)
+                lines_after = into.lines()
+                not_saved = len(into.problems)
         else:
             summary = export_coco_panoptic(records_from_import(run_), run_.categories, args.out,
                                            val_fraction=args.split, seed=args.seed, images=not args.no_images,
@@ -129,7 +132,7 @@ def run(args) -> int:
     if run_.report.images == 0:
         print("error: nothing was imported", file=sys.stderr)
         return 1
-    return 1 if args.strict and run_.report.skipped else 0
+    return 1 if args.strict and (run_.report.skipped or not_saved) else 0
 
 
 def _dry_run(args, run_, bar) -> int:

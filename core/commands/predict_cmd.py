@@ -103,6 +103,7 @@ def run(args) -> int:
     from core.atomic import atomic_write_bytes
     from core.commands.progress import ProgressBar
     from core.device import describe_device
+    from core.errors import AnnotationError, InspectorError
     from core.imageio import encode_jpeg
     from core.inference import Predictor
     from core.inference.overlay import DEFAULT_OVERLAY_SIDE, prediction_overlay
@@ -153,22 +154,36 @@ def run(args) -> int:
     bar = ProgressBar("predict")
     start = time.monotonic()
 
+    def record_of(item) -> PanopticRecord:
+        """The photo's record, checked as the JSON writer checks it (so one bad photo is reported
+        here instead of ending the whole batch there); the overlay written."""
+        pred = item.prediction
+        ann = pred.panoptic(args.threshold)
+        height, width = pred.image_size
+        rec = PanopticRecord(ids[item.index], names[item.index], width, height, ann)
+        if ann.shape != (height, width):
+            raise AnnotationError(f"the prediction is {ann.shape[1]}x{ann.shape[0]} but the photo is "
+                                  f"{width}x{height}", item.path)
+        ann.validate(predictor.categories, rec.image_id)
+        if not args.no_overlays:
+            picture = prediction_overlay(pred, item.path, args.threshold, max_side=overlay_side)
+            overlay_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(overlay_dir / (Path(rec.file_name).stem + ".jpg"), encode_jpeg(picture, quality=88))
+        return rec
+
     def records():
         for item in predictor.predict_many(photos, progress=bar):
             if item.prediction is None:
                 failed.append((item.path, item.error.reason if item.error else "unknown error"))
                 continue
-            pred = item.prediction
-            network_s.append(pred.meta.timings.get("network_s", 0.0))
-            ann = pred.panoptic(args.threshold)
-            counts.update(predictor.categories.by_id(s.category_id).name for s in ann.segments.values())
-            name = names[item.index]
-            if not args.no_overlays:
-                picture = prediction_overlay(pred, item.path, args.threshold, max_side=overlay_side)
-                overlay_dir.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(overlay_dir / (Path(name).stem + ".jpg"), encode_jpeg(picture, quality=88))
-            height, width = pred.image_size
-            yield PanopticRecord(ids[item.index], name, width, height, ann)
+            network_s.append(item.prediction.meta.timings.get("network_s", 0.0))
+            try:
+                rec = record_of(item)
+            except (InspectorError, ValueError) as e:  # this photo only; the batch goes on
+                failed.append((item.path, e.reason if isinstance(e, InspectorError) else str(e)))
+                continue
+            counts.update(predictor.categories.by_id(s.category_id).name for s in rec.annotation.segments.values())
+            yield rec
 
     try:
         data = write_coco_panoptic(out / JSON_NAME, out / Path(JSON_NAME).stem, records(), predictor.categories)

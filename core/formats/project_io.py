@@ -5,7 +5,13 @@
   and stuff in the other is refused before anything is written, since it would merge or split
   instances silently.
 * Photos are added where they are (``project.images.add_files``: hash and upright size); a photo
-  already in the project (same path, or same content elsewhere) is reused.
+  already in the project (same path, or same content elsewhere) is reused, unless it is a copy
+  (same content) whose annotation differs from the one the project already has: then it is added
+  as a photo of its own with its own annotation and reported as a duplicate, since two people's
+  (or two passes') annotations of the same picture must never be merged into one silently.
+* An annotation with no segments left (every shape of it rejected, or nothing but void) is not
+  saved and the photo stays unlabelled: a photo is ``done`` only with something in it. When
+  shapes were rejected this is a problem of the import (``--strict`` fails), else a note.
 * An image that already has an annotation keeps it unless ``replace_existing`` (reported).
 * Imported annotations are saved with status ``done``: a dataset arrives finished.
 * Work is committed in batches of ``BATCH`` photos, so a cancel keeps what was done.
@@ -16,6 +22,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
+
+import numpy as np
 
 from core.categories import CategorySet
 from core.errors import CategoryError, InspectorError, ProjectError
@@ -41,6 +49,8 @@ class ProjectImportSummary:
     annotations_kept: int = 0  # the project already had one and replace_existing was off
     categories_added: list[str] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (photo added, same content as)
+    empty: list[str] = field(default_factory=list)  # photos added without annotation: nothing in it
 
     def lines(self) -> list[str]:
         out = [f"project: {self.photos_added} photos added, {self.photos_existing} already there; "
@@ -50,6 +60,13 @@ class ProjectImportSummary:
                        "(--replace to overwrite)")
         if self.categories_added:
             out.append(f"  categories added: {', '.join(self.categories_added)}")
+        if self.duplicates:
+            out.append(f"  {len(self.duplicates)} photos have the same content as another photo but a different "
+                       "annotation; each was kept as a photo of its own with its own annotation:")
+            out += [f"    duplicate: {a} (same content as {b})" for a, b in self.duplicates]
+        if self.empty:
+            out.append(f"  {len(self.empty)} photos without any segment were added unlabelled: "
+                       + ", ".join(self.empty[:5]) + (" ..." if len(self.empty) > 5 else ""))
         out += [f"  not saved: {p.message()}" for p in self.problems]
         return out
 
@@ -76,7 +93,8 @@ def map_categories(project: "Project", categories: CategorySet) -> tuple[dict[in
     return lut, added
 
 
-def _remapped(ann: PanopticAnnotation, lut: dict[int, int]) -> PanopticAnnotation:
+def remap_categories(ann: PanopticAnnotation, lut: dict[int, int]) -> PanopticAnnotation:
+    """``ann`` with its category ids mapped through ``lut`` (dataset id -> project id)."""
     return PanopticAnnotation(ann.id_map, {k: replace(s, category_id=lut[s.category_id])
                                            for k, s in ann.segments.items()})
 
@@ -91,6 +109,31 @@ def _image_for(project: "Project", photo: Path):
     return same[0] if same else None
 
 
+def same_annotation(a: PanopticAnnotation, b: PanopticAnnotation) -> bool:
+    """Whether two annotations say the same (pixels, categories, crowd flags), whatever their ids."""
+    from core.formats.build import canonical
+
+    if a.shape != b.shape:
+        return False
+    ca, cb = canonical(a)[0], canonical(b)[0]
+    if not np.array_equal(ca.id_map, cb.id_map):
+        return False
+    return {k: (s.category_id, bool(s.iscrowd)) for k, s in ca.segments.items()} == \
+        {k: (s.category_id, bool(s.iscrowd)) for k, s in cb.segments.items()}
+
+
+def _is_copy_with_other_annotation(project: "Project", rec, photo: Path, annotation: PanopticAnnotation) -> bool:
+    """``rec`` was found by content for ``photo`` (another path) and holds a different annotation."""
+    if rec.path == photo or Path(rec.abs_path) == photo:
+        return False
+    from core.project.paths import normalized_abs
+
+    if normalized_abs(rec.abs_path) == normalized_abs(photo):
+        return False
+    existing = project.annotations.load(rec.id)
+    return existing is not None and not same_annotation(existing, annotation)
+
+
 def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
            split: str | None, cancel: CancelCheck | None, summary: ProjectImportSummary) -> None:
     if not pending:
@@ -101,6 +144,7 @@ def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], r
     from core.project.paths import normalized_abs
 
     failed = {normalized_abs(p): reason for p, reason in report.failed}
+    copies: list[tuple[ImportItem, PanopticAnnotation, str]] = []
     with project.transaction("import annotations"):
         for item in pending:
             photo = Path(item.photo_path)
@@ -110,18 +154,62 @@ def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], r
                 rec = _image_for(project, photo)
                 if rec is None:
                     raise ProjectError("the photo could not be added to the project", photo)
+                if item.annotation is not None and not item.annotation.segments:
+                    _empty(item, summary)
+                    if rec.id not in added:
+                        summary.photos_existing += 1
+                    continue
+                remapped = None if item.annotation is None else remap_categories(item.annotation, lut)
+                if remapped is not None and _is_copy_with_other_annotation(project, rec, normalized_abs(photo),
+                                                                           remapped):
+                    copies.append((item, remapped, str(rec.path)))
+                    continue
                 if rec.id not in added:
                     summary.photos_existing += 1
-                if item.annotation is None:
+                if remapped is None:
                     continue
                 if project.annotations.has(rec.id) and not replace_existing:
                     summary.annotations_kept += 1
                     continue
-                project.annotations.save(rec.id, _remapped(item.annotation, lut), status="done")
+                project.annotations.save(rec.id, remapped, status="done")
                 summary.annotations_saved += 1
             except InspectorError as e:
                 summary.problems.append(ImportProblem.from_error(e, photo))
+    if copies:
+        _add_copies(project, copies, split, summary)
     pending.clear()
+
+
+def _empty(item: ImportItem, summary: ProjectImportSummary) -> None:
+    """An annotation with no segments: the photo is added unlabelled (never ``done``)."""
+    if item.warnings:
+        summary.problems.append(ImportProblem(str(item.photo_path), "no segment is left after the rejections ("
+                                              + "; ".join(item.warnings) + "); the photo was added unlabelled"))
+    else:
+        summary.empty.append(Path(item.photo_path).name)
+
+
+def _add_copies(project: "Project", copies: list[tuple[ImportItem, PanopticAnnotation, str]], split: str | None,
+                summary: ProjectImportSummary) -> None:
+    """Add photos whose content is already in the project under another annotation as photos of
+    their own, each with its annotation, and flag them as duplicates."""
+    report = project.images.add_files([i.photo_path for i, _a, _o in copies], split=split, skip_duplicates=False)
+    summary.photos_added += len(report.added)
+    from core.project.paths import normalized_abs
+
+    by_path = {normalized_abs(r.abs_path): r for r in report.added}
+    failed = {normalized_abs(p): reason for p, reason in report.failed}
+    with project.transaction("import annotations of duplicate photos"):
+        for item, ann, other in copies:
+            photo = normalized_abs(item.photo_path)
+            rec = by_path.get(photo) or project.images.find_by_path(photo)
+            if rec is None:
+                reason = failed.get(photo, "the photo could not be added to the project")
+                summary.problems.append(ImportProblem(str(item.photo_path), f"the photo was not added: {reason}"))
+                continue
+            project.annotations.save(rec.id, ann, status="done")
+            summary.annotations_saved += 1
+            summary.duplicates.append((str(item.photo_path), other))
 
 
 def import_into_project(project: "Project", run: ImportRun, *, replace_existing: bool = False,

@@ -144,7 +144,7 @@ class PanopticPrediction:
         """
         small, segments = self.label_map(threshold)
         shape = self.image_size if shape is None else (int(shape[0]), int(shape[1]))
-        ann = PanopticAnnotation(expand_nearest(small, *shape), segments)
+        ann = PanopticAnnotation(expand_nearest(small, *shape), present_segments(small, segments, shape))
         if keep is not None:
             from core.inference.merge import fill_unlabeled
 
@@ -352,6 +352,20 @@ def expand_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     cols = np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1)
     wide = np.take(labels.astype(np.int32, copy=False), cols, axis=1)
     return np.take(wide, rows, axis=0)
+
+
+def present_segments(labels: np.ndarray, segments: dict[int, Segment], shape: tuple[int, int]) -> dict[int, Segment]:
+    """The ``segments`` that keep at least one pixel when ``labels`` (``[h, w]``, the model-size
+    map) is expanded to ``shape`` ``(H, W)`` by ``expand_nearest``.
+
+    A map made at the model's input size can be *smaller* than the photo's (a 224-px photo seen
+    at 384 px): nearest-neighbour shrinking then skips whole rows and columns, and a thin segment
+    that lived only there vanishes from the id map. Its entry must go too, or the segment table
+    lists a segment the PNG does not contain (what panopticapi rejects)."""
+    if tuple(labels.shape) == tuple(shape):
+        return segments
+    areas = expanded_areas(labels, int(shape[0]), int(shape[1]))
+    return {sid: seg for sid, seg in segments.items() if areas.get(sid, 0) > 0}
 
 
 def expanded_areas(labels: np.ndarray, height: int, width: int) -> dict[int, int]:

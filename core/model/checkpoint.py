@@ -158,8 +158,24 @@ def load_checkpoint(path: str | Path) -> dict:
     return obj
 
 
+def check_finite_state(state: Mapping[str, torch.Tensor], path: str | Path | None = None) -> None:
+    """Raise ``CheckpointError`` when a floating-point tensor of ``state`` holds NaN or infinity.
+
+    A model trained into NaN predicts nothing at all, which looks like a model that sees no
+    defects; every way a model is loaded (prediction, evaluation, resuming, fine-tuning) checks.
+    """
+    with torch.no_grad():
+        for name, tensor in state.items():
+            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"the model's weights contain NaN or infinite values ({name}); its training "
+                                      "diverged", path, hint="use an earlier checkpoint, or train again with a lower "
+                                                             "learning rate")
+
+
 def load_model_state(model: nn.Module, state: Mapping[str, torch.Tensor], path: str | Path | None = None) -> None:
-    """``model.load_state_dict(state, strict=True)``, a mismatch raised as ``CheckpointError``."""
+    """``model.load_state_dict(state, strict=True)``, a mismatch raised as ``CheckpointError``;
+    non-finite weights are refused (``check_finite_state``)."""
+    check_finite_state(state, path)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:

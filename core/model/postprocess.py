@@ -4,7 +4,8 @@ Per image: drop queries whose best class is "no object" or whose score is not ab
 threshold; upsample the kept masks to the input size and give each pixel to the kept query with
 the largest mask logit; merge segments of one stuff class; drop segments of ``min_area`` pixels
 or fewer and repeat the argmax among the rest; finally resize the id map to the original photo
-size (nearest). Padding added for batching is cropped away before anything else.
+size (nearest), dropping the entries of segments that vanish there (a photo smaller than the input
+loses rows and columns). Padding added for batching is cropped away before anything else.
 """
 from __future__ import annotations
 
@@ -113,8 +114,11 @@ class PanopticPostProcessor:
             members = np.flatnonzero((rep == k) & alive)
             segments[seg_id] = Segment(seg_id, self.category_ids[int(labels[k])], False, SOURCE_MODEL,
                                        float(scores[members].max()))
-        id_map = seg_of[owner]
-        return PanopticAnnotation(_resize_nearest(id_map, int(orig[0]), int(orig[1])), segments)
+        id_map = _resize_nearest(seg_of[owner], int(orig[0]), int(orig[1]))
+        # Shrinking to a photo smaller than the input skips rows and columns: a thin segment can
+        # vanish there, and then its entry goes too (a table entry without pixels is invalid).
+        present = np.bincount(id_map.ravel(), minlength=len(reps) + 1)
+        return PanopticAnnotation(id_map, {sid: seg for sid, seg in segments.items() if present[sid] > 0})
 
 
 def _upsample_crop(masks: torch.Tensor, h: int, w: int) -> torch.Tensor:
