@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from core.measure.profile_fit import aligned_groups, fit_contrast
 from core.measure.skeleton import DIRECTION_RADIUS, centreline
 
 #: Profile sampling step along the normal (px).
@@ -53,8 +54,6 @@ BG_LENGTH = 4.0
 ALONG_RADIUS = 3.0
 #: The maximum width is taken over widths averaged within this radius (px) along the centreline.
 MAX_RADIUS = 5.0
-#: Apparent width (area / depth, px) from which a dip shows the crack's interior level.
-PLATEAU_PX = 3.0
 #: A profile is usable when its depth exceeds MIN_SNR times the noise of its mean...
 MIN_SNR = 4.0
 #: ...and this many grey levels.
@@ -64,7 +63,7 @@ CLIP_MARGIN = 1.0
 
 METHOD_PROFILE = "profile"        # area / contrast read on this crack's wide parts
 METHOD_REFERENCE = "profile-ref"  # area / contrast given by the caller (other cracks of the photo)
-METHOD_RECT = "profile-rect"      # area / the dip's own depth (rectangle transform)
+METHOD_RECT = "profile-rect"      # area / the deepest averaged dip (rectangle transform)
 METHOD_MASK = "mask"              # the mask's local width (profile unusable)
 METHOD_MIXED = "mixed"            # some samples from profiles, some from the mask
 
@@ -101,13 +100,15 @@ class CrackWidth:
     profile_fraction: float
     contrast: float | None
     mask_mean: float
+    contrast_identified: bool = False
 
     def to_dict(self) -> dict:
         """Summary figures as plain JSON types (no per-sample arrays)."""
         return {"mean_px": self.mean, "median_px": self.median, "max_px": self.max,
                 "max_xy": list(self.max_xy), "iqr_px": self.iqr, "std_px": self.std,
                 "method": self.method, "profile_fraction": self.profile_fraction,
-                "contrast": self.contrast, "mask_mean_px": self.mask_mean}
+                "contrast": self.contrast, "contrast_identified": self.contrast_identified,
+                "mask_mean_px": self.mask_mean}
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -174,7 +175,7 @@ def _value_range(gray: np.ndarray) -> tuple[float, float]:
         info = np.iinfo(gray.dtype)
         return float(info.min), float(info.max)
     hi = float(np.nanmax(gray)) if gray.size else 255.0
-    return 0.0, (255.0 if hi <= 255.0 else hi)
+    return 0.0, max(255.0, hi)
 
 
 def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
@@ -258,26 +259,38 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
               & (area > 0))
 
     usable &= base > 0
-    apparent = np.where(usable, area / np.maximum(depth, 1e-9), 0.0)
-    plateau = usable & (apparent >= PLATEAU_PX)
     # Contrast relative to the surface's brightness: light falling on the surface scales the
     # crack's interior and the surface alike, so the ratio holds along a shaded crack.
-    rel_depth = depth / np.maximum(base, 1e-9)
-    contrast: float | None
-    if plateau.sum() >= max(3, int(0.05 * n)):
-        contrast, method_prof = float(np.median(rel_depth[plateau])), METHOD_PROFILE
-    elif reference_contrast is not None and reference_contrast > 0:
-        contrast, method_prof = float(reference_contrast), METHOD_REFERENCE
-    else:
-        contrast, method_prof = None, METHOD_RECT
-    # The interior is at least as dark as the darkest point seen there.
-    d = depth if contrast is None else np.maximum(depth, contrast * base)
-    widths = np.where(usable, area / np.maximum(d, 1e-9), c.width)
+    safe_base = np.where(usable, base, 1.0)
+    rel_area = area / safe_base
+    rel_depth = depth / safe_base
+    contrast: float | None = None
+    method_prof = METHOD_MASK
+    if usable.any():
+        groups, group_area = aligned_groups(dip[usable] / safe_base[usable, None], s, rel_area[usable],
+                                            points[usable], STEP)
+        fit = fit_contrast(groups, group_area, s, min_contrast=float(groups.max()))
+        if fit.identified:
+            contrast, method_prof = fit.contrast, METHOD_PROFILE
+        elif reference_contrast is not None and reference_contrast > 0:
+            contrast, method_prof = float(reference_contrast), METHOD_REFERENCE
+        else:
+            contrast, method_prof = fit.contrast, METHOD_RECT
+    # The interior is at least as dark as the darkest point seen there (less what noise adds to
+    # a maximum: about two standard errors of the averaged profile).
+    se = 2.0 * noise / np.sqrt(np.maximum(n_avg, 1)) / safe_base
+    d = np.maximum(rel_depth - se, contrast or 0.0)
+    widths = np.where(usable, rel_area / np.maximum(d, 1e-9), c.width)
     methods = np.where(usable, method_prof, METHOD_MASK).astype(object)
 
     counted = ~c.at_end & ~_junction_near(points, core + 1.0)
     if not counted.any():
         counted = np.ones(n, bool)
+    # Where most of the crack reads from the photo, its few unreadable profiles (noise, a stain)
+    # are left out rather than given the mask's width, which may be pixels too wide.
+    from_photo = methods != METHOD_MASK
+    if (counted & from_photo).sum() >= 0.5 * counted.sum() and (counted & from_photo).any():
+        counted &= from_photo
     wc = widths[counted]
     smooth = (_along_matrix(points[counted], MAX_RADIUS) @ wc) if counted.sum() > 1 else wc
     k = int(np.argmax(smooth))
@@ -290,7 +303,7 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
                       mean=float(wc.mean()), median=float(np.median(wc)), max=float(max(smooth[k], np.median(wc))),
                       max_xy=(float(mxy[0]), float(mxy[1])), iqr=float(q75 - q25), std=float(wc.std()),
                       method=method, profile_fraction=float(np.mean(methods[counted] != METHOD_MASK)),
-                      contrast=None if method_prof == METHOD_RECT or not usable.any() else contrast,
+                      contrast=contrast, contrast_identified=method_prof == METHOD_PROFILE,
                       mask_mean=float(mask.sum() / max(c.length, 1.0)))
 
 
@@ -315,7 +328,7 @@ def _smoothed_max(dip: np.ndarray) -> np.ndarray:
 
 def photo_contrast(widths: list[CrackWidth]) -> float | None:
     """The crack-interior contrast read on the photo's wide cracks (median), or None when none."""
-    vals = [w.contrast for w in widths if w.contrast is not None and w.method in (METHOD_PROFILE, METHOD_MIXED)]
+    vals = [w.contrast for w in widths if w.contrast is not None and w.contrast_identified]
     return float(np.median(vals)) if vals else None
 
 

@@ -107,7 +107,7 @@ def render_crack(width_px: float, *, size: tuple[int, int] = (128, 128), kind: s
         img = img + np.random.default_rng(seed).normal(0.0, noise_sigma, img.shape)
     img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     if jpeg_quality is not None:
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+        _ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
         img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     centres = _geometry(np.arange(h, dtype=float)[:, None], np.arange(w, dtype=float)[None, :], size, kind,
                         angle_deg, length, radius)
