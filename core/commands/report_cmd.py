@@ -38,7 +38,7 @@ def run(args) -> int:
     from dataclasses import replace
 
     from core.commands.progress import ProgressBar
-    from core.measure.calibration import calibration_from_gsd
+    from core.calibration import calibration_from_gsd
     from core.report import write_report
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError
-from core.measure.calibration import AREA_UNITS, UNIT_MM, UNIT_PX, Calibration
+from core.calibration import AREA_UNITS, UNIT_MM, UNIT_PX, Calibration
 from core.measure.cracks import measure_linear
 from core.measure.regions import measure_region
 from core.measure.roles import Role, role_for

@@ -7,7 +7,6 @@ Start at ``Project`` (store.py). Parts: ``project.images`` (images.py), ``projec
 transactions: db.py. The single-instance lock: lock.py.
 """
 from core.project.annotations import AnnotationInfo
-from core.project.calibration import CALIBRATION_METHODS, Calibration
 from core.project.categories import ASK, CategoryInUseError
 from core.project.images import AddReport, ImageRecord, RelinkReport, file_sha256, list_image_files
 from core.project.models import ModelRecord
@@ -18,5 +17,5 @@ from core.project.store import PROJECT_SUFFIX, Project
 __all__ = [
     "Project", "PROJECT_SUFFIX", "SCHEMA_VERSION", "IMAGE_SPLITS", "IMAGE_STATUSES",
     "ImageRecord", "AddReport", "RelinkReport", "AnnotationInfo", "PredictionRecord", "ModelRecord",
-    "Calibration", "CALIBRATION_METHODS", "CategoryInUseError", "ASK", "file_sha256", "list_image_files",
+    "CategoryInUseError", "ASK", "file_sha256", "list_image_files",
 ]

@@ -1,53 +1,36 @@
-"""Per-photo scale: millimetres per pixel, and how the figure was obtained.
+"""``project.calibration``: each photo's scale, kept in the project.
 
-Measurements turn pixel lengths and areas into millimetres with it. ``method`` is a short
-keyword (suggested: ``"reference_length"`` two points on a known length, ``"marker"`` a printed
-target, ``"exif"`` focal length and distance, ``"entered"`` typed in); ``details`` keeps what
-reproduces it (e.g. the two points and the length).
+The value is ``core.calibration.Calibration`` (millimetres per pixel, how it was obtained, what
+reproduces it), the same type measurement and the dialogs use. Rows written by older versions with
+the method names ``reference_length`` / ``entered`` read back as ``line`` / ``gsd``.
 """
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from core.calibration import Calibration, CalibrationError
 from core.errors import ProjectError
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
     from core.project.store import Project
 
-CALIBRATION_METHODS = ("reference_length", "marker", "exif", "entered")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    image_id: int
-    mm_per_pixel: float
-    method: str
-    details: dict
-    updated_at: str
-
 
 class CalibrationStore:
-    """``project.calibration``."""
+    """``project.calibration``: ``set``, ``get``, ``all``, ``clear`` per image id."""
 
     def __init__(self, project: "Project"):
         self._project = project
         self._db = project._db
 
-    def set(self, image_id: int, mm_per_pixel: float, method: str, details: dict[str, Any] | None = None) -> None:
-        """Set (or replace) an image's scale. ``mm_per_pixel`` must be a finite number > 0."""
-        mm = float(mm_per_pixel)
-        if not math.isfinite(mm) or mm <= 0:
-            raise ProjectError(f"millimetres per pixel must be a positive number, got {mm_per_pixel!r}",
+    def set(self, image_id: int, calibration: Calibration) -> None:
+        """Set (or replace) an image's scale."""
+        if not isinstance(calibration, Calibration):
+            raise ProjectError(f"a calibration must be a core.calibration.Calibration, got {type(calibration).__name__}",
                                f"image {image_id}")
-        if not str(method).strip():
-            raise ProjectError("a calibration needs a method", f"image {image_id}",
-                               hint=f"e.g. one of {CALIBRATION_METHODS}")
         try:
-            text = json.dumps(details or {}, allow_nan=False)
+            text = json.dumps(calibration.detail, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ProjectError(f"calibration details must be plain JSON values: {e}", f"image {image_id}") from e
         with self._db.write(f"set the scale of image {image_id}") as conn:
@@ -56,17 +39,25 @@ class CalibrationStore:
             conn.execute("INSERT INTO calibration VALUES (?, ?, ?, ?, ?) ON CONFLICT(image_id) DO UPDATE SET "
                          "mm_per_pixel = excluded.mm_per_pixel, method = excluded.method, "
                          "details = excluded.details, updated_at = excluded.updated_at",
-                         (int(image_id), mm, str(method).strip(), text, now_iso()))
+                         (int(image_id), calibration.mm_per_pixel, calibration.method, text, now_iso()))
 
     def get(self, image_id: int) -> Calibration | None:
         row = self._db.connection().execute("SELECT * FROM calibration WHERE image_id = ?",
                                             (int(image_id),)).fetchone()
-        return None if row is None else Calibration(row[0], row[1], row[2], json.loads(row[3]), row[4])
+        return None if row is None else self._calibration(row)
 
     def all(self) -> dict[int, Calibration]:
-        return {r[0]: Calibration(r[0], r[1], r[2], json.loads(r[3]), r[4])
+        """``{image id: Calibration}`` of every calibrated photo."""
+        return {r[0]: self._calibration(r)
                 for r in self._db.connection().execute("SELECT * FROM calibration ORDER BY image_id")}
 
     def clear(self, image_id: int) -> None:
         with self._db.write(f"clear the scale of image {image_id}") as conn:
             conn.execute("DELETE FROM calibration WHERE image_id = ?", (int(image_id),))
+
+    def _calibration(self, row) -> Calibration:
+        """A stored row ``(image_id, mm_per_pixel, method, details JSON, updated_at)``."""
+        try:
+            return Calibration(row[1], row[2], json.loads(row[3]) or {})
+        except (CalibrationError, ValueError) as e:
+            raise ProjectError(f"the stored scale of image {row[0]} is damaged: {e}", self._project.path) from e

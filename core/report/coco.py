@@ -13,7 +13,7 @@ from pathlib import Path
 from core.categories import CategorySet
 from core.errors import DatasetError
 from core.idpng import read_ids
-from core.measure.calibration import Calibration
+from core.calibration import Calibration
 from core.panoptic import PanopticAnnotation, load_coco_panoptic_json
 from core.report.model import SOURCE_ANNOTATION, SOURCE_PREDICTION, ReportInfo, ReportPhoto
 

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from core import __version__
 from core.categories import CategorySet
-from core.measure.calibration import AREA_UNITS
+from core.calibration import AREA_UNITS
 from core.measure.roles import Role
 from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements, format_number
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo

@@ -13,7 +13,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from core.measure.calibration import Calibration
+from core.calibration import Calibration
 from core.measure.table import CategoryTotal, PhotoMeasurements
 from core.panoptic import PanopticAnnotation
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Iterable
 
 from core.categories import CategorySet
 from core.errors import ProjectError
-from core.measure.calibration import Calibration
 from core.report.model import SOURCE_ANNOTATION, SOURCE_NONE, SOURCE_PREDICTION, ReportInfo, ReportPhoto
 from core.report.provenance import NOT_COVERED, model_provenance
 
@@ -93,7 +92,7 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
             src, loader = SOURCE_NONE, None
         cal = calibrations.get(rec.id)
         photos.append(ReportPhoto(rec.name, rec.path if rec.exists else None, loader,
-                                  None if cal is None else Calibration.from_record(cal), src,
+                                  cal, src,
                                   no_figures=NOT_COVERED[source] if loader is None else ""))
     used_model = model is not None and any(p.source == SOURCE_PREDICTION for p in photos)
     info = ReportInfo(project=project.name, model=describe_model(project, model) if used_model else None,

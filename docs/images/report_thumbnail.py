@@ -45,7 +45,7 @@ def make_project(out: Path) -> Path:
             project.annotations.save(rec.id, samples[rec.name])
             if not rec.name.endswith("03.jpg"):  # the third photo stays uncalibrated: figures in px
                 cal = calibration_from_line((200, 1500), (1800, 1500), 1, unit="m")  # a folding rule
-                project.calibration.set(rec.id, cal.mm_per_pixel, cal.method, cal.detail)
+                project.calibration.set(rec.id, cal)
     return path
 
 

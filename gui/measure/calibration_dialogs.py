@@ -15,7 +15,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
                                QVBoxLayout, QWidget)
 
-from core.measure.calibration import Calibration, CalibrationError, calibration_from_gsd, calibration_from_line
+from core.calibration import Calibration, CalibrationError, calibration_from_gsd, calibration_from_line
 
 Point = tuple[float, float]
 UNITS = (("mm", "millimetres"), ("cm", "centimetres"), ("m", "metres"), ("in", "inches"))

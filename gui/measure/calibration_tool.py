@@ -19,7 +19,7 @@ from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem
 
-from core.measure.calibration import METHOD_LINE, Calibration
+from core.calibration import METHOD_LINE, Calibration
 from gui.editing.tools import Tool
 
 Point = tuple[float, float]

@@ -15,7 +15,7 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from core.measure import Measurement, format_measurement
-from core.measure.calibration import Calibration
+from core.calibration import Calibration
 from gui.canvas.photo_view import PhotoView
 from gui.measure.measurer import SOURCE_PREDICTION, PhotoMeasurer
 

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from core.measure import PhotoMeasurements, summarize, to_tsv
-from core.measure.calibration import UNIT_MM, UNIT_PX, Calibration
+from core.calibration import UNIT_MM, UNIT_PX, Calibration
 from core.measure.table import format_number
 from core.report import write_csv
+from core.report.provenance import empty_result_text
 from gui.icons import bind
 from gui.measure.measurements_model import (COL_SCORE, SEGMENT_ROLE, MeasurementsModel, MeasurementsSortProxy)
 from gui.measure.measurer import SOURCE_ANNOTATION, SOURCE_PREDICTION, PhotoFigures
@@ -41,6 +42,8 @@ class MeasurementsPanel(QWidget):
         self.figures: PhotoFigures | None = None
         self.calibration: Calibration | None = None
         self.photo_name = ""
+        #: Why the active model's empty result proves nothing (``core.report.provenance``); None: it may.
+        self.absence_reason: str | None = None
         self._categories = None
         self.model = MeasurementsModel(self)
         self.proxy = MeasurementsSortProxy(self)
@@ -136,6 +139,11 @@ class MeasurementsPanel(QWidget):
         self.calibration = calibration
         self._fill()
 
+    def set_absence_reason(self, reason: str | None) -> None:
+        """The active model's standing on the project: shown instead of "No defects" when it found none."""
+        self.absence_reason = reason
+        self._show_state()
+
     def set_prediction_available(self, available: bool) -> None:
         """Offer "Prediction" only while the photo has one; fall back to the annotation otherwise."""
         if not available and self.source == SOURCE_PREDICTION:
@@ -195,7 +203,9 @@ class MeasurementsPanel(QWidget):
         if p is None or self._categories is None:
             return ""
         if not p.defects:
-            return "No defects on this photo." if p.measurements else "No segments on this photo."
+            if not p.measurements:
+                return "No segments on this photo."
+            return empty_result_text(p.source == SOURCE_PREDICTION, self.absence_reason)
         parts = []
         for t in summarize([p], self._categories, defects_only=True):
             text = f"{t.category_name}: {t.count}"

@@ -1,8 +1,8 @@
 """``PhotoCalibration``: the scale (mm per pixel) of the photo on the canvas, read from and
 written to the project store.
 
-The store keeps one record per photo (``project.calibration``); ``core.measure.Calibration``
-turns it into figures. Reads and writes are single short transactions, so they run on the GUI
+The store keeps one ``core.calibration.Calibration`` per photo (``project.calibration``), the
+type measurement turns into figures. Reads and writes are single short transactions, so they run on the GUI
 thread like the other small writes of ``ProjectSession``. A read-only project refuses with the
 reason; a failed write leaves the previous scale in place and says why.
 """
@@ -12,8 +12,8 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
+from core.calibration import Calibration
 from core.errors import ProjectError
-from core.measure.calibration import Calibration
 from gui.project_session import ProjectSession
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,9 @@ class PhotoCalibration(QObject):
         project = self.session.project
         if project is None:
             return None
-        record = project.calibration.get(image_id)
-        if record is None:
-            return None
         try:
-            return Calibration.from_record(record)
-        except Exception as e:  # noqa: BLE001 - a bad record must not hide the photo: figures stay in px
+            return project.calibration.get(image_id)
+        except ProjectError as e:  # a damaged record must not hide the photo: figures stay in px
             log.warning("image %s: unusable calibration record (%s); figures in pixels", image_id, e)
             return None
 
@@ -65,8 +62,7 @@ class PhotoCalibration(QObject):
             ProjectError: no photo, a read-only project, or the write failed (the old scale stays).
         """
         self._writable()
-        self.session.project.calibration.set(self.image_id, calibration.mm_per_pixel, calibration.method,
-                                             calibration.detail)
+        self.session.project.calibration.set(self.image_id, calibration)
         self.calibration = calibration
         self.changed.emit(self.image_id, calibration)
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from core.errors import ProjectError
+from core.report.model import SOURCE_NONE
 from gui.measure.report_dialog import ReportDialog, ReportOptions
 from gui.project_session import ProjectSession
 from gui.status_bar import StatusBar
@@ -110,9 +111,12 @@ class ReportAction(QObject):
     def _finished(self, result, open_after: bool = False) -> None:
         self._done()
         defects = sum(len(p.defects) for p in result.photos)
-        calibrated = sum(1 for p in result.photos if p.calibration is not None)
+        covered = [p for p in result.photos if p.source != SOURCE_NONE]
+        calibrated = sum(1 for p in covered if p.calibration is not None)
+        without = len(result.photos) - len(covered)
         text = (f"Report of {len(result.photos)} photos, {defects} defects ({calibrated} photos calibrated, "
-                f"{len(result.photos) - calibrated} in pixels) written to {result.html_path.parent}.")
+                f"{len(covered) - calibrated} in pixels" + (f", {without} without figures" if without else "")
+                + f") written to {result.html_path.parent}.")
         log.info(text)
         self.notice.emit(text)
         self.written.emit(result)

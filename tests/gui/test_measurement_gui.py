@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from core.measure import format_measurement, format_number, measure_annotation
-from core.measure.calibration import Calibration
+from core.calibration import Calibration
 from core.project import Project
 from core.report import csv_columns
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
@@ -114,7 +114,7 @@ def test_calibrating_with_a_reference_line_gives_millimetres_and_is_kept_in_the_
         window.browser.previous_photo()
     assert ui.calibration.calibration.mm_per_pixel == pytest.approx(mm)
     stored = window.session.project.calibration.get(image_id)
-    assert stored.mm_per_pixel == pytest.approx(mm) and stored.details["unit"] == "cm"
+    assert stored.mm_per_pixel == pytest.approx(mm) and stored.detail["unit"] == "cm"
     # Taking the tool again shows the saved reference line, dashed, with its length.
     window.actions.a["tool:CalibrationTool"].trigger()
     line, label = ui.tool._ref_items

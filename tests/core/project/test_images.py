@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from core.calibration import Calibration
 from core.errors import BadImageError, ProjectError
 from core.project import Project, file_sha256
 from core.project import images as images_mod
@@ -170,7 +171,7 @@ def test_split_status_and_remove(project, photos, helpers):
     with pytest.raises(ProjectError, match="unknown status"):
         project.images.set_status(ids, "finished")
     project.annotations.save(ids[0], helpers.annotation_for(imgs[0].height, imgs[0].width, 1))
-    project.calibration.set(ids[0], 0.5, "entered")
+    project.calibration.set(ids[0], Calibration(0.5))
     project.images.remove([ids[0]])
     assert project.images.ids() == ids[1:]
     assert project.annotations.image_ids() == [] and project.calibration.all() == {}

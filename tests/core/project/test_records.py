@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from core.calibration import Calibration, CalibrationError
 from core.errors import ProjectError
 from core.project import Project
 
@@ -107,19 +108,36 @@ def test_prediction_delete_by_image_or_model(project, photos, helpers):
 
 def test_calibration_round_trip_and_validation(project, image):
     assert project.calibration.get(image.id) is None
-    details = {"points": [[1, 2], [50, 2]], "length_mm": 100.0}
-    project.calibration.set(image.id, 100 / 49, "reference_length", details)
-    c = project.calibration.get(image.id)
-    assert c.mm_per_pixel == pytest.approx(100 / 49) and c.method == "reference_length" and c.details == details
-    project.calibration.set(image.id, 0.1, "entered")
-    assert project.calibration.get(image.id).mm_per_pixel == 0.1 and project.calibration.get(image.id).details == {}
+    details = {"p0": [1, 2], "p1": [50, 2], "length_px": 49.0, "length": 100.0, "unit": "mm"}
+    project.calibration.set(image.id, Calibration(100 / 49, "line", details))
+    assert project.calibration.get(image.id) == Calibration(100 / 49, "line", details)
+    assert "49.0 px = 100 mm" in project.calibration.get(image.id).describe()
+    project.calibration.set(image.id, Calibration(0.1, "gsd"))
+    assert project.calibration.get(image.id) == Calibration(0.1, "gsd", {})
     for bad in (0, -1, float("nan"), float("inf")):
-        with pytest.raises(ProjectError, match="positive number"):
-            project.calibration.set(image.id, bad, "entered")
+        with pytest.raises(CalibrationError, match="positive number"):
+            Calibration(bad, "gsd")
+    with pytest.raises(ProjectError, match="must be a core.calibration.Calibration"):
+        project.calibration.set(image.id, 0.1)
     with pytest.raises(ProjectError, match="no image with id"):
-        project.calibration.set(999, 0.1, "entered")
+        project.calibration.set(999, Calibration(0.1))
     project.calibration.clear(image.id)
     assert project.calibration.all() == {}
+
+
+def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image):
+    """Rows written with the store's former method names, and a damaged one, as found in old files."""
+    with project._db.write("an old row") as conn:
+        conn.execute("INSERT INTO calibration VALUES (?, ?, ?, ?, ?)",
+                     (image.id, 0.25, "reference_length", '{"length": 50}', "2026-01-01T00:00:00"))
+    assert project.calibration.get(image.id) == Calibration(0.25, "line", {"length": 50})
+    with project._db.write("an entered scale") as conn:
+        conn.execute("UPDATE calibration SET method = 'entered', mm_per_pixel = 0.5")
+    assert project.calibration.all() == {image.id: Calibration(0.5, "gsd", {"length": 50})}
+    with project._db.write("a damaged row") as conn:
+        conn.execute("UPDATE calibration SET details = '{not json'")
+    with pytest.raises(ProjectError, match="damaged"):
+        project.calibration.get(image.id)
 
 
 def test_thumbnail_cache_is_ignored_once_the_photo_changes(project, image, photos, tmp_path, helpers):
@@ -141,7 +159,7 @@ def test_every_table_survives_close_and_reopen(tmp_path, photos, helpers):
         mid = p.models.add("m", checkpoint=tmp_path / "m.pt", config={"a": 1}, categories=p.categories.get())
         p.models.log_metrics(mid, 0, {"loss": 1.5})
         p.predictions.save(im.id, mid, b"payload", {"threshold": 0.4}, ann)
-        p.calibration.set(im.id, 0.3, "marker", {"marker": "A4"})
+        p.calibration.set(im.id, Calibration(0.3, "marker", {"marker": "A4"}))
         p.thumbnails.put(im.id, b"t", 64)
         rust = p.categories.add("rust", True)
     with Project.open(path) as p:
@@ -150,7 +168,7 @@ def test_every_table_survives_close_and_reopen(tmp_path, photos, helpers):
         assert helpers.same_annotation(p.annotations.load(im.id), ann)
         assert p.models.metrics(mid) == {"loss": [(0, 1.5)]} and p.models.get(mid).config == {"a": 1}
         assert p.predictions.load(im.id, mid).payload == b"payload"
-        assert p.calibration.get(im.id).details == {"marker": "A4"}
+        assert p.calibration.get(im.id) == Calibration(0.3, "marker", {"marker": "A4"})
         assert p.thumbnails.get(im.id) == b"t"
         assert p.categories.get().by_id(rust.id) == rust
         assert p.integrity_check() == ["ok"]

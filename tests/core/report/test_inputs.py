@@ -3,6 +3,7 @@ import csv
 
 import pytest
 
+from core.calibration import Calibration
 from core.categories import default_categories
 from core.cli import main as cli_main
 from core.imageio import encode_jpeg
@@ -70,7 +71,7 @@ def test_report_of_a_project_uses_its_calibration_and_predictions(tmp_path, phot
         ids = {r.name: r.id for r in added}
         _, ann = photo_factory()
         project.annotations.save(ids["photo1.jpg"], ann)
-        project.calibration.set(ids["photo1.jpg"], 0.25, "reference_length", {"length": 50})
+        project.calibration.set(ids["photo1.jpg"], Calibration(0.25, "line", {"length": 50}))
         model_id = project.models.add("detr test", checkpoint=None, config={"name": "detr_r18"},
                                       categories=default_categories())
         _, pred = photo_factory(score=0.8)

@@ -11,8 +11,8 @@ Without a calibration every figure is in pixels and says so (``UNIT_PX``); with 
 millimetres. The scale holds for the photo's *oriented* pixel frame (the one masks use) and for
 objects in the plane of the reference: a photo taken at an angle has no single scale.
 
-The project store (``core.project.calibration``) keeps ``mm_per_pixel``, ``method`` and
-``details``; ``Calibration.from_record`` reads its records, whatever method name they carry.
+This is the one calibration type: the project store (``project.calibration``) keeps and returns
+it, measurement uses it, dialogs make it.
 """
 from __future__ import annotations
 
@@ -28,9 +28,12 @@ AREA_UNITS = {UNIT_MM: "mm²", UNIT_PX: "px²"}
 #: Length units accepted by the constructors, in millimetres.
 LENGTH_UNITS_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
 
-METHOD_LINE, METHOD_GSD = "line", "gsd"
-#: Method names the project store suggests, mapped to ours when read back.
-_METHOD_ALIASES = {"reference_length": METHOD_LINE, "entered": METHOD_GSD}
+METHOD_LINE, METHOD_GSD, METHOD_MARKER, METHOD_EXIF = "line", "gsd", "marker", "exif"
+#: How a scale can be obtained: a drawn reference line, a typed ground sampling distance, a printed
+#: target, the camera's focal length and distance.
+METHODS = (METHOD_LINE, METHOD_GSD, METHOD_MARKER, METHOD_EXIF)
+#: Names that projects written before the methods were unified carry, read as today's.
+LEGACY_METHODS = {"reference_length": METHOD_LINE, "entered": METHOD_GSD}
 
 
 class CalibrationError(InspectorError):
@@ -71,8 +74,10 @@ class Calibration:
 
     def __post_init__(self):
         object.__setattr__(self, "mm_per_pixel", _positive(self.mm_per_pixel, "millimetres per pixel"))
-        if not str(self.method).strip():
-            raise CalibrationError("a calibration needs a method name")
+        method = str(self.method).strip()
+        if not method:
+            raise CalibrationError("a calibration needs a method name", hint=f"e.g. one of {METHODS}")
+        object.__setattr__(self, "method", LEGACY_METHODS.get(method, method))
 
     @property
     def unit(self) -> str:
@@ -107,16 +112,9 @@ class Calibration:
     def from_json(d: Mapping[str, Any]) -> "Calibration":
         try:
             return Calibration(float(d["mm_per_pixel"]), str(d.get("method", METHOD_GSD)),
-                               dict(d.get("detail", d.get("details", {})) or {}))
+                               dict(d.get("detail") or {}))
         except KeyError as e:
             raise CalibrationError(f"a calibration is missing the key {e.args[0]!r}") from e
-
-    @staticmethod
-    def from_record(record: Any) -> "Calibration":
-        """From anything with ``mm_per_pixel``, ``method`` and ``details`` (a store record)."""
-        method = str(getattr(record, "method", METHOD_GSD))
-        detail = getattr(record, "details", None) or getattr(record, "detail", None) or {}
-        return Calibration(float(record.mm_per_pixel), _METHOD_ALIASES.get(method, method), dict(detail))
 
 
 def calibration_from_line(p0: Sequence[float], p1: Sequence[float], length: float,

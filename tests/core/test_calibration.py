@@ -1,5 +1,4 @@
 """Calibration: from a drawn line or a ground sampling distance, errors, the store's records."""
-from types import SimpleNamespace
 
 import pytest
 
@@ -38,10 +37,7 @@ def test_bad_values_and_units_are_refused():
         calibration_from_gsd(1, unit="furlong")
 
 
-def test_json_and_store_records_round_trip():
+def test_json_round_trip_and_former_method_names():
     cal = calibration_from_line((0, 0), (200, 0), 50)
     assert Calibration.from_json(cal.to_json()) == cal
-    record = SimpleNamespace(image_id=3, mm_per_pixel=0.2, method="reference_length",
-                             details={"length": 40}, updated_at="")
-    from_store = Calibration.from_record(record)
-    assert from_store.mm_per_pixel == 0.2 and from_store.method == "line"
+    assert Calibration(0.2, "reference_length").method == "line" and Calibration(0.2, "entered").method == "gsd"
