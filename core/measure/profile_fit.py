@@ -45,7 +45,7 @@ class ContrastFit:
     identified: bool
 
 
-_FINE = 0.05  # px, grid of the model's numerical convolution
+_FINE = 0.1  # px, grid of the model's numerical convolution
 # Pixel integration (a box 1 px wide) then bilinear interpolation (a triangle 2 px wide) make a
 # quadratic B-spline 3 px wide: the part of the blur the photo's sampling adds to the optics'.
 _N1 = round(1 / _FINE)
@@ -103,20 +103,23 @@ def fit_contrast(profiles: np.ndarray, areas: np.ndarray, s: np.ndarray, *,
     """
     from scipy.optimize import least_squares
 
-    b = len(profiles)
+    # Each group is centred on its centroid, and the model is symmetric: no centre to fit. Only
+    # the offsets where some profile is non-zero (the core windows) carry information.
+    span = np.flatnonzero(np.abs(profiles).sum(0) > 0)
+    if span.size:
+        profiles, s = profiles[:, span[0]:span[-1] + 1], s[span[0]:span[-1] + 1]
+    zero = np.zeros(len(profiles))
     # The interior is at least as dark as the deepest averaged dip, less what noise adds to it.
     lo_d = max(0.8 * min_contrast, float(np.max(areas)) / (np.ptp(s) + 1e-9), 1e-4)
 
-    def resid(p: np.ndarray, sigma: float | None = None) -> np.ndarray:
-        d, sg = p[0], (p[1] if sigma is None else sigma)
-        c = p[-b:]
-        return (dip_model(s, d, sg, areas / d, c) - profiles).ravel()
+    def resid(p: np.ndarray) -> np.ndarray:
+        return (dip_model(s, p[0], p[1], areas / p[0], zero) - profiles).ravel()
 
-    lo = np.concatenate([[lo_d, SIGMA_BOUNDS[0]], np.full(b, -2.0)])
-    hi = np.concatenate([[1.0, SIGMA_BOUNDS[1]], np.full(b, 2.0)])
+    lo = np.array([lo_d, SIGMA_BOUNDS[0]])
+    hi = np.array([1.0, SIGMA_BOUNDS[1]])
     fit = None
     for d_start, s_start in ((float(profiles.max()), 0.8), (float(profiles.max()) * 1.3, 0.3)):
-        x0 = np.clip(np.concatenate([[d_start, s_start], np.zeros(b)]), lo + 1e-9, hi - 1e-9)
+        x0 = np.clip(np.array([d_start, s_start]), lo + 1e-9, hi - 1e-9)
         f = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac")
         if fit is None or (np.isfinite(f.cost) and f.cost < fit.cost):
             fit = f
@@ -129,7 +132,7 @@ def fit_contrast(profiles: np.ndarray, areas: np.ndarray, s: np.ndarray, *,
         df = float(np.clip(d * f, lo[0], hi[0]))
         if df == d:
             continue
-        probe = least_squares(lambda p, df=df: resid(np.concatenate([[df], p])), fit.x[1:],
+        probe = least_squares(lambda p, df=df: resid(np.array([df, p[0]])), fit.x[1:],
                               bounds=(lo[1:], hi[1:]), x_scale="jac")
         rise = min(rise, float(probe.fun @ probe.fun) / max(cost, 1e-18) - 1.0)
     rel_se = PROBE / np.sqrt(max(rise, 1e-12))  # a quadratic minimum's relative half-width
