@@ -14,7 +14,7 @@ from core.commands.exit_codes import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_U
 from core.errors import InspectorError
 
 #: Sub-commands in the order ``--help`` lists them; each is a module in ``core/commands``.
-COMMANDS = ("synth", "import", "export", "train", "predict", "evaluate", "report", "demo", "info")
+COMMANDS = ("synth", "import", "export", "train", "predict", "evaluate", "report", "measure", "demo", "info")
 
 
 
