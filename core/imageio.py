@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +39,58 @@ class ImageInfo:
     orientation: int
 
 
+def pixel_limit_error(width: int, height: int, path: str | Path | None) -> BadImageError | None:
+    """The one refusal of every image-like file above ``MAX_PIXELS`` (photo, mask, embedded
+    image), from its header before any pixel is decoded; None when the size is within the limit."""
+    if int(width) * int(height) <= MAX_PIXELS:
+        return None
+    return BadImageError(f"image is {width} x {height} = {int(width) * int(height):,} pixels, above the "
+                         f"limit of {MAX_PIXELS:,}", path, hint="downsample it before importing")
+
+
+def special_file_reason(path: str | Path) -> str | None:
+    """Why ``path`` must not be opened for reading (a FIFO, socket or device would block or never
+    end; a symbolic link loop), or None for a regular file (or one that does not exist)."""
+    import errno
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return "a symbolic link loop" if e.errno == errno.ELOOP else None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    return "not a regular file"
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """A photo's bytes; ``BadImageError`` for special files (never a hang) and read errors."""
+    reason = special_file_reason(path)
+    if reason is not None:
+        raise BadImageError(f"{reason}; skipped", path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise BadImageError("file not found", path) from e
+    except IsADirectoryError as e:
+        raise BadImageError("a folder, not a photo", path) from e
+    except OSError as e:
+        raise BadImageError(f"cannot read the file: {e.strerror or e}", path) from e
+
+
 def _open(path: Path, data: bytes | None = None):
     from PIL import Image, UnidentifiedImageError
 
+    # PIL's own bomb guard warns from 89 MP on: one limit for all, ours (PIL then errs at twice it)
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     if data is None:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as e:
-            raise BadImageError("file not found", path) from e
-        except OSError as e:
-            raise BadImageError(f"cannot read the file: {e.strerror or e}", path) from e
+        data = read_file_bytes(path)
     if not data:
         raise BadImageError("the file is empty (0 bytes)", path)
     try:
@@ -57,13 +100,13 @@ def _open(path: Path, data: bytes | None = None):
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         if isinstance(e, UnidentifiedImageError):
             raise BadImageError("not an image file, or a format that cannot be read", path) from e
-        raise BadImageError(f"image is too large to open safely (limit {MAX_PIXELS:,} pixels)", path) from e
+        raise BadImageError(f"image is too large to open safely (above the limit of {MAX_PIXELS:,} pixels)", path,
+                            hint="downsample it before importing") from e
     except OSError as e:
         raise BadImageError(f"cannot decode the image: {e}", path) from e
-    if img.width * img.height > MAX_PIXELS:
-        raise BadImageError(
-            f"image is {img.width} x {img.height} = {img.width * img.height:,} pixels, above the "
-            f"limit of {MAX_PIXELS:,}", path, hint="downsample it before importing")
+    too_large = pixel_limit_error(img.width, img.height, path)
+    if too_large is not None:
+        raise too_large
     return img
 
 
@@ -82,6 +125,61 @@ def read_image_info(path: str | Path) -> ImageInfo:
     orient = _orientation(img)
     w, h = img.size
     if orient in (5, 6, 7, 8):  # these orientations swap width and height
+        w, h = h, w
+    return ImageInfo(int(w), int(h), orient)
+
+
+def image_info_from_bytes(data: bytes, path: str | Path | None = None) -> ImageInfo:
+    """``read_image_info`` of bytes already in memory (an embedded image, a file read once)."""
+    img = _open(Path(path) if path is not None else Path("<embedded image>"), data)
+    orient = _orientation(img)
+    w, h = img.size
+    if orient in (5, 6, 7, 8):
+        w, h = h, w
+    return ImageInfo(int(w), int(h), orient)
+
+
+def verify_image(path: str | Path, data: bytes | None = None) -> ImageInfo:
+    """Check a photo's *whole* file, cheaply, and return its upright size.
+
+    The header alone says nothing of a file cut short by an interrupted copy: such a photo would
+    be imported, exported as part of a complete dataset, and fail only when training reads it.
+    So every byte is read and checked at import, at a fraction of a full decode's cost:
+
+    * JPEG: decoded at 1/8 scale (``draft``): libjpeg still reads and Huffman-decodes every
+      coefficient, but skips most of the inverse DCT and colour work (about 40 ms of CPU for
+      12 MP here, ``bench/bench_import_verify.py``); a truncated or corrupt stream raises.
+    * PNG: every chunk's CRC and the order of the chunks up to IEND (``verify``), without
+      inflating the pixels.
+    * Other formats (TIFF, BMP, WebP): a full decode.
+
+    Raises ``BadImageError`` naming the file (truncated, corrupt, special file, too large ...).
+    """
+    from PIL import Image
+
+    path = Path(path)
+    if data is None:
+        data = read_file_bytes(path)
+    img = _open(path, data)
+    orient = _orientation(img)
+    w, h = img.size  # before draft() shrinks it
+    try:
+        if img.format == "PNG":
+            # chunk CRCs and structure up to IEND, without inflating the pixels (verify() must
+            # come straight after open(), so on an object of its own)
+            Image.open(io.BytesIO(data)).verify()
+        else:
+            if img.format == "JPEG":
+                # grey output skips the colour conversion; every component is still decoded
+                img.draft("L" if img.mode in ("RGB", "L") else img.mode,
+                          (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
+    except BadImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise BadImageError(f"the file is truncated or corrupt: {e}", path,
+                            hint="copy the photo again from its source") from e
+    if orient in (5, 6, 7, 8):
         w, h = h, w
     return ImageInfo(int(w), int(h), orient)
 

@@ -26,10 +26,13 @@ from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportPr
                                  ProgressFn, check_size, guess_images_dir, norm_key)
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask
-from core.imageio import read_image_info
+from core.imageio import special_file_reason, verify_image
 
 
 def _load(json_path: Path) -> dict:
+    reason = special_file_reason(json_path)
+    if reason is not None:  # reading a FIFO would block forever
+        raise DatasetError(f"{reason}, not a COCO file", json_path)
     try:
         data = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -79,7 +82,7 @@ def _categories(data: dict, stuff: set[str], fill: str | int | None, json_path: 
 
 def _import_image(image: dict, anns: list[tuple[int, dict]], photo: Path, categories: CategorySet,
                   things: set[int], fill: int | None, json_path: Path, warnings: list[str]) -> list[ImportResult]:
-    info = read_image_info(photo)
+    info = verify_image(photo)  # the whole file: a truncated photo is reported, not imported
     h, w = int(image["height"]), int(image["width"])
     check_size((h, w), info, json_path, f"the images entry of {image['file_name']!r}")
     results: list[ImportResult] = []

@@ -23,8 +23,8 @@ from core.formats.build import SegStats
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
                                  ProgressFn, check_size, guess_images_dir, norm_key)
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
-from core.idpng import encode_ids, read_ids
-from core.imageio import read_image_info
+from core.idpng import check_png_size, encode_ids, read_ids
+from core.imageio import special_file_reason, verify_image
 from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, load_coco_panoptic_json
 
 
@@ -56,12 +56,19 @@ def _clean_segments_info(infos: list, path: Path) -> tuple[list[dict], list[str]
 
 def _import_one(image: dict, ann: dict | None, photo: Path, png_dir: Path, categories: CategorySet,
                 json_path: Path) -> list[ImportResult]:
-    info = read_image_info(photo)
+    info = verify_image(photo)  # the whole file: a truncated photo is reported, not imported
     image_id = image["id"]
     if ann is None:
         return [ImportItem(photo, None, ("the JSON has no annotation for this photo",), info.width, info.height,
                            str(json_path))]
     png = png_dir / norm_key(str(ann["file_name"]))
+    # size from the header first: a small file claiming 12000 x 12000 is refused for what it is
+    # (the wrong size for its photo) before a pixel is inflated
+    reason = special_file_reason(png)
+    if reason is not None:
+        raise AnnotationError(f"{reason}; skipped", png)
+    header = check_png_size(png)
+    check_size((header.height, header.width), info, png, "panoptic PNG")
     id_map = read_ids(png)
     infos, warnings = _clean_segments_info(ann["segments_info"], png)
     pan = PanopticAnnotation.from_coco(id_map, infos, path=png)

@@ -34,7 +34,7 @@ from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
 from core.formats.build import SegStats, canonical, check_consistent, segment_table
 from core.formats.common import CancelCheck, ExportRecord, ProgressFn, default_workers, ordered_map
-from core.imageio import encode_jpeg, load_image, read_image_info
+from core.imageio import encode_jpeg, load_image, verify_image
 from core.panoptic import PanopticAnnotation
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def write_photo(rec: ExportRecord, out: Path) -> str:
     its size no longer matches the annotation.
     """
     src = Path(rec.photo_path)
-    info = read_image_info(src)
+    info = verify_image(src)  # a photo cut short never goes into a dataset that looks complete
     if (info.width, info.height) != (rec.width, rec.height):
         raise AnnotationError(f"the photo is now {info.width}x{info.height} but its annotation is "
                               f"{rec.width}x{rec.height}", src, hint="the photo file was replaced")

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from core.categories import CategorySet, default_categories
-from core.errors import AnnotationError, DatasetError
+from core.errors import AnnotationError, BadImageError, DatasetError
 from core.formats.build import LATER_ON_TOP, Instance, from_instances
 from core.formats.common import (CancelCheck, ImportItem, ImportProblem, ImportResult, ImportRun, Job, ProgressFn,
                                  check_size, fill_category_id, norm_key)
-from core.imageio import read_image_info
+from core.imageio import image_info_from_bytes, special_file_reason, verify_image
 
 #: labelme's conventional labels for "no class".
 UNLABELLED = ("_background_", "__ignore__")
@@ -36,6 +36,9 @@ AREALESS = ("line", "linestrip", "point", "points")
 
 
 def _read_json(path: Path) -> dict:
+    reason = special_file_reason(path)
+    if reason is not None:  # a FIFO named .json would block the import forever
+        raise DatasetError(f"{reason}; skipped", path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -82,7 +85,14 @@ def shape_to_mask(shape: dict, h: int, w: int) -> np.ndarray | None:
     elif kind == "mask":
         (x1, y1), _ = _points(shape, 2, 2)
         try:
-            small = np.asarray(Image.open(io.BytesIO(base64.b64decode(shape["mask"]))).convert("L")) > 0
+            data = base64.b64decode(shape["mask"])
+            info = image_info_from_bytes(data, "the mask shape's PNG")  # size from the header first
+            if info.width > w or info.height > h:
+                raise AnnotationError(f"the mask shape's PNG is {info.width}x{info.height}, larger than the "
+                                      f"photo ({w}x{h})")
+            small = np.asarray(Image.open(io.BytesIO(data)).convert("L")) > 0
+        except BadImageError as e:
+            raise AnnotationError(f"mask shape has no readable 'mask' PNG: {e.reason}") from e
         except (KeyError, TypeError, ValueError, OSError, binascii.Error) as e:
             raise AnnotationError("mask shape has no readable 'mask' PNG") from e
         out = np.zeros((h, w), bool)
@@ -114,14 +124,15 @@ def _find_photo(json_path: Path, data: dict) -> Path:
 
 def _check_image_data(data: dict) -> str | None:
     """A warning when ``imageData`` is present but cannot be decoded (the photo file is used)."""
-    from PIL import Image
-
     blob = data.get("imageData")
     if blob is None:
         return None
     try:
-        with Image.open(io.BytesIO(base64.b64decode(blob, validate=False))) as img:
-            img.size  # header parsed
+        # the header only, size-checked like every image (a decompression bomb is refused here,
+        # and the photo beside the file is still used)
+        image_info_from_bytes(base64.b64decode(blob, validate=False), "imageData")
+    except BadImageError as e:
+        return f"imageData is unusable ({e.reason}); the photo file was used"
     except (TypeError, ValueError, OSError, binascii.Error):
         return "imageData is broken; the photo file was used"
     return None
@@ -130,7 +141,7 @@ def _check_image_data(data: dict) -> str | None:
 def _import_file(json_path: Path, categories: CategorySet, fill: int | None) -> list[ImportResult]:
     data = _read_json(json_path)
     photo = _find_photo(json_path, data)
-    info = read_image_info(photo)
+    info = verify_image(photo)  # the whole file: a truncated photo is reported, not imported
     if "imageHeight" in data and "imageWidth" in data:
         check_size((int(data["imageHeight"]), int(data["imageWidth"])), info, json_path, "labelme canvas")
     warnings = [w for w in (_check_image_data(data),) if w]

@@ -30,7 +30,7 @@ from core.formats.build import IGNORE, from_class_map
 from core.formats.class_mapping import ClassMapping
 from core.formats.common import (CancelCheck, ImportItem, ImportProblem, ImportResult, ImportRun, Job, ProgressFn,
                                  check_size, fill_category_id, norm_key)
-from core.imageio import ImageInfo, is_image_file, read_image_info
+from core.imageio import ImageInfo, is_image_file, special_file_reason, verify_image
 
 #: Stem suffixes that name a mask after its photo (``IMG_1.jpg`` <- ``IMG_1_mask.png``).
 MASK_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_gt", "-mask", "-label")
@@ -55,12 +55,23 @@ class MaskFolderOptions:
             raise ValueError("min_area must be >= 0")
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder``, recursively, sorted; hidden files and folders skipped."""
+def list_images(folder: Path, special: list[ImportResult] | None = None) -> list[Path]:
+    """Image files under ``folder``, recursively, sorted; hidden files and folders skipped.
+
+    Image-named entries that are not regular files (FIFOs, sockets, devices, symbolic link
+    loops) are left out, never opened (that could block forever); with ``special`` given, each
+    is reported there as an ``ImportProblem``."""
     out = []
     for p in folder.rglob("*"):
         rel = p.relative_to(folder).parts
-        if any(part.startswith(".") for part in rel) or not p.is_file() or not is_image_file(p):
+        if any(part.startswith(".") for part in rel) or not is_image_file(p):
+            continue
+        reason = special_file_reason(p)
+        if reason is not None:
+            if special is not None:
+                special.append(ImportProblem(str(p), f"{reason}; skipped"))
+            continue
+        if not p.is_file():
             continue
         out.append(p)
     return sorted(out, key=lambda p: norm_key(str(p.relative_to(folder))))
@@ -148,7 +159,7 @@ def _translate(values: np.ndarray, mapping: ClassMapping, path: Path) -> np.ndar
 
 
 def _photo_info(photo: Path) -> ImageInfo:
-    return read_image_info(photo)
+    return verify_image(photo)  # the whole file: a truncated photo is reported, not imported
 
 
 def _import_index(photo: Path, mask: Path, mapping: ClassMapping, things: set[int], opts: MaskFolderOptions,
@@ -221,8 +232,12 @@ def import_mask_folder(photos: str | Path, masks: str | Path, mapping: ClassMapp
     mapping = mapping if mapping is not None else ClassMapping.identity()
     things = {c.id for c in mapping.categories.things}
     fill = fill_category_id(mapping.categories, options.fill)
-    photo_files = list_images(photos)
-    mask_files = list_images(masks)
+    special: list[ImportResult] = []
+    mask_files = list_images(masks, special)
+    # A masks folder inside the photos folder (photos/masks/, the layout a drop detects) holds no
+    # photos: its masks would otherwise be imported as photos of their own.
+    mask_set = {p.resolve() for p in mask_files}
+    photo_files = [p for p in list_images(photos, special) if p.resolve() not in mask_set]
     if not photo_files:
         raise DatasetError("no photos found", photos)
     mode = options.mode
@@ -231,7 +246,7 @@ def import_mask_folder(photos: str | Path, masks: str | Path, mapping: ClassMapp
     if mode == "auto":
         mode = "binary" if by_token or not mapping.values else "index"
     jobs: list[Job] = []
-    problems: list[ImportResult] = []
+    problems: list[ImportResult] = list(special)
     used: set[Path] = set()
     if mode == "binary":
         if not tokens:

@@ -138,7 +138,8 @@ def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], r
            split: str | None, cancel: CancelCheck | None, summary: ProjectImportSummary) -> None:
     if not pending:
         return
-    report = project.images.add_files([i.photo_path for i in pending], split=split, cancel=cancel)
+    # the importer verified every photo's whole file already (core.imageio.verify_image)
+    report = project.images.add_files([i.photo_path for i in pending], split=split, cancel=cancel, verify=False)
     summary.photos_added += len(report.added)
     added = {r.id for r in report.added}
     from core.project.paths import normalized_abs
@@ -193,7 +194,8 @@ def _add_copies(project: "Project", copies: list[tuple[ImportItem, PanopticAnnot
                 summary: ProjectImportSummary) -> None:
     """Add photos whose content is already in the project under another annotation as photos of
     their own, each with its annotation, and flag them as duplicates."""
-    report = project.images.add_files([i.photo_path for i, _a, _o in copies], split=split, skip_duplicates=False)
+    report = project.images.add_files([i.photo_path for i, _a, _o in copies], split=split, skip_duplicates=False,
+                                      verify=False)
     summary.photos_added += len(report.added)
     from core.project.paths import normalized_abs
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence
 
 from core.errors import BadImageError, CancelledError, InspectorError, ProjectError
-from core.imageio import is_image_file, read_image_info
+from core.imageio import image_info_from_bytes, is_image_file, read_file_bytes, verify_image
 from core.project import paths
 from core.project.schema import IMAGE_SPLITS, IMAGE_STATUSES, now_iso
 
@@ -117,13 +117,16 @@ def file_sha256(path: str | Path, cancel: CancelFlag | None = None) -> tuple[str
     return h.hexdigest(), size
 
 
-def _scan(path: Path, cancel: CancelFlag | None) -> _Scanned:
-    try:
-        digest, size = file_sha256(path, cancel)
-    except OSError as e:
-        raise BadImageError(f"cannot read the file: {e.strerror or e}", path) from e
-    info = read_image_info(path)  # header only; raises BadImageError for non-images
-    return _Scanned(path, size, digest, info.width, info.height, info.orientation)
+def _scan(path: Path, cancel: CancelFlag | None, verify: bool = True) -> _Scanned:
+    """Hash and size of a photo from one read of its bytes; with ``verify`` the whole file is
+    checked (``verify_image``: a truncated photo is refused here, not when training reads it),
+    else its header only (the importers verified it already)."""
+    if cancel is not None and cancel.is_set():
+        raise CancelledError("cancelled", path)
+    data = read_file_bytes(path)  # special files (FIFOs, devices) refused, never a hang
+    digest = hashlib.sha256(data).hexdigest()
+    info = verify_image(path, data) if verify else image_info_from_bytes(data, path)
+    return _Scanned(path, len(data), digest, info.width, info.height, info.orientation)
 
 
 def list_image_files(folder: str | Path, recursive: bool = True) -> list[Path]:
@@ -212,7 +215,7 @@ class ImageStore:
 
     def add_files(self, files: Iterable[str | Path], *, progress: Progress | None = None,
                   cancel: CancelFlag | None = None, skip_duplicates: bool = True,
-                  split: str | None = None, workers: int | None = None) -> AddReport:
+                  split: str | None = None, workers: int | None = None, verify: bool = True) -> AddReport:
         """Add photos: each is hashed and its oriented size read on a small thread pool.
 
         Call from a worker thread (the GUI) or the CLI; never on a GUI thread. Files already in
@@ -226,6 +229,8 @@ class ImageStore:
             cancel: stops between files when ``cancel.is_set()``.
             split: the split given to every added photo (default none).
             workers: threads for hashing (default: up to 4).
+            verify: check each photo's whole file (``core.imageio.verify_image``); False when
+                the caller has just done so (the importers).
         """
         if split is not None and split not in IMAGE_SPLITS:
             raise ProjectError(f"unknown split {split!r}; use one of {IMAGE_SPLITS}")
@@ -257,7 +262,7 @@ class ImageStore:
                     report.cancelled = True
                     break
                 batch = todo[start:start + BATCH]
-                futures = {pool.submit(_scan, p, cancel): i for i, p in enumerate(batch)}
+                futures = {pool.submit(_scan, p, cancel, verify): i for i, p in enumerate(batch)}
                 scanned: list[_Scanned | None] = [None] * len(batch)
                 for fut in as_completed(futures):
                     i = futures[fut]

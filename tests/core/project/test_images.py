@@ -65,9 +65,9 @@ def test_adding_1000_photos_scans_off_the_calling_thread_with_progress(project, 
     scan_threads = set()
     real_scan = images_mod._scan
 
-    def spy(path, cancel):
+    def spy(path, cancel, *rest):
         scan_threads.add(threading.current_thread().name)
-        return real_scan(path, cancel)
+        return real_scan(path, cancel, *rest)
 
     monkeypatch.setattr(images_mod, "_scan", spy)
     seen = []
