@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core.project import PROJECT_SUFFIX
-from gui.drop import DATASET_NAMES, DropContents, classify
+from core.formats.detect import DATASET_NAMES, DropContents, classify
 from gui.error_reporter import ErrorReporter
 from gui.project_session import ProjectSession
 from gui.settings import Preferences

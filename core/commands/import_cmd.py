@@ -4,6 +4,7 @@ or convert it to a COCO panoptic folder.
     python main.py import masks photos/ --masks masks/ --classes 1=crack,2=spalling --fill concrete --project p.pinspect
     python main.py import coco annotations/instances_default.json --out coco_panoptic/ --split
     python main.py import labelme labelme_dir/ --project p.pinspect
+    python main.py import auto dataset/ --project p.pinspect      # the format found as the window finds it
 """
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-FORMATS = ("masks", "coco", "coco-panoptic", "labelme")
+FORMATS = ("auto", "masks", "coco", "coco-panoptic", "labelme")
 
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import a dataset into a project, or convert it to COCO panoptic",
                        description="Import photos with masks or annotations. Give --project to add them to a "
                                    "project (created when missing), or --out to write a COCO panoptic folder.")
-    p.add_argument("format", choices=FORMATS, help="masks: photos + mask folder; coco: COCO instances JSON "
+    p.add_argument("format", choices=FORMATS, help="auto: found from the source, as a drop on the window "
+                   "finds it; masks: photos + mask folder; coco: COCO instances JSON "
                    "(CVAT ...); coco-panoptic: panoptic JSON + PNG folder; labelme: labelme JSON files")
     p.add_argument("source", type=Path, help="photos folder (masks), the JSON file (coco, coco-panoptic), or a "
                    "labelme file or folder")
@@ -83,11 +85,29 @@ def open_run(args, progress, cancel=None):
     return import_labelme(args.source, categories=categories, fill=args.fill, progress=progress, cancel=cancel)
 
 
+def _detect_format(args) -> None:
+    """Replace ``auto`` by the format found at ``args.source`` (and the mask folder it found)."""
+    from core.errors import DatasetError
+    from core.formats.detect import DATASET_NAMES, IMPORT_FORMATS, detect_dataset
+
+    found = detect_dataset(args.source)
+    if found is None:
+        raise DatasetError("no dataset found here (a COCO or COCO panoptic JSON, labelme files, or photos with a "
+                           "masks/labels folder beside them)", args.source,
+                           hint="name the format instead of auto: masks, coco, coco-panoptic or labelme")
+    args.format, args.source = IMPORT_FORMATS[found.kind], found.path
+    if found.masks is not None and args.masks is None:
+        args.masks = found.masks
+    print(f"found {DATASET_NAMES[found.kind]}: {found.path}")
+
+
 def run(args) -> int:
     from core.commands.progress import ProgressBar
     from core.errors import InspectorError
     from core.formats import export_coco_panoptic, records_from_import
 
+    if args.format == "auto":
+        _detect_format(args)
     if args.format == "masks" and args.masks is None:
         print("error: import masks needs --masks DIR", file=sys.stderr)
         return 2

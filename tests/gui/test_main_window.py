@@ -15,7 +15,7 @@ from core.errors import BadImageError
 from core.project import Project
 from gui.dialogs.category_dialogs import PixelDecision
 from gui.dialogs.import_dialog import ImportDialog
-from gui.drop import COCO_INSTANCES, LABELME
+from core.formats.detect import COCO_INSTANCES, LABELME
 
 from .conftest import LoopWatch, open_project, write_photos
 

@@ -1,6 +1,7 @@
-"""What a drop on the window holds: photos, folders of photos, datasets, or unsupported files.
+"""What kind of dataset a path holds: photos, folders of photos, datasets, or unsupported files.
 
-Sorting looks at names and, for ``.json`` files, at their top-level keys (a COCO file has
+The window sorts what is dropped on it with ``classify``; ``main.py import auto`` finds the format
+of its source with ``detect_dataset``. Sorting looks at names and, for ``.json`` files, at their top-level keys (a COCO file has
 ``images`` and ``annotations``; a panoptic one has ``segments_info`` in its annotations; a labelme
 file has ``shapes``). A folder is a dataset when it holds such a JSON at its top level, or a
 ``masks``/``labels`` folder beside the photos; otherwise it is a folder of photos.
@@ -84,20 +85,29 @@ def folder_dataset(folder: Path) -> DroppedDataset | None:
     return None
 
 
+#: Detected kind -> the ``main.py import`` format that reads it.
+IMPORT_FORMATS = {COCO_PANOPTIC: "coco-panoptic", COCO_INSTANCES: "coco", LABELME: "labelme", MASK_FOLDER: "masks"}
+
+
+def detect_dataset(path: Path) -> DroppedDataset | None:
+    """The dataset at ``path`` (a JSON file or a folder), or None when it holds none we read."""
+    path = Path(path)
+    if path.is_dir():
+        return folder_dataset(path)
+    kind = json_kind(path) if path.is_file() and path.suffix.lower() == ".json" else None
+    return None if kind is None else DroppedDataset(kind, path)
+
+
 def classify(paths: list[Path]) -> DropContents:
+    """Sort dropped paths into photos (files and plain folders), datasets and unsupported files."""
     out = DropContents()
     for p in paths:
         p = Path(p)
-        if p.is_dir():
-            ds = folder_dataset(p)
-            if ds is not None:
-                out.datasets.append(ds)
-            else:
-                out.photos.append(p)
-        elif p.is_file() and is_image_file(p):
+        ds = detect_dataset(p)
+        if ds is not None:
+            out.datasets.append(ds)
+        elif p.is_dir() or (p.is_file() and is_image_file(p)):
             out.photos.append(p)
-        elif p.is_file() and p.suffix.lower() == ".json" and json_kind(p) is not None:
-            out.datasets.append(DroppedDataset(json_kind(p), p))
         else:
             out.unsupported.append(p)
     return out
