@@ -64,8 +64,10 @@ class PredictionUi:
         return self.evaluation
 
     def _evaluated(self, ev) -> None:
-        """The evaluation stored its predictions: the photo list and the open photo show them."""
+        """The evaluation stored its predictions (the photo list and the open photo show them) and
+        is kept with the project: the panels cite it if it was the active model's."""
         self._predicted([p.image_id for p in ev.photos])
+        self.models.reload_provenance()
 
     def _predicted(self, image_ids) -> None:
         s = self.window.session
@@ -102,9 +104,16 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
 
     def model_changed(model_id, name: str) -> None:
         w.loader.model_id = model_id  # the photo shows this model's stored prediction
-        panel.show_model(model_id, name)
+        panel.show_model(model_id, name, models.provenance)
+
+    def provenance_changed(provenance) -> None:
+        panel.show_model(models.model_id, models.name, provenance)
+        measurement = getattr(w, "measurement", None)  # its panel reads the prediction's figures too
+        if measurement is not None:
+            measurement.panel.set_absence_reason(None if provenance is None else provenance.absence_reason())
 
     models.changed.connect(model_changed)
+    models.provenanceChanged.connect(provenance_changed)
     controller.notice.connect(lambda text: w.status.showMessage(text, 8000))
     controller.started.connect(lambda task: w.status.track(task, "Predicting"))
     controller.finished.connect(lambda report: ui._predicted(report.predicted))

@@ -22,12 +22,16 @@ log = logging.getLogger(__name__)
 
 class ModelSource(QObject):
     changed = Signal(object, str)  # model id or None, a name to show ("" when none)
+    #: ``core.report.provenance.ModelProvenance`` of the model (None: no model): its evaluation
+    #: on the project, what the panels cite beside its figures. Emitted before ``changed``.
+    provenanceChanged = Signal(object)
 
     def __init__(self, session: ProjectSession, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
         self.model_id: int | None = None
         self.name = ""
+        self.provenance = None
         self._lock = threading.Lock()
         self._use = threading.Lock()  # one run of the model at a time (see ``exclusive``)
         self._cached: tuple[tuple, object] | None = None  # ((model id, checkpoint, mtime), Predictor)
@@ -55,7 +59,20 @@ class ModelSource(QObject):
             except Exception:  # noqa: BLE001 - deleted meanwhile: no model
                 model_id = None
         self.model_id, self.name = model_id, name
+        self.reload_provenance()
         self.changed.emit(model_id, name)
+
+    def reload_provenance(self) -> None:
+        """Read the model's evaluation on the project again (after an evaluation or a training epoch)."""
+        from core.report.provenance import model_provenance
+
+        project, model_id = self.session.project, self.model_id
+        try:
+            self.provenance = None if model_id is None or project is None else model_provenance(project, model_id)
+        except Exception as e:  # noqa: BLE001 - deleted meanwhile: no provenance to cite
+            log.warning("cannot read the evaluation of model %s: %s", model_id, e)
+            self.provenance = None
+        self.provenanceChanged.emit(self.provenance)
 
     def _closed(self) -> None:
         with self._lock:

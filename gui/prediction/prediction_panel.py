@@ -9,6 +9,8 @@ slider is the ``ConfidenceSlider`` that ``LiveThreshold`` listens to.
 """
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget
 
@@ -70,13 +72,20 @@ class PredictionPanel(QWidget):
         self._busy(False)
         self.show_model(None, "")
 
-    def show_model(self, model_id, name: str) -> None:
+    def show_model(self, model_id, name: str, provenance=None) -> None:
+        """The active model's name, and with ``provenance`` (``core.report.provenance.ModelProvenance``)
+        its evaluation on the project: a figure read off a model means little without it."""
         if model_id is None:
             self.model_label.setText("Model: <i>none yet</i>")
             self.model_label.setToolTip("Train a model on your annotated photos first; its predictions show here.")
         else:
-            self.model_label.setText(f"Model: <b>{name}</b>")
-            self.model_label.setToolTip("The active model: predictions and the slider use it")
+            evaluated = "" if provenance is None else f" · {html.escape(provenance.evaluation_text())}"
+            self.model_label.setText(f"Model: <b>{html.escape(name)}</b>{evaluated}")
+            tip = "The active model: predictions and the slider use it."
+            reason = None if provenance is None else provenance.absence_reason()
+            if reason:
+                tip += f"\nWhere it finds no defect, that proves nothing: {reason}."
+            self.model_label.setToolTip(tip)
         self.predict_button.setEnabled(model_id is not None and not self.controller.busy)
 
     def _busy(self, busy: bool) -> None:

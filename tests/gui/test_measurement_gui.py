@@ -251,7 +251,8 @@ def test_report_action_writes_the_project_report(qtbot, window, make_project, tm
     assert "Bridge A, north abutment" in html and "photo_000.jpg" in html and "data:image/jpeg;base64," in html
     rows = list(csv.DictReader((tmp_path / "report" / "segments.csv").open(encoding="utf-8-sig")))
     assert len(rows) == 3 and {r["unit"] for r in rows} == {"mm"}
-    assert len(result.photos) == 1 and "1 photos" in window.status.currentMessage()
+    assert len(result.photos) == 2 and "2 photos" in window.status.currentMessage()  # one without figures
+    assert "1 without figures" in window.status.currentMessage()
     # Asked again for the same folder, the dialog says the report there will be replaced.
     window.actions.a["write_report"].trigger()
     ui.report.dialog.folder.setText(str(tmp_path / "report"))

@@ -27,6 +27,8 @@ def _with_model(path, pq: float | None = None, images: int = 0) -> int:
 
 def _show_empty_prediction(qtbot, window):
     """The model's result on the open photo: concrete everywhere, no defect; measured."""
+    ui = window.measurement
+    qtbot.waitUntil(lambda: ui.measurer.figures is not None and not ui.measurer.busy, timeout=10_000)
     rec = window.photo.record
     pred = PanopticAnnotation(np.ones((rec.height, rec.width), np.int32), {1: Segment(1, 4, False, "model", 0.9)})
     window.photo.set_prediction(pred)
