@@ -254,10 +254,17 @@ class EditingController(QObject):
         self._guard("change the category", change)
 
     def accept_prediction(self, segment_ids: list[int] | None = None) -> None:
-        """Copy predicted segments (all when None) into the annotation: one undo step."""
+        """Copy predicted segments (all when None) into the annotation: one undo step. The whole
+        prediction onto an annotated photo asks first: merge, replace or cancel."""
         doc, pred = self._doc, self.prediction
         if doc is None or pred is None:
             self.message("There is no prediction for this photo.")
+            return
+        if segment_ids is None and doc.editor.segments:
+            from gui.dialogs.accept_prediction_dialog import MERGE, ask_merge_or_replace
+
+            ask_merge_or_replace(self.view.window(), len(doc.editor.segments),
+                                 lambda choice: self._accept_whole(doc, pred, merge=choice == MERGE))
             return
         behind = self.settings.paint_behind
         h, w = doc.editor.shape
@@ -265,3 +272,16 @@ class EditingController(QObject):
         ids = None if segment_ids is None else list(segment_ids)
         self.edit("accept the prediction", lambda ed: ed.accept_prediction(pred, ids, behind), pixels,
                   select_new=True)
+
+    def _accept_whole(self, doc: AnnotationDocument, pred: PanopticAnnotation, merge: bool) -> None:
+        if doc is not self._doc or pred is not self.prediction:
+            self.message("The photo or its prediction changed meanwhile; nothing was accepted.")
+            return
+        h, w = doc.editor.shape
+
+        def op(ed):
+            from core.editing.merge import prediction_for_merge
+
+            part = prediction_for_merge(ed.id_map, ed.segments, ed.categories, pred) if merge else pred
+            return ed.accept_prediction(part, None, False, "Merge the prediction" if merge else "Accept prediction")
+        self.edit("merge the prediction" if merge else "accept the prediction", op, h * w, select_new=True)
