@@ -247,7 +247,10 @@ def test_accepting_predicted_segments_is_one_undoable_step(qtbot, window, make_p
     panel.pred_root.child(0).setSelected(True)          # the most confident: the crack
     panel.buttons["accept"].click()
     assert [s.category_id for s in doc.editor.segments.values()] == [CRACK]
-    window.actions.a["accept_all"].trigger()  # the crack again (it replaces the first copy) and concrete
+    window.actions.a["accept_all"].trigger()  # the photo has an annotation now: merge, replace or cancel?
+    from PySide6.QtWidgets import QMessageBox
+    box = window.findChild(QMessageBox, "acceptPredictionQuestion")
+    next(b for b in box.buttons() if b.text() == "Replace").click()  # the crack again (replacing the first copy)
     assert sorted(s.category_id for s in doc.editor.segments.values()) == [CRACK, CONCRETE]
     np.testing.assert_array_equal(doc.annotation.id_map > 0, pred_map > 0)
     assert window.actions.a["undo"].text() == "Undo Accept prediction"
