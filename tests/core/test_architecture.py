@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "gui", "qtawesome")
 
@@ -26,6 +28,7 @@ def test_core_sources_never_import_qt_or_gui():
     assert offenders == {}, f"core must not import Qt/gui: {offenders}"
 
 
+@pytest.mark.slow
 def test_importing_every_core_module_loads_no_qt():
     modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts)
                      for p in (ROOT / "core").rglob("*.py") if p.name != "__init__.py" or p.parent.name != "core")

@@ -28,7 +28,8 @@ from core.project import Project
 
 N_TRAIN, N_VAL, MINUTES = 8, 4, 0.25
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the machine has 2 shared cores
+# One demo run (training included) serves the module: the whole module is the slow lane's.
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # the machine has 2 shared cores
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,7 @@ def test_terms_are_weighted_by_the_config(build_tiny):
     torch.testing.assert_close(b["loss_giou"], a["loss_giou"])
 
 
+@pytest.mark.slow
 def test_empty_targets_only_teach_no_object(build_tiny):
     model, criterion, _ = build_tiny()
     losses = criterion(model(_images()), [_empty(), _empty()])
@@ -89,6 +90,7 @@ def test_stages_select_the_terms_that_enter_the_loss(build_tiny):
         criterion.set_stage("everything")
 
 
+@pytest.mark.slow
 def test_gradients_reach_every_trainable_parameter(build_tiny):
     model, criterion, _ = build_tiny()
     model.train()

@@ -66,6 +66,7 @@ def test_a_wrong_pixel_mask_is_refused(build_tiny):
         model(images, pixel_mask[:, :-1])
 
 
+@pytest.mark.slow
 def test_predict_computes_masks_only_for_survivors_and_they_equal_the_full_path(build_tiny):
     model, _, _ = build_tiny()
     model.eval()
@@ -124,6 +125,7 @@ def test_postprocessor_refuses_a_threshold_below_the_one_masks_were_computed_for
         post(out, [(96, 128), (96, 104)], threshold=0.3)
 
 
+@pytest.mark.slow
 def test_predict_between_training_steps_changes_nothing_in_training(build_tiny):
     # predict runs under inference_mode and lays the weights out channels-last on the CPU; the
     # weights must stay trainable and training must compute bit for bit what it would without

@@ -25,6 +25,7 @@ def _final_pq(preset: str, photos, out, epochs: int):
     return evals[-1]
 
 
+@pytest.mark.slow
 def test_cpu_fast_learns_the_training_photos_within_a_minute(photos, tmp_path):
     # 8 photos, batch 4: 2 steps an epoch, 60 steps in all.
     ev = _final_pq("cpu_fast", photos, tmp_path / "fast", epochs=30)

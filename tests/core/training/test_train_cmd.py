@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core.cli import main
 from tests.core.data.synth import make_coco_dataset
 
 
+@pytest.mark.slow
 def test_train_command_trains_resumes_and_summarises(tmp_path, capsys):
     data = make_coco_dataset(tmp_path / "data", n=5, sizes=((64, 64),))
     out = tmp_path / "run"
