@@ -4,10 +4,19 @@ The drop-in for panopticapi's ``pq_compute``: the same pairing of annotations by
 same GT ``area`` fields in the IoU, the same error messages for inconsistent files, the same
 numbers. Faster, because PNGs are read and decoded in threads (OpenCV releases the GIL while it
 inflates) and each pair is reduced to a small statistics table in the same worker while the next
-PNGs decode; only a bounded window of images is in flight, so memory stays flat. When both PNGs
-number their segments below 256 (our own exports do), the joint histogram is counted straight
-from the decoded red bytes; otherwise, or when anything is inconsistent, the id maps are built
-and ``image_stats`` runs, which also gives the precise error.
+PNGs decode; only a bounded window of images is in flight, so memory stays flat.
+
+Each pair is reduced to one joint histogram of (GT segment, predicted segment) pixel counts
+without sorting any pixels:
+
+* when both PNGs number their segments below 256 (our own exports do), it is counted straight
+  from the decoded red bytes;
+* otherwise (COCO's colour-like 24-bit ids) each PNG's ids go through a lookup table made from the
+  ids its ``segments_info`` lists (``pq.table_labels``: 0 void, k + 1 the k-th listed segment, 255
+  an id not listed), then the two label maps are counted in one pass;
+* when anything is inconsistent (an id not listed, a listed id without pixels, an unknown
+  category, more than 254 segments), the id maps are built and ``image_stats`` runs, which gives
+  panopticapi's error message.
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ import numpy as np
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, DatasetError
 from core.evaluation.coco_ap import CocoAPAccumulator, CocoAPResult, thing_instances
-from core.evaluation.pq import PQAccumulator, image_stats, stats_from_histogram
+from core.evaluation.pq import UNLISTED, PQAccumulator, _histogram_u8, image_stats, stats_from_histogram, table_labels
 from core.evaluation.result import PQResult
 from core.idpng import DecodedPng, decode_png, read_png_bytes
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
@@ -91,6 +100,27 @@ def _small_id_histogram(gt: DecodedPng, pred: DecodedPng) -> np.ndarray | None:
             return None
     red = [2, gt.shape[2] + 2]  # channel numbers run on across the two images
     return cv2.calcHist([gt, pred], red, None, [256, 256], [0, 256, 0, 256]).astype(np.int64)
+
+
+def _label_histogram(gt: DecodedPng, pred: DecodedPng, gt_ids: np.ndarray, pred_ids: np.ndarray) -> np.ndarray | None:
+    """``[256, 256]`` int64 pixel counts of (GT label, predicted label), labels as ``table_labels``
+    numbers them from the listed ids ``gt_ids`` / ``pred_ids`` (``[K]``, table order).
+
+    None when the sizes differ or a table cannot be labelled (the general path then decides).
+    """
+    if gt.pixels.shape[:2] != pred.pixels.shape[:2]:
+        return None
+    g_lab = table_labels(gt.packed_ids(), gt_ids)
+    if g_lab is None:
+        return None
+    p_lab = table_labels(pred.packed_ids(), pred_ids)
+    if p_lab is None:
+        return None
+    return _histogram_u8(g_lab, p_lab, UNLISTED + 1, UNLISTED + 1)
+
+
+def _ids_of(segments: dict) -> np.ndarray:
+    return np.fromiter(segments, np.int64, len(segments))
 
 
 _NO_PIXELS = np.zeros((0, 0), np.int32)
@@ -163,13 +193,15 @@ class _PairJob:
                                   self.gt_json) from e
         gt_img, pred_img = _read_png(gt_png), _read_png(pred_png)
         if self.thing_ids is None:
-            hist = _small_id_histogram(gt_img, pred_img)
+            # The tables alone (no id map yet): from_coco parses and checks segments_info.
+            gt_segs = PanopticAnnotation.from_coco(_NO_PIXELS, gt_infos, SOURCE_MANUAL, gt_png).segments
+            pred_segs = PanopticAnnotation.from_coco(_NO_PIXELS, pred_infos, SOURCE_MODEL, pred_png).segments
+            hist, labelled = _small_id_histogram(gt_img, pred_img), False
+            if hist is None:
+                hist, labelled = _label_histogram(gt_img, pred_img, _ids_of(gt_segs), _ids_of(pred_segs)), True
             if hist is not None:
-                # The tables alone (no id map yet): from_coco parses and checks segments_info.
-                gt_segs = PanopticAnnotation.from_coco(_NO_PIXELS, gt_infos, SOURCE_MANUAL, gt_png).segments
-                pred_segs = PanopticAnnotation.from_coco(_NO_PIXELS, pred_infos, SOURCE_MODEL, pred_png).segments
                 stats = stats_from_histogram(hist, gt_segs, pred_segs, self.cat_index, gt_areas=gt_areas,
-                                             gt_path=gt_png)
+                                             gt_path=gt_png, labelled=labelled)
                 if stats is not None:
                     return image_id, stats, None
         # Any id range, and the precise error for inconsistent files.

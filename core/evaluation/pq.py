@@ -30,15 +30,55 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.errors import AnnotationError
-from core.panoptic import MAX_SEGMENT_ID, VOID, PanopticAnnotation, Segment
+from core.idpng import MAX_SEGMENT_ID
+from core.panoptic import VOID, PanopticAnnotation, Segment
 from core.evaluation.result import ImagePQ, PQResult, PQStats, build_result, image_pq
 
 log = logging.getLogger(__name__)
 
 #: Largest joint histogram built straight from raw ids ((max gt id + 1) x (max pred id + 1) bins);
-#: beyond it ids are first compacted with a binary search over the segment table, which costs a
-#: few passes more. Our own exports number segments 1..n, COCO files often use colour-like ids.
+#: beyond it ids are first mapped to small labels through their segment table (``table_labels``).
+#: Our own exports number segments 1..n, COCO files often use colour-like ids.
 _DIRECT_BINS = 1 << 18
+
+#: ``table_labels``: label 0 is void, 1..MAX_LABELLED_SEGMENTS the table's segments in order, and
+#: UNLISTED every id the table does not list (then pixels and table disagree: the caller refuses).
+MAX_LABELLED_SEGMENTS = 254
+UNLISTED = 255
+_luts = threading.local()
+
+
+def table_labels(id_map: np.ndarray, table_ids: np.ndarray) -> np.ndarray | None:
+    """``[H, W]`` uint8 labels of an id map through its segment table, in one gather.
+
+    Label 0 is void, ``k + 1`` the k-th id of ``table_ids``, ``UNLISTED`` any other id. A lookup
+    table over the whole 24-bit id range (16 MiB of uint8 per thread, made on first use) is filled
+    at the table's ids and cleared again after the gather, so the cost is one pass over the pixels
+    whatever the ids: no sort, no binary search. It stores ``label + 1`` (mod 256) so that its
+    default, 0, means unlisted: then it is allocated zeroed by the OS, and only the pages of ids
+    actually looked up ever take memory.
+
+    Args:
+        id_map: ``[H, W]`` integer ids, every one within 0..MAX_SEGMENT_ID (callers checked).
+        table_ids: ``[K]`` distinct segment ids in table order.
+    Returns:
+        The labels, or None when the table has more than ``MAX_LABELLED_SEGMENTS`` entries or an
+        id outside 1..MAX_SEGMENT_ID (callers then take the general path, which names the error).
+    """
+    k = len(table_ids)
+    if k > MAX_LABELLED_SEGMENTS or (k and (int(table_ids.min()) < 1 or int(table_ids.max()) > MAX_SEGMENT_ID)):
+        return None
+    lut = getattr(_luts, "table", None)
+    if lut is None:
+        lut = _luts.table = np.zeros(MAX_SEGMENT_ID + 1, np.uint8)
+    lut[VOID] = 1
+    lut[table_ids] = np.arange(2, k + 2, dtype=np.uint8)
+    try:
+        labels = np.take(lut, id_map)
+    finally:
+        lut[table_ids] = 0
+    labels -= 1  # uint8: unlisted 0 wraps to 255
+    return labels
 
 
 @dataclass(frozen=True)
@@ -111,7 +151,10 @@ def _joint_histogram(gt_map: np.ndarray, pred_map: np.ndarray, gt_ids: np.ndarra
     if (g_hi + 1) * (p_hi + 1) <= _DIRECT_BINS:
         rows, cols, g_lab, p_lab = g_hi + 1, p_hi + 1, gt_map, pred_map
         g_rows, p_cols = gt_ids, pred_ids
-    else:
+    elif (g_lab := table_labels(gt_map, gt_ids)) is not None and (p_lab := table_labels(pred_map, pred_ids)) is not None:
+        rows = cols = UNLISTED + 1
+        g_rows, p_cols = np.arange(1, len(gt_ids) + 1), np.arange(1, len(pred_ids) + 1)
+    else:  # more than 254 segments: ids compacted by a binary search over the table
         g_lab, g_keys = _compact(gt_map, gt_ids)
         p_lab, p_keys = _compact(pred_map, pred_ids)
         rows, cols = len(g_keys) + 1, len(p_keys) + 1
@@ -208,21 +251,28 @@ def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map
 
 def stats_from_histogram(hist: np.ndarray, gt_segments: Mapping[int, Segment], pred_segments: Mapping[int, Segment],
                          cat_index: Mapping[int, int], *, gt_areas: Mapping[int, float] | None = None,
-                         gt_path: object = None) -> PQStats | None:
-    """``image_stats`` from a ready joint histogram of raw ids, for callers that count pixels cheaper.
+                         gt_path: object = None, labelled: bool = False) -> PQStats | None:
+    """``image_stats`` from a ready joint histogram, for callers that count pixels cheaper.
 
     Args:
-        hist: int64 ``[R, S]``, ``hist[g, p]`` = pixels with GT id g and predicted id p.
+        hist: int64 ``[R, S]``, ``hist[g, p]`` = pixels with GT id g and predicted id p; with
+            ``labelled``, of GT label g and predicted label p as ``table_labels`` numbers them
+            (the k-th segment of a table is label k + 1).
 
     Returns:
         The statistics, or None when a table id lies outside the histogram or the tables and the
         pixels disagree; ``image_stats`` on the id maps then gives the precise error.
     """
     gt, pred = _table(gt_segments, cat_index), _table(pred_segments, cat_index)
-    if gt.ids.max(initial=0) >= hist.shape[0] or pred.ids.max(initial=0) >= hist.shape[1]:
+    if labelled:
+        g_rows, p_cols = np.arange(1, len(gt.ids) + 1), np.arange(1, len(pred.ids) + 1)
+    else:
+        g_rows, p_cols = gt.ids, pred.ids
+    if (g_rows.max(initial=0) >= hist.shape[0] or p_cols.max(initial=0) >= hist.shape[1]
+            or g_rows.min(initial=0) < 0 or p_cols.min(initial=0) < 0):
         return None
     try:
-        return _match(hist, gt.ids, pred.ids, gt, pred, len(cat_index), gt_areas, gt_path)
+        return _match(hist, g_rows, p_cols, gt, pred, len(cat_index), gt_areas, gt_path)
     except _Mismatch:
         return None
 

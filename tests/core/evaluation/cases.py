@@ -267,6 +267,25 @@ SCENARIOS = {
 }
 
 
+def coco_style(pairs, seed: int = 0):
+    """The same pairs with every segment renumbered to a distinct random 24-bit colour, as COCO's
+    panoptic sets and panopticapi's converters number them."""
+    rng = np.random.default_rng(seed)
+
+    def recode(ann: PanopticAnnotation) -> PanopticAnnotation:
+        old = list(ann.segments)
+        new = [int(v) for v in rng.choice(2 ** 24 - 1, len(old), replace=False) + 1]
+        keys = np.array([0] + old)
+        order = np.argsort(keys)
+        values = np.array([0] + new, np.int64)[order]
+        pos = np.searchsorted(keys[order], ann.id_map)
+        id_map = values[np.minimum(pos, len(keys) - 1)].astype(np.int32)
+        segs = {n: Segment(n, s.category_id, s.iscrowd, s.source, s.score) for n, s in zip(new, ann.segments.values())}
+        return PanopticAnnotation(id_map, dict(sorted(segs.items())))  # id order, as exports write them
+
+    return [(recode(g), recode(p)) for g, p in pairs]
+
+
 # --- files and the reference -----------------------------------------------------------------------
 def write_pairs(folder: Path, pairs) -> tuple[Path, Path]:
     """Write GT and predictions as two COCO panoptic datasets; returns (gt json, pred json)."""

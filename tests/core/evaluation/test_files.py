@@ -9,8 +9,8 @@ import pytest
 from core.errors import AnnotationError, CancelledError, DatasetError
 from core.evaluation import PQAccumulator, evaluate_files, evaluate_pq_files, format_pq_table
 from core.idpng import decode_png, encode_ids
-from tests.core.evaluation.cases import (CATS, SCENARIOS, random_pairs, reference_pq_compute, reference_stats,
-                                         write_pairs)
+from tests.core.evaluation.cases import (CATS, SCENARIOS, coco_style, random_pairs, reference_pq_compute,
+                                         reference_stats, write_pairs)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,60 @@ def test_progress_and_cancel(dataset):
     assert seen == [1, 2, 3]
 
 
+def _all_pairs():
+    return [p for name in sorted(SCENARIOS) for p in SCENARIOS[name]()] + random_pairs(11) + random_pairs(12)
+
+
+def _assert_equals_panopticapi(gt_json, pred_json, ours):
+    ref, _ = reference_pq_compute(gt_json, pred_json)
+    for name, row in zip(("All", "Things", "Stuff"), ours.groups):
+        assert row.n == ref[name]["n"]
+        for key in ("pq", "sq", "rq"):
+            assert getattr(row, key) == pytest.approx(ref[name][key], abs=1e-12), (name, key)
+    for cat_id, ref_row in ref["per_class"].items():
+        for key in ("pq", "sq", "rq"):
+            assert getattr(ours.class_row(int(cat_id)), key) == pytest.approx(ref_row[key], abs=1e-12)
+
+
+def test_coco_style_ids_equal_panopticapi_without_the_general_path(tmp_path, monkeypatch):
+    """Every scenario with random 24-bit ids: counted through the segment tables' lookup, never
+    through the id maps (the general path is only for inconsistent files)."""
+    pairs = coco_style(_all_pairs(), seed=5)
+    gt_json, pred_json = write_pairs(tmp_path, pairs)
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general path ran on consistent files")
+
+    monkeypatch.setattr("core.evaluation.files.image_stats", general_path)
+    ours = evaluate_pq_files(gt_json, pred_json, workers=2)
+    _assert_equals_panopticapi(gt_json, pred_json, ours)
+    # The same numbers as the same pairs numbered 1..N (ids never change PQ), in memory too.
+    small = evaluate_pq_files(*write_pairs(tmp_path / "small", _all_pairs()))
+    assert ours.to_json()["All"] == small.to_json()["All"]
+    acc = PQAccumulator(CATS)
+    for k, (gt, pred) in enumerate(pairs):
+        acc.process(gt, pred, image_id=k + 1)
+    assert acc.evaluate().to_json() == ours.to_json()
+
+
+def test_mixed_conventions_and_many_segments(tmp_path):
+    """1..N ground truth against colour-id predictions, and a 300-segment image (beyond the
+    254 labels of the lookup path), still give panopticapi's numbers."""
+    from tests.core.evaluation.cases import Painter
+
+    pairs = [(g, p) for (g, _), (_, p) in zip(_all_pairs(), coco_style(_all_pairs(), seed=9))]
+    g = Painter(60, 100)
+    for k in range(300):
+        y, x = divmod(k, 20)
+        g.rect(y * 4, y * 4 + 3, x * 5, x * 5 + 4, 1 + k % 3)
+    gt = g.build()
+    pred = Painter.of(gt)
+    pred.id_map = np.roll(pred.id_map, 1, axis=1)
+    pairs += coco_style([(gt, pred.build())], seed=3)
+    gt_json, pred_json = write_pairs(tmp_path, pairs)
+    _assert_equals_panopticapi(gt_json, pred_json, evaluate_pq_files(gt_json, pred_json))
+
+
 # --- inconsistent files: the messages panopticapi gives ------------------------------------------
 def _panopticapi_error(gt_json, pred_json) -> str:
     with pytest.raises(Exception) as info:
@@ -83,14 +137,15 @@ def _break(pred_json, edit):
     pred_json.write_text(json.dumps(data))
 
 
-def _small_dataset(tmp_path):
+def _small_dataset(tmp_path, ids="small"):
     pairs = SCENARIOS["perfect"]() + SCENARIOS["shifted"]()
-    return write_pairs(tmp_path, pairs)
+    return write_pairs(tmp_path, coco_style(pairs, seed=1) if ids == "coco" else pairs)
 
 
+@pytest.mark.parametrize("ids", ["small", "coco"])
 @pytest.mark.parametrize("defect", ["png_not_json", "json_not_png", "unknown_category", "no_prediction"])
-def test_inconsistent_prediction_gives_panopticapi_message(defect, tmp_path):
-    gt_json, pred_json = _small_dataset(tmp_path)
+def test_inconsistent_prediction_gives_panopticapi_message(defect, ids, tmp_path):
+    gt_json, pred_json = _small_dataset(tmp_path, ids)
 
     def edit(data):
         infos = data["annotations"][2]["segments_info"]

@@ -214,3 +214,52 @@ def test_memory_stays_flat_while_streaming():
         tracemalloc.stop()
     assert acc.num_images == 420
     assert grown < 20_000  # bytes, for 400 images: nothing per image is kept
+
+
+# --- the lookup from segment ids to small labels ---------------------------------------------------
+def _positions(ids: np.ndarray, id_map: np.ndarray) -> np.ndarray:
+    """Reference labels: k + 1 for the k-th listed id (every pixel id is listed)."""
+    pos = {int(v): k + 1 for k, v in enumerate(ids)}
+    return np.vectorize(pos.get)(id_map)
+
+
+def test_table_labels_map_listed_ids_void_and_unlisted_ids():
+    from core.evaluation.pq import UNLISTED, table_labels
+
+    big, other, stray = 2 ** 24 - 1, 123_456, 654_321
+    id_map = np.array([[0, big, other], [stray, other, 0]], np.uint32)
+    np.testing.assert_array_equal(table_labels(id_map, np.array([other, big])), [[0, 2, 1], [UNLISTED, 1, 0]])
+    # The lookup is cleared after each use: ids listed before are unlisted now.
+    np.testing.assert_array_equal(table_labels(id_map, np.array([stray])),
+                                  [[0, UNLISTED, UNLISTED], [1, UNLISTED, 0]])
+    np.testing.assert_array_equal(table_labels(id_map, np.array([], np.int64)),
+                                  [[0, UNLISTED, UNLISTED], [UNLISTED, UNLISTED, 0]])
+    # Tables it cannot label: the general path decides (and names the error).
+    assert table_labels(id_map, np.arange(1, 256)) is None
+    assert table_labels(id_map, np.array([0, big])) is None
+    assert table_labels(id_map, np.array([2 ** 24])) is None
+
+
+def test_table_labels_are_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.evaluation.pq import table_labels
+
+    def one(seed: int) -> bool:
+        rng = np.random.default_rng(seed)
+        ids = rng.choice(2 ** 24 - 1, 50, replace=False) + 1
+        id_map = ids[rng.integers(0, 50, (64, 64))]
+        expected = _positions(ids, id_map)
+        for _ in range(20):
+            np.testing.assert_array_equal(table_labels(id_map, ids), expected)
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(one, range(8)))
+
+
+def test_colour_ids_in_memory_equal_panopticapi(tmp_path):
+    from tests.core.evaluation.cases import coco_style
+
+    pairs = coco_style(SCENARIOS["crowd_regions"]() + SCENARIOS["split_and_merged"]() + random_pairs(4), seed=2)
+    assert_equals_panopticapi(pairs, tmp_path)
