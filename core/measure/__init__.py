@@ -1,17 +1,18 @@
 """Measuring defects: calibration, per-segment figures by category role, totals.
 
-Start at ``measure_annotation`` (table.py). The rules are in the docstrings of ``roles.py``
-(which figures a category gets), ``skeleton.py`` and ``cracks.py`` (length and width along the
-centreline), ``regions.py`` (area figures); the scale (millimetres per pixel) is ``core.calibration``.
+Start at ``measure_annotation`` (table.py); ``present.py`` formats its figures. The rules are in
+the docstrings of ``roles.py`` (which figures a category gets), ``skeleton.py`` and ``cracks.py``
+(length and mask width along the centreline), ``profile_width.py`` (crack width read from the
+photo, below a pixel), ``regions.py`` (area figures); the scale (millimetres per pixel) is ``core.calibration``.
 """
 from core.calibration import (AREA_UNITS, UNIT_MM, UNIT_PX, Calibration, CalibrationError, calibration_from_gsd,
                               calibration_from_line)
 from core.measure.cracks import LinearFigures, measure_linear
+from core.measure.present import TABLE_COLUMNS, column_titles, format_measurement, format_number, table_row, to_tsv
 from core.measure.regions import RegionFigures, measure_region
 from core.measure.roles import ROLE_KEYWORDS, Role, role_for, role_for_name
-from core.measure.table import (TABLE_COLUMNS, CategoryTotal, Measurement, PhotoMeasurements, at_threshold,
-                                column_titles, format_measurement, format_number, measure_annotation,
-                                measure_segment, number_defects, segment_boxes, summarize, table_row, to_tsv)
+from core.measure.table import (CategoryTotal, Measurement, PhotoMeasurements, at_threshold, measure_annotation,
+                                measure_segment, number_defects, segment_boxes, summarize)
 
 __all__ = [
     "Calibration", "CalibrationError", "calibration_from_line", "calibration_from_gsd", "UNIT_MM", "UNIT_PX",

@@ -7,6 +7,7 @@ contrast borrows the contrast read on the photo's wider cracks (``photo_contrast
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,35 @@ class CrackRow:
                 "mask_mean_width_mm": mm(w.mask_mean)}
 
 
+def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel=None) -> list[CrackWidth]:
+    """Widths of a photo's cracks, each ``(image, mask)`` (crops of one photo, or the whole
+    photo with one crack's mask); cracks that cannot show their interior's contrast borrow the
+    contrast read on the others (see the module docstring).
+
+    Args:
+        cancel: an object with ``is_set()``; checked between cracks (raises ``CancelledError``).
+    """
+    from core.errors import CancelledError
+
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("measuring cancelled")
+
+    widths = []
+    for image, mask in items:
+        check()
+        widths.append(measure_crack_width(image, mask))
+    ref = photo_contrast(widths)
+    if ref is None:
+        return widths
+    out = []
+    for w, (image, mask) in zip(widths, items):
+        check()
+        out.append(w if w.contrast_identified or w.profile_fraction == 0.0
+                   else measure_crack_width(image, mask, reference_contrast=ref))
+    return out
+
+
 def measure_photo_cracks(image: np.ndarray, mask: np.ndarray, *, min_area: int = 3) -> list[CrackRow]:
     """Measure each 8-connected piece of ``mask`` on ``image``.
 
@@ -74,11 +104,7 @@ def measure_photo_cracks(image: np.ndarray, mask: np.ndarray, *, min_area: int =
         if area >= min_area:
             pieces.append((sl[0].start, sl[1].start, k, sl, area))
     pieces.sort()
-    widths = [measure_crack_width(image, labels == k) for _, _, k, _, _ in pieces]
-    ref = photo_contrast(widths)
-    if ref is not None:
-        widths = [w if w.contrast_identified else measure_crack_width(image, labels == k, reference_contrast=ref)
-                  for w, (_, _, k, _, _) in zip(widths, pieces)]
+    widths = widths_with_reference([(image, labels == k) for _, _, k, _, _ in pieces])
     rows = []
     for i, ((y, x, k, sl, area), w) in enumerate(zip(pieces, widths), start=1):
         figs = measure_linear(labels[sl] == k)

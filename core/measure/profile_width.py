@@ -15,18 +15,22 @@ width from the photo itself, along the mask's centreline:
    shading gradient is not read wider on its dark side.
 3. **Width = dip area / crack contrast.** The area between the background line and the profile
    (grey levels x px) is what blur, interpolation and JPEG leave unchanged: a crack ``w`` px wide
-   whose interior is ``d`` grey levels darker than the surface has area ``w * d`` however blurred.
-   The width is that area over the contrast ``d`` of the crack's interior, read where the crack
-   is wide enough to show its interior (apparent width >= ``PLATEAU_PX``: the median depth of those
-   dips), else from a reference the caller gives (other cracks of the same photo), else from each
-   profile's own depth (the *rectangle transform*: the rectangle of equal area and depth). The
-   last one is exact for cracks wider than about three blur sigmas and reads narrower, blurred
-   cracks too wide (a 0.5 px crack under a 0.7 px blur: ~1.8 px), which is why it is named in the
-   result.
+   whose interior is ``d`` darker than the surface has area ``w * d`` however blurred. Contrast
+   and area are taken relative to the surface's grey (light scales both). The width is that area
+   over the contrast ``d`` of the crack's interior, which comes from, in this order:
+   ``profile_fit.fit_contrast`` on this crack's aligned profiles when it pins ``d`` down (a crack
+   about two blur sigmas wide or more somewhere: ``METHOD_PROFILE``); a reference the caller
+   gives, read on the photo's other cracks (``METHOD_REFERENCE``); the deepest averaged dip (the
+   *rectangle transform*, ``METHOD_RECT``), exact for cracks a few blur sigmas wide and too wide
+   for thinner, blurred ones (a 0.5 px crack under a 0.7 px blur reads ~2 px), which is why the
+   result names it. A profile darker than that contrast uses its own depth.
 4. **Fall-back.** A profile is unusable when it leaves the photo, touches black or white (clipped
-   grey values hide part of the dip), has no surface on either side, or its dip is not clearly
-   above the noise (``MIN_SNR``) and ``MIN_CONTRAST`` grey levels; there the width is the mask's
-   own local width (``skeleton.local_widths``) and the sample says so.
+   grey values hide part of the dip), has no surface on either side, lies along an edge (its two
+   sides differ by more than its depth, ``MAX_STEP``), or its dip is not clearly above the noise
+   (``MIN_SNR``) and ``MIN_CONTRAST`` grey levels. When at least ``MIN_READABLE`` of a crack's
+   profiles are usable, the others are left out of its figures; otherwise the few usable ones are
+   more likely texture than crack and the whole crack takes the mask's own local width
+   (``skeleton.local_widths``); each sample says which it is.
 
 Figures (``CrackWidth``): per-sample widths along the centreline, their mean, median, maximum (of
 the widths smoothed over ``MAX_RADIUS`` px, so one noisy profile is not the maximum) and where it
@@ -58,6 +62,11 @@ MAX_RADIUS = 5.0
 MIN_SNR = 4.0
 #: ...and this many grey levels.
 MIN_CONTRAST = 6.0
+#: A profile whose two sides differ by more than this many times its dip's depth lies along an
+#: edge, not on a surface, and is not used.
+MAX_STEP = 1.0
+#: Share of a crack's profiles that must be readable for its width to come from the photo.
+MIN_READABLE = 0.5
 #: Grey levels within this of the range's ends count as clipped.
 CLIP_MARGIN = 1.0
 
@@ -254,7 +263,10 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
         clipped = (np.nanmin(core_vals, 1) <= lo_val + CLIP_MARGIN) | (np.nanmax(np.where(in_bg, values, np.nan), 1)
                                                                          >= hi_val - CLIP_MARGIN)
     left_photo = ~(inside | ~in_core).all(1)
-    usable = ((have_l | have_r) & ~clipped & ~left_photo
+    # A crack along an edge (one side much brighter than the other) is not a dip on a surface:
+    # the line through the two sides does not give the surface under it.
+    step = np.where(have_l & have_r, np.abs(np.nan_to_num(level_r) - np.nan_to_num(level_l)), 0.0)
+    usable = ((have_l | have_r) & ~clipped & ~left_photo & (step <= MAX_STEP * depth)
               & (depth >= np.maximum(MIN_CONTRAST, MIN_SNR * noise / np.sqrt(np.maximum(n_avg, 1))))
               & (area > 0))
 
@@ -287,10 +299,14 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
     if not counted.any():
         counted = np.ones(n, bool)
     # Where most of the crack reads from the photo, its few unreadable profiles (noise, a stain)
-    # are left out rather than given the mask's width, which may be pixels too wide.
+    # are left out rather than given the mask's width, which may be pixels too wide. Where most
+    # of it does not, the few readable ones are more likely texture than crack: the mask decides.
     from_photo = methods != METHOD_MASK
-    if (counted & from_photo).sum() >= 0.5 * counted.sum() and (counted & from_photo).any():
+    if (counted & from_photo).sum() >= MIN_READABLE * counted.sum() and (counted & from_photo).any():
         counted &= from_photo
+    else:
+        widths, methods = c.width.astype(np.float64), np.full(n, METHOD_MASK, dtype=object)
+        method_prof, contrast = METHOD_MASK, None
     wc = widths[counted]
     smooth = (_along_matrix(points[counted], MAX_RADIUS) @ wc) if counted.sum() > 1 else wc
     k = int(np.argmax(smooth))

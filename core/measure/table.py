@@ -13,15 +13,14 @@ the report's overlay. Surfaces (concrete, background) get no number but keep the
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from core.calibration import AREA_UNITS, UNIT_MM, UNIT_PX, Calibration
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError
-from core.calibration import AREA_UNITS, UNIT_MM, UNIT_PX, Calibration
 from core.measure.cracks import measure_linear
 from core.measure.regions import measure_region
 from core.measure.roles import Role, role_for
@@ -47,6 +46,13 @@ class Measurement:
         anchor_xy: ``(x, y)`` px, a point inside the segment for labels and tooltips.
         equivalent_diameter_px, major_axis_px: see ``regions.py``.
         length_px, max_width_px, mean_width_px, orientation_deg: linear roles only, else None.
+            For cracks measured with their photo, the widths are read from the photo's grey
+            profile (``profile_width``), else counted from the mask (``cracks``).
+        width_px: a crack's typical width (median along it), width_spread_px: its spread along
+            the crack (interquartile range: the uncertainty shown beside it), width_method: how it
+            was read (``profile_width.METHOD_*``; ``"mask"`` when counted from the mask), max_xy:
+            where the maximum width is (px). Cracks only, else None.
+        mask_width_px: the mask-count mean width (area / length) of a crack, kept for comparison.
         mm_per_pixel: the photo's scale, None when not calibrated.
     """
 
@@ -70,6 +76,11 @@ class Measurement:
     orientation_deg: float | None = None
     mm_per_pixel: float | None = None
     label: int | None = None
+    width_px: float | None = None
+    width_spread_px: float | None = None
+    width_method: str | None = None
+    max_xy: tuple[float, float] | None = None
+    mask_width_px: float | None = None
 
     # --- units ----------------------------------------------------------------------------------
     @property
@@ -99,6 +110,14 @@ class Measurement:
     @property
     def mean_width(self) -> float | None:
         return self._len(self.mean_width_px)
+
+    @property
+    def width(self) -> float | None:
+        return self._len(self.width_px)
+
+    @property
+    def width_spread(self) -> float | None:
+        return self._len(self.width_spread_px)
 
     @property
     def equivalent_diameter(self) -> float:
@@ -141,6 +160,7 @@ class Measurement:
             "iscrowd": int(self.iscrowd), "score": None if self.score is None else round(self.score, 4),
             "segment_source": self.source, "unit": self.unit,
             "length": r(self.length), "max_width": r(self.max_width), "mean_width": r(self.mean_width),
+            "width": r(self.width), "width_spread": r(self.width_spread), "width_method": self.width_method,
             "orientation_deg": None if self.orientation_deg is None else round(self.orientation_deg, 1),
             "area_unit": self.area_unit, "area": r(self.area),
             "area_share_percent": round(100.0 * self.area_share, 4),
@@ -149,7 +169,9 @@ class Measurement:
             "bbox_x_px": self.bbox_px[0], "bbox_y_px": self.bbox_px[1],
             "bbox_w_px": self.bbox_px[2], "bbox_h_px": self.bbox_px[3],
             "length_px": r(self.length_px), "max_width_px": r(self.max_width_px),
-            "mean_width_px": r(self.mean_width_px), "area_px": self.area_px,
+            "mean_width_px": r(self.mean_width_px), "width_px": r(self.width_px),
+            "width_spread_px": r(self.width_spread_px), "mask_width_px": r(self.mask_width_px),
+            "area_px": self.area_px,
             "mm_per_pixel": self.mm_per_pixel,
         }
 
@@ -157,9 +179,10 @@ class Measurement:
 #: Keys of ``Measurement.as_record`` in order: the CSV's columns after photo and source.
 RECORD_COLUMNS: tuple[str, ...] = (
     "label", "segment_id", "category_id", "category", "role", "isthing", "iscrowd", "score", "segment_source", "unit",
-    "length", "max_width", "mean_width", "orientation_deg", "area_unit", "area", "area_share_percent",
-    "equivalent_diameter", "major_axis", "bbox_width", "bbox_height", "bbox_x_px", "bbox_y_px", "bbox_w_px",
-    "bbox_h_px", "length_px", "max_width_px", "mean_width_px", "area_px", "mm_per_pixel",
+    "length", "max_width", "mean_width", "width", "width_spread", "width_method", "orientation_deg", "area_unit",
+    "area", "area_share_percent", "equivalent_diameter", "major_axis", "bbox_width", "bbox_height", "bbox_x_px",
+    "bbox_y_px", "bbox_w_px", "bbox_h_px", "length_px", "max_width_px", "mean_width_px", "width_px",
+    "width_spread_px", "mask_width_px", "area_px", "mm_per_pixel",
 )
 
 
@@ -234,7 +257,12 @@ def _measure_one(crop: np.ndarray, seg, sl, area: int, categories: CategorySet,
         equivalent_diameter_px=region.equivalent_diameter, major_axis_px=region.major_axis,
         length_px=lin.length if lin else None, max_width_px=lin.max_width if lin else None,
         mean_width_px=lin.mean_width if lin else None, orientation_deg=lin.orientation_deg if lin else None,
-        mm_per_pixel=mm)
+        mm_per_pixel=mm, **(_mask_width(lin) if lin and role == Role.CRACK else {}))
+
+
+def _mask_width(lin) -> dict:
+    """A crack's width fields when only its mask is known (no photo to read)."""
+    return {"width_px": lin.mean_width, "width_method": "mask", "mask_width_px": lin.mean_width}
 
 
 def _size_key(m: Measurement) -> float:
@@ -259,7 +287,7 @@ def number_defects(measurements: Iterable[Measurement], categories: CategorySet)
 def measure_annotation(annotation: PanopticAnnotation, categories: CategorySet,
                        calibration: Calibration | None = None, *, roles: Mapping | None = None,
                        min_score: float | None = None, progress: Progress | None = None,
-                       cancel: CancelFlag | None = None) -> list[Measurement]:
+                       cancel: CancelFlag | None = None, image: np.ndarray | None = None) -> list[Measurement]:
     """Measure every segment of one photo's annotation (or prediction).
 
     Args:
@@ -270,10 +298,13 @@ def measure_annotation(annotation: PanopticAnnotation, categories: CategorySet,
         min_score: for predictions, the confidence threshold (see ``at_threshold``).
         progress: ``progress(done, total, message)`` after each segment.
         cancel: stops with ``CancelledError`` between segments when ``cancel.is_set()``.
+        image: the photo (``[H, W]`` grey or ``[H, W, 3]`` RGB): crack widths are then read from
+            it (``with_photo_widths``), else counted from the masks.
     Returns:
         Measurements sorted and numbered as ``number_defects`` does.
     Raises:
-        AnnotationError: a segment's category is not in ``categories``.
+        AnnotationError: a segment's category is not in ``categories``, or ``image`` has another
+            size than the annotation.
     """
     ann = at_threshold(annotation, min_score)
     h, w = ann.shape
@@ -292,12 +323,19 @@ def measure_annotation(annotation: PanopticAnnotation, categories: CategorySet,
         out.append(_measure_one(crop, seg, sl, int(np.count_nonzero(crop)), categories, roles, (w, h), mm))
         if progress is not None:
             progress(k + 1, total, "")
+    if image is not None:
+        from core.measure.photo_widths import with_photo_widths
+
+        out = with_photo_widths(out, ann.id_map, image, cancel)
     return number_defects(out, categories)
 
 
 def measure_segment(annotation: PanopticAnnotation, segment_id: int, categories: CategorySet,
-                    calibration: Calibration | None = None, *, roles: Mapping | None = None) -> Measurement:
+                    calibration: Calibration | None = None, *, roles: Mapping | None = None,
+                    image: np.ndarray | None = None) -> Measurement:
     """Figures of one segment (e.g. for a tooltip); ``label`` is None (numbers need the photo).
+    With ``image`` (the photo), a crack's width is read from it (without other cracks to borrow
+    an interior contrast from: see ``with_photo_widths`` for the whole photo).
 
     Raises:
         AnnotationError: no such segment, or it has no pixels.
@@ -317,7 +355,12 @@ def measure_segment(annotation: PanopticAnnotation, segment_id: int, categories:
         raise AnnotationError(f"segment {segment_id} has category id {seg.category_id}, which is not in "
                               f"the category table {categories.ids}")
     mm = None if calibration is None else calibration.mm_per_pixel
-    return _measure_one(crop, seg, sl, int(crop.sum()), categories, roles, (w, h), mm)
+    m = _measure_one(crop, seg, sl, int(crop.sum()), categories, roles, (w, h), mm)
+    if image is None:
+        return m
+    from core.measure.photo_widths import with_photo_widths
+
+    return with_photo_widths([m], annotation.id_map, image)[0]
 
 
 # --- a photo, and totals over photos ------------------------------------------------------------------
@@ -397,73 +440,3 @@ def summarize(photos: Sequence[PhotoMeasurements], categories: CategorySet,
                           default=None),
             total_area=area, area_share=area / photo_area[unit] if photo_area.get(unit) else 0.0))
     return out
-
-
-# --- presenting figures -----------------------------------------------------------------------------
-def format_number(x: float | None) -> str:
-    """Three significant figures, no exponent, thousands separated: 0.234, 3.00, 12.3, 1,235."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    ax = abs(float(x))
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    if ax == 0:
-        return "0"
-    decimals = min(3, max(0, 2 - int(math.floor(math.log10(ax)))))
-    return f"{x:.{decimals}f}"
-
-
-def format_measurement(m: Measurement) -> str:
-    """A few lines for a tooltip: what it is and its figures with units."""
-    head = f"#{m.label} {m.category_name}" if m.label is not None else m.category_name
-    if m.score is not None:
-        head += f" (score {m.score:.2f})"
-    lines = [head]
-    u = m.unit
-    if m.role == Role.CRACK:
-        lines.append(f"length {format_number(m.length)} {u}")
-        lines.append(f"width max {format_number(m.max_width)} {u}, mean {format_number(m.mean_width)} {u}")
-        if m.orientation_deg is not None:
-            lines.append(f"orientation {m.orientation_deg:.0f}°")
-    elif m.role == Role.REBAR:
-        lines.append(f"exposed length {format_number(m.length)} {u}")
-        lines.append(f"visible diameter {format_number(m.mean_width)} {u}")
-    else:
-        bw, bh = m.bbox_size
-        lines.append(f"size {format_number(bw)} × {format_number(bh)} {u}, "
-                     f"equivalent diameter {format_number(m.equivalent_diameter)} {u}")
-    lines.append(f"area {format_number(m.area)} {m.area_unit} ({100 * m.area_share:.2f} % of the photo)")
-    if not m.calibrated:
-        lines.append("not calibrated: figures in pixels")
-    return "\n".join(lines)
-
-
-#: Columns of the measurements table: (key of ``table_row``, title, unit kind: "len", "area", "").
-TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("label", "#", ""), ("category", "Category", ""), ("length", "Length", "len"),
-    ("max_width", "Max width", "len"), ("mean_width", "Mean width", "len"),
-    ("orientation_deg", "Orientation (°)", ""), ("area", "Area", "area"),
-    ("area_share_percent", "Share (%)", ""), ("equivalent_diameter", "Eq. diameter", "len"),
-    ("score", "Score", ""),
-)
-
-
-def column_titles(unit: str) -> list[str]:
-    """Column titles with the unit in brackets, e.g. ``Length (mm)``, ``Area (px²)``."""
-    return [f"{t} ({unit})" if k == "len" else f"{t} ({AREA_UNITS[unit]})" if k == "area" else t
-            for _, t, k in TABLE_COLUMNS]
-
-
-def table_row(m: Measurement) -> list:
-    """Raw values (numbers for sorting, None when not applicable) in ``TABLE_COLUMNS`` order."""
-    rec = m.as_record()
-    return [rec[key] if key != "category" else m.category_name for key, _, _ in TABLE_COLUMNS]
-
-
-def to_tsv(measurements: Sequence[Measurement]) -> str:
-    """Tab-separated text of the table (header included) for the clipboard; spreadsheets paste it."""
-    unit = measurements[0].unit if measurements else UNIT_PX
-    lines = ["\t".join(column_titles(unit))]
-    for m in measurements:
-        lines.append("\t".join("" if v is None else str(v) for v in table_row(m)))
-    return "\n".join(lines) + "\n"

@@ -16,7 +16,8 @@ from core import __version__
 from core.categories import CategorySet
 from core.calibration import AREA_UNITS
 from core.measure.roles import Role
-from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements, format_number
+from core.measure.present import WIDTH_METHOD_SHORT, format_number
+from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo
 from core.report.provenance import NO_DEFECTS
 
@@ -36,6 +37,7 @@ th:first-child, td:first-child, td.text, th.text { text-align: left; }
 table.meta { width: auto; }
 table.meta th { text-align: left; background: none; font-weight: 600; padding-left: 0; }
 table.meta td { text-align: left; }
+.iqr { color: var(--muted); white-space: nowrap; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 5px;
           vertical-align: -1px; border: 1px solid rgba(0,0,0,.25); }
 .legend-item { margin-right: 14px; white-space: nowrap; }
@@ -163,6 +165,15 @@ def photo_index(photos: Sequence[PhotoMeasurements]) -> str:
     return f"<section class=\"index\"><h2>Photos</h2>\n<ol class=\"index\">\n{items}</ol>\n</section>\n"
 
 
+#: What the crack width columns mean, under each defects table with cracks.
+WIDTH_NOTE = ("Crack width: the median along the crack, read from the photo's grey profile across it "
+              "(below a pixel), with the interquartile range (IQR) of the width along the crack as its "
+              "uncertainty. Width from: photo = the crack's own profile; photo (ref.) = the interior "
+              "contrast of the photo's wider cracks; photo (rect.) = thin and blurred, may read wide; "
+              "mask = counted from the mask (no usable profile). Max and mean width: along the same "
+              "centreline.")
+
+
 # --- one photo -----------------------------------------------------------------------------------------
 def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> str:
     colour = _colour(categories, m.category_id)
@@ -171,8 +182,14 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> st
     score = ("<td></td>" if m.score is None else f"<td>{m.score:.2f}</td>") if with_score else ""
     # Width columns mean different things per role; rebar shows its visible diameter once.
     max_w = _num(m.max_width) if m.role == Role.CRACK else ""
+    width, how = "", ""
+    if m.role == Role.CRACK and m.width is not None:
+        # The width with its spread along the crack (interquartile range) and how it was read.
+        spread = f" <span class=\"iqr\">(IQR {_num(m.width_spread)})</span>" if m.width_spread is not None else ""
+        width, how = f"{_num(m.width)}{spread}", _e(WIDTH_METHOD_SHORT.get(m.width_method, m.width_method or ""))
     return (f"<tr><td>{_badge(m.label, colour)}</td><td class=\"text\">{_e(m.category_name)}</td>"
-            f"<td>{_num(m.length)}</td><td>{max_w}</td><td>{_num(m.mean_width)}</td><td>{orient}</td>"
+            f"<td>{_num(m.length)}</td><td>{width}</td><td class=\"text\">{how}</td><td>{max_w}</td>"
+            f"<td>{_num(m.mean_width)}</td><td>{orient}</td>"
             f"<td>{_num(m.area)}</td><td>{100 * m.area_share:.2f} %</td>"
             f"<td>{_num(bw)} × {_num(bh)}</td><td>{_num(m.equivalent_diameter)}</td>{score}</tr>\n")
 
@@ -211,11 +228,14 @@ def photo_section(index: int, photo: PhotoMeasurements, jpeg: bytes | None, cate
     if defects:
         with_score = any(m.score is not None for m in defects)
         parts.append(f"<table class=\"defects\"><thead><tr><th>#</th><th class=\"text\">Category</th>"
-                     f"<th>Length ({u})</th><th>Max width ({u})</th><th>Mean width ({u})</th><th>Orientation</th>"
+                     f"<th>Length ({u})</th><th>Width ({u})</th><th class=\"text\">Width from</th>"
+                     f"<th>Max width ({u})</th><th>Mean width ({u})</th><th>Orientation</th>"
                      f"<th>Area ({au})</th><th>Share</th><th>Size w × h ({u})</th><th>Eq. diameter ({u})</th>"
                      f"{'<th>Score</th>' if with_score else ''}</tr></thead><tbody>\n")
         parts.extend(_defect_row(m, categories, with_score) for m in defects)
         parts.append("</tbody></table>\n")
+        if any(m.role == Role.CRACK for m in defects):
+            parts.append(f"<p class=\"note\">{_e(WIDTH_NOTE)}</p>\n")
     else:
         parts.append(f"<p class=\"{'note' if empty_note == NO_DEFECTS else 'warn'}\">{_e(empty_note)}</p>\n")
     surfaces = photo.surfaces

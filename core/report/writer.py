@@ -151,7 +151,9 @@ def _one_photo(index: int, photo: ReportPhoto, categories: CategorySet, info: Re
     empty_note = empty_result_text(photo.source == SOURCE_PREDICTION, info.absence_reason)
     try:
         ann = at_threshold(photo.load_annotation(), threshold)
-        ms = measure_annotation(ann, categories, photo.calibration, roles=roles)
+        rgb, warning = _load_rgb(photo, ann.shape)
+        # Crack widths are read from the photo's pixels when it is there (else from the masks).
+        ms = measure_annotation(ann, categories, photo.calibration, roles=roles, image=rgb)
     except InspectorError as e:
         msg = f"{photo.name}: cannot be measured: {e.message()}"
         log.warning(msg)
@@ -160,7 +162,6 @@ def _one_photo(index: int, photo: ReportPhoto, categories: CategorySet, info: Re
         return pm, html_report.photo_section(index, pm, None, categories, [msg], threshold)
     h, w = ann.shape
     pm = PhotoMeasurements(photo.name, w, h, photo.calibration, photo.source, tuple(ms))
-    rgb, warning = _load_rgb(photo, (h, w))
     warnings = []
     if warning:
         warnings.append(warning)

@@ -98,6 +98,7 @@ class MeasurementUI(QObject):
         w, m, p = self.window, self.measurer, self.panel
         w.photo.photoChanged.connect(self._photo_changed)
         w.photo.predictionChanged.connect(self._prediction_changed)
+        w.photo.fullResolution.connect(m.photo_loaded)
         w.controller.documentChanged.connect(self._document_changed)
         w.controller.toolChanged.connect(self._tool_changed)
         m.measured.connect(lambda f: p.set_figures(f, w.session.categories))

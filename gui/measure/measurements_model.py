@@ -1,7 +1,7 @@
 """``MeasurementsModel``: the rows of the measurements table, one per segment of the photo.
 
-Columns are ``core.measure.TABLE_COLUMNS`` (label, category, crack length and widths,
-orientation, area, share, equivalent diameter, score) with the unit in the titles
+Columns are ``core.measure.TABLE_COLUMNS`` (label, category, crack length and widths, the
+width's spread and how it was read, orientation, area, share, equivalent diameter, score) with the unit in the titles
 (``Length (mm)`` or ``Length (px)``). The text is ``format_number``'s; ``SORT_ROLE`` holds the
 raw number so sorting is numeric, with empty cells (not applicable) last in either order.
 """
@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from core.categories import CategorySet
 from core.measure import (TABLE_COLUMNS, UNIT_PX, Measurement, column_titles, format_measurement, format_number,
                           table_row)
+from core.measure.present import WIDTH_METHOD_SHORT
 from gui.dialogs.category_dialogs import swatch
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -40,6 +41,8 @@ def cell_text(key: str, value) -> str:
         return f"{value:.2f}"
     if key == "score":
         return f"{value:.2f}"
+    if key == "width_method":
+        return WIDTH_METHOD_SHORT.get(value, str(value))
     return format_number(value)
 
 
@@ -106,8 +109,15 @@ class MeasurementsModel(QAbstractTableModel):
 _HEADER_TIPS = {
     "label": "The defect's number, as drawn in the report (surfaces have none)",
     "length": "Cracks and exposed rebar: centreline length, branches summed",
-    "max_width": "Cracks: widest opening along the centreline (away from the ends)",
-    "mean_width": "Cracks: area / length; exposed rebar: visible diameter",
+    "max_width": "Cracks: widest opening along the centreline (away from the ends), read from the photo "
+                 "when it can be",
+    "mean_width": "Cracks: mean width along the centreline, read from the photo when it can be; exposed rebar: "
+                  "visible diameter",
+    "width": "Cracks: median width along the crack, read from the photo's grey profile across it (below a pixel)",
+    "width_spread": "Cracks: interquartile range (IQR) of the width along the crack: the width's uncertainty",
+    "width_method": "How the width was read: photo (the crack's own profile), photo (ref.) (interior contrast "
+                    "from the photo's wider cracks), photo (rect.) (thin and blurred: may read wide), mask "
+                    "(counted from the mask: the profile was unusable)",
     "orientation_deg": "Cracks: direction of the centreline, 0° horizontal, counter-clockwise",
     "area_share_percent": "Share of the photo's pixels",
     "equivalent_diameter": "Diameter of a disc with the same area",

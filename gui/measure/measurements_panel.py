@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from core.measure import PhotoMeasurements, summarize, to_tsv
 from core.calibration import UNIT_MM, UNIT_PX, Calibration
-from core.measure.table import format_number
+from core.measure.present import format_number
 from core.report import write_csv
 from core.report.provenance import empty_result_text
 from gui.icons import bind

@@ -8,7 +8,10 @@ It measures the annotation being edited (or, when asked, the prediction shown) w
 * a newer request cancels the measurement in flight (``measure_annotation`` checks its cancel
   flag between segments), so results never arrive out of order;
 * figures are always computed in pixels; the photo's scale is applied when they are shown
-  (``Measurement.with_calibration``), so calibrating needs no re-measuring.
+  (``Measurement.with_calibration``), so calibrating needs no re-measuring;
+* crack widths are read from the photo's pixels once the full photo is shown (before that, and
+  for a photo that failed to load, they are counted from the masks and say so); ``photo_loaded``
+  measures again when the pixels arrive.
 
 ``measured(PhotoFigures)`` announces new figures; ``busyChanged(bool)`` says when a measurement
 is pending or running (the panel shows "measuring…").
@@ -58,6 +61,13 @@ class PhotoFigures:
         return {m.segment_id: m for m in self.measurements}
 
 
+def _gray(bgra):
+    """``[H, W]`` uint8 grey of the canvas's ``[H, W, 4]`` BGRA pixels (for the crack widths)."""
+    import cv2
+
+    return cv2.cvtColor(bgra, cv2.COLOR_BGRA2GRAY)
+
+
 class PhotoMeasurer(QObject):
     measured = Signal(object)      # PhotoFigures, or None when there is nothing to measure
     failed = Signal(str)           # why the figures could not be made (shown in the panel, logged)
@@ -104,6 +114,10 @@ class PhotoMeasurer(QObject):
             self.source = source
             self.figures = None
             self.request(immediately=True)
+
+    def photo_loaded(self, *_args) -> None:
+        """The full-resolution photo is shown: its pixels give the crack widths now."""
+        self.request(immediately=True)
 
     def prediction_changed(self, *_args) -> None:
         """The prediction on the canvas changed (another threshold, another model run)."""
@@ -164,9 +178,13 @@ class PhotoMeasurer(QObject):
         image_id, revision, annotation = target
         categories: CategorySet = self.session.categories
         source = self.source
+        bgra = self.controller.photo_rgb()  # None while the full photo loads: widths from the masks then
+        if bgra is not None and bgra.shape[:2] != annotation.shape:
+            bgra = None
 
         def work(progress, cancel):
-            ms = measure_annotation(annotation, categories, None, progress=progress, cancel=cancel)
+            gray = None if bgra is None else _gray(bgra)
+            ms = measure_annotation(annotation, categories, None, progress=progress, cancel=cancel, image=gray)
             h, w = annotation.shape
             return PhotoFigures(image_id, source, revision, tuple(ms), w, h)
 

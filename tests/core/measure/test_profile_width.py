@@ -103,3 +103,17 @@ def test_rgb_photo_and_reading_order():
     assert rows[0].bbox_px[1] < rows[1].bbox_px[1]
     assert rows[0].width.median == pytest.approx(1.0, abs=0.15)
     assert rows[1].length_px == pytest.approx(0.7 * 128, rel=0.1)
+
+
+def test_a_mask_on_shading_or_along_an_edge_without_a_crack_keeps_the_mask_width():
+    # Smooth shading with a dark block: no crack anywhere under the mask, only curvature and an edge.
+    h, w = 200, 600
+    y, x = np.mgrid[0:h, 0:w]
+    img = (120 + 40 * np.sin(x / 9) + 20 * np.cos(y / 7)).astype(np.uint8)
+    img[60:130, 100:300] = 30
+    mask = np.zeros((h, w), bool)
+    rows = (np.arange(w) * 0.1 + 50).astype(int)
+    for d in range(3):
+        mask[rows + d, np.arange(w)] = True
+    result = measure_crack_width(img, mask)
+    assert result.method == METHOD_MASK and result.max < 4

@@ -1,0 +1,51 @@
+"""The Measurements panel and its tooltips show crack widths read from the photo, with their
+spread and how they were read, once the full photo is on the canvas."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from core.panoptic import PanopticAnnotation, Segment
+from core.project import Project
+from core.synthetic.thin_crack import render_crack
+from gui.measure.measurements_model import KEYS
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_panel_shows_the_photo_width_with_spread_and_method(qtbot, window, tmp_path):
+    a = render_crack(1.5, blur_sigma=0.6, noise_sigma=2.0, contrast=50.0, seed=4)
+    b = render_crack(6.0, blur_sigma=0.6, noise_sigma=2.0, contrast=50.0, angle_deg=-60, seed=5)
+    gray = np.hstack([a.image, b.image])
+    path = tmp_path / "wall.png"
+    Image.fromarray(np.repeat(gray[..., None], 3, 2)).save(path)
+    ids = np.full(gray.shape, 1, np.int32)
+    ids[np.hstack([a.mask(1.0), np.zeros_like(b.mask())])] = 2  # masks 1 px too wide on each side
+    ids[np.hstack([np.zeros_like(a.mask()), b.mask(1.0)])] = 3
+    with Project.create(tmp_path / "w.pinspect") as project:
+        project.images.add_files([path])
+        project.annotations.save(project.images.list()[0].id,
+                                 PanopticAnnotation(ids, {1: Segment(1, 4), 2: Segment(2, 1), 3: Segment(3, 1)}))
+    with qtbot.waitSignal(window.photo.documentReady, timeout=10_000):
+        window.project_actions.open_path(tmp_path / "w.pinspect")
+    ui = window.measurement
+    model = ui.panel.model
+
+    def cell(segment_id, key):
+        return model.index(model.row_of(segment_id), KEYS.index(key)).data()
+
+    # The full photo arrives after the annotation: the widths are read from it then.
+    qtbot.waitUntil(lambda: ui.measurer.figures is not None and not ui.measurer.busy and model.rowCount() == 3
+                    and cell(2, "width_method") == "photo (ref.)", timeout=15_000)
+    thin = next(m for m in model.rows if m.segment_id == 2)
+    assert thin.width_px == pytest.approx(1.5, abs=0.15) and thin.mask_width_px > 3
+    assert float(cell(2, "width")) == pytest.approx(1.5, abs=0.15)
+    assert cell(3, "width_method") == "photo" and float(cell(3, "width")) == pytest.approx(6.0, abs=0.25)
+    assert float(cell(2, "width_spread")) < 0.5
+    titles = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(KEYS))]
+    assert "Width (px)" in titles and "Width IQR (px)" in titles and "Width from" in titles
+    tip = model.index(model.row_of(2), KEYS.index("width")).data(Qt.ItemDataRole.ToolTipRole)
+    assert "read from the photo, interior contrast from its wider cracks" in tip
+    window.grab().save(str(tmp_path.parent / "measure_width_window.png"))
