@@ -1,14 +1,9 @@
 """Suite-wide settings: Qt offscreen, few torch threads (CI has 2 cores), deterministic seeds."""
 import os
-import sys
-from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture

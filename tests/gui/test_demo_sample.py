@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from core.demo import sample_model
-from tests.core.inference.conftest import INPUT, TINY, tiny_model
+from tests.support.models import INPUT, TINY, tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -16,8 +16,8 @@ from PySide6.QtCore import QPoint, Qt
 
 from core.inference import Predictor
 from core.project import Project
-from tests.core.inference.conftest import INPUT, TINY, tiny_model, write_photo
-from tests.gui.conftest import LoopWatch, open_project
+from tests.support.models import INPUT, TINY, tiny_model, write_photo
+from tests.support.gui import LoopWatch, open_project
 
 MAX_STALL_MS = 200
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 app = QApplication(["x"])
 from core.project import Project
-from tests.gui.conftest import write_photos
+from tests.support.gui import write_photos
 tmp = Path(sys.argv[1])
 files = write_photos(tmp / "photos", 2, 96, 64)
 with Project.create(tmp / "p.pinspect") as project:

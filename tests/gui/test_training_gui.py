@@ -15,7 +15,7 @@ from core.project import Project
 from core.training import project_models as pm
 from core.training.config import PRESETS, TrainConfig
 from gui.training import controller as ctl
-from tests.gui.conftest import LoopWatch, open_project
+from tests.support.gui import LoopWatch, open_project
 
 class StallWatch(LoopWatch):
     """``LoopWatch`` that also tells the window's own stalls from the scheduler's.

@@ -13,7 +13,7 @@ from core.evaluation import evaluate_files
 from core.evaluation.reference import evaluate_with_panopticapi
 from core.idpng import read_ids
 from core.panoptic import PanopticRecord, write_coco_panoptic
-from tests.core.inference.conftest import write_photo
+from tests.support.models import write_photo
 
 
 def _dataset(root: Path):

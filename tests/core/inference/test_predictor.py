@@ -12,7 +12,7 @@ from core.errors import BadImageError, CheckpointError
 from core.imageio import load_image
 from core.inference import Predictor
 from core.model.checkpoint import save_checkpoint
-from tests.core.inference.conftest import INPUT, TINY, tiny_model, write_photo
+from tests.support.models import INPUT, TINY, tiny_model, write_photo
 
 
 def _same_prediction(a, b, thresholds=(0.3, 0.5, 0.7)):

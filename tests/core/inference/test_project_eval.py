@@ -12,7 +12,7 @@ from core.evaluation import evaluate_files
 from core.evaluation.project_eval import evaluate_project, evaluation_photos
 from core.panoptic import PanopticRecord, write_coco_panoptic
 from core.project import Project
-from tests.core.inference.conftest import write_photo
+from tests.support.models import write_photo
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from core.inference.project_model import active_model_id, load_project_predictor
 from core.inference.result import expand_nearest, expanded_areas
 from core.model import save_checkpoint
 from core.project import Project
-from tests.core.inference.conftest import TINY, tiny_model
+from tests.support.models import TINY, tiny_model
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_errors_cross_the_process_boundary_typed():
 def test_the_training_photos_rule_is_the_data_sources(tmp_path):
     from core.data.project_source import project_sources
     from core.project.training_set import held_out, training_images
-    from tests.gui.conftest import annotation_for, write_photos
+    from tests.support.gui import annotation_for, write_photos
 
     files = write_photos(tmp_path / "photos", 5)
     with Project.create(tmp_path / "q.pinspect") as p:
@@ -139,7 +139,7 @@ def test_the_dataset_reaches_spawned_data_loader_workers(tmp_path):
 
     from core.data import PanopticDataset, build_train_transforms
     from core.data.project_source import project_sources
-    from tests.gui.conftest import annotation_for, write_photos
+    from tests.support.gui import annotation_for, write_photos
 
     files = write_photos(tmp_path / "photos", 2)
     with Project.create(tmp_path / "d.pinspect") as p:
