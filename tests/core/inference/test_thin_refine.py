@@ -1,0 +1,161 @@
+"""Full-resolution refinement of thin segments follows the crack in the photo, not the model's ribbon."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from core.categories import default_categories
+from core.inference.thin_refine import RefineParams, ThinRefiner, refine_thin
+from core.panoptic import PanopticAnnotation, Segment
+
+CATS = default_categories()
+CRACK, SPALLING, CONCRETE = (CATS.by_name(n).id for n in ("crack", "spalling", "concrete"))
+
+
+def surface(shape, seed=0) -> np.ndarray:
+    """``[H, W]`` float32 grey concrete-like surface: slow shading plus fine grain."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grain = cv2.GaussianBlur(rng.normal(0, 6, shape).astype(np.float32), (0, 0), 1.0)
+    return 150 + 25 * np.sin(xx / 700) * np.cos(yy / 500) + grain + rng.normal(0, 3, shape).astype(np.float32)
+
+
+def draw(grey: np.ndarray, line: np.ndarray, depth: float = 45) -> np.ndarray:
+    """The surface with ``line`` (bool) painted ``depth`` grey levels darker, slightly blurred as
+    a lens would; ``[H, W, 3]`` uint8 RGB."""
+    dark = cv2.GaussianBlur(line.astype(np.float32), (0, 0), 0.6) / 0.8
+    g = np.clip(grey - depth * dark, 0, 255).astype(np.uint8)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def polyline(shape, points) -> np.ndarray:
+    """``[H, W]`` bool line about 2 px wide: a 1-px polyline grown by its 4-neighbours (OpenCV's
+    ``thickness=2`` draws 3.3 px)."""
+    out = np.zeros(shape, np.uint8)
+    cv2.polylines(out, [np.array(points, np.int32)], False, 1, 1)
+    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))).astype(bool)
+
+
+def length(points) -> float:
+    p = np.array(points, np.float64)
+    return float(np.hypot(*np.diff(p, axis=0).T).sum())
+
+
+def ribbon_annotation(line: np.ndarray, half: int = 20, offset: int = 0) -> PanopticAnnotation:
+    """What the model gives: a ribbon ~``2 half`` px wide around (``offset`` px below) the line,
+    the rest concrete."""
+    band = cv2.dilate(np.roll(line, offset, axis=0).astype(np.uint8), np.ones((2 * half + 1, 2 * half + 1), np.uint8))
+    ids = np.where(band > 0, 2, 1).astype(np.int32)
+    return PanopticAnnotation(ids, {1: Segment(1, CONCRETE), 2: Segment(2, CRACK)})
+
+
+POINTS = [(200, 400), (1500, 1300), (2600, 1500), (3800, 2700)]
+
+
+@pytest.fixture(scope="module")
+def photo_4000():
+    """A 4000 x 3000 photo with a 2-px dark polyline, and the line (built once: 12 MP of noise)."""
+    truth = polyline((3000, 4000), POINTS)
+    return draw(surface(truth.shape), truth), truth
+
+
+@pytest.mark.parametrize("offset", [0, 12])
+def test_a_drawn_two_pixel_line_on_a_4000_px_photo(photo_4000, offset):
+    rgb, truth = photo_4000
+    points = POINTS
+    coarse = ribbon_annotation(truth, offset=offset)  # the model's ribbon, maybe off-centre
+    report = []
+    out = refine_thin(coarse, rgb, CATS, cell=42, report=report)
+    crack = out.id_map == 2
+    iou = (crack & truth).sum() / (crack | truth).sum()
+    assert iou > 0.9, iou
+    width, true_width = crack.sum() / length(points), truth.sum() / length(points)  # mean width, px
+    assert abs(width - true_width) < 0.5 and width < 3, (width, true_width)  # ~2 px, not a 40-px ribbon
+    assert report[0].refined == (2,) and report[0].kept_coarse == ()
+    # The ribbon's other pixels went back to the surface, and the table matches the map.
+    assert (out.id_map[(coarse.id_map == 2) & ~crack] == 1).all()
+    out.validate(CATS)
+    assert (coarse.id_map == 2).sum() > 15 * crack.sum()  # the input was untouched
+
+
+def test_no_line_in_the_photo_keeps_the_models_mask():
+    shape = (600, 800)
+    truth = polyline(shape, [(50, 100), (750, 500)])
+    rgb = draw(surface(shape, seed=1), np.zeros(shape, bool))  # nothing drawn
+    coarse = ribbon_annotation(truth, half=10)
+    report = []
+    out = refine_thin(coarse, rgb, CATS, cell=20, report=report)
+    assert report[0].kept_coarse == (2,) and (out.id_map == coarse.id_map).all()
+
+
+def test_only_the_crack_touching_the_models_mask_is_taken_and_instances_are_kept():
+    shape = (600, 800)
+    seen = polyline(shape, [(50, 150), (750, 150)])
+    other = polyline(shape, [(50, 450), (750, 450)])  # a crack the model did not predict
+    rgb = draw(surface(shape, seed=2), seen | other)
+    ann = ribbon_annotation(seen, half=10)
+    # A spalling instance across the crack's band: its pixels are never taken.
+    ids = ann.id_map.copy()
+    ids[130:170, 380:420] = 3
+    ann = PanopticAnnotation(ids, {**ann.segments, 3: Segment(3, SPALLING)})
+    out = refine_thin(ann, rgb, CATS, cell=20)
+    crack = out.id_map == 2
+    assert crack[140:160].any() and not crack[400:500].any()
+    assert (out.id_map[130:170, 380:420] == 3).all()
+    assert ((crack & seen).sum() / (crack | seen).sum()) > 0.8
+    out.validate(CATS)
+
+
+def test_nothing_thin_is_returned_as_is_and_sizes_must_match():
+    ann = PanopticAnnotation(np.ones((40, 50), np.int32), {1: Segment(1, CONCRETE)})
+    rgb = np.zeros((40, 50, 3), np.uint8)
+    assert refine_thin(ann, rgb, CATS) is ann
+    with pytest.raises(ValueError, match="photo is 49x40"):
+        refine_thin(ann, rgb[:, :49], CATS)
+
+
+def test_refiner_caches_per_threshold_level():
+    """A prediction whose crack query draws a ribbon: the refined result follows the line, and
+    thresholds giving the same segments share one refinement."""
+    import torch
+
+    from core.inference import PanopticPrediction, PredictionMeta
+
+    image_size, input_size = (960, 1280), (96, 128)
+    truth = polyline(image_size, [(100, 300), (1200, 700)])
+    rgb = draw(surface(image_size, seed=3), truth)
+    # Query 0: concrete everywhere (logit 0); query 1: crack, positive on the grid cells of the line.
+    grid = cv2.resize(truth.astype(np.float32), (32, 24), interpolation=cv2.INTER_AREA) > 0
+    masks = np.stack([np.zeros((24, 32)), np.where(grid, 8.0, -8.0)]).astype(np.float16)
+    logits = np.full((2, len(CATS) + 1), -4.0, np.float32)
+    logits[0, CATS.ids.index(CONCRETE)] = 4.0
+    logits[1] = 0.0
+    logits[1, CATS.ids.index(CRACK)] = 2.0   # score 0.6: gone at 0.7
+    pred = PanopticPrediction(logits, masks, CATS, PredictionMeta(image_size, input_size, 0.3))
+    refiner = ThinRefiner(pred, rgb)
+    assert refiner.cached(0.4) is None
+    first = refiner.panoptic(0.4)
+    assert refiner.panoptic(0.45) is first and refiner.cached(0.5) is first
+    (crack_id,) = [s for s, seg in first.segments.items() if seg.category_id == CRACK]
+    crack = first.id_map == crack_id
+    coarse = pred.panoptic(0.4).id_map == crack_id
+    assert coarse.sum() > 8 * crack.sum()
+    assert (crack & truth).sum() / (crack | truth).sum() > 0.8
+    high = refiner.panoptic(0.7)  # another level: no crack left, nothing to refine
+    assert all(seg.category_id != CRACK for seg in high.segments.values())
+    with pytest.raises(ValueError, match="photo is"):
+        ThinRefiner(pred, rgb[:100])
+
+
+def test_params_change_what_counts_as_a_crack():
+    shape = (400, 600)
+    line = polyline(shape, [(20, 200), (580, 220)])
+    rgb = draw(surface(shape, seed=4), line, depth=20)  # a faint crack
+    ann = ribbon_annotation(line, half=10)
+    assert ((refine_thin(ann, rgb, CATS, cell=20).id_map == 2) & line).sum() > 0.8 * line.sum()
+    strict = RefineParams(min_contrast=40)
+    report = []
+    refine_thin(ann, rgb, CATS, cell=20, params=strict, report=report)
+    assert report[0].kept_coarse == (2,)
