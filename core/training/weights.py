@@ -57,12 +57,15 @@ def plan_init(init_weights: str, init_kind: str) -> InitPlan:
     """Read ``init_weights`` (when given) and decide what it is.
 
     With no file, ``auto`` lets the backbone take torchvision's cached ImageNet weights when they
-    are on disk (never downloaded) and ``none`` starts from random weights.
+    are on disk (never downloaded), ``none`` starts from random weights and ``imagenet`` asks for
+    the backbone's built-in ImageNet weights (EfficientNet-Lite0's package).
     Raises ``CheckpointError`` for unreadable, unsafe or unrecognised files.
     """
     from core.model.checkpoint import load_checkpoint, safe_torch_load
 
     if not init_weights:
+        if init_kind == "imagenet":  # the backbone's built-in weights (setup refuses backbones without)
+            return InitPlan("imagenet", backbone_weights="imagenet")
         if init_kind not in ("auto", "none"):
             raise CheckpointError(f"initial weights of kind {init_kind!r} need a file")
         return InitPlan("none", backbone_weights="auto" if init_kind == "auto" else None)
@@ -116,6 +119,13 @@ def describe_difference(stored: CategorySet, data: CategorySet) -> str:
     return "; ".join(parts) or "the same categories"
 
 
+def class_rows_by_name(stored: CategorySet, data: CategorySet) -> list[int | None]:
+    """For each class index of ``data``, the class index in ``stored`` of the category with the
+    same name and thing/stuff kind, or None (a new category: its row starts fresh)."""
+    where = {(c.name, bool(c.isthing)): i for i, c in enumerate(stored)}
+    return [where.get((c.name, bool(c.isthing))) for c in data]
+
+
 def class_head_keys(state: dict) -> list[str]:
     return [k for k in state if k.startswith(("class_embed.", "detr.class_embed."))]
 
@@ -126,7 +136,9 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
 
     Same categories: every tensor. Same categories in another order: the class head's rows are
     permuted to the data's order. Different categories: refused with ``CheckpointError`` unless
-    ``new_class_head``, then everything but the class head (re-initialised). Returns a one-line
+    ``new_class_head``, then everything, with a class head for the data's categories whose rows
+    are the checkpoint's for categories of the same name and kind (what the model learnt of
+    them) and freshly initialised for new ones; "no object" keeps its row. Returns a one-line
     description of what was done.
     """
     from core.model.checkpoint import load_model_state
@@ -150,8 +162,19 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
             path, hint="fine-tune it with a new class head (option --new-class-head) or use a checkpoint "
                        "trained on these categories")
     own = model.state_dict()
+    rows = class_rows_by_name(stored, data_categories)
     for k in head:
-        state[k] = own[k]  # the freshly initialised head of the new model
+        fresh = own[k].clone()  # the new model's initialised head, one row per data category + no object
+        for i, j in enumerate(rows):
+            if j is not None:
+                fresh[i] = state[k][j]
+        fresh[-1] = state[k][-1]
+        state[k] = fresh
     load_model_state(model, state, path)
-    return (f"weights from {path} with a new class head for {len(data_categories)} categories "
+    cats = list(data_categories)
+    kept = [c.name for c, j in zip(cats, rows) if j is not None]
+    new = [c.name for c, j in zip(cats, rows) if j is None]
+    return (f"weights from {path} with a new class head for {len(cats)} categories: "
+            f"{'rows kept by name for ' + ', '.join(kept) if kept else 'no category kept by name'}"
+            f"{'; new rows for ' + ', '.join(new) if new else ''} "
             f"({describe_difference(stored, data_categories)})")

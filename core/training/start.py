@@ -1,0 +1,86 @@
+"""Where a training run starts when the user names no weights: fine-tuning is the normal path.
+
+In order: the project's active model (the one that predicts), else the shipped model when the
+data's categories include all of its categories by name and kind, else random weights. Explicit
+choices (``random``, ``imagenet``, a file) bypass this; the train command and the train dialog
+both use it, so they agree.
+
+Fine-tuning a model whose categories differ keeps the class rows of categories with the same name
+and kind (``core.training.weights.class_rows_by_name``); a new category gets a new row.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.categories import CategorySet
+from core.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: ``--init`` words that are not files.
+INIT_RANDOM, INIT_IMAGENET = "random", "imagenet"
+#: The preset that starts from ImageNet features (the package's EfficientNet-Lite0 weights).
+IMAGENET_PRESET = "cpu_lite0"
+
+
+@dataclass(frozen=True)
+class Start:
+    """The chosen start: ``kind`` ``active`` | ``shipped`` | ``random``; ``checkpoint`` the file
+    to fine-tune (None for random); ``words`` one line for the user."""
+
+    kind: str
+    checkpoint: Path | None
+    words: str
+
+
+def names_covered(stored: CategorySet, data: CategorySet) -> bool:
+    """Every category of ``stored`` is in ``data`` under the same name with the same thing/stuff
+    kind (``data`` may have more: they get new class rows)."""
+    have = {(c.name, bool(c.isthing)) for c in data}
+    return all((c.name, bool(c.isthing)) in have for c in stored)
+
+
+def active_model_checkpoint(data: str | Path) -> tuple[str, Path] | None:
+    """``(name, checkpoint)`` of the active model of the project ``data``; None when ``data`` is not
+    a project, or the project has no model whose file exists."""
+    from core.project import Project
+    from core.project.active_model import active_model_id
+
+    path = Path(data)
+    if path.suffix != ".pinspect" or not path.is_file():
+        return None
+    with Project.open(path, read_only=True) as project:
+        model_id = active_model_id(project)
+        if model_id is None:
+            return None
+        record = project.models.get(model_id)
+    if record.checkpoint is None or not record.checkpoint_exists:
+        return None
+    return record.name, Path(record.checkpoint)
+
+
+def default_start(data: str | Path, categories: CategorySet, shipped: Path | None) -> Start:
+    """The start when none was chosen, for training on ``data`` (a project file or a dataset)
+    with ``categories``; ``shipped``: the shipped model's file (None: this build has none)."""
+    active = active_model_checkpoint(data)
+    if active is not None:
+        name, ckpt = active
+        return Start("active", ckpt, f"fine-tuning the project's active model '{name}' ({ckpt})")
+    if shipped is not None and Path(shipped).is_file():
+        from core.model.checkpoint import load_checkpoint
+
+        stored = CategorySet.from_json(load_checkpoint(shipped)["categories"])
+        if names_covered(stored, categories):
+            return Start("shipped", Path(shipped), f"fine-tuning the shipped model ({Path(shipped).name}): "
+                                                   "the data has its categories")
+        log.info("the shipped model's categories (%s) are not all in the data's", [c.name for c in stored])
+    return Start("random", None, "training from random weights (no model to fine-tune)")
+
+
+def apply_start(config: TrainConfig, start: Start) -> TrainConfig:
+    """``config`` starting as ``start`` says: fine-tuning keeps class rows by name."""
+    if start.checkpoint is None:
+        return config.replace(init_weights="", init_kind="none")
+    return config.replace(init_weights=str(start.checkpoint), init_kind="checkpoint", new_class_head=True)
