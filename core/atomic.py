@@ -17,12 +17,19 @@ def _umask() -> int:
     return current
 
 
+def temp_prefix(path: Path) -> str:
+    """``.<name>.pid<N>-``: the temporary file of ``path`` names the process writing it, so a later
+    run can tell a leftover of a killed process from a write in progress
+    (``core.safety.remove_stale_temp_files``)."""
+    return f".{path.name}.pid{os.getpid()}-"
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (umask applied), or
         # keep the mode of the file being replaced.

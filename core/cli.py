@@ -1,11 +1,15 @@
 """Command line: ``python main.py <command> ...``.
 
 Each sub-command lives in ``core/commands/<name>.py`` exposing ``register(subparsers)``; this file
-only assembles the parser, turns typed errors into one-line messages and exit codes.
+only assembles the parser, turns typed errors into one-line messages and exit codes. Every
+failure a user can meet is a typed error (``core.errors``); an ``OSError`` no writer wrapped is
+still one line naming the file, and anything else one line that points to ``-v`` for the
+traceback: a raw traceback is never the answer to bad input.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -55,5 +59,25 @@ def main(argv: list[str]) -> int:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     except InspectorError as e:
+        if args.verbose and e.__cause__ is not None:
+            logging.getLogger(__name__).info("cause", exc_info=e)
         print(f"error: {e.message()}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as e:  # a disk or file fault no writer wrapped: said in one line, with the file
+        if args.verbose:
+            logging.getLogger(__name__).exception("details")
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        hint = " (check free space and write permission)" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                                                                         errno.EACCES) else ""
+        print(f"error: {where}{e.strerror or e}{hint}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        print("error: out of memory (try fewer or smaller photos, or a smaller model size)", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as e:  # a fault of ours: one line and the way to the details, never a raw traceback
+        if args.verbose:
+            raise
+        logging.getLogger(__name__).debug("internal error", exc_info=e)
+        print(f"error: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              f"(run with -v for the traceback, and please report it)", file=sys.stderr)
         return EXIT_ERROR

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BadImageError
+from core.safety import special_file_reason  # noqa: F401 (importers take it from here too)
 
 #: Largest photo accepted, in pixels: 150 MP covers every phone and DSLR (a 100 MP medium-format
 #: frame included) while refusing decompression bombs such as 20000 x 20000 (400 MP), which would
@@ -46,27 +46,6 @@ def pixel_limit_error(width: int, height: int, path: str | Path | None) -> BadIm
         return None
     return BadImageError(f"image is {width} x {height} = {int(width) * int(height):,} pixels, above the "
                          f"limit of {MAX_PIXELS:,}", path, hint="downsample it before importing")
-
-
-def special_file_reason(path: str | Path) -> str | None:
-    """Why ``path`` must not be opened for reading (a FIFO, socket or device would block or never
-    end; a symbolic link loop), or None for a regular file (or one that does not exist)."""
-    import errno
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as e:
-        return "a symbolic link loop" if e.errno == errno.ELOOP else None
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe), not a file"
-    if stat.S_ISSOCK(mode):
-        return "a socket, not a file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device, not a file"
-    return "not a regular file"
 
 
 def read_file_bytes(path: Path) -> bytes:

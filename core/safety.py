@@ -17,11 +17,13 @@ import ``--out``, predict ``--out``, train ``--out``, synth):
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
 import socket
+import stat
 import time
 from pathlib import Path
 from typing import Iterable
@@ -72,6 +74,24 @@ def is_our_output(folder: str | Path) -> bool:
 def _is_empty_dir(folder: Path) -> bool:
     with os.scandir(folder) as it:
         return next(it, None) is None
+
+
+def special_file_reason(path: str | Path) -> str | None:
+    """Why ``path`` must not be opened for reading (a FIFO, socket or device would block or never
+    end; a symbolic link loop), or None for a regular file (or one that does not exist)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return "a symbolic link loop" if e.errno == errno.ELOOP else None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    return "not a regular file"
 
 
 def check_no_overlap(out: str | Path, inputs: Iterable[str | Path | None], option: str = "--out") -> None:
@@ -167,6 +187,38 @@ def remove_stale_work_folders(dest: str | Path) -> list[Path]:
             shutil.rmtree(p, ignore_errors=True)
             log.warning("removed %s, left by an earlier run that was stopped", p)
             removed.append(p)
+    return removed
+
+
+#: A temporary file of an atomic write whose name does not say its process (an older version's)
+#: is a leftover once it has not been written to for this long.
+STALE_TEMP_AGE_S = 600.0
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Remove ``.<name>.*.tmp`` files of atomic writes (``core.atomic``) left in ``folder`` by a
+    killed process: those naming a process that no longer exists (``pid<N>-``), and unnamed ones
+    untouched for ``STALE_TEMP_AGE_S``. A write in progress is never touched. Returns what went."""
+    import re
+
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not (p.name.startswith(".") and p.name.endswith(".tmp")) or p.is_symlink() or not p.is_file():
+            continue
+        m = re.search(r"\.pid(\d+)-[^.]*\.tmp$", p.name)
+        try:
+            stale = (_process_gone({"pid": int(m.group(1))}) if m else
+                     time.time() - p.stat().st_mtime > STALE_TEMP_AGE_S)
+            if stale:
+                p.unlink()
+                removed.append(p)
+                log.warning("removed %s, left by an earlier run that was stopped", p)
+        except OSError:
+            continue
     return removed
 
 

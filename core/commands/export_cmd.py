@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.commands.options import fraction
+
 FORMATS = ("coco-panoptic", "coco-instances", "semantic")
 
 
@@ -20,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("source", type=Path, help="a project file (.pinspect) or a COCO panoptic JSON")
     p.add_argument("--format", choices=FORMATS, default="coco-panoptic", help="default: coco-panoptic")
     p.add_argument("--out", type=Path, required=True, help="destination folder (new or empty)")
-    p.add_argument("--split", nargs="?", type=float, const=0.2, default=None, metavar="VAL_FRACTION",
+    p.add_argument("--split", nargs="?", type=fraction(), const=0.2, default=None, metavar="VAL_FRACTION",
                    help="seeded train/val split (default 0.2 when given without a value)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--project-splits", action="store_true",

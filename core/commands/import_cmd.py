@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from core.commands.options import count, fraction
+
 FORMATS = ("auto", "masks", "coco", "coco-panoptic", "labelme")
 
 
@@ -29,7 +31,7 @@ def register(sub) -> None:
     dest.add_argument("--project", type=Path, help="project file (.pinspect) to add to")
     dest.add_argument("--out", type=Path, help="write a COCO panoptic folder instead")
     g.add_argument("--replace", action="store_true", help="replace annotations the project already has")
-    g.add_argument("--split", nargs="?", type=float, const=0.2, default=None, metavar="VAL_FRACTION",
+    g.add_argument("--split", nargs="?", type=fraction(), const=0.2, default=None, metavar="VAL_FRACTION",
                    help="with --out: seeded train/val split (default 0.2 when given without a value)")
     g.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     g.add_argument("--overwrite", action="store_true",
@@ -45,7 +47,7 @@ def register(sub) -> None:
     m.add_argument("--mode", choices=("auto", "index", "binary"), default="auto",
                    help="one class-index mask per photo, or one binary mask per class (default: auto)")
     m.add_argument("--connectivity", type=int, choices=(4, 8), default=8, help="for splitting things (default 8)")
-    m.add_argument("--min-area", type=int, default=0, help="thing components below this many pixels are "
+    m.add_argument("--min-area", type=count(0), default=0, help="thing components below this many pixels are "
                    "treated as unlabelled (default 0: keep all)")
     c = p.add_argument_group("all formats")
     c.add_argument("--fill", help="stuff class (name or id) that unlabelled pixels become, instead of void")
@@ -176,5 +178,10 @@ def _print_report(report, lines_after: list[str], json_path: Path | None) -> Non
         print(line)
     if json_path is not None:
         from core.atomic import atomic_write_text
+        from core.errors import InspectorError
 
-        atomic_write_text(json_path, json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        try:
+            atomic_write_text(json_path, json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        except OSError as e:
+            raise InspectorError(f"cannot write the import report: {e.strerror or e}", json_path,
+                                 hint="give a file path, in a folder you can write") from e

@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from core.commands.options import count
+
 JSON_NAME = "panoptic_pred.json"
 OVERLAY_DIR = "overlays"
 
@@ -37,10 +39,10 @@ def register(sub) -> None:
                    help="output folder: new, empty or an earlier prediction (never one holding the photos)")
     p.add_argument("--threshold", type=_threshold, default=0.5, help="minimum confidence of a segment (default 0.5)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--input-size", type=int, default=None, metavar="PX",
+    p.add_argument("--input-size", type=count(32), default=None, metavar="PX",
                    help="longer side the network sees (default: what the model was trained at)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
-    p.add_argument("--overlay-size", type=int, default=None, metavar="PX",
+    p.add_argument("--threads", type=count(1), default=None, help="CPU threads for the network (default: torch's)")
+    p.add_argument("--overlay-size", type=count(16), default=None, metavar="PX",
                    help="longer side of the overlay pictures (default 1600)")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
     p.add_argument("--ids-from", type=Path, default=None, metavar="COCO_JSON",

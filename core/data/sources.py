@@ -74,6 +74,9 @@ class CocoPanopticLoader:
 
 
 def _find_json(path: Path) -> Path:
+    if not path.exists():
+        what = "project file" if path.suffix.lower() == ".pinspect" else "file or folder"
+        raise DatasetError(f"no such {what}", path, hint="check the path")
     if path.is_file():
         return path
     if path.is_dir():

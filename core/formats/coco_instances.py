@@ -23,7 +23,7 @@ from core.categories import Category, CategorySet
 from core.errors import AnnotationError, CategoryError, DatasetError
 from core.formats.build import SMALLER_ON_TOP, Instance, from_instances
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
-                                 ProgressFn, check_size, guess_images_dir, norm_key)
+                                 ProgressFn, bad_image_entry, check_size, guess_images_dir, is_coco_id, norm_key)
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask
 from core.imageio import special_file_reason, verify_image
@@ -128,6 +128,10 @@ def import_coco_instances(json_path: str | Path, images_dir: str | Path | None =
         if missing:
             problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
             continue
+        bad = bad_image_entry(img)
+        if bad:
+            problems.append(ImportProblem(str(json_path), f"images[{k}]: {bad}; skipped"))
+            continue
         if img["id"] in images:
             dup.add(img["id"])
         images.setdefault(img["id"], img)
@@ -144,6 +148,10 @@ def import_coco_instances(json_path: str | Path, images_dir: str | Path | None =
         label = f"annotation {ann.get('id', f'#{k}') if isinstance(ann, dict) else f'#{k}'}"
         if missing:
             problems.append(ImportProblem(str(json_path), f"{label} is missing the key {missing[0]!r}"))
+            continue
+        odd = [key for key in ("image_id", "category_id", "id") if key in ann and not is_coco_id(ann[key])]
+        if odd:
+            problems.append(ImportProblem(str(json_path), f"{label}: {odd[0]} is {ann[odd[0]]!r}, not an integer id"))
             continue
         if ann["image_id"] in dup:
             continue

@@ -21,7 +21,7 @@ from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import SegStats
 from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
-                                 ProgressFn, check_size, guess_images_dir, norm_key)
+                                 ProgressFn, bad_image_entry, check_size, guess_images_dir, is_coco_id, norm_key)
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.idpng import check_png_size, encode_ids, read_ids
 from core.imageio import special_file_reason, verify_image
@@ -99,6 +99,9 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
     """
     json_path = Path(json_path)
     data, categories = load_coco_panoptic_json(json_path)
+    for key in ("images", "annotations"):
+        if not isinstance(data[key], list):
+            raise DatasetError(f"{key!r} must be a list", json_path)
     png_dir = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
     problems: list[ImportResult] = []
     images: dict[object, dict] = {}
@@ -107,6 +110,10 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
         missing = [key for key in ("id", "file_name") if not isinstance(img, dict) or key not in img]
         if missing:
             problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
+            continue
+        bad = bad_image_entry(img, sizes=False)
+        if bad:
+            problems.append(ImportProblem(str(json_path), f"images[{k}]: {bad}; skipped"))
             continue
         if img["id"] in images:
             dup.add(img["id"])
@@ -121,6 +128,11 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
                    if not isinstance(ann, dict) or key not in ann]
         if missing:
             problems.append(ImportProblem(str(json_path), f"annotations[{k}] is missing the key {missing[0]!r}"))
+            continue
+        if not is_coco_id(ann["image_id"]) or not isinstance(ann["file_name"], str) \
+                or not isinstance(ann["segments_info"], list):
+            problems.append(ImportProblem(str(json_path), f"annotations[{k}]: image_id, file_name or segments_info "
+                                          "is of the wrong type; skipped"))
             continue
         image_id = ann["image_id"]
         if image_id in dup:

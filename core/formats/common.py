@@ -299,6 +299,30 @@ def check_size(found_hw: tuple[int, int], photo: ImageInfo, path: str | Path, wh
     raise AnnotationError(reason, path, hint=hint)
 
 
+def is_coco_id(value) -> bool:
+    """COCO ids are integers (some tools write strings); anything else (a list, a float, a bool)
+    cannot be matched and is refused where it is read."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
+
+
+def bad_image_entry(img: dict, sizes: bool = True) -> str | None:
+    """Why a COCO ``images`` entry is unusable (its id, file name, or, with ``sizes``, a width or
+    height that is not a positive whole number), or None. Optional sizes are checked when present."""
+    import math
+
+    if not is_coco_id(img["id"]):
+        return f"id is {img['id']!r}, not an integer id"
+    for key in ("width", "height"):
+        if key not in img and not sizes:
+            continue
+        v = img[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v) or v <= 0:
+            return f"{key} is {v!r}, not a positive whole number"
+    if not isinstance(img["file_name"], str) or not img["file_name"]:
+        return f"file_name is {img['file_name']!r}, not a file name"
+    return None
+
+
 def norm_key(text: str) -> str:
     """File-name key for matching: '/' separators and Unicode NFC (macOS stores names decomposed)."""
     return unicodedata.normalize("NFC", text.replace("\\", "/"))

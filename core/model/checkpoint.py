@@ -33,7 +33,26 @@ def safe_torch_load(path: str | Path, allow: tuple[type, ...] = ()) -> Any:
 
     ``allow``: extra plain-data classes the weights-only unpickler may rebuild (never code).
     """
+    from core.safety import special_file_reason
+
     path = Path(path)
+    special = special_file_reason(path)
+    if special is not None:  # opening a FIFO would block forever
+        raise CheckpointError(f"{special}, not a checkpoint", path)
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError as e:
+        raise CheckpointError("the checkpoint file does not exist", path) from e
+    except OSError as e:
+        raise CheckpointError(f"cannot read the checkpoint: {e.strerror or e}", path) from e
+    # torch writes a zip archive (or, before 1.6, a pickle stream: protocol byte 0x80); anything
+    # else is not a checkpoint at all, whatever torch's unpickler says about it
+    if not magic:
+        raise CheckpointError("not a PyTorch checkpoint: the file is empty (0 bytes)", path)
+    if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x80")):
+        raise CheckpointError("not a PyTorch checkpoint (neither a zip archive nor a pickle)", path,
+                              hint="give the .pt file a training run wrote")
     try:
         with torch.serialization.safe_globals(list(allow)):
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -93,6 +112,10 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, cat
     except OSError as e:
         raise CheckpointError(f"cannot write the checkpoint: {e.strerror or e}", path,
                               hint="check free space and write permission") from e
+    except RuntimeError as e:
+        # torch's zip writer reports a failed write (a full disk) as RuntimeError, not OSError
+        raise CheckpointError(f"cannot write the checkpoint ({str(e).splitlines()[0]})", path,
+                              hint="the disk may be full: check free space and write permission") from e
 
 
 def export_model(src: str | Path, dest: str | Path, *, half: bool = True) -> Path:

@@ -129,15 +129,24 @@ def state_from(part: dict) -> TrainState:
 
 def atomic_copy(src: str | Path, dst: str | Path) -> None:
     """Copy a checkpoint (``last.pt`` -> ``best.pt``) through a temporary file and ``os.replace``."""
+    from core.atomic import temp_prefix
+
     dst = Path(dst)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dst), suffix=".tmp", dir=dst.parent)
+    except OSError as e:
+        raise CheckpointError(f"cannot write the checkpoint: {e.strerror or e}", dst,
+                              hint="check free space and write permission") from e
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise CheckpointError(f"cannot write the checkpoint: {e.strerror or e}", dst,
+                                  hint="check free space and write permission") from e
         raise

@@ -191,8 +191,11 @@ class Trainer:
 
     def _open_output(self, resumed: bool, train_src: DataSource, val_src: DataSource | None) -> None:
         """metrics.jsonl (cut back to the checkpoint's step on resume) and run.json."""
+        from core.safety import remove_stale_temp_files
+
         out = self.output_dir
         out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(out)  # half-written checkpoints of a killed run
         metrics = MetricsFile(out / METRICS_FILE)
         if resumed:
             metrics.truncate_after(self.state.step)
