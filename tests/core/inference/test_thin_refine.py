@@ -119,8 +119,6 @@ def test_nothing_thin_is_returned_as_is_and_sizes_must_match():
 def test_refiner_caches_per_threshold_level():
     """A prediction whose crack query draws a ribbon: the refined result follows the line, and
     thresholds giving the same segments share one refinement."""
-    import torch
-
     from core.inference import PanopticPrediction, PredictionMeta
 
     image_size, input_size = (960, 1280), (96, 128)
