@@ -227,13 +227,20 @@ def import_into_project(project: "Project", run: ImportRun, *, replace_existing:
     lut, summary.categories_added = map_categories(project, run.categories)
     pending: list[ImportItem] = []
     try:
-        for result in run:
-            if isinstance(result, ImportItem):
-                pending.append(result)
-                if len(pending) >= BATCH:
-                    _flush(project, pending, lut, replace_existing, split, cancel, summary)
-    finally:
-        _flush(project, pending, lut, replace_existing, split, None, summary)
+        try:
+            for result in run:
+                if isinstance(result, ImportItem):
+                    pending.append(result)
+                    if len(pending) >= BATCH:
+                        _flush(project, pending, lut, replace_existing, split, cancel, summary)
+        finally:
+            _flush(project, pending, lut, replace_existing, split, None, summary)
+    except ProjectError as e:
+        if not (summary.photos_added or summary.annotations_saved):
+            raise
+        # a save failing midway (a full disk) fails only its own batch: say what the earlier ones kept
+        raise ProjectError(f"{e.reason}; the {summary.photos_added} photos and {summary.annotations_saved} "
+                           "annotations saved before it are in the project", e.path, e.hint) from e
     log.info("imported into %s: %s", project.path, "; ".join(summary.lines()))
     return summary
 

@@ -147,3 +147,29 @@ def test_an_unwritable_report_path_is_one_line(dataset, tmp_path, cli):
     code, _out, err = cli(*dataset.import_args("--project", tmp_path / "p.pinspect", "--report", tmp_path / "rep"))
     errors = [line for line in err.splitlines() if line.startswith("error: ")]  # the rest: progress bars
     assert code == 1 and len(errors) == 1 and "import report" in errors[0] and "Traceback" not in err
+
+
+def test_a_save_failing_midway_says_what_the_earlier_batches_kept(dataset, tmp_path, monkeypatch):
+    import core.formats.project_io as project_io
+    from core.errors import ProjectError
+    from core.formats import import_mask_folder
+    from core.project import Project
+    from core.project.images import ImageStore
+
+    monkeypatch.setattr(project_io, "BATCH", 2)
+    real = ImageStore.add_files
+    calls = {"n": 0}
+
+    def full_on_second(self, files, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ProjectError("the disk is full (nothing of this save was written; free some space and save again)",
+                               tmp_path / "p.pinspect")
+        return real(self, files, **kw)
+
+    monkeypatch.setattr(ImageStore, "add_files", full_on_second)
+    with Project.create(tmp_path / "p.pinspect") as project:
+        run = import_mask_folder(dataset.photos, dataset.masks)
+        with pytest.raises(ProjectError, match="the 2 photos and 2 annotations saved before it are in the project"):
+            project_io.import_into_project(project, run)
+        assert project.images.count() == 2
