@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.panoptic import PanopticAnnotation, Segment
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from core.categories import default_categories
 from core.project import Project
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 

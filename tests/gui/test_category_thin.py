@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QDialog
 from core.project import Project
 from gui.dialogs.category_dialogs import AddCategoryDialog
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 
 def test_add_dialog_flag_follows_the_name_until_the_user_chooses(qtbot):

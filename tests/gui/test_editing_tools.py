@@ -16,7 +16,7 @@ from core.imageio import encode_png
 from core.panoptic import PanopticAnnotation, Segment
 from core.project import Project
 
-from .conftest import annotation_for, open_project, photo
+from tests.support.gui import annotation_for, open_project, photo
 
 pytestmark = pytest.mark.timeout(120)
 CRACK, SPALLING, REBAR, CONCRETE = 1, 2, 3, 4
@@ -362,7 +362,7 @@ def test_random_tool_sequences_undo_to_the_original_and_redo_to_the_final(qtbot,
 def test_a_fill_of_millions_of_pixels_runs_in_the_background_and_blocks_other_edits(qtbot, window, make_project):
     from gui.editing.editing_controller import BACKGROUND_PIXELS
 
-    from .conftest import LoopWatch
+    from tests.support.gui import LoopWatch
 
     doc = open_project(qtbot, window, make_project(1, annotated=0, w=2000, h=1500, name="big"))
     assert 2000 * 1500 > BACKGROUND_PIXELS

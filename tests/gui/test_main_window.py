@@ -17,7 +17,7 @@ from gui.dialogs.category_dialogs import PixelDecision
 from gui.dialogs.import_dialog import ImportDialog
 from core.formats.detect import COCO_INSTANCES, LABELME
 
-from .conftest import LoopWatch, open_project, write_photos
+from tests.support.gui import LoopWatch, open_project, write_photos
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,7 +17,7 @@ from core.report import csv_columns
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 from gui.measure.measurements_model import KEYS
 
-from .conftest import annotation_for, open_project
+from tests.support.gui import annotation_for, open_project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -306,7 +306,7 @@ def test_measuring_a_long_crack_never_stalls_the_window_and_stops_when_nobody_lo
 
     from core.panoptic import PanopticAnnotation, Segment
 
-    from .conftest import LoopWatch, write_photos
+    from tests.support.gui import LoopWatch, write_photos
 
     files = write_photos(tmp_path / "big", 1, 2400, 1600)
     ids = np.zeros((1600, 2400), np.int32)

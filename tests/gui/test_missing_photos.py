@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.views.photo_browser import badges
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ from core.panoptic import PanopticAnnotation, Segment
 from core.project import Project
 from core.project.active_model import set_active_model
 
-from .conftest import open_project
+from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 
