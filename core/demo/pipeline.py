@@ -29,10 +29,11 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from core.atomic import atomic_write_text
 from core.errors import CancelledError, DatasetError, TrainingError
+from core.progress import CancelFlag, ProgressFn
 from core.synthetic.writer import SizeRange, SizeSpec
 
 if TYPE_CHECKING:
@@ -42,12 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]
 SayFn = Callable[[str], None]
 
 
-class CancelCheck(Protocol):
-    def is_set(self) -> bool: ...
 
 
 #: Photo size of the demo data: the range the ``cpu_fast`` preset trains at (longer side, px).
@@ -172,7 +170,7 @@ class _Stages:
 def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n_val: int = 30,
              size: SizeSpec = DEFAULT_SIZE, seed: int = 0, threads: int = 0, threshold: float = THRESHOLD,
              progress: ProgressFn | None = None, say: SayFn | None = None,
-             cancel: CancelCheck | None = None) -> DemoResult:
+             cancel: CancelFlag | None = None) -> DemoResult:
     """Run the demo pipeline (module docstring) in ``workdir`` and return its figures.
 
     Args:
@@ -239,7 +237,7 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
     return result
 
 
-def _train(project, config: "TrainConfig", progress: ProgressFn, cancel: CancelCheck | None):
+def _train(project, config: "TrainConfig", progress: ProgressFn, cancel: CancelFlag | None):
     """Train on the project as the application does (registered run, records followed); the
     model becomes the project's active one. Returns ``(model id, run folder, summary record)``."""
     from core.project.active_model import set_active_model
@@ -299,7 +297,7 @@ def _drive(records: Iterator, project, model_id: int, budget_s: float, progress:
 
 
 def _predict_and_evaluate(project, model_id: int, threshold: float, progress: ProgressFn,
-                          cancel: CancelCheck | None):
+                          cancel: CancelFlag | None):
     """One pass of the network over the held-out photos: each prediction is stored in the project
     (``model_id``) and compared with the truth. Predicting first and evaluating after would run
     the network twice for the same numbers."""
@@ -313,7 +311,7 @@ def _predict_and_evaluate(project, model_id: int, threshold: float, progress: Pr
     return ev, f"{len(ev.photos)} photos predicted and stored, PQ {100 * ev.pq.all.pq:.1f}"
 
 
-def _export(project, dest: Path, progress: ProgressFn, cancel: CancelCheck | None):
+def _export(project, dest: Path, progress: ProgressFn, cancel: CancelFlag | None):
     from core.formats.project_io import export_project
 
     summary = export_project(project, "coco-panoptic", dest, project_splits=True, progress=progress, cancel=cancel)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+
+from core.progress import CancelFlag, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,8 @@ DEMO_MODEL_NOTE = ("Shipped with the application: trained on generated photos of
 #: Sub-folder of the project's runs folder that holds the copy.
 DEMO_FOLDER = "demo"
 
-ProgressFn = Callable[[int, int, str], None]
 
 
-class CancelCheck(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -57,7 +55,7 @@ def demo_model_path() -> Path | None:
         return None
 
 
-def add_demo_model(project_path: str | Path, progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
+def add_demo_model(project_path: str | Path, progress: ProgressFn | None = None, cancel: CancelFlag | None = None,
                    *, model_path: str | Path | None = None, threshold: float = 0.5,
                    device: str = "auto") -> DemoModelReport:
     """Copy the demo model next to the project, register it, set it active and predict every photo.

@@ -14,20 +14,18 @@ import logging
 import shutil
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, NamedTuple, Protocol
+from typing import NamedTuple
 
 from core.errors import CancelledError, DatasetError, ProjectError
 from core.imageio import encode_jpeg
 from core.panoptic import PanopticRecord, iter_coco_panoptic, write_coco_panoptic
+from core.progress import CancelFlag, ProgressFn
 from core.synthetic.generator import SynthConfig, categories_of, generate_sample
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]
 
 
-class CancelCheck(Protocol):
-    def is_set(self) -> bool: ...
 
 
 class SamplePhoto(NamedTuple):
@@ -86,7 +84,7 @@ def write_sample_resources(dest_dir: str | Path) -> None:
 
 
 def build_sample_project(dest_path: str | Path, progress: ProgressFn | None = None,
-                         cancel: CancelCheck | None = None, *, with_demo_model: bool = False) -> Path:
+                         cancel: CancelFlag | None = None, *, with_demo_model: bool = False) -> Path:
     """Create the sample project at ``dest_path`` (a new ``.pinspect`` file).
 
     The twelve photos are copied into ``<project stem> photos/`` beside it (existing identical
@@ -121,7 +119,7 @@ def build_sample_project(dest_path: str | Path, progress: ProgressFn | None = No
     return dest_path
 
 
-def _add_demo_model(project_path: Path, progress: ProgressFn | None, cancel: CancelCheck | None) -> None:
+def _add_demo_model(project_path: Path, progress: ProgressFn | None, cancel: CancelFlag | None) -> None:
     """The demo model into the sample; a sample without it beats no sample, so a model that cannot
     be used is logged, not raised."""
     from core.demo.sample_model import add_demo_model
@@ -137,7 +135,7 @@ def _add_demo_model(project_path: Path, progress: ProgressFn | None, cancel: Can
 
 
 def dataset_to_project(project_path: str | Path, dataset_dir: str | Path, progress: ProgressFn | None = None,
-                       cancel: CancelCheck | None = None) -> Path:
+                       cancel: CancelFlag | None = None) -> Path:
     """A project over a dataset written by ``write_coco_dataset``: its photos (left where they
     are), every truth annotation with status ``done``, and the train/val split when it has one."""
     dataset_dir = Path(dataset_dir)
@@ -148,7 +146,7 @@ def dataset_to_project(project_path: str | Path, dataset_dir: str | Path, progre
 
 
 def _project_from(project_path: Path, json_paths: list[Path], photos_dir: Path, name: str | None,
-                  progress: ProgressFn | None, cancel: CancelCheck | None) -> Path:
+                  progress: ProgressFn | None, cancel: CancelFlag | None) -> Path:
     from core.project import IMAGE_SPLITS, Project
 
     records: list[tuple[str | None, Path]] = []

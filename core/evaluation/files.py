@@ -27,7 +27,6 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
 
 import numpy as np
 
@@ -38,14 +37,12 @@ from core.evaluation.pq import UNLISTED, PQAccumulator, _histogram_u8, image_sta
 from core.evaluation.result import PQResult
 from core.idpng import DecodedPng, decode_png, read_png_bytes
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
+from core.progress import CancelFlag, ProgressFn
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[..., None]  # progress(done, total, message="")
 
 
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -219,7 +216,7 @@ class _PairJob:
 
 def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
                    pred_folder: str | Path | None = None, *, coco_ap: bool = False, workers: int | None = None,
-                   keep_per_image: bool = True, progress: Progress | None = None,
+                   keep_per_image: bool = True, progress: ProgressFn | None = None,
                    cancel: CancelFlag | None = None) -> FileEvaluation:
     """Evaluate a COCO panoptic prediction against ground truth, as panopticapi's ``pq_compute``.
 

@@ -24,7 +24,7 @@ from core.evaluation.pq import PQAccumulator
 from core.evaluation.result import ImagePQ, PQResult
 
 if TYPE_CHECKING:
-    from core.inference.batch import CancelFlag
+    from core.progress import CancelFlag
     from core.evaluation.thin import ThinResult
     from core.inference.predictor import Predictor
     from core.project import ImageRecord, Project

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, DatasetError
-from core.evaluation.files import CancelFlag, Progress, default_workers, match_annotations
+from core.evaluation.files import default_workers, match_annotations
+from core.progress import CancelFlag, ProgressFn
 from core.evaluation.thin import DEFAULT_TOLERANCE, ThinAccumulator, ThinResult
 from core.idpng import read_ids
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
@@ -42,7 +43,7 @@ def _annotation(ann: dict, folder: Path, json_path: Path, source: str) -> Panopt
 
 def evaluate_thin_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
                         pred_folder: str | Path | None = None, *, tolerance: float = DEFAULT_TOLERANCE,
-                        workers: int | None = None, progress: Progress | None = None,
+                        workers: int | None = None, progress: ProgressFn | None = None,
                         cancel: CancelFlag | None = None) -> ThinResult:
     """Centreline precision / recall / F1 / clIoU of every thin class (``core.evaluation.thin``).
 

@@ -22,8 +22,9 @@ import numpy as np
 from core.categories import Category, CategorySet
 from core.errors import AnnotationError, CategoryError, DatasetError
 from core.formats.build import SMALLER_ON_TOP, Instance, from_instances
-from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
-                                 ProgressFn, bad_image_entry, check_size, guess_images_dir, is_coco_id, norm_key)
+from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job, bad_image_entry,
+                                 check_size, guess_images_dir, is_coco_id, norm_key)
+from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask
 from core.imageio import special_file_reason, verify_image
@@ -102,7 +103,7 @@ def _import_image(image: dict, anns: list[tuple[int, dict]], photo: Path, catego
 
 def import_coco_instances(json_path: str | Path, images_dir: str | Path | None = None, *,
                           stuff: Iterable[str] = (), fill: str | int | None = None,
-                          progress: ProgressFn | None = None, cancel: CancelCheck | None = None) -> ImportRun:
+                          progress: ProgressFn | None = None, cancel: CancelFlag | None = None) -> ImportRun:
     """Import a COCO instances JSON (CVAT, labelme2coco, detectron2 ...) as panoptic annotations.
 
     Args:
@@ -185,7 +186,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
                           include_stuff: bool = False, val_fraction: float | None = None, seed: int = 0,
                           splits: Mapping[int, str] | None = None,
                           split_name: str = "all", images: bool = True, overwrite: bool = False,
-                          progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
+                          progress: ProgressFn | None = None, cancel: CancelFlag | None = None,
                           total: int | None = None, workers: int | None = None) -> ExportSummary:
     """Write COCO instances JSON (RLE masks) atomically, loadable by ``pycocotools.COCO``.
 

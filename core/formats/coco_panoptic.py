@@ -20,8 +20,9 @@ from typing import Iterable, Mapping
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import SegStats
-from core.formats.common import (CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job,
-                                 ProgressFn, bad_image_entry, check_size, guess_images_dir, is_coco_id, norm_key)
+from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job, bad_image_entry,
+                                 check_size, guess_images_dir, is_coco_id, norm_key)
+from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.idpng import check_png_size, encode_ids, read_ids
 from core.imageio import special_file_reason, verify_image
@@ -85,7 +86,7 @@ def _import_one(image: dict, ann: dict | None, photo: Path, png_dir: Path, categ
 
 def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = None,
                          images_dir: str | Path | None = None, progress: ProgressFn | None = None,
-                         cancel: CancelCheck | None = None) -> ImportRun:
+                         cancel: CancelFlag | None = None) -> ImportRun:
     """Import a COCO panoptic dataset (panopticapi's layout or ours).
 
     Args:
@@ -177,7 +178,7 @@ def export_coco_panoptic(records: Iterable[ExportRecord], categories: CategorySe
                          val_fraction: float | None = None, seed: int = 0,
                          splits: Mapping[int, str] | None = None, split_name: str = "all",
                          images: bool = True, renumber: bool = True, overwrite: bool = False,
-                         progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
+                         progress: ProgressFn | None = None, cancel: CancelFlag | None = None,
                          total: int | None = None, workers: int | None = None) -> ExportSummary:
     """Write a COCO panoptic dataset atomically (layout in the module docstring).
 

@@ -17,12 +17,13 @@ from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar, Union
+from typing import Callable, Iterable, Iterator, TypeVar, Union
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, InspectorError
 from core.imageio import ImageInfo
 from core.panoptic import PanopticAnnotation
+from core.progress import CancelFlag, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: ``progress(done, total, message)``, the convention of core/commands/progress.py.
-ProgressFn = Callable[[int, int, str], None]
 
 
-class CancelCheck(Protocol):
-    """Anything with ``is_set()``, e.g. ``threading.Event``."""
-
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ class ImportRun:
     """
 
     def __init__(self, categories: CategorySet, total: int, items: Iterable[Callable[[], list[ImportResult]]],
-                 source: str | Path = "", progress: ProgressFn | None = None, cancel: CancelCheck | None = None,
+                 source: str | Path = "", progress: ProgressFn | None = None, cancel: CancelFlag | None = None,
                  preamble: Iterable[ImportResult] = ()):
         self.categories = categories
         self.total = int(total)

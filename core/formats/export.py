@@ -33,7 +33,8 @@ import numpy as np
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
 from core.formats.build import SegStats, canonical, check_consistent, segment_table
-from core.formats.common import CancelCheck, ExportRecord, ProgressFn, default_workers, ordered_map
+from core.formats.common import ExportRecord, default_workers, ordered_map
+from core.progress import CancelFlag, ProgressFn
 from core.imageio import encode_jpeg, load_image, verify_image
 from core.panoptic import PanopticAnnotation
 
@@ -231,7 +232,7 @@ class StagedFiles:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None,
+def iterate_records(records: Iterable[ExportRecord], cancel: CancelFlag | None,
                     dest: Path | None = None) -> Iterator[ExportRecord]:
     """Records with unique ids and annotations of the image's size; stops with ``CancelledError``
     between records. Errors name the photo and the image id. A photo inside ``dest`` (the folder
@@ -256,7 +257,7 @@ def iterate_records(records: Iterable[ExportRecord], cancel: CancelCheck | None,
 
 
 def run_records(records: Iterable[ExportRecord], work: Callable[[ExportRecord, str], T], *,
-                progress: ProgressFn | None, cancel: CancelCheck | None, total: int | None,
+                progress: ProgressFn | None, cancel: CancelFlag | None, total: int | None,
                 workers: int | None, dest: Path | None = None) -> Iterator[tuple[ExportRecord, str, T]]:
     """The loop every exporter runs: ``(record, stem, work(record, stem))`` in record order.
 

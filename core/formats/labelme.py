@@ -26,8 +26,9 @@ import numpy as np
 from core.categories import CategorySet, default_categories
 from core.errors import AnnotationError, BadImageError, DatasetError
 from core.formats.build import LATER_ON_TOP, Instance, from_instances
-from core.formats.common import (CancelCheck, ImportItem, ImportProblem, ImportResult, ImportRun, Job, ProgressFn,
-                                 check_size, fill_category_id, norm_key)
+from core.formats.common import (ImportItem, ImportProblem, ImportResult, ImportRun, Job, check_size, fill_category_id,
+                                 norm_key)
+from core.progress import CancelFlag, ProgressFn
 from core.imageio import image_info_from_bytes, special_file_reason, verify_image
 
 #: labelme's conventional labels for "no class".
@@ -187,7 +188,7 @@ def list_labelme_files(source: Path) -> list[Path]:
 
 def import_labelme(source: str | Path, *, categories: CategorySet | None = None, add_unknown: bool = True,
                    fill: str | int | None = None, progress: ProgressFn | None = None,
-                   cancel: CancelCheck | None = None) -> ImportRun:
+                   cancel: CancelFlag | None = None) -> ImportRun:
     """Import labelme files (one file, or a folder searched recursively).
 
     Args:

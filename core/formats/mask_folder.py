@@ -28,8 +28,9 @@ import numpy as np
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import IGNORE, from_class_map
 from core.formats.class_mapping import ClassMapping
-from core.formats.common import (CancelCheck, ImportItem, ImportProblem, ImportResult, ImportRun, Job, ProgressFn,
-                                 check_size, fill_category_id, norm_key)
+from core.formats.common import (ImportItem, ImportProblem, ImportResult, ImportRun, Job, check_size, fill_category_id,
+                                 norm_key)
+from core.progress import CancelFlag, ProgressFn
 from core.imageio import ImageInfo, is_image_file, special_file_reason, verify_image
 
 #: Stem suffixes that name a mask after its photo (``IMG_1.jpg`` <- ``IMG_1_mask.png``).
@@ -212,7 +213,7 @@ def _binary_index(mask_files: list[Path], root: Path, tokens: set[str]) -> dict[
 
 def import_mask_folder(photos: str | Path, masks: str | Path, mapping: ClassMapping | None = None,
                        options: MaskFolderOptions = MaskFolderOptions(), progress: ProgressFn | None = None,
-                       cancel: CancelCheck | None = None) -> ImportRun:
+                       cancel: CancelFlag | None = None) -> ImportRun:
     """Import photos and their masks; iterate the returned run for per-photo results.
 
     Args:

@@ -27,7 +27,8 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.errors import CategoryError, InspectorError, ProjectError
-from core.formats.common import CancelCheck, ExportRecord, ImportItem, ImportProblem, ImportRun, ProgressFn
+from core.formats.common import ExportRecord, ImportItem, ImportProblem, ImportRun
+from core.progress import CancelFlag, ProgressFn
 from core.formats.export import ExportSummary
 from core.panoptic import PanopticAnnotation
 
@@ -135,7 +136,7 @@ def _is_copy_with_other_annotation(project: "Project", rec, photo: Path, annotat
 
 
 def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
-           split: str | None, cancel: CancelCheck | None, summary: ProjectImportSummary) -> None:
+           split: str | None, cancel: CancelFlag | None, summary: ProjectImportSummary) -> None:
     if not pending:
         return
     # the importer verified every photo's whole file already (core.imageio.verify_image)
@@ -215,7 +216,7 @@ def _add_copies(project: "Project", copies: list[tuple[ImportItem, PanopticAnnot
 
 
 def import_into_project(project: "Project", run: ImportRun, *, replace_existing: bool = False,
-                        split: str | None = None, cancel: CancelCheck | None = None) -> ProjectImportSummary:
+                        split: str | None = None, cancel: CancelFlag | None = None) -> ProjectImportSummary:
     """Add an import's photos and annotations to ``project`` (rules in the module docstring).
 
     ``run`` comes from any importer (give it the progress callback and cancel flag too: it
@@ -264,7 +265,7 @@ def project_records(project: "Project", image_ids: Iterable[int] | None = None) 
 
 def export_project(project: "Project", fmt: str, dest: str | Path, *, image_ids: Iterable[int] | None = None,
                    project_splits: bool = False, progress: ProgressFn | None = None,
-                   cancel: CancelCheck | None = None, **options) -> ExportSummary:
+                   cancel: CancelFlag | None = None, **options) -> ExportSummary:
     """Export the project's annotated images with one of ``core.formats.EXPORTERS``.
 
     ``project_splits`` uses each photo's split in the project (photos without one go to

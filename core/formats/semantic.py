@@ -18,7 +18,8 @@ import numpy as np
 from core.categories import CategorySet
 from core.errors import DatasetError
 from core.formats.class_mapping import ClassMapping
-from core.formats.common import CancelCheck, ExportRecord, ProgressFn
+from core.formats.common import ExportRecord
+from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 
 
@@ -49,7 +50,7 @@ def export_semantic(records: Iterable[ExportRecord], categories: CategorySet, de
                     val_fraction: float | None = None, seed: int = 0,
                     splits: Mapping[int, str] | None = None, split_name: str = "all",
                     images: bool = True, overwrite: bool = False, progress: ProgressFn | None = None,
-                    cancel: CancelCheck | None = None, total: int | None = None,
+                    cancel: CancelFlag | None = None, total: int | None = None,
                     workers: int | None = None) -> ExportSummary:
     """Write class-index PNGs atomically (layout in the module docstring); arguments as
     ``export_coco_panoptic``."""

@@ -5,10 +5,11 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from core.errors import BadImageError, InspectorError
 from core.inference.result import PanopticPrediction
+from core.progress import CancelFlag
 
 if TYPE_CHECKING:
     from core.inference.predictor import DecodedPhoto, Predictor
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from core.inference.result import PanopticPrediction
 from core.panoptic import PanopticAnnotation
 
 if TYPE_CHECKING:
-    from core.inference.batch import CancelFlag
+    from core.progress import CancelFlag
     from core.inference.predictor import Predictor
     from core.project import Project
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from core.errors import AnnotationError
 from core.measure.roles import Role
-from core.measure.table import CancelFlag, Measurement
+from core.measure.table import Measurement
+from core.progress import CancelFlag
 
 #: Margin (px) around a crack's box that its width profiles may reach into: the mask's half-width
 #: plus the profile's margin and background windows (``profile_width``) fit for masks up to ~80 px.

@@ -14,7 +14,7 @@ the report's overlay. Surfaces (concrete, background) get no number but keep the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,12 +25,10 @@ from core.measure.cracks import measure_linear
 from core.measure.regions import measure_region
 from core.measure.roles import Role, role_for
 from core.panoptic import VOID, PanopticAnnotation
+from core.progress import CancelFlag, ProgressFn
 
-Progress = Callable[[int, int, str], None]
 
 
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -286,7 +284,7 @@ def number_defects(measurements: Iterable[Measurement], categories: CategorySet)
 
 def measure_annotation(annotation: PanopticAnnotation, categories: CategorySet,
                        calibration: Calibration | None = None, *, roles: Mapping | None = None,
-                       min_score: float | None = None, progress: Progress | None = None,
+                       min_score: float | None = None, progress: ProgressFn | None = None,
                        cancel: CancelFlag | None = None, image: np.ndarray | None = None) -> list[Measurement]:
     """Measure every segment of one photo's annotation (or prediction).
 

@@ -24,7 +24,7 @@ from core.project import annotations as ann_rows
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
-    from core.project.images import Progress
+    from core.progress import ProgressFn
     from core.project.store import Project
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class CategoryStore:
         return int(row[0]), int(row[1]), int(row[2])
 
     def delete(self, category_id: int, *, reassign_to: int | None | _Ask = ASK,
-               progress: "Progress | None" = None) -> None:
+               progress: "ProgressFn | None" = None) -> None:
         """Delete a category. When annotations use it, ``reassign_to`` decides what the pixels
         become: another category's id, or ``None`` for void. All in one transaction.
 
@@ -189,7 +189,7 @@ class CategoryStore:
         return self.get().removed(int(category_id))
 
     def replace_all(self, categories: CategorySet, reassign: Mapping[int, "int | None | _Ask"] | None = None,
-                    progress: "Progress | None" = None) -> None:
+                    progress: "ProgressFn | None" = None) -> None:
         """Make the project's set equal ``categories`` (the editor dialog's OK), in one transaction.
 
         Categories are matched by id: new ids are added, existing ones updated, missing ones

@@ -13,10 +13,11 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from core.errors import BadImageError, CancelledError, InspectorError, ProjectError
 from core.imageio import image_info_from_bytes, is_image_file, read_file_bytes, verify_image
+from core.progress import CancelFlag, ProgressFn
 from core.project import paths
 from core.project.schema import IMAGE_SPLITS, IMAGE_STATUSES, now_iso
 
@@ -26,11 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: ``progress(done, total, message)``, the callback every long core function takes.
-Progress = Callable[[int, int, str], None]
 
 
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
 
 
 #: Files scanned per write transaction: a cancel or a crash keeps every finished batch.
@@ -213,7 +211,7 @@ class ImageStore:
         """``add_files`` on every photo under ``folder`` (see there for the arguments)."""
         return self.add_files(list_image_files(folder, recursive), **kwargs)
 
-    def add_files(self, files: Iterable[str | Path], *, progress: Progress | None = None,
+    def add_files(self, files: Iterable[str | Path], *, progress: ProgressFn | None = None,
                   cancel: CancelFlag | None = None, skip_duplicates: bool = True,
                   split: str | None = None, workers: int | None = None, verify: bool = True) -> AddReport:
         """Add photos: each is hashed and its oriented size read on a small thread pool.
@@ -351,7 +349,7 @@ class ImageStore:
         self._update_location({image_id: s}, update_content=True)
         return self.get(image_id)
 
-    def relink(self, folder: str | Path, *, progress: Progress | None = None,
+    def relink(self, folder: str | Path, *, progress: ProgressFn | None = None,
                cancel: CancelFlag | None = None, workers: int | None = None) -> RelinkReport:
         """Find missing photos under ``folder`` (recursively) by content hash.
 

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from core.atomic import atomic_open
 from core.categories import CategorySet
 from core.errors import CancelledError, InspectorError
 from core.measure.table import PhotoMeasurements, at_threshold, measure_annotation, summarize
+from core.progress import CancelFlag, ProgressFn
 from core.report import html_report
 from core.report.csv_report import write_csv
 from core.report.model import SOURCE_PREDICTION, ReportInfo, ReportPhoto, ReportResult
@@ -36,11 +37,8 @@ HTML_NAME, CSV_NAME = "report.html", "segments.csv"
 #: Width of the pictures in the report (px) and their JPEG quality.
 IMAGE_WIDTH, JPEG_QUALITY = 1200, 85
 
-Progress = Callable[[int, int, str], None]
 
 
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
 
 
 def _load_rgb(photo: ReportPhoto, shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
@@ -62,7 +60,7 @@ def _load_rgb(photo: ReportPhoto, shape: tuple[int, int]) -> tuple[np.ndarray | 
 
 def write_report(photos: Sequence[ReportPhoto], categories: CategorySet, out_dir: str | Path,
                  info: ReportInfo | None = None, *, roles: Mapping | None = None,
-                 image_width: int = IMAGE_WIDTH, progress: Progress | None = None,
+                 image_width: int = IMAGE_WIDTH, progress: ProgressFn | None = None,
                  cancel: CancelFlag | None = None) -> ReportResult:
     """Write ``out_dir/report.html`` (self-contained) and ``out_dir/segments.csv``.
 

@@ -19,7 +19,7 @@ import multiprocessing
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from core.errors import CancelledError
 from core.formats.export import AtomicFolder, split_ids
 from core.imageio import encode_jpeg
 from core.panoptic import PanopticAnnotation, PanopticRecord, write_coco_panoptic
+from core.progress import CancelFlag, ProgressFn
 from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed, parse_size
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,8 @@ log = logging.getLogger(__name__)
 ASPECTS = (1.0, 4 / 3, 3 / 4, 3 / 2, 2 / 3, 16 / 9, 9 / 16)
 
 
-class CancelCheck(Protocol):
-    def is_set(self) -> bool: ...
 
 
-ProgressFn = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ def _results(jobs: list, workers: int) -> Iterator[tuple[int, bytes, PanopticAnn
 
 
 def write_coco_dataset(out_dir: str | Path, n: int, seed: int = 0, size: SizeSpec = 512,
-                       progress: ProgressFn | None = None, cancel: CancelCheck | None = None, *,
+                       progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
                        config: SynthConfig | None = None, val_fraction: float | None = None,
                        jpeg_quality: int = 92, workers: int = 1, overwrite: bool = False) -> DatasetSummary:
     """Generate ``n`` photos with truth and write them as a COCO panoptic dataset (see module doc).
