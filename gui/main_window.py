@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["photos"], self.docks["categories"]], [270, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["categories"], self.docks["segments"]], [230, 470], Qt.Orientation.Vertical)
         self.state = WindowState(self, self.prefs)
+        from gui.views.missing_photos import MissingPhotos  # Photo › Locate, the message for a moved photo
+
+        self.missing_photos = MissingPhotos(self)
         self._connect()
         self.update_title()
         from gui.measure.install import install_measurement  # panel, tooltips, calibration, report
@@ -127,7 +130,7 @@ class MainWindow(QMainWindow):
         self.photo.documentReady.connect(self._document_ready)
         self.photo.predictionChanged.connect(self.segments_panel.set_prediction)
         self.photo.predictionChanged.connect(lambda p, _a: self.actions.a["accept_all"].setEnabled(p is not None))
-        self.photo.loadFailed.connect(lambda _id, e: r.report(e, "show the photo"))
+        self.photo.loadFailed.connect(lambda image_id, e: self.missing_photos.load_failed(image_id, e))
         self.autosaver.stateChanged.connect(lambda _: self.update_title())
         self.autosaver.saved.connect(s.annotation_saved)
         self.autosaver.failed.connect(lambda e: r.report(e, "save the annotation"))

@@ -21,7 +21,20 @@ from gui.workers.thumbnails import ThumbnailProvider
 #: badge colours: background, text
 BADGE = {"unlabeled": ("#6b7280", "#ffffff"), "in_progress": ("#d97706", "#ffffff"), "done": ("#15803d", "#ffffff")}
 PREDICTION_BADGE = ("#7c3aed", "#ffffff")  # violet: apart from the selection's blue
+MISSING_BADGE = ("#b91c1c", "#ffffff")     # red: the file is not where the project last saw it
 THUMB_W, THUMB_H, ROW_H = 96, 68, 80
+
+
+def badges(index: QModelIndex) -> list[str]:
+    """The badges a row shows: its status, "Prediction" when it has one, "Missing" when its file
+    is not found (drawn over the thumbnail, where it cannot be elided away)."""
+    status = index.data(STATUS)
+    out = [STATUSES.get(status, status)]
+    if index.data(PREDICTED):
+        out.append("Prediction")
+    if index.data(MISSING):
+        out.append("Missing")
+    return out
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -81,9 +94,13 @@ class PhotoDelegate(QStyledItemDelegate):
                          f"{rec.width} × {rec.height}")
         y = rect.top() + fm.height() + sfm.height() + 8
         status = index.data(STATUS)
-        bx = self._badge(painter, small, x, y, STATUSES.get(status, status), *BADGE.get(status, BADGE["unlabeled"]))
-        if index.data(PREDICTED):
+        shown = badges(index)
+        bx = self._badge(painter, small, x, y, shown[0], *BADGE.get(status, BADGE["unlabeled"]))
+        if "Prediction" in shown:
             self._badge(painter, small, bx + 4, y, "Prediction", *PREDICTION_BADGE)
+        if "Missing" in shown:
+            bh = QFontMetrics(small).height() + 2
+            self._badge(painter, small, box.left() + 3, box.bottom() - bh - 2, "Missing", *MISSING_BADGE)
         painter.restore()
 
     @staticmethod
