@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 
 from core.calibration import AREA_UNITS, UNIT_PX
+from core.measure.exposure import WidthLimit, compare_measurement, verdict_text
 from core.measure.roles import Role
 from core.measure.table import Measurement
 
@@ -25,8 +26,9 @@ def format_number(x: float | None) -> str:
     return f"{x:.{decimals}f}"
 
 
-def format_measurement(m: Measurement) -> str:
-    """A few lines for a tooltip: what it is and its figures with units."""
+def format_measurement(m: Measurement, limit: WidthLimit | None = None) -> str:
+    """A few lines for a tooltip: what it is and its figures with units; with ``limit`` (the
+    project's tolerable crack width), where a crack's width stands against it."""
     head = f"#{m.label} {m.category_name}" if m.label is not None else m.category_name
     if m.score is not None:
         head += f" (score {m.score:.2f})"
@@ -38,6 +40,12 @@ def format_measurement(m: Measurement) -> str:
             spread = f", IQR {format_number(m.width_spread)} {u} along it" if m.width_spread is not None else ""
             lines.append(f"width {format_number(m.width)} {u}{spread} ({width_method_text(m.width_method)})")
         lines.append(f"width max {format_number(m.max_width)} {u}, mean {format_number(m.mean_width)} {u}")
+        if limit is not None:
+            verdict = compare_measurement(m, limit)
+            if verdict is not None:
+                lines.append(f"{verdict_text(verdict, limit)} tolerable: {limit.describe()}")
+            elif m.width is not None:
+                lines.append(f"not compared with {limit.limit_mm:.2f} mm: the photo has no scale")
         if m.orientation_deg is not None:
             lines.append(f"orientation {m.orientation_deg:.0f}°")
     elif m.role == Role.REBAR:

@@ -16,6 +16,7 @@ from core import __version__
 from core.categories import CategorySet
 from core.calibration import AREA_UNITS
 from core.measure.roles import Role
+from core.measure.exposure import WidthLimit, compare_measurement, verdict_text
 from core.measure.present import WIDTH_METHOD_SHORT, format_number
 from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo
@@ -121,6 +122,8 @@ def header(info: ReportInfo, photos: Sequence[PhotoMeasurements]) -> str:
     if n_cal < len(photos):
         cal += f"; {len(photos) - n_cal} not calibrated (figures in pixels)"
     rows.append(("Scale", cal))
+    if info.width_limit is not None:
+        rows.append(("Crack width limit", info.width_limit.describe()))
     rows.extend(info.details)
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     title = f"{_e(info.title)}" + (f" – {_e(info.project)}" if info.project else "")
@@ -165,6 +168,8 @@ def photo_index(photos: Sequence[PhotoMeasurements]) -> str:
     return f"<section class=\"index\"><h2>Photos</h2>\n<ol class=\"index\">\n{items}</ol>\n</section>\n"
 
 
+LIMIT_HEAD = "<th class=\"text\">vs limit</th>"
+
 #: What the crack width columns mean, under each defects table with cracks.
 WIDTH_NOTE = ("Crack width: the median along the crack, read from the photo's grey profile across it "
               "(below a pixel), with the interquartile range (IQR) of the width along the crack as its "
@@ -175,7 +180,15 @@ WIDTH_NOTE = ("Crack width: the median along the crack, read from the photo's gr
 
 
 # --- one photo -----------------------------------------------------------------------------------------
-def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> str:
+def _limit_cell(m: Measurement, limit: WidthLimit | None) -> str:
+    """A crack's width against the project's limit (``above`` in bold), empty otherwise."""
+    if limit is None:
+        return ""
+    text = verdict_text(compare_measurement(m, limit), limit)
+    return f"<td class=\"text\">{'<b>' + _e(text) + '</b>' if text.startswith('above') else _e(text)}</td>"
+
+
+def _defect_row(m: Measurement, categories: CategorySet, with_score: bool, limit: WidthLimit | None = None) -> str:
     colour = _colour(categories, m.category_id)
     bw, bh = m.bbox_size
     orient = "" if m.orientation_deg is None else f"{m.orientation_deg:.0f}°"
@@ -188,7 +201,8 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> st
         spread = f" <span class=\"iqr\">(IQR {_num(m.width_spread)})</span>" if m.width_spread is not None else ""
         width, how = f"{_num(m.width)}{spread}", _e(WIDTH_METHOD_SHORT.get(m.width_method, m.width_method or ""))
     return (f"<tr><td>{_badge(m.label, colour)}</td><td class=\"text\">{_e(m.category_name)}</td>"
-            f"<td>{_num(m.length)}</td><td>{width}</td><td class=\"text\">{how}</td><td>{max_w}</td>"
+            f"<td>{_num(m.length)}</td><td>{width}</td><td class=\"text\">{how}</td>{_limit_cell(m, limit)}"
+            f"<td>{max_w}</td>"
             f"<td>{_num(m.mean_width)}</td><td>{orient}</td>"
             f"<td>{_num(m.area)}</td><td>{100 * m.area_share:.2f} %</td>"
             f"<td>{_num(bw)} × {_num(bh)}</td><td>{_num(m.equivalent_diameter)}</td>{score}</tr>\n")
@@ -196,7 +210,7 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool) -> st
 
 def photo_section(index: int, photo: PhotoMeasurements, jpeg: bytes | None, categories: CategorySet,
                   warnings: Sequence[str] = (), min_score: float | None = None, *,
-                  empty_note: str = "No defects on this photo.") -> str:
+                  empty_note: str = "No defects on this photo.", width_limit: WidthLimit | None = None) -> str:
     """The section of one photo: title, scale, overlay picture, defects table, surfaces.
     ``empty_note`` stands in for the table when there is no defect (``core.report.provenance``)."""
     if photo.source == SOURCE_NONE:
@@ -229,13 +243,19 @@ def photo_section(index: int, photo: PhotoMeasurements, jpeg: bytes | None, cate
         with_score = any(m.score is not None for m in defects)
         parts.append(f"<table class=\"defects\"><thead><tr><th>#</th><th class=\"text\">Category</th>"
                      f"<th>Length ({u})</th><th>Width ({u})</th><th class=\"text\">Width from</th>"
+                     f"{LIMIT_HEAD if width_limit is not None else ''}"
                      f"<th>Max width ({u})</th><th>Mean width ({u})</th><th>Orientation</th>"
                      f"<th>Area ({au})</th><th>Share</th><th>Size w × h ({u})</th><th>Eq. diameter ({u})</th>"
                      f"{'<th>Score</th>' if with_score else ''}</tr></thead><tbody>\n")
-        parts.extend(_defect_row(m, categories, with_score) for m in defects)
+        parts.extend(_defect_row(m, categories, with_score, width_limit) for m in defects)
         parts.append("</tbody></table>\n")
         if any(m.role == Role.CRACK for m in defects):
-            parts.append(f"<p class=\"note\">{_e(WIDTH_NOTE)}</p>\n")
+            note = WIDTH_NOTE
+            if width_limit is not None:
+                note += (f" vs limit: the width against {width_limit.describe()}; near = the limit lies "
+                         f"within the width's IQR" + ("" if photo.calibration else "; not compared without a scale")
+                         + ".")
+            parts.append(f"<p class=\"note\">{_e(note)}</p>\n")
     else:
         parts.append(f"<p class=\"{'note' if empty_note == NO_DEFECTS else 'warn'}\">{_e(empty_note)}</p>\n")
     surfaces = photo.surfaces

@@ -14,6 +14,7 @@ from typing import Callable, Union
 import numpy as np
 
 from core.calibration import Calibration
+from core.measure.exposure import WidthLimit
 from core.measure.table import CategoryTotal, PhotoMeasurements
 from core.panoptic import PanopticAnnotation
 
@@ -72,6 +73,8 @@ class ReportInfo:
         min_score: the confidence threshold applied to predictions (None: no threshold).
         details: extra ``(label, value)`` rows for the header (inspector, structure, weather...).
         created: the report's date; None means now.
+        width_limit: the project's tolerable crack width (``core.measure.exposure``), each crack
+            is shown against it; None for none.
     """
 
     project: str = ""
@@ -81,6 +84,7 @@ class ReportInfo:
     min_score: float | None = None
     details: tuple[tuple[str, str], ...] = ()
     created: datetime | None = None
+    width_limit: WidthLimit | None = None
 
     def created_at(self) -> datetime:
         return self.created or datetime.now().astimezone()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from core.measure.exposure import project_width_limit
 from core.categories import CategorySet
 from core.errors import ProjectError
 from core.report.model import SOURCE_ANNOTATION, SOURCE_NONE, SOURCE_PREDICTION, ReportInfo, ReportPhoto
@@ -98,7 +99,7 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
     info = ReportInfo(project=project.name, model=describe_model(project, model) if used_model else None,
                       absence_reason=model_provenance(project, model.id).absence_reason() if used_model else None,
                       min_score=min_score if used_model else None,
-                      details=(("Project file", str(project.path)),))
+                      details=(("Project file", str(project.path)),), width_limit=project_width_limit(project))
     return photos, categories, info
 
 

@@ -168,4 +168,5 @@ def _one_photo(index: int, photo: ReportPhoto, categories: CategorySet, info: Re
     overlay = render_overlay(rgb, ann, categories, ms, max_width=image_width)
     del rgb
     jpeg = encode_jpeg(overlay, quality=JPEG_QUALITY)
-    return pm, html_report.photo_section(index, pm, jpeg, categories, warnings, threshold, empty_note=empty_note)
+    return pm, html_report.photo_section(index, pm, jpeg, categories, warnings, threshold, empty_note=empty_note,
+                                         width_limit=info.width_limit)

@@ -30,6 +30,8 @@ class MeasurementTips(QObject):
         self.view = view
         self.measurer = measurer
         self.calibration = calibration
+        #: The project's tolerable crack width (``core.measure.exposure``), set by the window.
+        self.width_limit: Callable[[], object] = lambda: None
         self.enabled = True
         self.segment_id = 0
         self.last_text = ""
@@ -72,7 +74,7 @@ class MeasurementTips(QObject):
         m = self.measurement(seg)
         if m is None:
             return "Measuring…" if seg and self.measurer.busy else ""
-        text = format_measurement(m)
+        text = format_measurement(m, self.width_limit())
         if self.measurer.busy:
             text += "\n(updating after the last edit…)"
         return text

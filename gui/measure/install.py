@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRectF, QTimer
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
 
+from core.measure.exposure import project_width_limit, set_project_width_limit
+
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 from gui.measure.calibration_tool import CalibrationTool
 from gui.measure.hover import MeasurementTips
@@ -29,6 +31,7 @@ from gui.measure.measurements_panel import MeasurementsPanel
 from gui.measure.measurer import SOURCE_ANNOTATION, PhotoMeasurer
 from gui.measure.photo_calibration import PhotoCalibration
 from gui.measure.report_action import ReportAction
+from gui.measure.width_limit_dialog import WidthLimitDialog
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -54,6 +57,7 @@ class MeasurementUI(QObject):
         self.tool = CalibrationTool(w.controller, self.line_drawn, lambda: self.calibration.calibration)
         w.controller.tools[TOOL_KEY] = self.tool
         self._tool_before = "BrushTool"
+        self.width_limit = None
         self.line_dialog: LineLengthDialog | None = None
         self._panel_shown = True
         self.dock = w.add_panel("measurements", "Measurements", self.panel)
@@ -73,6 +77,9 @@ class MeasurementUI(QObject):
         acts.edit_bar.insertAction(next((a for a in bar if a.isSeparator()), None), tool_act)
         scale = acts.add("set_scale", "Set the &scale…", self.edit_scale, None, "mdi6.ruler-square",
                          "Type the photo's scale (mm per pixel), or remove it")
+        limit = acts.add("width_limit", "Crack &width limit…", self.edit_width_limit, None, "mdi6.arrow-expand-horizontal",
+                         "The project's tolerable crack width (exposure class or its own limit), shown against "
+                         "each crack")
         tips = acts.add("measure_tips", "Measurement &tooltips", self._set_tips, None, "mdi6.tooltip-text-outline",
                         "Show a segment's figures when the mouse rests on it", checkable=True)
         tips.setChecked(self.tips.enabled)
@@ -87,7 +94,7 @@ class MeasurementUI(QObject):
         menu = bar.insertMenu(help_menu, QMenu("Mea&sure", w)).menu() if help_menu else bar.addMenu("Mea&sure")
         panel = self.dock.toggleViewAction()
         panel.setText("Measurements &panel")
-        for a in (panel, None, tool_act, scale, None, tips, None, export, report):
+        for a in (panel, None, tool_act, scale, limit, None, tips, None, export, report):
             menu.addSeparator() if a is None else menu.addAction(a)
         self.menu = menu
         file_menu = acts.file_menu
@@ -99,6 +106,9 @@ class MeasurementUI(QObject):
         w.photo.photoChanged.connect(self._photo_changed)
         w.photo.predictionChanged.connect(self._prediction_changed)
         w.photo.fullResolution.connect(m.photo_loaded)
+        w.session.opened.connect(self._project_opened)
+        w.session.closed.connect(lambda: self._show_width_limit(None))
+        self.tips.width_limit = lambda: self.width_limit
         w.controller.documentChanged.connect(self._document_changed)
         w.controller.toolChanged.connect(self._tool_changed)
         m.measured.connect(lambda f: p.set_figures(f, w.session.categories))
@@ -229,6 +239,42 @@ class MeasurementUI(QObject):
                         self.window.status.showMessage("Scale removed: figures in pixels", 8000)
                     except Exception as e:  # noqa: BLE001 - shown; the scale is kept
                         self.window.reporter.report(e, "remove the photo's scale")
+            dlg.deleteLater()
+
+        dlg.finished.connect(finished)
+        dlg.open()
+
+    # --- crack width limit ---------------------------------------------------------------------
+    def _project_opened(self, project) -> None:
+        try:
+            limit = project_width_limit(project)
+        except Exception as e:  # noqa: BLE001 - a damaged setting never stops the project opening
+            log.warning("cannot read the crack width limit: %s", e)
+            limit = None
+        self._show_width_limit(limit)
+
+    def _show_width_limit(self, limit) -> None:
+        self.width_limit = limit
+        self.panel.set_width_limit(limit)
+
+    def edit_width_limit(self) -> None:
+        project = self.window.session.project
+        if project is None:
+            self.window.status.showMessage("Open a project to set its crack width limit.", 5000)
+            return
+        dlg = WidthLimitDialog(self.width_limit, self.window)
+
+        def finished(result: int):
+            if result == QDialog.DialogCode.Accepted and self.window.session.project is project:
+                limit = dlg.limit()
+                try:
+                    set_project_width_limit(project, limit)
+                except Exception as e:  # noqa: BLE001 - shown; the previous limit is kept
+                    self.window.reporter.report(e, "save the crack width limit")
+                else:
+                    self._show_width_limit(limit)
+                    self.window.status.showMessage(
+                        f"Crack width limit: {limit.describe() if limit else 'none'}", 8000)
             dlg.deleteLater()
 
         dlg.finished.connect(finished)

@@ -11,17 +11,20 @@ import math
 from typing import Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor
 
 from core.categories import CategorySet
 from core.measure import (TABLE_COLUMNS, UNIT_PX, Measurement, column_titles, format_measurement, format_number,
                           table_row)
+from core.measure.exposure import WidthLimit, compare_measurement, verdict_text
 from core.measure.present import WIDTH_METHOD_SHORT
 from gui.dialogs.category_dialogs import swatch
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 2
-#: The core's columns, then the segment's id (what the Segments panel shows as "crack #2").
-KEYS = [key for key, _t, _k in TABLE_COLUMNS] + ["segment_id"]
+#: The core's columns, a crack's width against the project's limit, then the segment's id (what
+#: the Segments panel shows as "crack #2").
+KEYS = [key for key, _t, _k in TABLE_COLUMNS] + ["width_limit", "segment_id"]
 COL_LABEL, COL_CATEGORY, COL_SCORE = KEYS.index("label"), KEYS.index("category"), KEYS.index("score")
 COL_SEGMENT = KEYS.index("segment_id")
 
@@ -43,6 +46,8 @@ def cell_text(key: str, value) -> str:
         return f"{value:.2f}"
     if key == "width_method":
         return WIDTH_METHOD_SHORT.get(value, str(value))
+    if key == "width_limit":
+        return str(value)
     return format_number(value)
 
 
@@ -53,11 +58,13 @@ class MeasurementsModel(QAbstractTableModel):
         self._values: list[list] = []
         self.unit = UNIT_PX
         self._categories = CategorySet()
+        self.limit: WidthLimit | None = None
 
     def set_rows(self, measurements: Sequence[Measurement], unit: str, categories: CategorySet) -> None:
         self.beginResetModel()
         self.rows = list(measurements)
-        self._values = [table_row(m) + [m.segment_id] for m in self.rows]
+        self._values = [table_row(m) + [verdict_text(compare_measurement(m, self.limit), self.limit) or None,
+                                        m.segment_id] for m in self.rows]
         self.unit = unit
         self._categories = categories
         self.endResetModel()
@@ -80,7 +87,7 @@ class MeasurementsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(KEYS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return (column_titles(self.unit) + ["Segment"])[section]
+            return (column_titles(self.unit) + ["vs limit", "Segment"])[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return _HEADER_TIPS.get(KEYS[section])
         return None
@@ -102,7 +109,9 @@ class MeasurementsModel(QAbstractTableModel):
             cats = self._categories
             return swatch(cats.by_id(m.category_id).color if m.category_id in cats else (128, 128, 128), 12)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return format_measurement(m) + f"\nsegment #{m.segment_id}"
+            return format_measurement(m, self.limit) + f"\nsegment #{m.segment_id}"
+        if role == Qt.ItemDataRole.ForegroundRole and key == "width_limit" and value and value.startswith("above"):
+            return QColor(200, 40, 40)
         return None
 
 
@@ -122,6 +131,8 @@ _HEADER_TIPS = {
     "area_share_percent": "Share of the photo's pixels",
     "equivalent_diameter": "Diameter of a disc with the same area",
     "score": "The model's confidence (predictions only)",
+    "width_limit": "Cracks: width against the project's tolerable width (Measure › Crack width limit); "
+                   "near = the limit lies within the width's IQR. Guidance, not an acceptance limit",
     "segment_id": "The segment's id, as in the Segments panel",
 }
 

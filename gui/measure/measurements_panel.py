@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from core.measure import PhotoMeasurements, summarize, to_tsv
 from core.calibration import UNIT_MM, UNIT_PX, Calibration
+from core.measure.exposure import ABOVE, NEAR, compare_measurement
 from core.measure.present import format_number
 from core.report import write_csv
 from core.report.provenance import empty_result_text
@@ -139,6 +140,11 @@ class MeasurementsPanel(QWidget):
         self.calibration = calibration
         self._fill()
 
+    def set_width_limit(self, limit) -> None:
+        """The project's tolerable crack width (``core.measure.exposure.WidthLimit`` or None)."""
+        self.model.limit = limit
+        self._fill()
+
     def set_absence_reason(self, reason: str | None) -> None:
         """The active model's standing on the project: shown instead of "No defects" when it found none."""
         self.absence_reason = reason
@@ -216,7 +222,16 @@ class MeasurementsPanel(QWidget):
             if t.total_length is None:
                 text += f", {format_number(t.total_area)} {t.area_unit}"
             parts.append(text)
-        return "Defects — " + " · ".join(parts)
+        text = "Defects — " + " · ".join(parts)
+        limit = self.model.limit
+        if limit is not None and any(m.width is not None for m in p.defects):
+            if p.calibration is None:
+                text += f"\nCrack width limit {limit.limit_mm:.2f} mm: not compared, the photo has no scale"
+            else:
+                verdicts = [v for v in (compare_measurement(m, limit) for m in p.defects) if v is not None]
+                text += (f"\nCrack width limit {limit.describe()}: {verdicts.count(ABOVE)} above, "
+                         f"{verdicts.count(NEAR)} near")
+        return text
 
     # --- selection -------------------------------------------------------------------------------
     def selected_segments(self) -> list[int]:

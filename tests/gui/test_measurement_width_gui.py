@@ -49,3 +49,50 @@ def test_panel_shows_the_photo_width_with_spread_and_method(qtbot, window, tmp_p
     tip = model.index(model.row_of(2), KEYS.index("width")).data(Qt.ItemDataRole.ToolTipRole)
     assert "read from the photo, interior contrast from its wider cracks" in tip
     window.grab().save(str(tmp_path.parent / "measure_width_window.png"))
+
+
+def test_width_limit_is_chosen_kept_in_the_project_and_shown_per_crack(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialog
+
+    from core.calibration import calibration_from_gsd
+    from core.measure.exposure import project_width_limit
+    from gui.measure.width_limit_dialog import WidthLimitDialog
+
+    a = render_crack(3.0, blur_sigma=0.5, noise_sigma=2.0, contrast=60.0, seed=7)  # 0.30 mm at 0.1 mm/px
+    path = tmp_path / "slab.png"
+    Image.fromarray(np.repeat(a.image[..., None], 3, 2)).save(path)
+    ids = np.where(a.mask(), 2, 1).astype(np.int32)
+    with Project.create(tmp_path / "s.pinspect") as project:
+        project.images.add_files([path])
+        image_id = project.images.list()[0].id
+        project.annotations.save(image_id, PanopticAnnotation(ids, {1: Segment(1, 4), 2: Segment(2, 1)}))
+        project.calibration.set(image_id, calibration_from_gsd(0.1))
+    with qtbot.waitSignal(window.photo.documentReady, timeout=10_000):
+        window.project_actions.open_path(tmp_path / "s.pinspect")
+    ui = window.measurement
+    model = ui.panel.model
+    qtbot.waitUntil(lambda: model.rowCount() == 2 and not ui.measurer.busy
+                    and next(m for m in model.rows if m.segment_id == 2).width_method == "profile", timeout=15_000)
+    col = KEYS.index("width_limit")
+    assert model.index(model.row_of(2), col).data() == ""  # no limit yet
+
+    ui.edit_width_limit()
+    dlg = window.findChild(WidthLimitDialog)
+    assert dlg is not None and not dlg.value.isEnabled()
+    dlg.choice.setCurrentIndex(dlg.choice.findData("aci-deicing"))
+    dlg.done(QDialog.DialogCode.Accepted)
+    qtbot.waitUntil(lambda: model.index(model.row_of(2), col).data() == "above 0.18 mm", timeout=5000)
+    assert "1 above" in ui.panel.totals_label.text() and "guidance, not an acceptance limit" in \
+        ui.panel.totals_label.text()
+    assert project_width_limit(window.session.project).key == "aci-deicing"
+
+    ui.edit_width_limit()
+    dlg = window.findChild(WidthLimitDialog)
+    dlg.choice.setCurrentIndex(dlg.choice.findData("custom"))
+    assert dlg.value.isEnabled()
+    dlg.value.setValue(0.5)
+    dlg.source.setText("client spec 4.2")
+    dlg.done(QDialog.DialogCode.Accepted)
+    qtbot.waitUntil(lambda: model.index(model.row_of(2), col).data() == "below 0.50 mm", timeout=5000)
+    assert project_width_limit(window.session.project).source == "client spec 4.2"
+    window.grab().save(str(tmp_path.parent / "measure_limit_window.png"))
