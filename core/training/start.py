@@ -10,11 +10,15 @@ and kind (``core.training.weights.class_rows_by_name``); a new category gets a n
 """
 from __future__ import annotations
 
+import collections
 import logging
+import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.categories import CategorySet
+from core.errors import CategoryError, CheckpointError
 from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,51 @@ class Start:
     kind: str
     checkpoint: Path | None
     words: str
+
+
+def class_rows_by_name(stored: CategorySet, data: CategorySet) -> list[int | None]:
+    """For each class index of ``data``, the class index in ``stored`` of the category with the
+    same name and thing/stuff kind, or None (a new category: its row starts fresh)."""
+    where = {(c.name, bool(c.isthing)): i for i, c in enumerate(stored)}
+    return [where.get((c.name, bool(c.isthing))) for c in data]
+
+
+class _Skeleton(pickle.Unpickler):
+    """Reads a ``torch.save`` pickle without torch and without building any object but plain
+    containers: tensors, storages and dtypes come back as None (nothing is executed)."""
+
+    def find_class(self, module: str, name: str):
+        if module == "collections" and name == "OrderedDict":
+            return collections.OrderedDict
+        if module == "torch" or module.startswith("torch."):
+            return _nothing
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a checkpoint")
+
+    def persistent_load(self, pid):
+        return None
+
+
+def _nothing(*_args, **_kwargs):
+    return None
+
+
+def checkpoint_categories(path: str | Path) -> CategorySet:
+    """The category table of one of our checkpoints, read without torch (the train dialog runs
+    on the GUI thread, where importing torch would freeze the window for seconds).
+    Raises ``CheckpointError`` for a file that is not a readable checkpoint of ours."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next((n for n in z.namelist() if n.endswith("/data.pkl")), None)
+            if name is None:
+                raise CheckpointError("not a PyTorch checkpoint (no data.pkl)", path)
+            obj = _Skeleton(z.open(name)).load()
+        return CategorySet.from_json(obj["categories"])
+    except CheckpointError:
+        raise
+    except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, KeyError, TypeError,
+            CategoryError) as e:
+        raise CheckpointError(f"cannot read the checkpoint's categories: {e}", path) from e
 
 
 def names_covered(stored: CategorySet, data: CategorySet) -> bool:
@@ -69,9 +118,7 @@ def default_start(data: str | Path, categories: CategorySet, shipped: Path | Non
         name, ckpt = active
         return Start("active", ckpt, f"fine-tuning the project's active model '{name}' ({ckpt})")
     if shipped is not None and Path(shipped).is_file():
-        from core.model.checkpoint import load_checkpoint
-
-        stored = CategorySet.from_json(load_checkpoint(shipped)["categories"])
+        stored = checkpoint_categories(shipped)
         if names_covered(stored, categories):
             return Start("shipped", Path(shipped), f"fine-tuning the shipped model ({Path(shipped).name}): "
                                                    "the data has its categories")

@@ -16,6 +16,7 @@ import torch
 
 from core.categories import CategorySet
 from core.errors import CheckpointError
+from core.training.start import class_rows_by_name
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,6 @@ def describe_difference(stored: CategorySet, data: CategorySet) -> str:
     if flipped:
         parts.append("thing/stuff changed: " + ", ".join(sorted(flipped)))
     return "; ".join(parts) or "the same categories"
-
-
-def class_rows_by_name(stored: CategorySet, data: CategorySet) -> list[int | None]:
-    """For each class index of ``data``, the class index in ``stored`` of the category with the
-    same name and thing/stuff kind, or None (a new category: its row starts fresh)."""
-    where = {(c.name, bool(c.isthing)): i for i, c in enumerate(stored)}
-    return [where.get((c.name, bool(c.isthing))) for c in data]
 
 
 def class_head_keys(state: dict) -> list[str]:

@@ -3,10 +3,16 @@
 Built from the ``ProjectSession``: the photos a run would use (``core.project.training_set``, the
 trainer's own rule) with their train/validation split, the training presets of
 ``core.training.config.PRESETS`` (listed as they are, so a new preset appears here by itself),
-the stage, epochs, image size and batch size, the initial weights (none, an ImageNet backbone
-file, a public DETR checkpoint, or a model of this project) and the device: the CUDA GPU's name
+the stage, epochs, image size and batch size, the initial weights and the device: the CUDA GPU's name
 and memory, or plainly that the run will use the CPU, with roughly how long an epoch takes —
 measured on this machine in a helper process a moment after the dialog opens.
+
+Initial weights: fine-tuning is the normal path, as in ``main.py train``: the dialog starts from
+the project's active model, else the shipped demo model when the project has its categories (by
+name), else random weights (``core.training.start``); random weights, ImageNet features
+(EfficientNet-Lite0, preset ``cpu_lite0``), a weights file or another model of the project are
+explicit choices. Fine-tuning a model with other categories keeps the class rows of categories with
+the same name; a new category gets a new row.
 """
 from __future__ import annotations
 
@@ -18,8 +24,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from core.project.active_model import active_model_id
 from core.project.training_set import held_out, training_images
 from core.training.config import DEFAULT_PRESET, PRESETS, STAGES, TrainConfig
+from core.training.start import IMAGENET_PRESET, checkpoint_categories, class_rows_by_name, names_covered
 from gui.project_session import ProjectSession
 from gui.training.controller import TrainRequest
 from gui.workers.base import Task, TaskRunner
@@ -29,8 +37,10 @@ STAGE_WORDS = {"detection": "Detection (classes and boxes; mask head frozen)",
                "joint": "Joint (everything at once)",
                "detection+masks": "Both stages, one after the other (detection, then masks)"}
 INIT_NONE, INIT_IMAGENET, INIT_DETR, INIT_MODEL = "none", "imagenet", "detr", "checkpoint"
-INIT_WORDS = {INIT_NONE: "None (random weights)", INIT_IMAGENET: "ImageNet backbone file…",
-              INIT_DETR: "Public DETR checkpoint file…", INIT_MODEL: "A model of this project"}
+INIT_SHIPPED, INIT_FEATURES = "shipped", "imagenet_features"
+INIT_WORDS = {INIT_MODEL: "A model of this project (fine-tune)", INIT_SHIPPED: "The shipped demo model (fine-tune)",
+              INIT_NONE: "Random weights", INIT_FEATURES: "ImageNet features (EfficientNet-Lite0)",
+              INIT_IMAGENET: "ImageNet backbone file…", INIT_DETR: "Public DETR checkpoint file…"}
 #: Wait this long after the last change before measuring the speed again.
 ESTIMATE_DELAY_MS = 700
 
@@ -54,6 +64,8 @@ class TrainDialog(QDialog):
         self.images = training_images(project)
         self.models = [m for m in project.models.list() if m.checkpoint_exists]
         self.project_keys = sorted((c.id, bool(c.isthing)) for c in session.categories)
+        self.shipped = self._shipped_model(session.categories)
+        self.active_id = active_model_id(project)
         self._estimate_task: Task | None = None
         self._estimate_token: object | None = None  # results of an older measurement are dropped
         self._per_photo: tuple[object, float] | None = None  # (DeviceInfo, seconds per photo)
@@ -87,15 +99,18 @@ class TrainDialog(QDialog):
         # initial weights
         self.init = QComboBox()
         for key, words in INIT_WORDS.items():
-            if key != INIT_MODEL or self.models:
+            if (key != INIT_MODEL or self.models) and (key != INIT_SHIPPED or self.shipped is not None):
                 self.init.addItem(words, key)
         self.init_file = QLineEdit()
         self.init_file.setPlaceholderText("a .pth / .pt file")
         self.browse = QPushButton("Browse…")
         self.init_model = QComboBox()
         for m in reversed(self.models):
-            self.init_model.addItem(m.name, m.id)
+            self.init_model.addItem(m.name + ("  (active)" if m.id == self.active_id else ""), m.id)
+        self.init_model.setCurrentIndex(max(self.init_model.findData(self.active_id), 0))
         self.new_head = QCheckBox("Fine-tune with a new class head (its categories differ from the project's)")
+        self.new_head.setToolTip("Rows of categories with the same name are kept; new categories start fresh")
+        self.new_head.setChecked(True)
         self.init_note = QLabel()
         self.init_note.setWordWrap(True)
         # device
@@ -172,11 +187,46 @@ class TrainDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.finished.connect(lambda _r: self._stop_estimate())
         self.preset.setCurrentIndex(max(self.preset.findData(DEFAULT_PRESET), 0))
+        self.init.setCurrentIndex(max(self.init.findData(self.default_start()), 0))
+        self.init.currentIndexChanged.connect(self._init_changed)
         self._preset_changed()
         if measure:
             self._schedule_estimate(0)
         else:
             self.device_label.setText("(device not checked)")
+
+    # --- where to start -----------------------------------------------------------------------------
+    @staticmethod
+    def _shipped_model(categories):
+        """The shipped demo model's file when this build has one and the project has its
+        categories (by name and kind), else None."""
+        from core.demo.sample_model import demo_model_path
+        from core.errors import CheckpointError
+
+        path = demo_model_path()
+        if path is None:
+            return None
+        try:
+            stored = checkpoint_categories(path)  # without torch: this is the GUI thread
+        except CheckpointError:
+            return None
+        return (path, stored) if names_covered(stored, categories) else None
+
+    def default_start(self) -> str:
+        """The project's active model, else the shipped one, else random weights."""
+        if self.models and self.active_id is not None:
+            return INIT_MODEL
+        return INIT_SHIPPED if self.shipped is not None else INIT_NONE
+
+    def _init_changed(self, *_args) -> None:
+        # ImageNet features come with one preset's backbone: choosing them chooses it.
+        if self.init.currentData() == INIT_FEATURES:
+            self.preset.setCurrentIndex(max(self.preset.findData(IMAGENET_PRESET), 0))
+
+    def _rows_note(self, stored) -> str:
+        rows = class_rows_by_name(stored, self.session.categories)
+        new = [c.name for c, j in zip(self.session.categories, rows) if j is None]
+        return f" Class rows are kept by name; new rows for: {', '.join(new)}." if new else ""
 
     # --- presets and consistency ------------------------------------------------------------------
     def _preset_changed(self, *_args) -> None:
@@ -200,12 +250,21 @@ class TrainDialog(QDialog):
         self._weights_form.setRowVisible(self.new_head, differ)
         notes = {INIT_NONE: "Starts from random weights (torchvision's ImageNet weights are used for the "
                             "backbone when they are already on this computer).",
+                 INIT_SHIPPED: "Fine-tunes the demo model shipped with the program (trained on generated photos), "
+                               "with its own architecture.",
+                 INIT_FEATURES: "The backbone starts from ImageNet features (EfficientNet-Lite0, weights installed "
+                                "with the program), the rest from random weights; preset cpu_lite0.",
                  INIT_IMAGENET: "A ResNet state dict trained on ImageNet, for the backbone.",
                  INIT_DETR: "A public DETR checkpoint (ResNet-50): the class head is re-initialised for the "
                             "project's categories. Use the detr_r50 preset with it.",
                  INIT_MODEL: "Continues from that model's weights, with its own architecture (the preset's "
                              "model is not used)."}
-        self.init_note.setText(notes.get(kind, ""))
+        note = notes.get(kind, "")
+        if kind == INIT_MODEL and self._chosen_model() is not None:
+            note += self._rows_note(self._chosen_model().categories)
+        elif kind == INIT_SHIPPED and self.shipped is not None:
+            note += self._rows_note(self.shipped[1])
+        self.init_note.setText(note)
         self._show_photos()
         self._show_estimate()
         problem = self._problem()
@@ -255,6 +314,8 @@ class TrainDialog(QDialog):
                 return f"No such file: {path}"
         if kind == INIT_MODEL and self._chosen_model() is None:
             return "Choose a model of this project."
+        if kind == INIT_FEATURES and PRESETS[self.preset.currentData()].model_preset != IMAGENET_PRESET:
+            return f"ImageNet features come with the {IMAGENET_PRESET} preset's backbone."
         try:
             self.config()
         except ValueError as e:
@@ -282,6 +343,10 @@ class TrainDialog(QDialog):
         kind = self.init.currentData()
         if kind == INIT_NONE:
             changes.update(init_weights="", init_kind="auto")
+        elif kind == INIT_FEATURES:
+            changes.update(init_weights="", init_kind="imagenet")
+        elif kind == INIT_SHIPPED and self.shipped is not None:
+            changes.update(init_weights=str(self.shipped[0]), init_kind="checkpoint", new_class_head=True)
         elif kind in (INIT_IMAGENET, INIT_DETR):
             changes.update(init_weights=self.init_file.text().strip(), init_kind=kind)
         elif kind == INIT_MODEL and self._chosen_model() is not None:

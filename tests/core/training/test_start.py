@@ -158,3 +158,26 @@ def test_a_start_without_a_file_is_random():
     cfg = apply_start(setup_config().replace(init_weights="x.pt", init_kind="checkpoint"),
                       Start("random", None, "random"))
     assert (cfg.init_weights, cfg.init_kind) == ("", "none")
+
+
+def test_a_checkpoints_categories_are_read_without_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from core.categories import CategorySet
+    from core.errors import CheckpointError
+    from core.training.start import checkpoint_categories
+
+    cats = default_categories().added("efflorescence", True)
+    path = tiny_checkpoint(tmp_path / "m.pt", cats)
+    assert checkpoint_categories(path).to_json() == cats.to_json()
+    (tmp_path / "not.pt").write_bytes(b"no zip")
+    with pytest.raises(CheckpointError, match="categories"):
+        checkpoint_categories(tmp_path / "not.pt")
+    # the train dialog reads them on the GUI thread: no torch import (seconds) for it
+    code = ("import sys; from core.training.start import checkpoint_categories; "
+            f"print(len(checkpoint_categories({str(path)!r})), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.stdout.split() == [str(len(cats)), "False"], out.stderr
+    assert isinstance(checkpoint_categories(path), CategorySet)
