@@ -105,7 +105,8 @@ class ModelConfig:
         if self.backbone_input_norm not in INPUT_NORMS:
             problems.append(f"backbone_input_norm must be one of {list(INPUT_NORMS)}, got {self.backbone_input_norm!r}")
         elif self.backbone_input_norm != "imagenet" and self.backbone != "efficientnet_lite0":
-            problems.append(f"backbone {self.backbone} takes ImageNet-normalised input (backbone_input_norm 'imagenet')")
+            problems.append(f"backbone {self.backbone} takes ImageNet-normalised input "
+                            "(backbone_input_norm 'imagenet')")
         if self.backbone_width < 8 or self.backbone_width % 8:
             problems.append(f"backbone_width must be a multiple of 8, got {self.backbone_width}")
         if self.mask_loss not in MASK_LOSSES:

@@ -114,7 +114,10 @@ class LRSchedule:
     def __call__(self, s: int) -> float:
         f = 1.0
         if self.kind == "step":
-            dropped = self.progress(s) >= self.time_drop_at if self.by_time else self.drop_step > 0 and s >= self.drop_step
+            if self.by_time:
+                dropped = self.progress(s) >= self.time_drop_at
+            else:
+                dropped = self.drop_step > 0 and s >= self.drop_step
             f = self.drop_factor if dropped else 1.0
         elif self.kind == "cosine" and (self.total_steps > 0 or self.by_time):
             f = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * self.progress(s)))
