@@ -241,8 +241,8 @@ def _drive(trainer, config, say, ProgressBar, main: bool):
                 say(rec.message)
         elif rec.kind == "step" and main:
             if bar is None or bar_epoch != rec.epoch:
-                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}" + ("" if config.follow_budget else f"/{config.epochs}")
-                                               + f" {rec.stage}"), rec.epoch
+                of = "" if config.follow_budget else f"/{config.epochs}"  # a budget has no last epoch
+                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}{of} {rec.stage}"), rec.epoch
             bar(rec.epoch_step, rec.steps_per_epoch,
                 f"loss {rec.losses['loss']:.3f}, {rec.images_per_s:.1f} img/s, run {_hms(rec.eta_s)} left")
         elif rec.kind == "epoch":
