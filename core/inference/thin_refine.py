@@ -19,7 +19,7 @@ than the surface on both sides. So, per thin segment (``core.measure.roles.is_th
 
 Where the band shows no such line (blur, low contrast, a crack the model imagined) the coarse
 mask stays: the model's word stands where the photo has no evidence, rather than erasing a crack.
-Only ribbon pixels within ``band`` px of a found crack are given back to the surface.
+Only ribbon pixels within two bands of a found crack are given back to the surface.
 
 Work is windowed: only blocks of the photo within reach of a thin segment are filtered, so a long
 diagonal crack costs its band, not its bounding box. The cracks of a 12 MP photo refine in well
@@ -200,7 +200,7 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
     k = int(params.max_width) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     reach = int(math.ceil(band)) + 1
-    margin = reach + k
+    margin = 2 * reach + k  # the release radius (two bands) must see lines in the neighbour blocks
     blocks: list[_Block] = []
     samples = []
     # 1. darkness response and band per block
@@ -237,7 +237,7 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
     kept_coarse = [int(s) for s in thin_ids if int(s) not in refined]
     if not refined:
         return [], kept_coarse
-    # 3. writes: the crack's pixels to their segment; ribbon pixels within ``band`` of a found
+    # 3. writes: the crack's pixels to their segment; ribbon pixels within two bands of a found
     # crack go to the surface around; ribbon stretches where the photo showed no crack stay.
     for blk in blocks:
         win = orig[blk.wy, blk.wx]
@@ -248,7 +248,8 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
         here = win[iy, ix]
         coarse = blk.coarse[iy, ix]
         line = line_win[iy, ix]
-        near = cv2.distanceTransform((~line_win).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)[iy, ix] <= band
+        # Twice the band: a ribbon of upsampled grid cells has staircase corners past one band.
+        near = cv2.distanceTransform((~line_win).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)[iy, ix] <= 2 * band
         new = here.copy()
         released = coarse & near & ~line
         if released.any():

@@ -116,22 +116,29 @@ def test_nothing_thin_is_returned_as_is_and_sizes_must_match():
         refine_thin(ann, rgb[:, :49], CATS)
 
 
-def test_refiner_caches_per_threshold_level():
-    """A prediction whose crack query draws a ribbon: the refined result follows the line, and
-    thresholds giving the same segments share one refinement."""
+def ribbon_prediction(truth: np.ndarray, input_size: tuple[int, int]):
+    """A ``PanopticPrediction`` of two queries: concrete everywhere, and a crack (score 0.6) whose
+    stride-4 mask is positive on the grid cells the line ``truth`` (``[H, W]`` bool) crosses:
+    the ribbon a model draws."""
     from core.inference import PanopticPrediction, PredictionMeta
 
-    image_size, input_size = (960, 1280), (96, 128)
-    truth = polyline(image_size, [(100, 300), (1200, 700)])
-    rgb = draw(surface(image_size, seed=3), truth)
-    # Query 0: concrete everywhere (logit 0); query 1: crack, positive on the grid cells of the line.
-    grid = cv2.resize(truth.astype(np.float32), (32, 24), interpolation=cv2.INTER_AREA) > 0
-    masks = np.stack([np.zeros((24, 32)), np.where(grid, 8.0, -8.0)]).astype(np.float16)
+    gh, gw = -(-input_size[0] // 4), -(-input_size[1] // 4)
+    grid = cv2.resize(truth.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA) > 0
+    masks = np.stack([np.zeros((gh, gw)), np.where(grid, 8.0, -8.0)]).astype(np.float16)
     logits = np.full((2, len(CATS) + 1), -4.0, np.float32)
     logits[0, CATS.ids.index(CONCRETE)] = 4.0
     logits[1] = 0.0
     logits[1, CATS.ids.index(CRACK)] = 2.0   # score 0.6: gone at 0.7
-    pred = PanopticPrediction(logits, masks, CATS, PredictionMeta(image_size, input_size, 0.3))
+    return PanopticPrediction(logits, masks, CATS, PredictionMeta(tuple(truth.shape), input_size, 0.3))
+
+
+def test_refiner_caches_per_threshold_level():
+    """A prediction whose crack query draws a ribbon: the refined result follows the line, and
+    thresholds giving the same segments share one refinement."""
+    image_size = (960, 1280)
+    truth = polyline(image_size, [(100, 300), (1200, 700)])
+    rgb = draw(surface(image_size, seed=3), truth)
+    pred = ribbon_prediction(truth, (96, 128))
     refiner = ThinRefiner(pred, rgb)
     assert refiner.cached(0.4) is None
     first = refiner.panoptic(0.4)
