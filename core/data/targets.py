@@ -33,10 +33,6 @@ class CompactAnnotation:
     crowd: np.ndarray
     category_ids: np.ndarray
 
-    @property
-    def num_segments(self) -> int:
-        return int(len(self.labels) - 1)
-
     @staticmethod
     def from_panoptic(ann: PanopticAnnotation, categories: CategorySet, key: str = "") -> "CompactAnnotation":
         """Renumber ``ann``; raises ``AnnotationError`` on a category not in ``categories``."""

@@ -4,7 +4,7 @@ A full-photo fill of a 24-megapixel photo costs kilobytes this way, not 2 x 96 M
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -82,8 +82,6 @@ class Edit:
         """Memory the record holds (what 200 undo steps cost)."""
         return self.before.nbytes + self.after.nbytes + 64 * (len(self.segments_before) + 1)
 
-    def renamed(self, name: str) -> "Edit":
-        return replace(self, name=name)
 
 
 def area_deltas(before: RunLength, after: RunLength) -> dict[int, int]:

@@ -24,14 +24,6 @@ from core.evaluation.result import GROUPS, PQResult, PQRow
 log = logging.getLogger(__name__)
 
 
-def panopticapi_available() -> bool:
-    try:
-        import panopticapi.evaluation  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
                               pred_folder: str | Path | None = None) -> PQResult:
     """panopticapi's PQ of a COCO panoptic prediction against ground truth.

@@ -50,9 +50,6 @@ class PanopticPostProcessor:
             self.category_ids = [c.id for c in categories]
             self.is_thing = [c.isthing for c in categories]
 
-    def with_categories(self, categories: CategorySet) -> "PanopticPostProcessor":
-        return PanopticPostProcessor(self.num_classes, categories, self.min_area)
-
     def __call__(self, outputs: dict, image_sizes: list[tuple[int, int]],
                  orig_sizes: list[tuple[int, int]] | None = None, threshold: float = 0.85) -> list[PanopticAnnotation]:
         """Args:

@@ -28,10 +28,6 @@ class InstanceLock:
         self.path = lock_path_for(Path(project_path))
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self) -> str | None:
         """Try once, without waiting. Returns None when held, else a reason for the user.
 

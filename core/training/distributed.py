@@ -85,14 +85,6 @@ class DistContext:
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return t
 
-    def broadcast_object(self, obj):
-        """Rank 0's ``obj`` on every process."""
-        if not self.enabled:
-            return obj
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

@@ -23,10 +23,6 @@ def is_backbone(name: str) -> bool:
     return name.startswith(("backbone.", "detr.backbone."))
 
 
-def is_class_head(name: str) -> bool:
-    return name.startswith(("class_embed.", "detr.class_embed."))
-
-
 class StageFreezer:
     """Sets ``requires_grad`` and module modes for a stage, on top of what the model itself froze.
 
