@@ -1,0 +1,122 @@
+"""Importing photos + class-index masks in the window with the command line's options: the values
+found in the masks are listed (pixels, share) and each mapped to a category (an existing one, a
+new one, unlabelled or void), specks below the minimum area are dropped, and a dry run says what
+will be created before anything is written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+
+from core.formats.detect import MASK_FOLDER
+from gui.dialogs.import_dialog import ImportDialog
+
+from tests.support.gui import open_project, write_photos
+
+pytestmark = pytest.mark.timeout(60)
+
+W, H = 96, 64
+SPECKS = 10
+
+
+def class_mask() -> np.ndarray:
+    """``[64, 96]`` uint8: a crack (1), one spall (2) with ten 2-px specks of its value along a
+    ragged edge (never touching it, even diagonally), and a corroded patch (5); 0 elsewhere."""
+    m = np.zeros((H, W), np.uint8)
+    m[5:7, 5:60] = 1
+    m[30:45, 10:30] = 2
+    for k in range(SPECKS):
+        y = 48 + 3 * (k // 5)
+        x = 10 + 4 * (k % 5)
+        m[y, x:x + 2] = 2
+    m[30:50, 60:85] = 5
+    return m
+
+
+@pytest.fixture
+def mask_dataset(tmp_path) -> tuple[Path, Path]:
+    photos = write_photos(tmp_path / "site" / "photos", 2, W, H, start=40)
+    masks = tmp_path / "site" / "labels"
+    masks.mkdir()
+    for p in photos:
+        Image.fromarray(class_mask()).save(masks / f"{p.stem}.png")
+    return photos[0].parent, masks
+
+
+def _open_dialog(qtbot, window) -> ImportDialog:
+    window.actions.a["import"].trigger()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(ImportDialog)), timeout=5000)
+    return next(d for d in window.findChildren(ImportDialog) if d.isVisible())
+
+
+def _type_path(qtbot, edit: QLineEdit, path: Path) -> None:
+    edit.clear()
+    qtbot.keyClicks(edit, str(path))
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def _row_of(table, value: int) -> int:
+    for r in range(table.rowCount()):
+        if table.item(r, 0) is not None and table.item(r, 0).text() == str(value):
+            return r
+    raise AssertionError(f"value {value} is not listed")
+
+
+def test_masks_with_values_1_2_5_import_with_5_as_a_new_category_and_specks_dropped(
+        qtbot, window, make_project, mask_dataset):
+    photos, masks = mask_dataset
+    open_project(qtbot, window, make_project(1, annotated=0))
+    dialog = _open_dialog(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(MASK_FOLDER))
+    _type_path(qtbot, dialog.images.edit, photos)
+    _type_path(qtbot, dialog.masks.edit, masks)
+
+    table = dialog.classes.table
+    qtbot.waitUntil(lambda: table.rowCount() == 4, timeout=10_000)  # values 0, 1, 2, 5 found in the masks
+    share = table.item(_row_of(table, 5), 1).text()
+    assert "%" in share  # pixels and share of the masks' pixels
+    assert not dialog.classes.preview.pixmap().isNull()  # one mask coloured by the mapping
+
+    # by default the values follow the command line's defaults: 1 crack, 2 spalling, 5 background
+    becomes = table.cellWidget(_row_of(table, 5), 3)
+    assert isinstance(becomes, QComboBox) and becomes.currentText() == "background"
+    becomes.setFocus()
+    becomes.setCurrentIndex(becomes.findText("New category…"))
+    name = table.cellWidget(_row_of(table, 5), 4)
+    assert isinstance(name, QLineEdit) and name.isEnabled()
+    name.clear()
+    qtbot.keyClicks(name, "corrosion")
+    kind = table.cellWidget(_row_of(table, 5), 5)
+    kind.setCurrentIndex(kind.findText("thing"))
+    assert dialog.min_area.value() >= 4  # the default removes 2-px specks
+
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "corrosion" in dialog.summary.toPlainText(), timeout=20_000)
+    summary = dialog.summary.toPlainText()
+    assert "2 photos" in summary and "spalling: 2" in summary and "corrosion: 2" in summary, summary
+    assert len(window.session.images) == 1  # the check wrote nothing
+    assert "corrosion" not in [c.name for c in window.session.project.categories.get()]
+
+    assert dialog.import_button.isEnabled()
+    with qtbot.waitSignal(window.session.imagesChanged, timeout=20_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=20_000)
+    project = window.session.project
+    cats = {c.name: c for c in project.categories.get()}
+    assert "corrosion" in cats and cats["corrosion"].isthing
+    imported = [r for r in project.images.list() if r.path.parent.name == "photos"]
+    assert len(imported) == 2
+    for rec in imported:
+        ann = project.annotations.load(rec.id)
+        per_class: dict[str, int] = {}
+        for seg in ann.segments.values():
+            per_class[project.categories.get().by_id(seg.category_id).name] = \
+                per_class.get(project.categories.get().by_id(seg.category_id).name, 0) + 1
+        assert per_class == {"crack": 1, "spalling": 1, "corrosion": 1}  # one spall is one segment
+    for box in QApplication.topLevelWidgets():
+        if box.isVisible() and box.windowTitle() == "Import finished":
+            box.close()
