@@ -1,6 +1,7 @@
-"""``report``: write the inspection report (self-contained HTML + CSV of every segment).
+"""``report``: write the inspection report (self-contained HTML + CSV of every segment, a PDF).
 
     python main.py report bridge.pinspect --out report/
+    python main.py report bridge.pinspect --out report/ --pdf --page-size Letter --structure "Pier 3"
     python main.py report dataset/panoptic_val.json --out report/ --mm-per-pixel 0.25
 
 The input is a project (``*.pinspect``) or a COCO panoptic dataset (its JSON, or the folder).
@@ -31,6 +32,13 @@ def register(sub) -> None:
     p.add_argument("--title", default=None, help="the report's title (default: Inspection report)")
     p.add_argument("--image-width", type=int, default=1200, metavar="PX",
                    help="width of the pictures in the report (default: 1200)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also write OUT/report.pdf: print-ready, a page or more per photo, page numbers, capture "
+                        "time and GPS from the photos' EXIF, the calibration used")
+    p.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="the PDF's paper (default: A4)")
+    p.add_argument("--structure", default=None, metavar="TEXT", help="the structure inspected (report header)")
+    p.add_argument("--element", default=None, metavar="TEXT", help="the element inspected (report header)")
+    p.add_argument("--notes", default=None, metavar="TEXT", help="notes for the report header")
     p.set_defaults(func=run)
 
 
@@ -66,11 +74,20 @@ def run(args) -> int:
             info = replace(info, min_score=args.threshold)
         if args.title:
             info = replace(info, title=args.title)
+        notes = tuple((label, text.strip()) for label, text in (("Structure", args.structure),
+                      ("Element", args.element), ("Notes", args.notes)) if text and text.strip())
+        if notes:
+            info = replace(info, details=info.details + notes)
         if not any(p.has_figures for p in photos):
             print(f"error: {args.input}: nothing to report (no annotated or predicted photos)", file=sys.stderr)
             return 1
         bar = ProgressBar("report")
         result = write_report(photos, categories, args.out, info, image_width=args.image_width, progress=bar)
+        if args.pdf:
+            from core.report.pdf_report import PDF_NAME, write_pdf
+
+            pdf = write_pdf(photos, categories, args.out / PDF_NAME, info, page_size=args.page_size,
+                            progress=ProgressBar("pdf"))
     finally:
         if project is not None:
             project.close()
@@ -82,4 +99,6 @@ def run(args) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     print(f"wrote {result.html_path}")
     print(f"wrote {result.csv_path}")
+    if args.pdf:
+        print(f"wrote {pdf.path} ({pdf.pages} pages, {args.page_size})")
     return 0

@@ -99,6 +99,7 @@ class ReportResult:
         photos: per-photo measurements, in report order.
         totals: per-category totals (``core.measure.summarize``).
         problems: one line per photo that could not be shown fully (missing photo, bad file).
+        pdf: the ``pdf_report.PdfResult`` when a PDF was written beside (by the caller).
     """
 
     html_path: Path
@@ -106,3 +107,4 @@ class ReportResult:
     photos: list[PhotoMeasurements] = field(default_factory=list)
     totals: list[CategoryTotal] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    pdf: object | None = None

@@ -91,8 +91,14 @@ class ReportAction(QObject):
                                    + ("" if options.source == "annotation" else " or a prediction") + " yet",
                                    project.path, hint="Annotate a photo (or run the model on it) first: the "
                                    "report shows the photos that have figures.")
-            info = replace(info, title=options.title)
-            return write_report(photos, categories, options.folder, info, progress=progress, cancel=cancel)
+            info = replace(info, title=options.title, details=info.details + options.details())
+            result = write_report(photos, categories, options.folder, info, progress=progress, cancel=cancel)
+            if options.pdf:
+                from core.report.pdf_report import PDF_NAME, write_pdf
+
+                result.pdf = write_pdf(photos, categories, options.folder / PDF_NAME, info,
+                                       page_size=options.page_size, progress=progress, cancel=cancel)
+            return result
 
         self.task = self.runner.start(work, "write the inspection report",
                                       on_finished=lambda result: self._finished(result, options.open_after),
@@ -116,7 +122,8 @@ class ReportAction(QObject):
         without = len(result.photos) - len(covered)
         text = (f"Report of {len(result.photos)} photos, {defects} defects ({calibrated} photos calibrated, "
                 f"{len(covered) - calibrated} in pixels" + (f", {without} without figures" if without else "")
-                + f") written to {result.html_path.parent}.")
+                + f") written to {result.html_path.parent}"
+                + (f", with a {result.pdf.pages}-page PDF." if result.pdf is not None else "."))
         log.info(text)
         self.notice.emit(text)
         self.written.emit(result)

@@ -27,6 +27,16 @@ class ReportOptions:
     source: str = "auto"
     min_score: float | None = None
     open_after: bool = True
+    pdf: bool = False
+    page_size: str = "A4"
+    structure: str = ""
+    element: str = ""
+    notes: str = ""
+
+    def details(self) -> tuple[tuple[str, str], ...]:
+        """Header rows for the structure / element notes that were filled in."""
+        return tuple((k, v) for k, v in (("Structure", self.structure), ("Element", self.element),
+                                         ("Notes", self.notes)) if v)
 
 
 class ReportDialog(QDialog):
@@ -60,6 +70,22 @@ class ReportDialog(QDialog):
         threshold_row.addWidget(self.use_threshold)
         threshold_row.addWidget(self.threshold)
         threshold_row.addStretch(1)
+        self.structure = QLineEdit()
+        self.structure.setPlaceholderText("e.g. Bridge A12, pier 3")
+        self.element = QLineEdit()
+        self.element.setPlaceholderText("e.g. crossbeam, north face")
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("inspector, weather, access…")
+        self.pdf = QCheckBox("Also write a print-ready PDF (report.pdf)")
+        self.page_size = QComboBox()
+        self.page_size.addItem("A4", "A4")
+        self.page_size.addItem("US Letter", "Letter")
+        self.page_size.setEnabled(False)
+        self.pdf.toggled.connect(self.page_size.setEnabled)
+        pdf_row = QHBoxLayout()
+        pdf_row.addWidget(self.pdf)
+        pdf_row.addWidget(self.page_size)
+        pdf_row.addStretch(1)
         self.open_after = QCheckBox("Open the report when it is written")
         self.open_after.setChecked(True)
         self.note = QLabel()
@@ -70,6 +96,10 @@ class ReportDialog(QDialog):
         form.addRow("Title", self.title)
         form.addRow("Figures of", self.source)
         form.addRow("", threshold_row)
+        form.addRow("Structure", self.structure)
+        form.addRow("Element", self.element)
+        form.addRow("Notes", self.notes)
+        form.addRow("", pdf_row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Write")
         self.buttons.accepted.connect(self.accept)
@@ -77,7 +107,8 @@ class ReportDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel("One HTML file that opens offline in any browser (every photo with its defects outlined "
                        "and numbered, their measurements, totals per category) and segments.csv with every "
-                       "segment's figures.")
+                       "segment's figures; on request a PDF to print and file (a page or more per photo, "
+                       "with its capture time and GPS position when the photo has them).")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -112,4 +143,6 @@ class ReportDialog(QDialog):
                              title=self.title.text().strip() or "Inspection report",
                              source=self.source.currentData(),
                              min_score=self.threshold.value() if self.use_threshold.isChecked() else None,
-                             open_after=self.open_after.isChecked())
+                             open_after=self.open_after.isChecked(), pdf=self.pdf.isChecked(),
+                             page_size=self.page_size.currentData(), structure=self.structure.text().strip(),
+                             element=self.element.text().strip(), notes=self.notes.text().strip())

@@ -96,3 +96,39 @@ def test_width_limit_is_chosen_kept_in_the_project_and_shown_per_crack(qtbot, wi
     qtbot.waitUntil(lambda: model.index(model.row_of(2), col).data() == "below 0.50 mm", timeout=5000)
     assert project_width_limit(window.session.project).source == "client spec 4.2"
     window.grab().save(str(tmp_path.parent / "measure_limit_window.png"))
+
+
+def test_report_dialog_writes_the_pdf_with_the_notes(qtbot, window, tmp_path):
+    import pypdfium2 as pdfium
+
+    from gui.measure.report_dialog import ReportDialog
+
+    a = render_crack(3.0, blur_sigma=0.5, noise_sigma=2.0, contrast=60.0, seed=7)
+    path = tmp_path / "slab.png"
+    Image.fromarray(np.repeat(a.image[..., None], 3, 2)).save(path)
+    with Project.create(tmp_path / "s.pinspect") as project:
+        project.images.add_files([path])
+        project.annotations.save(project.images.list()[0].id,
+                                 PanopticAnnotation(np.where(a.mask(), 2, 1).astype(np.int32),
+                                                    {1: Segment(1, 4), 2: Segment(2, 1)}))
+    with qtbot.waitSignal(window.photo.documentReady, timeout=10_000):
+        window.project_actions.open_path(tmp_path / "s.pinspect")
+    dlg = ReportDialog(tmp_path / "out", has_predictions=False, parent=window)
+    assert not dlg.page_size.isEnabled()
+    dlg.pdf.setChecked(True)
+    assert dlg.page_size.isEnabled()
+    dlg.page_size.setCurrentIndex(dlg.page_size.findData("Letter"))
+    dlg.structure.setText("Culvert 7")
+    dlg.element.setText("Wing wall")
+    dlg.open_after.setChecked(False)
+    options = dlg.options()
+    assert (options.pdf, options.page_size, options.details()) == (True, "Letter", (("Structure", "Culvert 7"),
+                                                                                    ("Element", "Wing wall")))
+    with qtbot.waitSignal(window.measurement.report.written, timeout=20_000) as blocker:
+        window.measurement.report.write(options)
+    result = blocker.args[0]
+    assert result.pdf is not None and result.pdf.pages == 2
+    pdf = pdfium.PdfDocument(str(tmp_path / "out" / "report.pdf"))
+    first = " ".join(pdf[0].get_textpage().get_text_range().split())
+    assert "Culvert 7" in first and "Wing wall" in first and pdf[0].get_size() == pytest.approx((612, 792), abs=1)
+    assert "Culvert 7" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
