@@ -126,7 +126,7 @@ def peak_child(checkpoint: str, photo: str, out: str, threads: int) -> None:
     from core.atomic import atomic_write_bytes
     from core.imageio import encode_jpeg
     from core.inference.overlay import prediction_overlay
-    from core.panoptic import PanopticRecord, write_coco_panoptic
+    from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 
     torch.set_num_threads(threads)
     predictor = Predictor.from_checkpoint(checkpoint, "cpu")

@@ -110,7 +110,7 @@ def run(args) -> int:
     from core.inference import Predictor
     from core.inference.overlay import DEFAULT_OVERLAY_SIDE, prediction_overlay
     from core.inference.result import DEFAULT_MIN_THRESHOLD
-    from core.panoptic import PanopticRecord, write_coco_panoptic
+    from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 
     from core.safety import check_output_folder, mark_output_folder
 

@@ -15,9 +15,10 @@ from typing import Callable, Sequence
 
 from core.categories import CategorySet
 from core.errors import DatasetError
+from core.formats.coco_panoptic_io import load_coco_panoptic_json
 from core.idpng import read_ids
 from core.imageio import is_image_file
-from core.panoptic import PanopticAnnotation, load_coco_panoptic_json
+from core.panoptic import PanopticAnnotation
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.errors import CancelledError, DatasetError, ProjectError
+from core.formats.coco_panoptic_io import PanopticRecord, iter_coco_panoptic, write_coco_panoptic
 from core.imageio import encode_jpeg
-from core.panoptic import PanopticRecord, iter_coco_panoptic, write_coco_panoptic
 from core.progress import CancelFlag, ProgressFn
 from core.synthetic.generator import SynthConfig, categories_of, generate_sample
 

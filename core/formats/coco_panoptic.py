@@ -20,13 +20,14 @@ from typing import Iterable, Mapping
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import SegStats
+from core.formats.coco_panoptic_io import load_coco_panoptic_json
 from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job, bad_image_entry,
                                  check_size, guess_images_dir, is_coco_id, norm_key)
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.idpng import check_png_size, encode_ids, read_ids
 from core.imageio import special_file_reason, verify_image
-from core.panoptic import SOURCE_MANUAL, PanopticAnnotation, load_coco_panoptic_json
+from core.panoptic import SOURCE_MANUAL, PanopticAnnotation
 
 
 # --- import ----------------------------------------------------------------------------------------

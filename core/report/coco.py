@@ -12,9 +12,10 @@ from pathlib import Path
 
 from core.categories import CategorySet
 from core.errors import DatasetError
+from core.formats.coco_panoptic_io import load_coco_panoptic_json
 from core.idpng import read_ids
 from core.calibration import Calibration
-from core.panoptic import PanopticAnnotation, load_coco_panoptic_json
+from core.panoptic import PanopticAnnotation
 from core.report.model import SOURCE_ANNOTATION, SOURCE_PREDICTION, ReportInfo, ReportPhoto
 
 

@@ -24,9 +24,10 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from core.errors import CancelledError
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 from core.formats.export import AtomicFolder, split_ids
 from core.imageio import encode_jpeg
-from core.panoptic import PanopticAnnotation, PanopticRecord, write_coco_panoptic
+from core.panoptic import PanopticAnnotation
 from core.progress import CancelFlag, ProgressFn
 from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed, parse_size
 

@@ -8,8 +8,8 @@ import pytest
 
 from core.categories import default_categories
 from core.errors import AnnotationError, DatasetError
-from core.panoptic import (PanopticAnnotation, PanopticRecord, Segment, iter_coco_panoptic, segment_stats,
-                           write_coco_panoptic)
+from core.formats.coco_panoptic_io import PanopticRecord, iter_coco_panoptic, write_coco_panoptic
+from core.panoptic import PanopticAnnotation, Segment, segment_stats
 
 CATS = default_categories()
 

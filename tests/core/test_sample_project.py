@@ -6,8 +6,8 @@ import pytest
 
 from core.categories import default_categories
 from core.errors import ProjectError
+from core.formats.coco_panoptic_io import iter_coco_panoptic
 from core.imageio import load_image
-from core.panoptic import iter_coco_panoptic
 from core.project import Project
 from core.demo.sample_project import SAMPLE_PHOTOS, build_sample_project, dataset_to_project, sample_dir
 from core.synthetic.writer import write_coco_dataset

@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 
 from core.categories import Category, CategorySet
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 from core.imageio import encode_png
-from core.panoptic import PanopticAnnotation, PanopticRecord, Segment, write_coco_panoptic
+from core.panoptic import PanopticAnnotation, Segment
 
 CATEGORIES = CategorySet((
     Category(1, "crack", True, (255, 0, 0)),

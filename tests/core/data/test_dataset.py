@@ -73,7 +73,7 @@ def test_things_and_stuff_get_boxes_and_empty_and_stuff_only_photos_work(dataset
 def test_augmentation_keeps_photo_and_masks_aligned(tmp_path):
     # Each segment has its own flat colour; after flips, crops and resizes the pixels inside
     # every target mask (away from its border) must still carry that segment's colour.
-    from core.panoptic import PanopticRecord, write_coco_panoptic
+    from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 
     h, w = 80, 96
     id_map = np.zeros((h, w), np.int32)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from core.categories import default_categories
-from core.panoptic import PanopticAnnotation, PanopticRecord, Segment, write_coco_panoptic
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
+from core.panoptic import PanopticAnnotation, Segment
 
 CATS = default_categories()
 CRACK, SPALLING, REBAR, CONCRETE, BACKGROUND = 1, 2, 3, 4, 5

@@ -156,7 +156,7 @@ def test_category_thin_flag_round_trips_through_json():
 
 
 def _write(folder, pairs, cats=CATS):
-    from core.panoptic import PanopticRecord, write_coco_panoptic
+    from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 
     paths = []
     for name, k in (("gt.json", 0), ("pred.json", 1)):

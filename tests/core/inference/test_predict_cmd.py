@@ -11,8 +11,8 @@ from core.cli import main
 from core.commands.predict_cmd import output_names
 from core.evaluation import evaluate_files
 from core.evaluation.reference import evaluate_with_panopticapi
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 from core.idpng import read_ids
-from core.panoptic import PanopticRecord, write_coco_panoptic
 from tests.support.models import write_photo
 
 

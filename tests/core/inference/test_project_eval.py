@@ -10,7 +10,7 @@ from core.categories import default_categories
 from core.errors import CancelledError
 from core.evaluation import evaluate_files
 from core.evaluation.project_eval import evaluate_project, evaluation_photos
-from core.panoptic import PanopticRecord, write_coco_panoptic
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 from core.project import Project
 from tests.support.models import write_photo
 

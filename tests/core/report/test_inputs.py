@@ -6,8 +6,8 @@ import pytest
 from core.calibration import Calibration
 from core.categories import default_categories
 from core.cli import main as cli_main
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
 from core.imageio import encode_jpeg
-from core.panoptic import PanopticRecord, write_coco_panoptic
 from core.report import write_report
 from core.report.coco import report_from_coco
 
