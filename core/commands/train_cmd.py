@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from core.commands.options import count, fraction, positive
+
 
 #: CLI option -> TrainConfig field, for the options that override the preset (None: not given).
 _OVERRIDES = {
@@ -42,7 +44,9 @@ def register(sub) -> None:
     p.add_argument("--val", help="validation data (same categories); default: a project's val split, "
                                  "else --val-fraction of DATA")
     p.add_argument("--images", help="folder of the photos of a COCO dataset (default: found beside the JSON)")
-    p.add_argument("--out", help="output folder (default: runs/<date-time>)")
+    p.add_argument("--out", help="output folder (default: a project's runs go beside it, "
+                                 "<project>_models/<date-time>, and are registered in it; a dataset's "
+                                 "into runs/<date-time>)")
     p.add_argument("--preset", default=None,
                    help="training preset: cpu_fast (default: from random weights on a CPU in minutes), "
                         "cpu_small (the published DETR recipe, small), detr_r50 (fine-tuning the public "
@@ -55,8 +59,8 @@ def register(sub) -> None:
     g = p.add_argument_group("model and stage")
     g.add_argument("--model", help="model preset (core.model PRESETS), e.g. cpu_fast, cpu_small, detr_r50")
     g.add_argument("--stage", choices=STAGES, help="what to train (default: joint)")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--mask-epochs", type=int, help="with --stage detection+masks: epochs of the masks stage")
+    g.add_argument("--epochs", type=count(1))
+    g.add_argument("--mask-epochs", type=count(0), help="with --stage detection+masks: epochs of the masks stage")
     g.add_argument("--init", metavar="FROM",
                    help="where to start: 'random' (random weights), 'imagenet' (ImageNet features: the "
                         "EfficientNet-Lite0 preset cpu_lite0 unless --preset says otherwise), or a FILE (our "
@@ -68,38 +72,38 @@ def register(sub) -> None:
     g.add_argument("--new-class-head", action="store_true", default=None,
                    help="fine-tune a checkpoint whose categories differ, with a new class head")
     g = p.add_argument_group("data")
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--min-size", type=int, help="smallest training size (longer side, px)")
-    g.add_argument("--max-size", type=int, help="largest training size (longer side, px)")
-    g.add_argument("--eval-size", type=int, help="evaluation size (default: --max-size)")
-    g.add_argument("--val-fraction", type=float)
-    g.add_argument("--workers", type=int, help="data-loader processes (-1: automatic)")
+    g.add_argument("--batch-size", type=count(1))
+    g.add_argument("--min-size", type=count(32), help="smallest training size (longer side, px)")
+    g.add_argument("--max-size", type=count(32), help="largest training size (longer side, px)")
+    g.add_argument("--eval-size", type=count(32), help="evaluation size (default: --max-size)")
+    g.add_argument("--val-fraction", type=fraction())
+    g.add_argument("--workers", type=count(-1), help="data-loader processes (-1: automatic)")
     g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
                    help="do not keep decoded photos in memory")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--lr", type=float)
-    g.add_argument("--lr-backbone", type=float)
-    g.add_argument("--weight-decay", type=float)
-    g.add_argument("--clip", type=float, help="gradient clipping norm (0: off)")
+    g.add_argument("--lr", type=positive())
+    g.add_argument("--lr-backbone", type=positive(allow_zero=True))
+    g.add_argument("--weight-decay", type=positive(allow_zero=True))
+    g.add_argument("--clip", type=positive(allow_zero=True), help="gradient clipping norm (0: off)")
     g.add_argument("--schedule", choices=LR_SCHEDULES)
-    g.add_argument("--lr-drop-epoch", type=int)
-    g.add_argument("--warmup", type=int, help="warm-up steps")
+    g.add_argument("--lr-drop-epoch", type=count(0))
+    g.add_argument("--warmup", type=count(0), help="warm-up steps")
     g = p.add_argument_group("running")
     g.add_argument("--device", help=DEVICES_HELP)
-    g.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    g.add_argument("--threads", type=count(1), help="CPU threads for torch (default: one per core)")
     g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="mixed precision on CUDA (default: on)")
-    g.add_argument("--eval-every", type=int, help="evaluate PQ every N epochs (0: never)")
-    g.add_argument("--threshold", type=float, help="confidence threshold of the evaluation")
+    g.add_argument("--eval-every", type=count(0), help="evaluate PQ every N epochs (0: never)")
+    g.add_argument("--threshold", type=fraction(lower_open=True), help="confidence threshold of the evaluation")
     g.add_argument("--seed", type=int)
-    g.add_argument("--max-minutes", type=float,
+    g.add_argument("--max-minutes", type=positive(),
                    help="time budget in minutes. Without --epochs the run lasts the budget: it trains as many "
                         "epochs as fit, its learning-rate schedule (warm-up, then the cosine decay) follows "
                         "the minutes instead of the preset's epochs, and it ends evaluated, with a checkpoint. "
                         "With --epochs it stops at whichever ends first (the cosine decays over whichever is "
                         "shorter). Not with --stage detection+masks, whose stage change is counted in epochs")
-    g.add_argument("--epoch-minutes", type=float, help="end each epoch early after this long")
-    g.add_argument("--keep-every", type=int, help="also keep epoch_NNN.pt every N epochs")
+    g.add_argument("--epoch-minutes", type=positive(), help="end each epoch early after this long")
+    g.add_argument("--keep-every", type=count(0), help="also keep epoch_NNN.pt every N epochs")
     p.set_defaults(func=run)
 
 
@@ -172,17 +176,22 @@ def _default_start(config, args, train_src, say):
 def run(args) -> int:
     from core.commands.exit_codes import EXIT_CANCELLED
     from core.commands.progress import ProgressBar
+    from core.errors import InspectorError
     from core.data.sources import open_source, open_sources
     from core.training import Trainer
     from core.training.distributed import DistContext, shutdown
 
-    resume = _resume_path(args)
-    config = build_config(args, resume)
-    out = Path(args.out) if args.out else (resume.parent if resume is not None else
-                                           Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    from core.commands.train_registry import RunRegistry, default_run_dir, is_project_file
     from core.safety import check_output_folder
 
+    resume = _resume_path(args)
+    config = build_config(args, resume)
     data = Path(args.data)
+    project = data if is_project_file(data) else None
+    # a project's runs go beside it, as the window's do; a dataset's into ./runs/<date-time>
+    out = Path(args.out) if args.out else (resume.parent if resume is not None else
+                                           default_run_dir(project) if project is not None else
+                                           Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     # a run folder may be new, empty, ours, or an earlier run (resumed or --overwrite); never data
     check_output_folder(out, [data, data.parent / "images" if data.suffix == ".pinspect" else None,
                               args.val, args.images, args.init], allow=("last.pt", "run.json"))
@@ -190,6 +199,7 @@ def run(args) -> int:
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
     cancel = threading.Event()
     previous = _install_sigint(cancel, say)
+    registry = RunRegistry(project, say) if project is not None and dist.is_main else None
     try:
         train_src, val_src = open_sources(args.data, args.images)
         if args.val:
@@ -204,7 +214,14 @@ def run(args) -> int:
             from core.safety import mark_output_folder
 
             mark_output_folder(out, "train")
-        summary = _drive(trainer, config, say, ProgressBar, dist.is_main)
+        if registry is not None:
+            registry.start(out, config, args.preset or config.model_preset, resumed=resume is not None)
+        summary = _drive(trainer, config, say, ProgressBar, dist.is_main,
+                         on_record=registry.record if registry is not None else None)
+    except InspectorError as e:
+        if registry is not None:
+            registry.failed(e.message())
+        raise
     finally:
         signal.signal(signal.SIGINT, previous) if previous is not None else None
         shutdown()
@@ -226,11 +243,14 @@ def _install_sigint(cancel: threading.Event, say):
     return signal.signal(signal.SIGINT, handler)
 
 
-def _drive(trainer, config, say, ProgressBar, main: bool):
-    """Turn the trainer's records into bars and lines; returns the summary record."""
+def _drive(trainer, config, say, ProgressBar, main: bool, on_record=None):
+    """Turn the trainer's records into bars and lines (and ``on_record(rec)`` each, e.g. the
+    project's registry); returns the summary record."""
     bar, bar_epoch, cache_bar = None, None, None
     summary = None
     for rec in trainer.run():
+        if on_record is not None:
+            on_record(rec)
         if rec.kind == "status":
             if rec.phase == "cache":
                 if main and rec.total:

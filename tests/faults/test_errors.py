@@ -26,6 +26,10 @@ from core.safety import remove_stale_temp_files
     (["export", "p.pinspect", "--out", "o", "--split", "-0.2"], "must lie in [0, 1)"),
     (["import", "masks", "ph", "--masks", "m", "--out", "o", "--split", "abc"], "is not a number"),
     (["import", "masks", "ph", "--masks", "m", "--project", "p.pinspect", "--min-area", "-1"], "integer >= 0"),
+    (["train", "p.pinspect", "--val-fraction", "1"], "must lie in [0, 1)"),
+    (["train", "p.pinspect", "--epochs", "0"], "integer >= 1"),
+    (["train", "p.pinspect", "--lr", "inf"], "not a finite number"),
+    (["train", "p.pinspect", "--threshold", "0"], "must lie in (0, 1)"),
     (["predict", "m.pt", "x.jpg", "--out", "o", "--input-size", "8"], "integer >= 32"),
 ])
 def test_options_are_refused_by_the_parser_with_their_range(argv, words, tmp_path, capsys, monkeypatch):

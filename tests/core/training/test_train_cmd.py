@@ -37,5 +37,6 @@ def test_train_command_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "nowhere" in err[0]
     data = make_coco_dataset(tmp_path / "data", n=2, sizes=((64, 64),))
-    assert main(["train", str(data), "--preset", "tiny", "--batch-size", "0", "--out", str(tmp_path / "r")]) == 1
-    assert "batch_size" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # the parser knows the range: a usage error before anything starts
+        main(["train", str(data), "--preset", "tiny", "--batch-size", "0", "--out", str(tmp_path / "r")])
+    assert e.value.code == 2 and "--batch-size" in capsys.readouterr().err
