@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "project": [],
     "import_export": [],
     "evaluation": [],
+    "crack_width": [],
     "model_inference": [],
     "inference": [],
     "training": [],
