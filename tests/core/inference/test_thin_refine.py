@@ -164,3 +164,14 @@ def test_params_change_what_counts_as_a_crack():
     report = []
     refine_thin(ann, rgb, CATS, cell=20, params=strict, report=report)
     assert report[0].kept_coarse == (2,)
+
+
+def test_band_test_is_generous_but_bounded():
+    from core.inference.thin_refine import _within
+
+    rng = np.random.default_rng(0)
+    mask = rng.random((301, 413)) > 0.9998
+    dist = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    for radius in (3, 20, 43):
+        near = _within(mask, radius)
+        assert near[dist <= radius].all() and dist[near].max() <= radius + 12
