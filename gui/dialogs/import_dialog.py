@@ -1,28 +1,50 @@
 """``ImportDialog``: bring a dataset (COCO panoptic/instances, labelme, photos + masks) into the project.
 
-The dialog only gathers the choices; the import runs in the background (progress and cancel in
-the status bar) through ``core.formats`` importers and ``import_into_project``. When it ends a
-summary says what was added, kept and skipped.
+The dialog has the options of ``main.py import``: for mask folders the values found in the masks
+mapped to categories (``ClassMappingTable``, scanned in the background), the mask layout, the
+minimum area of a thing (smaller specks become unlabelled), the connectivity; for every format the
+fill class of unlabelled pixels, replacing existing annotations and the split of the new photos.
+
+Nothing is written before the user has seen what will be created: **Check** runs the importer
+for real in the background and ``core.formats.import_plan.plan_project_import`` (the command
+line's ``--dry-run``) on the open project, and shows photos, segments per class, new categories
+and every skipped file with its reason. **Import** is enabled only after a clean check and
+imports exactly what was checked; any change of an option asks for a new check. A dataset whose
+classes conflict with the project's (a thing on one side, stuff on the other) is refused by the
+check, so such an import never starts.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from core.errors import InspectorError
 from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, DATASET_NAMES, LABELME, MASK_FOLDER, DroppedDataset
+from gui.dialogs.class_mapping_table import ClassMappingTable
+from gui.dialogs.import_check import CheckedImport, plan_text, run_import
 from gui.project_session import ProjectSession
+
+#: Things smaller than this (px) become unlabelled by default: ragged mask edges and resampling
+#: leave specks of a few pixels that would each count as a defect; 25 px is a 5 x 5 patch, well
+#: under any crack or spall worth recording at the resolutions inspections use.
+DEFAULT_MIN_AREA = 25
+SCAN_DELAY_MS = 400  # wait for the typing to stop before reading the masks folder
 
 
 class PathField(QWidget):
-    """A line edit with a Browse button (file or folder)."""
+    """A line edit with a Browse button (file or folder). ``changed`` fires on every edit."""
+
+    changed = Signal()
 
     def __init__(self, folder: bool, caption: str, file_filter: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.folder, self.caption, self.filter = folder, caption, file_filter
         self.edit = QLineEdit()
+        self.edit.textChanged.connect(lambda *_: self.changed.emit())
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout(self)
@@ -48,42 +70,18 @@ class PathField(QWidget):
 
 
 class ImportDialog(QDialog):
-    started = Signal(object)  # the Task
+    started = Signal(object)  # the import's Task
+    checked = Signal()        # a check ended (its summary is shown)
 
     def __init__(self, session: ProjectSession, dataset: DroppedDataset | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Import a dataset")
-        self.setMinimumWidth(560)
-        self.kind = QComboBox()
-        for key in (COCO_PANOPTIC, COCO_INSTANCES, LABELME, MASK_FOLDER):
-            self.kind.addItem(DATASET_NAMES[key], key)
-        self.source = PathField(False, "Dataset file", "JSON (*.json);;All files (*)")
-        self.images = PathField(True, "Folder of the photos")
-        self.masks = PathField(True, "Folder of the mask images")
-        self.fill = QComboBox()
-        self.fill.addItem("leave them unlabelled (void)", None)
-        for c in session.categories.stuff:
-            self.fill.addItem(c.name, c.name)
-        self.replace = QCheckBox("Replace annotations the project already has for these photos")
-        self.form = QFormLayout()
-        self.form.addRow("Format", self.kind)
-        self.form.addRow("Dataset", self.source)
-        self.form.addRow("Photos", self.images)
-        self.form.addRow("Masks", self.masks)
-        self.form.addRow("Unannotated pixels", self.fill)
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok = buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.accepted.connect(self._start)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.replace)
-        layout.addWidget(self.hint)
-        layout.addWidget(buttons)
+        self.setMinimumWidth(760)
+        self._checked: CheckedImport | None = None
+        self._tasks: dict[str, object] = {}
+        self._generation = 0
+        self._build()
         self.kind.currentIndexChanged.connect(self._kind_changed)
         if dataset is not None:
             self.kind.setCurrentIndex(self.kind.findData(dataset.kind))
@@ -94,11 +92,121 @@ class ImportDialog(QDialog):
                 self.source.set_path(dataset.path)
         self._kind_changed()
 
+    # --- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        cats = self.session.categories
+        self.kind = QComboBox()
+        for key in (COCO_PANOPTIC, COCO_INSTANCES, LABELME, MASK_FOLDER):
+            self.kind.addItem(DATASET_NAMES[key], key)
+        self.source = PathField(False, "Dataset file", "JSON (*.json);;All files (*)")
+        self.images = PathField(True, "Folder of the photos")
+        self.masks = PathField(True, "Folder of the mask images")
+        self.mapping_file = PathField(False, "Class mapping file", "JSON (*.json);;All files (*)")
+        self.mapping_file.edit.setPlaceholderText("optional: a JSON file naming the values (as main.py import takes)")
+        self.mode = QComboBox()
+        self.mode.addItem("a class index per pixel", "index")
+        self.mode.addItem("one black-and-white mask per class, named by class", "binary")
+        self.form = QFormLayout()
+        self.form.addRow("Format", self.kind)
+        self.form.addRow("Dataset", self.source)
+        self.form.addRow("Photos", self.images)
+        self.form.addRow("Masks", self.masks)
+        self.form.addRow("Masks hold", self.mode)
+        self.form.addRow("Mapping file", self.mapping_file)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.classes = ClassMappingTable(cats)
+        self.classes_box = QGroupBox("Classes in the masks")
+        QVBoxLayout(self.classes_box).addWidget(self.classes)
+
+        self.min_area = QSpinBox()
+        self.min_area.setRange(0, 1_000_000)
+        self.min_area.setValue(DEFAULT_MIN_AREA)
+        self.min_area.setSuffix(" px")
+        self.min_area.setToolTip("Defect regions (things) smaller than this become unlabelled: specks left by "
+                                 "ragged mask edges would otherwise each count as a defect. 0 keeps all.")
+        self.connectivity = QComboBox()
+        self.connectivity.addItem("8 (diagonal neighbours touch)", 8)
+        self.connectivity.addItem("4 (only sides touch)", 4)
+        self.fill = QComboBox()
+        self.fill.addItem("leave them unlabelled (void)", None)
+        for c in cats.stuff:
+            self.fill.addItem(c.name, c.name)
+        self.split = QComboBox()
+        self.split.addItem("leave unassigned", None)
+        self.split.addItem("all to training", "train")
+        self.split.addItem("all to validation", "val")
+        self.split.addItem("random, with a validation share of", "random")
+        self.val_share = QDoubleSpinBox()
+        self.val_share.setRange(0.05, 0.9)
+        self.val_share.setSingleStep(0.05)
+        self.val_share.setValue(0.2)
+        self.val_share.setToolTip("Seeded (seed 0): the same photos give the same split")
+        split_row = QHBoxLayout()
+        split_row.addWidget(self.split, 1)
+        split_row.addWidget(self.val_share)
+        self.replace = QCheckBox("Replace annotations the project already has for these photos")
+        options = QFormLayout()
+        options.addRow("Minimum area", self.min_area)
+        options.addRow("Connectivity", self.connectivity)
+        options.addRow("Unlabelled pixels", self.fill)
+        options.addRow("Split of new photos", split_row)
+        options.addRow("", self.replace)
+        self.options_form = options
+        options_box = QGroupBox("Options")
+        options_box.setLayout(options)
+
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setMinimumHeight(120)
+        self.summary.setPlaceholderText("Press Check to see what will be created; nothing is written before Import.")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.check_button = buttons.addButton("Check", QDialogButtonBox.ButtonRole.ActionRole)
+        self.check_button.setToolTip("Read the whole dataset and say what the import would create; writes nothing")
+        self.import_button = buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setEnabled(False)
+        self.check_button.setDefault(True)
+        self.check_button.clicked.connect(self.check)
+        self.import_button.clicked.connect(self._import)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.classes_box, 1)
+        layout.addWidget(options_box)
+        layout.addWidget(QLabel("What will be created"))
+        layout.addWidget(self.summary)
+        layout.addWidget(buttons)
+
+        self._scan_timer = QTimer(self)
+        self._scan_timer.setSingleShot(True)
+        self._scan_timer.setInterval(SCAN_DELAY_MS)
+        self._scan_timer.timeout.connect(self._scan)
+        self.masks.changed.connect(self._scan_timer.start)
+        self.mapping_file.changed.connect(self._scan_timer.start)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.split.currentIndexChanged.connect(self._split_changed)
+        self.fill.currentIndexChanged.connect(lambda *_: self.classes.set_fill(self.fill.currentData()))
+        for field in (self.source, self.images, self.masks, self.mapping_file):
+            field.changed.connect(self._invalidate)
+        for combo in (self.mode, self.connectivity, self.fill, self.split):
+            combo.currentIndexChanged.connect(self._invalidate)
+        self.min_area.valueChanged.connect(self._invalidate)
+        self.val_share.valueChanged.connect(self._invalidate)
+        self.replace.toggled.connect(self._invalidate)
+        self.classes.changed.connect(self._invalidate)
+        self._split_changed()
+
     def _kind_changed(self, *_) -> None:
         kind = self.kind.currentData()
         mask = kind == MASK_FOLDER
         self.form.setRowVisible(self.source, not mask)
-        self.form.setRowVisible(self.masks, mask)
+        for w in (self.masks, self.mode, self.mapping_file):
+            self.form.setRowVisible(w, mask)
+        self.options_form.setRowVisible(self.min_area, mask)
+        self.options_form.setRowVisible(self.connectivity, mask)
+        self.classes_box.setVisible(mask)
         self.source.folder = kind == LABELME
         self.hint.setText({
             COCO_PANOPTIC: "The panoptic JSON; its PNG folder is found beside it. Photos: leave empty to look "
@@ -106,56 +214,174 @@ class ImportDialog(QDialog):
             COCO_INSTANCES: "The instances JSON (CVAT, labelme2coco, detectron2). Photos: leave empty to look "
                             "next to the JSON.",
             LABELME: "A labelme .json file or a folder of them; the photos are found through each file.",
-            MASK_FOLDER: "A folder of photos and a folder of mask images named like them (class index per "
+            MASK_FOLDER: "A folder of photos and a folder of mask images named like them (a class index per "
                          "pixel, or one binary mask per class).",
         }[kind])
+        self._invalidate()
+        self.adjustSize()
 
-    def _start(self) -> None:
-        kind = self.kind.currentData()
-        source, images, masks = self.source.path(), self.images.path(), self.masks.path()
-        fill, replace_existing = self.fill.currentData(), self.replace.isChecked()
-        need = images if kind == MASK_FOLDER else source
-        if need is None or (kind == MASK_FOLDER and masks is None):
-            QMessageBox.warning(self, "Import", "Choose the dataset's files first.")
+    def _mode_changed(self, *_) -> None:
+        binary = self.mode.currentData() == "binary"
+        self.classes.setEnabled(not binary)
+        if binary:
+            self.classes.note.setText("Binary masks are matched to categories by folder or file name "
+                                      "(crack/photo.png or photo_crack.png); a mapping file's \"masks\" can "
+                                      "name other tokens.")
+        else:
+            self._scan_timer.start()
+
+    def _split_changed(self, *_) -> None:
+        self.val_share.setEnabled(self.split.currentData() == "random")
+
+    # --- the values in the masks ------------------------------------------------------------------
+    def _scan(self) -> None:
+        """Read the masks folder in the background and list its values (the latest request wins)."""
+        self._generation += 1
+        generation = self._generation
+        self._cancel_task("scan")
+        masks = self.masks.path()
+        if self.kind.currentData() != MASK_FOLDER or self.mode.currentData() != "index":
             return
-        project = self.session.project
+        if masks is None or not masks.is_dir():
+            self.classes.clear("Choose the masks folder: the values found in its masks are listed here."
+                               if masks is None else f"The masks folder {masks} does not exist.")
+            return
+        self.classes.note.setText(f"Reading the masks in {masks}…")
+        file_path = self.mapping_file.path()
+        base = self.session.categories
 
         def work(progress, cancel):
-            from core import formats
-            from core.formats.project_io import import_into_project
+            from core.formats.class_mapping import load_class_mapping
+            from core.formats.mask_values import scan_mask_values
 
-            if kind == COCO_PANOPTIC:
-                run = formats.import_coco_panoptic(source, images_dir=images, progress=progress, cancel=cancel)
-            elif kind == COCO_INSTANCES:
-                run = formats.import_coco_instances(source, images, fill=fill, progress=progress, cancel=cancel)
-            elif kind == LABELME:
-                run = formats.import_labelme(source, categories=project.categories.get(), fill=fill,
-                                             progress=progress, cancel=cancel)
-            else:
-                run = formats.import_mask_folder(images, masks, options=formats.MaskFolderOptions(fill=fill),
-                                                 progress=progress, cancel=cancel)
-            summary = import_into_project(project, run, replace_existing=replace_existing, cancel=cancel)
-            return run, summary
-
-        parent = self.parentWidget()
-        session = self.session
+            found = scan_mask_values(masks, progress=progress, cancel=cancel)
+            return found, (load_class_mapping(file_path, base) if file_path is not None else None)
 
         def finished(result):
-            run, summary = result
-            if project is session.project:
-                session.refresh_images()
-                session.reload_categories()
-            skipped = len(run.report.skipped) + len(summary.problems)
-            box = QMessageBox(QMessageBox.Icon.Information if not skipped else QMessageBox.Icon.Warning,
-                              "Import finished",
-                              f"{summary.photos_added} photos added, {summary.annotations_saved} annotations saved"
-                              + (f", {summary.annotations_kept} kept as they were" if summary.annotations_kept else "")
-                              + (f"; {skipped} items skipped" if skipped else "") + ".",
-                              QMessageBox.StandardButton.Ok, parent)
-            details = summary.lines() + [f"skipped: {p.message()}" for p in run.report.skipped]
-            box.setDetailedText("\n".join(details))
-            box.open()
+            if generation == self._generation:
+                self.classes.set_values(*result)
 
-        task = session.runner.start(work, "import the dataset", on_finished=finished)
+        def progress(done, total, name):
+            if generation == self._generation:
+                self.classes.note.setText(f"Reading the masks… {done} of {total} ({name})")
+
+        self._tasks["scan"] = self.session.runner.start(
+            work, "read the values in the masks", on_finished=finished, on_progress=progress,
+            on_failed=lambda e: self._scan_failed(e, generation), report_errors=False)
+
+    def _scan_failed(self, error: BaseException, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if not isinstance(error, InspectorError):
+            self._report(error, "read the values in the masks")
+        self.classes.clear(f"Cannot read the masks: {error}")
+
+    # --- check, then import -----------------------------------------------------------------------
+    def _invalidate(self, *_) -> None:
+        """Any change: what was checked no longer holds."""
+        self._cancel_task("check")
+        if self._checked is not None or self.summary.toPlainText():
+            self.summary.setPlainText("The options changed: press Check again to see what will be created.")
+        self._checked = None
+        self.import_button.setEnabled(False)
+        self.check_button.setDefault(True)
+
+    def settings(self) -> CheckedImport:
+        """The current choices as one import (raises ``InspectorError`` saying what is missing)."""
+        from core.errors import DatasetError
+
+        kind = self.kind.currentData()
+        source, images, masks = self.source.path(), self.images.path(), self.masks.path()
+        if kind == MASK_FOLDER and (images is None or masks is None):
+            raise DatasetError("choose the folder of the photos and the folder of the masks")
+        if kind != MASK_FOLDER and source is None:
+            raise DatasetError("choose the dataset's file first")
+        fill = self.fill.currentData()
+        mapping, option = None, None
+        if kind == MASK_FOLDER:
+            if self.mode.currentData() == "index":
+                if not self.classes.rows():
+                    raise DatasetError("the values in the masks are not read yet", masks,
+                                       hint="wait until the table lists them")
+                option = self.classes.option_text(fill)
+                mapping = self.classes.mapping(fill)
+            else:
+                mapping = self._binary_mapping()
+        split = self.split.currentData()
+        return CheckedImport(kind=kind, source=source, images=images, masks=masks, mapping=mapping,
+                             classes_option=option, mode=self.mode.currentData(),
+                             connectivity=int(self.connectivity.currentData()), min_area=self.min_area.value(),
+                             fill=fill, replace_existing=self.replace.isChecked(), split=split,
+                             val_share=self.val_share.value() if split == "random" else None)
+
+    def _binary_mapping(self):
+        from core.formats.class_mapping import ClassMapping, load_class_mapping
+
+        path = self.mapping_file.path()
+        if path is not None:
+            return load_class_mapping(path, self.session.categories)
+        return ClassMapping.identity(self.session.categories)
+
+    def check(self) -> None:
+        """Run the import without writing (background) and show what it would create."""
+        try:
+            job = self.settings()
+        except InspectorError as e:
+            self.summary.setPlainText(f"Cannot check yet: {e.message()}")
+            return
+        self._cancel_task("check")
+        project = self.session.project
+        self.summary.setPlainText("Checking: reading the whole dataset…")
+        self.check_button.setEnabled(False)
+
+        def work(progress, cancel):
+            from core.formats.import_plan import plan_project_import
+
+            return plan_project_import(project, job.open_run(progress, cancel), job.replace_existing, cancel)
+
+        def finished(plan):
+            self._checked = job if not plan.refused and plan.photos_new + plan.photos_existing else None
+            self.summary.setPlainText(plan_text(plan, job))
+            self.import_button.setEnabled(self._checked is not None)
+            if self._checked is not None:
+                self.import_button.setDefault(True)
+            self.checked.emit()
+
+        def failed(error):
+            if not isinstance(error, InspectorError):
+                self._report(error, "check the import")
+                return
+            self.summary.setPlainText(f"Cannot import: {error.message()}\n\nNothing was written.")
+            self.checked.emit()
+
+        def progress(done, total, name):
+            self.summary.setPlainText(f"Checking: {done} of {total} ({name})…")
+
+        self._tasks["check"] = self.session.runner.start(
+            work, "check the import", on_finished=finished, on_failed=failed, on_progress=progress,
+            on_done=lambda: self.check_button.setEnabled(True), report_errors=False)
+
+    def _import(self) -> None:
+        job = self._checked
+        if job is None:
+            QMessageBox.warning(self, "Import", "Check the import first: nothing is imported unseen.")
+            return
+        task = run_import(self.session, job, self.parentWidget())
         self.started.emit(task)
         self.accept()
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _cancel_task(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+
+    def _report(self, error: BaseException, what: str) -> None:
+        if self.session.runner.on_error is not None:
+            self.session.runner.on_error(error, what)
+
+    def reject(self) -> None:
+        for name in list(self._tasks):
+            self._cancel_task(name)
+        super().reject()
+

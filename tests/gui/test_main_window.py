@@ -359,8 +359,11 @@ def test_import_and_export_dialogs_run_in_the_background(qtbot, window, make_pro
     dialog = ImportDialog(window.session, None, window)
     dialog.kind.setCurrentIndex(dialog.kind.findData("coco-panoptic"))
     dialog.source.set_path(tmp_path / "synth" / "panoptic.json")
+    with qtbot.waitSignal(dialog.checked, timeout=20_000):
+        qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)  # what will be created, nothing written
+    assert "3 photos will be added" in dialog.summary.toPlainText() and len(window.session.images) == 1
     with qtbot.waitSignal(window.session.imagesChanged, timeout=20_000):
-        dialog._start()
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert len(window.session.images) == 4
     assert sum(r.status == "done" for r in window.session.images) == 3
     export = ExportDialog(window.session, window)
