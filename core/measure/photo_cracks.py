@@ -7,6 +7,9 @@ contrast borrows the contrast read on the photo's wider cracks (``photo_contrast
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,13 +54,49 @@ class CrackRow:
                 "mask_mean_width_mm": mm(w.mask_mean)}
 
 
-def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel=None) -> list[CrackWidth]:
+class WidthCache:
+    """Widths already read, by the content of a crack's crop and mask (and the reference
+    contrast): re-measuring a photo after an edit reads again only the cracks that changed.
+    Thread-safe; keeps the ``size`` most recently used."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._items: OrderedDict[bytes, CrackWidth] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(image: np.ndarray, mask: np.ndarray, ref: float | None) -> bytes:
+        h = hashlib.blake2b(digest_size=20)
+        for a in (np.ascontiguousarray(image), np.ascontiguousarray(mask)):
+            h.update(f"{a.shape}{a.dtype}".encode())
+            h.update(a.data)
+        h.update(repr(ref).encode())
+        return h.digest()
+
+    def width(self, image: np.ndarray, mask: np.ndarray, ref: float | None = None) -> CrackWidth:
+        k = self.key(image, mask, ref)
+        with self._lock:
+            hit = self._items.get(k)
+            if hit is not None:
+                self._items.move_to_end(k)
+                return hit
+        w = measure_crack_width(image, mask, reference_contrast=ref)
+        with self._lock:
+            self._items[k] = w
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return w
+
+
+def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel=None,
+                          cache: WidthCache | None = None) -> list[CrackWidth]:
     """Widths of a photo's cracks, each ``(image, mask)`` (crops of one photo, or the whole
     photo with one crack's mask); cracks that cannot show their interior's contrast borrow the
     contrast read on the others (see the module docstring).
 
     Args:
         cancel: an object with ``is_set()``; checked between cracks (raises ``CancelledError``).
+        cache: widths read before, for crops (hashing whole photos would cost more than it saves).
     """
     from core.errors import CancelledError
 
@@ -65,18 +104,22 @@ def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel
         if cancel is not None and cancel.is_set():
             raise CancelledError("measuring cancelled")
 
+    def measure(image, mask, ref=None) -> CrackWidth:
+        if cache is not None:
+            return cache.width(image, mask, ref)
+        return measure_crack_width(image, mask, reference_contrast=ref)
+
     widths = []
     for image, mask in items:
         check()
-        widths.append(measure_crack_width(image, mask))
+        widths.append(measure(image, mask))
     ref = photo_contrast(widths)
     if ref is None:
         return widths
     out = []
     for w, (image, mask) in zip(widths, items):
         check()
-        out.append(w if w.contrast_identified or w.profile_fraction == 0.0
-                   else measure_crack_width(image, mask, reference_contrast=ref))
+        out.append(w if w.contrast_identified or w.profile_fraction == 0.0 else measure(image, mask, ref))
     return out
 
 

@@ -11,9 +11,15 @@ from dataclasses import replace
 import numpy as np
 
 from core.errors import AnnotationError
+from core.measure.photo_cracks import WidthCache, widths_with_reference
 from core.measure.roles import Role
 from core.measure.table import Measurement
 from core.progress import CancelFlag
+
+#: Widths read on crops before: the window measures a photo again after every edit, and most
+#: of its cracks have not changed.
+_CACHE = WidthCache()
+
 
 #: Margin (px) around a crack's box that its width profiles may reach into: the mask's half-width
 #: plus the profile's margin and background windows (``profile_width``) fit for masks up to ~80 px.
@@ -31,7 +37,6 @@ def with_photo_widths(measurements: list[Measurement], id_map: np.ndarray, image
         AnnotationError: the photo's size differs from the id map's.
         CancelledError: ``cancel`` was set between cracks.
     """
-    from core.measure.photo_cracks import widths_with_reference
     from core.measure.profile_width import METHOD_MASK, to_gray
 
     if image.shape[:2] != id_map.shape:
@@ -49,7 +54,7 @@ def with_photo_widths(measurements: list[Measurement], id_map: np.ndarray, image
         crop = image[y0:y1, x0:x1]
         items.append((to_gray(crop) if crop.ndim == 3 else crop, id_map[y0:y1, x0:x1] == measurements[k].segment_id))
         origins.append((x0, y0))
-    widths = widths_with_reference(items, cancel)
+    widths = widths_with_reference(items, cancel, _CACHE)
     out = list(measurements)
     for k, cw, (x0, y0) in zip(cracks, widths, origins):
         m = out[k]

@@ -80,3 +80,24 @@ def test_report_has_the_width_column_with_its_spread_and_method(tmp_path, cracke
     assert "<th>Width (mm)</th><th class=\"text\">Width from</th>" in html
     thin = f"{float(rows['1']['width']):.3f}"
     assert f"<td>{thin} <span class=\"iqr\">(IQR " in html and "photo (ref.)" in html and "read from the photo" in html
+
+
+def test_cache_reads_again_only_the_cracks_that_changed(cracked_photo, monkeypatch):
+    import core.measure.photo_cracks as pc
+
+    rgb, ann = cracked_photo
+    cache = pc.WidthCache()
+    monkeypatch.setattr("core.measure.photo_widths._CACHE", cache)
+    calls = []
+    real = pc.measure_crack_width
+    monkeypatch.setattr(pc, "measure_crack_width", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = {m.segment_id: m for m in measure_annotation(ann, default_categories(), image=rgb)}
+    n_first = len(calls)
+    assert n_first == 3  # two cracks, then the thin one again with the wide one's contrast
+    again = {m.segment_id: m for m in measure_annotation(ann, default_categories(), image=rgb)}
+    assert len(calls) == n_first and again[1].width_px == first[1].width_px
+    edited = ann.id_map.copy()
+    ys, xs = np.nonzero(edited == 1)
+    edited[ys[:10], xs[:10]] = 9  # an eraser stroke on the thin crack
+    measure_annotation(PanopticAnnotation(edited, ann.segments), default_categories(), image=rgb)
+    assert len(calls) == n_first + 2  # only the edited crack is read again (alone, then with the reference)
