@@ -120,3 +120,79 @@ def test_masks_with_values_1_2_5_import_with_5_as_a_new_category_and_specks_drop
     for box in QApplication.topLevelWidgets():
         if box.isVisible() and box.windowTitle() == "Import finished":
             box.close()
+
+
+def _check(qtbot, dialog) -> str:
+    with qtbot.waitSignal(dialog.checked, timeout=20_000):
+        qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    return dialog.summary.toPlainText()
+
+
+def _dialog_with_masks(qtbot, window, make_project, photos, masks) -> ImportDialog:
+    open_project(qtbot, window, make_project(1, annotated=0))
+    dialog = _open_dialog(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(MASK_FOLDER))
+    _type_path(qtbot, dialog.images.edit, photos)
+    _type_path(qtbot, dialog.masks.edit, masks)
+    qtbot.waitUntil(lambda: dialog.classes.table.rowCount() == 4, timeout=10_000)
+    return dialog
+
+
+def test_a_changed_option_asks_for_a_new_check_and_a_zero_minimum_area_counts_the_specks(
+        qtbot, window, make_project, mask_dataset):
+    dialog = _dialog_with_masks(qtbot, window, make_project, *mask_dataset)
+    assert "spalling: 2" in _check(qtbot, dialog) and dialog.import_button.isEnabled()
+    dialog.min_area.selectAll()
+    qtbot.keyClicks(dialog.min_area, "0")
+    assert not dialog.import_button.isEnabled() and "Check again" in dialog.summary.toPlainText()
+    summary = _check(qtbot, dialog)
+    assert f"spalling: {2 * (1 + SPECKS)}" in summary  # every speck would be a spall of its own
+    assert "--min-area 0" in summary and "--classes" in summary  # the same import on the command line
+
+
+def test_unlabelled_values_take_the_fill_class_and_void_stays_void(qtbot, window, make_project, mask_dataset):
+    dialog = _dialog_with_masks(qtbot, window, make_project, *mask_dataset)
+    table = dialog.classes.table
+    becomes = table.cellWidget(_row_of(table, 5), 3)
+    becomes.setCurrentIndex(becomes.findText("unlabelled (fill class or void)"))
+    assert not table.cellWidget(_row_of(table, 5), 4).isEnabled()  # no name to give
+    dialog.fill.setCurrentIndex(dialog.fill.findText("concrete"))
+    summary = _check(qtbot, dialog)
+    assert "concrete: 2" in summary and "background" not in summary and "corrosion" not in summary
+    becomes = table.cellWidget(_row_of(table, 2), 3)
+    becomes.setCurrentIndex(becomes.findText("void (never labelled)"))
+    summary = _check(qtbot, dialog)
+    assert "spalling" not in summary and "crack: 2" in summary
+
+
+def test_a_mapping_file_names_the_values(qtbot, window, make_project, mask_dataset, tmp_path):
+    photos, masks = mask_dataset
+    mapping = tmp_path / "classes.json"
+    mapping.write_text('{"values": {"1": "crack", "2": "spalling", "5": "corrosion"}, '
+                       '"categories": [{"id": 1, "name": "crack", "isthing": 1, "color": [230, 25, 75]}, '
+                       '{"id": 2, "name": "spalling", "isthing": 1, "color": [245, 130, 48]}, '
+                       '{"id": 7, "name": "corrosion", "isthing": 1, "color": [120, 70, 20]}]}')
+    dialog = _dialog_with_masks(qtbot, window, make_project, photos, masks)
+    _type_path(qtbot, dialog.mapping_file.edit, mapping)
+    table = dialog.classes.table
+    qtbot.waitUntil(lambda: table.cellWidget(_row_of(table, 5), 3).currentText() == "New category…", timeout=10_000)
+    assert table.cellWidget(_row_of(table, 5), 4).text() == "corrosion"
+    assert "New categories: corrosion (thing)" in _check(qtbot, dialog)
+
+
+def test_problems_are_listed_with_their_reasons_and_nothing_is_written(
+        qtbot, window, make_project, mask_dataset, tmp_path):
+    photos, masks = mask_dataset
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(masks / "photo_041.png")  # wrong size for its photo
+    dialog = _dialog_with_masks(qtbot, window, make_project, photos, masks)
+    summary = _check(qtbot, dialog)
+    assert "1 photos will be added" in summary and "Skipped: 1" in summary
+    assert "photo_041.png" in summary and "10x10" in summary  # which file, and why
+    _type_path(qtbot, dialog.images.edit, tmp_path / "nowhere")
+    summary = _check(qtbot, dialog)
+    assert summary.startswith("Cannot import:") and "does not exist" in summary
+    assert not dialog.import_button.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    assert len(window.session.images) == 1 and len(window.session.project.images.list()) == 1
