@@ -182,8 +182,12 @@ class DecodedPng:
         p = self.pixels
         return self.header.color_type in (RGB, RGBA, PALETTE) and p.ndim == 3 and p.dtype == np.uint8
 
-    def packed_ids(self) -> np.ndarray:
-        """``[H, W]`` uint32 ids (a fresh array; colour PNGs on little-endian machines only need one pass)."""
+    def packed_ids(self, scratch: np.ndarray | None = None) -> np.ndarray:
+        """``[H, W]`` uint32 ids (colour PNGs on little-endian machines need one pass).
+
+        ``scratch``: a C-contiguous ``[H, W, 4]`` uint8 array that colour PNGs may be unpacked
+        into (the result is then a view of it), so that loops over many images reuse one buffer.
+        """
         import cv2
 
         p, h = self.pixels, self.header
@@ -192,7 +196,10 @@ class DecodedPng:
                 return rgb2id(p[..., 2::-1]).astype(np.uint32)
             # BGR(A) -> RGBA, then the four bytes of a pixel read as one little-endian integer:
             # the id costs one mask instead of three shifts and adds.
-            rgba = cv2.cvtColor(p, cv2.COLOR_BGR2RGBA if p.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+            if scratch is not None and (scratch.shape != p.shape[:2] + (4,) or scratch.dtype != np.uint8
+                                        or not scratch.flags.c_contiguous):
+                scratch = None
+            rgba = cv2.cvtColor(p, cv2.COLOR_BGR2RGBA if p.shape[2] == 3 else cv2.COLOR_BGRA2RGBA, dst=scratch)
             ids = rgba.view(np.uint32).reshape(p.shape[:2])
             ids &= np.uint32(0xFFFFFF)
             return ids

@@ -48,7 +48,7 @@ UNLISTED = 255
 _luts = threading.local()
 
 
-def table_labels(id_map: np.ndarray, table_ids: np.ndarray) -> np.ndarray | None:
+def table_labels(id_map: np.ndarray, table_ids: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
     """``[H, W]`` uint8 labels of an id map through its segment table, in one gather.
 
     Label 0 is void, ``k + 1`` the k-th id of ``table_ids``, ``UNLISTED`` any other id. A lookup
@@ -61,6 +61,7 @@ def table_labels(id_map: np.ndarray, table_ids: np.ndarray) -> np.ndarray | None
     Args:
         id_map: ``[H, W]`` integer ids, every one within 0..MAX_SEGMENT_ID (callers checked).
         table_ids: ``[K]`` distinct segment ids in table order.
+        out: ``[H, W]`` uint8 array to write the labels into (e.g. reused across images).
     Returns:
         The labels, or None when the table has more than ``MAX_LABELLED_SEGMENTS`` entries or an
         id outside 1..MAX_SEGMENT_ID (callers then take the general path, which names the error).
@@ -71,10 +72,17 @@ def table_labels(id_map: np.ndarray, table_ids: np.ndarray) -> np.ndarray | None
     lut = getattr(_luts, "table", None)
     if lut is None:
         lut = _luts.table = np.zeros(MAX_SEGMENT_ID + 1, np.uint8)
+    # np.take wants intp indices; converting into a per-thread buffer spares an image-sized
+    # allocation (and its page faults) per call.
+    index = getattr(_luts, "index", None)
+    if index is None or index.size < id_map.size:
+        index = _luts.index = np.empty(id_map.size, np.intp)
+    index = index[:id_map.size].reshape(id_map.shape)
+    np.copyto(index, id_map, casting="unsafe")
     lut[VOID] = 1
     lut[table_ids] = np.arange(2, k + 2, dtype=np.uint8)
     try:
-        labels = np.take(lut, id_map)
+        labels = np.take(lut, index, out=out)
     finally:
         lut[table_ids] = 0
     labels -= 1  # uint8: unlisted 0 wraps to 255
@@ -170,7 +178,8 @@ def _histogram_u8(g_lab: np.ndarray, p_lab: np.ndarray, rows: int, cols: int) ->
     """Labels < 256: OpenCV's 2-D histogram of two uint8 maps, one pass and no joint array.
 
     Its float32 counts are exact below 2**24, so images are counted in bands of fewer pixels.
-    With as many bins as the range is wide, bin k holds exactly the label k.
+    With as many bins as the range is wide, bin k holds exactly the label k; pairs with a label
+    at or beyond ``rows`` / ``cols`` are not counted.
     """
     import cv2
 

@@ -145,3 +145,15 @@ def test_decoded_png_exposes_colour_bytes_for_counting():
     assert dec.is_colour8 and dec.pixels.shape == (2, 2, 3)
     np.testing.assert_array_equal(dec.pixels[..., 2], ids & 0xFF)  # OpenCV's BGR: red last
     assert not decode_png(_pil_png(np.zeros((2, 2), np.uint8), "L")).is_colour8
+
+
+def test_packed_ids_may_reuse_a_buffer():
+    ids = np.array([[0, 1], [70000, MAX_SEGMENT_ID]], np.int32)
+    dec = decode_png(encode_ids(ids))
+    scratch = np.full((2, 2, 4), 9, np.uint8)
+    packed = dec.packed_ids(scratch)
+    np.testing.assert_array_equal(packed, ids)
+    assert np.shares_memory(packed, scratch)
+    wrong = np.zeros((3, 2, 4), np.uint8)  # another size: ignored, never written
+    np.testing.assert_array_equal(dec.packed_ids(wrong), ids)
+    assert not wrong.any()
