@@ -10,7 +10,8 @@ shading 0-30 %, and a mask that is exact, 1 px too wide on each side, 2 px too w
 
 * ``mask``: the mask-count mean width (``core.measure.cracks.measure_linear``: area / length);
 * ``lone``: ``profile_width`` on a photo holding only that crack (no other source of the crack
-  interior's contrast: cracks too thin to show it fall back to the rectangle transform);
+  interior's contrast: cracks too thin to show it take the middle of the contrasts their
+  profiles allow);
 * ``photo``: ``photo_cracks.measure_photo_cracks`` on the same crack beside a 6 px crack of the
   same interior in the same photo (the contrast read there is borrowed).
 

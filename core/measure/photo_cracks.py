@@ -49,7 +49,10 @@ class CrackRow:
                 "median_width_px": w.median, "median_width_mm": mm(w.median),
                 "max_width_px": w.max, "max_width_mm": mm(w.max), "max_width_xy": list(w.max_xy),
                 "width_iqr_px": w.iqr, "width_iqr_mm": mm(w.iqr), "width_std_px": w.std,
-                "width_std_mm": mm(w.std), "method": w.method, "profile_fraction": w.profile_fraction,
+                "width_std_mm": mm(w.std), "method": w.method,
+                "width_range_px": None if w.width_range is None else list(w.width_range),
+                "width_range_mm": None if w.width_range is None or mm_per_px is None
+                else [v * mm_per_px for v in w.width_range], "profile_fraction": w.profile_fraction,
                 "contrast": w.contrast, "mask_mean_width_px": w.mask_mean,
                 "mask_mean_width_mm": mm(w.mask_mean)}
 

@@ -65,14 +65,14 @@ def format_measurement(m: Measurement, limit: WidthLimit | None = None) -> str:
 WIDTH_METHOD_TEXT = {
     "profile": "read from the photo",
     "profile-ref": "read from the photo, interior contrast from its wider cracks",
-    "profile-rect": "read from the photo; thin and blurred: may read wide",
+    "profile-range": "read from the photo; thin and blurred, its interior's contrast estimated: uncertain",
     "mixed": "partly read from the photo, partly counted from the mask",
     "mask": "counted from the mask",
 }
 
 
 #: Short forms for a table cell.
-WIDTH_METHOD_SHORT = {"profile": "photo", "profile-ref": "photo (ref.)", "profile-rect": "photo (rect.)",
+WIDTH_METHOD_SHORT = {"profile": "photo", "profile-ref": "photo (ref.)", "profile-range": "photo (est.)",
                       "mixed": "photo + mask", "mask": "mask"}
 
 

@@ -12,8 +12,9 @@ fitted jointly (``scipy.optimize.least_squares``) to the mean profile of each gr
 on its dip's centroid. A crack at least about two blur sigmas wide somewhere along its length
 shows a flat-bottomed dip there, and the fit pins ``d`` down; a crack thinner than the blur
 everywhere only shows ``w * d`` (a narrower, darker crack looks the same), the fitted ``d`` is
-uncertain, and ``fit_contrast`` says so (``identified`` False) and returns the deepest averaged
-dip instead (the rectangle transform), so the caller can use another source for ``d``.
+uncertain: ``fit_contrast`` says so (``identified`` False) so that the caller can use another
+source for ``d``, and returns the range of contrasts the profiles allow about as well as the best
+one, and its geometric middle.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ SIGMA_BOUNDS = (0.05, 3.0)
 #: the squared residuals by more than MIN_RISE (relative): a sharp minimum, not a valley.
 PROBE = 0.15
 MIN_RISE = 0.5
+#: Contrasts tried (log-spaced from the shallowest possible to black) when one is not identified.
+RANGE_STEPS = 12
 #: Groups of samples of similar apparent width whose mean profiles are fitted.
 N_GROUPS = 6
 
@@ -37,12 +40,14 @@ N_GROUPS = 6
 class ContrastFit:
     """Result of ``fit_contrast``: contrast ``d`` (0..1 of the surface grey), blur ``sigma``
     (px, optics only), ``rel_se`` about the relative uncertainty of ``d``, ``identified`` whether
-    ``d`` is pinned down by the profiles (else it is the deepest averaged dip)."""
+    ``d`` is pinned down by the profiles (else it is the geometric middle of ``allowed``, the
+    range of contrasts that fit about as well)."""
 
     contrast: float
     sigma: float
     rel_se: float
     identified: bool
+    allowed: tuple[float, float] | None = None
 
 
 _FINE = 0.1  # px, grid of the model's numerical convolution
@@ -138,6 +143,18 @@ def fit_contrast(profiles: np.ndarray, areas: np.ndarray, s: np.ndarray, *,
     rel_se = PROBE / np.sqrt(max(rise, 1e-12))  # a quadratic minimum's relative half-width
     if rise >= MIN_RISE and d < hi[0] * 0.999:
         return ContrastFit(d, sigma, float(rel_se), True)
-    # Not pinned down: the rectangle transform, the deepest averaged dip as the contrast, which
-    # is right for cracks a few blur sigmas wide and reads thinner, blurred ones too wide.
-    return ContrastFit(float(np.median(profiles.max(1))), sigma, float(rel_se), False)
+    # Not pinned down: the contrasts the profiles allow about as well as the best one (squared
+    # residuals within MIN_RISE of it, the blur refitted for each) span a range; a thin crack's
+    # reaches from its dip's own depth to black. The geometric middle of that range halves the
+    # worst ratio to the truth over it.
+    grid = np.exp(np.linspace(np.log(lo[0]), np.log(hi[0]), RANGE_STEPS))
+    allowed = []
+    for dg in grid:
+        g = least_squares(lambda p, dg=dg: resid(np.array([dg, p[0]])), [sigma], bounds=(lo[1:], hi[1:]),
+                          x_scale="jac")
+        if float(g.fun @ g.fun) <= (1.0 + MIN_RISE) * max(cost, 1e-18):
+            allowed.append(dg)
+    if not allowed:
+        allowed = [d]
+    d_lo, d_hi = min(min(allowed), d), max(max(allowed), d)
+    return ContrastFit(float(np.sqrt(d_lo * d_hi)), sigma, float(rel_se), False, (d_lo, d_hi))

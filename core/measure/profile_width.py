@@ -20,10 +20,11 @@ width from the photo itself, along the mask's centreline:
    over the contrast ``d`` of the crack's interior, which comes from, in this order:
    ``profile_fit.fit_contrast`` on this crack's aligned profiles when it pins ``d`` down (a crack
    about two blur sigmas wide or more somewhere: ``METHOD_PROFILE``); a reference the caller
-   gives, read on the photo's other cracks (``METHOD_REFERENCE``); the deepest averaged dip (the
-   *rectangle transform*, ``METHOD_RECT``), exact for cracks a few blur sigmas wide and too wide
-   for thinner, blurred ones (a 0.5 px crack under a 0.7 px blur reads ~2 px), which is why the
-   result names it. A profile darker than that contrast uses its own depth.
+   gives, read on the photo's other cracks (``METHOD_REFERENCE``); else the geometric middle of
+   the contrasts the profiles allow (``METHOD_RANGE``): a crack thinner than the blur allows
+   anything from its dip's own depth to black, and the middle of that range is at most its
+   square root off (the dip's own depth, the *rectangle transform*, reads a 0.5 px crack under a
+   0.7 px blur as ~2 px wide). A profile darker than that contrast uses its own depth.
 4. **Fall-back.** A profile is unusable when it leaves the photo, touches black or white (clipped
    grey values hide part of the dip), has no surface on either side, lies along an edge (its two
    sides differ by more than its depth, ``MAX_STEP``), or its dip is not clearly above the noise
@@ -72,7 +73,7 @@ CLIP_MARGIN = 1.0
 
 METHOD_PROFILE = "profile"        # area / contrast read on this crack's wide parts
 METHOD_REFERENCE = "profile-ref"  # area / contrast given by the caller (other cracks of the photo)
-METHOD_RECT = "profile-rect"      # area / the deepest averaged dip (rectangle transform)
+METHOD_RANGE = "profile-range"    # area / the middle of the contrasts the profiles allow
 METHOD_MASK = "mask"              # the mask's local width (profile unusable)
 METHOD_MIXED = "mixed"            # some samples from profiles, some from the mask
 
@@ -93,6 +94,8 @@ class CrackWidth:
         contrast: the crack interior's contrast as a fraction of the surface's grey (0..1) used
             by ``METHOD_PROFILE`` / ``METHOD_REFERENCE`` samples, None otherwise.
         mask_mean: the mask-count mean width (area / centreline length), for comparison.
+        width_range: for ``METHOD_RANGE``, the median width at either end of the contrasts the
+            profiles allow (px): how far off the width may be; None otherwise.
     """
 
     points_xy: np.ndarray
@@ -110,6 +113,7 @@ class CrackWidth:
     contrast: float | None
     mask_mean: float
     contrast_identified: bool = False
+    width_range: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
         """Summary figures as plain JSON types (no per-sample arrays)."""
@@ -117,6 +121,7 @@ class CrackWidth:
                 "max_xy": list(self.max_xy), "iqr_px": self.iqr, "std_px": self.std,
                 "method": self.method, "profile_fraction": self.profile_fraction,
                 "contrast": self.contrast, "contrast_identified": self.contrast_identified,
+                "width_range_px": None if self.width_range is None else list(self.width_range),
                 "mask_mean_px": self.mask_mean}
 
 
@@ -277,6 +282,7 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
     rel_area = area / safe_base
     rel_depth = depth / safe_base
     contrast: float | None = None
+    allowed: tuple[float, float] | None = None
     method_prof = METHOD_MASK
     if usable.any():
         groups, group_area = aligned_groups(dip[usable] / safe_base[usable, None], s, rel_area[usable],
@@ -287,7 +293,8 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
         elif reference_contrast is not None and reference_contrast > 0:
             contrast, method_prof = float(reference_contrast), METHOD_REFERENCE
         else:
-            contrast, method_prof = fit.contrast, METHOD_RECT
+            contrast, method_prof = fit.contrast, METHOD_RANGE
+            allowed = fit.allowed
     # The interior is at least as dark as the darkest point seen there (less what noise adds to
     # a maximum: about two standard errors of the averaged profile).
     se = 2.0 * noise / np.sqrt(np.maximum(n_avg, 1)) / safe_base
@@ -320,6 +327,8 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
                       max_xy=(float(mxy[0]), float(mxy[1])), iqr=float(q75 - q25), std=float(wc.std()),
                       method=method, profile_fraction=float(np.mean(methods[counted] != METHOD_MASK)),
                       contrast=contrast, contrast_identified=method_prof == METHOD_PROFILE,
+                      width_range=None if allowed is None or method_prof != METHOD_RANGE else
+                      (float(np.median(wc) * contrast / allowed[1]), float(np.median(wc) * contrast / allowed[0])),
                       mask_mean=float(mask.sum() / max(c.length, 1.0)))
 
 

@@ -174,7 +174,8 @@ LIMIT_HEAD = "<th class=\"text\">vs limit</th>"
 WIDTH_NOTE = ("Crack width: the median along the crack, read from the photo's grey profile across it "
               "(below a pixel), with the interquartile range (IQR) of the width along the crack as its "
               "uncertainty. Width from: photo = the crack's own profile; photo (ref.) = the interior "
-              "contrast of the photo's wider cracks; photo (rect.) = thin and blurred, may read wide; "
+              "contrast of the photo's wider cracks; photo (est.) = thin and blurred, interior "
+              "contrast estimated (uncertain); "
               "mask = counted from the mask (no usable profile). Max and mean width: along the same "
               "centreline.")
 

@@ -287,7 +287,8 @@ def write_pdf(photos: Sequence[ReportPhoto], categories: CategorySet, path: str 
              Paragraph(_e("Crack width: the median along the crack, read from the photo's grey profile across "
                           "it (below a pixel); Width IQR: its interquartile range along the crack, the "
                           "uncertainty. Width from: photo = the crack's own profile; photo (ref.) = the interior "
-                          "contrast of the photo's wider cracks; photo (rect.) = thin and blurred, may read wide; "
+                          "contrast of the photo's wider cracks; photo (est.) = thin and blurred, interior "
+                          "contrast estimated (uncertain); "
                           "mask = counted from the mask."), styles["small"])]
     if info.width_limit is not None and info.width_limit.guidance:
         story.append(Paragraph(_e(f"The crack width limit is {info.width_limit.source}'s guidance for reasonable "

@@ -125,7 +125,7 @@ _HEADER_TIPS = {
     "width": "Cracks: median width along the crack, read from the photo's grey profile across it (below a pixel)",
     "width_spread": "Cracks: interquartile range (IQR) of the width along the crack: the width's uncertainty",
     "width_method": "How the width was read: photo (the crack's own profile), photo (ref.) (interior contrast "
-                    "from the photo's wider cracks), photo (rect.) (thin and blurred: may read wide), mask "
+                    "from the photo's wider cracks), photo (est.) (thin and blurred: the interior's contrast estimated, uncertain), mask "
                     "(counted from the mask: the profile was unusable)",
     "orientation_deg": "Cracks: direction of the centreline, 0° horizontal, counter-clockwise",
     "area_share_percent": "Share of the photo's pixels",

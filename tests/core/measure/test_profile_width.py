@@ -7,6 +7,7 @@ from core.measure.photo_cracks import measure_photo_cracks
 from core.measure.profile_width import (
     METHOD_MASK,
     METHOD_PROFILE,
+    METHOD_RANGE,
     METHOD_REFERENCE,
     crack_width_px,
     measure_crack_width,
@@ -117,3 +118,16 @@ def test_a_mask_on_shading_or_along_an_edge_without_a_crack_keeps_the_mask_width
         mask[rows + d, np.arange(w)] = True
     result = measure_crack_width(img, mask)
     assert result.method == METHOD_MASK and result.max < 4
+
+
+@pytest.mark.parametrize("width,contrast", [(0.5, 60.0), (1.0, 100.0), (2.0, 60.0)])
+def test_a_lone_thin_crack_gets_the_range_of_widths_its_profiles_allow(width, contrast):
+    # Alone in its photo and thinner than about two blur sigmas: only width x darkness shows.
+    scene = render_crack(width, blur_sigma=0.6, noise_sigma=2.0, contrast=contrast, seed=3)
+    w = measure_crack_width(scene.image, scene.mask(wider=1.0))
+    assert w.method == METHOD_RANGE and not w.contrast_identified
+    lo, hi = w.width_range
+    assert lo < width < hi and lo <= w.median <= hi
+    assert hi / lo < 12
+    # The middle of the range is nearer the truth than the dip's own depth would put it (~2 px).
+    assert abs(w.median - width) < 0.7
