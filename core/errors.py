@@ -62,6 +62,11 @@ class TrainingError(InspectorError):
     """Training stopped on a fault (NaN loss, out of memory, device lost)."""
 
 
+class AssistError(InspectorError):
+    """An annotation aid (crack tracer, region growing, GrabCut) got unusable input: a click
+    outside the photo, an image that is not ``[H, W, 3]`` uint8, a box of no area."""
+
+
 class CancelledError(InspectorError):
     """Long work stopped because the caller asked it to."""
 

@@ -3,8 +3,10 @@
 Everything works on the *foreground pixels only* (flat indices into a padded copy of the mask), so
 the cost grows with the size of the shape, not of its bounding box: a 6000-px crack across a
 24-MP photo is thinned in milliseconds. OpenCV's ``cv2.ximgproc.thinning`` lives in the contrib
-build, which the headless wheel does not ship, and scikit-image is not a dependency, hence this
-small vectorised implementation.
+build, which the headless wheel does not ship. scikit-image's ``morphology.thin`` is the same
+Guo-Hall algorithm and gives the same skeleton on crack-like shapes, but it visits every pixel of
+the array on every pass: a 3-px line across a 6000 x 4000 crop took 7.1 s there against 0.35 s
+here, so this small vectorised implementation stays.
 
 Length rule (documented in docs/measurement.md as well):
 

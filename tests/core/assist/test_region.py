@@ -1,0 +1,71 @@
+"""Region growing and GrabCut on drawn patches."""
+import numpy as np
+import pytest
+
+from core.assist.region import DEFAULT_TOLERANCE, RegionGrower, grabcut_box, grow_region
+from core.errors import AssistError
+
+from drawn import concrete, draw_patch  # tests/core/assist is on sys.path (conftest)
+
+
+def _iou(a, b):
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def test_one_click_in_a_rough_patch_grows_to_the_patch():
+    rgb = concrete((240, 320))
+    true = draw_patch(rgb, (150, 120), (70, 45))
+    mask = grow_region(rgb, (150.5, 120.5))
+    assert mask.shape == true.shape and mask.dtype == bool
+    assert mask[120, 150]
+    assert _iou(mask, true) >= 0.8
+
+
+def test_a_bright_stone_inside_the_patch_is_filled_in():
+    rgb = concrete((240, 320))
+    true = draw_patch(rgb, (150, 120), (80, 55), hole=True)
+    mask = grow_region(rgb, (110.5, 120.5))  # left of the stone, inside the patch
+    assert mask[120, 150]  # the stone at the centre
+    assert _iou(mask, true) >= 0.75
+
+
+def test_a_larger_tolerance_grows_at_least_as_far():
+    rgb = concrete((200, 260), seed=3)
+    draw_patch(rgb, (130, 100), (60, 40), seed=4)
+    grower = RegionGrower(rgb, (130.5, 100.5))
+    sizes = [grower.grown(t).sum() for t in (2.0, 6.0, DEFAULT_TOLERANCE, 30.0, 100.0)]
+    assert sizes == sorted(sizes)
+    assert sizes[-1] == 200 * 260  # everything is within a huge tolerance
+
+
+def test_large_photos_are_grown_at_a_reduced_size_and_given_back_full_size():
+    rgb = concrete((900, 3400), seed=5)
+    true = draw_patch(rgb, (1700, 450), (300, 200), seed=6)
+    grower = RegionGrower(rgb, (1700, 450))
+    assert grower.factor == 3
+    mask = grower.mask()
+    assert mask.shape == (900, 3400)
+    assert _iou(mask, true) >= 0.8
+
+
+def test_grabcut_box_separates_a_coloured_blob_from_its_surround():
+    rgb = concrete((200, 240), seed=7)
+    yy, xx = np.mgrid[:200, :240]
+    blob = (yy - 100) ** 2 / 50 ** 2 + (xx - 120) ** 2 / 70 ** 2 <= 1
+    rgb[blob] = (rgb[blob] * np.array([0.55, 0.35, 0.25]) + np.array([90, 40, 10])).astype(np.uint8)  # rust
+    mask = grabcut_box(rgb, (40, 40, 160, 200))
+    assert _iou(mask, blob) >= 0.85
+    assert not mask[:40].any() and not mask[:, :40].any()  # nothing outside the box
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda rgb: grow_region(rgb, (500, 10)), "outside"),
+    (lambda rgb: grow_region(rgb, (10, 10), tolerance=-1), "tolerance"),
+    (lambda rgb: grow_region(rgb, (10, 10), tolerance="lots"), "tolerance"),
+    (lambda rgb: grow_region(rgb[..., 0], (10, 10)), "uint8"),
+    (lambda rgb: grabcut_box(rgb, (10, 10, 12, 60)), "4 x 4"),
+    (lambda rgb: grabcut_box(rgb, (300, 300, 400, 400)), "4 x 4"),
+])
+def test_bad_input_is_a_clear_error(call, message):
+    with pytest.raises(AssistError, match=message):
+        call(concrete((100, 120)))
