@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.measure.cracks import measure_linear
-from core.measure.photo_cracks import measure_photo_cracks
-from core.measure.profile_width import measure_crack_width
-from core.synthetic.thin_crack import render_crack
+from core.measure.cracks import measure_linear  # noqa: E402
+from core.measure.photo_cracks import measure_photo_cracks  # noqa: E402
+from core.measure.profile_width import measure_crack_width  # noqa: E402
+from core.synthetic.thin_crack import render_crack  # noqa: E402
 
 WIDTHS = (0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 MASKS = {"exact": (0.0, 0.0), "wide1": (1.0, 0.0), "wide2": (2.0, 0.0), "shift1.5": (0.0, 1.5)}
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in METHODS:
             s = _stats(np.array([r[m] for r in sel]) - truth, mm)
             stats[m] = s
-            cells.append(f"{s['mae_px']:12.2f} {s['mae_mm']:5.3f} {100 * s['within_0.1mm']:6.0f} % {s['median_err_px']:+8.2f}")
+            cells.append(f"{s['mae_px']:12.2f} {s['mae_mm']:5.3f} {100 * s['within_0.1mm']:6.0f} % "
+                         f"{s['median_err_px']:+8.2f}")
         label = "all" if width is None else f"{width:g}"
         wmm = "" if width is None else f"{width * mm:.2f}"
         print(f"{label:>8} {wmm:>5} | " + " | ".join(cells))
