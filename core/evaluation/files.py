@@ -242,6 +242,32 @@ class _PairJob:
         return image_id, stats, coco
 
 
+def check_category_names(gt: CategorySet, pred_categories: object, pred_json: Path) -> None:
+    """Refuse a prediction whose category table names an id differently from the ground truth.
+
+    Matching is by id (as panopticapi), so a model trained on another category table (id 3 =
+    "rebar" there, "spalling" here) would be scored against the wrong class without a word.
+    A prediction without a readable table is taken as the ground truth's (panopticapi ignores it).
+    """
+    if not isinstance(pred_categories, list):
+        return
+    gt_names = {c.id: c.name for c in gt}
+    gt_ids = {c.name.casefold(): c.id for c in gt}
+    for c in pred_categories:
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or isinstance(c.get("id"), bool) \
+                or not isinstance(c.get("id"), int):
+            continue
+        cid, name = c["id"], c["name"]
+        if cid in gt_names and gt_names[cid].casefold() != name.casefold():
+            raise DatasetError(f"category {cid} is {name!r} in the prediction but {gt_names[cid]!r} in the ground "
+                               "truth", pred_json, hint="the model was trained on other categories: evaluate it "
+                               "against data with its categories, or fine-tune it on these")
+        if name.casefold() in gt_ids and gt_ids[name.casefold()] != cid:
+            raise DatasetError(f"category {name!r} has id {cid} in the prediction but {gt_ids[name.casefold()]} in "
+                               "the ground truth", pred_json, hint="the two category tables number the classes "
+                               "differently; export both from the same project")
+
+
 def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
                    pred_folder: str | Path | None = None, *, coco_ap: bool = False, workers: int | None = None,
                    keep_per_image: bool = True, progress: ProgressFn | None = None,
@@ -275,6 +301,7 @@ def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | 
         categories = CategorySet.from_json(gt_data["categories"])
     except CategoryError as e:
         raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    check_category_names(categories, pred_data.get("categories"), pred_json)
     pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
 
     pq_acc = PQAccumulator(categories, keep_per_image=keep_per_image)

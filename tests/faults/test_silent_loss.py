@@ -21,7 +21,7 @@ from tests.faults.helpers import read_json
 
 @pytest.fixture
 def tiny_checkpoint(tmp_path_factory):
-    from tests.core.inference.conftest import INPUT, TINY, tiny_model
+    from tests.support.models import INPUT, TINY, tiny_model
 
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
@@ -96,7 +96,7 @@ def test_a_photo_whose_every_annotation_was_rejected_is_not_done(tmp_path, cli):
 
 def test_a_model_with_nan_weights_is_refused_on_every_path(tiny_checkpoint, tmp_path, cli):
     path, model, categories = tiny_checkpoint
-    from tests.core.inference.conftest import TINY
+    from tests.support.models import TINY
 
     with torch.no_grad():
         model.detr.class_embed.bias[0] = float("nan")
@@ -145,7 +145,7 @@ def test_a_segment_that_vanishes_at_the_photos_size_leaves_the_table_too():
 
 
 def test_one_failed_photo_does_not_lose_the_batch(tiny_checkpoint, tmp_path, cli, monkeypatch):
-    from tests.core.inference.conftest import write_photo
+    from tests.support.models import write_photo
 
     path, _model, _cats = tiny_checkpoint
     photos = tmp_path / "photos"
@@ -167,3 +167,29 @@ def test_one_failed_photo_does_not_lose_the_batch(tiny_checkpoint, tmp_path, cli
     data = read_json(tmp_path / "pred" / "panoptic_pred.json")
     assert [img["file_name"] for img in data["images"]] == ["p0.jpg", "p2.jpg"]
     assert "predicted 2 of 3" in out
+
+
+def test_evaluation_compares_categories_by_name_not_only_by_id(tmp_path):
+    from core.errors import DatasetError
+    from core.evaluation import evaluate_files
+    from core.panoptic import PanopticAnnotation, Segment
+    try:
+        from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
+    except ImportError:
+        from core.panoptic import PanopticRecord, write_coco_panoptic
+
+    cats = default_categories()
+    thing = next(c for c in cats if c.isthing)
+    ids = np.zeros((30, 40), np.int32)
+    ids[5:10, 5:20] = 1
+    ann = PanopticAnnotation(ids, {1: Segment(1, thing.id)})
+    write_coco_panoptic(tmp_path / "gt.json", tmp_path / "gt", [PanopticRecord(1, "a.jpg", 40, 30, ann)], cats)
+    write_coco_panoptic(tmp_path / "pred.json", tmp_path / "pred", [PanopticRecord(1, "a.jpg", 40, 30, ann)], cats)
+    assert evaluate_files(tmp_path / "gt.json", tmp_path / "pred.json").pq.groups[0].pq == 1.0
+    data = json.loads((tmp_path / "pred.json").read_text())
+    for c in data["categories"]:
+        if c["id"] == thing.id:
+            c["name"] = "graffiti"                     # same id, another class: never scored silently
+    (tmp_path / "pred.json").write_text(json.dumps(data))
+    with pytest.raises(DatasetError, match="graffiti"):
+        evaluate_files(tmp_path / "gt.json", tmp_path / "pred.json")
