@@ -41,6 +41,8 @@ figures unless there is nothing else.
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,14 +63,14 @@ ALONG_RADIUS = 3.0
 MAX_RADIUS = 5.0
 #: A profile is usable when its depth exceeds MIN_SNR times the noise of its mean...
 MIN_SNR = 4.0
-#: ...and this many grey levels.
+#: ...and this many 8-bit grey levels (scaled to the data's range).
 MIN_CONTRAST = 6.0
 #: A profile whose two sides differ by more than this many times its dip's depth lies along an
 #: edge, not on a surface, and is not used.
 MAX_STEP = 1.0
 #: Share of a crack's profiles that must be readable for its width to come from the photo.
 MIN_READABLE = 0.5
-#: Grey levels within this of the range's ends count as clipped.
+#: Values within this many 8-bit grey levels (scaled to the data's range) of its ends are clipped.
 CLIP_MARGIN = 1.0
 
 METHOD_PROFILE = "profile"        # area / contrast read on this crack's wide parts
@@ -184,12 +186,13 @@ def _junction_near(points: np.ndarray, reach: np.ndarray) -> np.ndarray:
 
 
 def _value_range(gray: np.ndarray) -> tuple[float, float]:
-    """The grey range clipped values sit at: 0..255 for 8-bit data, the dtype's range for ints."""
+    """The grey range clipped values sit at: the dtype's range for integers (0..255 for 8-bit
+    data); for floats 0..1 when no value exceeds 1, else 0..255 (or the maximum above that)."""
     if np.issubdtype(gray.dtype, np.integer):
         info = np.iinfo(gray.dtype)
         return float(info.min), float(info.max)
     hi = float(np.nanmax(gray)) if gray.size else 255.0
-    return 0.0, max(255.0, hi)
+    return 0.0, 1.0 if hi <= 1.0 else max(255.0, hi)
 
 
 def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
@@ -215,6 +218,7 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
     if not mask.any():
         raise ValueError("cannot measure an empty mask")
     lo_val, hi_val = _value_range(gray_in)
+    level = (hi_val - lo_val) / 255.0  # one 8-bit grey level in the data's range
     ys, xs = np.nonzero(mask)
     y0, x0 = int(ys.min()), int(xs.min())
     c = centreline(mask[y0:ys.max() + 1, x0:xs.max() + 1])
@@ -259,20 +263,21 @@ def measure_crack_width(image: np.ndarray, mask: np.ndarray, *,
     depth = _smoothed_max(dip)
     # Noise of a single photo sample from the background windows' spread (MAD), then of the mean.
     resid = np.where(in_bg, values - (base[:, None] + slope[:, None] * s[None, :]), np.nan)
-    with np.errstate(all="ignore"):
+    with _quiet():
         noise = 1.4826 * np.nanmedian(np.abs(resid - np.nanmedian(resid, 1, keepdims=True)), 1)
     noise = np.nan_to_num(noise, nan=0.0)
     n_avg = np.asarray((avg > 0).sum(1)).ravel()
     core_vals = np.where(in_core, values, np.nan)
-    with np.errstate(all="ignore"):
-        clipped = (np.nanmin(core_vals, 1) <= lo_val + CLIP_MARGIN) | (np.nanmax(np.where(in_bg, values, np.nan), 1)
-                                                                         >= hi_val - CLIP_MARGIN)
+    with _quiet():
+        margin = CLIP_MARGIN * level
+        clipped = ((np.nanmin(core_vals, 1) <= lo_val + margin)
+                   | (np.nanmax(np.where(in_bg, values, np.nan), 1) >= hi_val - margin))
     left_photo = ~(inside | ~in_core).all(1)
     # A crack along an edge (one side much brighter than the other) is not a dip on a surface:
     # the line through the two sides does not give the surface under it.
     step = np.where(have_l & have_r, np.abs(np.nan_to_num(level_r) - np.nan_to_num(level_l)), 0.0)
     usable = ((have_l | have_r) & ~clipped & ~left_photo & (step <= MAX_STEP * depth)
-              & (depth >= np.maximum(MIN_CONTRAST, MIN_SNR * noise / np.sqrt(np.maximum(n_avg, 1))))
+              & (depth >= np.maximum(MIN_CONTRAST * level, MIN_SNR * noise / np.sqrt(np.maximum(n_avg, 1))))
               & (area > 0))
 
     usable &= base > 0
@@ -336,12 +341,16 @@ def _side_level(prof: np.ndarray, window: np.ndarray, s: np.ndarray) -> tuple[np
     """Median grey and median offset of each row's ``window`` samples (NaN where it has none)."""
     vals = np.where(window, prof, np.nan)
     pos = np.where(window, s[None, :], np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
+    with _quiet():
+        return np.nanmedian(vals, 1), np.nanmedian(pos, 1)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(vals, 1), np.nanmedian(pos, 1)
+
+@contextmanager
+def _quiet():
+    """Rows without samples give NaN on purpose (no surface there): no warning about it."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _smoothed_max(dip: np.ndarray) -> np.ndarray:

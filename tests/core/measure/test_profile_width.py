@@ -131,3 +131,20 @@ def test_a_lone_thin_crack_gets_the_range_of_widths_its_profiles_allow(width, co
     assert hi / lo < 12
     # The middle of the range is nearer the truth than the dip's own depth would put it (~2 px).
     assert abs(w.median - width) < 0.7
+
+
+def test_any_grey_range_reads_the_same_and_an_empty_side_warns_nothing(recwarn):
+    # 8-bit, 16-bit, floats 0..255 and 0..1: one crack, one width; a crack along the photo's
+    # edge has no surface on one side (NaN medians there are expected, not warned about).
+    scene = render_crack(2.0, blur_sigma=0.5, noise_sigma=2.0, contrast=50.0, seed=9)
+    img, mask = scene.image, scene.mask(wider=1.0)
+    results = [measure_crack_width(a, mask) for a in
+               (img, img.astype(np.uint16) * 257, img.astype(np.float64), img / 255.0)]
+    got = [r.median for r in results]
+    assert max(got) - min(got) < 0.02 and {r.method for r in results} == {METHOD_RANGE}
+    lo, hi = results[0].width_range
+    assert lo < 2.0 < hi
+    edge = np.zeros_like(mask)
+    edge[:, 0] = True
+    assert measure_crack_width(img, edge).method == METHOD_MASK
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
