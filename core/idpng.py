@@ -101,7 +101,8 @@ def check_png_size(source: bytes | bytearray | memoryview | str | Path, path: st
         head = bytes(memoryview(source)[:_HEADER_BYTES])
     header = read_png_header(head, path)
     if header.pixels > limit:
-        raise AnnotationError(f"the PNG is {header.width} x {header.height} = {header.pixels:,} pixels, above the "
+        # the one wording of every image refused for its size (core.imageio.pixel_limit_error)
+        raise AnnotationError(f"image is {header.width} x {header.height} = {header.pixels:,} pixels, above the "
                               f"limit of {limit:,}", path, hint="id maps must match a photo within the photo limit")
     return header
 
