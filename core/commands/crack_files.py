@@ -105,17 +105,18 @@ def pair_folders(photos: Path, masks: Path) -> tuple[list[tuple[Path, Path]], li
                 k = k[: -len(suffix)]
                 break
         by_key.setdefault(k, m)
-    pairs, problems = [], []
+    pairs: list[tuple[Path, Path]] = []
+    problems: list[tuple[str, str]] = []
     same = photos.resolve() == masks.resolve()
     for p in list_images(photos):
-        m = by_key.get(key(p, photos))
-        if same and m is not None and m == p:
+        found = by_key.get(key(p, photos))
+        if same and found is not None and found == p:
             continue  # the masks themselves, when photos and masks share a folder
-        if m is None:
+        if found is None:
             if not same:
                 problems.append((str(p), "no mask with this photo's name"))
             continue
-        pairs.append((p, m))
+        pairs.append((p, found))
     return pairs, problems
 
 

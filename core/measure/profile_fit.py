@@ -122,12 +122,11 @@ def fit_contrast(profiles: np.ndarray, areas: np.ndarray, s: np.ndarray, *,
 
     lo = np.array([lo_d, SIGMA_BOUNDS[0]])
     hi = np.array([1.0, SIGMA_BOUNDS[1]])
-    fit = None
-    for d_start, s_start in ((float(profiles.max()), 0.8), (float(profiles.max()) * 1.3, 0.3)):
-        x0 = np.clip(np.array([d_start, s_start]), lo + 1e-9, hi - 1e-9)
-        f = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac")
-        if fit is None or (np.isfinite(f.cost) and f.cost < fit.cost):
-            fit = f
+    fits = [least_squares(resid, np.clip(np.array([d_start, s_start]), lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
+                          x_scale="jac")
+            for d_start, s_start in ((float(profiles.max()), 0.8), (float(profiles.max()) * 1.3, 0.3))]
+    # Two starts (a broad and a sharp blur): the better one, a NaN cost never winning.
+    fit = min(fits, key=lambda f: f.cost if np.isfinite(f.cost) else np.inf)
     if not np.isfinite(fit.cost):
         return ContrastFit(float(np.median(profiles.max(1))), float("nan"), float("inf"), False)
     d, sigma = float(fit.x[0]), float(fit.x[1])

@@ -200,7 +200,7 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool, limit
     if m.role == Role.CRACK and m.width is not None:
         # The width with its spread along the crack (interquartile range) and how it was read.
         spread = f" <span class=\"iqr\">(IQR {_num(m.width_spread)})</span>" if m.width_spread is not None else ""
-        width, how = f"{_num(m.width)}{spread}", _e(WIDTH_METHOD_SHORT.get(m.width_method, m.width_method or ""))
+        width, how = f"{_num(m.width)}{spread}", _e(WIDTH_METHOD_SHORT.get(m.width_method or "", m.width_method or ""))
     return (f"<tr><td>{_badge(m.label, colour)}</td><td class=\"text\">{_e(m.category_name)}</td>"
             f"<td>{_num(m.length)}</td><td>{width}</td><td class=\"text\">{how}</td>{_limit_cell(m, limit)}"
             f"<td>{max_w}</td>"

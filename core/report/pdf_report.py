@@ -93,7 +93,7 @@ def _e(text) -> str:
     return escape(str(text))
 
 
-def _table(rows, widths, styles, header: bool = True, align_right_from: int = 1):
+def _table(rows, widths, styles, header: bool = True, align_right_from: int | None = 1):
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
@@ -179,7 +179,7 @@ def _defects_table(photo: PhotoMeasurements, info: ReportInfo, styles, width: fl
         crack = m.role == Role.CRACK and m.width is not None
         row = [str(m.label or ""), Paragraph(_e(m.category_name), styles["cell"]), format_number(m.length),
                format_number(m.width) if crack else "", format_number(m.width_spread) if crack else "",
-               WIDTH_METHOD_SHORT.get(m.width_method, m.width_method or "") if crack else ""]
+               WIDTH_METHOD_SHORT.get(m.width_method or "", m.width_method or "") if crack else ""]
         if limit is not None:
             v = compare_measurement(m, limit)
             text = verdict_text(v, limit)
