@@ -23,6 +23,7 @@ of three shifts and masks); big-endian machines take the portable numpy path.
 """
 from __future__ import annotations
 
+import errno
 import struct
 import sys
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import numpy as np
 
 from core.errors import AnnotationError
 from core.imageio import MAX_PIXELS
+from core.safety import read_regular_file, special_file_reason
 
 #: Largest id an RGB PNG can hold.
 MAX_SEGMENT_ID = 256 ** 3 - 1
@@ -93,6 +95,9 @@ def check_png_size(source: bytes | bytearray | memoryview | str | Path, path: st
     if isinstance(source, (str, Path)):
         path = source if path is None else path
         try:
+            special = special_file_reason(source)
+            if special is not None:  # opening a FIFO would block forever
+                raise OSError(errno.EINVAL, f"{special}; not read")
             with open(source, "rb") as f:
                 head = f.read(_HEADER_BYTES)
         except OSError as e:
@@ -247,7 +252,7 @@ def decode_ids(data: bytes, path: str | Path | None = None) -> np.ndarray:
 def read_png_bytes(path: str | Path) -> bytes:
     """A PNG file's bytes, with ``AnnotationError`` naming the file when it cannot be read."""
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(path)
     except OSError as e:
         raise AnnotationError(f"cannot read the PNG: {e.strerror or e}", path) from e
 

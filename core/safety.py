@@ -94,6 +94,15 @@ def special_file_reason(path: str | Path) -> str | None:
     return "not a regular file"
 
 
+def read_regular_file(path: str | Path) -> bytes:
+    """A file's bytes, refusing special files first (a FIFO would block forever) with an
+    ``OSError`` (``EINVAL``), so callers' own ``except OSError`` reports it with the file."""
+    reason = special_file_reason(path)
+    if reason is not None:
+        raise OSError(errno.EINVAL, f"{reason}; not read", str(path))
+    return Path(path).read_bytes()
+
+
 def check_no_overlap(out: str | Path, inputs: Iterable[str | Path | None], option: str = "--out") -> None:
     """Refuse an output folder that is, contains or lies inside one of ``inputs``.
 

@@ -39,6 +39,7 @@ from core.evaluation.result import PQResult
 from core.idpng import DecodedPng, decode_png, read_png_bytes
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
 from core.progress import CancelFlag, ProgressFn
+from core.safety import read_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ _NO_PIXELS = np.zeros((0, 0), np.int32)
 
 def _load_json(path: Path, what: str) -> dict:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_regular_file(path))
     except OSError as e:
         raise DatasetError(f"cannot read the {what} JSON: {e.strerror or e}", path) from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

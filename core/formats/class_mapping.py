@@ -28,6 +28,7 @@ from pathlib import Path
 
 from core.categories import CategorySet, default_categories
 from core.errors import CategoryError
+from core.safety import read_regular_file
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def load_class_mapping(path: str | Path, base: CategorySet | None = None) -> Cla
     """Read a mapping file (see the module docstring). Raises ``CategoryError`` naming the file."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CategoryError(f"cannot read the class mapping: {e}", path) from e
     if not isinstance(data, dict):

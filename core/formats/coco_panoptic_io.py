@@ -15,6 +15,7 @@ from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.idpng import encode_ids, read_ids
 from core.panoptic import PanopticAnnotation
+from core.safety import read_regular_file
 
 
 @dataclass
@@ -69,7 +70,7 @@ def load_coco_panoptic_json(json_path: str | Path) -> tuple[dict, CategorySet]:
     """Read and structurally check a COCO panoptic JSON; returns (data, categories)."""
     json_path = Path(json_path)
     try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(json_path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DatasetError(f"cannot read the JSON: {e}", json_path) from e
     for key in ("images", "annotations", "categories"):

@@ -729,6 +729,33 @@ def coco_duplicate_ids(w: World):
     return no_traceback(o) or (None if "more than once" in o.out else "duplicate ids not reported")
 
 
+@case
+def fifo_as_ground_truth(w: World):
+    os.mkfifo(w.root / "gt.json")
+    (w.root / "pred.json").write_text("{}")
+    return fails_cleanly(run_cli("evaluate", "--gt", w.root / "gt.json", "--pred", w.root / "pred.json"), "FIFO")
+
+
+@case
+def fifo_as_panoptic_json(w: World):
+    os.mkfifo(w.root / "pan.json")
+    return fails_cleanly(run_cli("import", "coco-panoptic", w.root / "pan.json", "--project", w.root / "p.pinspect"),
+                         "FIFO")
+
+
+@case
+def fifo_as_class_mapping(w: World):
+    os.mkfifo(w.root / "classes.json")
+    return fails_cleanly(run_cli(*w.ds.import_args("--project", w.root / "p.pinspect", "--classes",
+                                                   w.root / "classes.json")), "FIFO")
+
+
+@case
+def fifo_as_checkpoint(w: World):
+    os.mkfifo(w.root / "m.pt")
+    return fails_cleanly(run_cli("predict", w.root / "m.pt", w.ds.photos, "--out", w.root / "o"), "FIFO")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="run the cases whose name contains this")

@@ -137,3 +137,17 @@ def test_masks_are_size_checked_before_decoding(tmp_path, cli):
     (ds.masks / "p0.png").write_bytes(png_claiming(12000, 12000))
     code, out, _err = cli(*ds.import_args("--project", tmp_path / "p.pinspect"))
     assert code == 1 and "12000x12000" in out
+
+
+@pytest.mark.timeout(60)
+def test_no_reader_of_a_users_path_waits_on_a_fifo(dataset, tmp_path, cli):
+    for name in ("gt.json", "pan.json", "classes.json", "m.pt"):
+        os.mkfifo(tmp_path / name)
+    (tmp_path / "pred.json").write_text("{}")
+    runs = [("evaluate", "--gt", tmp_path / "gt.json", "--pred", tmp_path / "pred.json"),
+            ("import", "coco-panoptic", tmp_path / "pan.json", "--project", tmp_path / "p.pinspect"),
+            (*dataset.import_args("--project", tmp_path / "q.pinspect", "--classes", tmp_path / "classes.json"),),
+            ("predict", tmp_path / "m.pt", dataset.photos, "--out", tmp_path / "o")]
+    for argv in runs:
+        code, _out, err = cli(*argv)
+        assert code == 1 and "FIFO" in err, (argv, err)
