@@ -63,11 +63,29 @@ class ProjectActions(QObject):
             self.open_path(Path(path))
 
     def open_path(self, path: Path) -> None:
+        if self._is_open(path):
+            # Opening the file again would meet this window's own lock and fall back to read-only.
+            from gui.single_instance import bring_forward
+
+            bring_forward(self.window)
+            self.notice.emit(f"{Path(path).name} is already open in this window.")
+            return
+
         def done(ok: bool):
             if not ok and not path.exists():
                 self.prefs.remove_recent(path)
                 self.recentChanged.emit()
         self.session.open(path, on_done=done)
+
+    def _is_open(self, path: Path) -> bool:
+        """Whether ``path`` is the project this window has open (the same file, however named)."""
+        project = self.session.project
+        if project is None:
+            return False
+        try:
+            return Path(path).resolve() == project.path.resolve() or Path(path).samefile(project.path)
+        except OSError:
+            return False
 
     def save_copy(self) -> None:
         project = self.session.project
