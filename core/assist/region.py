@@ -90,6 +90,7 @@ class RegionGrower:
             raise AssistError(f"a click must be an (x, y) pair, got {seed_xy!r}") from e
         if not (math.isfinite(x) and math.isfinite(y) and 0 <= x < self.shape[1] and 0 <= y < self.shape[0]):
             raise AssistError(f"the click ({x:g}, {y:g}) is outside the {self.shape[1]} x {self.shape[0]} photo")
+        self.seed_xy = (x, y)
         self.factor = _factor(self.shape, WORK_SIDE)
         f = self.factor
         small = rgb if f == 1 else cv2.resize(rgb, (math.ceil(self.shape[1] / f), math.ceil(self.shape[0] / f)),

@@ -82,6 +82,18 @@ class _Field:
         return np.asarray(steps, np.int64).reshape(-1, 2) + np.array([y0, x0])
 
 
+@dataclass(frozen=True)
+class PlannedClick:
+    """A click worked out by ``CrackTracer.plan``: the click, its pixel, the click it follows (None
+    for the first), the path from there (``[N, 2]`` int64 (y, x)) and the preview set-up, if any."""
+
+    xy: tuple[float, float]
+    yx: tuple[int, int]
+    after: tuple[int, int] | None
+    leg: np.ndarray
+    field: _Field | None
+
+
 def _cost_window(rgb: np.ndarray, box: Box) -> np.ndarray:
     """Cost of the pixels in ``box`` (``[h, w]`` float64), computed with a filter margin."""
     h, w = rgb.shape[:2]
@@ -154,9 +166,9 @@ class CrackTracer:
 
     ``add_point`` commits the path from the last click to a new one and prepares the preview
     from it; ``preview_to`` is the cheap per-mouse-move call; ``undo_point`` drops the last click;
-    ``finish`` turns the path into a mask. ``add_point(xy, prepare=False)`` followed by
-    ``prepare()`` on a worker thread and ``install(field)`` back on the caller's thread keeps a
-    GUI responsive while the preview is set up.
+    ``finish`` turns the path into a mask. A GUI keeps responsive with ``plan(xy)`` on a worker
+    thread (the path and the preview set-up; nothing changes) and ``commit(planned)`` back on its
+    own thread; ``prepare()`` / ``install(field)`` split the preview set-up the same way.
 
     Args:
         rgb: ``[H, W, 3]`` uint8 photo (not copied: do not change it while tracing).
@@ -174,30 +186,48 @@ class CrackTracer:
         self._legs: list[np.ndarray] = []   # leg i joins click i to click i + 1
         self._field: _Field | None = None
 
-    # --- clicks -----------------------------------------------------------------------------------
+    # --- clicks ---------------------------------------------------------------------------------
+    def plan(self, xy, prepare: bool = True) -> PlannedClick:
+        """The work of a click, without changing the tracer (safe on a worker thread): the path
+        from the last click to ``xy`` and, with ``prepare``, the preview set-up from ``xy``.
+
+        Raises:
+            AssistError: the click is outside the photo.
+        """
+        yx = _pixel(xy, self.shape)
+        last = self._pixels[-1] if self._pixels else None
+        if last is None:
+            leg = np.array([yx], np.int64)
+        else:
+            f = self._field
+            if f is not None and f.source == last and f.contains(yx):
+                leg = f.path_to(yx)         # exactly what the preview showed
+            else:
+                leg = trace_between(self.rgb, last, yx)
+        field = self._prepare_at(yx) if prepare else None
+        return PlannedClick((float(xy[0]), float(xy[1])), yx, last, leg, field)
+
+    def commit(self, planned: PlannedClick) -> bool:
+        """Add a planned click; refused (False) when the clicks changed since it was planned."""
+        last = self._pixels[-1] if self._pixels else None
+        if planned.after != last:
+            return False
+        if last is not None:
+            self._legs.append(planned.leg)
+        self.points.append(planned.xy)
+        self._pixels.append(planned.yx)
+        self._field = planned.field
+        return True
+
     def add_point(self, xy, prepare: bool = True) -> np.ndarray:
         """Add a click; returns the new leg's path ``[N, 2]`` (y, x) (just the pixel for the first).
 
         Raises:
             AssistError: the click is outside the photo.
         """
-        yx = _pixel(xy, self.shape)
-        if self._pixels:
-            last = self._pixels[-1]
-            f = self._field
-            if f is not None and f.source == last and f.contains(yx):
-                leg = f.path_to(yx)         # exactly what the preview showed
-            else:
-                leg = trace_between(self.rgb, last, yx)
-            self._legs.append(leg)
-        else:
-            leg = np.array([yx], np.int64)
-        self.points.append((float(xy[0]), float(xy[1])))
-        self._pixels.append(yx)
-        self._field = None
-        if prepare:
-            self.install(self.prepare())
-        return leg
+        planned = self.plan(xy, prepare)
+        self.commit(planned)
+        return planned.leg
 
     def undo_point(self, prepare: bool = True) -> bool:
         """Drop the last click (and its leg); False when there was none."""
@@ -216,9 +246,10 @@ class CrackTracer:
     def prepare(self) -> _Field | None:
         """Minimal costs from the last click over its preview window (the slow part; no state
         changes, safe on a worker thread). None when there is no click."""
-        if not self._pixels:
-            return None
-        y, x = self._pixels[-1]
+        return self._prepare_at(self._pixels[-1]) if self._pixels else None
+
+    def _prepare_at(self, yx: tuple[int, int]) -> _Field:
+        y, x = yx
         r = self.preview_radius
         return _field(self.rgb, (y, x), _window(y - r, x - r, y + r + 1, x + r + 1, self.shape))
 
