@@ -61,7 +61,9 @@ def with_photo_widths(measurements: list[Measurement], id_map: np.ndarray, image
         if cw.method == METHOD_MASK:
             out[k] = replace(m, width_method=METHOD_MASK)
             continue
+        low, high = cw.width_range if cw.width_range is not None else (None, None)
         out[k] = replace(m, width_px=cw.median, width_spread_px=cw.iqr, width_method=cw.method,
+                         width_low_px=low, width_high_px=high,
                          mean_width_px=cw.mean, max_width_px=cw.max, max_xy=(cw.max_xy[0] + x0, cw.max_xy[1] + y0),
                          mask_width_px=m.mean_width_px)
     return out

@@ -39,6 +39,9 @@ def format_measurement(m: Measurement, limit: WidthLimit | None = None) -> str:
         if m.width is not None:
             spread = f", IQR {format_number(m.width_spread)} {u} along it" if m.width_spread is not None else ""
             lines.append(f"width {format_number(m.width)} {u}{spread} ({width_method_text(m.width_method)})")
+            if m.width_low is not None and m.width_high is not None:
+                lines.append(f"thin and blurred: anywhere from {format_number(m.width_low)} to "
+                             f"{format_number(m.width_high)} {u} fits its profiles")
         lines.append(f"width max {format_number(m.max_width)} {u}, mean {format_number(m.mean_width)} {u}")
         if limit is not None:
             verdict = compare_measurement(m, limit)

@@ -51,6 +51,9 @@ class Measurement:
             was read (``profile_width.METHOD_*``; ``"mask"`` when counted from the mask), max_xy:
             where the maximum width is (px). Cracks only, else None.
         mask_width_px: the mask-count mean width (area / length) of a crack, kept for comparison.
+        width_low_px, width_high_px: for a thin crack whose interior's contrast could not be
+            read (``profile-range``), the widths at both ends of the contrasts its profiles allow:
+            the width's real uncertainty; None otherwise.
         mm_per_pixel: the photo's scale, None when not calibrated.
     """
 
@@ -79,6 +82,8 @@ class Measurement:
     width_method: str | None = None
     max_xy: tuple[float, float] | None = None
     mask_width_px: float | None = None
+    width_low_px: float | None = None
+    width_high_px: float | None = None
 
     # --- units ----------------------------------------------------------------------------------
     @property
@@ -116,6 +121,14 @@ class Measurement:
     @property
     def width_spread(self) -> float | None:
         return self._len(self.width_spread_px)
+
+    @property
+    def width_low(self) -> float | None:
+        return self._len(self.width_low_px)
+
+    @property
+    def width_high(self) -> float | None:
+        return self._len(self.width_high_px)
 
     @property
     def equivalent_diameter(self) -> float:
@@ -159,6 +172,7 @@ class Measurement:
             "segment_source": self.source, "unit": self.unit,
             "length": r(self.length), "max_width": r(self.max_width), "mean_width": r(self.mean_width),
             "width": r(self.width), "width_spread": r(self.width_spread), "width_method": self.width_method,
+            "width_low": r(self.width_low), "width_high": r(self.width_high),
             "orientation_deg": None if self.orientation_deg is None else round(self.orientation_deg, 1),
             "area_unit": self.area_unit, "area": r(self.area),
             "area_share_percent": round(100.0 * self.area_share, 4),
@@ -168,7 +182,8 @@ class Measurement:
             "bbox_w_px": self.bbox_px[2], "bbox_h_px": self.bbox_px[3],
             "length_px": r(self.length_px), "max_width_px": r(self.max_width_px),
             "mean_width_px": r(self.mean_width_px), "width_px": r(self.width_px),
-            "width_spread_px": r(self.width_spread_px), "mask_width_px": r(self.mask_width_px),
+            "width_spread_px": r(self.width_spread_px), "width_low_px": r(self.width_low_px),
+            "width_high_px": r(self.width_high_px), "mask_width_px": r(self.mask_width_px),
             "area_px": self.area_px,
             "mm_per_pixel": self.mm_per_pixel,
         }
@@ -177,10 +192,10 @@ class Measurement:
 #: Keys of ``Measurement.as_record`` in order: the CSV's columns after photo and source.
 RECORD_COLUMNS: tuple[str, ...] = (
     "label", "segment_id", "category_id", "category", "role", "isthing", "iscrowd", "score", "segment_source", "unit",
-    "length", "max_width", "mean_width", "width", "width_spread", "width_method", "orientation_deg", "area_unit",
-    "area", "area_share_percent", "equivalent_diameter", "major_axis", "bbox_width", "bbox_height", "bbox_x_px",
-    "bbox_y_px", "bbox_w_px", "bbox_h_px", "length_px", "max_width_px", "mean_width_px", "width_px",
-    "width_spread_px", "mask_width_px", "area_px", "mm_per_pixel",
+    "length", "max_width", "mean_width", "width", "width_spread", "width_method", "width_low", "width_high",
+    "orientation_deg", "area_unit", "area", "area_share_percent", "equivalent_diameter", "major_axis", "bbox_width",
+    "bbox_height", "bbox_x_px", "bbox_y_px", "bbox_w_px", "bbox_h_px", "length_px", "max_width_px", "mean_width_px",
+    "width_px", "width_spread_px", "width_low_px", "width_high_px", "mask_width_px", "area_px", "mm_per_pixel",
 )
 
 

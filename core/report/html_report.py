@@ -175,7 +175,7 @@ WIDTH_NOTE = ("Crack width: the median along the crack, read from the photo's gr
               "(below a pixel), with the interquartile range (IQR) of the width along the crack as its "
               "uncertainty. Width from: photo = the crack's own profile; photo (ref.) = the interior "
               "contrast of the photo's wider cracks; photo (est.) = thin and blurred, interior "
-              "contrast estimated (uncertain); "
+              "contrast estimated, [the range of widths that fit its profiles]; "
               "mask = counted from the mask (no usable profile). Max and mean width: along the same "
               "centreline.")
 
@@ -200,6 +200,8 @@ def _defect_row(m: Measurement, categories: CategorySet, with_score: bool, limit
     if m.role == Role.CRACK and m.width is not None:
         # The width with its spread along the crack (interquartile range) and how it was read.
         spread = f" <span class=\"iqr\">(IQR {_num(m.width_spread)})</span>" if m.width_spread is not None else ""
+        if m.width_low is not None and m.width_high is not None:  # thin and blurred: the range that fits
+            spread += f" <span class=\"iqr\">[{_num(m.width_low)}–{_num(m.width_high)}]</span>"
         width, how = f"{_num(m.width)}{spread}", _e(WIDTH_METHOD_SHORT.get(m.width_method or "", m.width_method or ""))
     return (f"<tr><td>{_badge(m.label, colour)}</td><td class=\"text\">{_e(m.category_name)}</td>"
             f"<td>{_num(m.length)}</td><td>{width}</td><td class=\"text\">{how}</td>{_limit_cell(m, limit)}"

@@ -179,7 +179,9 @@ def _defects_table(photo: PhotoMeasurements, info: ReportInfo, styles, width: fl
         crack = m.role == Role.CRACK and m.width is not None
         row = [str(m.label or ""), Paragraph(_e(m.category_name), styles["cell"]), format_number(m.length),
                format_number(m.width) if crack else "", format_number(m.width_spread) if crack else "",
-               WIDTH_METHOD_SHORT.get(m.width_method or "", m.width_method or "") if crack else ""]
+               (WIDTH_METHOD_SHORT.get(m.width_method or "", m.width_method or "")
+                + (f" [{format_number(m.width_low)}–{format_number(m.width_high)}]"
+                   if m.width_low is not None and m.width_high is not None else "")) if crack else ""]
         if limit is not None:
             v = compare_measurement(m, limit)
             text = verdict_text(v, limit)
@@ -288,7 +290,7 @@ def write_pdf(photos: Sequence[ReportPhoto], categories: CategorySet, path: str 
                           "it (below a pixel); Width IQR: its interquartile range along the crack, the "
                           "uncertainty. Width from: photo = the crack's own profile; photo (ref.) = the interior "
                           "contrast of the photo's wider cracks; photo (est.) = thin and blurred, interior "
-                          "contrast estimated (uncertain); "
+                          "contrast estimated, [the range of widths that fit its profiles]; "
                           "mask = counted from the mask."), styles["small"])]
     if info.width_limit is not None and info.width_limit.guidance:
         story.append(Paragraph(_e(f"The crack width limit is {info.width_limit.source}'s guidance for reasonable "

@@ -101,3 +101,22 @@ def test_cache_reads_again_only_the_cracks_that_changed(cracked_photo, monkeypat
     edited[ys[:10], xs[:10]] = 9  # an eraser stroke on the thin crack
     measure_annotation(PanopticAnnotation(edited, ann.segments), default_categories(), image=rgb)
     assert len(calls) == n_first + 2  # only the edited crack is read again (alone, then with the reference)
+
+
+def test_a_lone_thin_crack_carries_the_range_of_widths_that_fit(tmp_path):
+    scene = render_crack(0.8, blur_sigma=0.6, noise_sigma=2.0, contrast=60.0, seed=6)
+    ids = np.where(scene.mask(1.0), 1, 9).astype(np.int32)
+    ann = PanopticAnnotation(ids, {1: Segment(1, 1), 9: Segment(9, 4)})
+    rgb = np.repeat(scene.image[..., None], 3, 2)
+    m = measure_annotation(ann, default_categories(), calibration_from_gsd(0.1), image=rgb)[0]
+    assert m.width_method == "profile-range"
+    assert m.width_low_px < 0.8 < m.width_high_px and m.width_low_px <= m.width_px <= m.width_high_px
+    assert m.width_low == pytest.approx(0.1 * m.width_low_px)
+    assert "anywhere from" in format_measurement(m) and "fits its profiles" in format_measurement(m)
+    res = write_report([ReportPhoto("hairline.png", rgb, ann, calibration_from_gsd(0.1))], default_categories(),
+                       tmp_path / "out")
+    with open(res.csv_path, encoding="utf-8-sig", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["segment_id"] == "1")
+    assert float(row["width_low"]) < 0.08 < float(row["width_high"]) and row["width_method"] == "profile-range"
+    html = res.html_path.read_text(encoding="utf-8")
+    assert "photo (est.)" in html and f"[{float(row['width_low']):.3f}–" in html
