@@ -100,7 +100,9 @@ class WindowActions:
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
         bind(undo, "mdi6.undo")
         redo = w.undo_group.createRedoAction(w, "Redo")
-        redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        # Both usual redo keys on every platform (Qt's standard Redo is only one of them, which one
+        # depending on the desktop).
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         bind(redo, "mdi6.redo")
         self.a["undo"], self.a["redo"] = undo, redo
         w.addAction(undo)
@@ -255,6 +257,16 @@ class WindowActions:
         self.tolerance.setValue(s.tolerance)
         self.tolerance.valueChanged.connect(s.set_tolerance)
         bar.addWidget(self.tolerance)
+        bar.addWidget(_label("Crack width"))
+        self.crack_width = QSpinBox()
+        self.crack_width.setRange(0, 200)
+        self.crack_width.setSuffix(" px")
+        self.crack_width.setSpecialValueText("from photo")
+        self.crack_width.setToolTip("Crack tracer: the traced crack's width; 'from photo' reads it from the photo")
+        self.crack_width.setKeyboardTracking(False)
+        self.crack_width.setValue(s.crack_width)
+        self.crack_width.valueChanged.connect(s.set_crack_width)
+        bar.addWidget(self.crack_width)
         bar.addSeparator()
         for key, text in (("add_mode", "Add to selected"), ("behind", "Paint behind")):
             self.a[key].setIconText(text)  # what a tool button shows beside the icon
@@ -265,7 +277,8 @@ class WindowActions:
 
     def _sync_settings(self) -> None:
         s = self.w.tool_settings
-        for box, value in ((self.brush_size, int(round(s.brush_size))), (self.tolerance, s.tolerance)):
+        for box, value in ((self.brush_size, int(round(s.brush_size))), (self.tolerance, s.tolerance),
+                           (self.crack_width, s.crack_width)):
             if box.value() != value:
                 box.blockSignals(True)
                 box.setValue(value)

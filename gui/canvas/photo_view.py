@@ -204,6 +204,15 @@ class PhotoView(QGraphicsView):
             self.fit()
 
     # --- events -----------------------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        # A key the active tool needs mid-gesture (Backspace, Enter) beats a window shortcut on the
+        # same key: Backspace also deletes the selected segment.
+        if (event.type() == QEvent.Type.ShortcutOverride and self.tool is not None
+                and self.tool.claims_key(event)):
+            event.accept()
+            return True
+        return super().event(event)
+
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.Gesture:
             return self._gesture(event)
@@ -230,6 +239,9 @@ class PhotoView(QGraphicsView):
             if delta:
                 self.brushWheel.emit(1 if delta > 0 else -1)
             event.accept()
+            return
+        if self.tool is not None and not event.modifiers() and self.tool.wheel(event):
+            event.accept()  # the tool took it (e.g. the region tool's tolerance while it previews)
             return
         if not delta and not event.pixelDelta().isNull():
             delta = event.pixelDelta().y() * 4  # touchpads: pixel deltas, finer

@@ -14,7 +14,9 @@ from PySide6.QtCore import QObject, Signal
 from core.editing import Box, box_is_empty, similar_colour_region
 from core.panoptic import PanopticAnnotation, Segment
 from gui.canvas.photo_view import PhotoView
+from gui.editing.crack_tool import CrackTracerTool
 from gui.editing.document import AnnotationDocument
+from gui.editing.region_tool import RegionTool
 from gui.editing.tool_settings import ToolSettings
 from gui.editing.tools import ALL_TOOLS, Tool
 from gui.workers.base import TaskRunner
@@ -40,7 +42,8 @@ class EditingController(QObject):
         self._doc: AnnotationDocument | None = None
         self._bgra: np.ndarray | None = None
         self.prediction: PanopticAnnotation | None = None
-        self.tools: dict[str, Tool] = {cls.__name__: cls(self) for cls in ALL_TOOLS}
+        tools = ALL_TOOLS + (CrackTracerTool, RegionTool)  # the annotation aids live in their own files
+        self.tools: dict[str, Tool] = {cls.__name__: cls(self) for cls in tools}
         self.tool: Tool | None = None
         self.set_tool("BrushTool")
         settings.changed.connect(self._settings_changed)

@@ -1,8 +1,11 @@
-"""What the tools paint with: category, brush size, new instance vs add, paint-behind, tolerance."""
+"""What the tools paint with: category, brush size, new instance vs add, paint-behind, tolerance,
+the crack tracer's width and the region tool's tolerance."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from core.assist.region import DEFAULT_TOLERANCE, MAX_TOLERANCE, MIN_TOLERANCE
+from core.assist.trace import MAX_WIDTH
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 
 MIN_BRUSH, MAX_BRUSH = 1.0, 1000.0
@@ -20,6 +23,8 @@ class ToolSettings(QObject):
         self._mode = NEW_INSTANCE
         self._behind = False
         self._tolerance = 16
+        self._crack_width = 0
+        self._region_tolerance = float(DEFAULT_TOLERANCE)
 
     @property
     def category_id(self) -> int | None:
@@ -78,4 +83,26 @@ class ToolSettings(QObject):
         value = int(min(255, max(0, value)))
         if value != self._tolerance:
             self._tolerance = value
+            self.changed.emit()
+
+    @property
+    def crack_width(self) -> int:
+        """Crack tracer: the mask's width in px, or 0 to read it from the photo."""
+        return self._crack_width
+
+    def set_crack_width(self, value: int) -> None:
+        value = int(min(MAX_WIDTH, max(0, int(value))))
+        if value != self._crack_width:
+            self._crack_width = value
+            self.changed.emit()
+
+    @property
+    def region_tolerance(self) -> float:
+        """Region tool: largest colour-and-texture distance from the click (``core.assist.region``)."""
+        return self._region_tolerance
+
+    def set_region_tolerance(self, value: float) -> None:
+        value = float(min(MAX_TOLERANCE, max(MIN_TOLERANCE, round(float(value), 1))))
+        if value != self._region_tolerance:
+            self._region_tolerance = value
             self.changed.emit()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainterPath, QPen
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from core.editing import EMPTY_BOX, Stroke
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from gui.canvas.photo_view import PhotoView
     from gui.editing.document import AnnotationDocument
     from gui.editing.tool_settings import ToolSettings
+    from gui.workers.base import TaskRunner
 
 
 class ToolContext(Protocol):
     settings: "ToolSettings"
+    runner: "TaskRunner"  # for work that may take longer than a frame
 
     @property
     def document(self) -> "AnnotationDocument | None": ...
@@ -82,6 +84,14 @@ class Tool:
         return False
 
     def double_click(self, pos: QPointF, event: QMouseEvent) -> bool:
+        return False
+
+    def claims_key(self, event: QKeyEvent) -> bool:
+        """Whether this key belongs to the gesture in progress rather than to a window shortcut."""
+        return False
+
+    def wheel(self, event: QWheelEvent) -> bool:
+        """A plain wheel turn; True when the tool used it (the view zooms otherwise)."""
         return False
 
     def key_press(self, event: QKeyEvent) -> bool:
