@@ -102,6 +102,7 @@ class ClassMappingTable(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.table, 1)
         row.addLayout(side)
+        self.setMinimumHeight(PREVIEW_H + 70)  # the preview and its caption never overlap
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.note)
@@ -148,8 +149,9 @@ class ClassMappingTable(QWidget):
         name = QLineEdit()
         name.setPlaceholderText("name of the new category")
         kind = QComboBox()
-        kind.addItem("thing", True)
-        kind.addItem("stuff", False)
+        kind.addItem("", "")  # unlabelled and void have no kind
+        kind.addItem("thing", "thing")
+        kind.addItem("stuff", "stuff")
         kind.setToolTip("thing: countable defects, one segment per connected region; stuff: one region per photo")
         what, cat_name, isthing = default_choice(value, self.categories, self.file_mapping)
         if what == EXISTING:
@@ -158,7 +160,7 @@ class ClassMappingTable(QWidget):
             becomes.setCurrentIndex(becomes.findData(what))
         if what == NEW:
             name.setText(cat_name)
-            kind.setCurrentIndex(0 if isthing else 1)
+            kind.setCurrentIndex(kind.findData("thing" if isthing else "stuff"))
         self.table.setCellWidget(r, 3, becomes)
         self.table.setCellWidget(r, 4, name)
         self.table.setCellWidget(r, 5, kind)
@@ -168,6 +170,11 @@ class ClassMappingTable(QWidget):
         self._enable_new(r)
 
     def _row_changed(self, row: int) -> None:
+        kind = self.table.cellWidget(row, 5)
+        if self.table.cellWidget(row, 3).currentData() == NEW:
+            kind.blockSignals(True)
+            kind.setCurrentIndex(kind.findData("thing"))  # most new classes of a defect dataset are defects
+            kind.blockSignals(False)
         self._enable_new(row)
         name = self.table.cellWidget(row, 4)
         if name.isEnabled() and not name.text():
@@ -175,9 +182,21 @@ class ClassMappingTable(QWidget):
         self.changed.emit()
 
     def _enable_new(self, row: int) -> None:
-        is_new = self.table.cellWidget(row, 3).currentData() == NEW
-        self.table.cellWidget(row, 4).setEnabled(is_new)
-        self.table.cellWidget(row, 5).setEnabled(is_new)
+        """Name and kind are edited for a new category; an existing one shows its kind; unlabelled
+        and void have neither (blank cells, so the eye finds the rows to fill in)."""
+        what, _, name = str(self.table.cellWidget(row, 3).currentData()).partition(":")
+        name_edit, kind = self.table.cellWidget(row, 4), self.table.cellWidget(row, 5)
+        name_edit.setEnabled(what == NEW)
+        name_edit.setPlaceholderText("name of the new category" if what == NEW else "")
+        kind.setEnabled(what == NEW)
+        kind.blockSignals(True)
+        if what == EXISTING:
+            kind.setCurrentIndex(kind.findData("thing" if self.categories.by_name(name).isthing else "stuff"))
+        elif what != NEW:
+            kind.setCurrentIndex(kind.findData(""))
+        elif not kind.currentData():
+            kind.setCurrentIndex(kind.findData("thing"))
+        kind.blockSignals(False)
 
     # --- reading ----------------------------------------------------------------------------------
     def rows(self) -> list[tuple[int, str, str, bool]]:
@@ -188,7 +207,7 @@ class ClassMappingTable(QWidget):
             isthing = True
             if what == NEW:
                 name = self.table.cellWidget(r, 4).text().strip()
-                isthing = bool(self.table.cellWidget(r, 5).currentData())
+                isthing = self.table.cellWidget(r, 5).currentData() != "stuff"
             out.append((int(self.table.item(r, 0).text()), what, name, isthing))
         return out
 
@@ -250,5 +269,5 @@ class ClassMappingTable(QWidget):
                                                  Qt.TransformationMode.FastTransformation)
         self.preview.setPixmap(pixmap)
         name = found.preview_path.name if found.preview_path is not None else ""
-        self.preview_caption.setText(f"{name}: black unlabelled" + (" (becomes the fill class)" if self.fill else "")
-                                     + ", grey void")
+        unlabelled = f"unlabelled pixels become {self.fill}" if self.fill else "unlabelled pixels black"
+        self.preview_caption.setText(f"{name} as it will be imported: {unlabelled}, void dark grey")

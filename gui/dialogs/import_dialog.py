@@ -340,6 +340,7 @@ class ImportDialog(QDialog):
             return plan_project_import(project, job.open_run(progress, cancel), job.replace_existing, cancel)
 
         def finished(plan):
+            self.check_button.setEnabled(True)  # before `checked`: whoever waits on it may check again
             self._checked = job if not plan.refused and plan.photos_new + plan.photos_existing else None
             self.summary.setPlainText(plan_text(plan, job))
             self.import_button.setEnabled(self._checked is not None)
@@ -348,10 +349,13 @@ class ImportDialog(QDialog):
             self.checked.emit()
 
         def failed(error):
-            if not isinstance(error, InspectorError):
+            self.check_button.setEnabled(True)
+            if isinstance(error, InspectorError):
+                self.summary.setPlainText(f"Cannot import: {error.message()}\n\nNothing was written.")
+            else:  # a bug: reported with its details, and the summary does not stay at "Checking"
                 self._report(error, "check the import")
-                return
-            self.summary.setPlainText(f"Cannot import: {error.message()}\n\nNothing was written.")
+                self.summary.setPlainText(f"The check failed unexpectedly ({type(error).__name__}: {error}). "
+                                          "Nothing was written.")
             self.checked.emit()
 
         def progress(done, total, name):
