@@ -1,13 +1,13 @@
-"""Screenshots of importing photos + class-index masks in the window (docs/images/gui_import_*.png).
+"""Screenshot of importing photos + class-index masks in the window (docs/images/gui_import_masks.png).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_import.py [--out docs/images]
 
 Writes a small dataset in a temporary folder as other tools export it: synthetic photos
 (``core.synthetic``) and gray PNG masks with 1 crack, 2 spalling, 3 exposed rebar, 5 corrosion
 (a class the default set lacks: there 5 is ``background``), 255 on a border, and specks of the
-spall's value along its ragged edge. Opens the sample project, drops nothing: File > Import
-dataset…, fills the dialog as a user would, maps 5 to a new category and grabs the dialog before
-and after Check. Nothing outside the temporary folder is touched (``tools.shots``).
+spall's value along its ragged edge. Opens the sample project, then File > Import
+dataset…, fills the dialog as a user would, maps 5 to a new category, presses Check and grabs the
+dialog with what will be created. Nothing outside the temporary folder is touched (``tools.shots``).
 """
 from __future__ import annotations
 
@@ -85,13 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     dialog.fill.setCurrentIndex(dialog.fill.findText("concrete"))
     dialog.resize(980, 900)
     shots.spin(app, 0.5)
-    shots.save(dialog, args.out / "gui_import_masks.png")
     dialog.check()
     if not shots.spin(app, until=lambda: dialog.import_button.isEnabled(), timeout=60):
         raise TimeoutError(f"the check did not end: {dialog.summary.toPlainText()}")
     dialog.summary.setMinimumHeight(230)
     shots.spin(app, 0.5)
-    shots.save(dialog, args.out / "gui_import_checked.png")
+    shots.save(dialog, args.out / "gui_import_masks.png")
     dialog.reject()
     shots.close_window(app, w)
     return 0
