@@ -13,6 +13,8 @@ from PySide6.QtGui import QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QWidget
 
 STEPS = 100  # slider units per 1.0 of threshold
+#: The longest texts the count label shows (``show_count``): its width is set from them.
+WIDEST_COUNTS = ("888 segments · 8888 candidates above 0.88", "No prediction for this photo")
 
 
 class LevelSlider(QSlider):
@@ -62,13 +64,16 @@ class ConfidenceSlider(QWidget):
         self.slider.setTickInterval(10)
         self.slider.setToolTip("Minimum confidence of a predicted segment: the prediction is re-thresholded "
                                "at once, without running the model again")
+        # Both labels change at every step of a drag: fixed widths (their widest text) keep the
+        # groove, and the score ticks on it, still under the mouse.
         self.value_label = QLabel()
-        self.value_label.setMinimumWidth(36)
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value_label.setFixedWidth(self.value_label.fontMetrics().horizontalAdvance("0.00") + 6)
         self.count_label = QLabel()
         self.count_label.setObjectName("segmentCount")
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.count_label.setMinimumWidth(220)
+        widest = max(WIDEST_COUNTS, key=self.count_label.fontMetrics().horizontalAdvance)
+        self.count_label.setFixedWidth(self.count_label.fontMetrics().horizontalAdvance(widest) + 8)
         row = QHBoxLayout(self)  # one row: it sits in a bottom dock, where height is scarce
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Confidence"))
