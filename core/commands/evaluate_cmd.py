@@ -47,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--thin-tolerance", type=_tolerance, default=None, metavar="PX",
                    help="--thin-metrics: distance in pixels of the full-size photo within which centrelines "
                         "match (default 2; implies --thin-metrics)")
+    p.add_argument("--thin-refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="--project: evaluate thin segments redrawn at the photo's resolution, as the window shows "
+                        "them (default: on)")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write all numbers as JSON")
     p.add_argument("--workers", type=_positive, default=None, help="decoding threads (default: CPUs + 1)")
     p.add_argument("--backend", choices=BACKENDS, default="inspector",
@@ -173,7 +176,8 @@ def run_project(args) -> int:
         bar = ProgressBar("evaluate")
         try:
             ev = evaluate_project(project, predictor, [p.id for p in photos], threshold=args.threshold,
-                                  coco_ap=True, thin_tolerance=_thin_tolerance(args), progress=bar)
+                                  coco_ap=True, thin_tolerance=_thin_tolerance(args), thin_refine=args.thin_refine,
+                                  progress=bar)
         finally:
             bar.close()
     print(f"model {model_id} ({name}) on {len(ev.photos)} {args.photos} photos at threshold {ev.threshold}")

@@ -4,8 +4,10 @@
     python main.py predict model.pt IMG_1.jpg IMG_2.jpg --out out --device cpu --threads 2
 
 Writes ``OUT/panoptic_pred.json`` with ``OUT/panoptic_pred/*.png`` (panopticapi's layout, ready
-for ``python main.py evaluate``) and ``OUT/overlays/*.jpg`` for people to look at. Unreadable
-photos are reported and skipped; the exit code is 1 when any was.
+for ``python main.py evaluate``) and ``OUT/overlays/*.jpg`` for people to look at. Thin segments
+(cracks) are redrawn at full resolution along the crack in the photo
+(``core.inference.thin_refine``; ``--no-thin-refine`` keeps the model's masks). Unreadable photos
+are reported and skipped; the exit code is 1 when any was.
 """
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--overlay-size", type=count(16), default=None, metavar="PX",
                    help="longer side of the overlay pictures (default 1600)")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
+    p.add_argument("--thin-refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="redraw thin segments (cracks) at the photo's full resolution along the crack in the "
+                        "photo instead of the model's grid-cell-wide ribbon (default: on)")
     p.add_argument("--ids-from", type=Path, default=None, metavar="COCO_JSON",
                    help="take image ids from this COCO (panoptic) JSON, matching photos by file name, so the "
                         "output can be evaluated against it; photos it does not list are skipped")
@@ -161,6 +166,12 @@ def run(args) -> int:
         here instead of ending the whole batch there); the overlay written."""
         pred = item.prediction
         ann = pred.panoptic(args.threshold)
+        if args.thin_refine:
+            from core.imageio import load_image
+            from core.inference.thin_refine import grid_cell, refine_thin, thin_segment_ids
+
+            if thin_segment_ids(ann, predictor.categories):  # the full photo is read only for cracks
+                ann = refine_thin(ann, load_image(item.path), predictor.categories, cell=grid_cell(pred))
         height, width = pred.image_size
         rec = PanopticRecord(ids[item.index], names[item.index], width, height, ann)
         if ann.shape != (height, width):

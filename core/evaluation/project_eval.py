@@ -101,6 +101,7 @@ def evaluation_photos(project: "Project", which: str = "val") -> list["ImageReco
 
 def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iterable[int], *, threshold: float = 0.5,
                      model_id: int | None = None, coco_ap: bool = True, thin_tolerance: float | None = None,
+                     thin_refine: bool = True,
                      progress: Callable[[int, int, str], None] | None = None,
                      cancel: "CancelFlag | None" = None) -> ProjectEvaluation:
     """Predict ``image_ids`` with ``predictor`` and compare with their stored annotations.
@@ -112,6 +113,9 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
         coco_ap: also compute COCO box and mask AP of the things (COCOeval).
         thin_tolerance: also compute the thin classes' centreline measures at this tolerance (px
             at full size; ``core.evaluation.thin``); None skips them.
+        thin_refine: evaluate (and store) what the window shows: thin segments redrawn at the
+            photo's resolution (``core.inference.thin_refine``; the photo is read again when the
+            prediction has one); False: the model's masks as they are.
         progress: ``progress(done, total, message)`` after each photo; cancel: ``is_set()`` stops
             with ``CancelledError`` (predictions stored so far stay).
     Raises:
@@ -149,7 +153,7 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
     for n, item in enumerate(predictor.predict_many([r.path for r in records], cancel=cancel), start=1):
         rec = records[item.index]
         reason = _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction,
-                               thin_acc)
+                               thin_acc, thin_refine)
         if reason:
             skipped.append((rec.id, rec.name, reason))
         if progress is not None:
@@ -174,7 +178,7 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
 
 
 def _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, done, store_prediction,
-                  thin_acc=None) -> str | None:
+                  thin_acc=None, thin_refine=False) -> str | None:
     """Add one predicted photo to the accumulators; returns why it was skipped, or None."""
     if item.prediction is None:
         return item.error.reason if item.error is not None else "unknown error"
@@ -189,6 +193,21 @@ def _evaluate_one(project, rec, item, threshold, model_id, pq_acc, coco_acc, don
         ann = store_prediction(project, rec.id, model_id, pred, threshold)
     else:
         ann = pred.panoptic(threshold)
+    if thin_refine:
+        from core.inference.thin_refine import grid_cell, refine_thin, thin_segment_ids
+
+        if thin_segment_ids(ann, pred.categories):
+            from core.errors import InspectorError
+            from core.imageio import load_image
+
+            try:
+                refined = refine_thin(ann, load_image(rec.path), pred.categories, cell=grid_cell(pred))
+            except InspectorError as e:  # read a moment ago by the model: only a file changed meanwhile
+                log.warning("%s: thin segments left at the model's resolution: %s", rec.name, e)
+                refined = ann
+            if refined is not ann and model_id is not None:
+                project.predictions.set_result(rec.id, model_id, refined, {"threshold": float(threshold)})
+            ann = refined
     pq_acc.process(gt, ann, image_id=rec.id)
     if coco_acc is not None:
         coco_acc.process(gt, ann, image_id=rec.id)

@@ -129,7 +129,8 @@ def refine_thin(ann: PanopticAnnotation, image: np.ndarray, categories: Category
     refined, coarse_kept = _refine(ann.id_map, ids, grey(image), np.array(thin_ids, np.int64), takeable, band,
                                    params, step)
     out = PanopticAnnotation(ids, dict(ann.segments))
-    out = _without_lost(out, ann, thin_ids)
+    if refined:
+        out = _without_lost(out)
     if report is not None:
         report.append(RefineReport(tuple(refined), tuple(coarse_kept), time.perf_counter() - t0))
     return out
@@ -326,21 +327,27 @@ def _nearest_surface(win: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], win[sources]]).astype(win.dtype)[nearest]
 
 
-def _without_lost(out: PanopticAnnotation, before: PanopticAnnotation, thin_ids: list[int]) -> PanopticAnnotation:
-    """Drop table entries of stuff segments that the cracks covered entirely (rare: a sliver)."""
-    present = np.unique(out.id_map) if len(out.segments) > 64 else None
-    lost = []
-    for sid in out.segments:
-        if sid in thin_ids:
-            continue
-        if present is not None:
-            if sid not in present:
-                lost.append(sid)
-        elif not (out.id_map == sid).any():
-            lost.append(sid)
+def _without_lost(out: PanopticAnnotation) -> PanopticAnnotation:
+    """Drop table entries whose pixels are all gone: a stuff sliver the cracks covered, or a thin
+    segment whose ribbon went back to the surface while the crack in it joined a neighbour's."""
+    ids = out.id_map
+    top = max(out.segments, default=0)
+    if top < (1 << 22):  # the usual 1..n numbering: one counting pass
+        counts = np.bincount(ids.ravel(), minlength=top + 1)
+        present = {int(i) for i in np.flatnonzero(counts)}
+    else:
+        present = {int(i) for i in np.unique(ids)}
+    lost = [sid for sid in out.segments if sid not in present]
     if not lost:
         return out
-    return PanopticAnnotation(out.id_map, {k: v for k, v in out.segments.items() if k not in lost})
+    return PanopticAnnotation(ids, {k: v for k, v in out.segments.items() if k not in lost})
+
+
+def grid_cell(prediction) -> float:
+    """One cell of the model's stride-4 mask grid, in photo pixels (the ``cell`` of ``refine_thin``)."""
+    h, w = prediction.image_size
+    ih, iw = prediction.input_size
+    return 4.0 * max(h / max(ih, 1), w / max(iw, 1))
 
 
 class ThinRefiner:
@@ -360,9 +367,7 @@ class ThinRefiner:
         self.prediction = prediction
         self.gray = grey(image)
         self.params = params
-        h, w = prediction.image_size
-        ih, iw = prediction.input_size
-        self.cell = 4.0 * max(h / max(ih, 1), w / max(iw, 1))  # one mask-grid cell in photo pixels
+        self.cell = grid_cell(prediction)
         self._cache: dict[int, PanopticAnnotation] = {}
         self._lock = threading.Lock()
 

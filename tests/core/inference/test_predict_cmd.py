@@ -81,3 +81,36 @@ def test_nothing_to_predict_is_an_error(tmp_path, checkpoint, capsys):
     assert main(["predict", str(checkpoint), str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
     assert "no photos" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "missing.pt"), str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+
+
+def test_thin_refinement_changes_only_thin_pixels_and_can_be_turned_off(tmp_path, checkpoint, capsys):
+    import numpy as np
+
+    photos, gt = _dataset(tmp_path)
+    outs = {}
+    for flag in ("--thin-refine", "--no-thin-refine"):
+        out = tmp_path / flag.strip("-")
+        assert main(["predict", str(checkpoint), str(photos), "--out", str(out), "--ids-from", str(gt),
+                     "--threads", "1", "--no-overlays", flag]) == 0
+        data = json.loads((out / "panoptic_pred.json").read_text())
+        outs[flag] = {a["image_id"]: (read_ids(out / "panoptic_pred" / a["file_name"]), a["segments_info"])
+                      for a in data["annotations"]}
+    capsys.readouterr()
+    from core.categories import default_categories
+    from core.measure.roles import is_thin
+
+    thin = [c.id for c in default_categories() if is_thin(c)]  # crack and exposed rebar
+    total_changed = 0
+    for image_id, (refined, infos) in outs["--thin-refine"].items():
+        coarse, coarse_infos = outs["--no-thin-refine"][image_id]
+        assert refined.shape == coarse.shape  # the same upright frame (one photo has EXIF orientation 6)
+
+        def crack_pixels(ids, segments):
+            return np.isin(ids, [s["id"] for s in segments if s["category_id"] in thin])
+
+        changed = refined != coarse
+        assert not (changed & ~crack_pixels(refined, infos) & ~crack_pixels(coarse, coarse_infos)).any()
+        assert crack_pixels(refined, infos).sum() <= crack_pixels(coarse, coarse_infos).sum() + changed.sum()
+        total_changed += int(changed.sum())
+    assert total_changed > 0  # the photos' cracks were redrawn
+    assert evaluate_files(gt, tmp_path / "thin-refine" / "panoptic_pred.json").pq.num_images == 3

@@ -175,3 +175,19 @@ def test_band_test_is_generous_but_bounded():
     for radius in (3, 20, 43):
         near = _within(mask, radius)
         assert near[dist <= radius].all() and dist[near].max() <= radius + 12
+
+
+def test_a_ribbon_left_without_pixels_leaves_the_table():
+    """Two crack ribbons along one line: the line goes to the segment holding most of it, the
+    other ribbon goes back to the surface entirely, and its entry goes with it."""
+    shape = (400, 600)
+    line = polyline(shape, [(20, 200), (580, 200)])
+    rgb = draw(surface(shape, seed=5), line)
+    ids = np.ones(shape, np.int32)
+    ids[185:203, :] = 2          # the ribbon holding the line
+    ids[203:215, 100:300] = 3    # a second, thinner crack ribbon beside it, off the line
+    ann = PanopticAnnotation(ids, {1: Segment(1, CONCRETE), 2: Segment(2, CRACK), 3: Segment(3, CRACK)})
+    out = refine_thin(ann, rgb, CATS, cell=20)
+    assert 3 not in out.segments and not (out.id_map == 3).any()
+    out.validate(CATS)
+    assert ((out.id_map == 2) & line).sum() > 0.9 * line.sum()
