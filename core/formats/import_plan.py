@@ -81,7 +81,7 @@ def plan_project_import(project: Project, run: ImportRun, replace_existing: bool
                 same = project.images.find_by_hash(file_sha256(item.photo_path)[0])
             except OSError:
                 same = []
-            rec = same[0] if same else None
+            rec = next(iter(same), None)
             if rec is not None and item.annotation is not None:
                 stored = project.annotations.load(rec.id)
                 if stored is not None and not same_annotation(stored, remap_categories(item.annotation, lut)):

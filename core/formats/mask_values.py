@@ -11,14 +11,15 @@ them is still caught by the importer, which reports the mask naming the value).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
-from core.formats.common import ImportProblem
-from core.formats.mask_folder import list_images, read_label_image
+from core.formats.common import ImportProblem, ImportResult, norm_key
+from core.formats.mask_folder import _binary_index, list_images, read_label_image
 from core.imageio import ImageInfo
 from core.progress import CancelFlag, ProgressFn
 
@@ -41,6 +42,8 @@ class MaskValues:
         problems: masks that could not be read, with the reason.
         preview: ``[h, w]`` values of the first readable mask, downsampled to ``PREVIEW_SIDE``
             by nearest neighbour (None when no mask was readable); ``preview_path`` names it.
+        tokens: class token -> photos with a mask named by it (``<token>/<stem>.png`` or
+            ``<stem>_<token>.png``, the binary layout), for the tokens asked about.
     """
 
     pixels: dict[int, int] = field(default_factory=dict)
@@ -50,6 +53,7 @@ class MaskValues:
     problems: list[ImportProblem] = field(default_factory=list)
     preview: np.ndarray | None = None
     preview_path: Path | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_pixels(self) -> int:
@@ -94,12 +98,14 @@ def _preview(values: np.ndarray) -> np.ndarray:
 
 
 def scan_mask_values(masks: str | Path, sample: int = DEFAULT_SAMPLE, progress: ProgressFn | None = None,
-                     cancel: CancelFlag | None = None) -> MaskValues:
+                     cancel: CancelFlag | None = None, tokens: Iterable[str] = ()) -> MaskValues:
     """Count the pixel values of the class-index masks under ``masks`` (recursively).
 
     Args:
         masks: the masks folder, as given to ``import_mask_folder``.
         sample: read at most this many masks, evenly spread over the sorted list.
+        tokens: class names to look for in the file names, as the importer's binary layout
+            matches them (all files, not the sample: names cost nothing to read).
     Raises:
         DatasetError: the folder is missing or holds no image file.
         CancelledError: ``cancel`` was set (between masks).
@@ -108,10 +114,17 @@ def scan_mask_values(masks: str | Path, sample: int = DEFAULT_SAMPLE, progress: 
     if not masks.is_dir():
         raise DatasetError("the masks folder does not exist", masks)
     out = MaskValues()
-    files = list_images(masks, out.problems)
+    special: list[ImportResult] = []  # FIFOs, sockets, link loops: reported, never opened
+    files = list_images(masks, special)
+    out.problems += [p for p in special if isinstance(p, ImportProblem)]
     out.total = len(files)
     if not files:
         raise DatasetError("no mask images found", masks, hint="masks are PNG (or TIFF) files named like the photos")
+    if tokens:
+        by_photo = _binary_index(files, masks, {norm_key(t) for t in tokens})
+        for found in by_photo.values():
+            for token in found:
+                out.tokens[token] = out.tokens.get(token, 0) + 1
     chosen = sample_evenly(files, sample)
     for i, path in enumerate(chosen):
         if cancel is not None and cancel.is_set():

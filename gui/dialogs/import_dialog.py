@@ -81,6 +81,7 @@ class ImportDialog(QDialog):
         self._checked: CheckedImport | None = None
         self._tasks: dict[str, object] = {}
         self._generation = 0
+        self._layout_guessed_for: Path | None = None
         self._build()
         self.kind.currentIndexChanged.connect(self._kind_changed)
         if dataset is not None:
@@ -222,13 +223,19 @@ class ImportDialog(QDialog):
 
     def _mode_changed(self, *_) -> None:
         binary = self.mode.currentData() == "binary"
-        self.classes.setEnabled(not binary)
+        self.classes.table.setVisible(not binary)
+        self.classes.preview.setVisible(not binary)
+        self.classes.preview_caption.setVisible(not binary)
         if binary:
-            self.classes.note.setText("Binary masks are matched to categories by folder or file name "
-                                      "(crack/photo.png or photo_crack.png); a mapping file's \"masks\" can "
-                                      "name other tokens.")
-        else:
-            self._scan_timer.start()
+            self._binary_note()
+
+    def _binary_note(self) -> None:
+        found = self.classes.values
+        named = ", ".join(f"{t} ({n} photos)" for t, n in sorted(found.tokens.items())) if found else ""
+        self.classes.note.setText("One black-and-white mask per class: masks are matched to categories by folder "
+                                  "or file name (crack/photo.png or photo_crack.png); a mapping file's \"masks\" "
+                                  "can name other tokens." + (f" Found: {named}." if named else
+                                                               " No mask named by a category was found."))
 
     def _split_changed(self, *_) -> None:
         self.val_share.setEnabled(self.split.currentData() == "random")
@@ -240,7 +247,7 @@ class ImportDialog(QDialog):
         generation = self._generation
         self._cancel_task("scan")
         masks = self.masks.path()
-        if self.kind.currentData() != MASK_FOLDER or self.mode.currentData() != "index":
+        if self.kind.currentData() != MASK_FOLDER:
             return
         if masks is None or not masks.is_dir():
             self.classes.clear("Choose the masks folder: the values found in its masks are listed here."
@@ -254,12 +261,21 @@ class ImportDialog(QDialog):
             from core.formats.class_mapping import load_class_mapping
             from core.formats.mask_values import scan_mask_values
 
-            found = scan_mask_values(masks, progress=progress, cancel=cancel)
-            return found, (load_class_mapping(file_path, base) if file_path is not None else None)
+            file_mapping = load_class_mapping(file_path, base) if file_path is not None else None
+            tokens = [c.name for c in base] + (list(file_mapping.masks) if file_mapping else [])
+            return scan_mask_values(masks, progress=progress, cancel=cancel, tokens=tokens), file_mapping
 
         def finished(result):
-            if generation == self._generation:
-                self.classes.set_values(*result)
+            if generation != self._generation:
+                return
+            found, file_mapping = result
+            self.classes.set_values(found, file_mapping)
+            if found.tokens and masks != self._layout_guessed_for:
+                # masks named by class (crack/x.png, x_crack.png): the binary layout, as main.py's auto mode finds
+                self._layout_guessed_for = masks
+                self.mode.setCurrentIndex(self.mode.findData("binary"))
+            if self.mode.currentData() == "binary":
+                self._binary_note()
 
         def progress(done, total, name):
             if generation == self._generation:

@@ -196,3 +196,25 @@ def test_problems_are_listed_with_their_reasons_and_nothing_is_written(
     qtbot.waitUntil(lambda: not dialog.isVisible())
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
     assert len(window.session.images) == 1 and len(window.session.project.images.list()) == 1
+
+
+def test_masks_named_by_class_are_read_as_one_binary_mask_per_class(qtbot, window, make_project, tmp_path):
+    photos = write_photos(tmp_path / "binary" / "photos", 2, W, H, start=60)
+    masks = tmp_path / "binary" / "masks"
+    m = class_mask()
+    for token, value in (("crack", 1), ("spalling", 2)):
+        (masks / token).mkdir(parents=True)
+        for p in photos:
+            Image.fromarray(((m == value) * 255).astype(np.uint8)).save(masks / token / f"{p.stem}.png")
+    open_project(qtbot, window, make_project(1, annotated=0))
+    dialog = _open_dialog(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(MASK_FOLDER))
+    _type_path(qtbot, dialog.images.edit, photos[0].parent)
+    _type_path(qtbot, dialog.masks.edit, masks)
+    qtbot.waitUntil(lambda: dialog.mode.currentData() == "binary", timeout=10_000)
+    assert "crack (2 photos)" in dialog.classes.note.text() and not dialog.classes.table.isVisible()
+    summary = _check(qtbot, dialog)
+    assert "2 photos will be added" in summary and "crack: 2" in summary and "spalling: 2" in summary, summary
+    with qtbot.waitSignal(window.session.imagesChanged, timeout=20_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.session.images) == 3, timeout=10_000)

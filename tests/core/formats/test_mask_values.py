@@ -80,3 +80,14 @@ def test_the_plan_counts_what_the_import_would_create_and_writes_nothing(tmp_pat
     assert plan.report.segments_by_name() == {"spalling": 2, "corrosion": 2}  # the speck is dropped
     assert len(plan.report.skipped) == 1 and "no mask found" in plan.report.skipped[0].reason
     assert "would add the categories corrosion" in plan.lines(path)
+
+
+def test_masks_named_by_class_are_found_for_the_binary_layout(tmp_path):
+    for token in ("crack", "spalling"):
+        (tmp_path / token).mkdir()
+        for i in range(3):
+            Image.fromarray(_mask({255: 20})).save(tmp_path / token / f"p{i}.png")
+    Image.fromarray(_mask({1: 20})).save(tmp_path / "p0_exposed_rebar.png")
+    found = scan_mask_values(tmp_path, tokens=["crack", "spalling", "exposed_rebar", "concrete"])
+    assert found.tokens == {"crack": 3, "spalling": 3, "exposed_rebar": 1}
+    assert scan_mask_values(tmp_path).tokens == {}
