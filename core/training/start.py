@@ -1,7 +1,9 @@
 """Where a training run starts when the user names no weights: fine-tuning is the normal path.
 
 In order: the project's active model (the one that predicts), else the shipped model when the
-data's categories include all of its categories by name and kind, else random weights. Explicit
+data's categories include all of its categories by name and kind, else the preset's own initial
+weights (random, or ImageNet features for ``cpu_lite0``). A model preset named by the user
+(``--model``) is respected: then only a model of exactly that configuration is fine-tuned. Explicit
 choices (``random``, ``imagenet``, a file) bypass this; the train command and the train dialog
 both use it, so they agree.
 
@@ -31,8 +33,8 @@ IMAGENET_PRESET = "cpu_lite0"
 
 @dataclass(frozen=True)
 class Start:
-    """The chosen start: ``kind`` ``active`` | ``shipped`` | ``random``; ``checkpoint`` the file
-    to fine-tune (None for random); ``words`` one line for the user."""
+    """The chosen start: ``kind`` ``active`` | ``shipped`` | ``fresh``; ``checkpoint`` the file
+    to fine-tune (None: the preset's own initial weights); ``words`` one line for the user."""
 
     kind: str
     checkpoint: Path | None
@@ -65,10 +67,10 @@ def _nothing(*_args, **_kwargs):
     return None
 
 
-def checkpoint_categories(path: str | Path) -> CategorySet:
-    """The category table of one of our checkpoints, read without torch (the train dialog runs
-    on the GUI thread, where importing torch would freeze the window for seconds).
-    Raises ``CheckpointError`` for a file that is not a readable checkpoint of ours."""
+def checkpoint_header(path: str | Path) -> tuple[CategorySet, dict]:
+    """``(categories, model config dict)`` of one of our checkpoints, read without torch (the
+    train dialog runs on the GUI thread, where importing torch would freeze the window for
+    seconds). Raises ``CheckpointError`` for a file that is not a readable checkpoint of ours."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as z:
@@ -76,12 +78,20 @@ def checkpoint_categories(path: str | Path) -> CategorySet:
             if name is None:
                 raise CheckpointError("not a PyTorch checkpoint (no data.pkl)", path)
             obj = _Skeleton(z.open(name)).load()
-        return CategorySet.from_json(obj["categories"])
+        config = obj["config"]
+        if not isinstance(config, dict):
+            raise TypeError("the model config is not a mapping")
+        return CategorySet.from_json(obj["categories"]), dict(config)
     except CheckpointError:
         raise
     except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, KeyError, TypeError,
             CategoryError) as e:
         raise CheckpointError(f"cannot read the checkpoint's categories: {e}", path) from e
+
+
+def checkpoint_categories(path: str | Path) -> CategorySet:
+    """The category table of one of our checkpoints, read without torch (``checkpoint_header``)."""
+    return checkpoint_header(path)[0]
 
 
 def names_covered(stored: CategorySet, data: CategorySet) -> bool:
@@ -110,24 +120,32 @@ def active_model_checkpoint(data: str | Path) -> tuple[str, Path] | None:
     return record.name, Path(record.checkpoint)
 
 
-def default_start(data: str | Path, categories: CategorySet, shipped: Path | None) -> Start:
+def default_start(data: str | Path, categories: CategorySet, shipped: Path | None,
+                  model: dict | None = None) -> Start:
     """The start when none was chosen, for training on ``data`` (a project file or a dataset)
-    with ``categories``; ``shipped``: the shipped model's file (None: this build has none)."""
+    with ``categories``; ``shipped``: the shipped model's file (None: this build has none);
+    ``model``: the model config (dict) the user asked for by name, when they did: then only a
+    model with exactly that config is fine-tuned (another architecture is not what they asked for)."""
+    def fits(ckpt: Path) -> bool:
+        return model is None or checkpoint_header(ckpt)[1] == model
+
     active = active_model_checkpoint(data)
-    if active is not None:
+    if active is not None and fits(active[1]):
         name, ckpt = active
         return Start("active", ckpt, f"fine-tuning the project's active model '{name}' ({ckpt})")
-    if shipped is not None and Path(shipped).is_file():
+    if shipped is not None and Path(shipped).is_file() and fits(Path(shipped)):
         stored = checkpoint_categories(shipped)
         if names_covered(stored, categories):
             return Start("shipped", Path(shipped), f"fine-tuning the shipped model ({Path(shipped).name}): "
                                                    "the data has its categories")
         log.info("the shipped model's categories (%s) are not all in the data's", [c.name for c in stored])
-    return Start("random", None, "training from random weights (no model to fine-tune)")
+    return Start("fresh", None, "training afresh (no model to fine-tune" +
+                 (" with the model asked for)" if model is not None else ")"))
 
 
 def apply_start(config: TrainConfig, start: Start) -> TrainConfig:
-    """``config`` starting as ``start`` says: fine-tuning keeps class rows by name."""
+    """``config`` starting as ``start`` says: fine-tuning keeps class rows by name; a fresh start
+    keeps the preset's own initial weights (random, or ``cpu_lite0``'s ImageNet features)."""
     if start.checkpoint is None:
-        return config.replace(init_weights="", init_kind="none")
+        return config
     return config.replace(init_weights=str(start.checkpoint), init_kind="checkpoint", new_class_head=True)

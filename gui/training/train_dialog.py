@@ -248,8 +248,7 @@ class TrainDialog(QDialog):
         differ = kind == INIT_MODEL and self._chosen_model() is not None and \
             sorted((c.id, bool(c.isthing)) for c in self._chosen_model().categories) != self.project_keys
         self._weights_form.setRowVisible(self.new_head, differ)
-        notes = {INIT_NONE: "Starts from random weights (torchvision's ImageNet weights are used for the "
-                            "backbone when they are already on this computer).",
+        notes = {INIT_NONE: "Starts from random weights.",
                  INIT_SHIPPED: "Fine-tunes the demo model shipped with the program (trained on generated photos), "
                                "with its own architecture.",
                  INIT_FEATURES: "The backbone starts from ImageNet features (EfficientNet-Lite0, weights installed "
@@ -341,8 +340,8 @@ class TrainDialog(QDialog):
         if changes["stage"] == "detection+masks":
             changes["mask_epochs"] = self.mask_epochs.value()
         kind = self.init.currentData()
-        if kind == INIT_NONE:
-            changes.update(init_weights="", init_kind="auto")
+        if kind == INIT_NONE:  # random: nothing read, not even cached ImageNet weights
+            changes.update(init_weights="", init_kind="none")
         elif kind == INIT_FEATURES:
             changes.update(init_weights="", init_kind="imagenet")
         elif kind == INIT_SHIPPED and self.shipped is not None:

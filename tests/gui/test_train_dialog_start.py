@@ -35,7 +35,7 @@ def test_a_project_without_models_fine_tunes_the_shipped_model(qtbot, window, ma
 
     _choose(dialog, td.INIT_NONE)
     cfg = dialog.request().config
-    assert cfg.init_weights == "" and cfg.init_kind == "auto" and cfg.model_preset == "cpu_fast"
+    assert cfg.init_weights == "" and cfg.init_kind == "none" and cfg.model_preset == "cpu_fast"
 
     _choose(dialog, td.INIT_FEATURES)  # ImageNet features choose the preset whose backbone has them
     assert dialog.preset.currentData() == "cpu_lite0"

@@ -81,8 +81,11 @@ def test_default_start_prefers_the_active_model_then_the_shipped_one(tmp_path, p
     start = default_start(project, cats, shipped)
     assert start.kind == "shipped" and start.checkpoint == shipped  # no model in the project yet
     fewer = default_start(project, cats.removed(2), shipped)  # the data lacks spalling
-    assert fewer.kind == "random" and fewer.checkpoint is None
-    assert default_start(project, cats, None).kind == "random"
+    assert fewer.kind == "fresh" and fewer.checkpoint is None
+    assert default_start(project, cats, None).kind == "fresh"
+    # a model asked for by name: only a checkpoint of exactly that config is fine-tuned
+    assert default_start(project, cats, shipped, TINY_MODEL.to_dict()).kind == "shipped"
+    assert default_start(project, cats, shipped, TINY_MODEL.replace(hidden_dim=64, nheads=2).to_dict()).kind == "fresh"
 
     own = tiny_checkpoint(tmp_path / "own.pt", cats.removed(3), seed=3)
     with Project.open(project) as p:
@@ -120,6 +123,11 @@ def test_train_fine_tunes_the_active_model_of_a_project(tmp_path, project, capsy
     assert "fine-tuning" not in err and "weights from" not in err
     assert load_checkpoint(tmp_path / "r2" / "last.pt")["config"]["backbone"] == "resnet18"  # tiny's own model
 
+    # a model asked for by name (--model) that the active model (the newest run here) is not: afresh
+    assert main(args + ["--model", "cpu_medium", "--out", str(tmp_path / "r3")]) == 0
+    err = capsys.readouterr().err
+    assert "training afresh (no model to fine-tune with the model asked for)" in err and "fine-tuning" not in err
+
 
 def _args(*argv):
     from core.commands import train_cmd
@@ -154,10 +162,12 @@ def build_imagenet(preset: str):
     return get_train_preset(preset).replace(init_weights="", init_kind="imagenet")
 
 
-def test_a_start_without_a_file_is_random():
-    cfg = apply_start(setup_config().replace(init_weights="x.pt", init_kind="checkpoint"),
-                      Start("random", None, "random"))
-    assert (cfg.init_weights, cfg.init_kind) == ("", "none")
+def test_a_fresh_start_keeps_the_presets_own_initial_weights():
+    from core.training.config import get_train_preset
+
+    lite = get_train_preset("cpu_lite0")
+    assert apply_start(lite, Start("fresh", None, "afresh")) == lite  # ImageNet features ("auto")
+    assert apply_start(setup_config(), Start("fresh", None, "afresh")) == setup_config()
 
 
 def test_a_checkpoints_categories_are_read_without_torch(tmp_path):
