@@ -163,11 +163,18 @@ def _starts_by_default(args, resume: Path | None) -> bool:
 
 def _default_start(config, args, train_src, say):
     """``config`` starting from the project's active model, else the shipped model when the data
-    has its categories, else random weights (``core.training.start``); says which."""
+    has its categories, else the preset's own weights (``core.training.start``); says which."""
     from core.demo.sample_model import demo_model_path
     from core.training.start import apply_start, default_start
 
-    start = default_start(args.data, train_src.categories, demo_model_path())
+    # a model named by the user (--model) is what they want: only a model of that config is
+    # fine-tuned (a --preset is a recipe: a checkpoint's own model wins over its model, as with --init)
+    named = None
+    if args.model is not None:
+        from core.model.config import get_preset
+
+        named = get_preset(config.model_preset).to_dict()
+    start = default_start(args.data, train_src.categories, demo_model_path(), named)
     say(start.words + ("; --init random or --init imagenet start afresh" if start.checkpoint is not None
                        else "; --init imagenet starts from ImageNet features"))
     return apply_start(config, start)
