@@ -12,7 +12,7 @@
   at threshold 0.5: crack centreline precision / recall / F1 / clIoU at 2 px
   (``core.evaluation.thin``), crack mask IoU and mean width (px) of the crack pixels,
   - on ``--generated`` photos of ``core.synthetic`` (1600 x 1200, seeds 9000+), truth = the
-    generator's crack segments;
+    generator's crack segments; also PQ All and crack PQ at thresholds 0.5 and 0.7;
   - on the UAV75 test split (``--uav75``, white label pixels = crack; skipped when absent);
   - "oracle ribbons" on UAV75: the truth cracks widened to a ribbon one model grid cell wide on
     each side (what a model that finds every crack would draw), then refined: the refinement's
@@ -142,13 +142,27 @@ def generated(predictor, n: int) -> dict:
     from core.inference.thin_refine import ThinRefiner
     from core.synthetic.generator import generate_sample
 
+    from core.evaluation.pq import PQAccumulator
+
     scores = Scores(predictor.categories)
+    pq = {(t, k): PQAccumulator(predictor.categories, keep_per_image=False)
+          for t in (0.5, 0.7) for k in ("before", "after")}
     for i in range(n):
         rgb, gt = generate_sample(9000 + i, (1600, 1200))
         pred = predictor.predict(rgb)
+        refiner = ThinRefiner(pred, rgb)
         scores.add("before", gt, pred.panoptic(THRESHOLD))
-        scores.add("after", gt, ThinRefiner(pred, rgb).panoptic(THRESHOLD))
-    return dict(scores.result(), photos=n)
+        scores.add("after", gt, refiner.panoptic(THRESHOLD))
+        for t in (0.5, 0.7):
+            pq[t, "before"].process(gt, pred.panoptic(t))
+            pq[t, "after"].process(gt, refiner.panoptic(t))
+    panoptic = {}
+    for (t, k), acc in pq.items():
+        r = acc.evaluate()
+        crack = next(row for row in r.per_class if row.name == "crack")
+        panoptic[f"{t}/{k}"] = {"pq_all": r.all.pq, "pq_crack": crack.pq, "crack_tp": crack.tp,
+                                "crack_fp": crack.fp, "crack_fn": crack.fn}
+    return dict(scores.result(), photos=n, panoptic=panoptic)
 
 
 def uav75(predictor, folder: Path) -> dict:
@@ -218,6 +232,10 @@ def main(argv=None) -> int:
               f"at 2 px:", flush=True)
         for k in ("before", "after"):
             print(_row(k, out["generated"][k]), flush=True)
+        for key, r in out["generated"]["panoptic"].items():
+            t, k = key.split("/")
+            print(f"  PQ at {t} {k:6s}: All {100 * r['pq_all']:5.1f}, crack {100 * r['pq_crack']:5.1f} "
+                  f"(TP {r['crack_tp']}, FP {r['crack_fp']}, FN {r['crack_fn']})", flush=True)
     if (args.uav75 / "test_img").is_dir():
         out["uav75"] = u = uav75(predictor, args.uav75)
         print(f"UAV75 test split ({u['photos']} photos, 512x512), shipped model at {THRESHOLD}:", flush=True)

@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "crack_width": [],
     "model_inference": [],
     "inference": [],
+    "thin_refine": [],
     "training": [],
     "convergence": ["--minutes", "2", "--variants", "published,mask_detr,cpu_fast"],
     "gui": [],
