@@ -58,7 +58,8 @@ def create_app(argv: list[str]):
 def open_start_project(window, argv: list[str]) -> None:
     """Open the project named on the command line, the last one, or the sample (made in the
     background the first time)."""
-    from gui.startup import choose_start_project, ensure_sample
+    from gui import startup
+    from gui.startup import choose_start_project
 
     path, is_sample = choose_start_project(argv, window.prefs)
     if path is None:
@@ -67,15 +68,25 @@ def open_start_project(window, argv: list[str]) -> None:
         window.project_actions.open_path(path)
         return
     window.prefs.set("startup/sample_offered", True)
+    # The photo list would say "No photos yet" for the 10-15 s this takes: it says what happens.
+    preparing = "Preparing the sample project…\n\nIt opens by itself when it is ready."
+    window.browser.set_preparing(preparing)
 
     def work(progress, cancel):
-        return ensure_sample(path, progress, cancel)
+        # Looked up at call time: tests put a stand-in in its place.
+        return startup.ensure_sample(path, progress, cancel)
+
+    def progress(done: int, total: int, what: str) -> None:
+        # Two passes over the photos (import, then the demo model's predictions): counted, named.
+        window.browser.set_preparing(f"Preparing the sample project…\n\n{done} of {total}: {what}\n\n"
+                                     "It opens by itself when it is ready.")
 
     def finished(result):
         if result is not None:
             window.project_actions.open_path(result)
 
-    task = window.runner.start(work, "prepare the sample project", on_finished=finished)
+    task = window.runner.start(work, "prepare the sample project", on_finished=finished, on_progress=progress,
+                               on_done=lambda: window.browser.set_preparing(None))
     window.status.track(task, "Preparing the sample project")
 
 

@@ -23,6 +23,8 @@ BADGE = {"unlabeled": ("#6b7280", "#ffffff"), "in_progress": ("#d97706", "#fffff
 PREDICTION_BADGE = ("#7c3aed", "#ffffff")  # violet: apart from the selection's blue
 MISSING_BADGE = ("#b91c1c", "#ffffff")     # red: the file is not where the project last saw it
 THUMB_W, THUMB_H, ROW_H = 96, 68, 80
+NO_PHOTOS = ("No photos yet.\n\nDrop photos or folders\nanywhere on the window,\n"
+             "or use File › Add photos.")
 
 
 def badges(index: QModelIndex) -> list[str]:
@@ -150,8 +152,8 @@ class PhotoBrowser(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.count_label = QLabel()
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.empty_hint = QLabel("No photos yet.\n\nDrop photos or folders\nanywhere on the window,\n"
-                                 "or use File › Add photos.")
+        self.empty_hint = QLabel(NO_PHOTOS)
+        self._preparing: str | None = None
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.empty_hint.setWordWrap(True)
@@ -221,6 +223,13 @@ class PhotoBrowser(QWidget):
     def _filter_changed(self, *_) -> None:
         self.proxy.set_text_filter(self.search.text())
         self.proxy.set_status_filter(self.status_filter.currentData())
+        self._update_count()
+
+    def set_preparing(self, text: str | None) -> None:
+        """Say what is being prepared (the sample project at first start) where the empty list
+        would say "No photos yet"; None: back to that."""
+        self._preparing = text
+        self.empty_hint.setText(text if text else NO_PHOTOS)
         self._update_count()
 
     def _update_count(self) -> None:
