@@ -120,6 +120,12 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
     panel.accept_button.clicked.connect(lambda: w.controller.accept_prediction(None))
     panel.evaluate_button.clicked.connect(ui.open_evaluation)
     w.photo.predictionChanged.connect(lambda p, _a: panel.accept_button.setEnabled(p is not None and bool(p.segments)))
+    from gui.canvas.legend import CanvasLegend  # outlines = prediction, fills = annotation
+
+    legend = CanvasLegend(w.view)
+    w.photo.predictionChanged.connect(lambda p, _a: legend.update_for(p is not None))
+    for key in ("show_annotation", "show_prediction"):  # after the action's own slot: the view has changed
+        w.actions.a[key].triggered.connect(lambda _on=False: legend.update_for())
     panel.accept_button.setEnabled(False)
     _add_actions(w, ui)
     # The training panel may be installed before or after this: link now or once the loop runs.
