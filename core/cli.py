@@ -13,6 +13,7 @@ import errno
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from core.commands.exit_codes import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from core.errors import InspectorError
@@ -23,8 +24,18 @@ COMMANDS = ("synth", "import", "export", "train", "predict", "evaluate", "report
 
 
 def is_cli_invocation(argv: list[str]) -> bool:
-    """True when argv asks for the command line rather than the GUI."""
-    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"))
+    """True when argv asks for the command line rather than the GUI: a command (after ``-v``), a
+    help or version flag, or a bare word that names no file, i.e. a mistyped command (``trian``),
+    which gets the command line's usage error rather than a window."""
+    i = 0
+    while i < len(argv) and argv[i] in ("-v", "--verbose"):
+        i += 1
+    if i < len(argv) and (argv[i] in COMMANDS or argv[i] in ("-h", "--help", "--version")):
+        return True
+    if i > 0:
+        return True
+    word = argv[0] if argv else ""
+    return bool(word) and word.isidentifier() and not Path(word).exists()
 
 
 def _available_commands() -> list[tuple[str, object]]:

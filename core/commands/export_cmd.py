@@ -52,11 +52,12 @@ def run(args) -> int:
     from core.commands.progress import ProgressBar
     from core.formats import EXPORTERS, import_coco_panoptic, records_from_import
 
+    from core.commands.inputs import dataset_inputs, project_inputs
     from core.safety import check_no_overlap, check_replaceable
 
     is_json = args.source.suffix.lower() == ".json"
     # the inputs the export must never replace nor write into (photos are checked per record)
-    inputs = [args.source, args.source.with_suffix("")] if is_json else _project_inputs(args.source)
+    inputs = dataset_inputs(args.source) if is_json else project_inputs(args.source)
     check_no_overlap(args.out, inputs)
     check_replaceable(args.out, args.overwrite, "export folder")
     if args.dry_run:
@@ -106,13 +107,3 @@ def _dry_run(args, is_json: bool) -> int:
     print_plan(destination_plan(args.out, args.overwrite, f"{count} annotated images as {args.format}"), skipped)
     return 0
 
-
-def _project_inputs(path: Path) -> list[Path]:
-    """A project's file and the folders of its photos (refused as, around or under an export)."""
-    from core.project import Project
-
-    if not path.exists():
-        return [path]
-    with Project.open(path, read_only=True) as project:
-        folders = {img.path.parent for img in project.images.list()}
-    return [path, path.parent / "images", *sorted(folders)]

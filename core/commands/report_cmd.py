@@ -55,6 +55,12 @@ def run(args) -> int:
     if args.image_width < 200:
         print("error: --image-width must be at least 200", file=sys.stderr)
         return 2
+    from core.commands.inputs import dataset_inputs, project_inputs
+    from core.safety import check_no_overlap
+
+    # the report is written into --out: never over or among the photos it reports on
+    check_no_overlap(args.out, project_inputs(args.input) if args.input.suffix.lower() == ".pinspect"
+                     else dataset_inputs(args.input, args.images))
     fallback = calibration_from_gsd(args.mm_per_pixel) if args.mm_per_pixel is not None else None
     project = None
     try:

@@ -756,6 +756,144 @@ def fifo_as_checkpoint(w: World):
     return fails_cleanly(run_cli("predict", w.root / "m.pt", w.ds.photos, "--out", w.root / "o"), "FIFO")
 
 
+@case
+def project_path_is_a_folder(w: World):
+    (w.root / "p.pinspect").mkdir()
+    return fails_cleanly(run_cli(*w.ds.import_args("--project", w.root / "p.pinspect")))
+
+
+@case
+def project_in_missing_folder(w: World):
+    return succeeds(run_cli(*w.ds.import_args("--project", w.root / "new" / "sub" / "p.pinspect")))
+
+
+@case
+def sigint_during_import_keeps_a_whole_project(w: World):
+    import signal as sig
+
+    for i in range(3, 200):
+        shutil.copyfile(w.ds.photos / "p0.jpg", w.ds.photos / f"p{i}.jpg")
+        shutil.copyfile(w.ds.masks / "p0.png", w.ds.masks / f"p{i}.png")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *map(str, w.ds.import_args(
+        "--project", w.root / "p.pinspect"))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.5)
+    proc.send_signal(sig.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "did not stop on Ctrl-C"
+    if "Traceback" in out + err:
+        return "raw traceback"
+    from core.project import Project
+
+    with Project.open(w.root / "p.pinspect", read_only=True) as p:
+        for img in p.images.list():
+            ann = p.annotations.load(img.id)
+            if img.status == "done" and (ann is None or not ann.segments):
+                return "a done photo without annotation"
+    return None
+
+
+@case
+def train_project_without_annotations(w: World):
+    from core.project import Project
+
+    Project.create(w.root / "empty.pinspect").close()
+    return fails_cleanly(run_cli("train", w.root / "empty.pinspect", "--out", w.root / "r"))
+
+
+@case
+def train_project_with_all_photos_moved(w: World):
+    w.project
+    shutil.move(str(w.ds.photos), str(w.root / "elsewhere"))
+    return fails_cleanly(run_cli("train", w.project, "--out", w.root / "r", "--preset", "tiny"))
+
+
+@case
+def evaluate_project_without_model(w: World):
+    return fails_cleanly(run_cli("evaluate", "--project", w.project))
+
+
+@case
+def predict_on_missing_cuda(w: World):
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    return fails_cleanly(run_cli("predict", w.checkpoint(), w.ds.photos, "--out", w.root / "o", "--device", "cuda"))
+
+
+@case
+def duplicate_class_values(w: World):
+    o = run_cli(*w.ds.import_args("--project", w.root / "p.pinspect", "--classes", "1=crack,1=spalling"))
+    return fails_cleanly(o)
+
+
+@case
+def unknown_fill_class(w: World):
+    return fails_cleanly(run_cli(*w.ds.import_args("--project", w.root / "p.pinspect", "--fill", "lava")))
+
+
+@case
+def thing_stuff_conflict(w: World):
+    w.project
+    o = run_cli(*w.ds.import_args("--project", w.project, "--classes", "1=crack:stuff"))
+    return fails_cleanly(o)
+
+
+@case
+def empty_json_file(w: World):
+    (w.root / "e.json").write_text("")
+    return fails_cleanly(run_cli("import", "coco", w.root / "e.json", "--project", w.root / "p.pinspect"))
+
+
+@case
+def masks_with_unmapped_values(w: World):
+    m = np.asarray(Image.open(w.ds.masks / "p0.png")).copy()
+    m[0, 0] = 77
+    Image.fromarray(m).save(w.ds.masks / "p0.png")
+    o = run_cli(*w.ds.import_args("--project", w.root / "p.pinspect", "--strict"))
+    return no_traceback(o) or (None if o.code == 1 and "77" in o.out else "not reported")
+
+
+@case
+def resume_truncated_checkpoint(w: World):
+    o = run_cli("train", w.project, "--preset", "tiny", "--init", "random", "--epochs", "1", "--eval-every", "0",
+                "--out", w.root / "r", "--threads", "1", "--workers", "0", timeout=300)
+    if o.code != 0:
+        return f"could not train: {o.err[-200:]}"
+    last = w.root / "r" / "last.pt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    return fails_cleanly(run_cli("train", w.project, "--resume", w.root / "r", "--epochs", "2"))
+
+
+@case
+def export_out_empty_string(w: World):
+    return fails_cleanly(run_cli("export", w.project, "--out", ""))
+
+
+@case
+def unknown_command(w: World):
+    o = run_cli("frobnicate")
+    return no_traceback(o) or (None if o.code == 2 else f"exit {o.code}")
+
+
+@case
+def synth_out_is_a_file(w: World):
+    (w.root / "f").write_text("x")
+    bad = fails_cleanly(run_cli("synth", w.root / "f", "--n", "2", "--size", "64"))
+    return bad or (None if (w.root / "f").read_text() == "x" else "file replaced")
+
+
+@case
+def report_out_overlaps_project(w: World):
+    before = snapshot(w.ds.photos)
+    o = run_cli("report", w.project, "--out", w.ds.photos)
+    return no_traceback(o) or (None if snapshot(w.ds.photos) == before else "photos changed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="run the cases whose name contains this")

@@ -177,3 +177,16 @@ def test_a_save_failing_midway_says_what_the_earlier_batches_kept(dataset, tmp_p
         with pytest.raises(ProjectError, match="the 2 photos and 2 annotations saved before it are in the project"):
             project_io.import_into_project(project, run)
         assert project.images.count() == 2
+
+
+def test_a_mistyped_command_or_a_leading_v_is_the_command_line_not_a_window(tmp_path, monkeypatch):
+    from core.cli import is_cli_invocation
+
+    monkeypatch.chdir(tmp_path)
+    assert is_cli_invocation(["trian", "p.pinspect"]) and is_cli_invocation(["-v", "export", "p.pinspect"])
+    assert not is_cli_invocation(["bridge.pinspect"]) and not is_cli_invocation([])
+    (tmp_path / "myproject").write_bytes(b"")                 # an existing file opens in the window
+    assert not is_cli_invocation(["myproject"])
+    with pytest.raises(SystemExit) as e:
+        main(["trian"])
+    assert e.value.code == 2
