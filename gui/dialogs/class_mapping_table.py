@@ -34,7 +34,7 @@ NEW_TEXT = "New category…"
 #: Characters the ``--classes`` syntax uses as separators: a new category's name cannot hold them.
 RESERVED = ",=:"
 VOID_VALUE = 255  # the usual "border / do not care" value of segmentation masks
-PREVIEW_W, PREVIEW_H = 280, 200
+PREVIEW_W, PREVIEW_H = 240, 160
 UNLABELLED_RGB, VOID_RGB = (0, 0, 0), (90, 90, 90)
 COLUMNS = ("Value", "Pixels (share)", "In masks", "Becomes", "New category name", "Kind")
 
@@ -85,8 +85,11 @@ class ClassMappingTable(QWidget):
         header = self.table.horizontalHeader()
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(150)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(4, 150)
+        header.setStretchLastSection(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setMinimumHeight(120)
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW_W, PREVIEW_H)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -102,7 +105,7 @@ class ClassMappingTable(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.table, 1)
         row.addLayout(side)
-        self.setMinimumHeight(PREVIEW_H + 70)  # the preview and its caption never overlap
+        self.setMinimumHeight(PREVIEW_H + 60)  # the preview and its caption never overlap
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.note)
@@ -125,6 +128,7 @@ class ClassMappingTable(QWidget):
         for value in sorted(found.pixels):
             self._add_row(value, found)
         self.table.resizeRowsToContents()
+        self._fit_columns()
         scope = (f"{found.read:,} of {found.total:,} masks read (an even sample)" if found.sampled
                  else f"{found.read:,} masks read")
         bad = f"; {len(found.problems)} could not be read ({found.problems[0].message()})" if found.problems else ""
@@ -168,6 +172,14 @@ class ClassMappingTable(QWidget):
         name.textChanged.connect(lambda *_: self.changed.emit())
         kind.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self._enable_new(r)
+
+    def _fit_columns(self) -> None:
+        """Wide enough to show every column: the name of a new category must never hide behind a
+        scroll bar."""
+        header = self.table.horizontalHeader()
+        width = sum(header.sectionSize(c) for c in range(self.table.columnCount()))
+        scroll = self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(width + scroll + 2 * self.table.frameWidth())
 
     def _row_changed(self, row: int) -> None:
         kind = self.table.cellWidget(row, 5)

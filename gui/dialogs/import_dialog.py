@@ -19,8 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from core.errors import InspectorError
 from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, DATASET_NAMES, LABELME, MASK_FOLDER, DroppedDataset
@@ -77,7 +77,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Import a dataset")
-        self.setMinimumWidth(760)
+        # no fixed minimum: the layout's own grows with the table, so that no column hides
         self._checked: CheckedImport | None = None
         self._tasks: dict[str, object] = {}
         self._generation = 0
@@ -92,6 +92,7 @@ class ImportDialog(QDialog):
             else:
                 self.source.set_path(dataset.path)
         self._kind_changed()
+        self.resize(max(self.width(), 900), self.height())
 
     # --- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -148,19 +149,26 @@ class ImportDialog(QDialog):
         split_row.addWidget(self.split, 1)
         split_row.addWidget(self.val_share)
         self.replace = QCheckBox("Replace annotations the project already has for these photos")
-        options = QFormLayout()
-        options.addRow("Minimum area", self.min_area)
-        options.addRow("Connectivity", self.connectivity)
-        options.addRow("Unlabelled pixels", self.fill)
-        options.addRow("Split of new photos", split_row)
-        options.addRow("", self.replace)
-        self.options_form = options
+        # two columns, so that the dialog fits a 1280 x 800 screen
+        options = QGridLayout()
+        self.mask_option_labels = [QLabel("Minimum area"), QLabel("Connectivity")]
+        options.addWidget(self.mask_option_labels[0], 0, 0)
+        options.addWidget(self.min_area, 0, 1)
+        options.addWidget(self.mask_option_labels[1], 0, 2)
+        options.addWidget(self.connectivity, 0, 3)
+        options.addWidget(QLabel("Unlabelled pixels"), 1, 0)
+        options.addWidget(self.fill, 1, 1)
+        options.addWidget(QLabel("Split of new photos"), 1, 2)
+        options.addLayout(split_row, 1, 3)
+        options.addWidget(self.replace, 2, 0, 1, 4)
+        options.setColumnStretch(1, 1)
+        options.setColumnStretch(3, 1)
         options_box = QGroupBox("Options")
         options_box.setLayout(options)
 
         self.summary = QPlainTextEdit()
         self.summary.setReadOnly(True)
-        self.summary.setMinimumHeight(120)
+        self.summary.setMinimumHeight(110)
         self.summary.setPlaceholderText("Press Check to see what will be created; nothing is written before Import.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.check_button = buttons.addButton("Check", QDialogButtonBox.ButtonRole.ActionRole)
@@ -205,8 +213,8 @@ class ImportDialog(QDialog):
         self.form.setRowVisible(self.source, not mask)
         for w in (self.masks, self.mode, self.mapping_file):
             self.form.setRowVisible(w, mask)
-        self.options_form.setRowVisible(self.min_area, mask)
-        self.options_form.setRowVisible(self.connectivity, mask)
+        for w in (self.min_area, self.connectivity, *self.mask_option_labels):
+            w.setVisible(mask)
         self.classes_box.setVisible(mask)
         self.source.folder = kind == LABELME
         self.hint.setText({
