@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
 from core.formats.detect import MASK_FOLDER
@@ -218,3 +219,22 @@ def test_masks_named_by_class_are_read_as_one_binary_mask_per_class(qtbot, windo
     with qtbot.waitSignal(window.session.imagesChanged, timeout=20_000):
         qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(window.session.images) == 3, timeout=10_000)
+
+
+def test_a_dropped_mask_dataset_opens_the_dialog_with_the_values_listed(qtbot, window, make_project, mask_dataset):
+    photos, masks = mask_dataset
+    open_project(qtbot, window, make_project(1, annotated=0))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photos.parent))])  # the folder with photos/ and labels/
+    pos = QPointF(window.rect().center())
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(window, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(ImportDialog)), timeout=5000)
+    dialog = next(d for d in window.findChildren(ImportDialog) if d.isVisible())
+    assert dialog.kind.currentData() == MASK_FOLDER and dialog.masks.path() == masks
+    qtbot.waitUntil(lambda: dialog.classes.table.rowCount() == 4, timeout=10_000)
+    assert "2 photos will be added" in _check(qtbot, dialog)
+    assert len(window.session.images) == 1  # nothing added without the user's go
