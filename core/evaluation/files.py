@@ -36,7 +36,7 @@ from core.errors import AnnotationError, CancelledError, CategoryError, DatasetE
 from core.evaluation.coco_ap import CocoAPAccumulator, CocoAPResult, thing_instances
 from core.evaluation.pq import PQAccumulator, _histogram_u8, image_stats, stats_from_histogram, table_labels
 from core.evaluation.result import PQResult
-from core.idpng import DecodedPng, decode_png, read_png_bytes
+from core.idpng import DecodedPng, check_png_size, decode_png, read_png_bytes
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
 from core.progress import CancelFlag, ProgressFn
 from core.safety import read_regular_file
@@ -217,7 +217,15 @@ class _PairJob:
         except (TypeError, ValueError, KeyError) as e:
             raise AnnotationError(f"a segment of image {image_id} has no id or a non-numeric area",
                                   self.gt_json) from e
-        gt_img, pred_img = _read_png(gt_png), _read_png(pred_png)
+        gt_img = _read_png(gt_png)
+        pred_data = read_png_bytes(pred_png)
+        # the prediction's size from its header, before a pixel is inflated: a small file that
+        # claims a huge size is refused for what it is, without the memory a decode would take
+        pred_header = check_png_size(pred_data, pred_png)
+        if (pred_header.width, pred_header.height) != (gt_img.header.width, gt_img.header.height):
+            raise AnnotationError(f"the predicted PNG of image {image_id} is {pred_header.width}x{pred_header.height} "
+                                  f"but the ground truth is {gt_img.header.width}x{gt_img.header.height}", pred_png)
+        pred_img = decode_png(pred_data, pred_png)
         if self.thing_ids is None:
             # The tables alone (no id map yet): from_coco parses and checks segments_info.
             gt_segs = PanopticAnnotation.from_coco(_NO_PIXELS, gt_infos, SOURCE_MANUAL, gt_png).segments

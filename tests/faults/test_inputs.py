@@ -151,3 +151,25 @@ def test_no_reader_of_a_users_path_waits_on_a_fifo(dataset, tmp_path, cli):
     for argv in runs:
         code, _out, err = cli(*argv)
         assert code == 1 and "FIFO" in err, (argv, err)
+
+
+def test_evaluation_refuses_a_prediction_png_of_another_size_from_its_header(tmp_path):
+    from core.categories import default_categories
+    from core.errors import AnnotationError
+    from core.evaluation import evaluate_files
+    from core.panoptic import PanopticAnnotation, Segment
+    try:
+        from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
+    except ImportError:
+        from core.panoptic import PanopticRecord, write_coco_panoptic
+
+    cats = default_categories()
+    ids = np.ones((30, 40), np.int32)
+    stuff = next(c for c in cats if not c.isthing)
+    ann = PanopticAnnotation(ids, {1: Segment(1, stuff.id)})
+    for name in ("gt", "pred"):
+        write_coco_panoptic(tmp_path / f"{name}.json", tmp_path / name, [PanopticRecord(1, "a.jpg", 40, 30, ann)], cats)
+    png = next((tmp_path / "pred").iterdir())
+    png.write_bytes(png_claiming(12000, 12000))            # 144 MP: under the limit, but not this image's size
+    with pytest.raises(AnnotationError, match="12000x12000 but the ground truth is 40x30"):
+        evaluate_files(tmp_path / "gt.json", tmp_path / "pred.json")
