@@ -26,7 +26,7 @@ import socket
 import stat
 import time
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from core.errors import DatasetError
 

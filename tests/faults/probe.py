@@ -24,7 +24,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -85,6 +85,10 @@ class World:
             assert o.code == 0, o.text
             self._project = path
         return self._project
+
+    def ensure_project(self) -> Path:
+        """Build the project now (before a snapshot is taken)."""
+        return self.project
 
     def checkpoint(self, nan: bool = False) -> Path:
         import torch
@@ -152,7 +156,7 @@ def case(fn: Callable[[World], str | None]):
 # --- destructive operations ------------------------------------------------------------------------
 @case
 def export_over_project_folder(w: World):
-    w.project
+    w.ensure_project()
     before = snapshot(w.root)
     bad = fails_cleanly(run_cli("export", w.project, "--out", w.ds.root, "--overwrite"), "input")
     return bad or (None if snapshot(w.root) == before else "files changed")
@@ -160,7 +164,7 @@ def export_over_project_folder(w: World):
 
 @case
 def export_over_ancestor(w: World):
-    w.project
+    w.ensure_project()
     before = snapshot(w.root)
     bad = fails_cleanly(run_cli("export", w.project, "--out", w.root, "--overwrite"), "input")
     return bad or (None if snapshot(w.root) == before else "files changed")
@@ -168,7 +172,7 @@ def export_over_ancestor(w: World):
 
 @case
 def export_into_photos_folder(w: World):
-    w.project
+    w.ensure_project()
     before = snapshot(w.root)
     bad = fails_cleanly(run_cli("export", w.project, "--out", w.ds.photos / "exp"), "input")
     return bad or (None if snapshot(w.root) == before else "files changed")
@@ -183,7 +187,7 @@ def import_out_over_source_no_images(w: World):
 
 @case
 def overwrite_foreign_folder(w: World):
-    w.project
+    w.ensure_project()
     mine = w.root / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
@@ -193,7 +197,7 @@ def overwrite_foreign_folder(w: World):
 
 @case
 def overwrite_own_export(w: World):
-    w.project
+    w.ensure_project()
     assert run_cli("export", w.project, "--out", w.root / "e").code == 0
     return succeeds(run_cli("export", w.project, "--out", w.root / "e", "--overwrite"))
 
@@ -208,7 +212,7 @@ def predict_out_is_photos(w: World):
 
 @case
 def train_out_is_data_folder(w: World):
-    w.project
+    w.ensure_project()
     before = snapshot(w.root)
     bad = fails_cleanly(run_cli("train", w.project, "--out", w.ds.root), "input")
     return bad or (None if snapshot(w.root) == before else "files changed")
@@ -216,7 +220,7 @@ def train_out_is_data_folder(w: World):
 
 @case
 def dry_run_export_writes_nothing(w: World):
-    w.project
+    w.ensure_project()
     before = snapshot(w.root)
     bad = succeeds(run_cli("export", w.project, "--out", w.root / "new", "--dry-run"), "would create")
     return bad or (None if snapshot(w.root) == before else "files changed")
@@ -532,7 +536,7 @@ def headless_training_registers_run(w: World):
 # --- more hostile input ---------------------------------------------------------------------------------
 @case
 def export_with_a_moved_photo(w: World):
-    w.project
+    w.ensure_project()
     (w.ds.photos / "p1.jpg").rename(w.root / "moved.jpg")
     o = run_cli("export", w.project, "--out", w.root / "o")
     bad = fails_cleanly(o, "p1.jpg")
@@ -556,7 +560,8 @@ def non_ascii_paths(w: World):
 
 @case
 def photos_and_masks_same_folder(w: World):
-    return fails_cleanly(run_cli("import", "masks", w.ds.photos, "--masks", w.ds.photos, "--project", w.root / "p.pinspect"))
+    return fails_cleanly(run_cli("import", "masks", w.ds.photos, "--masks", w.ds.photos,
+                                 "--project", w.root / "p.pinspect"))
 
 
 @case
@@ -635,7 +640,7 @@ def images_option_is_a_file(w: World):
 
 @case
 def project_file_truncated(w: World):
-    w.project
+    w.ensure_project()
     data = w.project.read_bytes()
     w.project.write_bytes(data[: len(data) // 3])
     before = w.project.read_bytes()
@@ -714,7 +719,7 @@ def predict_ids_from_garbage(w: World):
 def import_into_project_open_elsewhere(w: World):
     from core.project import Project
 
-    w.project
+    w.ensure_project()
     with Project.open(w.project):
         o = run_cli(*w.ds.import_args("--project", w.project))
     return fails_cleanly(o, "read-only")
@@ -806,7 +811,7 @@ def train_project_without_annotations(w: World):
 
 @case
 def train_project_with_all_photos_moved(w: World):
-    w.project
+    w.ensure_project()
     shutil.move(str(w.ds.photos), str(w.root / "elsewhere"))
     return fails_cleanly(run_cli("train", w.project, "--out", w.root / "r", "--preset", "tiny"))
 
@@ -838,7 +843,7 @@ def unknown_fill_class(w: World):
 
 @case
 def thing_stuff_conflict(w: World):
-    w.project
+    w.ensure_project()
     o = run_cli(*w.ds.import_args("--project", w.project, "--classes", "1=crack:stuff"))
     return fails_cleanly(o)
 
@@ -906,7 +911,7 @@ def main() -> None:
         root = Path(tempfile.mkdtemp(prefix=f"probe-{name}-"))
         try:
             problem = fn(World(root))
-        except Exception as e:  # the probe's own set-up: counts as a failure, with the reason
+        except Exception as e:  # noqa: BLE001 - the probe's own set-up fails the case, with the reason
             problem = f"probe error: {type(e).__name__}: {e}"
         finally:
             if not args.keep:
