@@ -55,6 +55,8 @@ class RunInfo:
 
     ``output_dir`` is found again like photos are (relative to the project first, then absolute).
     ``pq`` is the best validation PQ as a fraction, NaN when there was no evaluation.
+    ``epochs`` is the run's epoch count, 0 for a run that lasts its time budget (``follow_budget``:
+    as many epochs as fit).
     """
 
     status: str
@@ -93,7 +95,7 @@ def run_info(project: "Project", model: "ModelRecord") -> RunInfo:
     pq = t.get("best_pq")
     cfg = t.get("train_config") or {}
     return RunInfo(str(t.get("status", "")), str(t.get("preset", "")), str(cfg.get("stage", "")),
-                   int(cfg.get("epochs", 0) or 0), int(t.get("epochs_done", 0) or 0),
+                   0 if cfg.get("follow_budget") else int(cfg.get("epochs", 0) or 0), int(t.get("epochs_done", 0) or 0),
                    float(pq) if isinstance(pq, (int, float)) else math.nan, out, str(t.get("device", "")),
                    str(t.get("error", "")), str(t.get("started_at", model.created_at)))
 

@@ -202,8 +202,9 @@ class TrainingInstall(QObject):
                         continue
                     if info.resumable:
                         found = m.id
-                        words = (f"The run “{m.name}” was {info.status_words} after {info.epochs_done} of "
-                                 f"{info.epochs} epochs; Resume continues it from its last checkpoint.")
+                        of = f" of {info.epochs}" if info.epochs else ""  # a time budget has no count
+                        words = (f"The run “{m.name}” was {info.status_words} after {info.epochs_done}{of} "
+                                 "epochs; Resume continues it from its last checkpoint.")
                     break
             except Exception as e:  # noqa: BLE001
                 log.warning("cannot look for an interrupted run: %s", e)

@@ -171,3 +171,15 @@ def test_the_budget_spent_by_an_evaluation_ends_the_run_without_a_second_one(sou
     assert records[-1].status == "finished" and records[-1].epochs_done == 1 and len(steps(records)) == 2
     assert [r.epoch for r in records if r.kind == "eval"] == [1]
     assert [r.epoch for r in records if r.kind == "epoch"] == [1]
+
+
+def test_a_budget_run_in_a_project_counts_epochs_done_without_a_total(tmp_path):
+    from core.project import Project
+    from core.training import project_models as pm
+
+    with Project.create(tmp_path / "p.pinspect") as project:
+        budget = pm.register_run(project, pm.new_run_dir(project),
+                                 TrainConfig(epochs=12, max_minutes=20, follow_budget=True), "cpu_fast")
+        counted = pm.register_run(project, pm.new_run_dir(project), TrainConfig(epochs=12), "cpu_fast")
+        assert pm.run_info(project, project.models.get(budget)).epochs == 0  # the panel shows epochs done alone
+        assert pm.run_info(project, project.models.get(counted)).epochs == 12
