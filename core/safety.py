@@ -175,7 +175,7 @@ def remove_stale_work_folders(dest: str | Path) -> list[Path]:
     working folder is left alone). Returns the folders removed.
     """
     dest = Path(dest)
-    removed = []
+    removed: list[Path] = []
     try:
         siblings = list(dest.parent.iterdir())
     except OSError:
@@ -210,7 +210,7 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
     untouched for ``STALE_TEMP_AGE_S``. A write in progress is never touched. Returns what went."""
     import re
 
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:

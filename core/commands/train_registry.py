@@ -83,17 +83,19 @@ class RunRegistry:
 
     def record(self, rec) -> None:
         """Follow one progress record (epochs, evaluations, the end; steps are skipped)."""
-        if self.model_id is None or rec.kind == "step":
+        model_id = self.model_id
+        if model_id is None or rec.kind == "step":
             return
         if rec.kind == "status" and rec.phase != "prepare":
             return
         from core.training import project_models as pm
 
-        self._with_project("recording its progress", lambda project: pm.follow_record(project, self.model_id, rec))
+        self._with_project("recording its progress", lambda project: pm.follow_record(project, model_id, rec))
 
     def failed(self, message: str) -> None:
-        if self.model_id is None:
+        model_id = self.model_id
+        if model_id is None:
             return
         from core.training import project_models as pm
 
-        self._with_project("recording its end", lambda project: pm.mark_failed(project, self.model_id, message))
+        self._with_project("recording its end", lambda project: pm.mark_failed(project, model_id, message))
