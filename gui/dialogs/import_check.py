@@ -51,7 +51,7 @@ class CheckedImport:
         if self.kind == COCO_INSTANCES:
             return formats.import_coco_instances(self.source, self.images, fill=self.fill, progress=progress,
                                                  cancel=cancel)
-        if self.kind == LABELME:
+        if self.kind == LABELME:  # labels are matched to the categories of the mapping: the project's
             return formats.import_labelme(self.source, categories=self.mapping.categories if self.mapping else None,
                                           fill=self.fill, progress=progress, cancel=cancel)
         options = formats.MaskFolderOptions(self.mode, self.connectivity, self.min_area, self.fill)

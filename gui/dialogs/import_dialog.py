@@ -331,6 +331,11 @@ class ImportDialog(QDialog):
                 mapping = self.classes.mapping(fill)
             else:
                 mapping = self._binary_mapping()
+        elif kind == LABELME:
+            from core.formats.class_mapping import ClassMapping
+
+            # labelme labels are names: they keep the project's categories (ids, kinds, colours)
+            mapping = ClassMapping(self.session.project.categories.get())
         split = self.split.currentData()
         return CheckedImport(kind=kind, source=source, images=images, masks=masks, mapping=mapping,
                              classes_option=option, mode=self.mode.currentData(),

@@ -238,3 +238,20 @@ def test_a_dropped_mask_dataset_opens_the_dialog_with_the_values_listed(qtbot, w
     qtbot.waitUntil(lambda: dialog.classes.table.rowCount() == 4, timeout=10_000)
     assert "2 photos will be added" in _check(qtbot, dialog)
     assert len(window.session.images) == 1  # nothing added without the user's go
+
+
+def test_labelme_labels_keep_the_project_categories(qtbot, window, make_project, tmp_path):
+    import json
+
+    from core.formats.detect import LABELME
+
+    photo = write_photos(tmp_path / "lm", 1, W, H, start=80)[0]
+    (tmp_path / "lm" / f"{photo.stem}.json").write_text(json.dumps({
+        "shapes": [{"label": "spalling", "points": [[10, 10], [40, 10], [40, 30], [10, 30]], "shape_type": "polygon"}],
+        "imagePath": photo.name, "imageHeight": H, "imageWidth": W, "imageData": None}))
+    open_project(qtbot, window, make_project(1, annotated=0))
+    dialog = _open_dialog(qtbot, window)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(LABELME))
+    _type_path(qtbot, dialog.source.edit, tmp_path / "lm")
+    summary = _check(qtbot, dialog)
+    assert "1 photos will be added" in summary and "spalling: 1" in summary and "New categories" not in summary
