@@ -10,7 +10,7 @@ import math
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 #: Names of the loss terms people know; a term a model adds later is drawn under its own name.
@@ -28,6 +28,12 @@ def loss_terms(losses: dict[str, float]) -> list[str]:
     they would crowd the chart without telling more."""
     return [k for k in losses if k.startswith("loss") and not k[-1].isdigit()]
 MAX_POINTS = 1200
+#: Below this height (px) a chart is compact: small title, no axis titles, legend on the right.
+#: The training panel's default height in a 1280 x 800 or 1440 x 900 window is ~130 px, where
+#: the full layout left QtCharts ~20 px of plot and every label elided to "...".
+COMPACT_HEIGHT = 240
+#: Room a tick label needs (px): ticks are spaced so that labels never crowd.
+X_LABEL_PX, Y_LABEL_PX = 80, 26
 
 
 def nice_step(raw: float) -> float:
@@ -55,6 +61,8 @@ class _Chart(QChartView):
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumSize(160, 40)  # the bottom panels must not force a tall window
+        self._title = title
+        self._compact: bool | None = None
         chart.setTitle(title)
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         chart.setMargins(QMargins(4, 4, 4, 4))
@@ -70,6 +78,37 @@ class _Chart(QChartView):
         for key, name in keys.items():
             self._add_series(key, name)
         self.apply_palette()
+        self._lay_out()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._lay_out()
+        self._fit()
+
+    def _lay_out(self) -> None:
+        """Full layout when there is room; compact (the usual bottom panel) otherwise."""
+        compact = self.height() < COMPACT_HEIGHT
+        if compact == self._compact:
+            return
+        self._compact = compact
+        chart = self.chart()
+        font = QFont(self.font())
+        if compact:
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        font.setBold(not compact)
+        chart.setTitleFont(font)
+        chart.setMargins(QMargins(2, 0, 2, 0) if compact else QMargins(4, 4, 4, 4))
+        # The axis titles repeat the chart's title ("Training loss per step"): the first to go.
+        for axis in (self.x_axis, self.y_axis):
+            axis.setTitleVisible(not compact)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight if compact else Qt.AlignmentFlag.AlignBottom)
+
+    def _ticks(self) -> tuple[int, int]:
+        """How many x and y tick labels fit the plot at the chart's size (at least 2 each)."""
+        legend_w = 90 if self._compact else 0
+        plot_w = max(1, self.width() - 70 - legend_w)
+        plot_h = max(1, self.height() - (30 if self._compact else 110))
+        return max(2, plot_w // X_LABEL_PX), max(2, min(6, plot_h // Y_LABEL_PX))
 
     def _add_series(self, key: str, name: str) -> QLineSeries:
         s = QLineSeries()
@@ -137,12 +176,14 @@ class _Chart(QChartView):
         # Ticks on round numbers (1, 2, 5 x 10^k) rather than on fifths of an odd range.
         self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
         self.x_axis.setTickAnchor(0)
-        self.x_axis.setTickInterval(nice_step((hi - lo) / 5))
+        nx, _ny = self._ticks()
+        self.x_axis.setTickInterval(nice_step((hi - lo) / nx))
         self._fit_y(min(ys), max(ys))
 
     def _fit_y(self, lo: float, hi: float) -> None:
         pad = (hi - lo) * 0.05 or 0.5
         self.y_axis.setRange(min(0.0, lo), hi + pad)
+        self.y_axis.setTickCount(self._ticks()[1])
         self.y_axis.applyNiceNumbers()
 
 
@@ -150,15 +191,15 @@ class LossChart(_Chart):
     """The weighted loss terms against the optimizer step."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Training loss", "step", "loss", {}, parent)
+        super().__init__("Training loss per step", "step", "loss", {}, parent)
 
 
 class PQChart(_Chart):
     """Validation PQ (all, things, stuff; x 100 as panopticapi prints it) against the epoch."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Validation PQ", "epoch", "PQ", {"pq": "PQ", "pq_things": "things", "pq_stuff": "stuff"},
-                         parent)
+        super().__init__("Validation PQ per epoch", "epoch", "PQ",
+                         {"pq": "PQ", "pq_things": "things", "pq_stuff": "stuff"}, parent)
         for s in self.series.values():
             s.setPointsVisible(True)
 
@@ -167,5 +208,5 @@ class PQChart(_Chart):
         self.y_axis.setRange(0.0, top)
         self.y_axis.setTickType(QValueAxis.TickType.TicksDynamic)
         self.y_axis.setTickAnchor(0)
-        self.y_axis.setTickInterval(10.0 if top <= 50 else 20.0)
+        self.y_axis.setTickInterval(max(10.0, nice_step(top / (self._ticks()[1] - 1))))
         self.y_axis.setLabelFormat("%d")
