@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BATCH = {"cpu_fast": 4, "cpu_small": 4, "detr_r50": 2}
+BATCH = {"cpu_fast": 4, "cpu_lite0": 4, "cpu_small": 4, "detr_r50": 2}
 
 
 def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, device: str) -> dict:
