@@ -37,6 +37,14 @@ VOID_VALUE = 255  # the usual "border / do not care" value of segmentation masks
 PREVIEW_W, PREVIEW_H = 240, 160
 UNLABELLED_RGB, VOID_RGB = (0, 0, 0), (90, 90, 90)
 COLUMNS = ("Value", "Pixels (share)", "In masks", "Becomes", "New category name", "Kind")
+HEADER_TIPS = {
+    0: "A pixel value found in the masks",
+    1: "Pixels holding the value in the masks read, and their share of all pixels read",
+    2: "How many of the masks read hold the value",
+    3: "A category of the project, a new category, 'unlabelled' (like 0: the fill class, or void) or 'void' "
+       "(never labelled, e.g. 255 borders)",
+    5: "thing: countable defects, one segment per connected region; stuff: one region per photo",
+}
 
 
 def default_choice(value: int, project: CategorySet, file_mapping: ClassMapping | None) -> tuple[str, str, bool]:
@@ -79,6 +87,8 @@ class ClassMappingTable(QWidget):
         self.note.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for col, tip in HEADER_TIPS.items():
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
