@@ -71,7 +71,7 @@ def register_model(project: "Project", predictor: "Predictor", name: str | None 
 
 def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterable[int] | None = None, *,
                    model_id: int | None = None, threshold: float = 0.5, keep_manual: bool = False,
-                   progress: Callable[[int, int, str], None] | None = None,
+                   thin_refine: bool = True, progress: Callable[[int, int, str], None] | None = None,
                    cancel: "CancelFlag | None" = None) -> ProjectPredictionReport:
     """Predict project photos (all when ``image_ids`` is None) and store each prediction.
 
@@ -81,6 +81,9 @@ def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterab
             with ``rethreshold``.
         keep_manual: the stored result keeps each photo's manual annotation and fills only its
             unlabeled pixels (remembered for re-thresholding).
+        thin_refine: the stored result's thin segments (cracks) are redrawn at the photo's
+            resolution (``core.inference.thin_refine``; the photo is read again, only when the
+            result has one), as the window would show them.
         progress, cancel: as ``Predictor.predict_many``; a cancel keeps what was stored.
     Raises:
         CategoryError: the model's categories are not the project's (nothing is stored).
@@ -110,7 +113,8 @@ def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterab
                                   f"the photo is now {pred.image_size[1]}x{pred.image_size[0]}, the project "
                                   f"recorded {rec.width}x{rec.height}; relink or re-import it"))
             continue
-        store_prediction(project, rec.id, model_id, pred, threshold, keep_manual)
+        image = _photo_for_refinement(pred, threshold, rec) if thin_refine else None
+        store_prediction(project, rec.id, model_id, pred, threshold, keep_manual, image=image)
         report.predicted.append(rec.id)
     report.cancelled = seen < len(records)
     log.info("predicted %d photos with model %d (%d skipped%s)", len(report.predicted), model_id,
@@ -119,16 +123,45 @@ def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterab
 
 
 def store_prediction(project: "Project", image_id: int, model_id: int, prediction: PanopticPrediction,
-                     threshold: float, keep_manual: bool = False) -> PanopticAnnotation:
+                     threshold: float, keep_manual: bool = False, image=None) -> PanopticAnnotation:
     """Store one photo's prediction (payload + the result at ``threshold``); returns that result.
 
     ``keep_manual``: the result keeps the photo's manual annotation and fills only its unlabeled
-    pixels (remembered for re-thresholding)."""
+    pixels (remembered for re-thresholding). ``image``: the photo (``[H, W, 3]`` uint8, full size,
+    upright): the result's thin segments are then redrawn on it (``core.inference.thin_refine``)
+    before the manual annotation is laid over."""
     manual = project.annotations.load(image_id) if keep_manual else None
-    annotation = prediction.panoptic(threshold, keep=manual)
+    if image is None:
+        annotation = prediction.panoptic(threshold, keep=manual)
+    else:
+        from core.inference.thin_refine import grid_cell, refine_thin
+
+        annotation = refine_thin(prediction.panoptic(threshold), image, prediction.categories,
+                                 cell=grid_cell(prediction))
+        if manual is not None:
+            from core.inference.merge import fill_unlabeled
+
+            annotation = fill_unlabeled(manual, annotation, prediction.categories)
     meta = dict(prediction.meta_json(), threshold=float(threshold), keep_manual=bool(keep_manual))
     project.predictions.save(image_id, model_id, prediction.to_bytes(), meta, annotation)
     return annotation
+
+
+def _photo_for_refinement(prediction: PanopticPrediction, threshold: float, rec):
+    """The photo at full size when the result at ``threshold`` has a thin segment, else None
+    (also when it cannot be read now: the model's masks are stored as they are)."""
+    from core.errors import InspectorError
+    from core.imageio import load_image
+    from core.inference.thin_refine import thin_segment_ids
+
+    if not thin_segment_ids(prediction.panoptic(threshold), prediction.categories):
+        return None
+    try:
+        image = load_image(rec.path)
+    except InspectorError as e:
+        log.warning("%s: thin segments stored at the model's resolution: %s", rec.path, e)
+        return None
+    return image if image.shape[:2] == tuple(prediction.image_size) else None
 
 
 def load_prediction(project: "Project", image_id: int, model_id: int) -> PanopticPrediction | None:

@@ -24,12 +24,22 @@ def test_predictions_are_stored_shown_and_rethresholded(project, predictor, tmp_
     ids = project.images.ids()
     assert report.predicted == ids and not report.failed and not report.cancelled
     assert register_model(project, predictor) == report.model_id  # the same checkpoint is one model
+    from core.imageio import load_image
+    from core.inference.thin_refine import grid_cell, refine_thin
+
     for image_id in ids:
         shown = project.predictions.load_annotation(image_id, report.model_id)  # what opening a photo shows
         pred = load_prediction(project, image_id, report.model_id)
         assert shown.shape == project.images.size(image_id)
-        assert np.array_equal(shown.id_map, pred.panoptic(0.4).id_map)
-        assert shown.segments == pred.panoptic(0.4).segments
+        # The model's result, its cracks redrawn on the photo at full resolution.
+        expected = refine_thin(pred.panoptic(0.4), load_image(project.images.get(image_id).path), pred.categories,
+                               cell=grid_cell(pred))
+        assert np.array_equal(shown.id_map, expected.id_map)
+        assert shown.segments == expected.segments
+    # Without refinement the stored result is the model's own.
+    coarse = predict_images(project, predictor, ids[:1], threshold=0.4, thin_refine=False)
+    shown = project.predictions.load_annotation(ids[0], coarse.model_id)
+    assert np.array_equal(shown.id_map, load_prediction(project, ids[0], coarse.model_id).panoptic(0.4).id_map)
     # The slider moves: the stored result follows, without the network.
     image_id = ids[0]
     pred = load_prediction(project, image_id, report.model_id)
