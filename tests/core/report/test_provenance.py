@@ -123,3 +123,29 @@ def test_a_report_with_no_figures_at_all_is_refused_by_the_command(tmp_path, pho
         project.images.add_files([tmp_path / "a.jpg"])
     assert cli_main(["report", str(tmp_path / "empty.pinspect"), "--out", str(tmp_path / "r")]) == 1
     assert "nothing to report" in capsys.readouterr().err
+
+
+def _pdf_text(path, tmp_path, **kw) -> str:
+    import pypdfium2 as pdfium
+
+    from core.report.pdf_report import write_pdf
+
+    with Project.open(path, read_only=True) as project:
+        photos, cats, info = report_from_project(project, **kw)
+        write_pdf(photos, cats, tmp_path / "report.pdf", info)
+    pdf = pdfium.PdfDocument(str(tmp_path / "report.pdf"))
+    try:
+        return " ".join(" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+def test_the_pdf_follows_the_same_rules(six_photos, tmp_path):
+    path, model_id, _ = six_photos
+    text = _pdf_text(path, tmp_path)
+    assert "not evaluated" in text and "never evaluated" in text
+    assert text.count("Not annotated and not predicted") == 2
+    assert NO_DEFECTS not in text  # two empty predictions of an unevaluated model, and nothing else empty
+    _log_training_validation(path, model_id, pq=42.0, images=12)
+    text = _pdf_text(path, tmp_path)
+    assert "PQ 42.0 on 12 validation photos" in text and text.count(NO_DEFECTS) == 2
