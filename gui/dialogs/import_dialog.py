@@ -18,13 +18,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from core.errors import InspectorError
 from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, DATASET_NAMES, LABELME, MASK_FOLDER, DroppedDataset
 from gui.dialogs.class_mapping_table import ClassMappingTable
+from gui.dialogs.path_field import PathField
 from gui.dialogs.import_check import CheckedImport, plan_text, run_import
 from gui.project_session import ProjectSession
 
@@ -33,40 +34,6 @@ from gui.project_session import ProjectSession
 #: under any crack or spall worth recording at the resolutions inspections use.
 DEFAULT_MIN_AREA = 25
 SCAN_DELAY_MS = 400  # wait for the typing to stop before reading the masks folder
-
-
-class PathField(QWidget):
-    """A line edit with a Browse button (file or folder). ``changed`` fires on every edit."""
-
-    changed = Signal()
-
-    def __init__(self, folder: bool, caption: str, file_filter: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.folder, self.caption, self.filter = folder, caption, file_filter
-        self.edit = QLineEdit()
-        self.edit.textChanged.connect(lambda *_: self.changed.emit())
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.edit, 1)
-        row.addWidget(browse)
-
-    def _browse(self) -> None:
-        start = self.edit.text() or str(Path.home())
-        if self.folder:
-            path = QFileDialog.getExistingDirectory(self, self.caption, start)
-        else:
-            path, _ = QFileDialog.getOpenFileName(self, self.caption, start, self.filter)
-        if path:
-            self.edit.setText(path)
-
-    def path(self) -> Path | None:
-        text = self.edit.text().strip()
-        return Path(text) if text else None
-
-    def set_path(self, path: Path | None) -> None:
-        self.edit.setText("" if path is None else str(path))
 
 
 class ImportDialog(QDialog):
