@@ -32,6 +32,7 @@ from core.measure.roles import Role
 from core.measure.table import PhotoMeasurements, at_threshold, measure_annotation, summarize
 from core.report.exif import PhotoExif, read_exif
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo, ReportPhoto
+from core.report.provenance import NO_DEFECTS, empty_result_text
 from core.report.overlay import render_overlay
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def _meta_rows(info: ReportInfo, photos: Sequence[PhotoMeasurements], styles) ->
                       + ("" if n_cal == len(photos) else f"; {len(photos) - n_cal} in pixels"))]
     if info.model:
         rows.append(("Model", info.model))
+        if info.absence_reason and any(p.source == SOURCE_PREDICTION for p in photos):
+            rows.append(("Photos without predicted defects", f"not conclusive: {info.absence_reason}"))
     if info.min_score is not None:
         rows.append(("Confidence threshold", f"{info.min_score:.2f}"))
     if info.width_limit is not None:
@@ -310,7 +313,9 @@ def write_pdf(photos: Sequence[ReportPhoto], categories: CategorySet, path: str 
         if pm.source != SOURCE_NONE and pm.defects:
             story.append(_defects_table(pm, info, styles, frame_w))
         elif pm.source != SOURCE_NONE:
-            story.append(Paragraph("No defects on this photo.", styles["base"]))
+            # The same words as the HTML: a model that has not proved itself never says "no defects".
+            empty = empty_result_text(pm.source == SOURCE_PREDICTION, info.absence_reason)
+            story.append(Paragraph(_e(empty), styles["base" if empty == NO_DEFECTS else "warn"]))
 
     project = info.project or info.title
     regular, _bold = _fonts()
