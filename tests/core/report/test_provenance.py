@@ -118,9 +118,10 @@ def test_a_report_with_no_figures_at_all_is_refused_by_the_command(tmp_path, pho
     from core.cli import main as cli_main
 
     rgb, _ = photo_factory(seed=1)
-    (tmp_path / "a.jpg").write_bytes(encode_jpeg(rgb))
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(encode_jpeg(rgb))
     with Project.create(tmp_path / "empty.pinspect") as project:
-        project.images.add_files([tmp_path / "a.jpg"])
+        project.images.add_files([tmp_path / "photos" / "a.jpg"])
     assert cli_main(["report", str(tmp_path / "empty.pinspect"), "--out", str(tmp_path / "r")]) == 1
     assert "nothing to report" in capsys.readouterr().err
 
