@@ -50,9 +50,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.categories import default_categories  # noqa: E402
-from core.formats.coco_panoptic_io import PanopticRecord
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic  # noqa: E402
 from core.idpng import id2rgb  # noqa: E402
-from core.panoptic import PanopticAnnotation, Segment, write_coco_panoptic  # noqa: E402
+from core.panoptic import PanopticAnnotation, Segment  # noqa: E402
 
 CATS = default_categories()
 CRACK, SPALLING, REBAR, CONCRETE, BACKGROUND = 1, 2, 3, 4, 5

@@ -109,6 +109,10 @@ def run(args) -> int:
             print("note: --coco-ap and --worst need the inspector backend; ignored")
         pq = evaluate_with_panopticapi(args.gt, args.pred, args.gt_folder, args.pred_folder)
     else:
+        from core.commands.process_tuning import keep_freed_memory, single_threaded_opencv
+
+        keep_freed_memory()  # image buffers reused instead of page-faulted in for every PNG
+        single_threaded_opencv()  # our worker threads already use every core
         bar = ProgressBar("evaluate")
         try:
             ev = evaluate_files(args.gt, args.pred, args.gt_folder, args.pred_folder, coco_ap=args.coco_ap,
