@@ -114,7 +114,8 @@ class WindowActions:
         m.addAction(self.add("delete", "&Delete segment", c.delete_selected, [QKeySequence.StandardKey.Delete, "Backspace"],
                              "mdi6.trash-can-outline"))
         m.addAction(self.add("merge", "&Merge segments", c.merge_selected, "M", "mdi6.merge"))
-        m.addAction(self.add("split", "S&plit into connected parts", c.split_selected, "Ctrl+Shift+S", "mdi6.call-split"))
+        # Shift+M beside Merge (M): Ctrl+Shift+S is Save as copy, and an ambiguous key fires neither.
+        m.addAction(self.add("split", "S&plit into connected parts", c.split_selected, "Shift+M", "mdi6.call-split"))
         self.category_menu = bind(m.addMenu("Change &category"), "mdi6.tag-outline")
         self.category_menu.aboutToShow.connect(self._fill_category_menu)
         m.addAction(self.add("select_none", "Select &none", lambda: c.document and c.document.select([]), "Ctrl+D",
