@@ -45,3 +45,18 @@ def test_dragging_with_changing_counts_keeps_the_groove_still(qtbot):
                        QPoint(start.x() + 300, start.y()))
     assert w.threshold() > 0.5  # it did move
     assert len(geometries) == 1, geometries
+
+
+def test_a_photo_that_shows_nothing_because_of_the_threshold_says_so(qtbot):
+    w = ConfidenceSlider()
+    qtbot.addWidget(w)
+    w.set_levels([0.41, 0.55, 0.62])  # the prediction's score levels
+    w.set_threshold(0.8)
+    w.show_count(0, 0)
+    text = w.count_label.text()
+    assert "0 segments" in text and "0.62" in text and "lower" in text.lower()
+    w.set_threshold(0.5)
+    w.show_count(2, 3)
+    assert "0.62" not in w.count_label.text()
+    tip = w.count_label.toolTip().lower()
+    assert "candidate" in tip and "merge" in tip  # what candidates are, and why an area can grow
