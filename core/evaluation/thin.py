@@ -98,6 +98,7 @@ def match_centrelines(gt_line: np.ndarray, pred_line: np.ndarray, tolerance: flo
         return np.array([n_pred, 0, n_gt, 0], np.int64)
     # The distance transforms only need the joint bounding box, widened by the tolerance.
     box = _bbox(gt_line | pred_line)
+    assert box is not None  # both lines have pixels
     pad = int(math.ceil(tolerance)) + 1
     h, w = gt_line.shape
     y0, y1, x0, x1 = max(0, box[0] - pad), min(h, box[1] + pad), max(0, box[2] - pad), min(w, box[3] + pad)

@@ -241,7 +241,9 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
     # crack go to the surface around; ribbon stretches where the photo showed no crack stay.
     for blk in blocks:
         win = orig[blk.wy, blk.wx]
-        line_win = blk.line > 0
+        owners = blk.line
+        assert owners is not None  # set for every block in pass 2
+        line_win = np.asarray(owners > 0)
         if not line_win.any():
             continue
         iy, ix = blk.inner
@@ -255,7 +257,7 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
         if released.any():
             new[released] = _nearest_surface(win, blk.coarse)[iy, ix][released]
         takes = line & (coarse | take_lut[here])
-        new[takes] = blk.line[iy, ix][takes]
+        new[takes] = owners[iy, ix][takes]
         ids[blk.ys, blk.xs] = new
     return sorted(refined), kept_coarse
 
