@@ -14,7 +14,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QStyleOption
 
 STEPS = 100  # slider units per 1.0 of threshold
 #: The longest texts the count label shows (``show_count``): its width is set from them.
-WIDEST_COUNTS = ("888 segments · 8888 candidates above 0.88", "No prediction for this photo")
+WIDEST_COUNTS = ("888 segments · 8888 candidates above 0.88", "No prediction for this photo",
+                 "0 segments: the best scores 0.88, lower the threshold to see it")
+COUNT_TIP = ("Segments: what the photo shows at this threshold.\n"
+             "Candidates: the model's guesses scoring above it. Where guesses overlap, each pixel goes to "
+             "the likeliest; a guess left with few pixels is dropped, and the surface guesses of one class "
+             "are merged into one segment, so there can be more candidates than segments.\n"
+             "Moving the threshold re-draws the segments from the candidates left: a segment can grow when "
+             "a guess that took part of its pixels drops out, so measure areas at the threshold you report.")
 
 
 class LevelSlider(QSlider):
@@ -73,6 +80,7 @@ class ConfidenceSlider(QWidget):
         self.count_label.setObjectName("segmentCount")
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         widest = max(WIDEST_COUNTS, key=self.count_label.fontMetrics().horizontalAdvance)
+        self.count_label.setToolTip(COUNT_TIP)
         self.count_label.setFixedWidth(self.count_label.fontMetrics().horizontalAdvance(widest) + 8)
         row = QHBoxLayout(self)  # one row: it sits in a bottom dock, where height is scarce
         row.setContentsMargins(0, 0, 0, 0)
@@ -119,7 +127,11 @@ class ConfidenceSlider(QWidget):
             self.count_label.setText("No prediction for this photo")
             return
         text = f"{segments} segment{'s' if segments != 1 else ''}"
-        if candidates is not None and candidates != segments:
+        best = max(self.slider.levels, default=None)
+        if segments == 0 and not candidates and best is not None and best <= self.threshold():
+            # Nothing on the photo only because of the threshold: say so rather than "0 segments".
+            text += f": the best scores {best:.2f}, lower the threshold to see it"
+        elif candidates is not None and candidates != segments:
             text += f" · {candidates} candidate{'s' if candidates != 1 else ''} above {self.threshold():.2f}"
         self.count_label.setText(text)
 
