@@ -48,9 +48,9 @@ def register(sub) -> None:
                                  "<project>_models/<date-time>, and are registered in it; a dataset's "
                                  "into runs/<date-time>)")
     p.add_argument("--preset", default=None,
-                   help="training preset: cpu_fast (default: from random weights on a CPU in minutes), "
-                        "cpu_small (the published DETR recipe, small), detr_r50 (fine-tuning the public "
-                        "weights, GPU), tiny; options below override it")
+                   help="training preset: cpu_fast (default: learns on a CPU in minutes), cpu_lite0 (the "
+                        "same on EfficientNet-Lite0 ImageNet features), cpu_small (the published DETR recipe, "
+                        "small), detr_r50 (fine-tuning the public weights, GPU), tiny; options below override it")
     p.add_argument("--config", help="a JSON file of TrainConfig fields, instead of a preset")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN",
                    help="continue a run: its folder or checkpoint (default: --out); its settings are kept "
@@ -66,8 +66,9 @@ def register(sub) -> None:
                         "EfficientNet-Lite0 preset cpu_lite0 unless --preset says otherwise), or a FILE (our "
                         "checkpoint, a public DETR checkpoint, an ImageNet state dict). Default: fine-tune the "
                         "project's active model, else the shipped model when the data has its categories (by "
-                        "name), else random weights; class rows of categories with the same name are kept, a "
-                        "new category gets a new row")
+                        "name), else the preset's own weights; class rows of categories with the same name are "
+                        "kept, a new category gets a new row. With --model, only a model of that config is "
+                        "fine-tuned")
     g.add_argument("--init-kind", choices=INIT_KINDS, help="what --init is (default: told by its content)")
     g.add_argument("--new-class-head", action="store_true", default=None,
                    help="fine-tune a checkpoint whose categories differ, with a new class head")
