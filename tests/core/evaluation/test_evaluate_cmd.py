@@ -66,3 +66,22 @@ def test_panopticapi_backend_errors_are_typed(files, tmp_path, monkeypatch):
     with pytest.raises(InspectorError, match="not installed") as info:
         evaluate_with_panopticapi(gt_json, pred_json)
     assert "pip install" in info.value.hint
+
+
+def test_file_evaluation_process_loads_only_what_it_needs(files):
+    """The whole ``main.py evaluate`` process, as a user runs it: no torch, Qt, scipy or
+    scikit-image (thin metrics and models load them when asked for), no other command module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gt_json, pred_json = files
+    code = ("import sys, main\n"
+            f"code = main.main(['evaluate', '--gt', {str(gt_json)!r}, '--pred', {str(pred_json)!r}])\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'scipy', 'skimage'))\n"
+            "cmds = sorted(m for m in sys.modules if m.startswith('core.commands.') and m.endswith('_cmd'))\n"
+            "print(code, heavy, cmds, file=sys.stderr)\n")
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "0 [] ['core.commands.evaluate_cmd']"
