@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import cast
 
 from core.atomic import atomic_write_text
 from core.errors import CategoryError
@@ -42,13 +43,13 @@ class Category:
         return d
 
     @staticmethod
-    def from_json(d: dict) -> "Category":
+    def from_json(d: dict) -> Category:
         try:
             return Category(
                 id=int(d["id"]),
                 name=str(d["name"]),
                 isthing=bool(d.get("isthing", 1)),
-                color=tuple(int(c) for c in d.get("color", _auto_color(int(d["id"])))),
+                color=as_rgb(int(c) for c in d.get("color", _auto_color(int(d["id"])))),
                 supercategory=str(d.get("supercategory", "")),
                 thin=None if d.get("thin") is None else _flag(d["thin"]),
             )
@@ -56,6 +57,12 @@ class Category:
             raise CategoryError(f"category is missing the key {e.args[0]!r}: {d!r}") from e
         except (TypeError, ValueError) as e:
             raise CategoryError(f"category has a field of the wrong type: {d!r}") from e
+
+
+def as_rgb(values: Iterable[int]) -> tuple[int, int, int]:
+    """``values`` as a ``Category.color`` tuple, unchecked: a ``CategorySet`` checks the length and
+    range when it is made, and its error names the category."""
+    return cast("tuple[int, int, int]", tuple(values))
 
 
 def _flag(value: object) -> bool:
@@ -138,16 +145,16 @@ class CategorySet:
         return max(self.ids, default=0) + 1
 
     def added(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None,
-              supercategory: str = "defect") -> "CategorySet":
+              supercategory: str = "defect") -> CategorySet:
         cid = self.next_id()
-        cat = Category(cid, name, isthing, tuple(color) if color else _auto_color(cid), supercategory)
+        cat = Category(cid, name, isthing, as_rgb(color) if color else _auto_color(cid), supercategory)
         return CategorySet(self.categories + (cat,))
 
-    def replaced(self, cat: Category) -> "CategorySet":
+    def replaced(self, cat: Category) -> CategorySet:
         self.by_id(cat.id)
         return CategorySet(tuple(cat if c.id == cat.id else c for c in self.categories))
 
-    def removed(self, cat_id: int) -> "CategorySet":
+    def removed(self, cat_id: int) -> CategorySet:
         self.by_id(cat_id)
         return CategorySet(tuple(c for c in self.categories if c.id != cat_id))
 
@@ -156,7 +163,7 @@ class CategorySet:
         return [c.to_json() for c in self.categories]
 
     @staticmethod
-    def from_json(items: Iterable[dict]) -> "CategorySet":
+    def from_json(items: Iterable[dict]) -> CategorySet:
         if not isinstance(items, (list, tuple)):
             raise CategoryError("categories must be a JSON list")
         return CategorySet(tuple(Category.from_json(d) for d in items))
@@ -165,7 +172,7 @@ class CategorySet:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False))
 
     @staticmethod
-    def load(path: str | Path) -> "CategorySet":
+    def load(path: str | Path) -> CategorySet:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:

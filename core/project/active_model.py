@@ -20,7 +20,7 @@ ACTIVE_MODEL_SETTING = "models.active"
 COMPLETED_RUNS = ("finished", "time_limit")
 
 
-def completed(model: "ModelRecord") -> bool:
+def completed(model: ModelRecord) -> bool:
     """Whether ``model`` may become active without the user choosing it: a model that is not a
     training run of this project (imported, the demo model), or a run that ended as planned. A
     cancelled, failed, interrupted or still running run may hold weights that learnt nothing."""
@@ -28,7 +28,7 @@ def completed(model: "ModelRecord") -> bool:
     return status is None or status in COMPLETED_RUNS
 
 
-def active_model_id(project: "Project") -> int | None:
+def active_model_id(project: Project) -> int | None:
     """The project's active model: the one set with ``set_active_model`` when it is still
     registered, else the newest completed model (``completed``) whose checkpoint file exists,
     else None."""
@@ -40,7 +40,7 @@ def active_model_id(project: "Project") -> int | None:
     return usable[-1].id if usable else None
 
 
-def set_active_model(project: "Project", model_id: int | None) -> None:
+def set_active_model(project: Project, model_id: int | None) -> None:
     """Remember ``model_id`` as the project's active model (None: back to the newest one).
     Raises ``ProjectError`` for an id the project does not have."""
     if model_id is not None:

@@ -123,7 +123,7 @@ def read_segments(conn: sqlite3.Connection, image_id: int) -> dict[int, Segment]
 class AnnotationStore:
     """``project.annotations``."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 

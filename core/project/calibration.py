@@ -20,15 +20,15 @@ if TYPE_CHECKING:
 class CalibrationStore:
     """``project.calibration``: ``set``, ``get``, ``all``, ``clear`` per image id."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 
     def set(self, image_id: int, calibration: Calibration) -> None:
         """Set (or replace) an image's scale."""
         if not isinstance(calibration, Calibration):
-            raise ProjectError(f"a calibration must be a core.calibration.Calibration, got {type(calibration).__name__}",
-                               f"image {image_id}")
+            raise ProjectError("a calibration must be a core.calibration.Calibration, "
+                               f"got {type(calibration).__name__}", f"image {image_id}")
         try:
             text = json.dumps(calibration.detail, allow_nan=False)
         except (TypeError, ValueError) as e:

@@ -12,11 +12,12 @@ import json
 import logging
 import sqlite3
 from dataclasses import replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import numpy as np
 
-from core.categories import Category, CategorySet, _auto_color
+from core.categories import Category, CategorySet, _auto_color, as_rgb
 from core.errors import CategoryError
 from core.idpng import decode_ids
 from core.panoptic import PanopticAnnotation
@@ -117,7 +118,7 @@ def _upsert(conn: sqlite3.Connection, c: Category, position: int) -> None:
 class CategoryStore:
     """``project.categories``."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 
@@ -138,7 +139,7 @@ class CategoryStore:
         with self._db.write(f"add the category {name!r}") as conn:
             current = _rows(conn)
             cid = _next_id(conn)
-            cat = Category(cid, name.strip(), bool(isthing), tuple(color) if color else _auto_color(cid),
+            cat = Category(cid, name.strip(), bool(isthing), as_rgb(color) if color else _auto_color(cid),
                            supercategory, None if thin is None else bool(thin))
             CategorySet(current.categories + (cat,))  # validates: unique name, colour range
             _upsert(conn, cat, len(current))
@@ -172,7 +173,7 @@ class CategoryStore:
         return int(row[0]), int(row[1]), int(row[2])
 
     def delete(self, category_id: int, *, reassign_to: int | None | _Ask = ASK,
-               progress: "ProgressFn | None" = None) -> None:
+               progress: ProgressFn | None = None) -> None:
         """Delete a category. When annotations use it, ``reassign_to`` decides what the pixels
         become: another category's id, or ``None`` for void. All in one transaction.
 
@@ -188,8 +189,8 @@ class CategoryStore:
     def _without(self, category_id: int) -> CategorySet:
         return self.get().removed(int(category_id))
 
-    def replace_all(self, categories: CategorySet, reassign: Mapping[int, "int | None | _Ask"] | None = None,
-                    progress: "ProgressFn | None" = None) -> None:
+    def replace_all(self, categories: CategorySet, reassign: Mapping[int, int | None | _Ask] | None = None,
+                    progress: ProgressFn | None = None) -> None:
         """Make the project's set equal ``categories`` (the editor dialog's OK), in one transaction.
 
         Categories are matched by id: new ids are added, existing ones updated, missing ones
@@ -232,7 +233,9 @@ def _reassign(conn: sqlite3.Connection, cat_id: int, target: Category | None, pr
                          [(now_iso(), i) for i in images])
         return
     for n, image_id in enumerate(images, 1):
-        png, segs = ann_rows.read(conn, image_id)
+        stored = ann_rows.read(conn, image_id)
+        assert stored is not None, "a segment row references its annotation row (foreign key)"
+        png, segs = stored
         h, w = conn.execute("SELECT height, width FROM annotations WHERE image_id = ?", (image_id,)).fetchone()
         id_map = decode_ids(png, f"annotation of image {image_id}")
         moving = [s.id for s in segs.values() if s.category_id == cat_id]

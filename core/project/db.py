@@ -26,7 +26,7 @@ import threading
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from core.errors import ProjectError, ProjectReadOnlyError
 

@@ -6,6 +6,7 @@ Photos stay where they are; the project stores both the relative and the absolut
 """
 from __future__ import annotations
 
+import builtins  # the stores' own method `list` hides the type inside their classes
 import hashlib
 import logging
 import os
@@ -13,7 +14,8 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
 
 from core.errors import BadImageError, CancelledError, InspectorError, ProjectError
 from core.imageio import image_info_from_bytes, is_image_file, read_file_bytes, verify_image
@@ -132,7 +134,7 @@ def list_image_files(folder: str | Path, recursive: bool = True) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ProjectError("no such folder", folder)
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         found.extend(Path(root) / f for f in files if not f.startswith(".") and is_image_file(f))
@@ -146,7 +148,7 @@ _COLUMNS = ("id, rel_path, abs_path, width, height, orientation, file_size, sha2
 class ImageStore:
     """``project.images``."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 
@@ -186,7 +188,7 @@ class ImageStore:
         rows = self._db.connection().execute(sql + " ORDER BY id", args).fetchall()
         return [self._record(r) for r in rows]
 
-    def ids(self) -> list[int]:
+    def ids(self) -> builtins.list[int]:
         return [r[0] for r in self._db.connection().execute("SELECT id FROM images ORDER BY id")]
 
     def count(self) -> int:
@@ -197,12 +199,12 @@ class ImageStore:
                                             (str(paths.normalized_abs(path)),)).fetchone()
         return None if row is None else self._record(row)
 
-    def find_by_hash(self, sha256: str) -> list[ImageRecord]:
+    def find_by_hash(self, sha256: str) -> builtins.list[ImageRecord]:
         rows = self._db.connection().execute(f"SELECT {_COLUMNS} FROM images WHERE sha256 = ? ORDER BY id",
                                              (sha256,)).fetchall()
         return [self._record(r) for r in rows]
 
-    def missing(self) -> list[ImageRecord]:
+    def missing(self) -> builtins.list[ImageRecord]:
         """Images whose photo is at none of its stored paths (their annotations are kept)."""
         return [r for r in self.list() if not r.exists]
 
@@ -271,7 +273,7 @@ class ImageStore:
                     except InspectorError as e:
                         report.failed.append((batch[i], e.reason))
                         log.info("not added: %s", e)
-                    except Exception as e:  # an unexpected decoder fault must not end the batch
+                    except Exception as e:  # noqa: BLE001 - an unexpected decoder fault must not end the batch
                         report.failed.append((batch[i], f"{type(e).__name__}: {e}"))
                         log.warning("not added: %s: %r", batch[i], e)
                     done += 1
@@ -293,10 +295,10 @@ class ImageStore:
                  len(report.failed), ", cancelled" if report.cancelled else "")
         return report
 
-    def _insert(self, rows: Sequence[_Scanned], split: str | None) -> list[ImageRecord]:
+    def _insert(self, rows: Sequence[_Scanned], split: str | None) -> builtins.list[ImageRecord]:
         if not rows:
             return []
-        ids = []
+        ids: list[int] = []
         added_at = now_iso()
         with self._db.write("add photos") as conn:
             for s in rows:
@@ -306,6 +308,7 @@ class ImageStore:
                     "added_at, split) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(abs_path) DO NOTHING",
                     (rel, absolute, s.width, s.height, s.orientation, s.file_size, s.sha256, added_at, split))
                 if cur.rowcount == 1:
+                    assert cur.lastrowid is not None  # an inserted row has an id
                     ids.append(cur.lastrowid)
         return [self.get(i) for i in ids]
 
@@ -418,7 +421,7 @@ class ImageStore:
                         conn.execute("UPDATE images SET rel_path = ?, abs_path = ? WHERE id = ?",
                                      (rel, absolute, image_id))
                 except sqlite3.IntegrityError as e:
-                    raise ProjectError(f"another image of the project already uses this file",
+                    raise ProjectError("another image of the project already uses this file",
                                        s.path) from e
 
     @staticmethod

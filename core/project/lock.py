@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,11 @@ class InstanceLock:
             if not same:
                 os.close(fd)
                 continue
-            owner = json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode()
+            note = json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode()
             try:
                 os.ftruncate(fd, 0)
                 os.lseek(fd, 0, os.SEEK_SET)
-                os.write(fd, owner)
+                os.write(fd, note)
             except OSError as e:  # the lock holds even if the note cannot be written
                 log.debug("cannot write the lock owner note: %s", e)
             self._fd = fd
@@ -78,7 +79,7 @@ class InstanceLock:
 
 
 def _try_lock(fd: int) -> bool:
-    if os.name == "nt":
+    if sys.platform == "win32":  # (sys.platform, not os.name: type checkers narrow on it)
         import msvcrt
 
         try:
@@ -96,7 +97,7 @@ def _try_lock(fd: int) -> bool:
 
 
 def _unlock(fd: int) -> None:
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         try:

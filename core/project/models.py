@@ -6,13 +6,15 @@ settings are stored as JSON: pass a dict or a (frozen) dataclass, read back a di
 """
 from __future__ import annotations
 
+import builtins  # the stores' own method `list` hides the type inside their classes
 import dataclasses
 import json
 import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from core.categories import CategorySet
 from core.errors import ProjectError
@@ -63,7 +65,7 @@ _COLS = "id, name, checkpoint_rel, checkpoint_abs, config, categories, training,
 class ModelStore:
     """``project.models``."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 
@@ -82,12 +84,14 @@ class ModelStore:
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, rel, absolute, _to_json(config, "config"), json.dumps(categories.to_json()),
                  _to_json(training or {}, "training settings"), notes, now_iso()))
+            assert cur.lastrowid is not None  # an INSERT always sets it
             return int(cur.lastrowid)
 
     def update(self, model_id: int, *, name: str | None = None, checkpoint: str | Path | None = None,
                config: Any = None, training: Any = None, notes: str | None = None) -> None:
         """Change the given fields (None = keep), e.g. the checkpoint after each saved epoch."""
-        sets, args = [], []
+        sets: list[str] = []
+        args: list[object] = []
         if name is not None:
             sets.append("name = ?")
             args.append(name)
@@ -141,7 +145,7 @@ class ModelStore:
             except sqlite3.IntegrityError as e:
                 raise ProjectError(f"no model with id {model_id} in the project", self._project.path) from e
 
-    def metrics(self, model_id: int) -> dict[str, list[tuple[int, float]]]:
+    def metrics(self, model_id: int) -> dict[str, builtins.list[tuple[int, float]]]:
         """``{name: [(step, value), ...]}`` in step order (a curve per name)."""
         out: dict[str, list[tuple[int, float]]] = {}
         for step, name, value in self._db.connection().execute(

@@ -50,7 +50,7 @@ def _segments_from_json(text: str) -> dict[int, Segment]:
 class PredictionStore:
     """``project.predictions``: at most one prediction per (image, model); saving replaces it."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 

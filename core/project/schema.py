@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
 
 #: ``PRAGMA application_id`` of every project file ("PINS"), so another program's SQLite
 #: database is refused instead of being altered.

@@ -29,7 +29,8 @@ import sqlite3
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from core.categories import CategorySet, default_categories
 from core.errors import ProjectError
@@ -70,7 +71,7 @@ class Project:
 
     # --- opening ----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path, categories: CategorySet | None = None, name: str | None = None) -> "Project":
+    def create(cls, path: str | Path, categories: CategorySet | None = None, name: str | None = None) -> Project:
         """Make a new project file and open it for writing.
 
         Args:
@@ -126,7 +127,7 @@ class Project:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | Path, read_only: bool = False) -> "Project":
+    def open(cls, path: str | Path, read_only: bool = False) -> Project:
         """Open an existing project; migrates an older schema forward when writable.
 
         Falls back to read-only (``read_only_reason`` says why) when the file or folder is not
@@ -194,7 +195,7 @@ class Project:
             if self._lock is not None:
                 self._lock.release()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc) -> None:

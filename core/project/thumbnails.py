@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 class ThumbnailStore:
     """``project.thumbnails``."""
 
-    def __init__(self, project: "Project"):
+    def __init__(self, project: Project):
         self._project = project
         self._db = project._db
 
@@ -22,7 +22,8 @@ class ThumbnailStore:
         """The cached JPEG, or None when absent, stale (photo changed) or smaller than ``min_side``."""
         row = self._db.connection().execute(
             "SELECT t.jpeg FROM thumbnails t JOIN images i ON i.id = t.image_id "
-            "WHERE t.image_id = ? AND t.sha256 = i.sha256 AND t.max_side >= ?", (int(image_id), int(min_side))).fetchone()
+            "WHERE t.image_id = ? AND t.sha256 = i.sha256 AND t.max_side >= ?",
+            (int(image_id), int(min_side))).fetchone()
         return None if row is None else bytes(row[0])
 
     def put(self, image_id: int, jpeg: bytes, max_side: int) -> None:

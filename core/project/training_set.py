@@ -18,17 +18,19 @@ if TYPE_CHECKING:
 class TrainingImages:
     """``train`` / ``val``: the image records; ``skipped``: ``"name: reason"`` per photo left out."""
 
-    train: tuple["ImageRecord", ...]
-    val: tuple["ImageRecord", ...]
+    train: tuple[ImageRecord, ...]
+    val: tuple[ImageRecord, ...]
     skipped: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.train) + len(self.val)
 
 
-def training_images(project: "Project") -> TrainingImages:
+def training_images(project: Project) -> TrainingImages:
     annotated = set(project.annotations.image_ids())
-    train, val, skipped = [], [], []
+    train: list[ImageRecord] = []
+    val: list[ImageRecord] = []
+    skipped: list[str] = []
     for rec in project.images.list():
         if rec.id not in annotated or rec.status == "unlabeled" or rec.split == "test":
             continue
