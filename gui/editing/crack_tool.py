@@ -204,6 +204,7 @@ class CrackTracerTool(Tool):
             return
         tracer = self.tracer
         self._clear()
+        self.ctx.message("")
         if not tracer.points:
             return
         doc = self.ctx.document

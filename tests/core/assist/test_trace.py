@@ -142,3 +142,17 @@ def test_band_width_is_perpendicular_at_any_angle():
         line = np.stack([10.3 + t * np.sin(np.radians(angle)), 10.1 + t * np.cos(np.radians(angle))], 1)
         mask = rasterise(band_pixels(line, 3), (100, 100))
         assert abs(mask.sum() / t[-1] - 3.0) <= 0.25
+
+
+def test_a_click_planned_off_thread_is_refused_when_the_clicks_changed_meanwhile():
+    rgb = concrete()
+    draw_crack(rgb, BENDY, 2)
+    tracer = CrackTracer(rgb)
+    tracer.add_point((20.5, 200.5), prepare=False)
+    planned = tracer.plan((110.5, 150.5))   # what a worker computes; the tracer is unchanged
+    assert tracer.points == [(20.5, 200.5)] and tuple(planned.leg[-1]) == (150, 110)
+    tracer.add_point((60.5, 180.5), prepare=False)  # another click got in first
+    assert not tracer.commit(planned)
+    assert tracer.points == [(20.5, 200.5), (60.5, 180.5)]
+    tracer.undo_point(prepare=False)
+    assert tracer.commit(planned) and tracer.ready  # the preview came with the plan
