@@ -44,9 +44,9 @@ def perspective(rng: np.random.Generator, img: np.ndarray, ids: np.ndarray,
     """View the scene at an angle: the full output frame samples a random quadrilateral *inside*
     the scene, so no border is ever invented. Returns ``(img [H, W, 3] float32, ids [H, W] int32)``."""
     h, w = ids.shape
-    dst = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-    jitter = rng.uniform(0.0, strength, (4, 2)) * np.float32([w, h])
-    src = dst + jitter * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
+    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
+    jitter = rng.uniform(0.0, strength, (4, 2)) * np.array([w, h], np.float32)
+    src = dst + jitter * np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
     m = cv2.getPerspectiveTransform(dst, src.astype(np.float32))  # output -> scene
     flags = cv2.WARP_INVERSE_MAP
     img = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_REPLICATE)
@@ -106,5 +106,7 @@ def develop(rng: np.random.Generator, img: np.ndarray, config: CameraConfig) -> 
         quality = int(rng.integers(q_lo, q_hi + 1))
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            assert decoded is not None, "OpenCV decodes the JPEG it has just encoded"
+            out = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(out)

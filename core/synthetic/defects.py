@@ -192,7 +192,7 @@ def add_spall(rng: np.random.Generator, canvas: Canvas, spall_category: int, reb
     # which the light turns into pebbles).
     agg = rng.uniform(4.0, 9.0) * max(side / 512.0, 0.5) * canvas.zoom
     rough = fractal(rng, shape, agg * 0.6, 2, 0.5)
-    stones = np.clip((noise(rng, shape, agg * 1.5) - 0.35) * 1.8, 0.0, 1.0)
+    stones: np.ndarray = np.clip((noise(rng, shape, agg * 1.5) - 0.35) * 1.8, 0.0, 1.0)
     stones = cv2.GaussianBlur(stones, (0, 0), 0.15 * agg + 0.5)
     d_px = np.float32(rng.uniform(0.1, 0.2) * r)
     height = -d_px * depth + np.float32(agg) * (0.35 * stones + 0.06 * rough) * mf
@@ -209,7 +209,7 @@ def add_spall(rng: np.random.Generator, canvas: Canvas, spall_category: int, reb
     tone = np.float32(rng.uniform(0.55, 0.82)) * (1.0 + 0.22 * noise(rng, shape, agg * 1.5) * stones)
     tone *= (1.0 + 0.06 * rough) * shade * (1.0 - np.float32(rng.uniform(0.35, 0.6)) * cast)
     alpha = np.maximum(cv2.GaussianBlur(mf, (0, 0), 0.7), mf)
-    tint = 1.0 + stones[..., None] * np.float32([0.04, 0.0, -0.07])
+    tint = 1.0 + stones[..., None] * np.array([0.04, 0.0, -0.07], np.float32)
     canvas.img[ys, xs] *= 1.0 + alpha[..., None] * (tone[..., None] * tint - 1.0)
 
     new = [spall_id]
@@ -275,8 +275,8 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
         slant = np.float32(rng.uniform(-0.5, 0.5))
         rib = np.clip((np.cos(2 * np.pi * (u[sel] + slant * v[sel]) / pitch) - 0.2) * 1.6, 0.0, 1.0) * nz
         mottle = np.clip(0.5 + 0.4 * noise(rng, u.shape, max(d * 0.7, 2.0))[sel], 0.0, 1.0)[:, None]
-        dark_rust = np.float32([0.26, 0.14, 0.08]) * np.float32(rng.uniform(0.8, 1.2))
-        orange = np.float32([0.64, 0.34, 0.15]) * np.float32(rng.uniform(0.85, 1.12))
+        dark_rust = np.array([0.26, 0.14, 0.08], np.float32) * np.float32(rng.uniform(0.8, 1.2))
+        orange = np.array([0.64, 0.34, 0.15], np.float32) * np.float32(rng.uniform(0.85, 1.12))
         colour = dark_rust * (1.0 - mottle) + orange * mottle
         loc[sel] = colour * (lam * (1.0 - 0.4 * rib) + 0.12 * rib * np.clip(-lv * t + 0.5, 0, 1))[:, None]
     return new

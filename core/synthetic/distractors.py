@@ -41,7 +41,7 @@ def add_efflorescence(rng: np.random.Generator, canvas: Canvas, source: tuple[fl
         return
     (ys, xs), alpha = got
     loc = canvas.img[ys, xs]
-    white = np.float32([0.9, 0.9, 0.87]) * np.float32(rng.uniform(0.9, 1.05))
+    white = np.array([0.9, 0.9, 0.87], np.float32) * np.float32(rng.uniform(0.9, 1.05))
     powder = (1.0 + 0.08 * noise(rng, alpha.shape, 1.5))[..., None]
     a = (alpha * np.float32(rng.uniform(0.35, 0.75)))[..., None]
     loc += (white * powder - loc) * a
@@ -56,6 +56,6 @@ def add_rust_stain(rng: np.random.Generator, canvas: Canvas, source: tuple[float
         return
     (ys, xs), alpha = got
     loc = canvas.img[ys, xs]
-    rust = np.float32([0.55, 0.33, 0.17]) * np.float32(rng.uniform(0.8, 1.1))
+    rust = np.array([0.55, 0.33, 0.17], np.float32) * np.float32(rng.uniform(0.8, 1.1))
     a = (alpha * np.float32(rng.uniform(0.12, 0.3)))[..., None]
     loc += (rust * (loc.mean(axis=2, keepdims=True) / 0.6) - loc) * a

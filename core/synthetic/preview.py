@@ -5,7 +5,7 @@ it, the photo under its truth (category colours at half opacity, instance outlin
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -41,7 +41,9 @@ def sample_grid(samples: Sequence[tuple[np.ndarray, PanopticAnnotation]], catego
     cells = [np.pad(c, ((0, 0), (0, cell_w - c.shape[1]), (0, 0)), constant_values=255) for c in cells]
     while len(cells) % cols:
         cells.append(np.full_like(cells[0], 255))
-    pad = lambda c: np.pad(c, ((6, 6), (6, 6), (0, 0)), constant_values=255)  # noqa: E731
+    def pad(c: np.ndarray) -> np.ndarray:  # a white margin of 6 px around each cell
+        return np.pad(c, ((6, 6), (6, 6), (0, 0)), constant_values=255)
+
     rows = [np.concatenate([pad(c) for c in cells[i:i + cols]], axis=1) for i in range(0, len(cells), cols)]
     grid = np.concatenate(rows, axis=0)
     return np.concatenate([grid, _legend(categories, grid.shape[1])], axis=0)

@@ -66,7 +66,7 @@ def fractal(rng: np.random.Generator, shape: tuple[int, int], cell: float, octav
     so the cost is about one full-size resize however many octaves there are.
     """
     h, w = shape
-    acc = None
+    acc: np.ndarray | None = None
     amp = 1.0
     c = max(float(cell), 1.0)
     for _ in range(octaves):
@@ -77,6 +77,7 @@ def fractal(rng: np.random.Generator, shape: tuple[int, int], cell: float, octav
         if c <= 1.0:
             break
         c = max(c / 2.0, 1.0)
+    assert acc is not None, "fractal() needs at least one octave"
     acc *= np.float32(1.0 / max(float(acc.std()), 1e-6))
     if acc.shape == (h + 1, w + 1) and c <= 1.0:
         return np.ascontiguousarray(acc[:h, :w])
@@ -110,7 +111,7 @@ def _discs(img: np.ndarray, rng: np.random.Generator, count: int, radius: float,
 
 def shifted(a: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """``a`` sampled at ``(x + dx, y + dy)``, edges replicated; ``[H, W]`` float32."""
-    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     return cv2.warpAffine(a, m, (a.shape[1], a.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
@@ -156,7 +157,7 @@ def concrete(rng: np.random.Generator, shape: tuple[int, int], zoom: float,
     density = rng.uniform(0.0, 1.0) ** 2 * 1.4e-3 / max(z * z, 0.25)
     n_pores = int(density * h * w)
     if n_pores:
-        pores = np.zeros(shape, np.float32)
+        pores: np.ndarray = np.zeros(shape, np.float32)
         for radius, share in ((0.6, 0.55), (1.4, 0.33), (2.6, 0.12)):
             _discs(pores, rng, int(n_pores * share), radius * z, (0.15, 0.5))
         pores = cv2.GaussianBlur(pores, (0, 0), 0.6)
@@ -196,7 +197,8 @@ def _formwork(rng: np.random.Generator, shape: tuple[int, int], s: float, z: flo
     thickness = 1 if s < 900 else 2
     for j in joints:
         slope = rng.normal(0.0, 0.004) * length
-        p0, p1 = (0, j), (length, j + slope)
+        p0: tuple[float, float] = (0, j)
+        p1: tuple[float, float] = (length, j + slope)
         if not horizontal:
             p0, p1 = (p0[1], p0[0]), (p1[1], p1[0])
         cv2.line(line, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), 1.0, thickness, cv2.LINE_AA)
