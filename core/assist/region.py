@@ -163,7 +163,9 @@ def _refine(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int]) -> np.nd
     if not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
         return region  # the region fills the photo: nothing to learn the background from
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(np.ascontiguousarray(crop[..., ::-1]), gc, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    # The rectangle is ignored when starting from a mask.
+    cv2.grabCut(np.ascontiguousarray(crop[..., ::-1]), gc, (0, 0, 1, 1), bgd, fgd, GRABCUT_ITERATIONS,
+                cv2.GC_INIT_WITH_MASK)
     fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     lab, _ = ndimage.label(fg)
     fg = ndimage.binary_fill_holes(lab == lab[sy, sx])

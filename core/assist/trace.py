@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class _Field:
 
     source: tuple[int, int]          # (y, x) in the photo
     box: Box                         # the window, in the photo
-    mcp: object                      # skimage.graph.MCP_Geometric after find_costs
+    mcp: Any                         # skimage.graph.MCP_Geometric after find_costs
 
     def contains(self, yx: tuple[int, int]) -> bool:
         y0, x0, y1, x1 = self.box
@@ -275,9 +276,9 @@ class CrackTracer:
         x = min(max(math.floor(float(xy[0])), 0), w - 1)
         y = min(max(math.floor(float(xy[1])), 0), h - 1)
         last = self._pixels[-1]
-        if not self.ready:
-            return _straight(last, (y, x))
         f = self._field
+        if f is None or not self.ready:
+            return _straight(last, (y, x))
         y0, x0, y1, x1 = f.box
         inside = (min(max(y, y0), y1 - 1), min(max(x, x0), x1 - 1))
         path = f.path_to(inside)
@@ -319,7 +320,7 @@ class CrackTracer:
         if measured:
             est = crack_width(gray, dark, curve)
             chosen = 1 if est is None else int(round(est))
-        w = _check_width(max(int(chosen), MIN_WIDTH))
+        w = _check_width(max(int(chosen or MIN_WIDTH), MIN_WIDTH))
         pix = band_pixels(curve, w)
         # Clicks at the photo's edge put part of the band outside: keep what is inside the box.
         ok = (pix[:, 0] >= 0) & (pix[:, 0] < by1 - by0) & (pix[:, 1] >= 0) & (pix[:, 1] < bx1 - bx0)
@@ -363,4 +364,6 @@ def trace_crack(rgb: np.ndarray, points, width: int | None = None) -> np.ndarray
     for p in pts:
         tracer.add_point(p, prepare=False)
     result = tracer.finish()
+    if result is None:  # cannot happen with a point added; kept explicit for readers and mypy
+        raise AssistError("tracing a crack needs at least one point")
     return result.full_mask(tracer.shape)

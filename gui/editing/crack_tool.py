@@ -56,6 +56,7 @@ class CrackTracerTool(Tool):
             return False
         if self.tracer is None and not self._start():
             return True
+        assert self.tracer is not None  # _start made it
         x, y = pos.x(), pos.y()
         h, w = self.tracer.shape
         if not (0 <= x < w and 0 <= y < h):
@@ -187,6 +188,8 @@ class CrackTracerTool(Tool):
 
     def _prepare_last(self) -> None:
         tracer = self.tracer
+        if tracer is None:
+            return
 
         def finished(field):
             if self.tracer is tracer and tracer.install(field):
@@ -239,7 +242,7 @@ class CrackTracerTool(Tool):
         self._done_item = self._live_item = None
 
     # --- drawing ----------------------------------------------------------------------------------
-    def _items(self) -> tuple[QGraphicsPathItem, QGraphicsPathItem]:
+    def _items(self) -> tuple[QGraphicsPathItem | None, QGraphicsPathItem | None]:
         if self._done_item is None and self.view is not None:
             done, live = QGraphicsPathItem(), QGraphicsPathItem()
             for item, colour, style in ((done, QColor(255, 214, 0), Qt.PenStyle.SolidLine),
@@ -256,6 +259,8 @@ class CrackTracerTool(Tool):
         if self.tracer is None or self.view is None:
             return
         done, live = self._items()
+        if done is None or live is None:
+            return
         path = _path_of(self.tracer.path)
         for x, y in self.clicks:  # a small square at each click
             path.addRect(x - 1.5, y - 1.5, 3, 3)

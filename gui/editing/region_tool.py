@@ -76,9 +76,10 @@ class RegionTool(Tool):
         if self.preview is not None and self._inside_preview(x, y):
             self.commit()
             return True
-        if self._photo() is None:
+        doc = self.ctx.document
+        if doc is None or self._photo() is None:
             return True
-        h, w = self.ctx.document.editor.shape
+        h, w = doc.editor.shape
         if not (0 <= x < w and 0 <= y < h):
             return True
         if self._target() is None:
@@ -224,11 +225,15 @@ class RegionTool(Tool):
         return d.manhattanLength() >= DRAG_PX
 
     def _inside_preview(self, x: float, y: float) -> bool:
+        if self.preview is None:
+            return False
         h, w = self.preview.shape
         xi, yi = math.floor(x), math.floor(y)
         return 0 <= xi < w and 0 <= yi < h and bool(self.preview[yi, xi])
 
     def _show_box(self, a: QPointF, b: QPointF) -> None:
+        if self.view is None:
+            return
         if self._box_item is None:
             self._box_item = QGraphicsRectItem()
             pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
@@ -253,7 +258,7 @@ class RegionTool(Tool):
             return
         crop = np.ascontiguousarray(mask[box[0]:box[2], box[1]:box[3]])
         doc, cat = self.ctx.document, self.ctx.settings.category_id
-        colour = doc.categories.by_id(cat).color if cat in doc.categories else (255, 255, 255)
+        colour = doc.categories.by_id(cat).color if cat is not None and cat in doc.categories else (255, 255, 255)
         rgba = np.zeros(crop.shape + (4,), np.uint8)
         rgba[crop] = (*colour, 150)
         image = QImage(rgba.data, crop.shape[1], crop.shape[0], crop.shape[1] * 4, QImage.Format.Format_RGBA8888)
