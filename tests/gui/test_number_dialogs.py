@@ -49,3 +49,21 @@ def test_reference_line_length_then_enter_saves_what_was_typed(qtbot, window, ma
     type_and_enter(qtbot, dlg, "20")
     qtbot.waitUntil(lambda: ui.calibration.calibration is not None)
     assert ui.calibration.calibration.mm_per_pixel == pytest.approx(20.0 / px)
+
+
+@pytest.mark.parametrize("action, dialog", [("write_report", "reportDialog"), ("export", None)])
+def test_the_other_dialogs_with_numbers_start_in_a_field_not_on_a_button(qtbot, window, make_project, action,
+                                                                          dialog):
+    from PySide6.QtWidgets import QAbstractButton, QDialog
+
+    from gui.dialogs.export_dialog import ExportDialog
+
+    open_project(qtbot, window, make_project(1, annotated=1))
+    window.actions.a[action].trigger()
+    qtbot.waitUntil(lambda: (window.findChild(QDialog, dialog) if dialog else window.findChild(ExportDialog))
+                    is not None, timeout=5000)
+    dlg = window.findChild(QDialog, dialog) if dialog else window.findChild(ExportDialog)
+    qtbot.waitExposed(dlg)
+    qtbot.waitUntil(lambda: dlg.focusWidget() is not None)
+    assert not isinstance(dlg.focusWidget(), QAbstractButton), dlg.focusWidget()
+    dlg.reject()
