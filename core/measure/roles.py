@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import Enum
-from typing import Mapping
+from collections.abc import Mapping
 
 from core.categories import Category
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 #: Radius (px) of the neighbourhood whose skeleton pixels give each pixel's local direction.
 DIRECTION_RADIUS = 6.0

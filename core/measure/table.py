@@ -14,7 +14,8 @@ the report's overlay. Surfaces (concrete, background) get no number but keep the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -99,6 +100,11 @@ class Measurement:
     def area_unit(self) -> str:
         return AREA_UNITS[self.unit]
 
+    @overload
+    def _len(self, px: float) -> float: ...
+    @overload
+    def _len(self, px: float | None) -> float | None: ...
+
     def _len(self, px: float | None) -> float | None:
         return None if px is None else float(px) * (self.mm_per_pixel or 1.0)
 
@@ -158,7 +164,7 @@ class Measurement:
         """Numbered on the photo: a thing, or stuff whose role is a defect role."""
         return self.isthing or self.role != Role.REGION
 
-    def with_calibration(self, calibration: Calibration | None) -> "Measurement":
+    def with_calibration(self, calibration: Calibration | None) -> Measurement:
         """The same figures under another scale (no re-measuring)."""
         return replace(self, mm_per_pixel=None if calibration is None else calibration.mm_per_pixel)
 
