@@ -10,6 +10,7 @@ from core.report.overlay import render_overlay
 from core.report.writer import CSV_NAME, HTML_NAME, write_report
 
 __all__ = [
-    "write_report", "ReportPhoto", "ReportInfo", "ReportResult", "SOURCE_ANNOTATION", "SOURCE_PREDICTION", "SOURCE_NONE",
+    "write_report", "ReportPhoto", "ReportInfo", "ReportResult",
+    "SOURCE_ANNOTATION", "SOURCE_PREDICTION", "SOURCE_NONE",
     "render_overlay", "write_csv", "csv_columns", "HTML_NAME", "CSV_NAME",
 ]

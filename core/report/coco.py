@@ -69,6 +69,7 @@ def report_from_coco(path: str | Path, *, images_dir: str | Path | None = None,
                                       calibration, SOURCE_PREDICTION if scored else SOURCE_ANNOTATION))
     title = jsons[0].parent.name if len(jsons) > 1 or Path(path).is_dir() else jsons[0].stem
     info = ReportInfo(project=title, details=(("Dataset", str(Path(path))),))
+    assert categories is not None  # find_panoptic_jsons raised if it found no JSON
     return photos, categories, info
 
 

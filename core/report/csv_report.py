@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from core.atomic import atomic_open
 from core.measure.table import RECORD_COLUMNS, PhotoMeasurements

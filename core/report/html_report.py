@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 from core import __version__
 from core.categories import CategorySet
@@ -190,6 +190,7 @@ def _limit_cell(m: Measurement, limit: WidthLimit | None) -> str:
 
 
 def _defect_row(m: Measurement, categories: CategorySet, with_score: bool, limit: WidthLimit | None = None) -> str:
+    assert m.label is not None, "measure_annotation numbers every defect"
     colour = _colour(categories, m.category_id)
     bw, bh = m.bbox_size
     orient = "" if m.orientation_deg is None else f"{m.orientation_deg:.0f}°"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,8 +22,8 @@ SOURCE_ANNOTATION, SOURCE_PREDICTION = "annotation", "prediction"
 #: ``source`` of a photo of the report's scope that has no figures (``ReportPhoto.no_figures``).
 SOURCE_NONE = "none"
 
-ImageInput = Union[np.ndarray, str, Path, None]
-AnnotationInput = Union[PanopticAnnotation, Callable[[], PanopticAnnotation], None]
+ImageInput = np.ndarray | str | Path | None
+AnnotationInput = PanopticAnnotation | Callable[[], PanopticAnnotation] | None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ pictures are drawn by ``core.overlay``.)
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,6 +66,7 @@ def render_overlay(rgb: np.ndarray | None, annotation: PanopticAnnotation, categ
 
     h, w = annotation.shape
     ow, oh = output_size(w, h, max_width)
+    base: np.ndarray
     if rgb is None:
         base = np.full((oh, ow, 3), 128, np.uint8)
     else:
@@ -92,18 +93,18 @@ def render_overlay(rgb: np.ndarray | None, annotation: PanopticAnnotation, categ
             continue
         colour = _shade(categories.by_id(m.category_id).color, m.label)
         x, y, bw, bh = m.bbox_px
-        X0, Y0 = int(x * scale), int(y * scale)
-        X1, Y1 = min(ow, int(np.ceil((x + bw) * scale))), min(oh, int(np.ceil((y + bh) * scale)))
-        fx0, fy0 = int(X0 / scale), int(Y0 / scale)
-        fx1, fy1 = min(w, int(np.ceil(X1 / scale))), min(h, int(np.ceil(Y1 / scale)))
+        ox0, oy0 = int(x * scale), int(y * scale)
+        ox1, oy1 = min(ow, int(np.ceil((x + bw) * scale))), min(oh, int(np.ceil((y + bh) * scale)))
+        fx0, fy0 = int(ox0 / scale), int(oy0 / scale)
+        fx1, fy1 = min(w, int(np.ceil(ox1 / scale))), min(h, int(np.ceil(oy1 / scale)))
         crop = annotation.id_map[fy0:fy1, fx0:fx1] == m.segment_id
-        cover = _shrink(crop, (X1 - X0, Y1 - Y0))
+        cover = _shrink(crop, (ox1 - ox0, oy1 - oy0))
         alpha = (np.clip(cover / COVERAGE_FULL, 0.0, 1.0) * DEFECT_ALPHA)[..., None]
-        region = out[Y0:Y1, X0:X1]
+        region = out[oy0:oy1, ox0:ox1]
         region += alpha * (colour - region)
         solid = (cover >= 0.5).astype(np.uint8)
         if solid.any():  # a thin dark outline separates the defect from the photo and its neighbours
-            contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(X0, Y0))
+            contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(ox0, oy0))
             tmp = np.clip(out, 0, 255).astype(np.uint8)
             cv2.drawContours(tmp, contours, -1, tuple(float(c) * 0.55 for c in colour), 1, cv2.LINE_AA)
             out = tmp.astype(np.float32)

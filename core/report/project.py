@@ -16,7 +16,8 @@ there never says "no defects" of a photo.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from core.measure.exposure import project_width_limit
 from core.categories import CategorySet
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
 SOURCES = ("auto", SOURCE_ANNOTATION, SOURCE_PREDICTION)
 
 
-def _latest_model_with_predictions(project: "Project") -> int | None:
+def _latest_model_with_predictions(project: Project) -> int | None:
     pairs = project.predictions.list()
     if not pairs:
         return None
     return max(pairs, key=lambda p: (p[2], p[1]))[1]  # the most recently updated
 
 
-def describe_model(project: "Project", model: "ModelRecord") -> str:
+def describe_model(project: Project, model: ModelRecord) -> str:
     """One line about a model: name, id, configuration name, date, and its evaluation on the
     project ("PQ 42.1 on 8 validation photos of this project" or "not evaluated on this project")."""
     text = f"{model.name} (id {model.id}"
@@ -48,7 +49,7 @@ def describe_model(project: "Project", model: "ModelRecord") -> str:
     return f"{text}: {model_provenance(project, model.id).evaluation_text()}"
 
 
-def report_from_project(project: "Project", *, source: str = "auto", model_id: int | None = None,
+def report_from_project(project: Project, *, source: str = "auto", model_id: int | None = None,
                         image_ids: Iterable[int] | None = None, min_score: float | None = None
                         ) -> tuple[list[ReportPhoto], CategorySet, ReportInfo]:
     """The photos, categories and header of a report of ``project``.
@@ -87,7 +88,7 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
             continue
         if rec.id in annotated:
             src, loader = SOURCE_ANNOTATION, _annotation_loader(project, rec.id)
-        elif rec.id in predicted:
+        elif model is not None and rec.id in predicted:  # (predicted is empty without a model)
             src, loader = SOURCE_PREDICTION, _prediction_loader(project, rec.id, model.id)
         else:
             src, loader = SOURCE_NONE, None
@@ -95,15 +96,15 @@ def report_from_project(project: "Project", *, source: str = "auto", model_id: i
         photos.append(ReportPhoto(rec.name, rec.path if rec.exists else None, loader,
                                   cal, src,
                                   no_figures=NOT_COVERED[source] if loader is None else ""))
-    used_model = model is not None and any(p.source == SOURCE_PREDICTION for p in photos)
-    info = ReportInfo(project=project.name, model=describe_model(project, model) if used_model else None,
-                      absence_reason=model_provenance(project, model.id).absence_reason() if used_model else None,
-                      min_score=min_score if used_model else None,
+    used = model if model is not None and any(p.source == SOURCE_PREDICTION for p in photos) else None
+    info = ReportInfo(project=project.name, model=describe_model(project, used) if used else None,
+                      absence_reason=model_provenance(project, used.id).absence_reason() if used else None,
+                      min_score=min_score if used else None,
                       details=(("Project file", str(project.path)),), width_limit=project_width_limit(project))
     return photos, categories, info
 
 
-def _annotation_loader(project: "Project", image_id: int):
+def _annotation_loader(project: Project, image_id: int):
     def load():
         ann = project.annotations.load(image_id)
         if ann is None:
@@ -112,7 +113,7 @@ def _annotation_loader(project: "Project", image_id: int):
     return load
 
 
-def _prediction_loader(project: "Project", image_id: int, model_id: int):
+def _prediction_loader(project: Project, image_id: int, model_id: int):
     def load():
         ann = project.predictions.load_annotation(image_id, model_id)
         if ann is None:

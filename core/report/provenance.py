@@ -77,7 +77,7 @@ class ModelProvenance:
         return f"{self.name} (id {self.model_id}): {self.evaluation_text()}"
 
 
-def model_provenance(project: "Project", model_id: int) -> ModelProvenance:
+def model_provenance(project: Project, model_id: int) -> ModelProvenance:
     """The provenance of a registered model's figures on ``project``. Raises ``ProjectError``
     for an unknown id."""
     return ModelProvenance(int(model_id), project.models.get(model_id).name, kept_evaluation(project, model_id))
