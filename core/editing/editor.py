@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -169,6 +169,7 @@ class AnnotationEditor:
         if box_is_empty(box):
             before = after = RunLength.encode(np.zeros(0, np.int32))
         else:
+            assert new_patch is not None  # the box is empty without a patch
             current = self.id_map[box_slices(box)]
             before = RunLength.encode(old_patch if old_patch is not None else current)
             after = RunLength.encode(new_patch)
@@ -215,7 +216,7 @@ class AnnotationEditor:
 
     # --- tools ------------------------------------------------------------------------------------
     def begin_stroke(self, target: Segment | None, diameter: float, behind: bool = False,
-                     name: str | None = None) -> "Stroke":
+                     name: str | None = None) -> Stroke:
         """Start a brush (``target`` a segment) or eraser (``target`` None) stroke."""
         return Stroke(self, target, diameter, behind, name)
 

@@ -6,7 +6,7 @@ row, pixel ``(x, y)`` covers ``[x, x + 1) x [y, y + 1)`` (centre at ``+0.5``), a
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,6 +64,8 @@ def capsule_mask(p0: tuple[float, float], p1: tuple[float, float], radius: float
     xs = np.arange(box[1], box[3], dtype=np.float64)[None, :] + 0.5
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
+    px: np.ndarray | float
+    py: np.ndarray | float
     if length2 > 0:
         t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0.0, 1.0)
         px, py = ax + t * dx, ay + t * dy

@@ -10,7 +10,7 @@ asked the model for. (Replace is the editor's plain ``accept_prediction``.)
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

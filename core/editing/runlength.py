@@ -5,7 +5,7 @@ A full-photo fill of a 24-megapixel photo costs kilobytes this way, not 2 x 96 M
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class RunLength:
     ends: np.ndarray
 
     @staticmethod
-    def encode(patch: np.ndarray) -> "RunLength":
+    def encode(patch: np.ndarray) -> RunLength:
         flat = np.ascontiguousarray(patch, dtype=np.int32).ravel()
         if flat.size == 0:
             return RunLength(np.zeros(0, np.int32), np.zeros(0, np.int64))
