@@ -29,7 +29,8 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 from core.atomic import atomic_write_text
 from core.errors import CancelledError, DatasetError, TrainingError
@@ -83,8 +84,8 @@ class DemoResult:
     n_train: int
     n_val: int
     size: SizeSpec
-    training: "SummaryRecord"
-    evaluation: "ProjectEvaluation"
+    training: SummaryRecord
+    evaluation: ProjectEvaluation
     stages: list[StageTime] = field(default_factory=list)
 
     @property
@@ -138,7 +139,7 @@ def _size_words(size: SizeSpec) -> str:
     return str(size)
 
 
-def demo_train_config(minutes: float, *, seed: int = 0, threads: int = 0) -> "TrainConfig":
+def demo_train_config(minutes: float, *, seed: int = 0, threads: int = 0) -> TrainConfig:
     """The ``cpu_fast`` preset for ``minutes`` of training: no evaluation during the run (the demo
     evaluates afterwards, on the held-out photos) and predictions at the size it trained at."""
     from core.training.config import get_train_preset
@@ -231,13 +232,14 @@ def run_demo(workdir: str | Path, *, minutes: float = 3.0, n_train: int = 120, n
                         lambda: _predict_and_evaluate(project, model_id, threshold, progress, cancel))
         stages.run("export", "the project as COCO panoptic", lambda: _export(project, export_dir, progress, cancel))
         checkpoint = project.models.get(model_id).checkpoint
+    assert checkpoint is not None  # _train raised TrainingError when the training saved none
     result = DemoResult(workdir, data_dir, project_path, run_dir, checkpoint, export_dir, workdir / FIGURES_FILE,
                         model_id, n_train, n_val, size, summary, ev, stages.times)
     atomic_write_text(result.figures_path, json.dumps(result.to_json(), indent=1, allow_nan=False))
     return result
 
 
-def _train(project, config: "TrainConfig", progress: ProgressFn, cancel: CancelFlag | None):
+def _train(project, config: TrainConfig, progress: ProgressFn, cancel: CancelFlag | None):
     """Train on the project as the application does (registered run, records followed); the
     model becomes the project's active one. Returns ``(model id, run folder, summary record)``."""
     from core.project.active_model import set_active_model
@@ -262,7 +264,7 @@ def _train(project, config: "TrainConfig", progress: ProgressFn, cancel: CancelF
     return (model_id, run_dir, summary), detail
 
 
-def _trainer_records(project_path: Path, config: "TrainConfig", run_dir: Path, cancel) -> Iterator:
+def _trainer_records(project_path: Path, config: TrainConfig, run_dir: Path, cancel) -> Iterator:
     """The ``Trainer``'s records on the project's training photos; its read-only handle on the
     project is closed afterwards. No validation source: the demo evaluates after training."""
     from core.data.project_source import release_handles
@@ -276,7 +278,7 @@ def _trainer_records(project_path: Path, config: "TrainConfig", run_dir: Path, c
         release_handles()
 
 
-def _drive(records: Iterator, project, model_id: int, budget_s: float, progress: ProgressFn) -> "SummaryRecord":
+def _drive(records: Iterator, project, model_id: int, budget_s: float, progress: ProgressFn) -> SummaryRecord:
     from core.training import project_models as pm
 
     total = max(1, int(round(budget_s)))
