@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from core.errors import InspectorError
 
@@ -109,7 +110,7 @@ class Calibration:
         return {"mm_per_pixel": self.mm_per_pixel, "method": self.method, "detail": dict(self.detail)}
 
     @staticmethod
-    def from_json(d: Mapping[str, Any]) -> "Calibration":
+    def from_json(d: Mapping[str, Any]) -> Calibration:
         try:
             return Calibration(float(d["mm_per_pixel"]), str(d.get("method", METHOD_GSD)),
                                dict(d.get("detail") or {}))
