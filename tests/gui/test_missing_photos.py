@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.views.photo_browser import badges
 
-from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -83,3 +82,13 @@ def test_locate_from_the_photo_menu_refuses_another_photo_with_a_reason(qtbot, w
     assert "not the same photo" in window.reporter.history[-1].text
     assert not window.photo.record.exists
     window.reporter.history.clear()  # expected, not a failure of the window
+
+
+def test_any_file_not_found_error_says_moved_not_incomplete(tmp_path):
+    from core.errors import BadImageError
+    from gui.error_reporter import describe
+
+    report = describe(BadImageError("file not found", tmp_path / "IMG_0042.jpg"), "predict the photo")
+    assert "complete photo" not in report.hint and "moved" in report.hint
+    other = describe(BadImageError("not a JPEG, PNG or TIFF", tmp_path / "notes.jpg"), "open the photo")
+    assert "complete photo" in other.hint  # a broken file still gets that advice
