@@ -39,6 +39,11 @@ _DEFAULT_HINTS: tuple[tuple[type, str], ...] = (
 )
 
 
+#: For a photo file that is not where the project last saw it.
+MISSING_PHOTO_HINT = ("The photo was moved, renamed or deleted, or its drive is not connected; its annotation is "
+                      "kept. Photo › Locate photo file… points the project at its new place.")
+
+
 @dataclass(frozen=True)
 class Report:
     """What was shown: ``title``, ``text`` (what happened), ``hint`` (what to do), ``details``."""
@@ -55,6 +60,8 @@ def describe(error: BaseException, context: str = "") -> Report:
     doing = f"Could not {context}" if context else "Something went wrong"
     if isinstance(error, InspectorError):
         hint = error.hint or next((h for t, h in _DEFAULT_HINTS if isinstance(error, t)), "")
+        if isinstance(error, BadImageError) and error.reason.startswith("file not found") and not error.hint:
+            hint = MISSING_PHOTO_HINT  # a moved photo is not a damaged one
         text = error.reason[:1].upper() + error.reason[1:]
         if error.path:
             text += f"\n\n{error.path}"
