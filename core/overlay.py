@@ -7,7 +7,7 @@ down before tinting them: ``core.report.overlay``, which uses ``ink_colour`` fro
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

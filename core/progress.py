@@ -13,7 +13,8 @@ The command line turns the calls into a progress bar, the window into signals of
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 #: ``progress(done, total, message)``: ``done`` of ``total`` steps finished, the last one named.
 ProgressFn = Callable[[int, int, str], None]
