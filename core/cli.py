@@ -14,6 +14,7 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from core.commands.exit_codes import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from core.errors import InspectorError
@@ -38,7 +39,7 @@ def is_cli_invocation(argv: list[str]) -> bool:
     return bool(word) and word.isidentifier() and not Path(word).exists()
 
 
-def _available_commands(only: str | None = None) -> list[tuple[str, object]]:
+def _available_commands(only: str | None = None) -> list[tuple[str, ModuleType]]:
     """``(name, module)`` of every sub-command (or of ``only``); a missing module is a broken build."""
     names = (only,) if only in COMMANDS else COMMANDS
     return [(name, importlib.import_module(f"core.commands.{name.replace('-', '_')}_cmd")) for name in names]
@@ -54,7 +55,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"Panoptic Inspector {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, mod in _available_commands(only):
+    for _name, mod in _available_commands(only):
         mod.register(sub)
     return parser
 
