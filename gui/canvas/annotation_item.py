@@ -4,8 +4,9 @@ The id map stays the single source of truth: a tile of 256 x 256 level pixels is
 ``ColourTable`` when it first becomes visible and cached (least recently used first out). An edit
 touches only the tiles its box overlaps: at the level on screen just the changed rectangle of each
 is coloured again, in place; other levels' tiles are dropped and made when next needed. So a brush
-dab on a 24-megapixel photo costs about its own area, never the whole overlay. Levels: level ``k`` samples every ``2**k``-th pixel
-(nearest, so ids are never blended) and is used when zoomed out to ``2**-k`` or below.
+dab on a 24-megapixel photo costs about its own area, never the whole overlay. Levels: level ``k``
+samples every ``2**k``-th pixel (nearest, so ids are never blended) and is used when zoomed out to
+``2**-k`` or below.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from gui.canvas.colour_table import ColourTable, OverlayStyle, sample_with_margi
 
 TILE = 256
 MAX_TILES = 320  # ~80 MB of tiles at most
+_DEFAULT_STYLE = OverlayStyle()  # frozen: one shared default is safe
 
 
 class AnnotationItem(QGraphicsItem):
@@ -33,7 +35,7 @@ class AnnotationItem(QGraphicsItem):
     """
 
     def __init__(self, annotation: PanopticAnnotation, categories: CategorySet,
-                 style: OverlayStyle = OverlayStyle(), parent: QGraphicsItem | None = None):
+                 style: OverlayStyle = _DEFAULT_STYLE, parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(10)
@@ -138,7 +140,7 @@ class AnnotationItem(QGraphicsItem):
         self.update(QRectF(x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4))
 
     # --- painting -------------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         h, w = self._ann.shape
         return QRectF(0, 0, w, h)
 
@@ -166,7 +168,7 @@ class AnnotationItem(QGraphicsItem):
         argb = np.ascontiguousarray(self.table().render(ids))
         img = QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0],
                      QImage.Format.Format_ARGB32_Premultiplied)
-        img._keep = argb  # noqa: SLF001 - QImage does not own numpy memory
+        img._keep = argb  # type: ignore[attr-defined]  # a PySide object takes Python attributes
         self._tiles[key] = [img, argb, None]
         self.tiles_rendered += 1
         while len(self._tiles) > MAX_TILES:

@@ -31,7 +31,7 @@ class BrushCursorItem(QGraphicsItem):
     def move_to(self, pos: QPointF) -> None:
         self.setPos(pos)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         r = self._diameter / 2 + 2
         return QRectF(-r, -r, 2 * r, 2 * r)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import colorsys
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -42,7 +42,8 @@ def instance_shade(rgb: tuple[int, int, int], index: int) -> tuple[int, int, int
     step = ((index * 0.618033988749895) % 1.0) - 0.5  # in [-0.5, 0.5), well spread
     v = min(1.0, max(0.25, v + 0.45 * step))
     s = min(1.0, max(0.0, s + 0.2 * step))
-    return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+    r, g, b = (int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+    return r, g, b
 
 
 @dataclass(frozen=True)

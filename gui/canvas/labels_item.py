@@ -78,7 +78,7 @@ class LabelsItem(QGraphicsObject):
         if self.isVisible():
             self._recompute()
 
-    def itemChange(self, change, value):  # noqa: N802 - Qt API
+    def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged and value:
             self._recompute()
         return super().itemChange(change, value)
@@ -90,7 +90,7 @@ class LabelsItem(QGraphicsObject):
         self._anchors = label_anchors(doc.editor.id_map, doc.editor.segments)
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option, widget=None) -> None:

@@ -65,10 +65,13 @@ class CanvasLegend(QLabel):
         self.raise_()
 
     def _place(self) -> None:
-        area = self.parentWidget().rect()
+        parent = self.parentWidget()
+        if parent is None:  # not placed in a view (yet): nothing to keep it in
+            return
+        area = parent.rect()
         self.move(area.left() + MARGIN, area.bottom() - self.height() - MARGIN)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and self.isVisible():
             self._place()
         return False

@@ -20,7 +20,7 @@ def qimage_from_bgra(bgra: np.ndarray) -> QImage:
     array is kept alive on the image object."""
     h, w = bgra.shape[:2]
     img = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32)
-    img._keep = bgra  # noqa: SLF001 - QImage does not own numpy memory
+    img._keep = bgra  # type: ignore[attr-defined]  # a PySide object takes Python attributes; stubs do not say so
     return img
 
 
@@ -59,7 +59,7 @@ class PhotoItem(QGraphicsItem):
         self._levels = sorted(images, key=lambda im: -im.width())
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._w, self._h)
 
     def _level_for(self, lod: float) -> QImage:

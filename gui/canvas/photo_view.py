@@ -13,8 +13,9 @@ The layers are items a caller puts in: ``PhotoItem`` (z 0), annotation ``Annotat
 from __future__ import annotations
 
 import math
+from typing import cast
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QNativeGestureEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGestureEvent, QGraphicsScene, QGraphicsView, QPinchGesture, QWidget
 
@@ -198,7 +199,7 @@ class PhotoView(QGraphicsView):
         """One photo pixel per screen pixel, around the view centre."""
         self.set_zoom(1.0)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
@@ -213,11 +214,12 @@ class PhotoView(QGraphicsView):
             return True
         return super().event(event)
 
-    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def viewportEvent(self, event: QEvent) -> bool:
+        # Qt hands the base type; event.type() says which subclass it is.
         if event.type() == QEvent.Type.Gesture:
-            return self._gesture(event)
+            return self._gesture(cast(QGestureEvent, event))
         if event.type() == QEvent.Type.NativeGesture:
-            ev: QNativeGestureEvent = event
+            ev = cast(QNativeGestureEvent, event)
             if ev.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
                 self.zoom_by(1.0 + ev.value(), ev.position())
                 return True
@@ -233,7 +235,7 @@ class PhotoView(QGraphicsView):
             return True
         return False
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
+    def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             if delta:
@@ -250,7 +252,7 @@ class PhotoView(QGraphicsView):
             self.zoom_by(math.pow(2.0, delta / 480.0), event.position())
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
@@ -261,7 +263,7 @@ class PhotoView(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
             self._restore_cursor()
@@ -283,7 +285,7 @@ class PhotoView(QGraphicsView):
             tool.activate(self)
         self._restore_cursor()
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         pan_tool = self.tool is not None and self.tool.pans
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and (self._space or pan_tool)):
@@ -296,7 +298,7 @@ class PhotoView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
         if self._panning is not None:
             d = pos - self._panning
@@ -312,7 +314,7 @@ class PhotoView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._panning is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._panning = None
             if self._space:
@@ -326,7 +328,7 @@ class PhotoView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self.tool is not None and self.tool.double_click(self.mapToScene(event.position().toPoint()), event):
             event.accept()
             return
@@ -343,16 +345,16 @@ class PhotoView(QGraphicsView):
         else:
             self.hovered.emit(-1, -1)
 
-    def enterEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def enterEvent(self, event) -> None:
         self._restore_cursor()
         super().enterEvent(event)
 
-    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def leaveEvent(self, event) -> None:
         self.brush_cursor.setVisible(False)
         self.hovered.emit(-1, -1)
         super().leaveEvent(event)
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         super().drawBackground(painter, rect)
         if not self._image_rect.isEmpty():
             # A thin shadow frame so the photo edge is visible on dark or light photos.
