@@ -55,6 +55,8 @@ def test_a_model_that_passed_its_validation_may_say_no_defects(qtbot, window, ma
     _with_model(path, pq=41.5, images=9)
     open_project(qtbot, window, path)
     assert "PQ 41.5 on 9 validation photos" in window.prediction.panel.model_label.text()
+    tip = window.prediction.panel.model_label.toolTip()
+    assert "SQ" in tip and "RQ" in tip and "0-100" in tip  # what the figure means, where it is shown
     assert _show_empty_prediction(qtbot, window).totals_label.text() == "No defects on this photo."
 
 
