@@ -47,7 +47,9 @@ class ExportDialog(QDialog):
         self.seed.setToolTip("The same seed always gives the same split")
         self.use_project_splits = QCheckBox("Use the photos' splits from the project")
         self.include_stuff = QCheckBox("Also write stuff segments (concrete, background) as instances")
-        self.overwrite = QCheckBox("Replace the folder if it exists")
+        self.overwrite = QCheckBox("Replace an earlier export in this folder")
+        self.overwrite.setToolTip("Only a folder this application exported to is replaced, and only once the "
+                                  "new export is complete; a folder holding anything else is never replaced")
         self.count = QLabel()
         self.count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         n = len(project.annotations.image_ids())
