@@ -19,6 +19,12 @@ from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.predict_controller import SCOPES, PredictController
 
 
+#: What the evaluation figure means, for the tooltip beside it.
+PQ_EXPLAINED = ("PQ (panoptic quality, 0-100) = SQ × RQ, measured against your annotations: SQ is how well the "
+                "segments it found overlap yours; RQ how many of your segments it found without false ones "
+                "(a match: the overlap is more than half of the two segments together, IoU > 0.5).")
+
+
 class PredictionPanel(QWidget):
     def __init__(self, controller: PredictController, slider: ConfidenceSlider, parent: QWidget | None = None):
         super().__init__(parent)
@@ -82,6 +88,8 @@ class PredictionPanel(QWidget):
             evaluated = "" if provenance is None else f" · {html.escape(provenance.evaluation_text())}"
             self.model_label.setText(f"Model: <b>{html.escape(name)}</b>{evaluated}")
             tip = "The active model: predictions and the slider use it."
+            if provenance is not None and provenance.evaluation is not None:
+                tip += f"\n{PQ_EXPLAINED}"
             reason = None if provenance is None else provenance.absence_reason()
             if reason:
                 tip += f"\nWhere it finds no defect, that proves nothing: {reason}."
