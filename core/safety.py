@@ -232,17 +232,22 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
 
 
 def check_output_folder(out: str | Path, inputs: Iterable[str | Path | None], *, option: str = "--out",
-                        allow: Iterable[str] = ()) -> Path:
+                        allow: Iterable[str] = (), kind: str | None = None) -> Path:
     """For commands that write files into a folder in place (predict, train): may ``out`` be used?
 
-    It may be new, empty, ours, or hold one of the names in ``allow`` (e.g. a training run of an
-    earlier version, recognised by its ``run.json``); anything else is refused, as is any overlap
-    with ``inputs``. Nothing is created (``mark_output_folder`` does that once work starts).
+    It may be new, empty, ours (of the same ``kind`` when given: a prediction never goes into an
+    export), or hold one of the names in ``allow`` (e.g. a training run of an earlier version,
+    recognised by its ``run.json``); anything else is refused, as is any overlap with ``inputs``.
+    Nothing is created (``mark_output_folder`` does that once work starts).
     """
     out = Path(out)
     check_no_overlap(out, inputs, option)
     if out.exists() and not out.is_dir():
         raise UnsafeOutputError(f"{option} exists and is not a folder", out, hint="choose a new folder")
+    record = read_marker(out) if out.is_dir() else None
+    if kind is not None and record is not None and record.get("kind") not in (kind, None):
+        raise UnsafeOutputError(f"the output folder holds an earlier {record.get('kind')} output, not a {kind} one; "
+                                "its files are not mixed with these", out, hint="choose a new or empty folder")
     if out.is_dir() and not _is_empty_dir(out) and not is_our_output(out) \
             and not any((out / name).exists() for name in allow):
         raise UnsafeOutputError("the output folder is not empty and was not written by Panoptic Inspector; "

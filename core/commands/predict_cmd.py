@@ -122,7 +122,7 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     # the output may hold an earlier prediction of ours, never the photos or the model
-    check_output_folder(args.out, [args.checkpoint, *args.photos, args.ids_from], allow=(JSON_NAME,))
+    check_output_folder(args.out, [args.checkpoint, *args.photos, args.ids_from], allow=(JSON_NAME,), kind="predict")
     photos, problems = collect_photos(args.photos)
     for path, reason in problems:
         print(f"warning: {path}: {reason}", file=sys.stderr)

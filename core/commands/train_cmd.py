@@ -202,7 +202,7 @@ def run(args) -> int:
                                            Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     # a run folder may be new, empty, ours, or an earlier run (resumed or --overwrite); never data
     check_output_folder(out, [data, data.parent / "images" if data.suffix == ".pinspect" else None,
-                              args.val, args.images, args.init], allow=("last.pt", "run.json"))
+                              args.val, args.images, args.init], allow=("last.pt", "run.json"), kind="train")
     dist = DistContext.from_env(config.device)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
     cancel = threading.Event()

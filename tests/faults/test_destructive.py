@@ -164,3 +164,16 @@ def test_synth_overwrite_keeps_foreign_folders(tmp_path, cli):
     (foreign / "a.txt").write_text("keep")
     code, _o, err = cli("synth", foreign, "--n", "2", "--size", "64", "--overwrite")
     assert code != 0 and (foreign / "a.txt").read_text() == "keep"
+
+
+def test_a_prediction_never_goes_into_an_earlier_export(project, tmp_path, cli):
+    out = tmp_path / "export"
+    assert cli("export", project, "--out", out)[0] == 0
+    before = snapshot(out)
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"not read: the output is checked first")
+    code, _o, err = cli("predict", ckpt, project.parent / "photos", "--out", out)
+    assert code == 1 and "earlier export output" in err
+    code, _o, err = cli("train", project, "--out", out)
+    assert code == 1 and "earlier export output" in err
+    assert snapshot(out) == before
