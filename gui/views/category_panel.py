@@ -7,7 +7,7 @@ saves the open photo (``deleteRequested``).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
@@ -26,10 +26,10 @@ KEY = Qt.ItemDataRole.UserRole + 2
 
 
 class CategoryDelegate(QStyledItemDelegate):
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self, option, index) -> QSize:
         return QSize(160, max(28, QFontMetrics(option.font).height() + 12))
 
-    def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option, index: QModelIndex | QPersistentModelIndex) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         style = option.widget.style()

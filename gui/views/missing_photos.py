@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from core.errors import BadImageError
 
 if TYPE_CHECKING:
     from core.project import ImageRecord
     from gui.main_window import MainWindow
+    from gui.workers.base import Task
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,15 @@ PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.JPG *.JPE
 class MissingPhotos(QObject):
     """Installed by the window: the Locate action, the message for a missing photo, relinking."""
 
-    def __init__(self, window: "MainWindow"):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.w = window
-        self.task = None
+        self.task: Task | None = None
         self.action = window.actions.add("locate_photo", "&Locate photo file…", self.locate, None,
                                          "mdi6.file-find-outline",
                                          "Point the project at the open photo's file after it was moved or renamed")
         menu = next((a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Photo"), None)
-        if menu is not None:
+        if isinstance(menu, QMenu):
             menu.addSeparator()
             menu.addAction(self.action)
         self.action.setEnabled(False)
@@ -47,7 +48,7 @@ class MissingPhotos(QObject):
         window.session.stateChanged.connect(self._sync)
         window.session.imagesChanged.connect(self._sync)
 
-    def _record(self) -> "ImageRecord | None":
+    def _record(self) -> ImageRecord | None:
         rec = self.w.photo.record
         return None if rec is None else (self.w.session.image(rec.id) or rec)
 

@@ -6,7 +6,7 @@ Built from the ``ProjectSession``; thumbnails come from ``ThumbnailProvider`` in
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
@@ -27,7 +27,7 @@ NO_PHOTOS = ("No photos yet.\n\nDrop photos or folders\nanywhere on the window,\
              "or use File › Add photos.")
 
 
-def badges(index: QModelIndex) -> list[str]:
+def badges(index: QModelIndex | QPersistentModelIndex) -> list[str]:
     """The badges a row shows: its status, "Prediction" when it has one, "Missing" when its file
     is not found (drawn over the thumbnail, where it cannot be elided away)."""
     status = index.data(STATUS)
@@ -42,10 +42,11 @@ def badges(index: QModelIndex) -> list[str]:
 class PhotoDelegate(QStyledItemDelegate):
     """Thumbnail on the left; name, size and badges on the right."""
 
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self, option, index) -> QSize:
         return QSize(200, ROW_H)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         style = option.widget.style() if option.widget else None

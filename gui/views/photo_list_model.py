@@ -5,7 +5,7 @@ Roles: ``Qt.DisplayRole`` the file name, ``RECORD`` the ``ImageRecord``, ``THUMB
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from core.project import ImageRecord
 
@@ -14,6 +14,7 @@ THUMB = Qt.ItemDataRole.UserRole + 2
 STATUS = Qt.ItemDataRole.UserRole + 3
 PREDICTED = Qt.ItemDataRole.UserRole + 4
 MISSING = Qt.ItemDataRole.UserRole + 5
+_ROOT = QModelIndex()  # the invalid index: a list's rows hang under it
 
 #: status -> words shown on the badge
 STATUSES = {"unlabeled": "Unlabelled", "in_progress": "In progress", "done": "Done"}
@@ -62,10 +63,10 @@ class PhotoListModel(QAbstractListModel):
     def records(self) -> list[ImageRecord]:
         return list(self._records)
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._records)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         rec = self._records[index.row()]
@@ -121,7 +122,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.invalidate()
         self.sort(0)
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802 - Qt API
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         idx = self.sourceModel().index(row, 0, parent)
         rec: ImageRecord = idx.data(RECORD)
         if self._text and self._text not in rec.name.lower():
@@ -134,7 +135,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             return not rec.exists
         return rec.status == self._status
 
-    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802 - Qt API
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:
         a: ImageRecord = left.data(RECORD)
         b: ImageRecord = right.data(RECORD)
         if self._sort == "added":

@@ -29,7 +29,7 @@ class RoomyDelegate(QStyledItemDelegate):
     """Rows a little taller than the font (a style sheet would do it, but style-sheeted views stop
     following palette changes: light/dark)."""
 
-    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self, option, index) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), size.height() + 6)
 
@@ -116,19 +116,18 @@ class SegmentPanel(QWidget):
     # --- inputs -----------------------------------------------------------------------------------
     def set_document(self, doc: AnnotationDocument | None) -> None:
         if self._doc is not None:
-            for sig, slot in self._links():
+            for sig, slot in self._links(self._doc):
                 try:
                     sig.disconnect(slot)
                 except (RuntimeError, TypeError):
                     pass
         self._doc = doc
         if doc is not None:
-            for sig, slot in self._links():
+            for sig, slot in self._links(doc):
                 sig.connect(slot)
         self.rebuild()
 
-    def _links(self):
-        d = self._doc
+    def _links(self, d: AnnotationDocument):
         return ((d.segmentsChanged, self.rebuild), (d.contentChanged, self._refresh_areas),
                 (d.selectionChanged, self._follow_selection), (d.hiddenChanged, self.rebuild))
 
@@ -197,6 +196,7 @@ class SegmentPanel(QWidget):
             return
         for i in range(self.ann_root.childCount()):
             item = self.ann_root.child(i)
+            assert item is not None  # i < childCount()
             item.setText(COL_AREA, format_area(doc.editor.areas.get(item.data(COL_SEGMENT, SEGMENT), 0)))
 
     # --- selection --------------------------------------------------------------------------------
@@ -225,6 +225,7 @@ class SegmentPanel(QWidget):
         last = None
         for i in range(self.ann_root.childCount()):
             item = self.ann_root.child(i)
+            assert item is not None  # i < childCount()
             on = item.data(COL_SEGMENT, SEGMENT) in chosen
             item.setSelected(on)
             if on:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -59,7 +60,7 @@ class Task(QRunnable):
             result = self.fn(self._progress, self.cancel_event)
         except CancelledError:
             self.signals.cancelled.emit()
-        except BaseException as e:  # reported to the user by the GUI thread; never lost
+        except BaseException as e:  # noqa: BLE001 - reported to the user by the GUI thread; a task's failure is never lost
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
             self.signals.failed.emit(e)
         else:
@@ -78,7 +79,7 @@ class TaskRunner(QObject):
     """
 
     def __init__(self, parent: QObject | None = None, max_threads: int | None = None,
-                 on_error: Callable[[BaseException, str], None] | None = None):
+                 on_error: Callable[[BaseException, str], object] | None = None):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         if max_threads:
@@ -101,8 +102,9 @@ class TaskRunner(QObject):
             task.signals.progress.connect(self._guard(on_progress))
         if on_failed:
             task.signals.failed.connect(self._guard(on_failed))
-        if report_errors and self.on_error is not None:
-            task.signals.failed.connect(self._guard(lambda e, what=name: self.on_error(e, what)))
+        on_error = self.on_error
+        if report_errors and on_error is not None:
+            task.signals.failed.connect(self._guard(lambda e, what=name: on_error(e, what)))
         if on_done:
             task.signals.done.connect(self._guard(on_done))
         task.signals.done.connect(lambda t=task: self._running.discard(t))
