@@ -13,7 +13,12 @@ import ``--out``, predict ``--out``, train ``--out``, synth):
   anything else is refused, whatever the flag says.
 * **Leftovers of a killed run are ours to remove.** A working folder (``<dest>.partial-*`` while
   an export is written, ``<dest>.old-*`` while it is swapped in) carries the marker with the id of
-  the process that made it; the next run removes those whose process is gone.
+  the process that made it; the next run removes those whose process is gone. So do temporary
+  files of atomic writes (``remove_stale_temp_files``).
+
+And one rule for reading: a path a user gives is never opened when it is a FIFO, socket, device
+or symbolic link loop (``special_file_reason``, ``read_regular_file``): reading one would block
+forever.
 """
 from __future__ import annotations
 
@@ -25,12 +30,13 @@ import shutil
 import socket
 import stat
 import time
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 from core.errors import DatasetError
 
 log = logging.getLogger(__name__)
+
 
 class UnsafeOutputError(DatasetError):
     """An output folder that would replace or mix with an input, or hold what we did not write."""
@@ -61,7 +67,7 @@ def write_marker(folder: str | Path, kind: str) -> Path:
 def read_marker(folder: str | Path) -> dict | None:
     """The marker's record when ``folder`` holds our marker, else None."""
     try:
-        record = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+        record = json.loads(read_regular_file(Path(folder) / MARKER).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return record if isinstance(record, dict) and record.get("tool") == _TOOL else None
