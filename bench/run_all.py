@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "model_inference": [],
     "inference": [],
     "thin_refine": [],
+    "annotation": ["--timing"],
     "training": [],
     "convergence": ["--minutes", "2", "--variants", "published,mask_detr,cpu_fast"],
     "gui": [],
