@@ -60,7 +60,7 @@ class KeptEvaluation:
         return f"{self.n_photos} {kind} photo{'s' if self.n_photos != 1 else ''}"
 
 
-def keep_evaluation(project: "Project", model_id: int, ev: "ProjectEvaluation") -> KeptEvaluation:
+def keep_evaluation(project: Project, model_id: int, ev: ProjectEvaluation) -> KeptEvaluation:
     """Store ``ev`` as model ``model_id``'s evaluation on ``project`` (replacing an older one)."""
     val_ids = {r.id for r in project.images.list(split="val")}
     ids = [p.image_id for p in ev.photos]
@@ -73,7 +73,7 @@ def keep_evaluation(project: "Project", model_id: int, ev: "ProjectEvaluation") 
     return kept
 
 
-def kept_evaluation(project: "Project", model_id: int) -> KeptEvaluation | None:
+def kept_evaluation(project: Project, model_id: int) -> KeptEvaluation | None:
     """The model's evaluation on ``project``: the kept one, else training's validation, else None."""
     try:
         model = project.models.get(model_id)

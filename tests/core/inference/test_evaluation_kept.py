@@ -6,7 +6,7 @@ from core.categories import default_categories
 from core.evaluation.project_eval import evaluate_project, evaluation_photos
 from core.project import Project
 from core.report.provenance import model_provenance
-from tests.core.inference.conftest import write_photo
+from tests.support.models import write_photo
 
 
 def test_an_evaluation_is_kept_and_named_with_its_photo_count(tmp_path, predictor):
