@@ -46,6 +46,7 @@ class RegionTool(Tool):
         self._wanted: tuple | None = None           # the newest request: ("grow", seed, tol) / ("box", box)
         self.preview: np.ndarray | None = None      # [H, W] bool mask shown, not yet committed
         self.preview_request: tuple | None = None   # the request that made it
+        self._generation = 0                        # +1 on cancel: late results are dropped
 
     # --- gestures ---------------------------------------------------------------------------------
     def press(self, pos, event):
@@ -104,6 +105,8 @@ class RegionTool(Tool):
     def claims_key(self, event):
         keys = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Plus, Qt.Key.Key_Minus,
                 Qt.Key.Key_Equal)
+        if event.key() == Qt.Key.Key_Escape and self.busy:
+            return True
         return self.preview is not None and event.key() in keys
 
     def key_press(self, event):
@@ -146,7 +149,7 @@ class RegionTool(Tool):
         if bgra is None:
             return
         request, self._wanted = self._wanted, None
-        grower = self._grower
+        grower, generation = self._grower, self._generation
         self._running = True
 
         def work(progress, cancel):
@@ -160,6 +163,9 @@ class RegionTool(Tool):
 
         def finished(result):
             self._running = False
+            if generation != self._generation:  # cancelled, or another photo meanwhile
+                self._run()
+                return
             req, g, mask = result
             if g is not None:
                 self._grower = g
@@ -206,16 +212,15 @@ class RegionTool(Tool):
         self.ctx.message("")
 
     def cancel(self):
+        """Esc, another tool or another photo: drop the preview and anything being computed."""
+        self._generation += 1
+        self._grower = None  # its features belong to the photo it was made on
         self._press = None
         self._wanted = None
         self._seed = None
         self.preview = None
         self._hide_box()
         self._clear_preview()
-
-    def deactivate(self) -> None:
-        super().deactivate()
-        self._grower = None  # features belong to one photo
 
     # --- drawing ----------------------------------------------------------------------------------
     def _dragged(self, pos: QPointF) -> bool:

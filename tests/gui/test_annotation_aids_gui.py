@@ -203,3 +203,20 @@ def test_region_box_drag_grabcuts_and_escape_drops_the_preview(qtbot, window, ed
     click(qtbot, view, 170.5, 118.5)
     qtbot.waitUntil(lambda: doc.undo_stack.count() == 1, timeout=10_000)
     assert iou(doc.annotation.id_map == max(doc.editor.segments), patch) >= 0.7
+
+
+def test_region_escape_while_it_is_computed_shows_nothing_later(qtbot, window, editing):
+    doc, _, _ = editing
+    view = window.view
+    key(qtbot, window, Qt.Key.Key_2)
+    key(qtbot, window, Qt.Key.Key_R)
+    tool = window.controller.tool
+    click(qtbot, view, 170.5, 118.5)
+    assert tool.busy
+    key(qtbot, window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not tool.busy and not window.runner.busy, timeout=10_000)
+    qtbot.wait(50)
+    assert tool.preview is None and tool.showing == (False, False)
+    key(qtbot, window, Qt.Key.Key_Return)
+    qtbot.wait(50)
+    assert doc.undo_stack.count() == 0
