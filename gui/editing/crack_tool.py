@@ -124,8 +124,9 @@ class CrackTracerTool(Tool):
             return False
         if self._target() is None:
             return False
-        # The canvas keeps BGRA; the tracer wants RGB (one copy per trace).
-        rgb = np.ascontiguousarray(bgra[..., 2::-1])
+        # The canvas keeps BGRA; the tracer wants RGB: a view, no copy (a 24 MP copy would hold up
+        # the first click by a frame or more); the tracer copies only the windows it works on.
+        rgb = bgra[..., 2::-1]
         width = self.ctx.settings.crack_width or None
         self.tracer = CrackTracer(rgb, width)
         self.ctx.message("Tracing: click at each bend; double-click or Enter finishes, Backspace undoes a click.")
