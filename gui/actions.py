@@ -5,11 +5,12 @@ project actions or the photo session. Shortcuts are listed in ``Help › Keyboar
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QToolButton, QWidget
 
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
@@ -41,7 +42,7 @@ def _action(parent, text: str, slot: Callable | None = None, shortcut=None, ic: 
 class WindowActions:
     """Builds and owns the QActions of ``window`` (a ``MainWindow``)."""
 
-    def __init__(self, w: "MainWindow"):
+    def __init__(self, w: MainWindow):
         self.w = w
         self.a: dict[str, QAction] = {}
         self._build_file()
@@ -64,14 +65,15 @@ class WindowActions:
     def _build_file(self) -> None:
         w, pa = self.w, self.w.project_actions
         m = w.menuBar().addMenu("&File")
-        m.addAction(self.add("new", "&New project…", pa.new_project, QKeySequence.StandardKey.New, "mdi6.file-plus-outline"))
+        m.addAction(self.add("new", "&New project…", pa.new_project, QKeySequence.StandardKey.New,
+                             "mdi6.file-plus-outline"))
         m.addAction(self.add("open", "&Open project…", pa.open_project, QKeySequence.StandardKey.Open,
                              "mdi6.folder-open-outline"))
         self.recent_menu = bind(m.addMenu("Open &recent"), "mdi6.history")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
-        m.addAction(self.add("save", "&Save now", w.save_now, QKeySequence.StandardKey.Save, "mdi6.content-save-outline",
-                             "Edits are saved automatically; this writes them at once"))
+        m.addAction(self.add("save", "&Save now", w.save_now, QKeySequence.StandardKey.Save,
+                             "mdi6.content-save-outline", "Edits are saved automatically; this writes them at once"))
         m.addAction(self.add("save_copy", "Save as &copy…", pa.save_copy, QKeySequence.StandardKey.SaveAs,
                              "mdi6.content-save-all-outline"))
         m.addSeparator()
@@ -111,15 +113,19 @@ class WindowActions:
         m.addAction(redo)
         m.addAction(self.add("history", "Edit &history", w.toggle_history, None, "mdi6.history"))
         m.addSeparator()
-        m.addAction(self.add("delete", "&Delete segment", c.delete_selected, [QKeySequence.StandardKey.Delete, "Backspace"],
-                             "mdi6.trash-can-outline"))
+        m.addAction(self.add("delete", "&Delete segment", c.delete_selected,
+                             [QKeySequence.StandardKey.Delete, "Backspace"], "mdi6.trash-can-outline"))
         m.addAction(self.add("merge", "&Merge segments", c.merge_selected, "M", "mdi6.merge"))
         # Shift+M beside Merge (M): Ctrl+Shift+S is Save as copy, and an ambiguous key fires neither.
         m.addAction(self.add("split", "S&plit into connected parts", c.split_selected, "Shift+M", "mdi6.call-split"))
         self.category_menu = bind(m.addMenu("Change &category"), "mdi6.tag-outline")
         self.category_menu.aboutToShow.connect(self._fill_category_menu)
-        m.addAction(self.add("select_none", "Select &none", lambda: c.document and c.document.select([]), "Ctrl+D",
-                             "mdi6.selection-off"))
+        m.addAction(self.add("select_none", "Select &none", self._select_none, "Ctrl+D", "mdi6.selection-off"))
+
+    def _select_none(self) -> None:
+        doc = self.w.controller.document
+        if doc:
+            doc.select([])
 
     def _fill_category_menu(self) -> None:
         self.category_menu.clear()
@@ -131,8 +137,8 @@ class WindowActions:
         m = w.menuBar().addMenu("&View")
         m.addAction(self.add("fit", "&Fit photo", v.fit, "Ctrl+0", "mdi6.fit-to-screen-outline"))
         m.addAction(self.add("actual", "&100 %", v.actual_size, "Ctrl+1", "mdi6.magnify-scan"))
-        m.addAction(self.add("zoom_in", "Zoom &in", lambda: v.zoom_by(1.25), [QKeySequence.StandardKey.ZoomIn, "Ctrl+="],
-                             "mdi6.magnify-plus-outline"))
+        m.addAction(self.add("zoom_in", "Zoom &in", lambda: v.zoom_by(1.25),
+                             [QKeySequence.StandardKey.ZoomIn, "Ctrl+="], "mdi6.magnify-plus-outline"))
         m.addAction(self.add("zoom_out", "Zoom &out", lambda: v.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut,
                              "mdi6.magnify-minus-outline"))
         m.addSeparator()
@@ -166,7 +172,9 @@ class WindowActions:
         from PySide6.QtWidgets import QApplication
 
         self.w.prefs.set("view/theme", choice)
-        apply_theme(QApplication.instance(), choice)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # (a window exists only in a QApplication)
+            apply_theme(app, choice)
 
     def _style(self, **changes) -> None:
         v = self.w.view
@@ -177,7 +185,8 @@ class WindowActions:
         w, b = self.w, self.w.browser
         m = w.menuBar().addMenu("&Photo")
         m.addAction(self.add("next", "&Next photo", b.next_photo, ["PgDown", "Ctrl+Right"], "mdi6.chevron-right"))
-        m.addAction(self.add("previous", "&Previous photo", b.previous_photo, ["PgUp", "Ctrl+Left"], "mdi6.chevron-left"))
+        m.addAction(self.add("previous", "&Previous photo", b.previous_photo, ["PgUp", "Ctrl+Left"],
+                             "mdi6.chevron-left"))
         m.addSeparator()
         m.addAction(self.add("mark_done", "Mark as &done", lambda: w.mark_photo("done"), "Ctrl+Return",
                              "mdi6.check-circle-outline"))
@@ -210,8 +219,11 @@ class WindowActions:
                           checkable=True)
         m.addAction(add_mode)
         m.addAction(behind)
-        s.changed.connect(lambda: (add_mode.setChecked(s.instance_mode == ADD_TO_SELECTED),
-                                   behind.setChecked(s.paint_behind)))
+        def follow_settings() -> None:
+            add_mode.setChecked(s.instance_mode == ADD_TO_SELECTED)
+            behind.setChecked(s.paint_behind)
+
+        s.changed.connect(follow_settings)
         # Number keys choose categories (Categories panel order).
         for n in range(1, 10):
             self.add(f"category:{n}", f"Category {n}", lambda n=n: w.categories_panel.select_by_key(n), str(n))
@@ -272,7 +284,9 @@ class WindowActions:
         for key, text in (("add_mode", "Add to selected"), ("behind", "Paint behind")):
             self.a[key].setIconText(text)  # what a tool button shows beside the icon
             bar.addAction(self.a[key])
-            bar.widgetForAction(self.a[key]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button = bar.widgetForAction(self.a[key])
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         s.changed.connect(self._sync_settings)
         return bar
 

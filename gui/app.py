@@ -45,6 +45,7 @@ def create_app(argv: list[str]):
     from gui.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    assert isinstance(app, QApplication), "a QCoreApplication exists already: the GUI needs a QApplication"
     app.setApplicationName("Panoptic Inspector")
     app.setOrganizationName("PanopticInspector")
     app.setApplicationDisplayName("Panoptic Inspector")

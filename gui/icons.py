@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 def _colours() -> tuple[str, str]:
     app = QApplication.instance()
-    pal = app.palette() if app is not None else QPalette()
+    pal = app.palette() if isinstance(app, QApplication) else QPalette()
     normal = pal.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText).name()
     disabled = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText).name()
     return normal, disabled

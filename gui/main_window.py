@@ -8,6 +8,7 @@ menu (``actions.model_menu``) for its actions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
+    # The window's actions by name. The attribute hides QWidget.actions(), which nothing in this
+    # application calls on the window; renaming it means every feature's install code at once.
+    actions: WindowActions  # type: ignore[assignment]  # shadows the QWidget.actions() method
+
     def __init__(self, prefs: Preferences | None = None, show_error_dialogs: bool = True,
                  autosave_delay_ms: int = 800):
         super().__init__()
@@ -137,8 +142,8 @@ class MainWindow(QMainWindow):
         self.controller.notice.connect(lambda m: self.status.showMessage(m, 5000))
         self.project_actions.notice.connect(lambda m: self.status.showMessage(m, 8000))
         self.categories_panel.errorOccurred.connect(r.report)
-        self.categories_panel.before_delete = lambda then: self.autosaver.flush(lambda ok: ok and then())
-        s.before_close = lambda then: self.autosaver.flush(lambda ok: ok and then())
+        self.categories_panel.before_delete = lambda then: self.autosaver.flush(_if_saved(then))
+        s.before_close = lambda then: self.autosaver.flush(_if_saved(then))
         self.categories_panel.deleteRequested.connect(self._delete_category)
         self.view.hovered.connect(self._hover)
         self.view.zoomChanged.connect(self.status.show_zoom)
@@ -155,7 +160,7 @@ class MainWindow(QMainWindow):
 
     def _project_closed(self) -> None:
         self.thumbnails.set_project(None)
-        self.undo_group.setActiveStack(None)
+        self.undo_group.setActiveStack(None)  # type: ignore[arg-type]  # Qt takes None: no active stack
         self.update_title()
 
     def _images_changed(self) -> None:
@@ -173,8 +178,11 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(doc.undo_stack)
         self.undo_group.setActiveStack(doc.undo_stack)
         # No undo while a worker edits the map: the stack steps aside until it is done.
-        doc.busyChanged.connect(lambda busy, d=doc: self.undo_group.setActiveStack(
-            None if busy else d.undo_stack) if self.photo.document is d else None)
+        def follow_busy(busy: bool, d: AnnotationDocument = doc) -> None:
+            if self.photo.document is d:
+                self.undo_group.setActiveStack(None if busy else d.undo_stack)  # type: ignore[arg-type]  # Qt: None = no stack
+
+        doc.busyChanged.connect(follow_busy)
         self.labels.set_document(doc, self.session.categories)
         if self.session.project is not None:
             self.prefs.set_last_photo(self.session.project.path, doc.image_id)
@@ -193,12 +201,12 @@ class MainWindow(QMainWindow):
         rec = self.photo.record
         if rec is None or self.session.read_only:
             return
-        self.autosaver.flush(lambda ok: ok and self._set_status(rec.id, status))
+        self.autosaver.flush(_if_saved(lambda: self._set_status(rec.id, status)))
 
     def _set_status(self, image_id: int, status: str) -> None:
         try:
             self.session.set_status([image_id], status)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - any failure is shown to the user by the reporter, not lost
             self.reporter.report(e, "change the photo's status")
 
     def _delete_category(self, category, reassign_to) -> None:
@@ -266,15 +274,15 @@ class MainWindow(QMainWindow):
         AboutDialog(self.runner, self).open()
 
     # --- drag and drop ----------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
@@ -282,7 +290,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.project_actions.handle_drop(paths))
 
     # --- closing ----------------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         if not self.training.confirm_close():  # a training run asks, then stops with a checkpoint first
             event.ignore()
             return
@@ -310,10 +318,19 @@ class MainWindow(QMainWindow):
             self.autosaver.set_document(None)
             self.close()
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             from gui import icons
 
             icons.refresh()
             self.segments_panel.rebuild()  # its row icons are made per row
         super().changeEvent(event)
+
+
+def _if_saved(then: Callable[[], object]) -> Callable[[bool], None]:
+    """What ``Autosaver.flush`` calls back with ``ok``: ``then()`` once the edits are saved, nothing
+    when saving failed (the reporter has told the user)."""
+    def done(ok: bool) -> None:
+        if ok:
+            then()
+    return done

@@ -17,7 +17,8 @@ from core.categories import CategorySet
 from core.editing import compute_areas
 from core.errors import AnnotationError
 from core.panoptic import PanopticAnnotation
-from core.project import ImageRecord
+from core.project import ImageRecord, Project
+from gui.canvas.annotation_item import ExpandedFrom
 from gui.canvas.photo_view import PhotoView
 from gui.editing.autosave import Autosaver
 from gui.editing.document import AnnotationDocument
@@ -75,10 +76,11 @@ class PhotoSession(QObject):
             self.controller.set_photo_pixels(None)
         self.predictionChanged.emit(None, {})
         self.photoChanged.emit(rec)
-        if not keep_view or not self.view.photo_item.full_resolution:
+        item = self.view.photo_item  # (show_photo made one when the view was not kept)
+        if not keep_view or item is None or not item.full_resolution:
             self.loader.load(project, rec)
 
-        def saved(ok: bool, rec=rec, project=project):
+        def saved(ok: bool, rec: ImageRecord = rec, project: Project = project) -> None:
             if self.record is rec and self.session.project is project:
                 self.autosaver.set_document(None)
                 self.loader.load_annotation(project, rec)
@@ -119,8 +121,9 @@ class PhotoSession(QObject):
             return
         cats = self.session.categories
         doc = AnnotationDocument.from_annotation(image_id, loaded.annotation, cats, loaded.areas, parent=self)
-        if self.session.read_only:
-            doc.read_only = (f"The project is open read-only ({self.session.project.read_only_reason}); "
+        project = self.session.project
+        if project is not None and project.read_only:
+            doc.read_only = (f"The project is open read-only ({project.read_only_reason}); "
                              "use File › Save as copy to edit.")
         if self.document is not None:
             self.document.deleteLater()
@@ -133,16 +136,18 @@ class PhotoSession(QObject):
         self.predictionChanged.emit(loaded.prediction, loaded.prediction_areas)
         self.documentReady.emit(doc)
 
-    def set_prediction(self, prediction: PanopticAnnotation | None, areas: dict[int, int] | None = None) -> None:
+    def set_prediction(self, prediction: PanopticAnnotation | None, areas: dict[int, int] | None = None,
+                       source: ExpandedFrom | None = None) -> None:
         """Show another prediction of the open photo (the model panel calls this after running a
         model or moving the confidence threshold); ``None`` removes it. ``areas`` (segment id ->
-        pixels) when the caller computed them off the GUI thread (a full pass over a 12 MP map)."""
+        pixels) when the caller computed them off the GUI thread (a full pass over a 12 MP map);
+        ``source`` what its id map was expanded from (the canvas then recolours only what changed)."""
         if self.record is None:
             return
         if prediction is not None and prediction.shape != (self.record.height, self.record.width):
             raise AnnotationError(f"the prediction is {prediction.shape[1]}x{prediction.shape[0]} but the photo is "
                                   f"{self.record.width}x{self.record.height}", self.record.path)
-        self.view.set_prediction(prediction, self.session.categories)
+        self.view.set_prediction(prediction, self.session.categories, source)
         self.controller.set_prediction(prediction)
         if areas is None:
             areas = compute_areas(prediction.id_map) if prediction is not None else {}
@@ -161,7 +166,7 @@ class PhotoSession(QObject):
     def _closing(self) -> None:
         self.close()
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj, event) -> bool:
         if self._await_paint and event.type() == QEvent.Type.Paint and self.record is not None:
             item = self.view.photo_item
             if item is not None and item.has_pixels:

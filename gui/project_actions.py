@@ -50,8 +50,8 @@ class ProjectActions(QObject):
 
     # --- projects ---------------------------------------------------------------------------------
     def new_project(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "New project", str(Path(self._folder()) / f"inspection{PROJECT_SUFFIX}"),
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.window, "New project",
+                                              str(Path(self._folder()) / f"inspection{PROJECT_SUFFIX}"), PROJECT_FILTER)
         if path:
             if not path.endswith(PROJECT_SUFFIX):
                 path += PROJECT_SUFFIX

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, Signal
 
 from core.categories import Category, CategorySet
+from core.errors import ProjectError
 from core.project import ImageRecord, Project
 from gui.workers.base import Task, TaskRunner
 
@@ -37,11 +38,19 @@ class ProjectSession(QObject):
         self.images: list[ImageRecord] = []
         self.categories: CategorySet = CategorySet()
         self.predicted: set[int] = set()
+        #: Replaced by the window: save the open photo's edits, then ``then()`` (default: at once).
+        self.before_close: Callable[[Callable[[], object]], None] = _at_once
 
     # --- open / close -----------------------------------------------------------------------------
     @property
     def is_open(self) -> bool:
         return self.project is not None
+
+    def _open(self) -> Project:
+        """The open project; what calls this is only offered while one is open."""
+        if self.project is None:
+            raise ProjectError("no project is open", hint="open or create a project first")
+        return self.project
 
     @property
     def read_only(self) -> bool:
@@ -55,11 +64,6 @@ class ProjectSession(QObject):
                on_done: Callable[[bool], None] | None = None) -> None:
         self._open_with(lambda: Project.create(path, categories), f"create the project {Path(path).name}",
                                on_done)
-
-    @staticmethod
-    def before_close(then: Callable[[], None]) -> None:
-        """Replaced by the window: save the open photo's edits, then ``then()`` (default: at once)."""
-        then()
 
     def _open_with(self, make: Callable[[], Project], what: str, on_done) -> None:
         # The open photo's pending edits reach the current project before another one replaces it.
@@ -124,14 +128,14 @@ class ProjectSession(QObject):
 
         ``on_done(report)`` gets the ``core.project.AddReport``.
         """
-        project = self.project
-        paths = [Path(p) for p in paths]
+        project = self._open()
+        chosen = [Path(p) for p in paths]
 
         def work(progress, cancel):
             from core.project import list_image_files
 
             files: list[Path] = []
-            for p in paths:
+            for p in chosen:
                 files.extend(list_image_files(p) if p.is_dir() else [p])
             return project.images.add_files(files, progress=progress, cancel=cancel)
 
@@ -145,7 +149,7 @@ class ProjectSession(QObject):
 
     def set_status(self, image_ids: Iterable[int], status: str) -> None:
         ids = list(image_ids)
-        self.project.images.set_status(ids, status)
+        self._open().images.set_status(ids, status)
         self._reload(ids)
 
     def annotation_saved(self, image_id: int) -> None:
@@ -158,7 +162,7 @@ class ProjectSession(QObject):
         for i in ids:
             try:
                 rec = self.project.images.get(i)
-            except Exception:  # removed meanwhile
+            except Exception:  # noqa: BLE001 - removed meanwhile (or the store is closing): the old row stays
                 continue
             self.images = [rec if r.id == i else r for r in self.images]
             self.imageChanged.emit(i)
@@ -166,29 +170,29 @@ class ProjectSession(QObject):
     # --- categories -------------------------------------------------------------------------------
     def reload_categories(self) -> None:
         """Read the categories again (after an import added some) and tell the views."""
-        self.categories = self.project.categories.get()
+        self.categories = self._open().categories.get()
         self.categoriesChanged.emit(self.categories)
 
     def add_category(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None,
                      thin: bool | None = None) -> Category:
-        cat = self.project.categories.add(name, isthing, color, thin=thin)
+        cat = self._open().categories.add(name, isthing, color, thin=thin)
         self.reload_categories()
         return cat
 
     def update_category(self, category: Category) -> None:
-        self.project.categories.update(category)
+        self._open().categories.update(category)
         self.reload_categories()
 
     def category_usage(self, category_id: int) -> tuple[int, int, int]:
         """``(segments, images, pixels)`` that use a category."""
-        return self.project.categories.usage(category_id)
+        return self._open().categories.usage(category_id)
 
     def delete_category(self, category_id: int, reassign_to: int | None, on_done=None, on_progress=None) -> Task:
         """Delete a category across the project; its pixels go to ``reassign_to`` (None: void).
 
         Runs in the background: every annotation using it is rewritten in one transaction.
         """
-        project = self.project
+        project = self._open()
 
         def work(progress, cancel):
             project.categories.delete(category_id, reassign_to=reassign_to, progress=progress)
@@ -200,6 +204,10 @@ class ProjectSession(QObject):
                 on_done()
 
         return self.runner.start(work, "delete the category", on_finished=finished, on_progress=on_progress)
+
+
+def _at_once(then: Callable[[], object]) -> None:
+    then()
 
 
 def _predicted(project: Project) -> set[int]:

@@ -18,15 +18,21 @@ class Preferences:
 
     # --- generic ----------------------------------------------------------------------------------
     def get_float(self, key: str, default: float) -> float:
+        v = self.qs.value(key, default)
+        if not isinstance(v, (int, float, str)):  # None, a list: no number
+            return default
         try:
-            return float(self.qs.value(key, default))
-        except (TypeError, ValueError):
+            return float(v)
+        except ValueError:
             return default
 
     def get_int(self, key: str, default: int) -> int:
+        v = self.qs.value(key, default)
+        if not isinstance(v, (int, float, str)):  # None, a list: no number
+            return default
         try:
-            return int(self.qs.value(key, default))
-        except (TypeError, ValueError):
+            return int(v)
+        except ValueError:
             return default
 
     def get_bool(self, key: str, default: bool) -> bool:
@@ -45,9 +51,11 @@ class Preferences:
     # --- recent projects --------------------------------------------------------------------------
     def recent_projects(self) -> list[Path]:
         raw = self.qs.value("recent/projects", [])
-        if isinstance(raw, str):
+        if isinstance(raw, str):  # QSettings gives a one-item list back as the item
             raw = [raw]
-        return [Path(p) for p in (raw or []) if p]
+        elif not isinstance(raw, (list, tuple)):
+            raw = []
+        return [Path(p) for p in raw if p]
 
     def add_recent(self, path: Path) -> None:
         path = Path(path).resolve()

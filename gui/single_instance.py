@@ -24,11 +24,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from core.project import PROJECT_SUFFIX
 
@@ -62,7 +62,7 @@ def _user() -> str:
 def server_name(project_path: str | Path) -> str:
     """The local server's name for this project and user (short: Unix socket paths are limited
     to ~100 bytes, and the name lands in the temporary folder)."""
-    digest = hashlib.sha256(f"{_user()}\0{_key(project_path)}".encode("utf-8")).hexdigest()[:24]
+    digest = hashlib.sha256(f"{_user()}\0{_key(project_path)}".encode()).hexdigest()[:24]
     return f"panoptic-inspector-{digest}"
 
 
@@ -219,9 +219,17 @@ def ask_running_instance(project_path: str | Path, timeout_ms: int = ASK_TIMEOUT
     return OtherInstance(pid, Path(project))
 
 
-def already_open_message(project_path: Path, other: OtherInstance, parent: QWidget | None = None) -> QMessageBox:
+class AlreadyOpenMessage(QMessageBox):
+    """A message box with its two buttons by name."""
+
+    readOnlyButton: QPushButton
+    okButton: QPushButton
+
+
+def already_open_message(project_path: Path, other: OtherInstance,
+                         parent: QWidget | None = None) -> AlreadyOpenMessage:
     """The message a second start shows; its ``readOnlyButton`` opens the project here anyway."""
-    box = QMessageBox(QMessageBox.Icon.Information, "Project already open",
+    box = AlreadyOpenMessage(QMessageBox.Icon.Information, "Project already open",
                       f"“{project_path.name}” is already open in another Panoptic Inspector window "
                       f"(process {other.pid}). That window has been brought to the front.",
                       QMessageBox.StandardButton.NoButton, parent)

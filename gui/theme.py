@@ -57,5 +57,8 @@ def apply_theme(app: QApplication, choice: str = SYSTEM) -> None:
     hints = QGuiApplication.styleHints()
     if choice == SYSTEM and hasattr(hints, "colorSchemeChanged") and not app.property("themeFollows"):
         app.setProperty("themeFollows", True)
-        hints.colorSchemeChanged.connect(
-            lambda _s: app.property("themeChoice") == SYSTEM and apply_theme(app, SYSTEM))
+        def follow(_scheme: object) -> None:
+            if app.property("themeChoice") == SYSTEM:
+                apply_theme(app, SYSTEM)
+
+        hints.colorSchemeChanged.connect(follow)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class WindowState:
-    def __init__(self, window: "MainWindow", prefs: Preferences):
+    def __init__(self, window: MainWindow, prefs: Preferences):
         self.w = window
         self.prefs = prefs
 

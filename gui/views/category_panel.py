@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from core.categories import Category, CategorySet
@@ -73,6 +74,10 @@ class CategoryDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def _at_once(then: Callable[[], object]) -> None:
+    then()
+
+
 class CategoryPanel(QWidget):
     """Shows ``session.categories``; the selected one is ``settings.category_id``."""
 
@@ -83,6 +88,8 @@ class CategoryPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.settings = settings
+        #: Replaced by the window: save the open photo, then ``then()`` (default: at once).
+        self.before_delete: Callable[[Callable[[], object]], None] = _at_once
         self.list = QListWidget()
         self.list.setItemDelegate(CategoryDelegate(self.list))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -221,11 +228,6 @@ class CategoryPanel(QWidget):
         # Unsaved edits of the open photo must reach the project first, so the usage we show
         # (and the pixels the decision applies to) include them.
         self.before_delete(lambda: self._ask_delete(cat))
-
-    @staticmethod
-    def before_delete(then) -> None:
-        """Replaced by the window: save the open photo, then ``then()``."""
-        then()
 
     def _ask_delete(self, cat: Category) -> None:
         usage = self.session.category_usage(cat.id)
