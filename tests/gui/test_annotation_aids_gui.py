@@ -220,3 +220,23 @@ def test_region_escape_while_it_is_computed_shows_nothing_later(qtbot, window, e
     key(qtbot, window, Qt.Key.Key_Return)
     qtbot.wait(50)
     assert doc.undo_stack.count() == 0
+
+
+def test_a_traced_crack_is_extended_by_tracing_on_in_add_to_selected_mode(qtbot, window, editing):
+    doc, crack, _ = editing
+    view = window.view
+    key(qtbot, window, Qt.Key.Key_1)
+    key(qtbot, window, Qt.Key.Key_T)
+    tool = window.controller.tool
+    click(qtbot, view, 20.5, 130.5)
+    click(qtbot, view, 100.5, 80.5)
+    key(qtbot, window, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: doc.undo_stack.count() == 1 and tool.tracer is None, timeout=10_000)
+    first = doc.selected[0]
+    key(qtbot, window, Qt.Key.Key_N)   # add to the selected instance
+    click(qtbot, view, 100.5, 80.5)
+    click(qtbot, view, 220.5, 40.5)
+    key(qtbot, window, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: doc.undo_stack.count() == 2 and tool.tracer is None, timeout=10_000)
+    assert [s for s, seg in doc.editor.segments.items() if seg.category_id == CRACK] == [first]
+    assert f1(doc.annotation.id_map == first, crack) >= 0.9
