@@ -4,7 +4,8 @@
 logits and their stride-4 mask logits (float16), plus the photo's and the model input's sizes.
 ``panoptic(threshold)`` then gives the panoptic annotation at any threshold >= ``min_threshold``,
 full resolution, in the photo's EXIF-upright frame, with the model's post-processing rules
-(argmax of the kept queries' masks, stuff merged per class, tiny segments removed; see
+(thing queries of one instance grouped, argmax of the kept queries' masks, stuff merged per
+class, tiny segments removed; see
 ``label_map`` for how thresholds relate to each other).
 
 Why it is fast: the result can change only where the threshold crosses a kept query's score, so
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 from core.categories import CategorySet
 from core.errors import AnnotationError
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, binary_masks, group_leaders
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
 #: Version of the serialised form (``to_bytes``); readers refuse newer ones.
@@ -43,7 +45,9 @@ class PredictionMeta:
     image_size: ``(H, W)`` of the photo after EXIF orientation (the frame of every result);
     input_size: ``(h, w)`` the network saw (unpadded); min_threshold: lowest threshold it can be
     re-thresholded to; min_area: the post-processor's small-segment limit, in input pixels;
-    model: free-form description (checkpoint name, preset); timings: seconds per stage.
+    model: free-form description (checkpoint name, preset); timings: seconds per stage;
+    merge_overlap: the post-processor's thing grouping containment (``core.model.thing_merge``;
+    None: no grouping).
     """
 
     image_size: tuple[int, int]
@@ -52,6 +56,7 @@ class PredictionMeta:
     min_area: int = 4
     model: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    merge_overlap: float | None = DEFAULT_MERGE_OVERLAP
 
 
 class PanopticPrediction:
@@ -94,6 +99,7 @@ class PanopticPrediction:
         self._is_thing = np.array([c.isthing for c in categories], bool)
         self._desc = np.sort(self.scores)[::-1]  # the m best scores are those >= _desc[m - 1]
         self._levels: dict[int, tuple[np.ndarray, dict[int, Segment]]] | None = None
+        self._leaders: np.ndarray | None = None
 
     # --- basic facts -----------------------------------------------------------------------------
     @property
@@ -157,8 +163,10 @@ class PanopticPrediction:
         The rule, monotone by construction: at ``min_threshold`` it is the published
         post-processing of every kept query. Raising the threshold past a query's score drops
         it and re-runs the same post-processing on the queries that made the previous level's
-        segments (their pixels go to the best remaining query; stuff merges; tiny segments go).
-        So a higher threshold never adds a segment and a remaining thing never loses pixels.
+        segments (their pixels go to the best remaining query; stuff merges; thing groups are
+        those of all kept queries, restricted to the ones left; tiny segments go). So a higher
+        threshold never adds a segment, and a remaining thing never loses pixels unless one of its
+        own grouped queries dropped out (its pixels are then decided afresh).
         Whenever the published rule applied afresh at ``threshold`` is itself monotone up to it
         (DETR's masks barely overlap, so nearly always), both give the same result; the published
         rule can otherwise uncover a segment that a dropped, lower-scored query covered entirely.
@@ -196,10 +204,20 @@ class PanopticPrediction:
         self._levels = levels
         return levels
 
+    def thing_leaders(self) -> np.ndarray:
+        """``[K]`` each kept query's thing-group leader (``core.model.thing_merge``; itself for
+        stuff and ungrouped queries). Grouping all kept queries once serves every threshold:
+        the groups above a threshold are these restricted to the queries left."""
+        if self._leaders is None:
+            bits = binary_masks(self.masks, *self.input_size)
+            self._leaders = group_leaders(bits, self.scores, self.labels, self._is_thing, self.meta.merge_overlap)
+        return self._leaders
+
     def _stuff_reps(self, alive: np.ndarray) -> np.ndarray:
         """Each query's representative among the ``alive`` ones: stuff queries of one class share
-        the first (lowest index), as the post-processor merges them; things are their own."""
-        rep = np.arange(len(self))
+        the first (lowest index), as the post-processor merges them; a thing query its group's
+        leader (alive whenever the query is: it scores at least as high and small groups go whole)."""
+        rep = self.thing_leaders().copy()
         first: dict[int, int] = {}
         for q in np.flatnonzero(alive):
             lab = int(self.labels[q])
@@ -260,7 +278,7 @@ class PanopticPrediction:
         """Plain-JSON description (sizes, thresholds, model, timings, candidate count)."""
         return {"payload_version": PAYLOAD_VERSION, "image_size": list(self.image_size),
                 "input_size": list(self.input_size), "min_threshold": self.min_threshold,
-                "min_area": int(self.meta.min_area), "candidates": len(self), "model": dict(self.meta.model),
+                "min_area": int(self.meta.min_area), "merge_overlap": self.meta.merge_overlap, "candidates": len(self), "model": dict(self.meta.model),
                 "timings": {k: float(v) for k, v in self.meta.timings.items()}}
 
     def to_bytes(self) -> bytes:
@@ -288,10 +306,21 @@ class PanopticPrediction:
         try:
             meta = PredictionMeta(tuple(header["image_size"]), tuple(header["input_size"]),
                                   float(header["min_threshold"]), int(header["min_area"]),
-                                  dict(header.get("model", {})), dict(header.get("timings", {})))
+                                  dict(header.get("model", {})), dict(header.get("timings", {})),
+                                  _merge_overlap(header.get("merge_overlap", DEFAULT_MERGE_OVERLAP)))
             return PanopticPrediction(logits, masks, CategorySet.from_json(header["categories"]), meta, query_ids)
         except (KeyError, TypeError, ValueError) as e:
             raise AnnotationError(f"the stored prediction is inconsistent ({e})", where) from e
+
+
+def _merge_overlap(value: object) -> float | None:
+    """The stored grouping containment: None, or a number (payloads written before grouping
+    existed carry none and get the default; their masks are all it needs)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"merge_overlap must be a number or null, got {value!r}")
+    return float(value)
 
 
 def _argmax_rows(logits: np.ndarray, queries: np.ndarray) -> np.ndarray:

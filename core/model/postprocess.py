@@ -1,8 +1,10 @@
 """Model outputs -> ``PanopticAnnotation`` per image (DETR's panoptic post-processing).
 
 Per image: drop queries whose best class is "no object" or whose score is not above the
-threshold; upsample the kept masks to the input size and give each pixel to the kept query with
-the largest mask logit; merge segments of one stuff class; drop segments of ``min_area`` pixels
+threshold; group thing queries of one class whose masks overlap strongly into one instance
+(``core.model.thing_merge``: a model without NMS can split one spall between several queries);
+upsample the kept masks to the input size and give each pixel to the kept query with the largest
+mask logit; a segment per thing group and per stuff class; drop segments of ``min_area`` pixels
 or fewer and repeat the argmax among the rest; finally resize the id map to the original photo
 size (nearest), dropping the entries of segments that vanish there (a photo smaller than the input
 loses rows and columns). Padding added for batching is cropped away before anything else.
@@ -14,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.categories import CategorySet
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, binary_masks, group_leaders
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
 #: Logit written in ``predict``'s pred_masks rows that were not computed (sigmoid -> 0, and finite
@@ -35,13 +38,17 @@ class PanopticPostProcessor:
             class index i -> category id i + 1, every class a thing.
         min_area: segments of at most this many pixels (at the model's input resolution) are
             removed, their pixels going to the next best query.
+        merge_overlap: containment of two same-class thing queries' masks at which they are one
+            instance (``core.model.thing_merge``); None keeps every query its own segment.
     """
 
-    def __init__(self, num_classes: int, categories: CategorySet | None = None, min_area: int = 4):
+    def __init__(self, num_classes: int, categories: CategorySet | None = None, min_area: int = 4,
+                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP):
         if categories is not None and len(categories) != num_classes:
             raise ValueError(f"the model has {num_classes} classes but {len(categories)} categories were given")
         self.num_classes = num_classes
         self.min_area = min_area
+        self.merge_overlap = merge_overlap
         self.categories = categories
         if categories is None:
             self.category_ids = list(range(1, num_classes + 1))
@@ -83,8 +90,10 @@ class PanopticPostProcessor:
         if len(labels) == 0:
             return PanopticAnnotation.empty(int(orig[0]), int(orig[1]))
         logits = _upsample_crop(masks.float(), h, w)  # [K, h, w]
-        # Each query's representative: all queries of one stuff class share the first's index.
-        rep = np.arange(len(labels))
+        # Each query's representative: all queries of one stuff class share the first's index;
+        # thing queries that describe one instance share their group's leader.
+        rep = group_leaders(binary_masks(masks.float().cpu().numpy(), h, w), scores, labels,
+                            np.asarray(self.is_thing, bool), self.merge_overlap)
         first_of_stuff: dict[int, int] = {}
         for k, lab in enumerate(labels):
             if not self.is_thing[int(lab)]:

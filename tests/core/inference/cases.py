@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from core.categories import default_categories
 from core.inference import PanopticPrediction, PredictionMeta
 from core.model import PanopticPostProcessor, select_queries
+from core.model.thing_merge import binary_masks, group_leaders
 
 CATS = default_categories()
 C = len(CATS)
@@ -53,7 +54,8 @@ def post_process(logits, masks, queries, size, image_size, threshold):
 def reference_levels(logits, masks, size, image_size, min_threshold: float = 0.3):
     """``[(threshold, annotation or None)]`` by the documented rule, computed with the model's
     post-processor: at ``min_threshold`` all kept queries; past each kept score, the queries that
-    made the previous level's segments (things by their score, stuff by class) minus the dropped."""
+    made the previous level's segments (thing groups by their leader's score, stuff by class) minus
+    the dropped."""
     scores, labels = logits.softmax(-1).max(-1)
     thing = [c.isthing for c in CATS]
     cand = [int(q) for q in select_queries(logits[None], min_threshold)[0].nonzero().squeeze(1)]
@@ -69,8 +71,11 @@ def reference_levels(logits, masks, size, image_size, min_threshold: float = 0.3
         made = {(s.category_id, s.score) for s in ann.segments.values()}
         stuff = {s.category_id for s in ann.segments.values() if not CATS.by_id(s.category_id).isthing}
         cid = [CATS.categories[int(labels[q])].id for q in cand]
-        cand = [q for q, c in zip(cand, cid)
-                if ((c, float(scores[q])) in made if thing[int(labels[q])] else c in stuff)]
+        # A thing query made a segment when its group's leader did (the segment has its score).
+        lead = group_leaders(binary_masks(masks[cand].numpy(), *size), scores[cand].numpy(), labels[cand].numpy(),
+                             np.array(thing), POST.merge_overlap)
+        cand = [q for q, c, r in zip(cand, cid, lead)
+                if ((c, float(scores[cand[r]])) in made if thing[int(labels[q])] else c in stuff)]
     return levels
 
 
