@@ -46,7 +46,7 @@ class ProjectSession(QObject):
     def is_open(self) -> bool:
         return self.project is not None
 
-    def _open(self) -> Project:
+    def current_project(self) -> Project:
         """The open project; what calls this is only offered while one is open."""
         if self.project is None:
             raise ProjectError("no project is open", hint="open or create a project first")
@@ -128,7 +128,7 @@ class ProjectSession(QObject):
 
         ``on_done(report)`` gets the ``core.project.AddReport``.
         """
-        project = self._open()
+        project = self.current_project()
         chosen = [Path(p) for p in paths]
 
         def work(progress, cancel):
@@ -149,7 +149,7 @@ class ProjectSession(QObject):
 
     def set_status(self, image_ids: Iterable[int], status: str) -> None:
         ids = list(image_ids)
-        self._open().images.set_status(ids, status)
+        self.current_project().images.set_status(ids, status)
         self._reload(ids)
 
     def annotation_saved(self, image_id: int) -> None:
@@ -170,29 +170,29 @@ class ProjectSession(QObject):
     # --- categories -------------------------------------------------------------------------------
     def reload_categories(self) -> None:
         """Read the categories again (after an import added some) and tell the views."""
-        self.categories = self._open().categories.get()
+        self.categories = self.current_project().categories.get()
         self.categoriesChanged.emit(self.categories)
 
     def add_category(self, name: str, isthing: bool, color: tuple[int, int, int] | None = None,
                      thin: bool | None = None) -> Category:
-        cat = self._open().categories.add(name, isthing, color, thin=thin)
+        cat = self.current_project().categories.add(name, isthing, color, thin=thin)
         self.reload_categories()
         return cat
 
     def update_category(self, category: Category) -> None:
-        self._open().categories.update(category)
+        self.current_project().categories.update(category)
         self.reload_categories()
 
     def category_usage(self, category_id: int) -> tuple[int, int, int]:
         """``(segments, images, pixels)`` that use a category."""
-        return self._open().categories.usage(category_id)
+        return self.current_project().categories.usage(category_id)
 
     def delete_category(self, category_id: int, reassign_to: int | None, on_done=None, on_progress=None) -> Task:
         """Delete a category across the project; its pixels go to ``reassign_to`` (None: void).
 
         Runs in the background: every annotation using it is rewritten in one transaction.
         """
-        project = self._open()
+        project = self.current_project()
 
         def work(progress, cancel):
             project.categories.delete(category_id, reassign_to=reassign_to, progress=progress)

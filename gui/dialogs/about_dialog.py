@@ -50,14 +50,20 @@ class TorchStatus:
     error: str = ""
 
 
+def _header(meta: metadata.PackageMetadata, name: str) -> str | None:
+    """The first ``name`` header of the metadata, None when there is none."""
+    values = meta.get_all(name)
+    return str(values[0]) if values else None
+
+
 def licence_of(dist: metadata.Distribution) -> str:
     """A short licence name from the package's metadata: the SPDX expression when there is one,
     else a one-line License field, else the trove classifiers."""
     meta = dist.metadata
-    expression = (meta.get("License-Expression") or "").strip()
+    expression = (_header(meta, "License-Expression") or "").strip()
     if expression:
         return expression
-    field = (meta.get("License") or "").strip()
+    field = (_header(meta, "License") or "").strip()
     if field and "\n" not in field and len(field) <= 80:  # some packages paste the whole text here
         return field
     classifiers = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
@@ -74,7 +80,7 @@ def component_licences(names: tuple[str, ...] = COMPONENTS) -> list[ComponentLic
         except metadata.PackageNotFoundError:
             out.append(ComponentLicence(name, "", "not installed"))
             continue
-        out.append(ComponentLicence(dist.metadata.get("Name") or name, dist.version, licence_of(dist)))
+        out.append(ComponentLicence(_header(dist.metadata, "Name") or name, dist.version, licence_of(dist)))
     return out
 
 
@@ -91,7 +97,7 @@ def torch_status() -> TorchStatus:
         else:
             device = f"CPU only ({torch.get_num_threads()} threads)"
         return TorchStatus(torch.__version__, torch.version.cuda or "", device)
-    except Exception as e:  # noqa: BLE001 - shown in the dialog and logged, never hidden
+    except Exception as e:
         log.warning("torch could not be loaded: %s", e, exc_info=True)
         return TorchStatus(error=f"{type(e).__name__}: {e}")
 

@@ -7,7 +7,7 @@ through ``answer(choice)``, so the window keeps painting while it is shown.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 

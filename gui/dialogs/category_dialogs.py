@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QStyle, QVBoxLayout,
                                QWidget)
 
-from core.categories import Category, CategorySet, _auto_color
+from core.categories import Category, CategorySet, _auto_color, as_rgb
 
 
 def swatch(colour: tuple[int, int, int], size: int = 14) -> QIcon:
@@ -24,13 +24,13 @@ class ColourButton(QPushButton):
 
     def __init__(self, colour: tuple[int, int, int], parent: QWidget | None = None):
         super().__init__(parent)
-        self.colour = tuple(colour)
+        self.colour = as_rgb(colour)
         self.clicked.connect(self._choose)
         self._show()
 
     def _show(self) -> None:
         self.setIcon(swatch(self.colour, 16))
-        self.setText("#%02x%02x%02x" % self.colour)
+        self.setText("#{:02x}{:02x}{:02x}".format(*self.colour))
 
     def _choose(self) -> None:
         c = QColorDialog.getColor(QColor(*self.colour), self, "Category colour")
@@ -117,16 +117,16 @@ class DeleteCategoryDialog(QDialog):
                       "What should happen to these pixels?")
         text.setWordWrap(True)
         self.void = QRadioButton("Make them unlabelled (void)")
-        self.move = QRadioButton("Give them to")
+        self.give = QRadioButton("Give them to")
         self.target = QComboBox()
         for c in categories:
             if c.id != category.id:
                 self.target.addItem(swatch(c.color), f"{c.name} ({'thing' if c.isthing else 'stuff'})", c.id)
         self.void.setChecked(True)
         self.target.setEnabled(False)
-        self.move.toggled.connect(self.target.setEnabled)
+        self.give.toggled.connect(self.target.setEnabled)
         if self.target.count() == 0:
-            self.move.setEnabled(False)
+            self.give.setEnabled(False)
         # A warning in the text colour, bold, beside the warning icon: a disabled (greyed) label
         # read as if it did not apply, and fell to a 1.6:1 contrast in the light theme.
         note = QLabel("This changes every annotated photo that uses it. It cannot be undone.")
@@ -147,7 +147,7 @@ class DeleteCategoryDialog(QDialog):
         self.delete_button.clicked.connect(self.accept)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()
-        row.addWidget(self.move)
+        row.addWidget(self.give)
         row.addWidget(self.target, 1)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
@@ -159,4 +159,4 @@ class DeleteCategoryDialog(QDialog):
         layout.addWidget(buttons)
 
     def decision(self) -> PixelDecision:
-        return PixelDecision(self.target.currentData() if self.move.isChecked() else None)
+        return PixelDecision(self.target.currentData() if self.give.isChecked() else None)

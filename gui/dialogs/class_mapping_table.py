@@ -37,6 +37,7 @@ VOID_VALUE = 255  # the usual "border / do not care" value of segmentation masks
 PREVIEW_W, PREVIEW_H = 240, 160
 UNLABELLED_RGB, VOID_RGB = (0, 0, 0), (90, 90, 90)
 COLUMNS = ("Value", "Pixels (share)", "In masks", "Becomes", "New category name", "Kind")
+BECOMES_COL, NAME_COL, KIND_COL = 3, 4, 5  # the cells a user edits
 HEADER_TIPS = {
     0: "A pixel value found in the masks",
     1: "Pixels holding the value in the masks read, and their share of all pixels read",
@@ -88,7 +89,9 @@ class ClassMappingTable(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         for col, tip in HEADER_TIPS.items():
-            self.table.horizontalHeaderItem(col).setToolTip(tip)
+            header_item = self.table.horizontalHeaderItem(col)
+            assert header_item is not None  # setHorizontalHeaderLabels made one per column
+            header_item.setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -152,7 +155,7 @@ class ClassMappingTable(QWidget):
         self.table.setItem(r, 1, QTableWidgetItem(f"{found.pixels[value]:,} ({100 * found.share(value):.2f} %)"))
         self.table.setItem(r, 2, QTableWidgetItem(f"{found.masks_with[value]:,}"))
         for col in (0, 1, 2):
-            self.table.item(r, col).setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self._item(r, col).setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         becomes = QComboBox()
         becomes.addItem("unlabelled (fill class or void)", UNLABELLED)
         becomes.addItem("void (never labelled)", VOID)
@@ -175,9 +178,9 @@ class ClassMappingTable(QWidget):
         if what == NEW:
             name.setText(cat_name)
             kind.setCurrentIndex(kind.findData("thing" if isthing else "stuff"))
-        self.table.setCellWidget(r, 3, becomes)
-        self.table.setCellWidget(r, 4, name)
-        self.table.setCellWidget(r, 5, kind)
+        self.table.setCellWidget(r, BECOMES_COL, becomes)
+        self.table.setCellWidget(r, NAME_COL, name)
+        self.table.setCellWidget(r, KIND_COL, kind)
         becomes.currentIndexChanged.connect(lambda *_r, row=r: self._row_changed(row))
         name.textChanged.connect(lambda *_: self.changed.emit())
         kind.currentIndexChanged.connect(lambda *_: self.changed.emit())
@@ -192,13 +195,13 @@ class ClassMappingTable(QWidget):
         self.table.setMinimumWidth(width + scroll + 2 * self.table.frameWidth())
 
     def _row_changed(self, row: int) -> None:
-        kind = self.table.cellWidget(row, 5)
-        if self.table.cellWidget(row, 3).currentData() == NEW:
+        kind = self._combo(row, KIND_COL)
+        if self._combo(row, BECOMES_COL).currentData() == NEW:
             kind.blockSignals(True)
             kind.setCurrentIndex(kind.findData("thing"))  # most new classes of a defect dataset are defects
             kind.blockSignals(False)
         self._enable_new(row)
-        name = self.table.cellWidget(row, 4)
+        name = self._name_edit(row)
         if name.isEnabled() and not name.text():
             name.setFocus()
         self.changed.emit()
@@ -206,8 +209,8 @@ class ClassMappingTable(QWidget):
     def _enable_new(self, row: int) -> None:
         """Name and kind are edited for a new category; an existing one shows its kind; unlabelled
         and void have neither (blank cells, so the eye finds the rows to fill in)."""
-        what, _, name = str(self.table.cellWidget(row, 3).currentData()).partition(":")
-        name_edit, kind = self.table.cellWidget(row, 4), self.table.cellWidget(row, 5)
+        what, _, name = str(self._combo(row, BECOMES_COL).currentData()).partition(":")
+        name_edit, kind = self._name_edit(row), self._combo(row, KIND_COL)
         name_edit.setEnabled(what == NEW)
         name_edit.setPlaceholderText("name of the new category" if what == NEW else "")
         kind.setEnabled(what == NEW)
@@ -220,17 +223,33 @@ class ClassMappingTable(QWidget):
             kind.setCurrentIndex(kind.findData("thing"))
         kind.blockSignals(False)
 
+    # --- the cells of a row (typed: the table hands back QWidget / QTableWidgetItem | None) -------
+    def _combo(self, row: int, col: int) -> QComboBox:
+        widget = self.table.cellWidget(row, col)
+        assert isinstance(widget, QComboBox), f"column {col} holds a combo box"
+        return widget
+
+    def _name_edit(self, row: int) -> QLineEdit:
+        widget = self.table.cellWidget(row, NAME_COL)
+        assert isinstance(widget, QLineEdit), "the name column holds a line edit"
+        return widget
+
+    def _item(self, row: int, col: int) -> QTableWidgetItem:
+        item = self.table.item(row, col)
+        assert item is not None, "every row has its value, pixels and masks items"
+        return item
+
     # --- reading ----------------------------------------------------------------------------------
     def rows(self) -> list[tuple[int, str, str, bool]]:
         """``(value, kind, category name, isthing)`` per row, as chosen."""
         out = []
         for r in range(self.table.rowCount()):
-            what, _, name = str(self.table.cellWidget(r, 3).currentData()).partition(":")
+            what, _, name = str(self._combo(r, BECOMES_COL).currentData()).partition(":")
             isthing = True
             if what == NEW:
-                name = self.table.cellWidget(r, 4).text().strip()
-                isthing = self.table.cellWidget(r, 5).currentData() != "stuff"
-            out.append((int(self.table.item(r, 0).text()), what, name, isthing))
+                name = self._name_edit(r).text().strip()
+                isthing = self._combo(r, KIND_COL).currentData() != "stuff"
+            out.append((int(self._item(r, 0).text()), what, name, isthing))
         return out
 
     def option_text(self, fill: str | None) -> str:

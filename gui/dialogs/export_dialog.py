@@ -8,6 +8,7 @@ folder: an export that fails or is cancelled leaves nothing behind); the window 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QPalette
@@ -33,7 +34,7 @@ class ExportDialog(QDialog):
         for key, text in FORMATS.items():
             self.format.addItem(text, key)
         self.dest = PathField(True, "Export into a new folder")
-        project = session.project
+        project = session.current_project()
         self.dest.set_path(project.folder / f"{project.path.stem}_export")
         self.photos = QCheckBox("Copy the photos (upright) beside the annotations")
         self.photos.setChecked(True)
@@ -86,9 +87,9 @@ class ExportDialog(QDialog):
         if dest is None:
             QMessageBox.warning(self, "Export", "Choose a folder to export into.")
             return
-        fmt, project = self.format.currentData(), self.session.project
+        fmt, project = self.format.currentData(), self.session.current_project()
         use_splits = self.use_project_splits.isChecked()
-        options = {"images": self.photos.isChecked(), "overwrite": self.overwrite.isChecked(),
+        options: dict[str, Any] = {"images": self.photos.isChecked(), "overwrite": self.overwrite.isChecked(),
                    "val_fraction": None if use_splits else (self.val.value() or None), "seed": self.seed.value()}
         if fmt == "coco-instances":
             options["include_stuff"] = self.include_stuff.isChecked()

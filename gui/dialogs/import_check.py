@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from core.errors import DatasetError
 from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, LABELME
 
 if TYPE_CHECKING:
@@ -47,15 +48,25 @@ class CheckedImport:
         from core import formats
 
         if self.kind == COCO_PANOPTIC:
-            return formats.import_coco_panoptic(self.source, images_dir=self.images, progress=progress, cancel=cancel)
+            return formats.import_coco_panoptic(_chosen(self.source, "dataset"), images_dir=self.images,
+                                                progress=progress, cancel=cancel)
         if self.kind == COCO_INSTANCES:
-            return formats.import_coco_instances(self.source, self.images, fill=self.fill, progress=progress,
-                                                 cancel=cancel)
+            return formats.import_coco_instances(_chosen(self.source, "dataset"), self.images, fill=self.fill,
+                                                 progress=progress, cancel=cancel)
         if self.kind == LABELME:  # labels are matched to the categories of the mapping: the project's
-            return formats.import_labelme(self.source, categories=self.mapping.categories if self.mapping else None,
+            return formats.import_labelme(_chosen(self.source, "dataset"),
+                                          categories=self.mapping.categories if self.mapping else None,
                                           fill=self.fill, progress=progress, cancel=cancel)
         options = formats.MaskFolderOptions(self.mode, self.connectivity, self.min_area, self.fill)
-        return formats.import_mask_folder(self.images, self.masks, self.mapping, options, progress, cancel)
+        return formats.import_mask_folder(_chosen(self.images, "photo folder"), _chosen(self.masks, "masks folder"),
+                                          self.mapping, options, progress, cancel)
+
+
+def _chosen(path: Path | None, what: str) -> Path:
+    """A path the dialog checks before it makes the job; a job made otherwise gets a clear error."""
+    if path is None:
+        raise DatasetError(f"no {what} chosen")
+    return path
 
 
 def command_line(job: CheckedImport) -> str:
@@ -129,7 +140,7 @@ def _assign_splits(project, new_ids: list[int], job: CheckedImport) -> None:
 
 def run_import(session: ProjectSession, job: CheckedImport, parent: QWidget | None):
     """Import ``job`` into the session's project in the background; a message says what was done."""
-    project = session.project
+    project = session.current_project()
 
     def work(progress, cancel):
         from core.formats.project_io import import_into_project

@@ -28,6 +28,7 @@ from gui.dialogs.class_mapping_table import ClassMappingTable
 from gui.dialogs.path_field import PathField
 from gui.dialogs.import_check import CheckedImport, plan_text, run_import
 from gui.project_session import ProjectSession
+from gui.workers.base import Task
 
 #: Things smaller than this (px) become unlabelled by default: ragged mask edges and resampling
 #: leave specks of a few pixels that would each count as a defect; 25 px is a 5 x 5 patch, well
@@ -46,7 +47,7 @@ class ImportDialog(QDialog):
         self.setWindowTitle("Import a dataset")
         # no fixed minimum: the layout's own grows with the table, so that no column hides
         self._checked: CheckedImport | None = None
-        self._tasks: dict[str, object] = {}
+        self._tasks: dict[str, Task] = {}
         self._generation = 0
         self._layout_guessed_for: Path | None = None
         self._build()
@@ -180,8 +181,8 @@ class ImportDialog(QDialog):
         self.form.setRowVisible(self.source, not mask)
         for w in (self.masks, self.mode, self.mapping_file):
             self.form.setRowVisible(w, mask)
-        for w in (self.min_area, self.connectivity, *self.mask_option_labels):
-            w.setVisible(mask)
+        for widget in (self.min_area, self.connectivity, *self.mask_option_labels):
+            widget.setVisible(mask)
         self.classes_box.setVisible(mask)
         self.source.folder = kind == LABELME
         self.hint.setText({
@@ -302,7 +303,7 @@ class ImportDialog(QDialog):
             from core.formats.class_mapping import ClassMapping
 
             # labelme labels are names: they keep the project's categories (ids, kinds, colours)
-            mapping = ClassMapping(self.session.project.categories.get())
+            mapping = ClassMapping(self.session.current_project().categories.get())
         split = self.split.currentData()
         return CheckedImport(kind=kind, source=source, images=images, masks=masks, mapping=mapping,
                              classes_option=option, mode=self.mode.currentData(),
@@ -326,7 +327,7 @@ class ImportDialog(QDialog):
             self.summary.setPlainText(f"Cannot check yet: {e.message()}")
             return
         self._cancel_task("check")
-        project = self.session.project
+        project = self.session.current_project()
         self.summary.setPlainText("Checking: reading the whole dataset…")
         self.check_button.setEnabled(False)
 

@@ -29,7 +29,8 @@ def _typed(seq: QKeySequence) -> bool:
     if seq.isEmpty() or seq.toString() in _LEGACY:
         return False
     for i in range(seq.count()):
-        key = seq[i].key().value if hasattr(seq[i].key(), "value") else int(seq[i].key())
+        chord = seq[i]  # type: ignore[index]  # PySide's QKeySequence supports [i]; its stubs lack it
+        key = chord.key().value if hasattr(chord.key(), "value") else int(chord.key())
         if key >= _FIRST_SPECIAL_KEY or Qt.Key.Key_F13.value <= key <= Qt.Key.Key_F35.value:
             return False
     return True
