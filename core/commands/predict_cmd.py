@@ -30,6 +30,23 @@ def _threshold(text: str) -> float:
     return value
 
 
+def _overlap(text: str) -> float | str:
+    if text.strip().lower() in ("off", "none"):
+        return "off"
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] or 'off', got {text}")
+    return value
+
+
+def _merge_overlap(given: float | str | None) -> float | None:
+    """``--merge-overlap`` as the predictor takes it (None: off); not given: the built-in default
+    (imported here, not at start-up: its package loads torch)."""
+    from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
+
+    return DEFAULT_MERGE_OVERLAP if given is None else None if given == "off" else float(given)
+
+
 def register(sub) -> None:
     p = sub.add_parser("predict", help="panoptic predictions of photos with a trained model",
                        description="Predict photos with a checkpoint: COCO panoptic JSON + PNGs (full size, "
@@ -50,6 +67,10 @@ def register(sub) -> None:
     p.add_argument("--thin-refine", action=argparse.BooleanOptionalAction, default=True,
                    help="redraw thin segments (cracks) at the photo's full resolution along the crack in the "
                         "photo instead of the model's grid-cell-wide ribbon (default: on)")
+    p.add_argument("--merge-overlap", type=_overlap, default=None, metavar="C",
+                   help="model masks of one defect class that overlap by this share of the smaller one are "
+                        "one defect, one segment (default: the built-in value, see the README; 'off': every "
+                        "model query its own segment)")
     p.add_argument("--ids-from", type=Path, default=None, metavar="COCO_JSON",
                    help="take image ids from this COCO (panoptic) JSON, matching photos by file name, so the "
                         "output can be evaluated against it; photos it does not list are skipped")
@@ -127,7 +148,8 @@ def run(args) -> int:
     for path, reason in problems:
         print(f"warning: {path}: {reason}", file=sys.stderr)
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device, input_size=args.input_size,
-                                          min_threshold=min(DEFAULT_MIN_THRESHOLD, args.threshold))
+                                          min_threshold=min(DEFAULT_MIN_THRESHOLD, args.threshold),
+                                          merge_overlap=_merge_overlap(args.merge_overlap))
     print(f"{args.checkpoint.name}: {len(predictor.categories)} categories, input {predictor.input_size} px; "
           f"{describe_device() if predictor.device == 'cpu' else predictor.device}")
     out = args.out

@@ -26,6 +26,7 @@ from core.errors import BadImageError, CheckpointError, InspectorError
 from core.imageio import load_image, read_image_info
 from core.inference.result import DEFAULT_MIN_THRESHOLD, PanopticPrediction, PredictionMeta
 from core.model.config import ModelConfig
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
 
 if TYPE_CHECKING:
     from core.inference.batch import BatchItem, CancelFlag
@@ -70,6 +71,8 @@ class Predictor:
         input_size: longer side of the network input in pixels.
         min_threshold: predictions keep every query above it; re-thresholding works from here up.
         min_area: the post-processor's small-segment limit (input pixels).
+        merge_overlap: mask containment at which same-class thing queries are one instance
+            (``core.model.thing_merge``); None gives every query its own segment.
         device: torch device the model is on.
         description: plain-JSON facts about the model, stored with each prediction.
         config: the model's configuration, when known (recorded when registering the model in a project).
@@ -77,7 +80,8 @@ class Predictor:
 
     def __init__(self, model: torch.nn.Module, categories: CategorySet, *, input_size: int,
                  min_threshold: float = DEFAULT_MIN_THRESHOLD, min_area: int = 4, device: str = "cpu",
-                 description: dict | None = None, config: ModelConfig | None = None):
+                 description: dict | None = None, config: ModelConfig | None = None,
+                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP):
         from core.data.transforms import build_eval_transforms
 
         if not callable(getattr(model, "predict", None)):
@@ -91,6 +95,9 @@ class Predictor:
         self.input_size = int(input_size)
         self.min_threshold = float(min_threshold)
         self.min_area = int(min_area)
+        if merge_overlap is not None and not 0.0 < merge_overlap <= 1.0:
+            raise ValueError(f"merge_overlap must be in (0, 1] or None, got {merge_overlap}")
+        self.merge_overlap = merge_overlap
         self.device = device
         self.description = dict(description or {}, input_size=self.input_size)
         self.config = config
@@ -98,7 +105,8 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", *, input_size: int | None = None,
-                        min_threshold: float = DEFAULT_MIN_THRESHOLD) -> "Predictor":
+                        min_threshold: float = DEFAULT_MIN_THRESHOLD,
+                        merge_overlap: float | None = DEFAULT_MERGE_OVERLAP) -> "Predictor":
         """Load one of our checkpoints (``core.model.checkpoint``): model, categories, and the input
         size it was trained at (``input_size_of``) unless ``input_size`` is given.
 
@@ -127,7 +135,8 @@ class Predictor:
                  len(loaded.categories), size, describe_device() if device == "cpu" else f"device {device}")
         min_area = int(getattr(loaded.postprocessor, "min_area", 4))
         return cls(loaded.model, loaded.categories, input_size=size, min_threshold=min_threshold,
-                   min_area=min_area, device=device, description=description, config=loaded.config)
+                   min_area=min_area, device=device, description=description, config=loaded.config,
+                   merge_overlap=merge_overlap)
 
     # --- one photo -------------------------------------------------------------------------------
     def decode(self, image: str | Path | np.ndarray) -> DecodedPhoto:
@@ -183,7 +192,7 @@ class Predictor:
         masks = out["pred_masks"][0, idx.to(out["pred_masks"].device), :hc, :wc].to(torch.float16).cpu()
         network_s = time.perf_counter() - t0
         meta = PredictionMeta(photo.image_size, (h, w), self.min_threshold, self.min_area, self.description,
-                              {"decode_s": photo.decode_s, "network_s": network_s})
+                              {"decode_s": photo.decode_s, "network_s": network_s}, self.merge_overlap)
         return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy())
 
     def predict_many(self, paths: Iterable[str | Path], *, progress: Callable[[int, int, str], None] | None = None,

@@ -1,6 +1,7 @@
 """Predictor: checkpoints in, re-thresholdable predictions out, one photo or many."""
 from __future__ import annotations
 
+import argparse
 import threading
 
 import numpy as np
@@ -180,3 +181,19 @@ def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outpu
     assert (category_map(full) == category_map(got)).mean() > 0.98
     big_full, big_got = large_segments(full), large_segments(got)
     assert big_full and found_in(big_full, big_got) and found_in(big_got, big_full)
+
+
+def test_the_grouping_containment_reaches_the_prediction_and_bad_values_are_refused(checkpoint, photos):
+    from core.commands.predict_cmd import _merge_overlap, _overlap
+    from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
+
+    off = Predictor.from_checkpoint(checkpoint, "cpu", merge_overlap=None)
+    assert off.predict(photos[0]).meta.merge_overlap is None
+    assert Predictor.from_checkpoint(checkpoint, "cpu").predict(photos[0]).meta.merge_overlap == DEFAULT_MERGE_OVERLAP
+    with pytest.raises(ValueError, match="merge_overlap"):
+        Predictor(off.model, off.categories, input_size=64, merge_overlap=1.5)
+    # The command line: not given -> the built-in value; 'off' -> no grouping.
+    assert _merge_overlap(None) == DEFAULT_MERGE_OVERLAP and _merge_overlap(_overlap("off")) is None
+    assert _merge_overlap(_overlap("0.5")) == 0.5
+    with pytest.raises(argparse.ArgumentTypeError):
+        _overlap("0")
