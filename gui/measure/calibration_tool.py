@@ -13,7 +13,8 @@ a read-only project refuses, with the reason).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
@@ -21,6 +22,9 @@ from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem
 
 from core.calibration import METHOD_LINE, Calibration
 from gui.editing.tools import Tool
+
+if TYPE_CHECKING:
+    from gui.canvas.photo_view import PhotoView
 
 Point = tuple[float, float]
 
@@ -31,7 +35,7 @@ class CalibrationTool(Tool):
     cursor_shape = Qt.CursorShape.CrossCursor
 
     def __init__(self, context, on_line: Callable[[Point, Point], None],
-                 reference: Callable[[], "Calibration | None"] = lambda: None):
+                 reference: Callable[[], Calibration | None] = lambda: None):
         super().__init__(context)
         self.on_line = on_line
         self.reference = reference
@@ -48,7 +52,7 @@ class CalibrationTool(Tool):
         self._clear_reference()
         super().deactivate()
 
-    def show_reference(self, calibration: "Calibration | None") -> None:
+    def show_reference(self, calibration: Calibration | None) -> None:
         """Draw the saved reference line of ``calibration`` (dashed), or nothing."""
         self._clear_reference()
         if self.view is None or calibration is None or calibration.method != METHOD_LINE:
@@ -72,19 +76,19 @@ class CalibrationTool(Tool):
         if self.view.image_rect().isEmpty():
             return True
         self.start = self._clamp(pos)
-        self._draw(self.start)
+        self._draw(self.start, self.start)
         return True
 
     def move(self, pos, event):
         if self.start is None:
             return False
-        self._draw(self._end(pos, event))
+        self._draw(self.start, self._end(self.start, pos, event))
         return True
 
     def release(self, pos, event):
         if self.start is None or event.button() != Qt.MouseButton.LeftButton:
             return self.start is not None
-        p0, p1 = self.start, self._end(pos, event)
+        p0, p1 = self.start, self._end(self.start, pos, event)
         self.start = None
         if QLineF(p0, p1).length() < 2.0:
             self._clear()
@@ -102,22 +106,27 @@ class CalibrationTool(Tool):
         self._clear()
 
     # --- drawing ---------------------------------------------------------------------------------
+    def _view(self) -> PhotoView:
+        assert self.view is not None, "the tool draws only while it is active in a view"
+        return self.view
+
     def _clamp(self, pos: QPointF) -> QPointF:
-        r = self.view.image_rect()
+        r = self._view().image_rect()
         return QPointF(min(max(pos.x(), r.left()), r.right()), min(max(pos.y(), r.top()), r.bottom()))
 
-    def _end(self, pos: QPointF, event) -> QPointF:
+    def _end(self, start: QPointF, pos: QPointF, event) -> QPointF:
         end = self._clamp(pos)
         if event is not None and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            d = end - self.start
+            d = end - start
             angle = round(math.atan2(d.y(), d.x()) / (math.pi / 4)) * (math.pi / 4)
             length = math.hypot(d.x(), d.y())
-            end = self._clamp(self.start + QPointF(math.cos(angle) * length, math.sin(angle) * length))
+            end = self._clamp(start + QPointF(math.cos(angle) * length, math.sin(angle) * length))
         return end
 
-    def _items(self, colour: QColor, style=Qt.PenStyle.SolidLine):
+    def _items(self, colour: QColor,
+               style=Qt.PenStyle.SolidLine) -> tuple[QGraphicsLineItem, QGraphicsSimpleTextItem]:
         """A line and its label in the scene (removed by the caller)."""
-        scene = self.view.scene()
+        scene = self._view().scene()
         pen = QPen(colour, 2, style)
         pen.setCosmetic(True)  # the same width at every zoom
         line = QGraphicsLineItem()
@@ -136,15 +145,16 @@ class CalibrationTool(Tool):
         return line, text
 
     def _beside(self, point: QPointF) -> QPointF:
-        k = 6 / max(self.view.zoom, 1e-6)
+        k = 6 / max(self._view().zoom, 1e-6)
         return point + QPointF(k, k)
 
-    def _draw(self, end: QPointF) -> None:
-        if self._line is None:
-            self._line, self._text = self._items(QColor(255, 214, 0))
-        self._line.setLine(QLineF(self.start, end))
-        self._text.setText(f"{QLineF(self.start, end).length():.1f} px")
-        self._text.setPos(self._beside(end))
+    def _draw(self, start: QPointF, end: QPointF) -> None:
+        line, text = self._line, self._text
+        if line is None or text is None:
+            line, text = self._line, self._text = self._items(QColor(255, 214, 0))
+        line.setLine(QLineF(start, end))
+        text.setText(f"{QLineF(start, end).length():.1f} px")
+        text.setPos(self._beside(end))
 
     @staticmethod
     def _remove(items) -> None:

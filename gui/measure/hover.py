@@ -8,13 +8,14 @@ being recomputed after an edit the tooltip says so rather than show stale number
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from core.measure import Measurement, format_measurement
+from core.measure.exposure import WidthLimit
 from core.calibration import Calibration
 from gui.canvas.photo_view import PhotoView
 from gui.measure.measurer import SOURCE_PREDICTION, PhotoMeasurer
@@ -31,7 +32,7 @@ class MeasurementTips(QObject):
         self.measurer = measurer
         self.calibration = calibration
         #: The project's tolerable crack width (``core.measure.exposure``), set by the window.
-        self.width_limit: Callable[[], object] = lambda: None
+        self.width_limit: Callable[[], WidthLimit | None] = lambda: None
         self.enabled = True
         self.segment_id = 0
         self.last_text = ""

@@ -45,7 +45,7 @@ TIPS_PREF = "measure/tooltips"
 class MeasurementUI(QObject):
     """The measuring parts of one window and the glue between them (no figures are made here)."""
 
-    def __init__(self, window: "MainWindow"):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         w = self.window = window
         self.calibration = PhotoCalibration(w.session, self)
@@ -73,11 +73,15 @@ class MeasurementUI(QObject):
         tool_act.triggered.connect(lambda _=False: self.start_line_tool())
         acts.tool_group.addAction(tool_act)
         # In the tool bar after the other tools (before the first separator).
-        bar = acts.edit_bar.actions()
-        acts.edit_bar.insertAction(next((a for a in bar if a.isSeparator()), None), tool_act)
+        separator = next((a for a in acts.edit_bar.actions() if a.isSeparator()), None)
+        if separator is None:
+            acts.edit_bar.addAction(tool_act)
+        else:
+            acts.edit_bar.insertAction(separator, tool_act)
         scale = acts.add("set_scale", "Set the &scale…", self.edit_scale, None, "mdi6.ruler-square",
                          "Type the photo's scale (mm per pixel), or remove it")
-        limit = acts.add("width_limit", "Crack &width limit…", self.edit_width_limit, None, "mdi6.arrow-expand-horizontal",
+        limit = acts.add("width_limit", "Crack &width limit…", self.edit_width_limit, None,
+                         "mdi6.arrow-expand-horizontal",
                          "The project's tolerable crack width (exposure class or its own limit), shown against "
                          "each crack")
         tips = acts.add("measure_tips", "Measurement &tooltips", self._set_tips, None, "mdi6.tooltip-text-outline",
@@ -89,9 +93,13 @@ class MeasurementUI(QObject):
                           "Ctrl+Shift+R", "mdi6.file-document-outline",
                           "An HTML report of every annotated photo (defects, measurements, totals) and a CSV")
         # Before Help, which stays last.
-        bar = w.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        menu = bar.insertMenu(help_menu, QMenu("Mea&sure", w)).menu() if help_menu else bar.addMenu("Mea&sure")
+        menubar = w.menuBar()
+        help_menu = next((a for a in menubar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_menu:
+            menu = QMenu("Mea&sure", w)
+            menubar.insertMenu(help_menu, menu)
+        else:
+            menu = menubar.addMenu("Mea&sure")
         panel = self.dock.toggleViewAction()
         panel.setText("Measurements &panel")
         for a in (panel, None, tool_act, scale, limit, None, tips, None, export, report):
@@ -313,6 +321,6 @@ class MeasurementUI(QObject):
         self.window.status.showMessage(f"Measurements written to {written}", 8000)
 
 
-def install_measurement(window: "MainWindow") -> MeasurementUI:
+def install_measurement(window: MainWindow) -> MeasurementUI:
     """Build the measuring tools into ``window``; returns them (tests and scripts reach in)."""
     return MeasurementUI(window)

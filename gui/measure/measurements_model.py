@@ -8,9 +8,9 @@ raw number so sorting is numeric, with empty cells (not applicable) last in eith
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
 from core.categories import CategorySet
@@ -22,6 +22,7 @@ from gui.dialogs.category_dialogs import swatch
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 2
+_ROOT = QModelIndex()  # the invalid index: a table's rows hang under it
 #: The core's columns, a crack's width against the project's limit, then the segment's id (what
 #: the Segments panel shows as "crack #2").
 KEYS = [key for key, _t, _k in TABLE_COLUMNS] + ["width_limit", "segment_id"]
@@ -77,13 +78,13 @@ class MeasurementsModel(QAbstractTableModel):
         return next((r for r, m in enumerate(self.rows) if m.segment_id == segment_id), -1)
 
     # --- Qt model --------------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(KEYS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(KEYS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -92,7 +93,7 @@ class MeasurementsModel(QAbstractTableModel):
             return _HEADER_TIPS.get(KEYS[section])
         return None
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         r, c = index.row(), index.column()
@@ -125,8 +126,8 @@ _HEADER_TIPS = {
     "width": "Cracks: median width along the crack, read from the photo's grey profile across it (below a pixel)",
     "width_spread": "Cracks: interquartile range (IQR) of the width along the crack: the width's uncertainty",
     "width_method": "How the width was read: photo (the crack's own profile), photo (ref.) (interior contrast "
-                    "from the photo's wider cracks), photo (est.) (thin and blurred: the interior's contrast estimated, uncertain), mask "
-                    "(counted from the mask: the profile was unusable)",
+                    "from the photo's wider cracks), photo (est.) (thin and blurred: the interior's contrast "
+                    "estimated, uncertain), mask (counted from the mask: the profile was unusable)",
     "orientation_deg": "Cracks: direction of the centreline, 0° horizontal, counter-clockwise",
     "area_share_percent": "Share of the photo's pixels",
     "equivalent_diameter": "Diameter of a disc with the same area",
@@ -144,7 +145,7 @@ class MeasurementsSortProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
 
-    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802 - Qt API
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:
         a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
         a_none = a is None or (isinstance(a, float) and math.isnan(a))
         b_none = b is None or (isinstance(b, float) and math.isnan(b))

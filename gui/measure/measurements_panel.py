@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
+from core.categories import CategorySet
 from core.measure import PhotoMeasurements, summarize, to_tsv
 from core.calibration import UNIT_MM, UNIT_PX, Calibration
 from core.measure.exposure import ABOVE, NEAR, compare_measurement
@@ -45,7 +46,7 @@ class MeasurementsPanel(QWidget):
         self.photo_name = ""
         #: Why the active model's empty result proves nothing (``core.report.provenance``); None: it may.
         self.absence_reason: str | None = None
-        self._categories = None
+        self._categories: CategorySet | None = None
         self.model = MeasurementsModel(self)
         self.proxy = MeasurementsSortProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -131,7 +132,7 @@ class MeasurementsPanel(QWidget):
     def set_photo(self, name: str) -> None:
         self.photo_name = name
 
-    def set_figures(self, figures: PhotoFigures | None, categories) -> None:
+    def set_figures(self, figures: PhotoFigures | None, categories: CategorySet | None) -> None:
         self.figures = figures
         self._categories = categories
         self._fill()
@@ -183,7 +184,7 @@ class MeasurementsPanel(QWidget):
         rows = self.measurements()
         self._syncing = True
         try:
-            self.model.set_rows(rows, unit, self._categories)
+            self.model.set_rows(rows, unit, self._categories if self._categories is not None else CategorySet())
             self.select_segments(keep)
         finally:
             self._syncing = False
@@ -294,7 +295,7 @@ class MeasurementsPanel(QWidget):
             raise ValueError("there are no measurements to export")
         return write_csv(path, [p])
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj, event) -> bool:
         # The table's own Ctrl+C copies one cell; here it copies whole rows with the header.
         if obj is self.table and event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Copy):
             self.copy()

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.calibration import Calibration
 from core.errors import ProjectError
+from core.project import Project
 from gui.project_session import ProjectSession
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,16 @@ class PhotoCalibration(QObject):
             log.warning("image %s: unusable calibration record (%s); figures in pixels", image_id, e)
             return None
 
-    def _writable(self) -> None:
-        if self.session.project is None or self.image_id is None:
+    def _writable(self) -> tuple[Project, int]:
+        """The project and photo a scale is written for."""
+        project = self.session.project
+        if project is None or self.image_id is None:
             raise ProjectError("open a photo first: the scale belongs to one photo")
-        if self.session.read_only:
-            raise ProjectError(f"the project is open read-only ({self.session.project.read_only_reason}); "
-                               "the scale cannot be saved", self.session.project.path,
+        if project.read_only:
+            raise ProjectError(f"the project is open read-only ({project.read_only_reason}); "
+                               "the scale cannot be saved", project.path,
                                hint="use File › Save as copy to keep working")
+        return project, self.image_id
 
     def apply(self, calibration: Calibration) -> None:
         """Store ``calibration`` for the current photo and announce it.
@@ -61,14 +65,14 @@ class PhotoCalibration(QObject):
         Raises:
             ProjectError: no photo, a read-only project, or the write failed (the old scale stays).
         """
-        self._writable()
-        self.session.project.calibration.set(self.image_id, calibration)
+        project, image_id = self._writable()
+        project.calibration.set(image_id, calibration)
         self.calibration = calibration
         self.changed.emit(self.image_id, calibration)
 
     def clear(self) -> None:
         """Remove the current photo's scale: figures go back to pixels."""
-        self._writable()
-        self.session.project.calibration.clear(self.image_id)
+        project, image_id = self._writable()
+        project.calibration.clear(image_id)
         self.calibration = None
         self.changed.emit(self.image_id, None)

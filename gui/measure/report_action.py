@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -43,7 +43,7 @@ class ReportAction(QObject):
         self.dialog: ReportDialog | None = None
 
     def default_folder(self) -> Path:
-        project = self.session.project
+        project = self.session.current_project()
         return project.folder / f"{project.name} report"
 
     def choose_and_write(self) -> None:
