@@ -49,8 +49,8 @@ def main() -> int:
     from core.project import Project
     from core.synthetic.generator import generate_sample
     from gui.app import create_app
-    from tests.core.inference.conftest import TINY, tiny_model
-    from tests.gui.conftest import LoopWatch
+    from tests.support.models import TINY, tiny_model
+    from tests.support.gui import LoopWatch
 
     app = create_app(["bench"])  # noqa: F841 - keeps the application alive
     tmp = Path(tempfile.mkdtemp(prefix="bench_pred_gui_"))

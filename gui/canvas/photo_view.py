@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QFrame, QGestureEvent, QGraphicsScene, QGraphicsVi
 
 from core.categories import CategorySet
 from core.panoptic import PanopticAnnotation
-from gui.canvas.annotation_item import AnnotationItem
+from gui.canvas.annotation_item import AnnotationItem, ExpandedFrom
 from gui.canvas.brush_cursor import BrushCursorItem
 from gui.canvas.colour_table import OverlayStyle
 from gui.canvas.photo_item import PhotoItem
@@ -112,13 +112,20 @@ class PhotoView(QGraphicsView):
             self.scene().addItem(self.annotation_item)
         return self.annotation_item
 
-    def set_prediction(self, prediction: PanopticAnnotation | None, categories: CategorySet) -> AnnotationItem | None:
-        """The model's prediction, drawn as outlines above the annotation (None removes it)."""
+    def set_prediction(self, prediction: PanopticAnnotation | None, categories: CategorySet,
+                       source: ExpandedFrom | None = None) -> AnnotationItem | None:
+        """The model's prediction, drawn as outlines above the annotation (None removes it).
+        ``source``: what its id map was expanded from; given for this and the prediction shown
+        before (the confidence slider), only what looks different is coloured again."""
+        item = self.prediction_item
+        if prediction is not None and item is not None and item.swap_annotation(prediction, source):
+            return item
         if self.prediction_item is not None:
             self.scene().removeItem(self.prediction_item)
             self.prediction_item = None
         if prediction is not None:
             self.prediction_item = AnnotationItem(prediction, categories, self._prediction_style())
+            self.prediction_item.source = source
             self.prediction_item.setZValue(20)
             self.prediction_item.setVisible(self._visible["prediction"])
             self.scene().addItem(self.prediction_item)

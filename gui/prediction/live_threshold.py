@@ -2,16 +2,22 @@
 
 When a photo opens, its stored re-thresholdable prediction of the active model (the payload of
 ``core.inference.store``) is loaded on a worker, which also builds its score levels once (the
-first ``panoptic`` call: ~0.1 s). Moving the slider then never runs the model: after a short
-debounce, a worker computes ``prediction.panoptic(threshold)`` at full size (a lookup plus one
-nearest-neighbour expansion: ~30 ms at 12 MP) and the segment areas (counted on the small map);
-the GUI thread only swaps the overlay and the segment list. One re-threshold runs at a time; moves made meanwhile collapse into
-one more run with the newest value. A moment after the slider rests, the result is stored in the
+first ``panoptic`` call: ~0.1 s). Moving the slider then never runs the model. A threshold with
+as many queries above it as the one shown gives the same result, so nothing is computed or
+redrawn. Otherwise a worker computes ``prediction.panoptic(threshold)`` at full size (a lookup
+plus one nearest-neighbour expansion: ~30 ms at 12 MP) and the segment areas (counted on the
+small map); the GUI thread swaps the overlay, whose tiles are coloured again only where the
+result looks different (``gui.canvas.overlay_diff``, on the small maps), and the segment list.
+A move starts at once when nothing runs; one re-threshold runs at a time and moves made
+meanwhile collapse into one more run with the newest value (no fixed debounce: it would only
+add its delay to every move). A moment after the slider rests, the result is stored in the
 project (what the photo shows next time), off the GUI thread too.
 
 Thin segments (cracks) come from the model as ribbons a grid cell wide; once a result is shown,
 another worker redraws them at the photo's resolution (``core.inference.thin_refine``: the photo
-is read once per open photo, each threshold level refined once and cached) and the canvas, the
+is read once per open photo, each threshold level refined once and cached), once the slider has
+rested for ``REFINE_REST_MS`` (a level takes ~0.5 s at 12 MP: refining every level a drag
+passes would keep both cores from the moves that follow), one level at a time; the canvas, the
 measurements and the stored result switch to the refined one (``refined`` signal). The first
 result after opening a photo is refined before it replaces the stored one, so a photo whose
 stored result is already refined never flashes the ribbons.
@@ -22,6 +28,7 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gui.canvas.annotation_item import ExpandedFrom
 from gui.photo_session import PhotoSession
 from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.model_source import ModelSource
@@ -30,8 +37,8 @@ from gui.workers.base import TaskRunner
 
 log = logging.getLogger(__name__)
 
-#: Settle time before re-thresholding (ms): a drag sends many values; only the last matters.
-DEBOUNCE_MS = 30
+#: Rest of the slider before thin segments are redrawn at full resolution (ms).
+REFINE_REST_MS = 250
 #: Settle time before the result is written to the project (ms).
 STORE_MS = 700
 THRESHOLD_SETTING = "prediction.threshold"
@@ -54,14 +61,17 @@ class LiveThreshold(QObject):
         self._busy = False
         self._pending = False
         self._shown: tuple | None = None  # (token, threshold, annotation) last put on the canvas
+        self._shown_level: int | None = None  # queries above the shown threshold (same count, same result)
+        self._shown_refined = False
+        self._redrawn: dict[int, tuple] = {}  # refined level -> (box it redrew or None, its areas)
         self._refiner = None       # ThinRefiner of the open photo's prediction (built on first need)
         self._refining = False
         self._first = False        # the next run is the first since the prediction was loaded
-        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._run)
+        self._refine_timer = QTimer(self, singleShot=True, interval=REFINE_REST_MS)
+        self._refine_timer.timeout.connect(self._refine_shown)
         self._store_timer = QTimer(self, singleShot=True, interval=STORE_MS)
         self._store_timer.timeout.connect(self._store)
-        slider.thresholdChanged.connect(lambda _t: self._debounce.start())
+        slider.thresholdChanged.connect(lambda _t: self._run())
         photo.photoChanged.connect(lambda _rec: self._forget())
         photo.documentReady.connect(lambda doc: self.load(doc.image_id))
         session.opened.connect(self._opened)
@@ -69,7 +79,7 @@ class LiveThreshold(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._busy or self._refining or self._debounce.isActive()
+        return self._busy or self._refining or self._refine_timer.isActive()
 
     # --- the open photo's prediction --------------------------------------------------------------
     def _opened(self, project) -> None:
@@ -80,7 +90,9 @@ class LiveThreshold(QObject):
     def _forget(self) -> None:
         self._token += 1
         self._store_timer.stop()
+        self._refine_timer.stop()
         self.prediction, self.image_id, self._shown = None, None, None
+        self._shown_level, self._shown_refined, self._redrawn = None, False, {}
         self._refiner = None
         self.slider.show_count(None)
         self.slider.set_levels([])
@@ -135,53 +147,75 @@ class LiveThreshold(QObject):
         if self._busy:
             self._pending = True
             return
-        self._busy, self._pending = True, False
         pred, token = self.prediction, self._token
         threshold = max(self.slider.threshold(), pred.min_threshold)
+        level = pred.candidate_count(threshold)
+        shown = self._shown
+        if not self._first and shown is not None and shown[0] == token and level == self._shown_level:
+            # The same queries are above it: the same result. Nothing to compute or redraw.
+            self._shown = (token, threshold, shown[2])
+            self.slider.show_count(len(shown[2].segments), level)
+            self._store_timer.start()
+            self.rethresholded.emit(threshold, len(shown[2].segments))
+            return
+        self._busy, self._pending = True, False
+        self._refine_timer.stop()
         first, self._first = self._first, False
-        refiner, record = self._refiner, self.photo.record
+        refiner, record, redrawn = self._refiner, self.photo.record, dict(self._redrawn)
 
         def work(progress, cancel):
             from core.editing import compute_areas
             from core.inference.result import expanded_areas
 
-            candidates = pred.candidate_count(threshold)
-            hit = refiner.cached(threshold) if refiner is not None else None
-            if hit is not None:  # this level was refined already
-                return hit, compute_areas(hit.id_map), candidates, refiner, True
             small, _segments = pred.label_map(threshold)
+            hit = refiner.cached(threshold) if refiner is not None else None
+            if hit is not None and level in redrawn:  # this level was refined already
+                box, areas = redrawn[level]
+                return hit, areas, refiner, ExpandedFrom(small, box), True
             ann = pred.panoptic(threshold)  # the same levels: the model is not run
             if first and record is not None and _has_thin(ann, pred.categories):
                 # The stored result is on the canvas already: replace it by the refined one only.
                 made = refiner or _make_refiner(pred, record)
                 if made is not None:
-                    ann = made.panoptic(threshold)
-                    return ann, compute_areas(ann.id_map), candidates, made, True
-            return ann, expanded_areas(small, *pred.image_size), candidates, refiner, False
+                    fine = made.panoptic(threshold)
+                    return fine, compute_areas(fine.id_map), made, ExpandedFrom(small, _redrawn_box(fine, ann)), True
+            return ann, expanded_areas(small, *pred.image_size), refiner, ExpandedFrom(small), False
 
         def finished(result):
             if token != self._token:
                 return
-            ann, areas, candidates, used_refiner, is_refined = result
+            ann, areas, used_refiner, source, is_refined = result
             self._refiner = used_refiner or self._refiner
-            self.photo.set_prediction(ann, areas)
-            self.slider.show_count(len(ann.segments), candidates)
-            self._shown = (token, threshold, ann)
+            self.photo.set_prediction(ann, areas, source)
+            self.slider.show_count(len(ann.segments), level)
+            self._shown, self._shown_level = (token, threshold, ann), level
+            self._shown_refined = is_refined or not _has_thin(ann, pred.categories)
+            if is_refined:
+                self._redrawn[level] = (source.redrawn, areas)
             self._store_timer.start()
             self.rethresholded.emit(threshold, len(ann.segments))
             if is_refined:
                 self.refined.emit(threshold, len(ann.segments))
-            elif _has_thin(ann, pred.categories):
-                self._refine(token, threshold)
 
         def done():
             self._busy = False
             if self._pending:
                 self._run()
+            elif not self._shown_refined:
+                self._refine_timer.start()
 
-        self.runner.start(work, "re-threshold the prediction", on_finished=finished, on_done=done, priority=2)
+        self.runner.start(work, "re-threshold the prediction", on_finished=finished, on_done=done, priority=3)
 
-    def _refine(self, token: int, threshold: float) -> None:
+    def _refine_shown(self) -> None:
+        """The slider rests: redraw the shown result's thin segments at full resolution (one
+        level at a time; a move meanwhile wins and is refined once it rests in turn)."""
+        shown = self._shown
+        if (self._busy or self._refining or self._shown_refined or shown is None or shown[0] != self._token
+                or self.prediction is None):
+            return
+        self._refine(shown[0], shown[1], self._shown_level)
+
+    def _refine(self, token: int, threshold: float, level: int | None) -> None:
         """Redraw the shown result's thin segments at full resolution, then show and store it."""
         pred, record, refiner = self.prediction, self.photo.record, self._refiner
         if pred is None or record is None:
@@ -194,25 +228,30 @@ class LiveThreshold(QObject):
             made = refiner or _make_refiner(pred, record)
             if made is None:
                 return None
+            small, _segments = pred.label_map(threshold)
             ann = made.panoptic(threshold)
-            return made, ann, compute_areas(ann.id_map)
+            source = ExpandedFrom(small, _redrawn_box(ann, pred.panoptic(threshold)))
+            return made, ann, compute_areas(ann.id_map), source
 
         def finished(result):
             if result is None or token != self._token:
                 return
-            self._refiner, ann, areas = result
+            self._refiner, ann, areas, source = result
+            self._redrawn[level] = (source.redrawn, areas)
             shown = self._shown
-            if shown is None or shown[1] != threshold or self._busy or self._debounce.isActive():
+            if shown is None or self._shown_level != level or self._busy:
                 return  # the slider moved on: that newer result will be refined in turn
-            self.photo.set_prediction(ann, areas)
-            self._shown = (token, threshold, ann)
+            self.photo.set_prediction(ann, areas, source)
+            self._shown, self._shown_refined = (token, shown[1], ann), True
             self._store_timer.start()
-            self.refined.emit(threshold, len(ann.segments))
+            self.refined.emit(shown[1], len(ann.segments))
 
         def done():
             self._refining = False
+            if not self._shown_refined and not self._busy:
+                self._refine_timer.start()
 
-        self.runner.start(work, "draw cracks at full resolution", on_finished=finished, on_done=done, priority=3)
+        self.runner.start(work, "draw cracks at full resolution", on_finished=finished, on_done=done, priority=1)
 
     def _store(self) -> None:
         """Write the shown result and the slider's value into the project (a worker transaction)."""
@@ -235,6 +274,18 @@ def _has_thin(ann, categories) -> bool:
 
     thin = {c.id for c in categories if is_thin(c)}
     return any(seg.category_id in thin for seg in ann.segments.values())
+
+
+def _redrawn_box(fine, coarse) -> tuple[int, int, int, int] | None:
+    """Box ``(y0, x0, y1, x1)`` around the pixels where ``fine`` (thin segments redrawn) differs
+    from ``coarse`` (the plain expansion), None where they are equal (``ExpandedFrom.redrawn``)."""
+    import numpy as np
+
+    diff = fine.id_map != coarse.id_map
+    rows, cols = np.flatnonzero(diff.any(1)), np.flatnonzero(diff.any(0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 def _make_refiner(pred, record):
