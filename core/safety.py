@@ -109,11 +109,15 @@ def read_regular_file(path: str | Path) -> bytes:
     return Path(path).read_bytes()
 
 
-def check_no_overlap(out: str | Path, inputs: Iterable[str | Path | None], option: str = "--out") -> None:
+def check_no_overlap(out: str | Path, inputs: Iterable[str | Path | None], option: str = "--out", *,
+                     inside_allowed: bool = False) -> None:
     """Refuse an output folder that is, contains or lies inside one of ``inputs``.
 
     ``inputs`` may hold files and folders (None entries are ignored); a file input only forbids an
-    output that is that file or contains it. Raises ``UnsafeOutputError`` naming both paths.
+    output that is that file or contains it. ``inside_allowed``: an output inside an input folder
+    is fine for writers whose files can never be taken for inputs (a report's HTML, CSV and PDF
+    beside the photos it describes), while photos or id PNGs written among a dataset's would be
+    read back as part of it. Raises ``UnsafeOutputError`` naming both paths.
     """
     target = resolved(out)
     for item in inputs:
@@ -126,7 +130,7 @@ def check_no_overlap(out: str | Path, inputs: Iterable[str | Path | None], optio
         if source.is_relative_to(target):
             raise UnsafeOutputError(f"the output folder contains the input {item}; writing it would "
                                     "replace or mix with that input", out, hint=f"choose a new folder for {option}")
-        if os.path.isdir(source) and target.is_relative_to(source):
+        if not inside_allowed and os.path.isdir(source) and target.is_relative_to(source):
             raise UnsafeOutputError(f"the output folder lies inside the input folder {item}", out,
                                     hint=f"choose a folder outside {item} for {option}")
 

@@ -58,9 +58,11 @@ def run(args) -> int:
     from core.commands.inputs import dataset_inputs, project_inputs
     from core.safety import check_no_overlap
 
-    # the report is written into --out: never over or among the photos it reports on
+    # The report is written into --out: never over the photos it reports on or a folder holding
+    # them. Inside their folder is fine (the window's default is beside the project): a report
+    # holds only HTML, CSV and PDF files, which no importer takes for photos.
     check_no_overlap(args.out, project_inputs(args.input) if args.input.suffix.lower() == ".pinspect"
-                     else dataset_inputs(args.input, args.images))
+                     else dataset_inputs(args.input, args.images), inside_allowed=True)
     fallback = calibration_from_gsd(args.mm_per_pixel) if args.mm_per_pixel is not None else None
     project = None
     try:

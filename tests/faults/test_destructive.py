@@ -177,3 +177,16 @@ def test_a_prediction_never_goes_into_an_earlier_export(project, tmp_path, cli):
     code, _o, err = cli("train", project, "--out", out)
     assert code == 1 and "earlier export output" in err
     assert snapshot(out) == before
+
+
+def test_a_report_may_sit_beside_its_photos_but_never_over_them(project, dataset, cli):
+    # The window's default report folder lies beside the project, often among the photos: a report
+    # holds only HTML and CSV, so that is allowed; a folder that is or holds the photos is not.
+    beside = project.parent / "proj report"
+    code, _o, err = cli("report", project, "--out", beside)
+    assert code == 0 and (beside / "report.html").is_file(), err
+    before = snapshot(dataset.root)
+    for out in (dataset.photos, dataset.root):
+        code, _o, err = cli("report", project, "--out", out)
+        assert code == 1 and "input" in err, (out, err)
+    assert snapshot(dataset.root) == before
