@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "crack_width": [],
     "model_inference": [],
     "inference": [],
+    "spall_split": [],
     "thin_refine": [],
     "annotation": ["--timing"],
     "training": [],
