@@ -60,7 +60,7 @@ class RunSpec:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "RunSpec":
+    def from_dict(d: dict[str, Any]) -> RunSpec:
         return RunSpec(**d)
 
 
@@ -209,7 +209,8 @@ def call_in_child(fn, args: tuple = (), cancel=None, poll_s: float = 0.1):
                 kind, value = q.get(timeout=poll_s)
             except queue_mod.Empty:
                 if not proc.is_alive() and q.empty():
-                    raise errors.InspectorError(f"the helper process ended unexpectedly (exit code {proc.exitcode})")
+                    raise errors.InspectorError(
+                        f"the helper process ended unexpectedly (exit code {proc.exitcode})") from None
                 continue
             if kind == "error":
                 raise error_from_dict(value)

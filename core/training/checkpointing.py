@@ -50,7 +50,10 @@ class TrainState:
 
 def capture_rng() -> dict[str, Any]:
     """Every RNG a run draws from, as tensors and plain values."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    legacy = np.random.get_state()
+    # the global generator is always MT19937, whose legacy state is the 5-tuple, never the dict
+    assert isinstance(legacy, tuple)
+    kind, keys, pos, has_gauss, gauss = legacy
     state = {"torch": torch.get_rng_state(), "numpy": [str(kind), torch.from_numpy(keys.astype(np.int64)),
                                                        int(pos), int(has_gauss), float(gauss)],
              "python": _to_lists(random.getstate())}

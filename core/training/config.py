@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 #: detection: class + box losses, mask head frozen. masks: detector frozen (bit-identical), only
 #: the mask head trains on mask + dice losses. joint: everything, every loss. detection+masks:
@@ -189,7 +190,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(d: Mapping[str, Any]) -> TrainConfig:
         """Inverse of ``to_dict``; unknown keys raise ValueError naming them."""
         known = {f.name for f in fields(TrainConfig)}
         unknown = sorted(set(d) - known)
@@ -197,7 +198,7 @@ class TrainConfig:
             raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
         return TrainConfig(**dict(d))
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
 

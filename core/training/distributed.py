@@ -42,7 +42,7 @@ class DistContext:
             return 1
 
     @staticmethod
-    def from_env(device: str = "auto") -> "DistContext":
+    def from_env(device: str = "auto") -> DistContext:
         """Join the process group described by torchrun's variables (none: a single process).
 
         ``device`` picks the backend: NCCL when the run uses CUDA, else gloo. With CUDA each
@@ -93,10 +93,10 @@ class DistContext:
         """``DistributedDataParallel`` around ``model`` under DDP, else the model itself."""
         if not self.enabled:
             return model
-        from torch.nn.parallel import DistributedDataParallel as DDP
+        from torch.nn.parallel import DistributedDataParallel
 
         ids = [device.index] if device.type == "cuda" else None
-        return DDP(model, device_ids=ids)
+        return DistributedDataParallel(model, device_ids=ids)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -14,7 +14,8 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 
@@ -62,10 +63,9 @@ def evaluate_pq(model: torch.nn.Module, postprocessor: Callable, loader, categor
     from core.evaluation.thin import DEFAULT_TOLERANCE, ThinAccumulator
 
     acc = make_accumulator(categories)
-    thin = ThinAccumulator(categories, tolerance=DEFAULT_TOLERANCE if thin_tolerance is None else thin_tolerance,
-                           keep_per_image=False)
-    if not thin.thin:
-        thin = None
+    tolerance = DEFAULT_TOLERANCE if thin_tolerance is None else thin_tolerance
+    thin_acc = ThinAccumulator(categories, tolerance=tolerance, keep_per_image=False)
+    thin = thin_acc if thin_acc.thin else None
     was_training = model.training
     model.eval()
     t0 = time.monotonic()

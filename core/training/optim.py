@@ -66,7 +66,8 @@ class StageFreezer:
 def build_optimizer(model: nn.Module, lr: float, lr_backbone: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW over the parameters that currently require grad: group 0 everything but the
     backbone at ``lr``, group 1 the backbone at ``lr_backbone`` (either may be empty)."""
-    main, backbone = [], []
+    main: list[nn.Parameter] = []
+    backbone: list[nn.Parameter] = []
     for n, p in model.named_parameters():
         if p.requires_grad:
             (backbone if is_backbone(n) else main).append(p)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
 
 from core.project import paths
 from core.project.schema import now_iso
@@ -35,12 +36,12 @@ SUMMARY_FILE, RUN_FILE = "summary.json", "run.json"
 LAST, BEST = "last.pt", "best.pt"
 
 
-def runs_folder(project: "Project") -> Path:
+def runs_folder(project: Project) -> Path:
     """Where a project's training runs go by default: ``<project>_models/`` beside the file."""
     return project.folder / f"{project.path.stem}_models"
 
 
-def new_run_dir(project: "Project") -> Path:
+def new_run_dir(project: Project) -> Path:
     """A fresh folder name under ``runs_folder`` (date and time, numbered when taken)."""
     base = runs_folder(project) / time.strftime("%Y%m%d-%H%M%S")
     out, n = base, 2
@@ -84,7 +85,7 @@ class RunInfo:
         return STATUS_WORDS.get(self.status, self.status or "imported")
 
 
-def run_info(project: "Project", model: "ModelRecord") -> RunInfo:
+def run_info(project: Project, model: ModelRecord) -> RunInfo:
     t = model.training or {}
     out = None
     if t.get("output_abs") or t.get("output_rel"):
@@ -100,7 +101,7 @@ def run_info(project: "Project", model: "ModelRecord") -> RunInfo:
                    str(t.get("error", "")), str(t.get("started_at", model.created_at)))
 
 
-def register_run(project: "Project", output_dir: Path, config: TrainConfig, preset: str,
+def register_run(project: Project, output_dir: Path, config: TrainConfig, preset: str,
                  model_config: dict | None = None, name: str | None = None) -> int:
     """Register a starting run as a model of ``project``; returns the model id.
 
@@ -117,26 +118,28 @@ def register_run(project: "Project", output_dir: Path, config: TrainConfig, pres
                               training=training)
 
 
-def _update_training(project: "Project", model_id: int, **changes: Any) -> dict:
+def _update_training(project: Project, model_id: int, **changes: Any) -> dict:
     training = dict(project.models.get(model_id).training)
     training.update(changes)
     project.models.update(model_id, training=training)
     return training
 
 
-def mark_running(project: "Project", model_id: int) -> None:
+def mark_running(project: Project, model_id: int) -> None:
     """A run resumes: running again, the previous error forgotten."""
     _update_training(project, model_id, status=RUNNING, error="")
 
 
-def follow_record(project: "Project", model_id: int, rec: "ProgressRecord") -> None:
+def follow_record(project: Project, model_id: int, rec: ProgressRecord) -> None:
     """Bring the registry up to date with one record of the run (epochs, PQ, checkpoint, end).
 
     Step records change nothing (too frequent to write); epoch and evaluation records add
     metric curves (``train/<loss term>``, ``val/PQ`` ... as percentages at each epoch).
     """
-    kind = rec.kind
-    if kind == "epoch":
+    # the classes stand for ``rec.kind`` ("epoch", "eval", "status", "summary"), one class per kind
+    from core.training.records import EpochRecord, EvalRecord, StatusRecord, SummaryRecord
+
+    if isinstance(rec, EpochRecord):
         terms = {f"train/{k}": v for k, v in rec.losses.items() if not k[-1].isdigit()}
         project.models.log_metrics(model_id, rec.epoch, terms)
         config = None
@@ -145,16 +148,16 @@ def follow_record(project: "Project", model_id: int, rec: "ProgressRecord") -> N
         if rec.checkpoint:
             project.models.update(model_id, checkpoint=_best_or(rec.checkpoint), config=config)
         _update_training(project, model_id, epochs_done=rec.epoch)
-    elif kind == "eval":
+    elif isinstance(rec, EvalRecord):
         project.models.log_metrics(model_id, rec.epoch, {"val/PQ": 100 * rec.pq, "val/SQ": 100 * rec.sq,
                                                          "val/RQ": 100 * rec.rq, "val/PQ_things": 100 * rec.pq_things,
                                                          "val/PQ_stuff": 100 * rec.pq_stuff,
                                                          "val/images": rec.images})
         if rec.best and math.isfinite(rec.pq):
             _update_training(project, model_id, best_pq=rec.pq, best_epoch=rec.epoch)
-    elif kind == "status" and rec.phase == "prepare":
+    elif isinstance(rec, StatusRecord) and rec.phase == "prepare":
         _update_training(project, model_id, device=rec.message.removeprefix("training on "))
-    elif kind == "summary":
+    elif isinstance(rec, SummaryRecord):
         apply_summary(project, model_id, _summary_dict(rec))
 
 
@@ -177,7 +180,7 @@ def _best_or(last: str) -> str:
     return str(best) if best.is_file() else last
 
 
-def apply_summary(project: "Project", model_id: int, summary: dict) -> None:
+def apply_summary(project: Project, model_id: int, summary: dict) -> None:
     """The run ended (``summary.json`` as a dict): status, best PQ, checkpoint, exact model config."""
     pq = summary.get("best_pq")
     changes = {"status": summary.get("status", FINISHED), "epochs_done": int(summary.get("epochs_done", 0)),
@@ -194,7 +197,7 @@ def apply_summary(project: "Project", model_id: int, summary: dict) -> None:
     _update_training(project, model_id, **changes)
 
 
-def mark_failed(project: "Project", model_id: int, message: str) -> None:
+def mark_failed(project: Project, model_id: int, message: str) -> None:
     """The run stopped on an error: its message kept; the last checkpoint (if any) stays resumable."""
     model = project.models.get(model_id)
     info = run_info(project, model)
@@ -203,7 +206,7 @@ def mark_failed(project: "Project", model_id: int, message: str) -> None:
     _update_training(project, model_id, status=FAILED, error=message)
 
 
-def reconcile(project: "Project", live: set[int] = frozenset()) -> list[int]:
+def reconcile(project: Project, live: Collection[int] = frozenset()) -> list[int]:
     """Runs registered as running that are not (``live``): the program stopped while they ran.
 
     A ``summary.json`` newer than the registration settles the outcome; otherwise the run is
@@ -216,14 +219,15 @@ def reconcile(project: "Project", live: set[int] = frozenset()) -> list[int]:
             continue
         info = run_info(project, model)
         summary = None
-        if info.output_dir is not None:
+        summary_path = info.output_dir / SUMMARY_FILE if info.output_dir is not None else None
+        if summary_path is not None:
             try:
-                summary = json.loads((info.output_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+                summary = json.loads(summary_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 summary = None
         last = info.last_checkpoint
-        if summary is not None and last is not None and last.is_file() and \
-                (info.output_dir / SUMMARY_FILE).stat().st_mtime >= last.stat().st_mtime:
+        if summary is not None and summary_path is not None and last is not None and last.is_file() and \
+                summary_path.stat().st_mtime >= last.stat().st_mtime:
             apply_summary(project, model.id, summary)
         else:
             if last is not None and last.is_file() and model.checkpoint is None:

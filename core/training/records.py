@@ -11,7 +11,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any
+from collections.abc import Iterable
 
 from core.atomic import atomic_write_text
 
@@ -138,7 +139,7 @@ class SummaryRecord:
     kind: str = "summary"
 
 
-ProgressRecord = Union[StatusRecord, StepRecord, EpochRecord, EvalRecord, SummaryRecord]
+ProgressRecord = StatusRecord | StepRecord | EpochRecord | EvalRecord | SummaryRecord
 RECORD_TYPES = {c.__dataclass_fields__["kind"].default: c
                 for c in (StatusRecord, StepRecord, EpochRecord, EvalRecord, SummaryRecord)}
 
@@ -200,7 +201,7 @@ class MetricsFile:
 
     @staticmethod
     def read(path: str | Path) -> list[ProgressRecord]:
-        out = []
+        out: list[ProgressRecord] = []
         try:
             lines = Path(path).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

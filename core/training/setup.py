@@ -7,7 +7,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 import torch
 
@@ -20,6 +21,11 @@ from core.training.config import TrainConfig
 from core.training.records import StatusRecord
 from core.training.weights import (InitPlan, compare_categories, describe_difference, load_our_checkpoint,
                                    plan_init)
+
+if TYPE_CHECKING:
+    from core.model.config import ModelConfig
+    from core.model.criterion import SetCriterion
+    from core.model.postprocess import PanopticPostProcessor
 
 
 def split_data(cfg: TrainConfig, train: DataSource, val: DataSource | None) -> tuple[DataSource, DataSource | None]:
@@ -43,7 +49,7 @@ class ModelChoice:
     (fresh runs); resume_ckpt / resume_part: the checkpoint and its resume state (resumed runs).
     """
 
-    config: object
+    config: ModelConfig
     backbone_weights: str | None = None
     plan: InitPlan | None = None
     resume_ckpt: dict | None = field(default=None, repr=False)
@@ -88,12 +94,13 @@ def choose_model(cfg: TrainConfig, categories: CategorySet, resume: Path | None,
 
 
 def build_initialised_model(choice: ModelChoice, categories: CategorySet, cfg: TrainConfig,
-                            resume: Path | None) -> tuple[torch.nn.Module, torch.nn.Module, object, list[str]]:
+                            resume: Path | None,
+                            ) -> tuple[torch.nn.Module, SetCriterion, PanopticPostProcessor, list[str]]:
     """``(model, criterion, postprocessor, messages)`` with the chosen weights loaded."""
     from core.model import build_model, load_model_state, load_public_detr
 
     model, criterion, post = build_model(choice.config, categories, backbone_weights=choice.backbone_weights)
-    messages = []
+    messages: list[str] = []
     plan = choice.plan
     if plan is not None and plan.kind == "checkpoint":
         messages.append(load_our_checkpoint(model, plan.obj, categories, new_class_head=cfg.new_class_head,

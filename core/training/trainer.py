@@ -17,7 +17,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import numpy as np
 import torch
@@ -96,7 +96,8 @@ class Trainer:
         self.metrics: MetricsFile | None = None
         self._pending: list[ProgressRecord] = []  # records from before the metrics file opened
         self.last_checkpoint: str | None = None
-        self.train_loader = self.val_loader = None
+        self.train_loader: torch.utils.data.DataLoader | None = None
+        self.val_loader: torch.utils.data.DataLoader | None = None
         self.state = TrainState()
         self.device = torch.device("cpu")
         self.use_amp, self.amp_dtype = False, torch.float16
@@ -224,7 +225,8 @@ class Trainer:
         if not self.freezer.trained_parameters():
             raise TrainingError(f"nothing to train in stage {stage!r}: every parameter is frozen")
         # The box detector alone in the detection stage: the mask head's work would be thrown away.
-        module = self.model.detr if stage == "detection" and hasattr(self.model, "detr") else self.model
+        detr = getattr(self.model, "detr", None)
+        module = detr if stage == "detection" and isinstance(detr, torch.nn.Module) else self.model
         self.train_module = self.dist.wrap(module, self.device)
         self.optimizer = build_optimizer(self.model, cfg.lr, cfg.lr_backbone, cfg.weight_decay)
         first, end = cfg.stage_span(epoch)
@@ -314,9 +316,10 @@ class Trainer:
             flags = self.dist.all_reduce_max(flags.to(self.device)).cpu()
         return bool(flags[0]), bool(flags[1]), bool(flags[2]), float(flags[3])
 
-    def _train_epoch(self) -> Iterator[ProgressRecord]:
+    def _train_epoch(self) -> Generator[ProgressRecord, None, str]:
         """Generator returning ``"done"``, ``"cancelled"``, ``"time_limit"`` or, when the run
         follows its time budget, ``"budget"`` (the budget is spent; this epoch was the last)."""
+        assert self.train_loader is not None  # prepare() built it; run() drops it only when it ends
         cfg, st = self.config, self.state
         epoch = st.epoch
         self.train_sampler.epoch, self.train_sampler.start_batch = epoch, st.epoch_step
@@ -363,6 +366,7 @@ class Trainer:
             self.scaler.step(self.optimizer)  # with float16 a non-finite step is skipped, scale lowered
             self.scaler.update()
             for schedule in self.scheduler.lr_lambdas:
+                assert isinstance(schedule, LRSchedule)  # build_scheduler's LambdaLR holds only these
                 schedule.progress_floor = spent
             self.scheduler.step()
             st.step += 1
@@ -402,7 +406,7 @@ class Trainer:
                                     str(self.output_dir / LAST) if self.dist.is_main else "", truncated))
         best = False
         due = cfg.eval_every > 0 and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epoch_limit or final)
-        if due and self.val_loader is not None:
+        if due and self.val_loader is not None and self.val_ds is not None:  # one comes with the other
             yield self._log(StatusRecord("eval", f"evaluating {len(self.val_ds)} photos"))
             try:
                 rec = self._evaluate(epoch + 1)

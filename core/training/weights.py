@@ -145,6 +145,7 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
         load_model_state(model, state, path)
         return f"weights from {path}"
     if verdict == "reordered":
+        assert perm is not None  # "reordered" always comes with its permutation
         idx = torch.tensor(perm + [len(perm)])  # "no object" stays last
         for k in head:
             state[k] = state[k][idx]
