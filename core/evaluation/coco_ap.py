@@ -14,7 +14,8 @@ import contextlib
 import io
 import logging
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -46,13 +47,13 @@ class CocoAPResult:
         return {"bbox": self.stats("bbox"), "segm": self.stats("segm"), "num_images": int(self.num_images)}
 
     @staticmethod
-    def from_json(d: dict) -> "CocoAPResult":
+    def from_json(d: dict) -> CocoAPResult:
         return CocoAPResult(tuple(float(d["bbox"][k]) for k in STAT_NAMES),
                             tuple(float(d["segm"][k]) for k in STAT_NAMES), int(d.get("num_images", 0)))
 
 
 def thing_instances(ann: PanopticAnnotation, thing_ids: Iterable[int], *, with_scores: bool,
-                    image_id: object = None, path: object = None) -> list[dict]:
+                    image_id: object = None, path: str | Path | None = None) -> list[dict]:
     """COCO instance dicts (without ``image_id``/``id``) of the thing segments of one annotation.
 
     Each: ``{category_id, segmentation: {size: [H, W], counts: str}, area, bbox: [x, y, w, h],
@@ -81,7 +82,7 @@ def thing_instances(ann: PanopticAnnotation, thing_ids: Iterable[int], *, with_s
                 "area": float(mask_utils.area(rle)),
                 "bbox": [float(v) for v in mask_utils.toBbox(rle)],
                 "iscrowd": int(bool(seg.iscrowd))}
-        if with_scores:
+        if with_scores and seg.score is not None:  # a missing score was refused above
             inst["score"] = float(seg.score)
         out.append(inst)
     return out

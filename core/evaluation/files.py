@@ -28,6 +28,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -87,18 +88,18 @@ def _small_id_histogram(gt: DecodedPng, pred: DecodedPng) -> np.ndarray | None:
 
     if not (gt.is_colour8 and pred.is_colour8):
         return None
-    gt, pred = gt.pixels, pred.pixels
-    if gt.shape[:2] != pred.shape[:2]:
+    gt_px, pred_px = gt.pixels, pred.pixels
+    if gt_px.shape[:2] != pred_px.shape[:2]:
         return None
-    pixels = gt.shape[0] * gt.shape[1]
+    pixels = gt_px.shape[0] * gt_px.shape[1]
     if pixels >= 1 << 24:  # OpenCV counts in float32: exact only below 2**24
         return None
-    for img in (gt, pred):  # per-channel sums (exact in float64 here): bytes are >= 0, so 0 = all 0
+    for img in (gt_px, pred_px):  # per-channel sums (exact in float64 here): bytes are >= 0, so 0 = all 0
         blue, green = cv2.sumElems(img)[:2]
         if blue or green:
             return None
-    red = [2, gt.shape[2] + 2]  # channel numbers run on across the two images
-    return cv2.calcHist([gt, pred], red, None, [256, 256], [0, 256, 0, 256]).astype(np.int64)
+    red = [2, gt_px.shape[2] + 2]  # channel numbers run on across the two images
+    return cv2.calcHist([gt_px, pred_px], red, None, [256, 256], [0, 256, 0, 256]).astype(np.int64)
 
 
 def _label_histogram(gt: DecodedPng, pred: DecodedPng, gt_ids: np.ndarray, pred_ids: np.ndarray) -> np.ndarray | None:
@@ -201,7 +202,7 @@ class _PairJob:
     """Everything a worker thread needs; ``__call__`` reads, decodes and reduces one image pair."""
 
     def __init__(self, gt_folder: Path, pred_folder: Path, gt_json: Path, pred_json: Path,
-                 cat_index: dict[int, int], thing_ids: list[int] | None):
+                 cat_index: Mapping[int, int], thing_ids: list[int] | None):
         self.gt_folder, self.pred_folder = gt_folder, pred_folder
         self.gt_json, self.pred_json = gt_json, pred_json
         self.cat_index, self.thing_ids = cat_index, thing_ids

@@ -24,7 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Mapping, NoReturn
+from pathlib import Path
+from typing import NoReturn
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -35,6 +37,9 @@ from core.panoptic import VOID, PanopticAnnotation, Segment
 from core.evaluation.result import ImagePQ, PQResult, PQStats, build_result, image_pq
 
 log = logging.getLogger(__name__)
+
+#: Where a map came from, for error messages (None: from memory).
+SourcePath = str | Path | None
 
 #: Largest joint histogram built straight from raw ids ((max gt id + 1) x (max pred id + 1) bins);
 #: beyond it ids are first mapped to small labels through their segment table (``table_labels``).
@@ -107,7 +112,7 @@ def _table(segments: Mapping[int, Segment], cat_index: Mapping[int, int]) -> _Ta
 
 
 def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment], cat_index: Mapping[int, int],
-                            image_id: object, path: object) -> NoReturn:
+                            image_id: object, path: SourcePath) -> NoReturn:
     """Raise the first inconsistency in the order and words of panopticapi's prediction checks.
 
     Only called once the fast checks found a problem, so its ``np.unique`` costs nothing normally.
@@ -133,7 +138,7 @@ def _check_like_panopticapi(id_map: np.ndarray, segments: Mapping[int, Segment],
     raise AnnotationError(f"In the image with ID {image_id} the id map and the segment table disagree.", path)
 
 
-def _max_id(id_map: np.ndarray, path: object) -> int:
+def _max_id(id_map: np.ndarray, path: SourcePath) -> int:
     """Largest id of a map; refuses ids outside 0..2**24-1 (a negative one could alias below)."""
     if id_map.size == 0:
         return 0
@@ -147,7 +152,7 @@ def _max_id(id_map: np.ndarray, path: object) -> int:
 
 
 def _joint_histogram(gt_map: np.ndarray, pred_map: np.ndarray, gt_ids: np.ndarray, pred_ids: np.ndarray,
-                     gt_path: object, pred_path: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     gt_path: SourcePath, pred_path: SourcePath) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel counts of every (GT label, pred label) pair.
 
     Returns ``hist`` int64 ``[R, S]`` and the row of each GT table id ``[Kg]``, the column of each
@@ -159,7 +164,9 @@ def _joint_histogram(gt_map: np.ndarray, pred_map: np.ndarray, gt_ids: np.ndarra
     if (g_hi + 1) * (p_hi + 1) <= _DIRECT_BINS:
         rows, cols, g_lab, p_lab = g_hi + 1, p_hi + 1, gt_map, pred_map
         g_rows, p_cols = gt_ids, pred_ids
-    elif (g_lab := table_labels(gt_map, gt_ids)) is not None and (p_lab := table_labels(pred_map, pred_ids)) is not None:
+    elif ((g_tab := table_labels(gt_map, gt_ids)) is not None
+          and (p_tab := table_labels(pred_map, pred_ids)) is not None):
+        g_lab, p_lab = g_tab, p_tab
         rows = cols = UNLISTED + 1
         g_rows, p_cols = np.arange(1, len(gt_ids) + 1), np.arange(1, len(pred_ids) + 1)
     else:  # more than 254 segments: ids compacted by a binary search over the table
@@ -229,7 +236,7 @@ def _compact(id_map: np.ndarray, table_ids: np.ndarray) -> tuple[np.ndarray, np.
 def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map: np.ndarray,
                 pred_segments: Mapping[int, Segment], cat_index: Mapping[int, int], *,
                 gt_areas: Mapping[int, float] | None = None, image_id: object = None,
-                gt_path: object = None, pred_path: object = None) -> PQStats:
+                gt_path: SourcePath = None, pred_path: SourcePath = None) -> PQStats:
     """Per-category TP/FP/FN and IoU sums of one image. Pure function: safe to run in threads.
 
     Args:
@@ -252,7 +259,7 @@ def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map
     hist, g_rows, p_cols = _joint_histogram(gt_map, pred_map, gt.ids, pred.ids, gt_path, pred_path)
     try:
         return _match(hist, g_rows, p_cols, gt, pred, len(cat_index), gt_areas, gt_path)
-    except _Mismatch as e:
+    except _MismatchError as e:
         if e.side == "pred":
             _check_like_panopticapi(pred_map, pred_segments, cat_index, image_id, pred_path)
         _check_like_panopticapi(gt_map, gt_segments, cat_index, image_id, gt_path)
@@ -260,7 +267,7 @@ def image_stats(gt_map: np.ndarray, gt_segments: Mapping[int, Segment], pred_map
 
 def stats_from_histogram(hist: np.ndarray, gt_segments: Mapping[int, Segment], pred_segments: Mapping[int, Segment],
                          cat_index: Mapping[int, int], *, gt_areas: Mapping[int, float] | None = None,
-                         gt_path: object = None, labelled: bool = False) -> PQStats | None:
+                         gt_path: SourcePath = None, labelled: bool = False) -> PQStats | None:
     """``image_stats`` from a ready joint histogram, for callers that count pixels cheaper.
 
     Args:
@@ -282,11 +289,11 @@ def stats_from_histogram(hist: np.ndarray, gt_segments: Mapping[int, Segment], p
         return None
     try:
         return _match(hist, g_rows, p_cols, gt, pred, len(cat_index), gt_areas, gt_path)
-    except _Mismatch:
+    except _MismatchError:
         return None
 
 
-class _Mismatch(Exception):
+class _MismatchError(Exception):
     """Pixels and segment table of one side ("gt" or "pred") disagree."""
 
     def __init__(self, side: str):
@@ -295,19 +302,19 @@ class _Mismatch(Exception):
 
 
 def _match(hist: np.ndarray, g_rows: np.ndarray, p_cols: np.ndarray, gt: _Table, pred: _Table, n_cats: int,
-           gt_areas: Mapping[int, float] | None, gt_path: object) -> PQStats:
+           gt_areas: Mapping[int, float] | None, gt_path: SourcePath) -> PQStats:
     """panopticapi's matching on the joint histogram (``[R, S]``, row/column 0 = void)."""
     # Consistency: every labelled pixel belongs to a table entry and every entry has pixels.
     p_area_all = hist.sum(axis=0)
     p_area = p_area_all[p_cols]
     if ((pred.ids == VOID).any() or (p_area == 0).any() or (pred.cats < 0).any()
             or p_area_all[1:].sum() != p_area.sum()):
-        raise _Mismatch("pred")
+        raise _MismatchError("pred")
     g_area_all = hist.sum(axis=1)
     g_pixels = g_area_all[g_rows]
     if ((gt.ids == VOID).any() or (g_pixels == 0).any() or (gt.cats < 0).any()
             or g_area_all[1:].sum() != g_pixels.sum()):
-        raise _Mismatch("gt")
+        raise _MismatchError("gt")
     if gt_areas is None:
         g_area = g_pixels.astype(np.float64)
     else:
@@ -338,9 +345,9 @@ def _match(hist: np.ndarray, g_rows: np.ndarray, p_cols: np.ndarray, gt: _Table,
         for k in np.flatnonzero(gt.crowd):
             last_crowd[int(gt.cats[k])] = k
         for j in range(len(pred.ids)):
-            k = last_crowd.get(int(pred.cats[j]))
-            if k is not None:
-                ignored_pixels[j] += inter[k, j]
+            crowd_row = last_crowd.get(int(pred.cats[j]))
+            if crowd_row is not None:
+                ignored_pixels[j] += inter[crowd_row, j]
     unmatched = ~match.any(axis=0)
     false_pos = unmatched & ~(ignored_pixels / np.maximum(p_area, 1) > 0.5)
     fp = np.bincount(pred.cats[false_pos], minlength=n_cats)
@@ -402,7 +409,7 @@ class PQAccumulator:
             self._per_image.append(image_pq(image_id, stats))
         self._num_images += 1
 
-    def merge(self, other: "PQAccumulator") -> None:
+    def merge(self, other: PQAccumulator) -> None:
         """Fold in another accumulator over the same categories (e.g. from another worker)."""
         if other.categories != self.categories:
             raise ValueError("cannot merge PQ accumulators over different category sets")

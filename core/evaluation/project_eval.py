@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
 from core.errors import AnnotationError, CancelledError
 from core.evaluation.coco_ap import CocoAPAccumulator, CocoAPResult
@@ -61,7 +62,7 @@ class ProjectEvaluation:
     threshold: float
     skipped: tuple[tuple[int, str, str], ...] = field(default=())
     #: Centreline measures of the thin classes (``core.evaluation.thin``), when asked for.
-    thin: "ThinResult | None" = None
+    thin: ThinResult | None = None
 
     def worst(self, k: int | None = None) -> list[PhotoResult]:
         """Photos by PQ, lowest first; photos without any segment (NaN) last."""
@@ -79,7 +80,7 @@ class ProjectEvaluation:
         return out
 
 
-def evaluation_photos(project: "Project", which: str = "val") -> list["ImageRecord"]:
+def evaluation_photos(project: Project, which: str = "val") -> list[ImageRecord]:
     """The annotated photos to evaluate on, in project order.
 
     ``"val"``: the validation split (what training measures its checkpoints on); ``"annotated"``:
@@ -99,11 +100,11 @@ def evaluation_photos(project: "Project", which: str = "val") -> list["ImageReco
     return out
 
 
-def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iterable[int], *, threshold: float = 0.5,
+def evaluate_project(project: Project, predictor: Predictor, image_ids: Iterable[int], *, threshold: float = 0.5,
                      model_id: int | None = None, coco_ap: bool = True, thin_tolerance: float | None = None,
                      thin_refine: bool = True,
                      progress: Callable[[int, int, str], None] | None = None,
-                     cancel: "CancelFlag | None" = None) -> ProjectEvaluation:
+                     cancel: CancelFlag | None = None) -> ProjectEvaluation:
     """Predict ``image_ids`` with ``predictor`` and compare with their stored annotations.
 
     Args:
@@ -165,7 +166,10 @@ def evaluate_project(project: "Project", predictor: "Predictor", image_ids: Iter
                               + "; ".join(f"{name}: {why}" for _, name, why in skipped[:3]), project.path)
     pq = pq_acc.evaluate()
     names = dict(done)
-    photos = [PhotoResult(r.image_id, names[r.image_id], r) for r in pq.per_image]
+    photos = []
+    for r in pq.per_image:
+        assert isinstance(r.image_id, int)  # the accumulator was given the project's image ids
+        photos.append(PhotoResult(r.image_id, names[r.image_id], r))
     log.info("evaluated model on %d photos at threshold %.2f: PQ %.1f (%d skipped)", len(photos), threshold,
              100 * pq.all.pq, len(skipped))
     ev = ProjectEvaluation(pq, coco_acc.evaluate() if coco_acc is not None else None, tuple(photos),

@@ -104,4 +104,5 @@ def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_fol
             rows.append(PQRow(name, nan, nan, nan, 0, tp, fp, fn, iou))
         else:
             rows.append(PQRow(name, float(g["pq"]), float(g["sq"]), float(g["rq"]), int(g["n"]), tp, fp, fn, iou))
-    return PQResult(*rows, per_class=tuple(per_class_rows), per_image=(), num_images=len(pairs))
+    all_, things, stuff = rows  # one row per group of GROUPS
+    return PQResult(all_, things, stuff, per_class=tuple(per_class_rows), per_image=(), num_images=len(pairs))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class PQRow:
     isthing: bool | None = None
 
     def to_json(self) -> dict:
-        d = {"pq": _num(self.pq), "sq": _num(self.sq), "rq": _num(self.rq), "n": int(self.n),
+        d: dict[str, object] = {"pq": _num(self.pq), "sq": _num(self.sq), "rq": _num(self.rq), "n": int(self.n),
              "tp": int(self.tp), "fp": int(self.fp), "fn": int(self.fn), "iou": _num(self.iou)}
         if self.category_id is not None:
             d.update(name=self.name, category_id=int(self.category_id), isthing=bool(self.isthing))
@@ -117,7 +117,7 @@ class PQResult:
         return out
 
     @staticmethod
-    def from_json(d: dict) -> "PQResult":
+    def from_json(d: dict) -> PQResult:
         """Inverse of ``to_json`` (``null`` numbers come back as NaN)."""
         def row(name: str, r: dict, cat_id: int | None = None) -> PQRow:
             return PQRow(r.get("name", name), _flt(r["pq"]), _flt(r["sq"]), _flt(r["rq"]), int(r["n"]),
@@ -154,11 +154,11 @@ class PQStats:
     fn: np.ndarray
 
     @staticmethod
-    def zeros(num_categories: int) -> "PQStats":
+    def zeros(num_categories: int) -> PQStats:
         return PQStats(np.zeros(num_categories, np.float64), np.zeros(num_categories, np.int64),
                        np.zeros(num_categories, np.int64), np.zeros(num_categories, np.int64))
 
-    def __add__(self, other: "PQStats") -> "PQStats":
+    def __add__(self, other: PQStats) -> PQStats:
         return PQStats(self.iou + other.iou, self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 
@@ -191,9 +191,10 @@ def build_result(categories: CategorySet, stats: PQStats, per_image: Sequence[Im
         sq = iou / tp if tp != 0 else 0
         rq = tp / (tp + 0.5 * fp + 0.5 * fn)
         per_class.append(PQRow(cat.name, pq, float(sq), rq, 1, tp, fp, fn, iou, cat.id, cat.isthing))
-    groups = [_group(name, [r for r in per_class if isthing is None or r.isthing == isthing])
-              for name, isthing in (("All", None), ("Things", True), ("Stuff", False))]
-    return PQResult(*groups, per_class=tuple(per_class), per_image=tuple(per_image), num_images=num_images)
+    all_, things, stuff = (_group(name, [r for r in per_class if isthing is None or r.isthing == isthing])
+                           for name, isthing in (("All", None), ("Things", True), ("Stuff", False)))
+    return PQResult(all_, things, stuff, per_class=tuple(per_class), per_image=tuple(per_image),
+                    num_images=num_images)
 
 
 def _group(name: str, rows: Iterable[PQRow]) -> PQRow:

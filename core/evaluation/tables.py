@@ -22,10 +22,9 @@ def format_pq_table(result: PQResult, per_class: bool = False) -> str:
     With ``per_class``, a second block lists every category with PQ, SQ, RQ and TP / FP / FN;
     categories without any segment show ``-``.
     """
-    lines = ["{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N"), "-" * (10 + 7 * 4)]
+    lines = [f"{'':10s}| {'PQ':>5s}  {'SQ':>5s}  {'RQ':>5s} {'N':>5s}", "-" * (10 + 7 * 4)]
     for name, row in zip(GROUPS, result.groups):
-        lines.append("{:10s}| {:5.1f}  {:5.1f}  {:5.1f} {:5d}".format(name, 100 * row.pq, 100 * row.sq,
-                                                                      100 * row.rq, row.n))
+        lines.append(f"{name:10s}| {100 * row.pq:5.1f}  {100 * row.sq:5.1f}  {100 * row.rq:5.1f} {row.n:5d}")
     if per_class:
         width = max([10] + [len(r.name) + 1 for r in result.per_class])
         header = "{:{w}s}| {:>5s}  {:>5s}  {:>5s} {:>6s} {:>6s} {:>6s}  {}".format(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -284,7 +284,7 @@ class ThinAccumulator:
         counts, scale = self.counts(gt, pred, full_size)
         self.add(counts, scale, image_id)
 
-    def merge(self, other: "ThinAccumulator") -> None:
+    def merge(self, other: ThinAccumulator) -> None:
         if other._ids != self._ids or other.tolerance != self.tolerance:
             raise ValueError("can only merge accumulators of the same thin classes and tolerance")
         self._sum += other._sum
