@@ -4,6 +4,10 @@ Rules (documented here once, used by every importer and exporter):
 
 * **Things** are split into instances by connected components (``cv2.connectedComponents``,
   4- or 8-connectivity); components smaller than ``min_area`` pixels are treated as unlabelled.
+  A piece of *another* thing class that lies inside a thing region (exposed bars across a spall:
+  at least ``bridge_share`` of the pixels around the piece belong to the region's class) does not
+  cut it: the parts it separates are one instance (a class map cannot say otherwise, and one
+  spall crossed by two bars would become three spalls).
 * **Stuff** becomes one segment per class per image.
 * **Unlabelled** pixels are void (0) unless a *fill* stuff class is given, which then takes them
   (and joins that class's segment if the class is also labelled). Ignored pixels (e.g. 255 in
@@ -147,8 +151,15 @@ def is_canonical(ann: PanopticAnnotation) -> bool:
     return (new.segments == ann.segments) and np.array_equal(new.id_map, ann.id_map)
 
 
+#: Default share of the pixels around another thing's piece that must be of a thing class for
+#: the piece to join that class's parts (``from_class_map``). A bar inside a spall is surrounded
+#: by spall (~1.0); a crack running from a spall into the concrete only touches it at one end.
+DEFAULT_BRIDGE_SHARE = 0.5
+
+
 def from_class_map(class_map: np.ndarray, thing_ids: set[int], connectivity: int = 8, min_area: int = 0,
-                   fill: int | None = None) -> tuple[PanopticAnnotation, list[str]]:
+                   fill: int | None = None,
+                   bridge_share: float | None = DEFAULT_BRIDGE_SHARE) -> tuple[PanopticAnnotation, list[str]]:
     """Panoptic annotation of a class map.
 
     Args:
@@ -157,6 +168,8 @@ def from_class_map(class_map: np.ndarray, thing_ids: set[int], connectivity: int
         connectivity: 4 or 8, for splitting things.
         min_area: thing components with fewer pixels are treated as unlabelled.
         fill: stuff category id that unlabelled pixels become (None: void).
+        bridge_share: pieces of other thing classes surrounded by at least this share of a thing
+            class join that class's parts into one instance (module docstring); None: never.
     Returns:
         the canonical annotation and warnings (e.g. how many components were too small).
     """
@@ -187,8 +200,14 @@ def from_class_map(class_map: np.ndarray, thing_ids: set[int], connectivity: int
         if cid not in thing_ids:
             continue
         region = class_map == cid
+        joined = region
+        if bridge_share is not None:
+            joined = region | _bridges(class_map, cid, [t for t in present if t in thing_ids and t != cid],
+                                       bridge_share)
         # connectedComponents without stats: the stats pass costs several times the labelling
-        n, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=connectivity, ltype=cv2.CV_32S)
+        n, labels = cv2.connectedComponents(joined.view(np.uint8), connectivity=connectivity, ltype=cv2.CV_32S)
+        if joined is not region:
+            labels[~region] = 0  # the bridges only connect; their pixels keep their own class
         if min_area > 1:
             keep = np.bincount(labels.ravel(), minlength=n)[1:] >= min_area
         else:
@@ -206,6 +225,30 @@ def from_class_map(class_map: np.ndarray, thing_ids: set[int], connectivity: int
             id_map[(id_map == 0) & (class_map > 0)] = fill_seg
     ann, _ = canonical(PanopticAnnotation(id_map, segments))
     return ann, warnings
+
+
+def _bridges(class_map: np.ndarray, cid: int, others: list[int], share: float) -> np.ndarray:
+    """``[H, W]`` bool: the 8-connected pieces of the ``others`` thing classes (each class on its
+    own) around which at least ``share`` of the bordering pixels are of class ``cid``."""
+    import cv2
+
+    out = np.zeros(class_map.shape, bool)
+    kernel = np.ones((3, 3), np.uint8)
+    for other in others:
+        mask = class_map == other
+        n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+        if n <= 1:
+            continue
+        # Each bordering pixel takes the label of a piece next to it (grey dilation; float32 is
+        # exact for labels below 2**24), and votes for whether it is of class ``cid``.
+        near = cv2.dilate(labels.astype(np.float32), kernel).astype(np.int64)
+        ring = (near > 0) & ~mask
+        votes = np.bincount(near[ring], minlength=n)
+        inside = np.bincount(near[ring], weights=(class_map[ring] == cid), minlength=n)
+        ok = np.zeros(n, bool)
+        ok[1:] = (votes[1:] > 0) & (inside[1:] >= share * votes[1:])
+        out |= ok[labels]
+    return out
 
 
 @dataclass(frozen=True)

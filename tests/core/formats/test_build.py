@@ -134,7 +134,8 @@ def test_from_class_map_agrees_with_a_plain_scipy_reference():
     rng = np.random.default_rng(7)
     for _ in range(25):
         cm = rng.choice([0, 0, 0, 1, 2, 4, 5, IGNORE], size=(12, 15)).astype(np.int32)
-        ann, _ = from_class_map(cm, THINGS, connectivity=8, min_area=2, fill=4)
+        # the plain connected-components rule (no bridging through other things' pieces)
+        ann, _ = from_class_map(cm, THINGS, connectivity=8, min_area=2, fill=4, bridge_share=None)
         expected = cm.copy()
         n_things = 0
         for cid in (1, 2):
@@ -151,3 +152,20 @@ def test_from_class_map_agrees_with_a_plain_scipy_reference():
         assert sum(s.category_id in THINGS for s in ann.segments.values()) == n_things
         assert is_canonical(ann)
         ann.validate()
+
+
+def test_a_bar_across_a_spall_leaves_one_spall_and_a_crack_between_two_spalls_does_not_join_them():
+    spall, bar, crack, concrete = 2, 3, 1, 4
+    cm = np.full((20, 30), concrete, np.int32)
+    cm[2:12, 2:14] = spall
+    cm[2:12, 7:9] = bar                # a bar right across the spall: two spall parts in the map
+    cm[14:18, 20:28] = spall           # a second spall ...
+    cm[12:15, 10] = crack              # ... and a crack from the first towards it, through concrete
+    cm[15, 10:20] = crack
+    ann, _ = from_class_map(cm, THINGS)
+    spalls = [s for s in ann.segments.values() if s.category_id == spall]
+    assert len(spalls) == 2
+    assert len({int(ann.id_map[5, 3]), int(ann.id_map[5, 12])}) == 1      # both parts: one spall
+    assert (ann.semantic()[2:12, 7:9] == bar).all()                       # the bar stays a bar
+    plain, _ = from_class_map(cm, THINGS, bridge_share=None)
+    assert len([s for s in plain.segments.values() if s.category_id == spall]) == 3
