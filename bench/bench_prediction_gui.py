@@ -2,6 +2,11 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m bench.bench_prediction_gui [--json out.json]
 
+Runs twice in one go: first a *baseline* (this working tree with the window's slider and canvas
+files taken from ``--baseline-rev``: the full re-render and fixed debounce before the overlay was
+recoloured in place), then the working tree; prints both and their ratio, with the load average.
+``--no-baseline`` measures the working tree only.
+
 A 4000 x 3000 JPEG in a project with a small random DETR (``cpu_small`` layout with few layers,
 20 queries, 512-px input; its scores spread over 0.3-1, so thresholds really change the result)
 registered as the active model. The window predicts the photo through the Prediction panel, then
@@ -11,7 +16,8 @@ Figures:
 
 * ``predict_s``: Predict button to the re-thresholded result on the canvas (model load included).
 * ``slider_to_canvas_ms``: slider moved -> the new result is on the canvas and the segment count
-  shown (debounce included), median and 95th percentile.
+  shown (debounce included), median and 95th percentile; ``..._changed_ms``: the moves whose
+  result differs from the one before (fewer segments or other pixels), ``..._same_ms``: the rest.
 * ``max_stall_ms``: the longest the event loop stayed away during the whole slide (5 ms heartbeat).
 * ``segments``: segment counts along the slide (must never increase).
 """
@@ -32,12 +38,41 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 STEPS = 25
+#: Before the slider recoloured in place; BASELINE_PATHS of it are laid over the working tree.
+BASELINE_REV = "2183a41c7ee1c5372bbac674f110b87865a86ff0"
+BASELINE_PATHS = ("gui/canvas/annotation_item.py", "gui/canvas/photo_view.py",
+                  "gui/prediction/live_threshold.py", "gui/photo_session.py")
+
+
+def baseline(rev: str) -> dict:
+    """This benchmark run in a copy of the working tree with ``BASELINE_PATHS`` as at ``rev``."""
+    import os
+    import shutil
+    import subprocess
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_pred_base_"))
+    copy = tmp / "tree"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.pinspect"))
+    for rel in BASELINE_PATHS:
+        text = subprocess.run(["git", "show", f"{rev}:{rel}"], cwd=ROOT, check=True, capture_output=True).stdout
+        (copy / rel).write_bytes(text)
+    out = tmp / "base.json"
+    subprocess.run([sys.executable, "-m", "bench.bench_prediction_gui", "--no-baseline", "--json", str(out)],
+                   cwd=copy, check=True, env=dict(os.environ, PYTHONPATH=str(copy)))
+    result = json.loads(out.read_text())
+    shutil.rmtree(tmp, ignore_errors=True)
+    return result
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--baseline-rev", default=BASELINE_REV)
+    ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
+    base = None if args.no_baseline else baseline(args.baseline_rev)
+    import os
+
     import torch
 
     torch.set_num_threads(2)
@@ -95,23 +130,42 @@ def main() -> int:
     predict_s = time.perf_counter() - t0
     wait(lambda: not w.runner.busy)
     QTest.qWait(200)
-    latencies, counts = [], []
+    latencies, counts, changed = [], [], []
     with LoopWatch() as watch:
         for units in np.linspace(31, 99, STEPS).round().astype(int):
             n = len(got)
+            before = w.view.prediction_item.annotation if w.view.prediction_item is not None else None
             t0 = time.perf_counter()
             ui.slider.slider.setValue(int(units))
-            wait(lambda: len(got) > n and abs(got[-1][0] - units / 100) < 1e-9)
+            wait(lambda n=n, units=units: len(got) > n and abs(got[-1][0] - units / 100) < 1e-9)
             QTest.qWait(0)
             latencies.append(1000 * (time.perf_counter() - t0))
             counts.append(got[-1][1])
+            after = w.view.prediction_item.annotation if w.view.prediction_item is not None else None
+            changed.append(not (after is before or (after is not None and before is not None
+                                                    and after.segments == before.segments
+                                                    and np.array_equal(after.id_map, before.id_map))))
             QTest.qWait(60)  # a drag's pace: the next value comes a moment later
         wait(lambda: not w.runner.busy)
-    lat = sorted(latencies)
+    def summary(values):
+        values = sorted(values)
+        if not values:
+            return None
+        return {"median": round(statistics.median(values), 1), "p95": round(values[int(0.95 * (len(values) - 1))], 1),
+                "n": len(values)}
+
     result = {"photo": "4000 x 3000 JPEG", "predict_s": round(predict_s, 2),
-              "slider_to_canvas_ms": {"median": round(statistics.median(lat), 1),
-                                      "p95": round(lat[int(0.95 * (len(lat) - 1))], 1)},
-              "max_stall_ms": watch.max_gap_ms, "segments": counts}
+              "slider_to_canvas_ms": summary(latencies),
+              "slider_to_canvas_changed_ms": summary([t for t, c in zip(latencies, changed) if c]),
+              "slider_to_canvas_same_ms": summary([t for t, c in zip(latencies, changed) if not c]),
+              "max_stall_ms": watch.max_gap_ms, "segments": counts,
+              "load_average": [round(x, 1) for x in os.getloadavg()]}
+    if base is not None:
+        result = {"baseline": base, "now": result}
+        for key in ("slider_to_canvas_ms", "slider_to_canvas_changed_ms", "slider_to_canvas_same_ms"):
+            b, n = base.get(key), result["now"].get(key)
+            if b and n and n["median"] > 0:
+                result[f"{key}_median_ratio"] = round(b["median"] / n["median"], 1)
     print(json.dumps(result, indent=1))
     assert all(a >= b for a, b in zip(counts, counts[1:])), counts
     if args.json:

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         s.closed.connect(self._project_closed)
         s.imagesChanged.connect(self._images_changed)
         self.browser.photoSelected.connect(self.photo.open)
+        self.photo.neighbours = self.browser.neighbour_ids
         self.photo.photoChanged.connect(lambda _: self.update_title())
         self.photo.documentReady.connect(self._document_ready)
         self.photo.predictionChanged.connect(self.segments_panel.set_prediction)

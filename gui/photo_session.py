@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
@@ -49,6 +50,10 @@ class PhotoSession(QObject):
         self.document: AnnotationDocument | None = None
         self._opened_at = 0.0
         self._await_paint = False
+        self._prefetched = False
+        #: ``image id -> ids of the photos the user may open next, nearest first`` (the window
+        #: gives the photo list's order); they are decoded ahead once this photo is complete.
+        self.neighbours: Callable[[int], list[int]] = self._neighbours_in_project
         loader.previewReady.connect(self._preview)
         loader.photoReady.connect(self._photo)
         loader.annotationReady.connect(self._annotation)
@@ -68,6 +73,7 @@ class PhotoSession(QObject):
         self.document = None
         self._opened_at = time.perf_counter()
         self._await_paint = True
+        self._prefetched = False
         if keep_view and self.view.photo_item is not None and self.view.image_rect().width() == rec.width:
             self.view.set_annotation(None, self.session.categories)
             self.view.set_prediction(None, self.session.categories)
@@ -94,6 +100,7 @@ class PhotoSession(QObject):
 
     def close(self) -> None:
         self.loader.cancel()
+        self.loader.cache.clear()
         self.controller.set_document(None)
         self.controller.set_photo_pixels(None)
         self.autosaver.set_document(None)
@@ -115,6 +122,7 @@ class PhotoSession(QObject):
         self.view.photo_item.set_levels(photo.levels)
         self.controller.set_photo_pixels(photo.bgra)
         self.fullResolution.emit(image_id)
+        self._prefetch()
 
     def _annotation(self, image_id: int, loaded: LoadedAnnotation) -> None:
         if self.record is None or image_id != self.record.id:
@@ -135,6 +143,25 @@ class PhotoSession(QObject):
         self.autosaver.set_document(doc)
         self.predictionChanged.emit(loaded.prediction, loaded.prediction_areas)
         self.documentReady.emit(doc)
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Once the open photo is complete (full resolution and annotation: decoding ahead earlier
+        would compete with them), decode its neighbours in the background."""
+        rec, item = self.record, self.view.photo_item
+        if (self._prefetched or rec is None or self.document is None or item is None
+                or not item.full_resolution):
+            return
+        self._prefetched = True
+        records = [r for r in (self.session.image(i) for i in self.neighbours(rec.id)) if r is not None]
+        self.loader.prefetch(records)
+
+    def _neighbours_in_project(self, image_id: int) -> list[int]:
+        ids = [r.id for r in self.session.images]
+        if image_id not in ids:
+            return []
+        k = ids.index(image_id)
+        return [ids[j] for j in (k + 1, k - 1) if 0 <= j < len(ids)]
 
     def set_prediction(self, prediction: PanopticAnnotation | None, areas: dict[int, int] | None = None,
                        source: ExpandedFrom | None = None) -> None:

@@ -265,6 +265,15 @@ class PhotoBrowser(QWidget):
                 return True
         return False
 
+    def neighbour_ids(self, image_id: int) -> list[int]:
+        """Ids of the photos next to ``image_id`` in the order shown (below first, then above):
+        where Page Down / Page Up go next."""
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(RECORD).id == image_id:
+                return [self.proxy.index(j, 0).data(RECORD).id for j in (r + 1, r - 1)
+                        if 0 <= j < self.proxy.rowCount()]
+        return []
+
     def select_row(self, row: int) -> None:
         if 0 <= row < self.proxy.rowCount():
             idx = self.proxy.index(row, 0)

@@ -4,7 +4,9 @@
 2. the full-resolution pyramid (needed for 1:1 zoom and for the flood fill),
 3. on request, the annotation (PNG decode + areas) and the latest prediction, if any.
 
-Results of a photo the user has already left are dropped (a token per request).
+Results of a photo the user has already left are dropped (a token per request). Decoded photos
+go into a ``PhotoCache``; ``prefetch`` decodes the open photo's neighbours into it in the
+background, at the lowest priority, so that going to one of them shows it without a decode.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from core.imageio import load_image
 from core.panoptic import PanopticAnnotation
 from core.project import ImageRecord, Project
 from gui.canvas.photo_item import build_pyramid, qimage_from_bgra
+from gui.workers.photo_cache import PhotoCache, file_key
 from gui.workers.base import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -73,37 +76,83 @@ class PhotoLoader(QObject):
         self.runner = runner
         self.model_id: int | None = None  # which model's prediction to show (None: the latest)
         self._token = 0
+        self._prefetch_token = 0
+        self.cache = PhotoCache()
 
     def cancel(self) -> None:
         self._token += 1
+        self._prefetch_token += 1
 
     def load(self, project: Project, record: ImageRecord) -> None:
         """Load the preview and the full photo; ``load_annotation`` follows separately (the
         caller may first have to save the previous photo's edits)."""
         self._token += 1
+        self._prefetch_token += 1
         token, image_id, path = self._token, record.id, record.path
         size = (record.height, record.width)
 
         side = preview_side(record.width, record.height)
+        self.cache.pin([image_id])
+        cached = self.cache.get(image_id, path)
+        if cached is not None and cached.photo is not None:
+            self.photoReady.emit(image_id, cached.photo)  # decoded ahead: on screen with the next paint
+            return
 
         def preview(progress, cancel):
-            rgb = load_image(path, max_side=side)
-            return qimage_from_bgra(_bgra(rgb))
+            key = file_key(path)
+            image = qimage_from_bgra(_bgra(load_image(path, max_side=side)))
+            self.cache.put(image_id, key, preview=image)
+            return image
 
         def full(progress, cancel):
-            rgb = load_image(path)
-            if rgb.shape[:2] != size:
-                raise BadImageError(f"the photo is now {rgb.shape[1]}x{rgb.shape[0]}, the project recorded "
-                                    f"{size[1]}x{size[0]}", path, hint="the file was replaced; remove and add it again")
-            bgra = _bgra(rgb)
-            del rgb
-            levels = build_pyramid(bgra)
-            return LoadedPhoto([qimage_from_bgra(lv) for lv in levels], bgra)
+            return self._decode(image_id, path, size)
 
+        full_task = lambda: self._start(token, image_id, full, "load the photo", self.photoReady, 0)  # noqa: E731
+        if cached is not None and cached.preview is not None:
+            self.previewReady.emit(image_id, cached.preview)
+            full_task()
+            return
         # The preview has the processor to itself; the full photo follows it (on a 2-core laptop
         # decoding both at once delays the first picture by half).
-        self._start(token, image_id, preview, "show the photo", self.previewReady, 2,
-                    then=lambda: self._start(token, image_id, full, "load the photo", self.photoReady, 0))
+        self._start(token, image_id, preview, "show the photo", self.previewReady, 2, then=full_task)
+
+    def _decode(self, image_id: int, path, size: tuple[int, int]) -> LoadedPhoto:
+        """The full photo as a pyramid (worker thread); kept in the cache."""
+        key = file_key(path)  # before reading: a file replaced meanwhile never matches later
+        rgb = load_image(path)
+        if rgb.shape[:2] != size:
+            raise BadImageError(f"the photo is now {rgb.shape[1]}x{rgb.shape[0]}, the project recorded "
+                                f"{size[1]}x{size[0]}", path, hint="the file was replaced; remove and add it again")
+        bgra = _bgra(rgb)
+        del rgb
+        levels = build_pyramid(bgra)
+        photo = LoadedPhoto([qimage_from_bgra(lv) for lv in levels], bgra)
+        self.cache.put(image_id, key, photo=photo)
+        return photo
+
+    def prefetch(self, records: list[ImageRecord]) -> None:
+        """Decode ``records`` (the open photo's neighbours, nearest first) into the cache in the
+        background, at the lowest priority, as far as the cache's budget allows; a later call or
+        ``load`` of another photo drops what has not started yet."""
+        self._prefetch_token += 1
+        token = self._prefetch_token
+        for rec in records:
+            cached = self.cache.get(rec.id, rec.path)
+            if cached is not None and cached.photo is not None:
+                continue
+            if not self.cache.fits(rec.width * rec.height * 4 * 4 // 3):
+                break
+
+            def work(progress, cancel, rec=rec):
+                if token != self._prefetch_token:
+                    return None  # the user moved on: other neighbours now
+                try:
+                    self._decode(rec.id, rec.path, (rec.height, rec.width))
+                except (BadImageError, OSError, ValueError) as e:  # shown when the photo is opened, not now
+                    log.info("photo %s not decoded ahead: %s", rec.id, e)
+                return None
+
+            self.runner.start(work, "decode the next photo", report_errors=False, priority=-1)
 
     def load_annotation(self, project: Project, record: ImageRecord) -> None:
         """Load the annotation and the latest prediction of the photo ``load`` was last given."""
