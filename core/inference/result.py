@@ -278,7 +278,8 @@ class PanopticPrediction:
         """Plain-JSON description (sizes, thresholds, model, timings, candidate count)."""
         return {"payload_version": PAYLOAD_VERSION, "image_size": list(self.image_size),
                 "input_size": list(self.input_size), "min_threshold": self.min_threshold,
-                "min_area": int(self.meta.min_area), "merge_overlap": self.meta.merge_overlap, "candidates": len(self), "model": dict(self.meta.model),
+                "min_area": int(self.meta.min_area), "merge_overlap": self.meta.merge_overlap,
+                "candidates": len(self), "model": dict(self.meta.model),
                 "timings": {k: float(v) for k, v in self.meta.timings.items()}}
 
     def to_bytes(self) -> bytes:
@@ -290,7 +291,7 @@ class PanopticPrediction:
         return buf.getvalue()
 
     @staticmethod
-    def from_bytes(data: bytes, where: str | None = None) -> "PanopticPrediction":
+    def from_bytes(data: bytes, where: str | None = None) -> PanopticPrediction:
         """Inverse of ``to_bytes``. Raises ``AnnotationError`` (naming ``where``) on damaged or
         newer payloads."""
         try:
