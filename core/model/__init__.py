@@ -11,6 +11,7 @@ Class index i is ``categories.categories[i]``; index ``num_classes`` is "no obje
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -28,6 +29,9 @@ from core.model.matcher import HungarianMatcher, build_matcher
 from core.model.postprocess import MASK_FILL, PanopticPostProcessor, select_queries
 from core.model.small_resnet import NarrowResNet
 from core.model.transformer import build_transformer
+
+if TYPE_CHECKING:
+    from core.model.mask_detr import FeatureBackbone
 
 __all__ = [
     "DETR", "DETRPanoptic", "HungarianMatcher", "MaskDETR", "LoadedModel", "MASK_FILL", "ModelConfig", "PRESETS",
@@ -77,16 +81,18 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
 def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> nn.Module:
     if config.architecture == "mask_detr":
         if config.backbone == "narrow_resnet18":
-            features: nn.Module = NarrowResNet(config.backbone_width)
+            features: FeatureBackbone = NarrowResNet(config.backbone_width)
         elif config.backbone == "efficientnet_lite0":
             features = EfficientNetLite0(frozen_bn=config.frozen_bn, input_norm=config.backbone_input_norm,
                                          trainable_stages=config.trainable_backbone_layers)
             load_lite0_weights(features, backbone_weights)
         else:  # a torchvision ResNet (ImageNet weights possible); its body returns the 4 strides
-            resnet = Backbone(config.backbone, return_interm_layers=True, trainable_layers=config.trainable_backbone_layers,
+            resnet = Backbone(config.backbone, return_interm_layers=True,
+                              trainable_layers=config.trainable_backbone_layers,
                               frozen_bn=config.frozen_bn, weights=backbone_weights)
-            features = resnet.body
-            features.num_channels = list(resnet.num_channels)
+            body = resnet.body
+            body.num_channels = list(resnet.num_channels)
+            features = body
         return MaskDETR(features, num_classes, config.num_queries, config.hidden_dim, config.nheads, config.dec_layers,
                         config.dim_feedforward, config.mask_dim, config.dropout, config.masked_attention,
                         config.aux_loss)
@@ -95,9 +101,9 @@ def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> n
                               weights=backbone_weights)
     transformer = build_transformer(config.hidden_dim, config.nheads, config.enc_layers, config.dec_layers,
                                     config.dim_feedforward, config.dropout, config.pre_norm)
-    model: nn.Module = DETR(backbone, transformer, num_classes=num_classes, num_queries=config.num_queries,
-                            aux_loss=config.aux_loss)
+    detr = DETR(backbone, transformer, num_classes=num_classes, num_queries=config.num_queries,
+                aux_loss=config.aux_loss)
     if config.with_masks:
         attention, head = build_mask_head(config.hidden_dim, config.nheads, backbone.num_channels)
-        model = DETRPanoptic(model, attention, head)
-    return model
+        return DETRPanoptic(detr, attention, head)
+    return detr

@@ -40,6 +40,14 @@ WEIGHTS_NONE, WEIGHTS_AUTO, WEIGHTS_IMAGENET = "none", "auto", "imagenet"
 class ResNetBody(nn.Module):
     """The ResNet's stem and four stages; ``forward`` returns the requested stages' outputs."""
 
+    # taken over from the torchvision ResNet with setattr: declared so that their types are known
+    conv1: nn.Conv2d
+    bn1: nn.Module
+    relu: nn.Module
+    maxpool: nn.Module
+    #: channels of each returned stage, set by whoever builds the body into a model
+    num_channels: list[int]
+
     def __init__(self, resnet: torchvision.models.ResNet, return_stages: tuple[str, ...]):
         super().__init__()
         for name in ("conv1", "bn1", "relu", "maxpool", *STAGES):
@@ -99,7 +107,9 @@ class Joiner(nn.Sequential):
         self.num_channels = backbone.num_channels
         self.strides = backbone.strides
 
-    def forward(self, images: torch.Tensor, pixel_mask: torch.Tensor):
+    # Sequential's forward takes one input; this one takes the photo and its padding mask
+    # (a Sequential for the public checkpoints' "0."/"1." names, not for chaining)
+    def forward(self, images: torch.Tensor, pixel_mask: torch.Tensor):  # type: ignore[override]
         """Returns (features, masks, pos) where ``pos`` ``[B, hidden_dim, h, w]`` is the position
         encoding of the last (stride 32) level only, the one the transformer reads."""
         feats, masks = self[0](images, pixel_mask)

@@ -10,7 +10,8 @@ import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -189,7 +190,8 @@ def check_finite_state(state: Mapping[str, torch.Tensor], path: str | Path | Non
     """
     with torch.no_grad():
         for name, tensor in state.items():
-            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            if (isinstance(tensor, torch.Tensor) and tensor.is_floating_point()
+                    and not bool(torch.isfinite(tensor).all())):
                 raise CheckpointError(f"the model's weights contain NaN or infinite values ({name}); its training "
                                       "diverged", path, hint="use an earlier checkpoint, or train again with a lower "
                                                              "learning rate")
@@ -324,7 +326,8 @@ def load_public_detr(path_or_state: str | Path | Mapping[str, Any], model: nn.Mo
         raise CheckpointError("no tensor of the file matches this model's names", source)
     load_model_state(model, new_state, source if source != "state dict" else None)
     if reinit:
-        class_embed = model.detr.class_embed if model_prefix else model.class_embed
+        class_embed = model.get_submodule(model_prefix + "class_embed")
+        assert isinstance(class_embed, nn.Linear)  # DETR's class head
         class_embed.reset_parameters()
     report = PublicLoadReport(source, tuple(loaded), tuple(reinit),
                               tuple(k for k in own if k not in mapped and not k.endswith("num_batches_tracked")),

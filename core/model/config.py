@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "narrow_resnet18", "efficientnet_lite0")
 #: What a backbone's weights expect of their input (mean, std of [0, 1] RGB): ``imagenet`` the
@@ -144,7 +145,7 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @staticmethod
-    def from_dict(d: "Mapping[str, Any] | ModelConfig") -> "ModelConfig":
+    def from_dict(d: Mapping[str, Any] | ModelConfig) -> ModelConfig:
         """Inverse of ``to_dict``; unknown keys are an error (they mean a newer or foreign file),
         missing keys take the defaults. Raises ValueError naming the offending keys."""
         if isinstance(d, ModelConfig):
@@ -158,6 +159,7 @@ class ModelConfig:
         kwargs: dict[str, Any] = {}
         for key, value in d.items():
             kind = known[key].type
+            assert isinstance(kind, str)  # annotations are strings here (from __future__ import annotations)
             ok = {"str": isinstance(value, str),
                   "bool": isinstance(value, bool),
                   "int": isinstance(value, int) and not isinstance(value, bool),
@@ -167,7 +169,7 @@ class ModelConfig:
             kwargs[key] = float(value) if kind == "float" else value
         return ModelConfig(**kwargs)
 
-    def replace(self, **changes: Any) -> "ModelConfig":
+    def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 

@@ -4,8 +4,9 @@ Terms (each returned already multiplied by its weight): ``loss_ce`` (cross-entro
 "no object" class down-weighted by ``eos_coef``), ``loss_bbox`` (L1 on cxcywh), ``loss_giou``,
 ``loss_mask`` (sigmoid focal, or cross-entropy) and ``loss_dice``; with auxiliary outputs the
 class and box terms of decoder layer i again with suffix ``_i``, and its mask terms too when it
-predicts masks (``mask_detr``: deep supervision of the masks, which is much of why it learns fast). ``cardinality_error`` (unweighted, no gradient) is for
-logging. ``loss`` sums the terms of the current stage; the others are returned detached.
+predicts masks (``mask_detr``: deep supervision of the masks, which is much of why it learns
+fast). ``cardinality_error`` (unweighted, no gradient) is for logging. ``loss`` sums the terms of
+the current stage; the others are returned detached.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ class SetCriterion(nn.Module):
             as published); 4 on the predictions' own grid against area-averaged targets.
     """
 
+    empty_weight: torch.Tensor  # a registered buffer: declared so that its type is known
+
     def __init__(self, num_classes: int, matcher: HungarianMatcher, weight_dict: dict[str, float],
                  eos_coef: float = 0.1, focal_alpha: float = 0.25, focal_gamma: float = 2.0,
                  mask_loss: str = "focal", mask_loss_stride: int = 1):
@@ -79,7 +82,8 @@ class SetCriterion(nn.Module):
         logits = outputs["pred_logits"]
         b_idx, q_idx = _src_index(indices, logits.device)
         target_classes = torch.full(logits.shape[:2], self.num_classes, dtype=torch.int64, device=logits.device)
-        target_classes[b_idx, q_idx] = torch.cat([t["labels"][j] for t, (_, j) in zip(targets, indices)]).to(logits.device)
+        matched = torch.cat([t["labels"][j] for t, (_, j) in zip(targets, indices)])
+        target_classes[b_idx, q_idx] = matched.to(logits.device)
         loss = F.cross_entropy(logits.transpose(1, 2).float(), target_classes, self.empty_weight.to(logits.device))
         return {"loss_ce": loss}
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model.backbone import Joiner
+from core.model.backbone import Joiner, ResNetBody
 from core.model.mask_head import MaskHeadSmallConv, MHAttentionMap
 from core.model.postprocess import MASK_FILL, select_queries
 from core.model.transformer import Transformer
@@ -61,17 +61,19 @@ def _default_mask(images: torch.Tensor, pixel_mask: torch.Tensor | None) -> torc
     return pixel_mask
 
 
-def _set_conv_layout(model: nn.Module, detr: "DETR", channels_last: bool) -> None:
+def _set_conv_layout(model: nn.Module, detr: DETR, channels_last: bool) -> None:
     """Lay the model's 4-D weights out channels-last or back, in place (same Parameter objects,
     same values: an optimizer holding them is unaffected). Outside ``inference_mode``, so the
     weights stay trainable."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    if not detr.backbone[0].body.conv1.weight.is_contiguous(memory_format=fmt):
+    body = detr.backbone[0].body
+    assert isinstance(body, ResNetBody)  # DETR's backbone is a torchvision ResNet's
+    if not body.conv1.weight.is_contiguous(memory_format=fmt):
         with torch.inference_mode(False), torch.no_grad():
             model.to(memory_format=fmt)
 
 
-def _channels_last_on_cpu(model: nn.Module, detr: "DETR", images: torch.Tensor) -> torch.Tensor:
+def _channels_last_on_cpu(model: nn.Module, detr: DETR, images: torch.Tensor) -> torch.Tensor:
     """On the CPU, ``predict`` runs convolutions channels-last (measured: detr_r50 at 800 x 1066
     on 2 threads 2.4 s -> 1.6 s, outputs equal within 1e-4). The weights stay that way while the
     model is in eval mode (repeated predictions pay the conversion once) and go back to the
@@ -119,7 +121,7 @@ class DETR(nn.Module):
         self.backbone = backbone
         self.aux_loss = aux_loss
 
-    def train(self, mode: bool = True) -> "DETR":
+    def train(self, mode: bool = True) -> DETR:
         if mode:
             _set_conv_layout(self, self, channels_last=False)
         return super().train(mode)
@@ -165,7 +167,7 @@ class DETRPanoptic(nn.Module):
         self.bbox_attention = bbox_attention
         self.mask_head = mask_head
 
-    def train(self, mode: bool = True) -> "DETRPanoptic":
+    def train(self, mode: bool = True) -> DETRPanoptic:
         if mode:  # the mask head's convolutions too, not only the detector's
             _set_conv_layout(self, self.detr, channels_last=False)
         return super().train(mode)

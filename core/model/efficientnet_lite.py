@@ -114,6 +114,10 @@ class EfficientNetLite0(nn.Module):
     ``num_channels = [24, 40, 112, 1280]``.
     """
 
+    # registered buffers: declared so that their type is known
+    input_scale: torch.Tensor
+    input_shift: torch.Tensor
+
     def __init__(self, frozen_bn: bool = True, input_norm: str = "half", trainable_stages: int = 5):
         super().__init__()
         if input_norm not in INPUT_NORMS:

@@ -14,6 +14,8 @@ panoptic post-processing as ``DETRPanoptic``. What changes is how fast it learns
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,14 @@ from core.model.mask_decoder import MaskedDecoderLayer, attention_mask_from
 from core.model.pixel_decoder import PixelDecoder
 from core.model.position_encoding import PositionEmbeddingSine
 from core.model.postprocess import MASK_FILL, select_queries
+
+if TYPE_CHECKING:
+    from core.model.backbone import ResNetBody
+    from core.model.efficientnet_lite import EfficientNetLite0
+    from core.model.small_resnet import NarrowResNet
+
+    #: The feature extractors a MaskDETR is built on (each sets ``num_channels``).
+    FeatureBackbone = NarrowResNet | EfficientNetLite0 | ResNetBody
 
 
 class MaskDETR(nn.Module):
@@ -40,7 +50,7 @@ class MaskDETR(nn.Module):
     keys per earlier prediction (the initial queries' and every decoder layer's but the last).
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int, num_queries: int, hidden_dim: int, nheads: int,
+    def __init__(self, backbone: FeatureBackbone, num_classes: int, num_queries: int, hidden_dim: int, nheads: int,
                  dec_layers: int, dim_feedforward: int, mask_dim: int, dropout: float = 0.0,
                  masked_attention: bool = True, aux_loss: bool = True):
         super().__init__()

@@ -81,7 +81,8 @@ class MaskHeadSmallConv(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_uniform_(m.weight, a=1)
-                nn.init.constant_(m.bias, 0)
+                if m.bias is not None:  # every conv here has one
+                    nn.init.constant_(m.bias, 0)
 
     def forward(self, x: torch.Tensor, bbox_mask: torch.Tensor, fpns: list[torch.Tensor]) -> torch.Tensor:
         """One image. ``x`` ``[C, h, w]`` projected stride-32 features; ``bbox_mask``
@@ -100,7 +101,8 @@ class MaskHeadSmallConv(nn.Module):
         return self.out_lay(x).squeeze(1)
 
 
-def build_mask_head(hidden_dim: int, nheads: int, backbone_channels: tuple[int, ...]) -> tuple[MHAttentionMap, MaskHeadSmallConv]:
+def build_mask_head(hidden_dim: int, nheads: int,
+                    backbone_channels: tuple[int, ...]) -> tuple[MHAttentionMap, MaskHeadSmallConv]:
     """``backbone_channels``: channels at strides 4, 8, 16, 32."""
     attention = MHAttentionMap(hidden_dim, hidden_dim, nheads)
     head = MaskHeadSmallConv(hidden_dim + nheads, (backbone_channels[2], backbone_channels[1], backbone_channels[0]),

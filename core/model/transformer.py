@@ -34,7 +34,8 @@ class TransformerEncoderLayer(nn.Module):
     def _ffn(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear2(self.dropout(F.relu(self.linear1(x))))
 
-    def forward(self, src: torch.Tensor, key_padding_mask: torch.Tensor | None, pos: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, src: torch.Tensor, key_padding_mask: torch.Tensor | None,
+                pos: torch.Tensor | None) -> torch.Tensor:
         """``src``, ``pos``: ``[B, S, C]``; ``key_padding_mask``: ``[B, S]`` bool, True = padding."""
         if self.normalize_before:
             s = self.norm1(src)
