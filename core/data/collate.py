@@ -42,13 +42,13 @@ class Batch:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
-    def to(self, device, non_blocking: bool = False) -> "Batch":
+    def to(self, device, non_blocking: bool = False) -> Batch:
         mv = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
         return Batch(mv(self.images), mv(self.pixel_mask),
                      [{k: mv(v) for k, v in t.items()} for t in self.targets],
                      self.image_sizes, self.orig_sizes, self.indices, self.gts, self.dropped)
 
-    def pin_memory(self) -> "Batch":
+    def pin_memory(self) -> Batch:
         """Called by ``DataLoader(pin_memory=True)`` for faster host-to-GPU copies."""
         return Batch(self.images.pin_memory(), self.pixel_mask.pin_memory(),
                      [{k: v.pin_memory() for k, v in t.items()} for t in self.targets],
@@ -81,6 +81,6 @@ def collate(samples: list[Sample | None], size_divisor: int = 32) -> Batch | Non
         x0, y0, x1, y1 = s.boxes.unbind(-1)
         boxes = torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], dim=-1) / scale
         targets.append({"labels": s.labels, "boxes": boxes.reshape(-1, 4), "masks": masks})
-    return Batch(images, pixel_mask, targets, [tuple(s.image.shape[1:]) for s in good],
+    return Batch(images, pixel_mask, targets, [(int(s.image.shape[1]), int(s.image.shape[2])) for s in good],
                  [s.orig_size for s in good], [s.index for s in good],
                  [s.gt for s in good if s.gt is not None], dropped)

@@ -11,7 +11,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Generator
+from collections.abc import Callable, Generator
 
 import cv2
 import numpy as np

@@ -11,12 +11,16 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.data.sources import DataSource, TrainSample
 from core.errors import AnnotationError
 from core.panoptic import PanopticAnnotation
 
-_OPEN: dict[tuple[int, str], object] = {}
+if TYPE_CHECKING:
+    from core.project import Project
+
+_OPEN: dict[tuple[int, str], Project] = {}
 _OPEN_LOCK = threading.Lock()
 
 

@@ -8,7 +8,8 @@ an uninterrupted run would have seen.
 from __future__ import annotations
 
 import math
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterator
 
 import torch
 
@@ -16,7 +17,8 @@ import torch
 class SampleKey(NamedTuple):
     """Which sample to load (``index``) and the seed of its random augmentation."""
 
-    index: int
+    # shadows tuple.index(), which nobody calls on a key: the sample's position reads best so
+    index: int  # type: ignore[assignment]
     seed: int
 
 

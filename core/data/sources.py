@@ -11,7 +11,7 @@ import logging
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from core.categories import CategorySet
 from core.errors import DatasetError
@@ -53,7 +53,7 @@ class DataSource:
     def __len__(self) -> int:
         return len(self.samples)
 
-    def subset(self, indices: Sequence[int], name: str | None = None) -> "DataSource":
+    def subset(self, indices: Sequence[int], name: str | None = None) -> DataSource:
         return replace(self, samples=tuple(self.samples[i] for i in indices), name=name or self.name,
                        skipped=())
 

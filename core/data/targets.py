@@ -34,7 +34,7 @@ class CompactAnnotation:
     category_ids: np.ndarray
 
     @staticmethod
-    def from_panoptic(ann: PanopticAnnotation, categories: CategorySet, key: str = "") -> "CompactAnnotation":
+    def from_panoptic(ann: PanopticAnnotation, categories: CategorySet, key: str = "") -> CompactAnnotation:
         """Renumber ``ann``; raises ``AnnotationError`` on a category not in ``categories``."""
         class_of = {c.id: i for i, c in enumerate(categories.categories)}
         seg_ids = sorted(ann.segments)

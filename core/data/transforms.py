@@ -7,7 +7,8 @@ the photo's *longer* side: on a CPU this bounds the work per image whatever the 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torchvision.transforms import v2
