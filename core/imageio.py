@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BadImageError
-from core.safety import special_file_reason  # noqa: F401 (importers take it from here too)
+from core.safety import special_file_reason
 
 #: Largest photo accepted, in pixels: 150 MP covers every phone and DSLR (a 100 MP medium-format
 #: frame included) while refusing decompression bombs such as 20000 x 20000 (400 MP), which would
@@ -92,7 +92,7 @@ def _open(path: Path, data: bytes | None = None):
 def _orientation(img) -> int:
     try:
         value = int(img.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block must not make a readable photo unreadable
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not make a readable photo unreadable
         return 1
     return value if 1 <= value <= 8 else 1
 
@@ -178,7 +178,9 @@ def _to_rgb(img) -> np.ndarray:
         return np.asarray(img, dtype=np.uint8)
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(img).astype(np.float64)
-        top = 4095.0 if a.max(initial=0) <= 4095 and a.max(initial=0) > 255 else (255.0 if a.max(initial=0) <= 255 else 65535.0)
+        peak = a.max(initial=0)
+        # 12-bit sensors store 0..4095 in 16-bit words; 8-bit data in a 16-bit file stays as it is
+        top = 4095.0 if 255 < peak <= 4095 else (255.0 if peak <= 255 else 65535.0)
         gray = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if mode == "F":

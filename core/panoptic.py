@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def segment_stats(id_map: np.ndarray) -> dict[int, tuple[int, list[int]]]:
     if id_map.size and id_map.dtype.kind in "iu" and 0 <= id_map.min() and id_map.max() <= 65535:
         areas = np.bincount(id_map.ravel())
         slices = ndimage.find_objects(id_map.astype(np.int32, copy=False))
-        out = {}
+        out: dict[int, tuple[int, list[int]]] = {}
         for seg_id, sl in enumerate(slices, start=1):
             if sl is None:
                 continue
@@ -58,7 +58,7 @@ def segment_stats(id_map: np.ndarray) -> dict[int, tuple[int, list[int]]]:
     inverse = inverse.reshape(id_map.shape)
     areas = np.bincount(inverse.ravel(), minlength=len(ids))
     slices = ndimage.find_objects(inverse + 1)  # label k+1 == ids[k]
-    out: dict[int, tuple[int, list[int]]] = {}
+    out = {}
     for k, seg_id in enumerate(ids):
         if seg_id == VOID or slices[k] is None:
             continue
@@ -90,14 +90,14 @@ class PanopticAnnotation:
             self.id_map = self.id_map.astype(np.int32)
 
     @staticmethod
-    def empty(height: int, width: int) -> "PanopticAnnotation":
+    def empty(height: int, width: int) -> PanopticAnnotation:
         return PanopticAnnotation(np.zeros((height, width), np.int32), {})
 
     @property
     def shape(self) -> tuple[int, int]:
         return int(self.id_map.shape[0]), int(self.id_map.shape[1])
 
-    def copy(self) -> "PanopticAnnotation":
+    def copy(self) -> PanopticAnnotation:
         return PanopticAnnotation(self.id_map.copy(), dict(self.segments))
 
     def next_segment_id(self) -> int:
@@ -139,7 +139,7 @@ class PanopticAnnotation:
                         f"In the image with ID {image_id} segment with ID {seg.id} has unknown "
                         f"category_id {seg.category_id}.")
 
-    def pruned(self) -> "PanopticAnnotation":
+    def pruned(self) -> PanopticAnnotation:
         """A copy without table entries whose pixels are gone (e.g. after erasing)."""
         present = set(int(i) for i in np.unique(self.id_map))
         return PanopticAnnotation(self.id_map, {k: v for k, v in self.segments.items() if k in present})
@@ -161,7 +161,7 @@ class PanopticAnnotation:
 
     @staticmethod
     def from_coco(id_map: np.ndarray, segments_info: Iterable[dict], source: str = SOURCE_MANUAL,
-                  path: str | Path | None = None) -> "PanopticAnnotation":
+                  path: str | Path | None = None) -> PanopticAnnotation:
         segs: dict[int, Segment] = {}
         for info in segments_info:
             try:
@@ -176,10 +176,10 @@ class PanopticAnnotation:
             segs[seg_id] = seg
         return PanopticAnnotation(id_map, segs)
 
-    def with_segment(self, seg: Segment) -> "PanopticAnnotation":
+    def with_segment(self, seg: Segment) -> PanopticAnnotation:
         segs = dict(self.segments)
         segs[seg.id] = seg
         return PanopticAnnotation(self.id_map, segs)
 
-    def relabelled(self, seg_id: int, category_id: int) -> "PanopticAnnotation":
+    def relabelled(self, seg_id: int, category_id: int) -> PanopticAnnotation:
         return self.with_segment(replace(self.segments[seg_id], category_id=category_id))
