@@ -56,6 +56,28 @@ def _bgra(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)
 
 
+def decode_bgra(path) -> np.ndarray:
+    """The photo as upright ``[H, W, 4]`` uint8 BGRA (what the canvas draws), as ``load_image``
+    reads it. A plain JPEG (RGB, no EXIF rotation: what cameras and drones write) is decoded by
+    OpenCV straight to BGR and widened once: at 24 MP that holds ~170 MB at its peak, where
+    ``load_image`` (Pillow's own 4-byte buffer, then an RGB copy) and the conversion held ~270 MB
+    and made the start-up's peak. Both use libjpeg's default decoding: the same pixels."""
+    import cv2
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            plain = (img.format == "JPEG" and img.mode == "RGB"
+                     and int(img.getexif().get(0x0112, 1) or 1) == 1)
+    except Exception:  # noqa: BLE001 - load_image below reports an unreadable file with its reason
+        plain = False
+    if plain:
+        bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        if bgr is not None:
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    return _bgra(load_image(path))
+
+
 def latest_prediction(project: Project, image_id: int, model_id: int | None = None) -> PanopticAnnotation | None:
     """The stored prediction of ``model_id``, or of the model that predicted this image last."""
     rows = project.predictions.list(image_id=image_id, model_id=model_id)
@@ -119,12 +141,10 @@ class PhotoLoader(QObject):
     def _decode(self, image_id: int, path, size: tuple[int, int]) -> LoadedPhoto:
         """The full photo as a pyramid (worker thread); kept in the cache."""
         key = file_key(path)  # before reading: a file replaced meanwhile never matches later
-        rgb = load_image(path)
-        if rgb.shape[:2] != size:
-            raise BadImageError(f"the photo is now {rgb.shape[1]}x{rgb.shape[0]}, the project recorded "
+        bgra = decode_bgra(path)
+        if bgra.shape[:2] != size:
+            raise BadImageError(f"the photo is now {bgra.shape[1]}x{bgra.shape[0]}, the project recorded "
                                 f"{size[1]}x{size[0]}", path, hint="the file was replaced; remove and add it again")
-        bgra = _bgra(rgb)
-        del rgb
         levels = build_pyramid(bgra)
         photo = LoadedPhoto([qimage_from_bgra(lv) for lv in levels], bgra)
         self.cache.put(image_id, key, photo=photo)
