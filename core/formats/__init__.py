@@ -4,6 +4,8 @@ Importers return an ``ImportRun`` (categories up front, then per-item ``ImportIt
 ``ImportProblem`` results while iterating, and an ``ImportReport``); exporters take
 ``ExportRecord`` objects and write a folder atomically. See each module for its rules.
 """
+from collections.abc import Callable
+
 from core.formats.class_mapping import ClassMapping, load_class_mapping, parse_class_option
 from core.formats.coco_instances import export_coco_instances, import_coco_instances
 from core.formats.coco_panoptic import export_coco_panoptic, import_coco_panoptic
@@ -14,8 +16,9 @@ from core.formats.labelme import import_labelme
 from core.formats.mask_folder import MaskFolderOptions, import_mask_folder
 from core.formats.semantic import export_semantic
 
-EXPORTERS = {"coco-panoptic": export_coco_panoptic, "coco-instances": export_coco_instances,
-             "semantic": export_semantic}
+# the exporters share (records, categories, dest, *, progress, cancel, total, ...) but differ in options
+EXPORTERS: dict[str, Callable[..., ExportSummary]] = {
+    "coco-panoptic": export_coco_panoptic, "coco-instances": export_coco_instances, "semantic": export_semantic}
 
 __all__ = ["ClassMapping", "load_class_mapping", "parse_class_option", "import_coco_instances",
            "export_coco_instances", "import_coco_panoptic", "export_coco_panoptic", "ExportRecord", "ImportItem",

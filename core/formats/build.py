@@ -269,7 +269,7 @@ class Instance:
 
     @staticmethod
     def of(full_mask: np.ndarray, category_id: int, iscrowd: bool = False, label: str = "",
-           group: object = None) -> "Instance":
+           group: object = None) -> Instance:
         """An instance from a full-size ``[H, W]`` bool mask, cropped to its bounding box."""
         rows = np.flatnonzero(full_mask.any(axis=1))
         if rows.size == 0:
@@ -307,7 +307,7 @@ def from_instances(shape: tuple[int, int], instances: list[Instance], thing_ids:
         if areas[i] == 0:
             warnings.append(f"{inst.label or f'instance {i}'} has no pixels; skipped")
             continue
-        key = None
+        key: tuple[object, ...] | None = None
         if inst.category_id not in thing_ids:
             key = ("stuff", inst.category_id)
         elif inst.group is not None:

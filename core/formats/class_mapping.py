@@ -50,7 +50,7 @@ class ClassMapping:
             raise CategoryError(f"pixel values {sorted(both)} are both mapped and ignored")
 
     @staticmethod
-    def identity(categories: CategorySet | None = None) -> "ClassMapping":
+    def identity(categories: CategorySet | None = None) -> ClassMapping:
         """Every category from its own id (class-index masks) and its name (binary masks)."""
         cats = categories if categories is not None else default_categories()
         return ClassMapping(cats, {c.id: c.id for c in cats}, {c.name: c.id for c in cats})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -215,7 +215,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
             return photo, anns
 
         entries: dict[int, tuple[dict, list[dict]]] = {}
-        for rec, stem, (photo_name, anns) in run_records(records, work, progress=progress, cancel=cancel,
+        for rec, _stem, (photo_name, anns) in run_records(records, work, progress=progress, cancel=cancel,
                                                          total=total, workers=workers, dest=dest):
             if images:
                 staged.register(rec.image_id, "img", photo_name)
@@ -230,7 +230,7 @@ def export_coco_instances(records: Iterable[ExportRecord], categories: CategoryS
         for image_id, split in sorted(split_of.items()):
             by_split[split].append(image_id)
         for split, ids in by_split.items():
-            annotations = []
+            annotations: list[dict] = []
             for image_id in ids:
                 for a in entries[image_id][1]:
                     annotations.append({"id": len(annotations) + 1, **a})

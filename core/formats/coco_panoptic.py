@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError

@@ -17,7 +17,8 @@ from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar, Union
+from typing import TypeVar
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, CategoryError, InspectorError
@@ -60,7 +61,7 @@ class ImportProblem:
     hint: str | None = None
 
     @staticmethod
-    def from_error(err: InspectorError, path: str | Path | None = None) -> "ImportProblem":
+    def from_error(err: InspectorError, path: str | Path | None = None) -> ImportProblem:
         return ImportProblem(str(err.path or path or ""), err.reason, err.hint)
 
     def message(self) -> str:
@@ -68,7 +69,7 @@ class ImportProblem:
         return f"{text} ({self.hint})" if self.hint else text
 
 
-ImportResult = Union[ImportItem, ImportProblem]
+ImportResult = ImportItem | ImportProblem
 
 
 @dataclass
@@ -185,7 +186,8 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, prefetch: int | None = None) -> Iterator[R]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
+                prefetch: int | None = None) -> Generator[R, None, None]:
     """``map(fn, items)`` on a thread pool, results in input order, at most ``prefetch`` in flight.
 
     ``items`` is consumed on the caller's thread (so name allocation and cancel checks there stay

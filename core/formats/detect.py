@@ -1,10 +1,11 @@
 """What kind of dataset a path holds: photos, folders of photos, datasets, or unsupported files.
 
 The window sorts what is dropped on it with ``classify``; ``main.py import auto`` finds the format
-of its source with ``detect_dataset``. Sorting looks at names and, for ``.json`` files, at their top-level keys (a COCO file has
-``images`` and ``annotations``; a panoptic one has ``segments_info`` in its annotations; a labelme
-file has ``shapes``). A folder is a dataset when it holds such a JSON at its top level, or a
-``masks``/``labels`` folder beside the photos; otherwise it is a folder of photos.
+of its source with ``detect_dataset``. Sorting looks at names and, for ``.json`` files, at their
+top-level keys (a COCO file has ``images`` and ``annotations``; a panoptic one has
+``segments_info`` in its annotations; a labelme file has ``shapes``). A folder is a dataset when
+it holds such a JSON at its top level, or a ``masks``/``labels`` folder beside the photos;
+otherwise it is a folder of photos.
 """
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ from collections import Counter, defaultdict
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Literal, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class AtomicFolder:
                                hint="check free space and write permission") from e
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         assert self.tmp is not None
         if exc_type is None:
             try:
@@ -114,14 +115,15 @@ class AtomicFolder:
         return False
 
     def _commit(self) -> None:
-        dest = self.dest
+        dest, tmp = self.dest, self.tmp
+        assert tmp is not None  # __enter__ made it
         if not dest.exists():
-            os.rename(self.tmp, dest)
+            os.rename(tmp, dest)
             return
         old = dest.with_name(f"{dest.name}.old-{uuid.uuid4().hex[:8]}")
         os.rename(dest, old)
         try:
-            os.rename(self.tmp, dest)
+            os.rename(tmp, dest)
         except OSError:
             os.rename(old, dest)  # put the previous export back
             raise

@@ -20,6 +20,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _points(shape: dict, n_min: int, n_max: int | None = None) -> list[tuple[float, float]]:
-    pts = shape.get("points")
+    pts: Any = shape.get("points")  # JSON of any shape: the loop below checks it
     try:
         out = [(float(p[0]), float(p[1])) for p in pts]
     except (TypeError, ValueError, IndexError, KeyError) as e:

@@ -143,7 +143,7 @@ def _binary(arr: np.ndarray, palette: bool) -> np.ndarray:
 
 def _translate(values: np.ndarray, mapping: ClassMapping, path: Path) -> np.ndarray:
     """Pixel values -> int32 category ids (0 unlabelled, IGNORE void). Unknown values: error."""
-    present = np.flatnonzero(np.bincount(values.ravel())) if values.size else []
+    present = np.flatnonzero(np.bincount(values.ravel())) if values.size else np.empty(0, np.intp)
     known = set(mapping.values) | set(mapping.ignore) | {0}
     unknown = [int(v) for v in present if int(v) not in known]
     if unknown:
@@ -182,7 +182,7 @@ def _import_binary(photo: Path, masks: dict[str, Path], mapping: ClassMapping, t
         layers.append((int(m.sum()), mapping.masks[token], m))
     class_map = np.zeros((info.height, info.width), np.int32)
     claimed = np.zeros((info.height, info.width), np.uint8)
-    for area, cid, m in sorted(layers, key=lambda t: (-t[0], -t[1])):  # smaller on top; ties: lower id
+    for _area, cid, m in sorted(layers, key=lambda t: (-t[0], -t[1])):  # smaller on top; ties: lower id
         class_map[m] = cid
         claimed += m
     warnings = []
@@ -269,18 +269,18 @@ def import_mask_folder(photos: str | Path, masks: str | Path, mapping: ClassMapp
             by_stem[key.rsplit("/", 1)[-1]].append(m)
         for photo in photo_files:
             key = _key(photo, photos)
-            found = by_key.get(key) or by_stem.get(norm_key(photo.stem), [])
-            if not found:
+            matches = by_key.get(key) or by_stem.get(norm_key(photo.stem), [])
+            if not matches:
                 problems.append(ImportProblem(str(photo), "no mask found for this photo",
                                               f"expected {masks}/{key}.png"))
                 continue
-            if len(found) > 1:
+            if len(matches) > 1:
                 problems.append(ImportProblem(str(photo), "several masks match this photo: "
-                                              + ", ".join(str(m) for m in found)))
-                used.update(found)
+                                              + ", ".join(str(m) for m in matches)))
+                used.update(matches)
                 continue
-            used.add(found[0])
-            jobs.append(Job(photo, _import_index, photo, found[0], mapping, things, options, fill))
+            used.add(matches[0])
+            jobs.append(Job(photo, _import_index, photo, matches[0], mapping, things, options, fill))
     for m in mask_files:
         if m not in used:
             problems.append(ImportProblem(str(m), "mask without a matching photo"))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class ProjectImportSummary:
         return out
 
 
-def map_categories(project: "Project", categories: CategorySet) -> tuple[dict[int, int], list[str]]:
+def map_categories(project: Project, categories: CategorySet) -> tuple[dict[int, int], list[str]]:
     """``({dataset category id: project category id}, names added)``; adds missing categories.
 
     Raises ``CategoryError`` (nothing written) when a name is a thing on one side and stuff on
@@ -100,7 +101,7 @@ def remap_categories(ann: PanopticAnnotation, lut: dict[int, int]) -> PanopticAn
                                            for k, s in ann.segments.items()})
 
 
-def _image_for(project: "Project", photo: Path):
+def _image_for(project: Project, photo: Path):
     rec = project.images.find_by_path(photo)
     if rec is not None:
         return rec
@@ -123,7 +124,7 @@ def same_annotation(a: PanopticAnnotation, b: PanopticAnnotation) -> bool:
         {k: (s.category_id, bool(s.iscrowd)) for k, s in cb.segments.items()}
 
 
-def _is_copy_with_other_annotation(project: "Project", rec, photo: Path, annotation: PanopticAnnotation) -> bool:
+def _is_copy_with_other_annotation(project: Project, rec, photo: Path, annotation: PanopticAnnotation) -> bool:
     """``rec`` was found by content for ``photo`` (another path) and holds a different annotation."""
     if rec.path == photo or Path(rec.abs_path) == photo:
         return False
@@ -135,7 +136,7 @@ def _is_copy_with_other_annotation(project: "Project", rec, photo: Path, annotat
     return existing is not None and not same_annotation(existing, annotation)
 
 
-def _flush(project: "Project", pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
+def _flush(project: Project, pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
            split: str | None, cancel: CancelFlag | None, summary: ProjectImportSummary) -> None:
     if not pending:
         return
@@ -191,7 +192,7 @@ def _empty(item: ImportItem, summary: ProjectImportSummary) -> None:
         summary.empty.append(Path(item.photo_path).name)
 
 
-def _add_copies(project: "Project", copies: list[tuple[ImportItem, PanopticAnnotation, str]], split: str | None,
+def _add_copies(project: Project, copies: list[tuple[ImportItem, PanopticAnnotation, str]], split: str | None,
                 summary: ProjectImportSummary) -> None:
     """Add photos whose content is already in the project under another annotation as photos of
     their own, each with its annotation, and flag them as duplicates."""
@@ -215,7 +216,7 @@ def _add_copies(project: "Project", copies: list[tuple[ImportItem, PanopticAnnot
             summary.duplicates.append((str(item.photo_path), other))
 
 
-def import_into_project(project: "Project", run: ImportRun, *, replace_existing: bool = False,
+def import_into_project(project: Project, run: ImportRun, *, replace_existing: bool = False,
                         split: str | None = None, cancel: CancelFlag | None = None) -> ProjectImportSummary:
     """Add an import's photos and annotations to ``project`` (rules in the module docstring).
 
@@ -246,7 +247,7 @@ def import_into_project(project: "Project", run: ImportRun, *, replace_existing:
     return summary
 
 
-def project_records(project: "Project", image_ids: Iterable[int] | None = None) -> tuple[int, Iterator[ExportRecord]]:
+def project_records(project: Project, image_ids: Iterable[int] | None = None) -> tuple[int, Iterator[ExportRecord]]:
     """``(count, records)`` of the project's annotated images (loaded one at a time)."""
     wanted = set(project.annotations.image_ids())
     if image_ids is not None:
@@ -263,7 +264,7 @@ def project_records(project: "Project", image_ids: Iterable[int] | None = None) 
     return len(ids), gen()
 
 
-def export_project(project: "Project", fmt: str, dest: str | Path, *, image_ids: Iterable[int] | None = None,
+def export_project(project: Project, fmt: str, dest: str | Path, *, image_ids: Iterable[int] | None = None,
                    project_splits: bool = False, progress: ProgressFn | None = None,
                    cancel: CancelFlag | None = None, **options) -> ExportSummary:
     """Export the project's annotated images with one of ``core.formats.EXPORTERS``.
