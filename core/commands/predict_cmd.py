@@ -2,6 +2,7 @@
 
     python main.py predict runs/best.pt photos/ --out predictions --threshold 0.6
     python main.py predict model.pt IMG_1.jpg IMG_2.jpg --out out --device cpu --threads 2
+    python main.py predict --project bridge.pinspect             # the active model, into the project
 
 Writes ``OUT/panoptic_pred.json`` with ``OUT/panoptic_pred/*.png`` (panopticapi's layout, ready
 for ``python main.py evaluate``) and ``OUT/overlays/*.jpg`` for people to look at. Thin segments
@@ -52,10 +53,18 @@ def register(sub) -> None:
                        description="Predict photos with a checkpoint: COCO panoptic JSON + PNGs (full size, "
                                    "EXIF-upright) and overlay pictures with class and score labels. Exit code 1 "
                                    "when a photo could not be read (the others are still written).")
-    p.add_argument("checkpoint", type=Path, help="a checkpoint written by training (.pt)")
-    p.add_argument("photos", type=Path, nargs="+", help="photos, or folders searched recursively")
-    p.add_argument("--out", type=Path, required=True,
+    p.add_argument("inputs", type=Path, nargs="*", metavar="CHECKPOINT PHOTOS",
+                   help="a checkpoint written by training (.pt), then photos or folders searched recursively; "
+                        "with --project only the checkpoint, or nothing for the project's active model")
+    p.add_argument("--out", type=Path,
                    help="output folder: new, empty or an earlier prediction (never one holding the photos)")
+    p.add_argument("--project", type=Path,
+                   help="predict this project's photos and store the predictions in it, as the window does")
+    from core.commands.predict_project import SCOPES
+
+    p.add_argument("--photos", dest="which", choices=sorted(SCOPES), default="unlabeled",
+                   help="with --project: " + "; ".join(f"{k}: {v}" for k, v in SCOPES.items()) +
+                        " (default: unlabeled)")
     p.add_argument("--threshold", type=_threshold, default=0.5, help="minimum confidence of a segment (default 0.5)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--input-size", type=count(32), default=None, metavar="PX",
@@ -126,7 +135,34 @@ def image_ids_from(json_path: Path) -> dict[str, int]:
 
 
 def run(args) -> int:
-    import torch
+    if args.project is not None:
+        if args.out is not None or len(args.inputs) > 1:
+            print("error: with --project give at most a checkpoint: the photos are the project's and the "
+                  "predictions go into it (no --out)", file=sys.stderr)
+            return 2
+        if args.ids_from is not None or args.no_overlays or args.overlay_size:
+            print("error: --ids-from and the overlay options write files; they do not go with --project",
+                  file=sys.stderr)
+            return 2
+        from core.commands.predict_project import run_into_project
+
+        _set_threads(args.threads)
+        return run_into_project(args, args.inputs[0] if args.inputs else None, _merge_overlap(args.merge_overlap))
+    if len(args.inputs) < 2 or args.out is None:
+        print("error: give a checkpoint, photos and --out (or --project P.pinspect)", file=sys.stderr)
+        return 2
+    args.checkpoint, args.photos = args.inputs[0], args.inputs[1:]
+    return _run_to_folder(args)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _run_to_folder(args) -> int:
 
     from core.atomic import atomic_write_bytes
     from core.commands.progress import ProgressBar
@@ -140,8 +176,7 @@ def run(args) -> int:
 
     from core.safety import check_output_folder, mark_output_folder
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _set_threads(args.threads)
     # the output may hold an earlier prediction of ours, never the photos or the model
     check_output_folder(args.out, [args.checkpoint, *args.photos, args.ids_from], allow=(JSON_NAME,), kind="predict")
     photos, problems = collect_photos(args.photos)
