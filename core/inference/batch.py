@@ -5,7 +5,8 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
 
 from core.errors import BadImageError, InspectorError
 from core.inference.result import PanopticPrediction
@@ -33,7 +34,7 @@ class BatchItem:
         return self.prediction is not None
 
 
-def _decode(predictor: "Predictor", path: Path) -> "DecodedPhoto":
+def _decode(predictor: Predictor, path: Path) -> DecodedPhoto:
     try:
         return predictor.decode(path)
     except InspectorError:
@@ -42,7 +43,7 @@ def _decode(predictor: "Predictor", path: Path) -> "DecodedPhoto":
         raise BadImageError(f"cannot decode the image: {e}", path) from e
 
 
-def iter_predictions(predictor: "Predictor", paths: Iterable[str | Path], *,
+def iter_predictions(predictor: Predictor, paths: Iterable[str | Path], *,
                      progress: Callable[[int, int, str], None] | None = None,
                      cancel: CancelFlag | None = None) -> Iterator[BatchItem]:
     """``Predictor.predict_many``: one ``BatchItem`` per path, in order.
@@ -52,17 +53,17 @@ def iter_predictions(predictor: "Predictor", paths: Iterable[str | Path], *,
     when ``cancel.is_set()`` the iteration ends before the next photo (nothing is raised: the
     caller knows it asked). Errors other than unreadable photos (e.g. out of memory) propagate.
     """
-    paths = [Path(p) for p in paths]
-    total = len(paths)
+    files = [Path(p) for p in paths]
+    total = len(files)
     if total == 0:
         return
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference-decode")
     try:
-        pending: Future = pool.submit(_decode, predictor, paths[0])
-        for i, path in enumerate(paths):
+        pending: Future = pool.submit(_decode, predictor, files[0])
+        for i, path in enumerate(files):
             current = pending
             if i + 1 < total:
-                pending = pool.submit(_decode, predictor, paths[i + 1])
+                pending = pool.submit(_decode, predictor, files[i + 1])
             if cancel is not None and cancel.is_set():
                 log.info("prediction cancelled after %d of %d photos", i, total)
                 return

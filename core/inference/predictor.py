@@ -16,7 +16,8 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -106,7 +107,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", *, input_size: int | None = None,
                         min_threshold: float = DEFAULT_MIN_THRESHOLD,
-                        merge_overlap: float | None = DEFAULT_MERGE_OVERLAP) -> "Predictor":
+                        merge_overlap: float | None = DEFAULT_MERGE_OVERLAP) -> Predictor:
         """Load one of our checkpoints (``core.model.checkpoint``): model, categories, and the input
         size it was trained at (``input_size_of``) unless ``input_size`` is given.
 
@@ -168,7 +169,9 @@ class Predictor:
         x = self._transform(torch.from_numpy(np.require(photo.rgb, requirements=["C", "W"])).permute(2, 0, 1))
         h, w = int(x.shape[-2]), int(x.shape[-1])
         try:
-            out = self.model.predict(x[None].to(self.device), None, min_score=self.min_threshold)
+            # torch types a Module's attributes as Tensor | Module; __init__ checked predict() is callable
+            out = self.model.predict(x[None].to(self.device), None,  # type: ignore[operator]
+                                     min_score=self.min_threshold)
         except (torch.OutOfMemoryError, MemoryError) as e:
             raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,
                                  hint="use a smaller input size, or the CPU") from e
@@ -196,7 +199,7 @@ class Predictor:
         return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy())
 
     def predict_many(self, paths: Iterable[str | Path], *, progress: Callable[[int, int, str], None] | None = None,
-                     cancel: "CancelFlag | None" = None) -> Iterator["BatchItem"]:
+                     cancel: CancelFlag | None = None) -> Iterator[BatchItem]:
         """Predict photos one after another (the next one decodes while the network runs).
 
         Yields a ``BatchItem`` per path, in order: ``prediction`` or, for a file that cannot be

@@ -15,18 +15,20 @@ import logging
 from typing import TYPE_CHECKING
 
 from core.errors import CheckpointError, ProjectError
+# Re-exported from here, torch-free, so the application can ask which model is active without loading torch.
+from core.project.active_model import (ACTIVE_MODEL_SETTING, active_model_id,  # noqa: F401 - re-exported
+                                       set_active_model)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from core.inference.predictor import Predictor
     from core.project import Project
 
 log = logging.getLogger(__name__)
 
-# Torch-free, so the application can ask which model is active without loading torch.
-from core.project.active_model import ACTIVE_MODEL_SETTING, active_model_id, set_active_model  # noqa: E402,F401
 
-
-def check_finite_weights(predictor: "Predictor", where: object = None) -> None:
+def check_finite_weights(predictor: Predictor, where: str | Path | None = None) -> None:
     """Raise ``CheckpointError`` when any parameter or buffer of the model is NaN or infinite.
 
     One pass over the weights (tens of milliseconds for DETR-R50); a model trained into NaN
@@ -42,7 +44,7 @@ def check_finite_weights(predictor: "Predictor", where: object = None) -> None:
                                                               "learning rate")
 
 
-def load_project_predictor(project: "Project", model_id: int, device: str = "auto") -> "Predictor":
+def load_project_predictor(project: Project, model_id: int, device: str = "auto") -> Predictor:
     """A ``Predictor`` for the registered model ``model_id``, checked against the project.
 
     Raises:

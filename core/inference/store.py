@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
 from core.categories import CategorySet
 from core.errors import CategoryError, ProjectError
@@ -54,7 +55,7 @@ def check_categories(model: CategorySet, project: CategorySet, model_name: str =
                                  "model trained on these categories")
 
 
-def register_model(project: "Project", predictor: "Predictor", name: str | None = None) -> int:
+def register_model(project: Project, predictor: Predictor, name: str | None = None) -> int:
     """The project's id for the predictor's checkpoint: the model already registered with that
     checkpoint file, else a new registration (name, checkpoint, config, categories)."""
     ckpt = predictor.description.get("checkpoint")
@@ -69,10 +70,10 @@ def register_model(project: "Project", predictor: "Predictor", name: str | None 
                               training={"input_size": predictor.input_size})
 
 
-def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterable[int] | None = None, *,
+def predict_images(project: Project, predictor: Predictor, image_ids: Iterable[int] | None = None, *,
                    model_id: int | None = None, threshold: float = 0.5, keep_manual: bool = False,
                    thin_refine: bool = True, progress: Callable[[int, int, str], None] | None = None,
-                   cancel: "CancelFlag | None" = None) -> ProjectPredictionReport:
+                   cancel: CancelFlag | None = None) -> ProjectPredictionReport:
     """Predict project photos (all when ``image_ids`` is None) and store each prediction.
 
     Args:
@@ -122,7 +123,7 @@ def predict_images(project: "Project", predictor: "Predictor", image_ids: Iterab
     return report
 
 
-def store_prediction(project: "Project", image_id: int, model_id: int, prediction: PanopticPrediction,
+def store_prediction(project: Project, image_id: int, model_id: int, prediction: PanopticPrediction,
                      threshold: float, keep_manual: bool = False, image=None) -> PanopticAnnotation:
     """Store one photo's prediction (payload + the result at ``threshold``); returns that result.
 
@@ -164,7 +165,7 @@ def _photo_for_refinement(prediction: PanopticPrediction, threshold: float, rec)
     return image if image.shape[:2] == tuple(prediction.image_size) else None
 
 
-def load_prediction(project: "Project", image_id: int, model_id: int) -> PanopticPrediction | None:
+def load_prediction(project: Project, image_id: int, model_id: int) -> PanopticPrediction | None:
     """The stored re-thresholdable prediction, or None. Raises ``AnnotationError`` if damaged."""
     rec = project.predictions.load(image_id, model_id)
     if rec is None:
@@ -176,7 +177,7 @@ def load_prediction(project: "Project", image_id: int, model_id: int) -> Panopti
                                                       f"for image {image_id}")
 
 
-def rethreshold(project: "Project", image_id: int, model_id: int, threshold: float,
+def rethreshold(project: Project, image_id: int, model_id: int, threshold: float,
                 keep_manual: bool | None = None, prediction: PanopticPrediction | None = None) -> PanopticAnnotation:
     """Recompute the stored result at ``threshold`` from the payload and store it (no network).
 
@@ -190,6 +191,8 @@ def rethreshold(project: "Project", image_id: int, model_id: int, threshold: flo
         raise ProjectError(f"no prediction of model {model_id} for image {image_id}", project.path)
     if prediction is None:
         prediction = load_prediction(project, image_id, model_id)
+        if prediction is None:  # deleted since the line above read it
+            raise ProjectError(f"no prediction of model {model_id} for image {image_id}", project.path)
     if keep_manual is None:
         keep_manual = bool(rec.meta.get("keep_manual", False))
     manual = project.annotations.load(image_id) if keep_manual else None

@@ -88,3 +88,21 @@ def test_missing_photo_is_reported_and_the_rest_predicted(project, predictor, ph
     report = predict_images(project, predictor, threshold=0.5)
     assert len(report.predicted) == 2
     assert [(f[1], f[2]) for f in report.failed] == [(str(photos[1]), "the photo file is missing")]
+
+
+def test_a_prediction_deleted_while_it_is_rethresholded_is_a_project_error(project, predictor, monkeypatch):
+    """Another window may delete the prediction between the record's read and the payload's."""
+    import core.inference.store as store
+    from core.errors import ProjectError
+
+    image_id = project.images.ids()[0]
+    report = predict_images(project, predictor, [image_id], threshold=0.4, thin_refine=False)
+    real = store.load_prediction
+
+    def deleted_meanwhile(p, i, m):
+        p.predictions.delete(i, m)
+        return real(p, i, m)
+
+    monkeypatch.setattr(store, "load_prediction", deleted_meanwhile)
+    with pytest.raises(ProjectError, match="no prediction"):
+        rethreshold(project, image_id, report.model_id, 0.6)
