@@ -191,6 +191,7 @@ def run_project(args) -> int:
         for p in ev.worst(args.worst):
             print(f"  {p.name}: PQ {100 * p.pq.pq:5.1f}  TP {p.pq.tp}  FP {p.pq.fp}  FN {p.pq.fn}")
     print()
+    assert ev.coco is not None  # evaluated with coco_ap=True
     print(format_coco_table(ev.coco))
     if ev.thin is not None:
         from core.evaluation.thin import format_thin_table

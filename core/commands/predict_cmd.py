@@ -193,11 +193,11 @@ def _run_to_folder(args) -> int:
         kept, ids, taken = [], [], set()
         for path in photos:
             image_id = known.get(path.name.lower())
-            reason = (f"not listed in {args.ids_from.name}" if image_id is None else
-                      f"another photo has this name (image id {image_id})" if image_id in taken else None)
-            if reason:
-                problems.append((path, reason))
-                print(f"warning: {path}: {reason}; skipped", file=sys.stderr)
+            why = (f"not listed in {args.ids_from.name}" if image_id is None else
+                   f"another photo has this name (image id {image_id})" if image_id in taken else None)
+            if why:
+                problems.append((path, why))
+                print(f"warning: {path}: {why}; skipped", file=sys.stderr)
             else:
                 kept.append(path)
                 ids.append(image_id)

@@ -251,7 +251,7 @@ def _install_sigint(cancel: threading.Event, say):
     return signal.signal(signal.SIGINT, handler)
 
 
-def _drive(trainer, config, say, ProgressBar, main: bool, on_record=None):
+def _drive(trainer, config, say, progress_bar, main: bool, on_record=None):
     """Turn the trainer's records into bars and lines (and ``on_record(rec)`` each, e.g. the
     project's registry); returns the summary record."""
     bar, bar_epoch, cache_bar = None, None, None
@@ -263,14 +263,14 @@ def _drive(trainer, config, say, ProgressBar, main: bool, on_record=None):
             if rec.phase == "cache":
                 if main and rec.total:
                     if rec.done == 0 or cache_bar is None:
-                        cache_bar = ProgressBar(rec.message)
+                        cache_bar = progress_bar(rec.message)
                     cache_bar(rec.done, rec.total)
             elif rec.phase not in ("eval", "checkpoint"):
                 say(rec.message)
         elif rec.kind == "step" and main:
             if bar is None or bar_epoch != rec.epoch:
                 of = "" if config.follow_budget else f"/{config.epochs}"  # a budget has no last epoch
-                bar, bar_epoch = ProgressBar(f"epoch {rec.epoch}{of} {rec.stage}"), rec.epoch
+                bar, bar_epoch = progress_bar(f"epoch {rec.epoch}{of} {rec.stage}"), rec.epoch
             bar(rec.epoch_step, rec.steps_per_epoch,
                 f"loss {rec.losses['loss']:.3f}, {rec.images_per_s:.1f} img/s, run {_hms(rec.eta_s)} left")
         elif rec.kind == "epoch":
