@@ -80,7 +80,7 @@ class _Chart(QChartView):
         self.apply_palette()
         self._lay_out()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._lay_out()
         self._fit()

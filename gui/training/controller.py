@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -52,7 +52,7 @@ class TrainingController(QObject):
     failed = Signal(object)
     modelsChanged = Signal()
 
-    def __init__(self, session: ProjectSession, on_error: Callable[[BaseException, str], None] | None = None,
+    def __init__(self, session: ProjectSession, on_error: Callable[[BaseException, str], object] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
@@ -176,8 +176,9 @@ class TrainingController(QObject):
 
     def _on_failed(self, error: BaseException) -> None:
         message = getattr(error, "reason", None) or str(error)
-        if getattr(error, "details", ""):  # a bug in the training code: its traceback, for the log
-            log.error("the training process failed:\n%s", error.details)
+        details = getattr(error, "details", "")
+        if details:  # a bug in the training code: its traceback, for the log
+            log.error("the training process failed:\n%s", details)
         self._registry("record the training failure in the project", pm.mark_failed, message)
         self.failed.emit(error)
         if self.on_error is not None:

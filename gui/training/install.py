@@ -43,7 +43,7 @@ class TrainingInstall(QObject):
 
     activeModelChanged = Signal(object)
 
-    def __init__(self, window: "MainWindow"):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
         self.controller = TrainingController(window.session, window.reporter.report, self)
@@ -78,13 +78,12 @@ class TrainingInstall(QObject):
         self.models_panel.resumeRequested.connect(self.resume)
         self.models_panel.errorOccurred.connect(window.reporter.report)
         self.panel.trainRequested.connect(self.open_train_dialog)
-        self.panel.resumeRequested.connect(lambda: self.panel.resumable_id is not None
-                                           and self.resume(self.panel.resumable_id))
+        self.panel.resumeRequested.connect(self._resume_interrupted)
         self.controller.stateChanged.connect(self._update_actions)
         self.controller.runEnded.connect(self._run_ended)
         self.controller.modelsChanged.connect(self._find_resumable)
-        window.session.opened.connect(lambda _p: (self._find_resumable(), self._update_actions()))
-        window.session.closed.connect(lambda: (self._find_resumable(), self._update_actions()))
+        window.session.opened.connect(lambda _p: self._refresh())
+        window.session.closed.connect(self._refresh)
         self._update_actions()
 
     # --- menu -------------------------------------------------------------------------------------
@@ -97,14 +96,23 @@ class TrainingInstall(QObject):
         self.cancel_action = acts.add("train_cancel", "&Cancel training", self.controller.cancel, None, "mdi6.stop",
                                       "Stop after the current step; a checkpoint is kept")
         self.resume_action = acts.add("train_resume", "&Resume the interrupted training",
-                                      lambda: self.panel.resumable_id is not None and self.resume(self.panel.resumable_id),
-                                      None, "mdi6.play-circle-outline")
+                                      self._resume_interrupted, None, "mdi6.play-circle-outline")
         self.models_action = acts.add("models", "&Models", lambda: self.show_dock(self.models_dock), None,
                                       "mdi6.cube-outline", "The project's models: set the active one, delete, open")
         for a in (self.train_action, self.pause_action, self.cancel_action, self.resume_action):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.models_action)
+
+    def _resume_interrupted(self) -> None:
+        """Resume the run the panel offers, if it still offers one."""
+        if self.panel.resumable_id is not None:
+            self.resume(self.panel.resumable_id)
+
+    def _refresh(self) -> None:
+        """After a project opens or closes: what can be resumed, and which actions apply."""
+        self._find_resumable()
+        self._update_actions()
 
     def _show_status(self) -> None:
         state, bar = self.controller.state, self.panel.progress
@@ -246,6 +254,6 @@ class TrainingInstall(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
 
-def install_training(window: "MainWindow") -> TrainingInstall:
+def install_training(window: MainWindow) -> TrainingInstall:
     """Add training and the models panel to ``window``; see ``TrainingInstall``."""
     return TrainingInstall(window)

@@ -79,7 +79,7 @@ class ModelsPanel(QWidget):
         self.rows: list = []  # (ModelRecord, RunInfo) per table row
         self.active_id: int | None = None
         self.active_button.clicked.connect(self.set_active_selected)
-        self.resume_button.clicked.connect(lambda: self.selected() and self.resumeRequested.emit(self.selected()[0].id))
+        self.resume_button.clicked.connect(self._resume_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.folder_button.clicked.connect(self.open_folder)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -117,8 +117,8 @@ class ModelsPanel(QWidget):
             status = info.status_words + (" · can resume" if info.resumable else "")
             if self.controller.busy and m.id == self.controller.model_id:
                 status = "training now"
-            cells = ["", m.name, _date(info.started_at or m.created_at), info.preset or m.config.get("model_preset", ""),
-                     epochs, pq, status]
+            preset = info.preset or m.config.get("model_preset", "")
+            cells = ["", m.name, _date(info.started_at or m.created_at), preset, epochs, pq, status]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 0 and active:
@@ -170,11 +170,16 @@ class ModelsPanel(QWidget):
         from core.project.active_model import set_active_model
 
         try:
-            set_active_model(self.session.project, model_id)
-        except Exception as e:  # noqa: BLE001
+            set_active_model(self.session.current_project(), model_id)
+        except Exception as e:  # noqa: BLE001 - whatever failed is reported in the window, not lost
             self.errorOccurred.emit(e, "set the active model")
             return
         self.refresh()
+
+    def _resume_selected(self) -> None:
+        sel = self.selected()
+        if sel:
+            self.resumeRequested.emit(sel[0].id)
 
     def set_active_selected(self) -> None:
         sel = self.selected()
@@ -190,8 +195,8 @@ class ModelsPanel(QWidget):
         if not ok:
             return
         try:
-            self.session.project.models.delete(model.id)
-        except Exception as e:  # noqa: BLE001
+            self.session.current_project().models.delete(model.id)
+        except Exception as e:  # noqa: BLE001 - whatever failed is reported in the window, not lost
             self.errorOccurred.emit(e, "delete the model")
             return
         folder = info.output_dir

@@ -17,12 +17,18 @@ import logging
 import multiprocessing
 import queue as queue_mod
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import TrainingError
 from core.training.background import RunSpec, child_main, error_from_dict
 from core.training.records import record_from_dict
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +46,11 @@ class TrainingProcess(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._ctx = multiprocessing.get_context("spawn")  # no forked copy of Qt's threads
-        self._proc = None
-        self._queue = None
-        self._cancel = self._go = None
+        # all four are set together by start() and cleared together by _finish()
+        self._proc: BaseProcess | None = None
+        self._queue: Queue | None = None
+        self._cancel: Event | None = None
+        self._go: Event | None = None
         self._status = "failed"
         self._error_seen = False
         self._exiting: list = []  # (process, since): ended runs whose process is still exiting
@@ -67,13 +75,13 @@ class TrainingProcess(QObject):
     def start(self, spec: RunSpec) -> None:
         if self.running:
             raise TrainingError("a training run is already in progress")
-        self._queue = self._ctx.Queue()
-        self._cancel, self._go = self._ctx.Event(), self._ctx.Event()
-        self._go.set()
+        self._queue = messages = self._ctx.Queue()
+        self._cancel, self._go = cancel, go = self._ctx.Event(), self._ctx.Event()
+        go.set()
         self._status, self._error_seen = "failed", False
-        self._proc = self._ctx.Process(target=child_main, name="training",
-                                       args=(spec.to_dict(), self._queue, self._cancel, self._go))
-        self._proc.start()
+        self._proc = proc = self._ctx.Process(target=child_main, name="training",
+                                              args=(spec.to_dict(), messages, cancel, go))
+        proc.start()
         self._timer.start()
 
     def pause(self) -> None:
@@ -87,7 +95,7 @@ class TrainingProcess(QObject):
 
     def cancel(self) -> None:
         """Stop after the current step with a resumable checkpoint (``ended("cancelled")``)."""
-        if self._cancel is not None:
+        if self._cancel is not None and self._go is not None:
             self._cancel.set()
             self._go.set()  # a paused run must wake up to stop
 
@@ -104,6 +112,7 @@ class TrainingProcess(QObject):
         self._reap()
 
     def _drain(self) -> None:
+        assert self._queue is not None  # a run is on: _tick checked its process
         deadline = time.monotonic() + DRAIN_BUDGET_S
         while time.monotonic() < deadline:
             try:
@@ -141,6 +150,7 @@ class TrainingProcess(QObject):
     def _finish(self) -> None:
         # The child has sent its last message and is exiting (flushing, freeing its memory);
         # it is reaped by the timer, never waited for on this thread.
+        assert self._queue is not None  # only a running run finishes
         self._exiting.append((self._proc, time.monotonic()))
         self._proc = None
         self._queue.close()

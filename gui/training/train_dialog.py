@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
@@ -31,6 +32,9 @@ from core.training.start import IMAGENET_PRESET, checkpoint_categories, class_ro
 from gui.project_session import ProjectSession
 from gui.training.controller import TrainRequest
 from gui.workers.base import Task, TaskRunner
+
+if TYPE_CHECKING:
+    from core.training.estimate import DeviceInfo
 
 STAGE_WORDS = {"detection": "Detection (classes and boxes; mask head frozen)",
                "masks": "Masks (detector frozen; mask head only)",
@@ -60,7 +64,7 @@ class TrainDialog(QDialog):
         self.setWindowTitle("Train a model")
         self.setObjectName("trainDialog")
         self.session, self.runner, self.measure = session, runner, measure
-        project = session.project
+        project = session.current_project()  # the dialog is offered only while a project is open
         self.images = training_images(project)
         self.models = [m for m in project.models.list() if m.checkpoint_exists]
         self.project_keys = sorted((c.id, bool(c.isthing)) for c in session.categories)
@@ -68,7 +72,7 @@ class TrainDialog(QDialog):
         self.active_id = active_model_id(project)
         self._estimate_task: Task | None = None
         self._estimate_token: object | None = None  # results of an older measurement are dropped
-        self._per_photo: tuple[object, float] | None = None  # (DeviceInfo, seconds per photo)
+        self._per_photo: tuple[DeviceInfo, float] | None = None  # (DeviceInfo, seconds per photo)
 
         # photos
         self.photos_label = QLabel()
@@ -87,11 +91,11 @@ class TrainDialog(QDialog):
         self.mask_epochs = QSpinBox()
         self.mask_epochs.setRange(1, 9_999)
         self.mask_epochs.setToolTip("Of all the epochs, how many the second (masks) stage gets")
-        self.size = QSpinBox()
-        self.size.setRange(64, 2048)
-        self.size.setSingleStep(32)
-        self.size.setSuffix(" px")
-        self.size.setToolTip("The longer side of the photos during training (random sizes a little below it "
+        self.image_size = QSpinBox()
+        self.image_size.setRange(64, 2048)
+        self.image_size.setSingleStep(32)
+        self.image_size.setSuffix(" px")
+        self.image_size.setToolTip("The longer side of the photos during training (random sizes a little below it "
                              "too); larger sees thinner cracks but is slower and needs more memory")
         self.batch = QSpinBox()
         self.batch.setRange(1, 256)
@@ -138,7 +142,7 @@ class TrainDialog(QDialog):
         form.addRow("Stage", self.stage)
         form.addRow("Epochs", self.epochs)
         form.addRow("Masks stage epochs", self.mask_epochs)
-        form.addRow("Image size", self.size)
+        form.addRow("Image size", self.image_size)
         form.addRow("Batch size", self.batch)
         self._recipe_form = form
         weights = QGroupBox("Initial weights")
@@ -177,7 +181,7 @@ class TrainDialog(QDialog):
         self.init_model.currentIndexChanged.connect(self._sync)
         for spin in (self.epochs, self.mask_epochs, self.batch):
             spin.valueChanged.connect(self._sync)
-        for spin in (self.size, self.threads):
+        for spin in (self.image_size, self.threads):
             spin.valueChanged.connect(self._sync)
             spin.valueChanged.connect(lambda _v: self._schedule_estimate())
         self.preset.currentIndexChanged.connect(lambda _i: self._schedule_estimate())
@@ -234,7 +238,7 @@ class TrainDialog(QDialog):
         self.stage.setCurrentIndex(max(self.stage.findData(cfg.stage), 0))
         self.epochs.setValue(cfg.epochs)
         self.mask_epochs.setValue(cfg.mask_epochs if cfg.mask_epochs < cfg.epochs else max(1, cfg.epochs // 4))
-        self.size.setValue(cfg.max_size)
+        self.image_size.setValue(cfg.max_size)
         self.batch.setValue(cfg.batch_size)
         self.threads.setValue(cfg.cpu_threads)
         self._sync()
@@ -331,7 +335,7 @@ class TrainDialog(QDialog):
     def config(self) -> TrainConfig:
         """The ``TrainConfig`` of the current choices (``ValueError`` when they do not fit)."""
         base = PRESETS[self.preset.currentData()]
-        size = self.size.value()
+        size = self.image_size.value()
         min_size = max(32, int(round(size * base.min_size / base.max_size / 32)) * 32)
         changes = dict(stage=self.stage.currentData(), epochs=self.epochs.value(), batch_size=self.batch.value(),
                        max_size=size, min_size=min(min_size, size), cpu_threads=self.threads.value())
@@ -385,9 +389,9 @@ class TrainDialog(QDialog):
 
         self._stop_estimate()
         model = PRESETS[self.preset.currentData()].model_preset
-        args = (model, self.size.value(), self.session.categories.to_json(), "auto", self.threads.value())
+        args = (model, self.image_size.value(), self.session.categories.to_json(), "auto", self.threads.value())
         self._per_photo = None
-        self.estimate_label.setText(f"Measuring the speed of {model} at {self.size.value()} px…")
+        self.estimate_label.setText(f"Measuring the speed of {model} at {self.image_size.value()} px…")
         token = object()
         self._estimate_token = token
         self._estimate_task = self.runner.start(
@@ -419,6 +423,7 @@ class TrainDialog(QDialog):
         n_train, n_val, _ = self._split()
         epoch = epoch_seconds(per_photo, n_train, n_val)
         where = "on the GPU" if info.kind == "cuda" else "on the CPU"
+        epochs, side = self.epochs.value(), self.image_size.value()
         self.estimate_label.setText(
-            f"Roughly <b>{duration_words(epoch)} per epoch</b> {where}, {duration_words(epoch * self.epochs.value())} "
-            f"for {self.epochs.value()} epochs (measured here: {per_photo:.2f} s per photo at {self.size.value()} px).")
+            f"Roughly <b>{duration_words(epoch)} per epoch</b> {where}, {duration_words(epoch * epochs)} "
+            f"for {epochs} epochs (measured here: {per_photo:.2f} s per photo at {side} px).")

@@ -201,8 +201,9 @@ class TrainingPanel(QWidget):
             elif kind == "eval":
                 for k in pq:
                     pq[k].append((rec.epoch, 100 * getattr(rec, k)))
+                best = "  — best so far" if rec.best else ""
                 self.append_log(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, "
-                                f"RQ {100 * rec.rq:.1f}) on {rec.images} photos" + ("  — best so far" if rec.best else ""))
+                                f"RQ {100 * rec.rq:.1f}) on {rec.images} photos{best}")
             elif kind == "epoch":
                 self.append_log(f"epoch {rec.epoch} ({rec.stage}): loss {rec.losses.get('loss', math.nan):.3f}, "
                                 f"{rec.seconds:.0f} s" + ("  (ended early: time per epoch)" if rec.truncated else ""))
@@ -279,7 +280,7 @@ class TrainingPanel(QWidget):
             self.headline.setText("The training stopped on an error (see the log); the last checkpoint is kept.")
         self._state_changed(self.controller.state)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event) -> None:
         from PySide6.QtCore import QEvent
 
         if event.type() == QEvent.Type.PaletteChange:  # light <-> dark: charts draw their own colours

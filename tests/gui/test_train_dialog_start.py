@@ -77,3 +77,11 @@ def test_the_active_model_is_the_start_and_keeps_class_rows_by_name(qtbot, windo
         dialog.adjustSize()
         dialog.grab().save(os.path.join(os.environ["SHOTS_DIR"], "train_dialog_active.png"))
     dialog.reject()
+
+
+def test_the_dialog_answers_qts_size_and_names_its_image_size_spin_box(qtbot, window, make_project):
+    """A spin box stored as ``size`` once hid ``QWidget.size()``: asking the dialog its size failed."""
+    dialog = _dialog(qtbot, window, make_project(4, annotated=4))
+    assert dialog.size() == dialog.geometry().size()
+    assert dialog.image_size.suffix() == " px" and dialog.request().config.max_size == dialog.image_size.value()
+    dialog.reject()

@@ -75,7 +75,7 @@ def _start_from_dialog(qtbot, window, preset: str):
     dialog.preset.setCurrentIndex(dialog.preset.findData(preset))
     assert "4 annotated photos (0 done, 4 in progress)" in dialog.photos_label.text()
     assert "<b>3</b> for training, <b>1</b> for validation" in dialog.photos_label.text()
-    assert dialog.epochs.value() == GUI_TEST_PRESET.epochs and dialog.size.value() == 96
+    assert dialog.epochs.value() == GUI_TEST_PRESET.epochs and dialog.image_size.value() == 96
     assert dialog.start_button.isEnabled(), dialog.problem.text()
     with qtbot.waitSignal(window.training.controller.runStarted, timeout=5000) as started:
         dialog.start_button.click()
