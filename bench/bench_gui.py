@@ -8,6 +8,10 @@ Figures (median and 95th percentile where there are several runs):
 * ``open_to_first_paint_s``: ``PhotoSession.open`` of a 6000 x 4000 JPEG until the first frame
   with the photo is painted (the preview); target < 1 s. Also ``open_to_full_resolution_s`` and
   ``open_to_annotation_s`` (the 24 MP annotation decoded and editable).
+* ``next_photo_*``: going to the next photo after looking at one (the window idle meanwhile, so
+  its neighbours are decoded ahead): to the first paint and to the full resolution on screen,
+  ``baseline`` with the photo cache off (every photo decoded when chosen) and ``now``, in the
+  same run, with their ratio; target: on screen < 0.1 s.
 * ``pan_frame_ms``: one pan step (40 px) with the overlay on, as a drag does it: the scroll
   position moves and the event loop paints what became visible, at 100 % and at fit; target
   < 16 ms. ``full_repaint_ms``: repainting the whole canvas (about 1000 x 900 px), the worst case.
@@ -127,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             w.photo.firstPaint.connect(lambda i, s, m=mark: m.setdefault("paint", s))
             t0 = time.perf_counter()
             w.browser.select_image(image_id)
-            spin(lambda: "paint" in mark)
-            spin(lambda: w.photo.document is not None and w.photo.document.image_id == image_id)
+            spin(lambda mark=mark: "paint" in mark)
+            spin(lambda image_id=image_id: w.photo.document is not None and w.photo.document.image_id == image_id)
             annotated.append(time.perf_counter() - t0)
             spin(lambda: w.view.photo_item.full_resolution)
             full.append(time.perf_counter() - t0)
@@ -137,6 +141,32 @@ def main(argv: list[str] | None = None) -> int:
         results["open_to_first_paint_s"] = stats(first)
         results["open_to_annotation_s"] = stats(annotated)
         results["open_to_full_resolution_s"] = stats(full)
+
+        # --- the next photo, after looking at one (baseline: nothing decoded ahead) ---------------
+        budget = w.loader.cache.budget
+        for label, cache_budget in (("baseline", 0), ("now", budget)):
+            w.loader.cache.budget = cache_budget
+            w.loader.cache.clear()
+            painted, whole = [], []
+            for _ in range(args.opens + 1):
+                spin(lambda: not w.runner.busy)  # looking at the photo: the window is idle
+                image_id = next(i for i in ids if i != w.photo.record.id)
+                mark = {}
+                w.photo.firstPaint.connect(lambda i, s, m=mark: m.setdefault("paint", s))
+                t0 = time.perf_counter()
+                w.browser.select_image(image_id)
+                spin(lambda m=mark: "paint" in m and w.view.photo_item.full_resolution)
+                whole.append(time.perf_counter() - t0)
+                painted.append(mark["paint"])
+                w.photo.firstPaint.disconnect()
+                spin(lambda i=image_id: w.photo.document is not None and w.photo.document.image_id == i)
+            # The first open of each series may find the cache empty: it is not a "next" photo.
+            results[f"next_photo_first_paint_s_{label}"] = stats(painted[1:])
+            results[f"next_photo_full_resolution_s_{label}"] = stats(whole[1:])
+        for key in ("next_photo_first_paint_s", "next_photo_full_resolution_s"):
+            b, n = results[f"{key}_baseline"]["median"], results[f"{key}_now"]["median"]
+            results[f"{key}_ratio"] = round(b / n, 1) if n > 0 else None
+        results["load_average"] = [round(x, 1) for x in os.getloadavg()]
 
         view = w.view
         vp = view.viewport()
@@ -163,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
             ms = (time.perf_counter() - t0) * 1000
             if paints["n"] == before:
-                raise RuntimeError(f"no paint happened in a measured frame {view.horizontalScrollBar().value()} {view.horizontalScrollBar().maximum()} {vp.isVisible()} {view.zoom}")
+                bar = view.horizontalScrollBar()
+                raise RuntimeError(f"no paint happened in a measured frame {bar.value()} {bar.maximum()} "
+                                   f"{vp.isVisible()} {view.zoom}")
             return ms
 
         def pan_frames(n):
@@ -203,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             mouse(QEvent.Type.MouseButtonPress, x0, y0, Qt.MouseButton.LeftButton)
             app.processEvents()
             for i in range(1, 41):
-                lat.append(frame(lambda i=i: mouse(QEvent.Type.MouseMove, x0 + 15 * i, y0 + 3 * np.sin(i),
-                                                   Qt.MouseButton.LeftButton)))
+                lat.append(frame(lambda i=i, x0=x0, y0=y0: mouse(QEvent.Type.MouseMove, x0 + 15 * i,
+                                                                 y0 + 3 * np.sin(i),
+                                                                 Qt.MouseButton.LeftButton)))
             mouse(QEvent.Type.MouseButtonRelease, x0 + 600, y0, Qt.MouseButton.NoButton)
             app.processEvents()
         results["brush_move_to_repaint_ms"] = stats(lat)
@@ -245,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         rss0 = rss_bytes()
         start = doc.undo_stack.count()
-        for k in range(args.strokes):
+        for _ in range(args.strokes):
             cat = int(rng.choice([1, 2, 3]))
             stroke = doc.editor.begin_stroke(doc.editor.paint_target(cat), float(rng.integers(8, 60)))
             x, y = rng.uniform(200, 5800), rng.uniform(200, 3800)

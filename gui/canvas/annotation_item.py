@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 from core.categories import CategorySet
 from core.editing import Box
 from core.panoptic import PanopticAnnotation, Segment
-from gui.canvas.colour_table import ColourTable, OverlayStyle, sample_with_margin
+from gui.canvas.colour_table import ColourTable, OverlayStyle, sample_expanded, sample_with_margin
 from gui.canvas.overlay_diff import changed_boxes
 
 TILE = 256
@@ -190,13 +190,13 @@ class AnnotationItem(QGraphicsItem):
                 argb = entry[1]
                 ly1, lx1 = min(ly1, argb.shape[0]), min(lx1, argb.shape[1])
                 if ly1 > ly0 and lx1 > lx0:
-                    ids = sample_with_margin(self._ann.id_map, y0 + ly0 * step, x0 + lx0 * step,
-                                             min(h, y0 + ly1 * step), min(w, x0 + lx1 * step), step)
+                    ids = self._sample(y0 + ly0 * step, x0 + lx0 * step,
+                                       min(h, y0 + ly1 * step), min(w, x0 + lx1 * step), step)
                     argb[ly0:ly1, lx0:lx1] = self.table().render(ids)[: ly1 - ly0, : lx1 - lx0]
                 entry[2] = None
             return entry[0]
         y1, x1 = min(h, y0 + span), min(w, x0 + span)
-        ids = sample_with_margin(self._ann.id_map, y0, x0, y1, x1, step)
+        ids = self._sample(y0, x0, y1, x1, step)
         argb = np.ascontiguousarray(self.table().render(ids))
         img = QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0],
                      QImage.Format.Format_ARGB32_Premultiplied)
@@ -206,6 +206,14 @@ class AnnotationItem(QGraphicsItem):
         while len(self._tiles) > MAX_TILES:
             self._tiles.popitem(last=False)
         return img
+
+    def _sample(self, y0: int, x0: int, y1: int, x1: int, step: int) -> np.ndarray:
+        """``sample_with_margin`` of the id map; from the small map it was expanded from when that
+        is known (the same ids: a slider's result is on screen before its 12 MP map is made)."""
+        src = self.source
+        if src is None or src.redrawn is not None:
+            return sample_with_margin(self._ann.id_map, y0, x0, y1, x1, step)
+        return sample_expanded(src.small, self._ann.shape, y0, x0, y1, x1, step)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         r = option.exposedRect.intersected(self.boundingRect())

@@ -160,3 +160,22 @@ def sample_with_margin(id_map: np.ndarray, y0: int, x0: int, y1: int, x1: int, s
     cols = np.clip(np.arange(x0 - step, x1 + step, step), 0, w - 1)
     # Two fancy-index gathers on small index vectors: cheap for a 256 x 256 tile.
     return id_map[rows[:, None], cols[None, :]]
+
+
+def sample_expanded(small: np.ndarray, shape: tuple[int, int], y0: int, x0: int, y1: int, x1: int,
+                    step: int) -> np.ndarray:
+    """``sample_with_margin(expand_nearest(small, *shape), ...)`` read from ``small`` (``[h, w]``
+    ids) without making the full-size map: each full-size row / column is mapped to its small one
+    with ``core.inference.result.expand_nearest``'s rule (``src = floor(dst * h / H)``, the same
+    float arithmetic, so the same ids). ``[rows + 2, cols + 2]`` int32."""
+    height, width = shape
+    h, w = small.shape
+    if step == 1:
+        rows = np.clip(np.arange(y0 - 1, y1 + 1), 0, height - 1)
+        cols = np.clip(np.arange(x0 - 1, x1 + 1), 0, width - 1)
+    else:
+        rows = np.clip(np.arange(y0 - step, y1 + step, step), 0, height - 1)
+        cols = np.clip(np.arange(x0 - step, x1 + step, step), 0, width - 1)
+    rs = np.minimum((rows * (h / height)).astype(np.int64), h - 1)
+    cs = np.minimum((cols * (w / width)).astype(np.int64), w - 1)
+    return small[rs[:, None], cs[None, :]].astype(np.int32, copy=False)

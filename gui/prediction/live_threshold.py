@@ -4,13 +4,13 @@ When a photo opens, its stored re-thresholdable prediction of the active model (
 ``core.inference.store``) is loaded on a worker, which also builds its score levels once (the
 first ``panoptic`` call: ~0.1 s). Moving the slider then never runs the model. A threshold with
 as many queries above it as the one shown gives the same result, so nothing is computed or
-redrawn. Otherwise a worker computes ``prediction.panoptic(threshold)`` at full size (a lookup
-plus one nearest-neighbour expansion: ~30 ms at 12 MP) and the segment areas (counted on the
-small map); the GUI thread swaps the overlay, whose tiles are coloured again only where the
-result looks different (``gui.canvas.overlay_diff``, on the small maps), and the segment list.
-A move starts at once when nothing runs; one re-threshold runs at a time and moves made
-meanwhile collapse into one more run with the newest value (no fixed debounce: it would only
-add its delay to every move). A moment after the slider rests, the result is stored in the
+redrawn. Otherwise the result is shown at once on the GUI thread, because nothing in it is
+large: the level's small label map is a lookup, the segment areas are counted on it, the
+overlay samples it and is coloured again only where the result looks different
+(``gui.canvas.overlay_diff``), and the 12 MP id map (~30 ms to write) is made afterwards by a
+worker (``ExpandedAnnotation``). No debounce: it would only add its delay to every move. The
+first result after a prediction is loaded runs on a worker (it may refine cracks first); moves
+made meanwhile collapse into one more run with the newest value. A moment after the slider rests, the result is stored in the
 project (what the photo shows next time), off the GUI thread too.
 
 Thin segments (cracks) come from the model as ribbons a grid cell wide; once a result is shown,
@@ -158,23 +158,22 @@ class LiveThreshold(QObject):
             self._store_timer.start()
             self.rethresholded.emit(threshold, len(shown[2].segments))
             return
-        self._busy, self._pending = True, False
         self._refine_timer.stop()
-        first, self._first = self._first, False
-        refiner, record, redrawn = self._refiner, self.photo.record, dict(self._redrawn)
+        if not self._first:
+            self._show_level(token, threshold, level)
+            return
+        # The first result since the prediction was loaded: the stored one is on the canvas
+        # already; it is replaced only by the result with its cracks refined (a worker).
+        self._busy, self._pending, self._first = True, False, False
+        refiner, record = self._refiner, self.photo.record
 
         def work(progress, cancel):
             from core.editing import compute_areas
             from core.inference.result import expanded_areas
 
             small, _segments = pred.label_map(threshold)
-            hit = refiner.cached(threshold) if refiner is not None else None
-            if hit is not None and level in redrawn:  # this level was refined already
-                box, areas = redrawn[level]
-                return hit, areas, refiner, ExpandedFrom(small, box), True
             ann = pred.panoptic(threshold)  # the same levels: the model is not run
-            if first and record is not None and _has_thin(ann, pred.categories):
-                # The stored result is on the canvas already: replace it by the refined one only.
+            if record is not None and _has_thin(ann, pred.categories):
                 made = refiner or _make_refiner(pred, record)
                 if made is not None:
                     fine = made.panoptic(threshold)
@@ -186,16 +185,7 @@ class LiveThreshold(QObject):
                 return
             ann, areas, used_refiner, source, is_refined = result
             self._refiner = used_refiner or self._refiner
-            self.photo.set_prediction(ann, areas, source)
-            self.slider.show_count(len(ann.segments), level)
-            self._shown, self._shown_level = (token, threshold, ann), level
-            self._shown_refined = is_refined or not _has_thin(ann, pred.categories)
-            if is_refined:
-                self._redrawn[level] = (source.redrawn, areas)
-            self._store_timer.start()
-            self.rethresholded.emit(threshold, len(ann.segments))
-            if is_refined:
-                self.refined.emit(threshold, len(ann.segments))
+            self._show(token, threshold, level, ann, areas, source, is_refined)
 
         def done():
             self._busy = False
@@ -205,6 +195,45 @@ class LiveThreshold(QObject):
                 self._refine_timer.start()
 
         self.runner.start(work, "re-threshold the prediction", on_finished=finished, on_done=done, priority=3)
+
+    def _show_level(self, token: int, threshold: float, level: int) -> None:
+        """Show the result at ``threshold`` now, on the GUI thread: the levels are computed, so it
+        is a lookup, areas counted on the small map and the overlay recoloured where it changed
+        (~10 ms at 12 MP); the full-size id map is made by a worker afterwards (``ExpandedAnnotation``).
+        A level refined before comes from the refiner's cache."""
+        from core.inference.result import expanded_areas, present_segments
+
+        from gui.prediction.lazy_annotation import ExpandedAnnotation
+
+        pred = self.prediction
+        small, segments = pred.label_map(threshold)
+        refined = self._redrawn.get(level)
+        hit = self._refiner.cached(threshold) if refined is not None and self._refiner is not None else None
+        if hit is not None:
+            box, areas = refined
+            self._show(token, threshold, level, hit, areas, ExpandedFrom(small, box), True)
+            return
+        size = pred.image_size
+        ann = ExpandedAnnotation(small, present_segments(small, segments, size), size)
+        self._show(token, threshold, level, ann, expanded_areas(small, *size), ExpandedFrom(small), False)
+        # Made ahead for whoever reads the map next (accept, measure, store), never on this thread.
+        self.runner.start(lambda progress, cancel: ann.id_map.shape, "expand the prediction", priority=0)
+
+    def _show(self, token: int, threshold: float, level: int, ann, areas: dict, source: ExpandedFrom,
+              is_refined: bool) -> None:
+        pred = self.prediction
+        self.photo.set_prediction(ann, areas, source)
+        self.slider.show_count(len(ann.segments), level)
+        self._shown, self._shown_level = (token, threshold, ann), level
+        self._shown_refined = is_refined or not _has_thin(ann, pred.categories)
+        if is_refined:
+            self._redrawn[level] = (source.redrawn, areas)
+        self._store_timer.start()
+        self.rethresholded.emit(threshold, len(ann.segments))
+        if is_refined:
+            self.refined.emit(threshold, len(ann.segments))
+        elif not self._shown_refined and not self._busy:
+            self._refine_timer.start()
 
     def _refine_shown(self) -> None:
         """The slider rests: redraw the shown result's thin segments at full resolution (one

@@ -128,3 +128,36 @@ def test_nothing_changed_means_no_box():
         covered[y0:y1, x0:x1] = True
     assert covered[full == first].all()
     assert not covered[(full != first) & (full != 0)].all()
+
+
+@pytest.mark.parametrize("step", [1, 2, 4, 8])
+def test_tiles_read_from_the_small_map_are_the_expanded_ids(step):
+    from gui.canvas.colour_table import sample_expanded, sample_with_margin
+
+    small, _ = small_maps(6, None)
+    full = expand_nearest(small, *FULL)
+    for y0, x0, y1, x1 in [(0, 0, 256 * step, 256 * step), (500, 700, 750, 1000), (37, 11, 300, 250)]:
+        y1, x1 = min(y1, FULL[0]), min(x1, FULL[1])
+        assert np.array_equal(sample_expanded(small, FULL, y0, x0, y1, x1, step),
+                              sample_with_margin(full, y0, x0, y1, x1, step))
+
+
+def test_a_lazy_result_is_drawn_without_its_full_map(qapp):
+    """The slider shows a result before its 12 MP map is made: the canvas draws it from the small
+    map, pixel for pixel as the made map, and the map is made only when something reads it."""
+    from gui.prediction.lazy_annotation import ExpandedAnnotation
+
+    cats = default_categories()
+    old_small, old_segs = small_maps(7, None)
+    new_small, new_segs = small_maps(7, drop=2)
+    item = AnnotationItem(annotation(old_small, old_segs), cats, OverlayStyle(outline_only=True))
+    item.source = ExpandedFrom(old_small)
+    render(item, 0.5)
+    lazy = ExpandedAnnotation(new_small, dict(new_segs), FULL)
+    assert item.swap_annotation(lazy, ExpandedFrom(new_small))
+    shown = render(item, 0.5)
+    assert not lazy.expanded
+    assert lazy.shape == FULL
+    assert np.array_equal(lazy.id_map, expand_nearest(new_small, *FULL)) and lazy.expanded
+    assert np.array_equal(shown, render(AnnotationItem(annotation(new_small, new_segs), cats,
+                                                       OverlayStyle(outline_only=True)), 0.5))
