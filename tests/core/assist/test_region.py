@@ -5,7 +5,7 @@ import pytest
 from core.assist.region import DEFAULT_TOLERANCE, RegionGrower, grabcut_box, grow_region
 from core.errors import AssistError
 
-from drawn import concrete, draw_patch  # tests/core/assist is on sys.path (conftest)
+from drawn import concrete, draw_crack, draw_patch  # tests/core/assist is on sys.path (conftest)
 
 
 def _iou(a, b):
@@ -69,3 +69,38 @@ def test_grabcut_box_separates_a_coloured_blob_from_its_surround():
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(AssistError, match=message):
         call(concrete((100, 120)))
+
+
+def _spall_with_a_bar():
+    """A rough patch cut in two by a rust-brown bar across its whole width."""
+    rgb = concrete((260, 360), seed=11)
+    true = draw_patch(rgb, (180, 130), (90, 60), angle=0, seed=12)
+    bar = np.zeros(true.shape, bool)
+    bar[118:138, 60:300] = True
+    bar &= true
+    rgb[bar] = (rgb[bar] * np.array([0.6, 0.35, 0.2]) + np.array([70, 25, 5])).astype(np.uint8)
+    return rgb, true
+
+
+def test_a_spall_with_a_bar_across_it_is_one_region():
+    rgb, true = _spall_with_a_bar()
+    mask = grow_region(rgb, (180.5, 90.5))  # above the bar
+    assert mask[165, 180] and mask[128, 180]  # the half below the bar, and the bar
+    assert _iou(mask, true) >= 0.9
+    # Without the bridging the region stays in the clicked half: the bar is what the test is about.
+    plain = RegionGrower(rgb, (180.5, 90.5), bridge_scale=0).mask()
+    assert not plain[165, 180]
+
+
+@pytest.mark.parametrize("width", [3, 5])
+def test_a_crack_leaving_the_spall_does_not_carry_the_region_out(width):
+    rgb = concrete((260, 420), seed=13)
+    true = draw_patch(rgb, (130, 130), (70, 50), angle=0, seed=14)
+    draw_crack(rgb, [(190, 130), (260, 110), (330, 150), (410, 120)], width, depth=0.9)
+    # A tolerance wide enough that the dark crack is within it all along.
+    grower = RegionGrower(rgb, (130.5, 130.5))
+    mask = grower.mask(20.0)
+    assert not mask[:, 230:].any()  # 30 px beyond the patch's end, nothing
+    assert _iou(mask, true) >= 0.9
+    leaky = RegionGrower(rgb, (130.5, 130.5), neck_radius=0).mask(20.0)
+    assert leaky[:, 230:].sum() > 500  # without the guard it runs along the crack
