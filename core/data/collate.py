@@ -43,7 +43,7 @@ class Batch:
         return int(self.images.shape[0])
 
     def to(self, device, non_blocking: bool = False) -> Batch:
-        mv = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731
+        mv = lambda t: t.to(device, non_blocking=non_blocking)  # noqa: E731 - one line, used five times below
         return Batch(mv(self.images), mv(self.pixel_mask),
                      [{k: mv(v) for k, v in t.items()} for t in self.targets],
                      self.image_sizes, self.orig_sizes, self.indices, self.gts, self.dropped)

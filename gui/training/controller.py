@@ -159,7 +159,7 @@ class TrainingController(QObject):
             return
         try:
             fn(project, self.model_id, *args)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a failed registry write is shown, never stops the run
             log.warning("could not %s: %s", what, e)
             if self.on_error is not None:
                 self.on_error(e, what)

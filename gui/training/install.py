@@ -171,7 +171,7 @@ class TrainingInstall(QObject):
     def resume(self, model_id: int) -> None:
         try:
             self.controller.resume(model_id)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - whatever stops a resume is reported in the window
             self.window.reporter.report(e, "resume the training")
             return
         self.show_dock(self.training_dock)
@@ -194,7 +194,7 @@ class TrainingInstall(QObject):
                 if project.get_setting(ACTIVE_MODEL_SETTING) is None and project.models.get(model_id).checkpoint_exists:
                     self.models_panel.set_active(model_id)
                     self.window.status.showMessage("Training finished; the new model is now the active one", 10_000)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - the model is trained; this must not hide that
                 log.warning("could not make the new model active: %s", e)
         self._update_actions()
 
@@ -214,7 +214,7 @@ class TrainingInstall(QObject):
                         words = (f"The run “{m.name}” was {info.status_words} after {info.epochs_done}{of} "
                                  "epochs; Resume continues it from its last checkpoint.")
                     break
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - a damaged run record must not stop the project opening
                 log.warning("cannot look for an interrupted run: %s", e)
         self.panel.set_resumable(found, words)
         self._update_actions()
