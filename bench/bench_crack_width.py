@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.measure.cracks import measure_linear  # noqa: E402
-from core.measure.photo_cracks import measure_photo_cracks  # noqa: E402
-from core.measure.profile_width import measure_crack_width  # noqa: E402
-from core.synthetic.thin_crack import render_crack  # noqa: E402
+from core.measure.cracks import measure_linear  # noqa: E402 - after sys.path: run as a script
+from core.measure.photo_cracks import measure_photo_cracks  # noqa: E402 - after sys.path: run as a script
+from core.measure.profile_width import measure_crack_width  # noqa: E402 - after sys.path: run as a script
+from core.synthetic.thin_crack import render_crack  # noqa: E402 - after sys.path: run as a script
 
 WIDTHS = (0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 MASKS = {"exact": (0.0, 0.0), "wide1": (1.0, 0.0), "wide2": (2.0, 0.0), "shift1.5": (0.0, 1.5)}

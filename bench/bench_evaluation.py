@@ -23,8 +23,8 @@ Then, per convention and in the same run, interleaved (a burst of load from othe
 Every figure is the median of ``--repeat`` runs, with the CPU seconds of the median run beside it
 (panopticapi's include its worker processes), which a busy machine inflates far less than wall
 time; for the whole processes the ratio of CPU seconds is printed too (on an idle 2-core machine
-both use both cores, so it predicts the wall-time ratio there). The numbers of every evaluator, both processes included, must agree with panopticapi's to
-1e-9, else the exit code is 1.
+both use both cores, so it predicts the wall-time ratio there). The numbers of every evaluator,
+both processes included, must agree with panopticapi's to 1e-9, else the exit code is 1.
 """
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.categories import default_categories  # noqa: E402
-from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic  # noqa: E402
-from core.idpng import id2rgb  # noqa: E402
-from core.panoptic import PanopticAnnotation, Segment  # noqa: E402
+from core.categories import default_categories  # noqa: E402 - after sys.path: run as a script
+from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic  # noqa: E402 - after sys.path: run as a script
+from core.idpng import id2rgb  # noqa: E402 - after sys.path: run as a script
+from core.panoptic import PanopticAnnotation, Segment  # noqa: E402 - after sys.path: run as a script
 
 CATS = default_categories()
 CRACK, SPALLING, REBAR, CONCRETE, BACKGROUND = 1, 2, 3, 4, 5
@@ -100,7 +100,7 @@ def make_pair(seed: int, size: int) -> tuple[PanopticAnnotation, PanopticAnnotat
                         2, 1).astype(np.int32)
     pred_segs = {1: Segment(1, CONCRETE, score=0.9), 2: Segment(2, BACKGROUND, score=0.9)}
     kernel = np.ones((3, 3), np.uint8)
-    for k in range(int(rng.integers(3, 16))):
+    for _ in range(int(rng.integers(3, 16))):
         cat = int(rng.choice([CRACK, SPALLING, REBAR]))
         mask = _thing_mask(rng, size, cat)
         seg_id = len(gt_segs) + 1

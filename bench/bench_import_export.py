@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.categories import default_categories  # noqa: E402
-from core.formats import MaskFolderOptions, export_coco_panoptic, import_mask_folder, records_from_import  # noqa: E402
-from core.idpng import id2rgb, read_ids  # noqa: E402
+from core.categories import default_categories  # noqa: E402 - after sys.path: run as a script
+from core.formats import MaskFolderOptions, export_coco_panoptic, import_mask_folder, records_from_import  # noqa: E402 - after sys.path: run as a script
+from core.idpng import id2rgb, read_ids  # noqa: E402 - after sys.path: run as a script
 
 
 def make_samples(root: Path, n: int, width: int, height: int, seed: int = 0) -> tuple[Path, Path]:
@@ -102,7 +102,7 @@ def run_baseline(photos: Path, masks: Path, out: Path) -> dict:
         pan = np.zeros((height, width), np.uint32)
         infos, next_id = [], 1
 
-        def add(region, cat_id):
+        def add(region, cat_id, pan=pan, infos=infos):
             nonlocal next_id
             rle = mask_utils.encode(np.asfortranarray(region.astype(np.uint8)))
             pan[region] = next_id

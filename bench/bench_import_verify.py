@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.project import Project  # noqa: E402
+from core.project import Project  # noqa: E402 - after sys.path: run as a script
 
 BUDGET_S = 30.0
 

@@ -36,13 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import torch  # noqa: E402 - after sys.path: run as a script
+from PIL import Image  # noqa: E402 - after sys.path: run as a script
 
-from core.categories import default_categories  # noqa: E402
-from core.inference import Predictor  # noqa: E402
-from core.model import build_model, get_preset, save_checkpoint  # noqa: E402
-from core.synthetic.generator import generate_sample  # noqa: E402
+from core.categories import default_categories  # noqa: E402 - after sys.path: run as a script
+from core.inference import Predictor  # noqa: E402 - after sys.path: run as a script
+from core.model import build_model, get_preset, save_checkpoint  # noqa: E402 - after sys.path: run as a script
+from core.synthetic.generator import generate_sample  # noqa: E402 - after sys.path: run as a script
 
 
 def make_photo(path: Path, width: int, height: int, seed: int = 0) -> Path:
@@ -62,7 +62,8 @@ def make_checkpoint(path: Path, preset: str, input_size: int, photo: Path, kept:
     torch.manual_seed(0)
     model, _, _ = build_model(config, cats, backbone_weights=None)
     model.eval()
-    x = build_eval_transforms(input_size)(torch.from_numpy(load_image(photo, max_side=input_size).copy()).permute(2, 0, 1))
+    pixels = torch.from_numpy(load_image(photo, max_side=input_size).copy()).permute(2, 0, 1)
+    x = build_eval_transforms(input_size)(pixels)
     with torch.no_grad():
         hs = model.detr.encode(x[None]).hs[-1, 0]
         mu = hs.mean(0)

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.panoptic import PanopticAnnotation, Segment  # noqa: E402
-from core.project import Project  # noqa: E402
-from core.project.annotations import prepare  # noqa: E402
+from core.panoptic import PanopticAnnotation, Segment  # noqa: E402 - after sys.path: run as a script
+from core.project import Project  # noqa: E402 - after sys.path: run as a script
+from core.project.annotations import prepare  # noqa: E402 - after sys.path: run as a script
 
 
 def make_photos(folder: Path, n: int, width: int, height: int) -> list[Path]:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.synthetic import generate_sample, image_seed  # noqa: E402
-from core.synthetic.writer import write_coco_dataset  # noqa: E402
+from core.synthetic import generate_sample, image_seed  # noqa: E402 - after sys.path: run as a script
+from core.synthetic.writer import write_coco_dataset  # noqa: E402 - after sys.path: run as a script
 
 GOAL_PER_S = 1000 / 60
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools import shots  # noqa: E402
+from tools import shots
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The README's prediction, evaluation and export screenshots (docs/images/), with the shipped demo model.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_prediction.py \\
-        [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.8] [--eval] [--export]
+        [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.8] \\
+        [--eval] [--export]
 
 Builds the sample project in a temporary folder as a first start does: the demo model
 (``resources/models/demo_cpu_fast.pt``) registered and active, every photo predicted
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools import shots  # noqa: E402
+from tools import shots
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for threshold in (args.low, args.high):
         ui.slider.set_threshold(threshold, emit=True)
-        if not shots.spin(app, until=lambda: abs(seen[-1][0] - max(threshold, ui.live.prediction.min_threshold)) < 1e-6
-                          and quiet(), timeout=60):
+        def rethresholded(threshold=threshold):
+            return abs(seen[-1][0] - max(threshold, ui.live.prediction.min_threshold)) < 1e-6 and quiet()
+
+        if not shots.spin(app, until=rethresholded, timeout=60):
             raise TimeoutError(f"no re-threshold at {threshold}")
         shots.spin(app, 0.3)
         print(f"confidence {threshold:.2f}: {seen[-1][1]} segments", flush=True)

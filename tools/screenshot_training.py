@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools import shots  # noqa: E402
+from tools import shots
 
 
 def main(argv: list[str] | None = None) -> int:
