@@ -33,7 +33,7 @@ def test_uav75_imports_as_crack_things_on_concrete(folders):
         label = np.asarray(Image.open(UAV75 / "test_lab" / (sample.image_path.stem + ".png")))[..., 0]
         names = {sid: test.categories.by_id(seg.category_id).name for sid, seg in ann.segments.items()}
         assert set(names.values()) <= {"crack", "concrete"}
-        cls = np.vectorize(lambda i: names.get(int(i), "void"))(ann.id_map)
+        cls = np.vectorize(lambda i, names=names: names.get(int(i), "void"))(ann.id_map)
         assert (cls[label == 255] == "crack").all()          # every crack pixel is a crack segment
         assert (cls[label == 204] == "concrete").all()       # planking is sound concrete
         assert (cls[label == 0] == "concrete").all() and not (cls == "void").any()

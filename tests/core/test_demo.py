@@ -129,8 +129,8 @@ def test_demo_export_is_valid_coco_panoptic_matching_the_truth(demo):
             assert gt_split == split
             gt_ids = read_ids(work / "data" / f"panoptic_{split}" / gt["file_name"])
             cls = {s["id"]: s["category_id"] for s in gt["segments_info"]}
-            gt_cls = np.vectorize(lambda v: cls.get(v, 0))(gt_ids)
-            ex_cls = np.vectorize(lambda v: infos[v]["category_id"] if v else 0)(ids)
+            gt_cls = np.vectorize(lambda v, cls=cls: cls.get(v, 0))(gt_ids)
+            ex_cls = np.vectorize(lambda v, infos=infos: infos[v]["category_id"] if v else 0)(ids)
             np.testing.assert_array_equal(ex_cls, gt_cls)
             seen += 1
     assert seen == N_TRAIN + N_VAL

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.faults.helpers import Dataset, snapshot  # noqa: E402
+from tests.faults.helpers import Dataset, snapshot  # noqa: E402 - after sys.path: run as a script
 
 TIMEOUT_S = 120
 

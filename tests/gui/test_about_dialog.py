@@ -59,7 +59,8 @@ def test_a_torch_that_cannot_load_is_said_in_the_dialog(qtbot, runner, monkeypat
 def test_licence_table_names_the_main_components_with_their_licences(qtbot, runner):
     dlg = open_dialog(qtbot, runner)
     table = dlg.licence_table
-    rows = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text()) for r in range(table.rowCount())}
+    rows = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+            for r in range(table.rowCount())}
     assert rows["torch"] == (metadata.version("torch"), metadata.metadata("torch")["License-Expression"])
     assert "LGPL-3.0" in rows["PySide6_Essentials" if "PySide6_Essentials" in rows else "PySide6-Essentials"][1]
     assert rows["numpy"][0] == metadata.version("numpy")

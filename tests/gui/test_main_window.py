@@ -80,7 +80,8 @@ def test_a_dropped_dataset_opens_the_import_dialog(qtbot, window, make_project, 
     labelme = tmp_path / "one.json"
     labelme.write_text(json.dumps({"shapes": [], "imagePath": "one.jpg", "imageData": None}))
     drop_on(window, [coco])
-    qtbot.waitUntil(lambda: any(isinstance(d, ImportDialog) and d.isVisible() for d in window.findChildren(ImportDialog)))
+    qtbot.waitUntil(lambda: any(isinstance(d, ImportDialog) and d.isVisible()
+                                for d in window.findChildren(ImportDialog)))
     dialog = next(d for d in window.findChildren(ImportDialog) if d.isVisible())
     assert dialog.kind.currentData() == COCO_INSTANCES and dialog.source.path() == coco
     dialog.reject()
@@ -294,7 +295,8 @@ def test_preferences_and_window_geometry_are_restored(qtbot, prefs, make_project
     qtbot.addWidget(first)
     first.show()
     qtbot.waitExposed(first)
-    first.resize(720, 560)  # within the offscreen screen (800 x 800), above the window minimum (~510 px high with every panel)
+    # within the offscreen screen (800 x 800), above the window minimum (~510 px high with every panel)
+    first.resize(720, 560)
     qtbot.wait(20)
     first.tool_settings.set_brush_size(42)
     first.actions.opacity.setValue(70)

@@ -259,7 +259,7 @@ def test_broken_and_diverged_models_are_messages_and_the_app_lives_on(qtbot, win
             ui.models.set_active(model_id)
             before = len(reports)
             ui.controller.predict("all")
-            qtbot.waitUntil(lambda: len(reports) > before, timeout=20_000)
+            qtbot.waitUntil(lambda before=before: len(reports) > before, timeout=20_000)
             wait_quiet(qtbot, window)
             assert words in reports[-1].text and not reports[-1].unexpected, reports[-1]
         assert not window.session.project.predictions.list()  # nothing stored

@@ -70,7 +70,7 @@ class LoopWatch(QObject):
             self.max_gap_ms = max(self.max_gap_ms, gap)
         self.ticks += 1
 
-    def __enter__(self) -> "LoopWatch":
+    def __enter__(self) -> LoopWatch:
         self.clock.start()
         self.timer.start()
         return self

@@ -154,15 +154,15 @@ def test_collate_pads_to_multiples_of_32_marks_padding_and_normalises_boxes(data
     batch = collate(samples)
     assert batch.dropped == 1 and len(batch) == 2
     assert batch.images.shape[-2] % 32 == 0 and batch.images.shape[-1] % 32 == 0
-    H, W = batch.images.shape[-2:]
+    pad_h, pad_w = batch.images.shape[-2:]
     for b, s in enumerate([samples[0], samples[2]]):
         h, w = s.image.shape[1:]
         assert batch.image_sizes[b] == (h, w)
-        assert not batch.pixel_mask[b, :h, :w].any() and batch.pixel_mask[b].sum() == H * W - h * w
+        assert not batch.pixel_mask[b, :h, :w].any() and batch.pixel_mask[b].sum() == pad_h * pad_w - h * w
         t = batch.targets[b]
-        assert t["masks"].shape == (s.masks.shape[0], H, W)
+        assert t["masks"].shape == (s.masks.shape[0], pad_h, pad_w)
         cx, cy, bw, bh = t["boxes"].unbind(-1)
-        x0, y0 = (cx - bw / 2) * W, (cy - bh / 2) * H
+        x0, y0 = (cx - bw / 2) * pad_w, (cy - bh / 2) * pad_h
         assert torch.allclose(torch.stack([x0, y0], -1), s.boxes[:, :2], atol=1e-4)
     assert len(batch.gts) == 2 and batch.gts[0].shape == batch.image_sizes[0]
     assert collate([None, None]) is None

@@ -33,7 +33,7 @@ class Painter:
             self.id_map[:] = self.add(fill)
 
     @staticmethod
-    def of(ann: PanopticAnnotation) -> "Painter":
+    def of(ann: PanopticAnnotation) -> Painter:
         p = Painter(*ann.shape, fill=None)
         p.id_map = ann.id_map.copy()
         p.segments = dict(ann.segments)

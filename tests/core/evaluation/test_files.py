@@ -211,7 +211,8 @@ def test_gt_json_area_is_used_like_panopticapi(tmp_path, caplog):
 def test_both_file_paths_agree(dataset):
     """Small ids are counted from the PNG bytes; COCO AP needs the id maps (the general path)."""
     _, gt_json, pred_json = dataset
-    assert evaluate_files(gt_json, pred_json, coco_ap=True).pq.to_json() == evaluate_pq_files(gt_json, pred_json).to_json()
+    expected = evaluate_pq_files(gt_json, pred_json).to_json()
+    assert evaluate_files(gt_json, pred_json, coco_ap=True).pq.to_json() == expected
 
 
 def test_small_id_histogram_counts_red_bytes_only_when_green_and_blue_are_zero():

@@ -13,11 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402 - after sys.path: run as a script
 
-from core.idpng import encode_ids  # noqa: E402
-from core.panoptic import PanopticAnnotation, Segment  # noqa: E402
-from core.project import Project  # noqa: E402
+from core.idpng import encode_ids  # noqa: E402 - after sys.path: run as a script
+from core.panoptic import PanopticAnnotation, Segment  # noqa: E402 - after sys.path: run as a script
+from core.project import Project  # noqa: E402 - after sys.path: run as a script
 
 H, W = 240, 320
 

@@ -16,7 +16,8 @@ def _make_v1_file(path, photo, helpers):
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN IMMEDIATE")
     assert schema.migrate(conn, target=1) == [1]
-    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("name", json.dumps("old")), ("created_at", json.dumps("2025-01-01")),
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("name", json.dumps("old")),
+                                                        ("created_at", json.dumps("2025-01-01")),
                                                         ("next_category_id", json.dumps(6))])
     for pos, (cid, name, thing) in enumerate([(1, "crack", 1), (4, "concrete", 0)]):
         conn.execute("INSERT INTO categories VALUES (?, ?, ?, 1, 2, 3, '', ?)", (cid, name, thing, pos))
@@ -29,7 +30,8 @@ def _make_v1_file(path, photo, helpers):
         conn.execute("INSERT INTO segments VALUES (1, ?, ?, ?, ?, ?, 1)",
                      (s.id, s.category_id, int(s.iscrowd), s.source, s.score))
     conn.execute("INSERT INTO models VALUES (1, 'm', NULL, NULL, '{}', '[]', '{}', '', '2025-01-01')")
-    conn.execute("INSERT INTO predictions VALUES (1, 1, x'0102', '{\"threshold\": 0.5}', NULL, NULL, NULL, NULL, 'a', 'a')")
+    conn.execute("INSERT INTO predictions VALUES "
+                 "(1, 1, x'0102', '{\"threshold\": 0.5}', NULL, NULL, NULL, NULL, 'a', 'a')")
     conn.execute("INSERT INTO calibration VALUES (1, 0.25, 'entered', '{}', 'a')")
     conn.execute("COMMIT")
     conn.close()

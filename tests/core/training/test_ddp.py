@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-import core.training  # noqa: F401  imported before the fork, so the children start warm
+import core.training  # noqa: F401 - imported before the fork, so the children start warm
 from tests.core.data.synth import make_coco_dataset
 
 
