@@ -25,12 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.model.thing_merge import DEFAULT_MERGE_OVERLAP  # noqa: E402
-from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed  # noqa: E402
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
+from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed
 
 #: (name, config, (width, height), dataset seed). The demo model was trained on seeds 1 and 2.
 SETTINGS = [
@@ -40,12 +39,23 @@ SETTINGS = [
 
 
 def _predict(predictor, config, size, seed, n):
-    """``[(truth, PanopticPrediction)]`` of ``n`` generated photos."""
+    """``[(truth, PanopticPrediction, rgb)]`` of ``n`` generated photos."""
     out = []
     for i in range(n):
         rgb, truth = generate_sample(image_seed(seed, i), size, config)
-        out.append((truth, predictor.predict(rgb)))
+        out.append((truth, predictor.predict(rgb), rgb))
     return out
+
+
+def _result(pred, rgb, threshold, thin_refine):
+    """The annotation a user gets at ``threshold``: with ``thin_refine``, cracks redrawn at the
+    photo's resolution as prediction in the window and ``main.py predict`` does."""
+    ann = pred.panoptic(threshold)
+    if not thin_refine:
+        return ann
+    from core.inference.thin_refine import grid_cell, refine_thin
+
+    return refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
 
 
 def _with_overlap(prediction, overlap):
@@ -68,12 +78,12 @@ def _fragments(truth, ann, spall_id: int) -> list[int]:
     return counts
 
 
-def _evaluate(pairs, categories, threshold, use_panopticapi, workdir):
+def _evaluate(pairs, categories, threshold, use_panopticapi, workdir, thin_refine=False):
     """(PQResult, fragments per true spall) of ``pairs`` at ``threshold``."""
     from core.evaluation.pq import PQAccumulator
 
     spall_id = categories.by_name("spalling").id
-    anns = [(truth, pred.panoptic(threshold)) for truth, pred in pairs]
+    anns = [(truth, _result(pred, rgb, threshold, thin_refine)) for truth, pred, rgb in pairs]
     frags = [c for truth, ann in anns for c in _fragments(truth, ann, spall_id)]
     if not use_panopticapi:
         acc = PQAccumulator(categories)
@@ -107,6 +117,9 @@ def main(argv=None) -> int:
                     help="added to each setting's dataset seed (fresh photos; the default containment "
                          "was chosen at offset 0)")
     ap.add_argument("--model", default=None, help="checkpoint (default: the shipped demo model)")
+    ap.add_argument("--thin-refine", action="store_true",
+                    help="also score the results with cracks refined at the photo's resolution (what the window "
+                         "and main.py predict show): one more row per grouping")
     args = ap.parse_args(argv)
 
     import torch
@@ -123,7 +136,7 @@ def main(argv=None) -> int:
     rules = [None] + list(args.overlaps)
     print(f"model {Path(model).name}, {args.n} photos per setting, scorer "
           f"{'panopticapi' if args.panopticapi else 'ours (panopticapi rules)'}")
-    head = (f"{'setting':18} {'thr':>4} {'grouping':>8} | {'PQ':>5} {'Things':>6} | {'spall PQ':>8} {'RQ':>5} "
+    head = (f"{'setting':18} {'thr':>4} {'grouping':>10} | {'PQ':>5} {'Things':>6} | {'spall PQ':>8} {'RQ':>5} "
             f"{'TP':>4} {'FP':>4} {'FN':>4} | {'crack':>5} {'rebar':>5} | segs/spall med, split")
     print(head)
     print("-" * len(head))
@@ -135,16 +148,18 @@ def main(argv=None) -> int:
         ids = {k: categories.by_name(k).id for k in ("spalling", "crack", "exposed_rebar")}
         for threshold in args.thresholds:
             base_rq = None
-            for rule in rules:
-                variant = [(truth, _with_overlap(pred, rule)) for truth, pred in pairs]
+            variants = [(rule, refine) for rule in rules for refine in ([False, True] if args.thin_refine else [False])]
+            for rule, refine in variants:
+                variant = [(truth, _with_overlap(pred, rule), rgb) for truth, pred, rgb in pairs]
                 with tempfile.TemporaryDirectory() as tmp:
-                    result, frags = _evaluate(variant, categories, threshold, args.panopticapi, Path(tmp))
+                    result, frags = _evaluate(variant, categories, threshold, args.panopticapi, Path(tmp), refine)
                 sp = result.class_row(ids["spalling"])
                 cr, rb = result.class_row(ids["crack"]), result.class_row(ids["exposed_rebar"])
                 base_rq = sp.rq if rule is None else base_rq
                 split = sum(1 for c in frags if c >= 2) / max(len(frags), 1)
                 ratio = "" if rule is None or not base_rq else f"  RQ x{sp.rq / base_rq:.2f}"
-                print(f"{name:18} {threshold:4.2f} {'none' if rule is None else f'{rule:.2f}':>8} | "
+                grouping = ("none" if rule is None else f"{rule:.2f}") + ("+thin" if refine else "")
+                print(f"{name:18} {threshold:4.2f} {grouping:>10} | "
                       f"{_pct(result.groups[0].pq):5.1f} {_pct(result.groups[1].pq):6.1f} | "
                       f"{_pct(sp.pq):8.1f} {_pct(sp.rq):5.1f} {sp.tp:4d} {sp.fp:4d} {sp.fn:4d} | "
                       f"{_pct(cr.pq):5.1f} {_pct(rb.pq):5.1f} | {statistics.median(frags) if frags else 0:.0f}, "
