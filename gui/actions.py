@@ -12,6 +12,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QToolButton, QWidget
 
+from core.assist.region import MAX_TOLERANCE, MIN_TOLERANCE
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
 from gui.icons import bind
@@ -265,8 +266,9 @@ class WindowActions:
         bar.addWidget(self.brush_size)
         bar.addWidget(_label("Fill tolerance"))
         self.tolerance = QSpinBox()
-        self.tolerance.setRange(0, 255)
-        self.tolerance.setToolTip("Fill similar colour: largest colour difference from the clicked pixel")
+        self.tolerance.setRange(int(MIN_TOLERANCE), int(MAX_TOLERANCE))
+        self.tolerance.setToolTip("Fill similar colour: largest difference in colour and texture from the clicked "
+                                  "spot, on a smoothed photo (larger fills further)")
         self.tolerance.setValue(s.tolerance)
         self.tolerance.valueChanged.connect(s.set_tolerance)
         bar.addWidget(self.tolerance)

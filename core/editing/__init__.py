@@ -4,11 +4,11 @@
   undoable ``Edit``, and keeps the rules every annotation obeys;
 * ``Edit``, ``RunLength``, ``compute_areas`` (runlength.py): the edit record and pixel areas;
 * ``Stroke`` (stroke.py): a brush or eraser stroke painted live, closed into one ``Edit``;
-* boxes, brush capsules, polygons, similar-colour regions (geometry.py).
+* boxes, brush capsules, polygons (geometry.py); the Fill's region comes from ``core.assist``.
 """
 from core.editing.editor import ADD_TO_SELECTED, NEW_INSTANCE, AnnotationEditor
 from core.editing.geometry import (EMPTY_BOX, Box, box_clip, box_is_empty, box_slices, box_union, capsule_mask,
-                                   mask_box, polygon_mask, similar_colour_region)
+                                   mask_box, polygon_mask)
 from core.editing.runlength import DENSE_ID_LIMIT, Edit, RunLength, compute_areas
 from core.editing.stroke import Stroke
 from core.panoptic import SOURCE_MANUAL
@@ -16,5 +16,5 @@ from core.panoptic import SOURCE_MANUAL
 __all__ = [
     "ADD_TO_SELECTED", "AnnotationEditor", "Box", "DENSE_ID_LIMIT", "EMPTY_BOX", "Edit", "NEW_INSTANCE",
     "RunLength", "SOURCE_MANUAL", "Stroke", "box_clip", "box_is_empty", "box_slices", "box_union",
-    "capsule_mask", "compute_areas", "mask_box", "polygon_mask", "similar_colour_region",
+    "capsule_mask", "compute_areas", "mask_box", "polygon_mask",
 ]

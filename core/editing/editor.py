@@ -32,8 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from core.categories import CategorySet
-from core.editing.geometry import (EMPTY_BOX, Box, box_clip, box_is_empty, box_slices, mask_box, polygon_mask,
-                                   similar_colour_region)
+from core.editing.geometry import EMPTY_BOX, Box, box_clip, box_is_empty, box_slices, mask_box, polygon_mask
 from core.editing.runlength import Edit, RunLength, area_deltas, compute_areas, same_runs
 from core.editing.stroke import Stroke
 from core.errors import AnnotationError
@@ -228,14 +227,43 @@ class AnnotationEditor:
             return None
         return self.paint_mask(name, box, mask, target, behind)
 
-    def flood_fill(self, image: np.ndarray, seed: tuple[int, int], tolerance: int, target: Segment | None,
-                   behind: bool = False, name: str = "Flood fill") -> Edit | None:
-        """Fill the 4-connected region of ``image`` (``[H, W, 3]`` uint8) around ``seed`` ``(x, y)``
-        whose colour differs from the seed pixel's by at most ``tolerance`` in every channel."""
-        mask, box = similar_colour_region(image, seed, tolerance)
-        if mask is None:
+    def flood_fill(self, image: np.ndarray, seed: tuple[float, float], tolerance: float, target: Segment | None,
+                   behind: bool = False, name: str = "Fill", over_defects: bool = False) -> Edit | None:
+        """Fill the region of similar colour and texture around ``seed`` ``(x, y)``.
+
+        The region is ``core.assist.grow_region``'s (features of a smoothed photo, holes filled):
+        one region grower for the Fill and the region tool, and a solid region on textured
+        concrete where a per-pixel colour test leaves speckles.
+
+        Args:
+            image: ``[H, W, 3]`` uint8 photo (the annotation's size).
+            seed: the click in photo pixels; outside the photo nothing happens (None).
+            tolerance: ``grow_region``'s tolerance (Lab units of colour and texture).
+            target: the segment painted; None erases.
+            behind: paint only void pixels.
+            over_defects: also paint over pixels of thing segments (defects); by default a fill
+                keeps them, so filling the concrete around painted cracks leaves the cracks.
+        Returns:
+            The ``Edit``, or None when nothing changed.
+        Raises:
+            AssistError: a bad photo or tolerance.
+        """
+        from core.assist.region import grow_region  # core.assist builds on core.editing's geometry
+
+        x, y = float(seed[0]), float(seed[1])
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h) or image.shape[:2] != (h, w):
             return None
-        return self.paint_mask(name, box, mask, target, behind)
+        mask = grow_region(image, (x, y), tolerance)
+        box = mask_box(mask)
+        if box_is_empty(box):
+            return None
+        crop = mask[box_slices(box)]
+        if not over_defects and target is not None:
+            defects = [sid for sid, seg in self.segments.items() if sid != target.id and self.is_thing(seg.category_id)]
+            if defects:
+                crop = crop & ~np.isin(self.id_map[box_slices(box)], np.asarray(defects, np.int32))
+        return self.paint_mask(name, box, crop, target, behind)
 
     def delete_segments(self, ids: Iterable[int], name: str | None = None) -> Edit | None:
         """Turn the pixels of the given segments into void and drop them from the table."""

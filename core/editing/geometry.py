@@ -1,4 +1,4 @@
-"""Pixel geometry of the editing tools: boxes, brush capsules, polygons, similar-colour regions.
+"""Pixel geometry of the editing tools: boxes, brush capsules, polygons.
 
 Pure numpy/OpenCV, no state. Coordinates follow ``core.editing``: ``x`` is the column, ``y`` the
 row, pixel ``(x, y)`` covers ``[x, x + 1) x [y, y + 1)`` (centre at ``+0.5``), and boxes are
@@ -116,21 +116,3 @@ def polygon_mask(points: Sequence[tuple[float, float]], shape: tuple[int, int]) 
     if not mask.any():
         return None, EMPTY_BOX
     return mask, box
-
-
-def similar_colour_region(image: np.ndarray, seed: tuple[int, int], tolerance: int) -> tuple[np.ndarray | None, Box]:
-    """The 4-connected region around ``seed`` ``(x, y)`` whose colour stays within ``tolerance`` of
-    the seed pixel's in every channel. ``image``: ``[H, W, 3]`` uint8. Returns ``(mask, box)``."""
-    import cv2
-
-    h, w = image.shape[:2]
-    x, y = int(seed[0]), int(seed[1])
-    if not (0 <= x < w and 0 <= y < h):
-        return None, EMPTY_BOX
-    tol = int(np.clip(tolerance, 0, 255))
-    mask = np.zeros((h + 2, w + 2), np.uint8)
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(np.ascontiguousarray(image), mask, (x, y), (0, 0, 0),
-                                              (tol, tol, tol), (tol, tol, tol), flags)
-    box = (ry, rx, ry + rh, rx + rw)
-    return mask[1 + ry:1 + ry + rh, 1 + rx:1 + rx + rw].astype(bool), box

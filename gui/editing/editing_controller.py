@@ -11,7 +11,7 @@ import logging
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core.editing import Box, box_is_empty, similar_colour_region
+from core.editing import Box, box_is_empty
 from core.panoptic import PanopticAnnotation, Segment
 from gui.canvas.photo_view import PhotoView
 from gui.editing.crack_tool import CrackTracerTool
@@ -68,7 +68,10 @@ class EditingController(QObject):
     def stroke_ended(self) -> None:
         pass  # the extra segment is now in the table (or the stroke painted nothing)
 
-    def flood_fill(self, x: int, y: int) -> None:
+    def flood_fill(self, x: float, y: float, over_defects: bool = False) -> None:
+        """Fill the region of similar colour and texture around the click (``core.assist``'s
+        region grower) with the active category; defects already painted are kept unless
+        ``over_defects`` (Shift+click)."""
         doc = self._doc
         if doc is None or self._refuse_busy(doc):
             return
@@ -76,19 +79,18 @@ class EditingController(QObject):
             self.message("The photo is still loading; the fill works once it is shown at full resolution.")
             return
         category = self.settings.category_id
-        if self.tools["FloodFillTool"]._target() is None:
+        if category is None or self.tools["FloodFillTool"]._target() is None:
             return
         bgra, tol, behind, mode = self._bgra, self.settings.tolerance, self.settings.paint_behind, \
             self.settings.instance_mode
         name = f"Fill {doc.categories.by_id(category).name}"
 
         def op(ed):
-            # cv2.floodFill takes 1 or 3 channels: drop alpha (colour order does not matter).
-            mask, box = similar_colour_region(np.ascontiguousarray(bgra[..., :3]), (x, y), tol)
-            if mask is None:
-                return None
+            # The region's colour features are Lab: the grower needs RGB order (the copy is made
+            # here, on the worker, not on the GUI thread).
+            rgb = np.ascontiguousarray(bgra[..., 2::-1])
             target = ed.paint_target(category, mode, doc.primary)
-            return ed.paint_mask(name, box, mask, target, behind)
+            return ed.flood_fill(rgb, (x, y), tol, target, behind, name, over_defects=over_defects)
 
         # The region is unknown until it is grown: always off the GUI thread.
         self.edit("fill the region", op, BACKGROUND_PIXELS, select_new=True)

@@ -22,7 +22,7 @@ class ToolSettings(QObject):
         self._brush = 16.0
         self._mode = NEW_INSTANCE
         self._behind = False
-        self._tolerance = 16
+        self._tolerance = round(DEFAULT_TOLERANCE)
         self._crack_width = 0
         self._region_tolerance = float(DEFAULT_TOLERANCE)
 
@@ -76,11 +76,12 @@ class ToolSettings(QObject):
 
     @property
     def tolerance(self) -> int:
-        """Flood fill: largest per-channel colour difference from the clicked pixel (0-255)."""
+        """Fill: ``core.assist.grow_region``'s tolerance (Lab units of colour and texture on the
+        smoothed photo, ``MIN_TOLERANCE``-``MAX_TOLERANCE``), the same scale as the region tool's."""
         return self._tolerance
 
     def set_tolerance(self, value: int) -> None:
-        value = int(min(255, max(0, value)))
+        value = int(min(MAX_TOLERANCE, max(MIN_TOLERANCE, round(value))))
         if value != self._tolerance:
             self._tolerance = value
             self.changed.emit()

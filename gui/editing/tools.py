@@ -43,7 +43,7 @@ class ToolContext(Protocol):
 
     def message(self, text: str) -> None: ...
 
-    def flood_fill(self, x: int, y: int) -> None: ...
+    def flood_fill(self, x: float, y: float, over_defects: bool = False) -> None: ...
 
     def edit(self, what: str, op, pixels: int = 0, select_new: bool = False) -> None:
         """Apply ``op(editor) -> Edit`` as one undo step (large ones off the GUI thread)."""
@@ -349,13 +349,15 @@ class LassoTool(_OutlineTool):
 
 class FloodFillTool(Tool):
     name, key, icon = "Fill similar colour", "G", "mdi6.format-color-fill"
-    tip = "Click to fill the connected region of similar colour (tolerance in the tool bar)"
+    tip = ("Click to fill the connected region of similar colour and texture (tolerance in the tool bar); "
+           "defects already painted are kept, Shift+click fills over them too")
     cursor_shape = Qt.CursorShape.PointingHandCursor
 
     def press(self, pos, event):
         if event.button() != Qt.MouseButton.LeftButton or self.ctx.document is None:
             return False
-        self.ctx.flood_fill(math.floor(pos.x()), math.floor(pos.y()))
+        over = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self.ctx.flood_fill(pos.x(), pos.y(), over_defects=over)
         return True
 
 

@@ -286,3 +286,17 @@ def test_undo_all_returns_the_original_and_redo_all_the_final(ops, seed):
         ed.apply(edit)
     np.testing.assert_array_equal(ed.id_map, final[0])
     assert ed.segments == final[1] and ed.areas == final[2] == compute_areas(ed.id_map)
+
+
+def test_flood_fill_keeps_painted_defects_unless_asked_to_fill_over_them():
+    image = np.full((40, 60, 3), 150, np.uint8)  # one even surface: the region is the whole photo
+    ed = editor()
+    crack = ed.paint_target(CRACK)
+    ed.paint_mask("crack", (10, 5, 13, 55), np.ones((3, 50), bool), crack)
+    before = ed.id_map.copy()
+    concrete = ed.paint_target(CONCRETE)
+    ed.flood_fill(image, (30.5, 30.5), 12, concrete)
+    assert (ed.id_map[before == crack.id] == crack.id).all()        # the crack is kept
+    assert (ed.id_map[before != crack.id] == concrete.id).all()     # the rest is filled
+    ed.flood_fill(image, (30.5, 30.5), 12, concrete, over_defects=True)
+    assert (ed.id_map == concrete.id).all()
