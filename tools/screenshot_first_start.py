@@ -40,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     seen: list[tuple[float, int]] = []
     w.prediction.live.rethresholded.connect(lambda t, n: seen.append((t, n)))
     if not shots.spin(app, until=lambda: bool(seen) and w.photo.document is not None
-                      and w.view.photo_item.full_resolution and not w.runner.busy, timeout=300):
+                      and w.view.photo_item is not None and w.view.photo_item.full_resolution
+                      and not w.runner.busy, timeout=300):
         raise TimeoutError("the sample project did not open with a prediction")
+    record, project = w.photo.record, w.session.project
+    assert record is not None and project is not None  # a photo of the open project is shown
     print(f"sample project open with its prediction after {time.perf_counter() - t0:.1f} s: "
-          f"{w.photo.record.name}, {seen[-1][1]} segments at {seen[-1][0]:.2f}", flush=True)
-    print("project:", w.session.project.path, "(under", tmp, ")", flush=True)
+          f"{record.name}, {seen[-1][1]} segments at {seen[-1][0]:.2f}", flush=True)
+    print("project:", project.path, "(under", tmp, ")", flush=True)
     shots.spin(app, 0.5)
     shots.save(w, args.out / "gui_first_start.png", args.scale)
     shots.close_window(app, w)

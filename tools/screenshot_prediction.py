@@ -19,9 +19,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools import shots
+
+if TYPE_CHECKING:
+    from core.evaluation.project_eval import ProjectEvaluation
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.eval:
         dlg = ui.open_evaluation()
         dlg.resize(760, 450)
-        got = []
+        got: list[ProjectEvaluation] = []
         dlg.evaluated.connect(got.append)
         dlg.threshold.setValue(0.5)
         dlg.run_button.click()

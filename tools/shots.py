@@ -96,8 +96,8 @@ def open_window(app, project: Path | None, size: tuple[int, int] = (1600, 1000))
     w.show()
     if project is not None:
         w.project_actions.open_path(project)
-        if not spin(app, until=lambda: w.photo.document is not None and w.view.photo_item.full_resolution,
-                    timeout=120):
+        if not spin(app, until=lambda: w.photo.document is not None and w.view.photo_item is not None
+                    and w.view.photo_item.full_resolution, timeout=120):
             raise TimeoutError(f"{project} did not open")
     return w
 
