@@ -190,7 +190,7 @@ class PanopticPrediction:
         alive = np.ones(k, bool)
         win = _argmax_rows(logits, np.arange(k)).reshape(h, w)  # each pixel's query (first on ties, as torch)
         levels: dict[int, tuple[np.ndarray, dict[int, Segment]]] = {}
-        previous = None
+        previous: tuple[np.ndarray, dict[int, Segment]] | None = None
         for m in sorted({int((self.scores > s).sum()) for s in self.scores} | {k}, reverse=True):
             if m == 0:
                 break
@@ -198,9 +198,9 @@ class PanopticPrediction:
             if dropped.any():
                 alive &= ~dropped
                 _give_to_best(logits, win, _lookup(win, dropped), alive)
-            changed = self._remove_small(logits, win, alive) or dropped.any() or previous is None
-            levels[m] = self._labels(win, alive) if changed else previous
-            previous = levels[m]
+            changed = self._remove_small(logits, win, alive) or dropped.any()
+            previous = self._labels(win, alive) if changed or previous is None else previous
+            levels[m] = previous
         self._levels = levels
         return levels
 

@@ -80,8 +80,9 @@ class PanopticPostProcessor:
         for b in range(logits.shape[0]):
             idx = keep[b].nonzero().squeeze(1)
             scores, labels = logits[b, idx].softmax(-1).max(-1)
+            (h, w), (oh, ow) = image_sizes[b], orig_sizes[b]
             results.append(self._one(masks[b, idx], scores.float().cpu().numpy(), labels.cpu().numpy(),
-                                     tuple(image_sizes[b]), tuple(orig_sizes[b])))
+                                     (int(h), int(w)), (int(oh), int(ow))))
         return results
 
     def _one(self, masks: torch.Tensor, scores: np.ndarray, labels: np.ndarray, size: tuple[int, int],
