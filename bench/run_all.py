@@ -39,8 +39,9 @@ BENCHMARKS: dict[str, list[str]] = {
     "convergence": ["--minutes", "2", "--variants", "published,mask_detr,cpu_fast"],
     "gui": [],
     "prediction_gui": [],
+    "startup": [],
 }
-NEEDS_DISPLAY = {"gui", "prediction_gui"}
+NEEDS_DISPLAY = {"gui", "prediction_gui", "startup"}
 
 
 def command(name: str) -> list[str] | None:
