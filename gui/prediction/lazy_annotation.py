@@ -36,7 +36,7 @@ class ExpandedAnnotation(PanopticAnnotation):
         self._full: np.ndarray | None = None
         self._lock = threading.Lock()
 
-    @property  # type: ignore[override]
+    @property
     def id_map(self) -> np.ndarray:
         if self._full is None:
             with self._lock:

@@ -10,8 +10,9 @@ overlay samples it and is coloured again only where the result looks different
 (``gui.canvas.overlay_diff``), and the 12 MP id map (~30 ms to write) is made afterwards by a
 worker (``ExpandedAnnotation``). No debounce: it would only add its delay to every move. The
 first result after a prediction is loaded runs on a worker (it may refine cracks first); moves
-made meanwhile collapse into one more run with the newest value. A moment after the slider rests, the result is stored in the
-project (what the photo shows next time), off the GUI thread too.
+made meanwhile collapse into one more run with the newest value. A moment after the slider
+rests, the result is stored in the project (what the photo shows next time), off the GUI thread
+too.
 
 Thin segments (cracks) come from the model as ribbons a grid cell wide; once a result is shown,
 another worker redraws them at the photo's resolution (``core.inference.thin_refine``: the photo
@@ -25,6 +26,7 @@ stored result is already refined never flashes the ribbons.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -34,6 +36,9 @@ from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.model_source import ModelSource
 from gui.project_session import ProjectSession
 from gui.workers.base import TaskRunner
+
+if TYPE_CHECKING:  # torch: imported when a prediction is loaded, not with the window
+    from core.inference.result import PanopticPrediction
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ class LiveThreshold(QObject):
         super().__init__(parent)
         self.session, self.photo, self.models, self.slider = session, photo, models, slider
         self.runner = runner
-        self.prediction = None     # PanopticPrediction of the open photo, or None
+        self.prediction: PanopticPrediction | None = None  # of the open photo
         self.image_id: int | None = None
         self.model_id: int | None = None
         self._token = 0            # bumps when the photo or model changes: late results are dropped
@@ -206,6 +211,8 @@ class LiveThreshold(QObject):
         from gui.prediction.lazy_annotation import ExpandedAnnotation
 
         pred = self.prediction
+        if pred is None:
+            return
         small, segments = pred.label_map(threshold)
         refined = self._redrawn.get(level)
         hit = self._refiner.cached(threshold) if refined is not None and self._refiner is not None else None
@@ -222,6 +229,8 @@ class LiveThreshold(QObject):
     def _show(self, token: int, threshold: float, level: int, ann, areas: dict, source: ExpandedFrom,
               is_refined: bool) -> None:
         pred = self.prediction
+        if pred is None:
+            return
         self.photo.set_prediction(ann, areas, source)
         self.slider.show_count(len(ann.segments), level)
         self._shown, self._shown_level = (token, threshold, ann), level
@@ -242,9 +251,10 @@ class LiveThreshold(QObject):
         if (self._busy or self._refining or self._shown_refined or shown is None or shown[0] != self._token
                 or self.prediction is None):
             return
-        self._refine(shown[0], shown[1], self._shown_level)
+        if self._shown_level is not None:
+            self._refine(shown[0], shown[1], self._shown_level)
 
-    def _refine(self, token: int, threshold: float, level: int | None) -> None:
+    def _refine(self, token: int, threshold: float, level: int) -> None:
         """Redraw the shown result's thin segments at full resolution, then show and store it."""
         pred, record, refiner = self.prediction, self.photo.record, self._refiner
         if pred is None or record is None:
@@ -288,6 +298,8 @@ class LiveThreshold(QObject):
         if project is None or project.read_only or shown is None or shown[0] != self._token:
             return
         image_id, model_id = self.image_id, self.model_id
+        if image_id is None or model_id is None:
+            return
         _, threshold, ann = shown
 
         def work(progress, cancel):
