@@ -10,6 +10,7 @@ background, at the lowest priority, so that going to one of them shows it withou
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -100,6 +101,9 @@ class PhotoLoader(QObject):
         self._token = 0
         self._prefetch_token = 0
         self.cache = PhotoCache()
+        # image id -> what to run once its decoding ahead ends (GUI thread): a photo opened while
+        # it is decoded ahead waits for that decode instead of holding a second copy alongside.
+        self._inflight: dict[int, list] = {}
 
     def cancel(self) -> None:
         self._token += 1
@@ -129,7 +133,21 @@ class PhotoLoader(QObject):
         def full(progress, cancel):
             return self._decode(image_id, path, size)
 
-        full_task = lambda: self._start(token, image_id, full, "load the photo", self.photoReady, 0)  # noqa: E731
+        def resume() -> None:
+            if token != self._token:
+                return
+            done = self.cache.get(image_id, path)
+            if done is not None and done.photo is not None:
+                self.photoReady.emit(image_id, done.photo)
+            else:
+                self._start(token, image_id, full, "load the photo", self.photoReady, 0)
+
+        def full_task() -> None:
+            if image_id in self._inflight:
+                self._inflight[image_id].append(resume)
+            else:
+                resume()
+
         if cached is not None and cached.preview is not None:
             self.previewReady.emit(image_id, cached.preview)
             full_task()
@@ -158,7 +176,7 @@ class PhotoLoader(QObject):
         token = self._prefetch_token
         for rec in records:
             cached = self.cache.get(rec.id, rec.path)
-            if cached is not None and cached.photo is not None:
+            if (cached is not None and cached.photo is not None) or rec.id in self._inflight:
                 continue
             if not self.cache.fits(rec.width * rec.height * 4 * 4 // 3):
                 break
@@ -172,7 +190,13 @@ class PhotoLoader(QObject):
                     log.info("photo %s not decoded ahead: %s", rec.id, e)
                 return None
 
-            self.runner.start(work, "decode the next photo", report_errors=False, priority=-1)
+            self._inflight[rec.id] = []
+            self.runner.start(work, "decode the next photo", report_errors=False, priority=-1,
+                              on_done=functools.partial(self._prefetched, rec.id))
+
+    def _prefetched(self, image_id: int) -> None:
+        for then in self._inflight.pop(image_id, []):
+            then()
 
     def load_annotation(self, project: Project, record: ImageRecord) -> None:
         """Load the annotation and the latest prediction of the photo ``load`` was last given."""

@@ -112,3 +112,41 @@ def test_a_missing_or_replaced_file_drops_its_entry(tmp_path):
     cache.put(1, file_key(p), photo=fake_photo(4000))
     p.unlink()
     assert cache.get(1, p) is None
+
+
+def test_a_photo_opened_while_decoded_ahead_is_decoded_once(qtbot, window, tmp_path, monkeypatch):
+    """Going to the neighbour while it is being decoded ahead waits for that decode: never two
+    copies of one photo in memory at once, and the photo shown is that decode's."""
+    import threading
+    import time
+
+    import gui.workers.photo_loader as loader_module
+    from core.project import Project
+
+    files = []
+    for i, colour in enumerate([(200, 30, 30), (30, 200, 30)]):
+        p = tmp_path / f"s{i}.jpg"
+        p.write_bytes(encode_jpeg(uniform(colour), quality=95))
+        files.append(p)
+    path = tmp_path / "inflight.pinspect"
+    with Project.create(path) as project:
+        project.images.add_files(files)
+    calls: list[str] = []
+    started = threading.Event()
+    real = loader_module.decode_bgra
+
+    def slow_decode(p):
+        calls.append(Path(p).name)
+        if Path(p).name == "s1.jpg":
+            started.set()
+            time.sleep(0.5)  # still decoding when the user goes there
+        return real(p)
+
+    monkeypatch.setattr(loader_module, "decode_bgra", slow_decode)
+    open_project(qtbot, window, path)
+    qtbot.waitUntil(started.is_set, timeout=10_000)
+    qtbot.keyClick(window.browser.list, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: window.view.photo_item.full_resolution, timeout=10_000)
+    assert shown_bgr(window)[1] > 150
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    assert calls.count("s1.jpg") == 1, calls
