@@ -26,8 +26,9 @@
    once. On generated spalls it raised the mean IoU from 0.50 to 0.64 (``bench/bench_annotation.py``).
 
 Measured with ``bench/bench_annotation.py`` on two generator configurations the opening and the
-bridging raised the mean IoU from 0.59 to 0.63 (IoU >= 0.7: 40 to 50 % of spalls) and from 0.47 to
-0.53 (27 to 40 %) (README, annotation aids).
+bridging raised the mean IoU from 0.60 to 0.63 (IoU >= 0.7: 40 to 50 % of spalls) and from 0.48 to
+0.53 (27 to 40 %) (README, annotation aids). A GrabCut result that keeps under ``MIN_KEPT`` of the
+grown region is a collapse and is dropped. ``rim_only`` (the Fill) lets GrabCut place the rim only.
 An automatic tolerance from the region's growth curve (stop before the area jumps) was tried and
 lost to the fixed default: the area of a spall grows in jumps of its own as its floor fills in.
 
@@ -66,6 +67,8 @@ NECK_RADIUS = 2
 NECK_SCALE = 0.15
 #: Bridging: radius of the closing as a multiple of the grown region's inscribed radius.
 BRIDGE_SCALE = 1.0
+#: ... at most this share of the working image's longer side.
+BRIDGE_MAX_SHARE = 0.1
 #: Default tolerance (Lab units of feature distance): measured on generated spalls with
 #: ``bench/bench_annotation.py`` (see README, annotation aids).
 DEFAULT_TOLERANCE = 12.0
@@ -76,6 +79,11 @@ GRABCUT_SIDE = 400
 #: The grown region's box is widened by this fraction of its size on each side; within it GrabCut
 #: may add pixels to the region ("probably background"), beyond it not.
 BOX_GROWTH = 1.0
+#: Width (working px) of the band along the rim that the rim-only GrabCut decides: the reach of the
+#: features' blur (``SMOOTH_SIGMA``, ``TEXTURE_SIGMA``) across an edge.
+RIM_BAND = 16.0
+#: GrabCut's result is kept only if it holds at least this share of the grown region's area.
+MIN_KEPT = 0.1
 #: GrabCut iterations.
 GRABCUT_ITERATIONS = 5
 
@@ -155,22 +163,29 @@ class RegionGrower:
             # spall's scale as much as with the crack.
             opened = _open(within, neck)
             opened[self.seed] = True
-        bridged = _close(opened, max(self.neck_radius, self.bridge_scale * scale))
+        # Capped: a region as large as the concrete around the defects (the Fill) would otherwise be
+        # closed with a disk hundreds of px wide, leaving round arcs across its concave edges.
+        radius = min(self.bridge_scale * scale, BRIDGE_MAX_SHARE * max(within.shape))
+        bridged = _close(opened, max(self.neck_radius, radius))
         bridged[self.seed] = True
         region = _component(bridged, self.seed)
         region |= within & _dilate(region, neck)
         return ndimage.binary_fill_holes(region)
 
-    def small_mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True) -> np.ndarray:
-        """``[h, w]`` bool region at the working size (see the module docstring)."""
+    def small_mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True,
+                   rim_only: bool = False) -> np.ndarray:
+        """``[h, w]`` bool region at the working size (see the module docstring); ``rim_only``:
+        GrabCut places the rim only (``RIM_BAND``), the interior stays (see ``grow_region``)."""
         region = self.grown(tolerance)
-        if refine:
+        if refine and rim_only:
+            region = _refine_rim(self.small, region, self.seed, RIM_BAND)
+        elif refine:
             region = _refine(self.small, region, self.seed)
         return region
 
-    def mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True) -> np.ndarray:
+    def mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True, rim_only: bool = False) -> np.ndarray:
         """``[H, W]`` bool region at the photo's size."""
-        return _upscale(self.small_mask(tolerance, refine), self.factor, self.shape)
+        return _upscale(self.small_mask(tolerance, refine, rim_only), self.factor, self.shape)
 
 
 def _inside_distance(mask: np.ndarray) -> np.ndarray:
@@ -200,6 +215,49 @@ def _component(mask: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
     """``[h, w]`` bool: the 4-connected part of ``mask`` that holds ``seed``, holes filled."""
     lab, _ = ndimage.label(mask)
     return ndimage.binary_fill_holes(lab == lab[seed])
+
+
+def _refine_rim(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int], band: float) -> np.ndarray:
+    """GrabCut on a band of ``band`` px either side of a grown region's rim only: ``[h, w]`` bool.
+
+    The region eroded by the band is "foreground", the band inside "probably foreground", outside
+    "probably background", beyond "background". The features' blur places a threshold's edge up
+    to ``band`` px off the real one (most at a sharp edge, where the gradient energy spreads); the
+    graph cut puts it back on the colour edge, while the interior, however large, stays.
+    """
+    h, w = region.shape
+    grown = _dilate(region, band)
+    ys, xs = np.nonzero(grown)
+    m = int(math.ceil(band))
+    cy0, cy1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + 1 + m, h)
+    cx0, cx1 = max(int(xs.min()) - m, 0), min(int(xs.max()) + 1 + m, w)
+    win = (slice(cy0, cy1), slice(cx0, cx1))
+    gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+    gc[grown[win]] = cv2.GC_PR_BGD
+    gc[region[win]] = cv2.GC_PR_FGD
+    gc[_erode(region, band)[win]] = cv2.GC_FGD
+    if not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
+        return region  # the region fills the photo: no rim to place
+    crop = rgb[win]
+    f = _factor(crop.shape[:2], GRABCUT_SIDE * 2)
+    if f > 1:
+        size = (math.ceil(crop.shape[1] / f), math.ceil(crop.shape[0] / f))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        gc = cv2.resize(gc, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_NEAREST)
+    sy, sx = min((seed[0] - cy0) // f, gc.shape[0] - 1), min((seed[1] - cx0) // f, gc.shape[1] - 1)
+    gc[sy, sx] = cv2.GC_FGD
+    if not ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).sum() or not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
+        return region
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(np.ascontiguousarray(crop[..., ::-1]), gc, (0, 0, 1, 1), bgd, fgd, GRABCUT_ITERATIONS,
+                cv2.GC_INIT_WITH_MASK)
+    fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    lab, _ = ndimage.label(fg)
+    fg = ndimage.binary_fill_holes(lab == lab[sy, sx])
+    out = np.zeros((h, w), bool)
+    out[win] = _upscale(fg, f, (cy1 - cy0, cx1 - cx0))
+    out[seed] = True
+    return out
 
 
 def _refine(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
@@ -241,6 +299,11 @@ def _refine(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int]) -> np.nd
     out = np.zeros((h, w), bool)
     out[cy0:cy1, cx0:cx1] = _upscale(fg, f, (cy1 - cy0, cx1 - cx0))
     out[seed] = True
+    if out.sum() < MIN_KEPT * region.sum():
+        # A collapse, not a refinement: with a region that fills most of its box (the concrete
+        # around painted defects, for the Fill) GrabCut has little background to learn from and
+        # can shrink to a few pixels around the click.
+        return region
     return out
 
 
@@ -268,7 +331,8 @@ def _check_tolerance(tolerance) -> float:
     return t
 
 
-def grow_region(rgb: np.ndarray, seed_xy, tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
+def grow_region(rgb: np.ndarray, seed_xy, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True,
+                rim_only: bool = False) -> np.ndarray:
     """The region of similar colour and texture connected to ``seed_xy``.
 
     Args:
@@ -276,12 +340,17 @@ def grow_region(rgb: np.ndarray, seed_xy, tolerance: float = DEFAULT_TOLERANCE) 
         seed_xy: the click ``(x, y)`` in photo pixels.
         tolerance: largest feature distance (Lab units, roughness included) from the click's
             neighbourhood; larger grows further. ``DEFAULT_TOLERANCE`` suits typical photos.
+        refine: the GrabCut step.
+        rim_only: GrabCut decides only a band of ``RIM_BAND`` px along the grown region's rim; the
+            interior stays. For a fill of the surface itself (the concrete around the defects):
+            GrabCut separates an object from its surround, and a region that is most of the photo
+            has no surround to learn from (let free, it carves an arbitrary part out of it).
     Returns:
         ``[H, W]`` bool mask, holes filled; always holds the clicked pixel.
     Raises:
         AssistError: bad photo, click or tolerance.
     """
-    return RegionGrower(rgb, seed_xy).mask(tolerance)
+    return RegionGrower(rgb, seed_xy).mask(tolerance, refine, rim_only)
 
 
 def grabcut_box(rgb: np.ndarray, box: Box, iterations: int = GRABCUT_ITERATIONS) -> np.ndarray:

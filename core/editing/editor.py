@@ -231,7 +231,8 @@ class AnnotationEditor:
                    behind: bool = False, name: str = "Fill", over_defects: bool = False) -> Edit | None:
         """Fill the region of similar colour and texture around ``seed`` ``(x, y)``.
 
-        The region is ``core.assist.grow_region``'s (features of a smoothed photo, holes filled):
+        The region is ``core.assist.grow_region``'s with GrabCut on its rim only (features of a
+        smoothed photo, thin necks cut, holes filled, the rim put back on the colour edge):
         one region grower for the Fill and the region tool, and a solid region on textured
         concrete where a per-pixel colour test leaves speckles.
 
@@ -254,7 +255,9 @@ class AnnotationEditor:
         h, w = self.shape
         if not (0 <= x < w and 0 <= y < h) or image.shape[:2] != (h, w):
             return None
-        mask = grow_region(image, (x, y), tolerance)
+        # GrabCut on the rim only: a fill is mostly of the surface itself (concrete around painted
+        # defects), which has no surround for GrabCut to learn from as a whole.
+        mask = grow_region(image, (x, y), tolerance, rim_only=True)
         box = mask_box(mask)
         if box_is_empty(box):
             return None
