@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class EditCommand(QUndoCommand):
-    def __init__(self, document: "AnnotationDocument", edit: Edit):
+    def __init__(self, document: AnnotationDocument, edit: Edit):
         super().__init__(edit.name)
         self.document = document
         self.edit = edit

@@ -11,7 +11,7 @@ undo stack, and the segment selection and hidden set of the canvas. Every change
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -45,7 +45,7 @@ class AnnotationDocument(QObject):
 
     @classmethod
     def from_annotation(cls, image_id: int, annotation: PanopticAnnotation, categories: CategorySet,
-                        areas: dict[int, int] | None = None, parent: QObject | None = None) -> "AnnotationDocument":
+                        areas: dict[int, int] | None = None, parent: QObject | None = None) -> AnnotationDocument:
         return cls(image_id, AnnotationEditor(annotation, categories, areas), parent)
 
     # --- state ------------------------------------------------------------------------------------

@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
 
 class ToolContext(Protocol):
-    settings: "ToolSettings"
-    runner: "TaskRunner"  # for work that may take longer than a frame
+    settings: ToolSettings
+    runner: TaskRunner  # for work that may take longer than a frame
 
     @property
-    def document(self) -> "AnnotationDocument | None": ...
+    def document(self) -> AnnotationDocument | None: ...
 
     def photo_rgb(self) -> np.ndarray | None:
         """Full-resolution ``[H, W, 3]`` uint8 pixels, or None while the photo loads."""
@@ -62,9 +62,9 @@ class Tool:
 
     def __init__(self, context: ToolContext):
         self.ctx = context
-        self.view: "PhotoView | None" = None
+        self.view: PhotoView | None = None
 
-    def activate(self, view: "PhotoView") -> None:
+    def activate(self, view: PhotoView) -> None:
         self.view = view
 
     def deactivate(self) -> None:
