@@ -36,7 +36,7 @@ class LevelSlider(QSlider):
         self.levels = [float(v) for v in levels]
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self.levels:
             return
@@ -53,7 +53,8 @@ class LevelSlider(QSlider):
             units = level * STEPS
             if not self.minimum() <= units <= self.maximum():
                 continue
-            x = groove.left() + handle.width() / 2 + span * (units - self.minimum()) / max(1, self.maximum() - self.minimum())
+            x = (groove.left() + handle.width() / 2
+                 + span * (units - self.minimum()) / max(1, self.maximum() - self.minimum()))
             painter.drawLine(int(round(x)), y - 3, int(round(x)), y)
         painter.end()
 

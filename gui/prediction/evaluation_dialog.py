@@ -11,7 +11,7 @@ another. The dialog is not modal: the window stays usable.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
@@ -107,7 +107,9 @@ class EvaluationDialog(QDialog):
                               "and COCO box AP of the defects.")
         self.summary.setWordWrap(True)
         # results
-        self.pq_model, self.coco_model, self.photo_model = PQTableModel(self), CocoTableModel(self), PhotoTableModel(self)
+        self.pq_model = PQTableModel(self)
+        self.coco_model = CocoTableModel(self)
+        self.photo_model = PhotoTableModel(self)
         self.pq_view = _table(self.pq_model)
         self.coco_view = _table(self.coco_model)
         self.photo_view = _table(self.photo_model, sortable=True)
@@ -188,8 +190,9 @@ class EvaluationDialog(QDialog):
                 progress=progress, cancel=cancel),
                 progress, cancel, total=len(ids))
 
-        self.task = self.runner.start(work, "evaluate the model", on_finished=self._finished, on_progress=self._progress,
-                                      on_failed=self._failed, on_done=self._done, report_errors=False)
+        self.task = self.runner.start(work, "evaluate the model", on_finished=self._finished,
+                                      on_progress=self._progress, on_failed=self._failed, on_done=self._done,
+                                      report_errors=False)
         self._running(True)
         self.summary.setText(f"Evaluating on {len(ids)} photos…")
         return self.task
@@ -256,6 +259,6 @@ class EvaluationDialog(QDialog):
         if image_id is not None:
             self.photoRequested.emit(int(image_id))
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event) -> None:
         self.cancel()  # a closed dialog's work is not wanted any more
         super().closeEvent(event)

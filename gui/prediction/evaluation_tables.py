@@ -26,6 +26,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 3      # image id of a photo row
 
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()  # the invalid index: a table's rows hang under it
 
 
 def percent(x: float) -> str:
@@ -40,13 +41,13 @@ class _Table(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[tuple] = []  # (label, values..., extras) per subclass
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.headers)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.headers[section]
         return None

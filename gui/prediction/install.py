@@ -35,17 +35,17 @@ log = logging.getLogger(__name__)
 class PredictionUi:
     """What ``install_prediction`` made (``window.prediction``)."""
 
-    window: "MainWindow"
+    window: MainWindow
     models: ModelSource
     slider: ConfidenceSlider
     live: LiveThreshold
     controller: PredictController
     panel: PredictionPanel
-    dock: "QDockWidget"
-    evaluation: "EvaluationDialog | None" = None
+    dock: QDockWidget
+    evaluation: EvaluationDialog | None = None
     _training_linked: list = field(default_factory=list)
 
-    def open_evaluation(self) -> "EvaluationDialog":
+    def open_evaluation(self) -> EvaluationDialog:
         """Show the evaluation dialog (one per window, kept with its last result)."""
         from gui.prediction.evaluation_dialog import EvaluationDialog
 
@@ -91,7 +91,7 @@ class PredictionUi:
         return True
 
 
-def install_prediction(window: "MainWindow") -> PredictionUi:
+def install_prediction(window: MainWindow) -> PredictionUi:
     w = window
     models = ModelSource(w.session, w)
     slider = ConfidenceSlider()
@@ -136,7 +136,7 @@ def install_prediction(window: "MainWindow") -> PredictionUi:
     return ui
 
 
-def _share_bottom_area(w: "MainWindow", dock: "QDockWidget") -> None:
+def _share_bottom_area(w: MainWindow, dock: QDockWidget) -> None:
     """Tab the panel with the other model panels already in the bottom area (measurements,
     training): side by side they would make the window's minimum width their sum."""
     from PySide6.QtCore import Qt
@@ -148,7 +148,7 @@ def _share_bottom_area(w: "MainWindow", dock: "QDockWidget") -> None:
         dock.raise_()
 
 
-def _add_actions(w: "MainWindow", ui: PredictionUi) -> None:
+def _add_actions(w: MainWindow, ui: PredictionUi) -> None:
     m = w.actions.model_menu
     m.addSeparator()
     c = ui.controller

@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from gui.icons import bind
 from gui.prediction.confidence_slider import ConfidenceSlider
