@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Linux machine:
 #   make run    - create/update .venv, install everything, start the app on the sample project
-#   make test   - the same set-up, then the test suite
+#   make test   - the same set-up, then the rules (ruff, import contracts, mypy) and the test suite
 # Debian packages Qt needs (xcb libraries, Xvfb for headless runs) are installed when missing and
 # we are root; otherwise the missing ones are named.
 
@@ -29,7 +29,8 @@ sysdeps:
 run: venv sysdeps
 	$(VPY) main.py $(ARGS)
 
-test: venv sysdeps
+# the rules first (seconds), then the whole suite: what CI runs (.ci/run)
+test: venv sysdeps lint
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # every test not marked slow: about a minute here

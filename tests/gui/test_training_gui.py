@@ -82,6 +82,7 @@ def _start_from_dialog(qtbot, window, preset: str):
     return started.args[0]
 
 
+@pytest.mark.slow
 def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_project, tiny_preset):
     open_project(qtbot, window, make_project(4, annotated=4))
     tr = window.training
