@@ -4,9 +4,9 @@
 
 Builds the sample project in a temporary folder, opens a photo with a crack and a spall, hides
 the annotation layer (so the photo shows), zooms on the photo's longest crack, clicks its start
-and a bend with the crack tracer and rests the mouse near its end (the live preview), then
-finishes it; then clicks inside the largest spall with the region tool (the preview before it is
-committed). The clicks come from the photo's own annotation (its crack's centreline), as a user
+and two points along it with the crack tracer and rests the mouse at its end (the live preview),
+then finishes it; then clicks inside the largest spall with the region tool (the preview before it
+is committed). The clicks come from the photo's own annotation (its crack's centreline), as a user
 would place them. Nothing outside the temporary folder is touched (``tools.shots``).
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             QTest.mouseMove(vp, p)
         shots.spin(app, 0.05)
 
-    # 1. The crack tracer: start and a bend clicked, the mouse near the end: the live preview.
+    # 1. The crack tracer: start and two points along it clicked, the mouse at the end: the live preview.
     path_yx = max(crack_paths(crack), key=len)  # its longest piece
     clicks = clicks_along(path_yx, 2)
     ys, xs = path_yx[:, 0], path_yx[:, 1]

@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     shots.spin(app, until=lambda: len(w.thumbnails.cache) >= len(w.session.images), timeout=30)
 
     def shot(name: str, widget=None) -> None:
+        # the Measurements panel in view shows "measuring..." over an empty table until its worker
+        # is done with the photo: wait for the figures, as a user would see them a moment later
+        measurer = w.measurement.measurer
+        shots.spin(app, until=lambda: measurer.figures is not None and not measurer.busy, timeout=60)
         shots.spin(app, 0.3)
         shots.save(widget or w, args.out / f"gui_{name}.png")
 
@@ -89,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     # 4. deleting a used category asks what happens to its pixels
     cats = w.session.categories
     dlg = w.categories_panel.make_delete_dialog(cats.by_id(2), cats, w.session.category_usage(2))
-    dlg.move.setChecked(True)
+    dlg.give.setChecked(True)  # "Give them to" another category
     dlg.show()
     shot("delete_category", dlg)
     dlg.close()
 
-    # 5. dark palette
+    # 5. dark palette (the select tool: the brush's outline would stay where the mouse last was)
+    w.controller.set_tool("SelectTool")
     open_photo("column_03.jpg")
     apply_theme(app, DARK)
     shots.spin(app, 0.5)

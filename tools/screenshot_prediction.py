@@ -1,7 +1,7 @@
 """The README's prediction, evaluation and export screenshots (docs/images/), with the shipped demo model.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_prediction.py \\
-        [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.8] \\
+        [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.9] \\
         [--eval] [--export]
 
 Builds the sample project in a temporary folder as a first start does: the demo model
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photo", default="parapet_11.jpg", help="the unlabelled photo shown")
     ap.add_argument("--annotated", default="wall_02.jpg", help="the annotated photo of gui_prediction.png")
     ap.add_argument("--low", type=float, default=0.3)
-    ap.add_argument("--high", type=float, default=0.8)
+    ap.add_argument("--high", type=float, default=0.9)
     ap.add_argument("--scale", type=float, default=0.8, help="of the window grabs")
     ap.add_argument("--eval", action="store_true", help="also the evaluation dialog")
     ap.add_argument("--export", action="store_true", help="also the export dialog")
