@@ -33,9 +33,11 @@ run: venv sysdeps
 test: venv sysdeps lint
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# every test not marked slow: about a minute here
+# every test not marked slow, in two workers (each takes whole files, so a file's fixtures and its
+# windows stay in one process): quick feedback; make test runs everything, one test at a time
 test-fast: venv sysdeps
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile \
+		--durations=5 $(PYTEST_ARGS)
 
 # the rules the machine checks: ruff, the import contracts, mypy on core/
 lint: venv

@@ -19,6 +19,7 @@ def folders(tmp_path_factory):
     return bench_real.import_uav75(UAV75, tmp_path_factory.mktemp("uav75"))
 
 
+@pytest.mark.slow
 def test_uav75_imports_as_crack_things_on_concrete(folders):
     sizes = {}
     for split, n in (("train", 50), ("val", 10), ("test", 15)):

@@ -109,6 +109,7 @@ def _coco_doc() -> dict:
     st.tuples(st.just("replace"), st.lists(st.integers(0, 50), max_size=5), json_values),
     st.tuples(st.just("bytes"), byte_edits, cuts),
     st.tuples(st.just("whole"), st.just(None), json_values)))
+@pytest.mark.slow
 def test_coco_instances_importer_survives_any_json(mutation):
     kind, a, b = mutation
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +150,7 @@ def _valid_ids() -> np.ndarray:
 @FUZZ
 @given(edits=byte_edits, cut=cuts, path=st.lists(st.integers(0, 50), max_size=5), value=json_values,
        which=st.sampled_from(["png", "json"]))
+@pytest.mark.slow
 def test_coco_panoptic_importer_survives_any_png_and_json(edits, cut, path, value, which):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -166,6 +168,7 @@ def test_coco_panoptic_importer_survives_any_png_and_json(edits, cut, path, valu
 @FUZZ
 @given(path=st.lists(st.integers(0, 50), max_size=5), value=json_values, edits=byte_edits, cut=cuts,
        where=st.sampled_from(["json", "imageData", "mask"]))
+@pytest.mark.slow
 def test_labelme_importer_survives_any_file(path, value, edits, cut, where):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -183,6 +186,7 @@ def test_labelme_importer_survives_any_file(path, value, edits, cut, where):
         check_import(lambda: import_labelme(root / "a.json"))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @FUZZ
 @given(edits=byte_edits, cut=cuts, values=st.lists(st.integers(0, 300), min_size=1, max_size=4))

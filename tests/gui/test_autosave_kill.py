@@ -44,6 +44,7 @@ app.exec()
 """
 
 
+@pytest.mark.slow
 def test_sigkill_after_edits_keeps_them_in_the_project(make_project, tmp_path):
     path = make_project(1, annotated=1)
     code = CHILD.format(root=str(ROOT), ini=str(tmp_path / "prefs.ini"), project=str(path))

@@ -26,6 +26,7 @@ def stand_in(tmp_path):
     return export_model(full, tmp_path / "demo_cpu_fast.pt")
 
 
+@pytest.mark.slow
 def test_first_start_opens_the_sample_with_the_demo_model_and_its_predictions(qtbot, window, tmp_path, stand_in,
                                                                                 monkeypatch):
     import gui.startup

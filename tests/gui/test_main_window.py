@@ -332,6 +332,7 @@ def test_a_large_photo_loads_in_the_background_preview_first(qtbot, window, tmp_
     assert paints and window.view.photo_item.full_resolution
 
 
+@pytest.mark.slow
 def test_first_start_opens_the_sample_project_and_later_starts_the_last_one(qtbot, window, tmp_path, monkeypatch,
                                                                            make_project):
     from gui.app import open_start_project

@@ -301,6 +301,7 @@ def test_the_prediction_on_the_canvas_can_be_measured_instead(qtbot, window, mak
     assert ui.panel.table.isColumnHidden(KEYS.index("score"))
 
 
+@pytest.mark.slow
 def test_measuring_a_long_crack_never_stalls_the_window_and_stops_when_nobody_looks(qtbot, window, tmp_path):
     import numpy as np
 

@@ -148,6 +148,7 @@ def test_train_cancel_resume_and_close_from_the_window(qtbot, window, make_proje
     assert watch.ticks > 100
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_shown_and_the_window_lives_on(qtbot, window, make_project, tiny_preset, tmp_path):
     open_project(qtbot, window, make_project(4, annotated=4))
     bad = tmp_path / "not_weights.pth"
@@ -222,6 +223,7 @@ def test_an_interrupted_run_is_offered_for_resuming_when_the_project_opens(qtbot
     assert tr.models_panel.table.item(0, 6).text() == "interrupted · can resume"
 
 
+@pytest.mark.slow
 def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window, make_project, tiny_preset):
     open_project(qtbot, window, make_project(4, annotated=4))
     project = window.session.project
@@ -233,7 +235,7 @@ def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window
     dialog.preset.setCurrentIndex(dialog.preset.findData(tiny_preset))
     qtbot.waitUntil(lambda: "per epoch" in dialog.estimate_label.text(), timeout=30_000)
     assert dialog.device_label.text().startswith(("No CUDA GPU: training will run on the CPU", "CUDA GPU: "))
-    assert "measured here" in dialog.estimate_label.text() and "at 96 px" in dialog.estimate_label.text()
+    assert "of your photos at 96 px" in dialog.estimate_label.text()
     # a model of this project whose categories differ: fine-tuning needs a new class head
     dialog.init.setCurrentIndex(dialog.init.findData("checkpoint"))
     assert dialog.new_head.isVisibleTo(dialog)
@@ -244,6 +246,7 @@ def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window
     dialog.reject()
 
 
+@pytest.mark.slow
 def test_opening_another_project_stops_the_run_and_it_is_settled_later(qtbot, window, make_project, tiny_preset):
     first = make_project(4, annotated=4)
     second = make_project(2, annotated=1, name="other")

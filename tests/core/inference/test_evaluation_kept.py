@@ -2,6 +2,8 @@
 panels can say how well that model did there."""
 from __future__ import annotations
 
+import pytest
+
 from core.categories import default_categories
 from core.evaluation.project_eval import evaluate_project, evaluation_photos
 from core.project import Project
@@ -9,6 +11,7 @@ from core.report.provenance import model_provenance
 from tests.support.models import write_photo
 
 
+@pytest.mark.slow
 def test_an_evaluation_is_kept_and_named_with_its_photo_count(tmp_path, predictor):
     with Project.create(tmp_path / "p.pinspect", default_categories()) as project:
         files = []

@@ -231,6 +231,7 @@ def test_every_batch_norm_sees_the_statistics_it_was_trained_with_on_real_photos
 
 
 # --- the mask model and its checkpoints ----------------------------------------------------------
+@pytest.mark.slow
 def test_cpu_lite0_checkpoints_hold_every_weight_and_need_no_package(tmp_path, monkeypatch):
     cats = default_categories()
     config = get_preset("cpu_lite0")

@@ -44,6 +44,7 @@ def test_detector_has_the_public_names_and_shapes(fixture):
     assert _shapes(model) == spec["params"]
 
 
+@pytest.mark.slow
 def test_public_panoptic_checkpoint_file_loads_completely(fixture, panoptic_r50, tmp_path):
     state = _random_state(fixture["detr_r50_coco_panoptic"])
     path = tmp_path / "detr-r50-panoptic.pth"
@@ -55,6 +56,7 @@ def test_public_panoptic_checkpoint_file_loads_completely(fixture, panoptic_r50,
     assert all(torch.equal(own[k], v) for k, v in state.items())
 
 
+@pytest.mark.slow
 def test_public_checkpoint_into_four_classes_reinitialises_only_the_class_head(fixture):
     torch.manual_seed(0)
     model, _, _ = build_model(get_preset("detr_r50"), 4, backbone_weights=None)
@@ -70,6 +72,7 @@ def test_public_checkpoint_into_four_classes_reinitialises_only_the_class_head(f
     assert "re-initialised" in report.summary()
 
 
+@pytest.mark.slow
 def test_detection_checkpoint_without_prefix_goes_into_the_panoptic_model(fixture):
     torch.manual_seed(0)
     model, _, _ = build_model(get_preset("detr_r50"), 4, backbone_weights=None)
@@ -82,6 +85,7 @@ def test_detection_checkpoint_without_prefix_goes_into_the_panoptic_model(fixtur
     assert torch.equal(model.mask_head.lay1.weight, head_before)
 
 
+@pytest.mark.slow
 def test_panoptic_checkpoint_into_the_detector_leaves_the_mask_head_unused(fixture):
     model, _, _ = build_model(get_preset("detr_r50_detection"), 91, backbone_weights=None)
     state = _random_state(fixture["detr_r50_coco_panoptic"], seed=3)

@@ -24,6 +24,7 @@ def _writer_module():
     return mod
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
 def test_sigkill_during_annotation_saves_never_loses_a_returned_save(tmp_path, photos, helpers):
     cw = _writer_module()

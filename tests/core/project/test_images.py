@@ -60,6 +60,7 @@ def test_duplicates_are_skipped_by_path_and_by_content(project, tmp_path, photos
     assert project.images.count() == 3
 
 
+@pytest.mark.slow
 def test_adding_1000_photos_scans_off_the_calling_thread_with_progress(project, tmp_path, photos, monkeypatch):
     files = photos(1000, size=(24, 32))
     scan_threads = set()

@@ -53,6 +53,7 @@ def test_panopticapi_reads_it_and_scores_it_against_itself_as_perfect(tmp_path):
     assert result["All"]["n"] == len(present)
 
 
+@pytest.mark.slow
 def test_split_is_seeded_exact_and_independent_of_workers(tmp_path):
     a = write_coco_dataset(tmp_path / "a", 8, seed=3, size=64, val_fraction=0.25)
     b = write_coco_dataset(tmp_path / "b", 8, seed=3, size=64, val_fraction=0.25, workers=2)

@@ -26,6 +26,7 @@ def _losses(records):
     return {r.step: r.losses for r in steps(records)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_after", [3, 4], ids=["mid-epoch", "epoch-boundary"])
 def test_resumed_run_continues_the_same_loss_curve(source, tmp_path, stop_after):
     # Augmentation on, step LR drop inside the run, evaluation (hence best.pt) every epoch:

@@ -103,6 +103,7 @@ def setup_config():
     return get_train_preset("tiny")
 
 
+@pytest.mark.slow
 def test_train_fine_tunes_the_active_model_of_a_project(tmp_path, project, capsys):
     cats = default_categories().removed(3)
     own = tiny_checkpoint(tmp_path / "own.pt", cats, seed=5)

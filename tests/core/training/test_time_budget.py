@@ -77,6 +77,7 @@ def test_follow_budget_needs_a_budget_and_one_stage():
     assert TrainConfig.from_dict(old).follow_budget is False
 
 
+@pytest.mark.slow
 def test_a_run_that_follows_its_budget_lasts_the_minutes(source, tmp_path):
     # 4 photos, batch 2: 2 steps per epoch. The budget of 1 minute holds 12 steps of 5 s: 6 epochs,
     # although the config says 2. Evaluation every 5 epochs is not due at epoch 6: the end of the
