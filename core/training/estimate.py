@@ -1,9 +1,13 @@
-"""Before a run: which device it will use, said plainly, and roughly how long an epoch takes.
+"""Before a run: which device it will use, said plainly, and roughly how long the run takes.
 
-The epoch estimate times real training steps of the chosen model at the chosen size on this
-machine (random weights and a synthetic photo), because a table of figures measured elsewhere is
-wrong by a factor of several on another CPU or under load. It costs a few seconds (small models)
-to tens of seconds (``detr_r50`` on a CPU); callers run it in the background.
+The estimate times the run's own work on this machine, on a few of the project's own photos:
+reading them (a full-size JPEG decode and resize can cost more than a small model's step),
+training steps of the chosen model (random weights) through the run's dataset and augmentation
+at the chosen size and batch, an evaluation pass and a checkpoint save; a table of figures
+measured elsewhere is wrong by a factor of several on another CPU or under load, and synthetic
+tensors leave out the reading. It costs a few seconds (small models) to tens of seconds
+(``detr_r50`` on a CPU); callers run it in a helper process. Once the run has started, its own
+epoch times replace this guess (the training panel's remaining time).
 """
 from __future__ import annotations
 
@@ -41,83 +45,6 @@ def probe_device(device: str = "auto") -> DeviceInfo:
         p = torch.cuda.get_device_properties(index)
         return DeviceInfo("cuda", p.name, p.total_memory / 2**30, torch.get_num_threads())
     return DeviceInfo("cpu", "CPU", 0.0, torch.get_num_threads())
-
-
-def _synthetic_batch(size: int, batch: int, num_classes: int):
-    """``batch`` random photos of ``size`` x ``size * 3 / 4`` px with three segments each."""
-    import torch
-
-    h, w = max(32, (size * 3 // 4) // 32 * 32), max(32, size // 32 * 32)
-    g = torch.Generator().manual_seed(0)
-    images = torch.randn((batch, 3, h, w), generator=g)
-    pixel_mask = torch.zeros((batch, h, w), dtype=torch.bool)
-    targets = []
-    for _ in range(batch):
-        masks = torch.zeros((3, h, w), dtype=torch.bool)
-        masks[0, : h // 2] = True
-        masks[1, h // 2:, : w // 3] = True
-        masks[2, h // 2:, w // 3:] = True
-        boxes = torch.tensor([[0.5, 0.25, 1.0, 0.5], [1 / 6, 0.75, 1 / 3, 0.5], [2 / 3, 0.75, 2 / 3, 0.5]])
-        labels = torch.arange(3) % max(num_classes, 1)
-        targets.append({"labels": labels, "boxes": boxes, "masks": masks})
-    return images, pixel_mask, targets
-
-
-def time_training_step(model_preset: str, size: int, categories, *, batch_size: int = 1, device: str = "cpu",
-                       steps: int = 1, threads: int = 0, cancel: Callable[[], bool] | None = None) -> float:
-    """Seconds per photo of one training step (forward, losses, backward, optimizer step) of
-    ``model_preset`` at ``size`` px (longer side), after one warm-up step, with ``threads`` CPU
-    threads (0: torch's default, as ``TrainConfig.cpu_threads``). Returns NaN when ``cancel()``
-    turned true before the timing finished. Sets torch's thread count for the whole process:
-    run it in a process of its own (``core.training.background.call_in_child``)."""
-    import torch
-
-    from core.model import build_model, get_preset
-
-    if threads > 0:
-        torch.set_num_threads(threads)
-
-    model, criterion, _ = build_model(get_preset(model_preset), categories, backbone_weights=None)
-    dev = torch.device(device)
-    model.to(dev).train()
-    criterion.to(dev)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    images, pixel_mask, targets = _synthetic_batch(size, batch_size, len(categories))
-    images, pixel_mask = images.to(dev), pixel_mask.to(dev)
-    targets = [{k: v.to(dev) for k, v in t.items()} for t in targets]
-    elapsed = 0.0
-    for i in range(steps + 1):
-        if cancel is not None and cancel():
-            return float("nan")
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        t0 = time.perf_counter()
-        losses = criterion(model(images, pixel_mask), targets)
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        opt.step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        if i > 0:  # the first step pays for allocations and kernel selection
-            elapsed += time.perf_counter() - t0
-    return elapsed / (steps * batch_size)
-
-
-def estimate_per_photo(model_preset: str, size: int, categories_json: list, device: str = "auto",
-                       threads: int = 0) -> tuple[DeviceInfo, float]:
-    """``(device, seconds per training photo)`` on ``device`` (``auto``: CUDA when present);
-    picklable arguments, for ``call_in_child``."""
-    from core.categories import CategorySet
-    from core.device import resolve_device
-
-    if threads > 0:
-        import torch
-
-        torch.set_num_threads(threads)
-    info = probe_device(device)
-    per_photo = time_training_step(model_preset, size, CategorySet.from_json(categories_json),
-                                   device=resolve_device(device), threads=threads)
-    return info, per_photo
 
 
 def epoch_seconds(per_photo_s: float, train_photos: int, val_photos: int) -> float:
@@ -164,17 +91,25 @@ class RunEstimate:
     cached: bool
 
 
+def epoch_train_seconds(est: RunEstimate, train_photos: int, val_photos: int, batch_size: int) -> float:
+    """One epoch without its evaluation: the full batches of ``train_photos`` (the trainer's
+    sampler drops a last, partial one), the checkpoint, and reading every photo again when they
+    do not fit the cache."""
+    steps = train_photos // batch_size if train_photos >= batch_size else 1
+    seconds = steps * batch_size * est.step_s + est.checkpoint_s
+    if not est.cached:
+        seconds += (train_photos + val_photos) * est.decode_s
+    return seconds
+
+
 def run_seconds(est: RunEstimate, train_photos: int, val_photos: int, *, epochs: int, batch_size: int,
                 eval_every: int, max_minutes: float = 0.0, follow_budget: bool = False) -> float:
     """The whole run: reading the photos, ``epochs`` x the steps of an epoch (full batches, as
     the trainer's sampler makes them), the evaluations (every ``eval_every`` epochs and the
     last; 0: none) and one checkpoint per epoch; the time budget instead when the run follows it,
     or as a cap when ``max_minutes`` is set."""
-    steps = train_photos // batch_size if train_photos >= batch_size else 1
     reads = (train_photos + val_photos) * est.decode_s
-    per_epoch = steps * batch_size * est.step_s + est.checkpoint_s
-    if not est.cached:
-        per_epoch += reads
+    per_epoch = epoch_train_seconds(est, train_photos, val_photos, batch_size)
     evals = 0 if eval_every <= 0 or val_photos == 0 else epochs // eval_every + (epochs % eval_every != 0)
     total = (reads if est.cached else 0.0) + epochs * per_epoch + evals * val_photos * est.eval_s
     if max_minutes > 0:
@@ -282,17 +217,21 @@ class _CancelEvent:
 def estimate_project_run(project_path: str, config_json: dict, model_config_json: dict | None = None,
                          photos: int = SAMPLE_PHOTOS) -> RunEstimate:
     """``measure_run`` on the photos a run of the project would use (its train / val split, or
-    the run's random hold-out), with the architecture of ``model_config_json`` when the run
-    fine-tunes a model of the project; picklable arguments, for ``call_in_child``."""
+    the run's random hold-out) with the model the run would build (the initial checkpoint's own
+    architecture, else ``model_config_json``, else the preset's: the trainer's rule); picklable
+    arguments, for ``call_in_child``."""
     from core.data.project_source import project_sources
+    from core.errors import InspectorError
+    from core.model import get_preset
+    from core.model.config import ModelConfig
     from core.training.config import TrainConfig
-    from core.training.setup import split_data
+    from core.training.setup import choose_model, split_data
 
     config = TrainConfig.from_dict(config_json)
     train, val = split_data(config, *project_sources(project_path))
-    arch = None
-    if model_config_json is not None:
-        from core.model.config import ModelConfig
-
-        arch = ModelConfig.from_dict(model_config_json)
+    given = ModelConfig.from_dict(model_config_json) if model_config_json is not None else None
+    try:
+        arch = choose_model(config, train.categories, None, given).config
+    except InspectorError:  # initial weights that cannot be read: the run says why; time the model named
+        arch = given if given is not None else get_preset(config.model_preset)
     return measure_run(config, train, val, photos=photos, model_config=arch)

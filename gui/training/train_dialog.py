@@ -4,8 +4,9 @@ Built from the ``ProjectSession``: the photos a run would use (``core.project.tr
 trainer's own rule) with their train/validation split, the training presets of
 ``core.training.config.PRESETS`` (listed as they are, so a new preset appears here by itself),
 the stage, epochs, image size and batch size, the initial weights and the device: the CUDA GPU's name
-and memory, or plainly that the run will use the CPU, with roughly how long an epoch takes —
-measured on this machine in a helper process a moment after the dialog opens.
+and memory, or plainly that the run will use the CPU, with roughly how long the run takes —
+measured on this machine, on a few of the project's own photos through the run's data pipeline,
+in a helper process a moment after the dialog opens (``core.training.estimate``).
 
 Initial weights: fine-tuning is the normal path, as in ``main.py train``: the dialog starts from
 the project's active model, else the shipped demo model when the project has its categories (by
@@ -34,7 +35,7 @@ from gui.training.controller import TrainRequest
 from gui.workers.base import Task, TaskRunner
 
 if TYPE_CHECKING:
-    from core.training.estimate import DeviceInfo
+    from core.training.estimate import RunEstimate
 
 STAGE_WORDS = {"detection": "Detection (classes and boxes; mask head frozen)",
                "masks": "Masks (detector frozen; mask head only)",
@@ -72,7 +73,7 @@ class TrainDialog(QDialog):
         self.active_id = active_model_id(project)
         self._estimate_task: Task | None = None
         self._estimate_token: object | None = None  # results of an older measurement are dropped
-        self._per_photo: tuple[DeviceInfo, float] | None = None  # (DeviceInfo, seconds per photo)
+        self._estimate: RunEstimate | None = None  # the last measurement (None: none yet, or outdated)
 
         # photos
         self.photos_label = QLabel()
@@ -183,8 +184,11 @@ class TrainDialog(QDialog):
             spin.valueChanged.connect(self._sync)
         for spin in (self.image_size, self.threads):
             spin.valueChanged.connect(self._sync)
+        # What a step costs depends on these (epochs and photos only multiply it: no new measurement).
+        for spin in (self.image_size, self.threads, self.batch):
             spin.valueChanged.connect(lambda _v: self._schedule_estimate())
-        self.preset.currentIndexChanged.connect(lambda _i: self._schedule_estimate())
+        for combo in (self.preset, self.init, self.init_model):
+            combo.currentIndexChanged.connect(lambda _i: self._schedule_estimate())
         self.init_file.textChanged.connect(self._sync)
         self.browse.clicked.connect(self._browse)
         self.buttons.accepted.connect(self._accept)
@@ -373,8 +377,8 @@ class TrainDialog(QDialog):
     # --- device and speed -------------------------------------------------------------------------
     def _schedule_estimate(self, delay: int = ESTIMATE_DELAY_MS) -> None:
         if self.measure:
-            self._per_photo = None if self._per_photo is None else (self._per_photo[0], math.nan)
-            self.estimate_label.setText("Measuring the speed…")
+            self._estimate = None
+            self.estimate_label.setText("Measuring the speed on your photos…")
             self._estimate_timer.start(delay)
 
     def _stop_estimate(self) -> None:
@@ -384,46 +388,79 @@ class TrainDialog(QDialog):
             self._estimate_task = None
 
     def _measure(self) -> None:
+        """Time a few real steps on the project's own photos, in a helper process (torch's
+        threads and memory stay its own; a newer measurement or closing the dialog ends it)."""
         from core.training.background import call_in_child
-        from core.training.estimate import estimate_per_photo
+        from core.training.estimate import SAMPLE_PHOTOS, estimate_project_run
 
         self._stop_estimate()
-        model = PRESETS[self.preset.currentData()].model_preset
-        args = (model, self.image_size.value(), self.session.categories.to_json(), "auto", self.threads.value())
-        self._per_photo = None
-        self.estimate_label.setText(f"Measuring the speed of {model} at {self.image_size.value()} px…")
+        if self._problem() or not len(self.images):
+            self.estimate_label.setText("")
+            return
+        request = self.request()
+        project = self.session.current_project()
+        args = (str(project.path), request.config.to_dict(), request.model_config)
+        self._estimate = None
+        shown = min(SAMPLE_PHOTOS, len(self.images.train) or len(self.images))
+        self.estimate_label.setText(f"Measuring the speed on {shown} of your photos at "
+                                    f"{self.image_size.value()} px…")
         token = object()
         self._estimate_token = token
         self._estimate_task = self.runner.start(
-            lambda _p, cancel: call_in_child(estimate_per_photo, args, cancel), "measure the training speed",
+            lambda _p, cancel: call_in_child(estimate_project_run, args, cancel), "measure the training speed",
             on_finished=lambda r: self._measured(r) if self._estimate_token is token else None,
             on_failed=lambda e: self._measure_failed(e) if self._estimate_token is token else None,
             report_errors=False)
 
-    def _measured(self, result) -> None:
+    def _measured(self, result: RunEstimate) -> None:
         self._estimate_task = None
-        self._per_photo = result
-        info, _per_photo = result
-        self.device_label.setText(info.words())
-        self.threads.setEnabled(info.kind == "cpu")
+        self._estimate = result
+        self.device_label.setText(result.device.words())
+        self.threads.setEnabled(result.device.kind == "cpu")
         self._show_estimate()
 
     def _measure_failed(self, error: BaseException) -> None:
         self._estimate_task = None
         self.estimate_label.setText(f"Could not measure the speed: {getattr(error, 'reason', None) or error}")
 
-    def _show_estimate(self) -> None:
-        if self._per_photo is None:
-            return
-        from core.training.estimate import duration_words, epoch_seconds
+    def run_seconds(self) -> float:
+        """The run's estimated length for the current choices (NaN before a measurement)."""
+        from core.training.estimate import run_seconds
 
-        info, per_photo = self._per_photo
-        if not math.isfinite(per_photo):
-            return
+        if self._estimate is None:
+            return math.nan
+        try:
+            cfg = self.config()
+        except ValueError:
+            return math.nan
         n_train, n_val, _ = self._split()
-        epoch = epoch_seconds(per_photo, n_train, n_val)
-        where = "on the GPU" if info.kind == "cuda" else "on the CPU"
-        epochs, side = self.epochs.value(), self.image_size.value()
+        return run_seconds(self._estimate, n_train, n_val if cfg.eval_every > 0 else 0, epochs=cfg.epochs,
+                           batch_size=cfg.batch_size, eval_every=cfg.eval_every, max_minutes=cfg.max_minutes,
+                           follow_budget=cfg.follow_budget)
+
+    def _show_estimate(self) -> None:
+        if self._estimate is None:
+            return
+        from core.training.estimate import duration_words, epoch_train_seconds
+
+        est = self._estimate
+        total = self.run_seconds()
+        if not math.isfinite(total):
+            return
+        cfg = self.config()
+        n_train, n_val, _ = self._split()
+        epoch = epoch_train_seconds(est, n_train, n_val, cfg.batch_size)
+        if cfg.eval_every > 0:  # the evaluation's share, spread over the epochs
+            epoch += n_val * est.eval_s / cfg.eval_every
+        where = "on the GPU" if est.device.kind == "cuda" else "on the CPU"
+        photos = f"{est.photos} of your photos" if est.photos != 1 else "one of your photos"
+        budget = ""
+        if cfg.max_minutes > 0:
+            budget = (" (the time budget)" if cfg.follow_budget else
+                      f" (at most the {cfg.max_minutes:g} min budget)")
         self.estimate_label.setText(
-            f"Roughly <b>{duration_words(epoch)} per epoch</b> {where}, {duration_words(epoch * epochs)} "
-            f"for {epochs} epochs (measured here: {per_photo:.2f} s per photo at {side} px).")
+            f"The whole run: <b>{duration_words(total)}</b> {where}{budget} — {cfg.epochs} epoch"
+            f"{'s' if cfg.epochs != 1 else ''}, {duration_words(epoch)} per epoch with evaluation and "
+            f"checkpoint. Measured on {photos} at {cfg.max_size} px (reading a photo {est.decode_s:.2f} s, "
+            f"a training step {est.step_s * cfg.batch_size:.2f} s); refined from the first epoch once "
+            "training starts.")
