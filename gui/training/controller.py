@@ -63,6 +63,7 @@ class TrainingController(QObject):
         self.records: list = []               # the run's records so far (views joining late replay them)
         self._project = None                  # the project the run belongs to
         self._epochs = 0
+        self._eval_every = 1
         self.process.record.connect(self._on_record)
         self.process.failed.connect(self._on_failed)
         self.process.ended.connect(self._on_ended)
@@ -97,7 +98,7 @@ class TrainingController(QObject):
                                 hint="the project's folder must be writable; copy the project elsewhere") from e
         model_id = pm.register_run(project, out, request.config, request.preset, request.model_config)
         self._launch(project, model_id, RunSpec(str(project.path), str(out), request.config.to_dict()),
-                     request.config.epochs)
+                     request.config.epochs, request.config.eval_every)
         QTimer.singleShot(0, self, self.modelsChanged.emit)  # the lists refresh in the next turn of the loop
         return model_id
 
@@ -110,16 +111,23 @@ class TrainingController(QObject):
                 "it has finished" if info.status == pm.FINISHED else "no resumable checkpoint (last.pt) was found"),
                 info.output_dir)
         pm.mark_running(project, model_id)
+        stored = (project.models.get(model_id).training or {}).get("train_config") or {}
         self._launch(project, model_id, RunSpec(str(project.path), str(info.output_dir), None,
-                                                resume=str(info.last_checkpoint)), info.epochs)
+                                                resume=str(info.last_checkpoint)), info.epochs,
+                     int(stored.get("eval_every", 1) or 0))
         QTimer.singleShot(0, self, self.modelsChanged.emit)
 
     def run_epochs(self) -> int:
         """Epochs the current (or last) run trains in all."""
         return self._epochs
 
-    def _launch(self, project, model_id: int, spec: RunSpec, epochs: int) -> None:
+    def run_eval_every(self) -> int:
+        """The current (or last) run evaluates every this many epochs and after its last (0: never)."""
+        return self._eval_every
+
+    def _launch(self, project, model_id: int, spec: RunSpec, epochs: int, eval_every: int = 1) -> None:
         self._project, self.model_id, self.records, self._epochs = project, model_id, [], epochs
+        self._eval_every = eval_every
         try:
             self.process.start(spec)
         except BaseException as e:

@@ -123,6 +123,9 @@ class TrainDialog(QDialog):
         self.device_label.setWordWrap(True)
         self.estimate_label = QLabel("")
         self.estimate_label.setWordWrap(True)
+        # Room for the estimate's three lines from the start: the dialog does not grow when a
+        # measurement ends, and a wrapped label would be cut off.
+        self.estimate_label.setMinimumHeight(4 * self.estimate_label.fontMetrics().lineSpacing())
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -459,8 +462,7 @@ class TrainDialog(QDialog):
             budget = (" (the time budget)" if cfg.follow_budget else
                       f" (at most the {cfg.max_minutes:g} min budget)")
         self.estimate_label.setText(
-            f"The whole run: <b>{duration_words(total)}</b> {where}{budget} — {cfg.epochs} epoch"
-            f"{'s' if cfg.epochs != 1 else ''}, {duration_words(epoch)} per epoch with evaluation and "
-            f"checkpoint. Measured on {photos} at {cfg.max_size} px (reading a photo {est.decode_s:.2f} s, "
-            f"a training step {est.step_s * cfg.batch_size:.2f} s); refined from the first epoch once "
-            "training starts.")
+            f"The whole run: <b>{duration_words(total)}</b> {where}{budget}, {duration_words(epoch)} per epoch "
+            f"with evaluation and checkpoints.<br>Measured on {photos} at {cfg.max_size} px (reading one "
+            f"{est.decode_s:.2f} s, a training step {est.step_s * cfg.batch_size:.2f} s); refined from the "
+            "first epoch once training starts.")

@@ -7,6 +7,7 @@ at most every ``FLUSH_MS``, so the charts never cost the window its smoothness.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 
@@ -20,8 +21,10 @@ from gui.training import controller as ctl
 from gui.training.charts import LossChart, PQChart, loss_terms
 
 FLUSH_MS = 250
-#: Steps whose median pace gives the ETA.
+#: Steps whose median pace gives the ETA during the first epoch.
 PACE_STEPS = 25
+#: Recent epochs (and evaluations) whose median time gives the ETA from the second epoch on.
+PACE_EPOCHS = 5
 LOG_LINES = 2000
 
 
@@ -104,6 +107,13 @@ class TrainingPanel(QWidget):
 
         self._pending: list = []
         self._step_times: deque = deque(maxlen=PACE_STEPS)  # (step, elapsed_s) of recent steps
+        # Measured seconds of the run's recent epochs (training part) and evaluations: once one
+        # epoch has ended, the time left is counted in epochs, so a wrong first guess corrects itself.
+        self._epoch_seconds: deque = deque(maxlen=PACE_EPOCHS)
+        self._eval_seconds: deque = deque(maxlen=PACE_EPOCHS)
+        self._epochs_done = 0
+        self._eval_pending = False  # the last ended epoch's evaluation is still running
+        self._rate: float | None = None  # images per second last shown
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self.flush)
@@ -165,6 +175,9 @@ class TrainingPanel(QWidget):
         QTimer.singleShot(0, self, self._clear_charts)
         self._epochs = 0
         self._step_times.clear()
+        self._epoch_seconds.clear()
+        self._eval_seconds.clear()
+        self._epochs_done, self._eval_pending = 0, False
         self.resumable_id = None
         self.progress.setRange(0, 0)  # busy until the first step says how many there are
         self.progress.setFormat("starting…")
@@ -190,7 +203,7 @@ class TrainingPanel(QWidget):
             return
         losses: dict[str, list[tuple[float, float]]] = {}
         pq: dict[str, list[tuple[float, float]]] = {"pq": [], "pq_things": [], "pq_stuff": []}
-        last_step = None
+        last_step, timing = None, None
         for rec in recs:
             kind = rec.kind
             if kind == "step":
@@ -199,12 +212,18 @@ class TrainingPanel(QWidget):
                 for k in loss_terms(rec.losses):
                     losses.setdefault(k, []).append((rec.step, rec.losses[k]))
             elif kind == "eval":
+                self._eval_seconds.append(rec.seconds)
+                self._eval_pending, timing = False, rec
                 for k in pq:
                     pq[k].append((rec.epoch, 100 * getattr(rec, k)))
                 best = "  — best so far" if rec.best else ""
                 self.append_log(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, "
                                 f"RQ {100 * rec.rq:.1f}) on {rec.images} photos{best}")
             elif kind == "epoch":
+                self._epoch_seconds.append(rec.seconds)
+                self._epochs_done, timing = rec.epoch, rec
+                self._eval_pending = self._eval_due(rec.epoch)
+                last_step = None  # the time left now counts from this epoch's end
                 self.append_log(f"epoch {rec.epoch} ({rec.stage}): loss {rec.losses.get('loss', math.nan):.3f}, "
                                 f"{rec.seconds:.0f} s" + ("  (ended early: time per epoch)" if rec.truncated else ""))
             elif kind == "status":
@@ -224,6 +243,11 @@ class TrainingPanel(QWidget):
             self.pq_chart.add(pq)
         if last_step is not None:
             self._show_step(last_step)
+        elif timing is not None and self.controller.state == ctl.RUNNING:
+            eta = self.remaining_seconds()
+            if timing.kind == "epoch" and timing.seconds > 0:
+                self._rate = timing.images / timing.seconds
+            self._show_eta(eta, self._rate)
 
     def _show_step(self, rec) -> None:
         epochs = self._config_epochs()
@@ -233,9 +257,46 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"epoch {rec.epoch}/{epochs} · step {rec.epoch_step}/{rec.steps_per_epoch} · %p%")
         if self.controller.state == ctl.RUNNING:
             eta, rate = self._pace(rec, total_steps)
-            self.eta.setText(f"{hms(eta)} left · {rate:.1f} img/s")
+            if self._epoch_seconds:
+                eta = self.remaining_seconds(rec)
+            self._show_eta(eta, rate)
         self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} of {epochs}; "
                               f"loss {rec.losses.get('loss', math.nan):.3f}")
+
+    def _show_eta(self, eta: float, rate: float | None) -> None:
+        self._rate = rate
+        self.eta.setText(f"{hms(eta)} left" + (f" · {rate:.1f} img/s" if rate is not None else ""))
+        if self._epoch_seconds:
+            per_eval = f", {statistics.median(self._eval_seconds):.0f} s per evaluation" if self._eval_seconds else ""
+            self.eta.setToolTip(f"From the run's measured epochs: {statistics.median(self._epoch_seconds):.0f} s per "
+                                f"epoch{per_eval}")
+        else:
+            self.eta.setToolTip("From the pace of the recent steps; counted in epochs once the first one ends")
+
+    def _eval_due(self, epoch: int) -> bool:
+        """Whether the run evaluates after ``epoch`` (1-based), as the trainer decides."""
+        every = self.controller.run_eval_every()
+        return every > 0 and (epoch % every == 0 or epoch == self._config_epochs())
+
+    def remaining_seconds(self, rec=None) -> float:
+        """Seconds left from the measured epochs: the median training time of the recent epochs
+        for each epoch left (the current one's share by its steps left, ``rec`` being its latest
+        step record; None: right after an epoch ended), and the median evaluation time for each
+        evaluation left (the evaluation cadence of the run, the pending one included). Before any
+        evaluation has been timed, evaluations count nothing. NaN before the first epoch ends."""
+        if not self._epoch_seconds:
+            return math.nan
+        per_epoch = statistics.median(self._epoch_seconds)
+        per_eval = statistics.median(self._eval_seconds) if self._eval_seconds else 0.0
+        epochs = self._config_epochs()
+        if rec is not None and rec.epoch > self._epochs_done:  # inside epoch rec.epoch
+            current = rec.epoch
+            left = (rec.steps_per_epoch - rec.epoch_step) / max(rec.steps_per_epoch, 1) + (epochs - current)
+            evals = sum(self._eval_due(e) for e in range(current, epochs + 1))
+        else:
+            left = epochs - self._epochs_done
+            evals = sum(self._eval_due(e) for e in range(self._epochs_done + 1, epochs + 1)) + self._eval_pending
+        return max(left, 0.0) * per_epoch + evals * per_eval
 
     def _pace(self, rec, total_steps: int) -> tuple[float, float]:
         """``(seconds left, images per second)`` from the median time per step of the recent
