@@ -58,7 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     c = tr.controller
     spin(until=lambda: any(r.kind == "eval" for r in c.records), timeout=args.seconds + 120)
     spin(args.seconds)
-    tr.panel.flush()
+
+    def training_step_shown() -> bool:
+        # between epochs the bar shows the evaluation's "read 1 of 1 validation photos" (full): grab
+        # while it shows the training steps, as most of a run does
+        tr.panel.flush()
+        return tr.panel.progress.format().startswith("epoch")
+
+    if not spin(until=training_step_shown, timeout=60):
+        print("WARNING: the progress bar showed no training step for 60 s:", tr.panel.progress.format(), flush=True)
     w.resizeDocks([tr.training_dock], [430], Qt.Orientation.Vertical)
     shot("training")
 
