@@ -223,7 +223,6 @@ class TrainingPanel(QWidget):
                 self._epoch_seconds.append(rec.seconds)
                 self._epochs_done, timing = rec.epoch, rec
                 self._eval_pending = self._eval_due(rec.epoch)
-                last_step = None  # the time left now counts from this epoch's end
                 self.append_log(f"epoch {rec.epoch} ({rec.stage}): loss {rec.losses.get('loss', math.nan):.3f}, "
                                 f"{rec.seconds:.0f} s" + ("  (ended early: time per epoch)" if rec.truncated else ""))
             elif kind == "status":

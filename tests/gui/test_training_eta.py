@@ -68,3 +68,14 @@ def test_the_time_left_follows_the_measured_epochs(running):
     assert "30 s per evaluation" in panel.eta.toolTip()
     if os.environ.get("SHOTS_DIR"):
         window.grab().save(os.path.join(os.environ["SHOTS_DIR"], "training_eta.png"))
+
+
+def test_an_epoch_of_one_step_still_moves_the_progress(running):
+    _window, panel, send = running
+    c = panel.controller
+    # One step per epoch: its step and its epoch record arrive in the same burst.
+    c.process.record.emit(step(1, 1, 1, 5.0, 45.0))
+    c.process.record.emit(EpochRecord(1, 1, "joint", {"loss": 1.0}, images=2, seconds=5.0))
+    panel.flush()
+    assert panel.progress.maximum() == 10 and panel.progress.value() == 1
+    assert panel.eta.text().startswith(hms(9 * 5.0) + " left")
