@@ -189,7 +189,8 @@ def run(args) -> int:
     from core.training import Trainer
     from core.training.distributed import DistContext, shutdown
 
-    from core.commands.train_registry import RunRegistry, default_run_dir, is_project_file
+    from core.commands.train_registry import RunRegistry, default_run_dir
+    from core.data.sources import is_project_file
     from core.safety import check_output_folder
 
     resume = _resume_path(args)

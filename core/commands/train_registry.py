@@ -16,19 +16,6 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
-def is_project_file(path: Path) -> bool:
-    """A project file (by extension or SQLite header), not a COCO dataset."""
-    if not path.is_file():
-        return False
-    if path.suffix.lower() == ".pinspect":
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
-
-
 def default_run_dir(project_path: Path) -> Path:
     """A new run folder beside the project (what the train dialog proposes)."""
     from core.project import Project

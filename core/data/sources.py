@@ -172,7 +172,8 @@ def split_source(source: DataSource, val_fraction: float, seed: int = 0) -> tupl
     return source.subset(train_idx, f"{source.name}/train"), source.subset(val_idx, f"{source.name}/val")
 
 
-def _is_project(path: Path) -> bool:
+def is_project_file(path: Path) -> bool:
+    """A project file (by extension or SQLite header), not a COCO dataset."""
     if not path.is_file():
         return False
     if path.suffix.lower() == ".pinspect":
@@ -188,7 +189,7 @@ def open_sources(path: str | Path, image_dir: str | Path | None = None) -> tuple
     """``(training, validation or None)`` for whatever ``path`` is: a project file (its ``val``
     split validates), or a COCO panoptic JSON or folder (no validation part)."""
     path = Path(path)
-    if _is_project(path):
+    if is_project_file(path):
         from core.data.project_source import project_sources
 
         return project_sources(path)
@@ -198,7 +199,7 @@ def open_sources(path: str | Path, image_dir: str | Path | None = None) -> tuple
 def open_source(path: str | Path, image_dir: str | Path | None = None) -> DataSource:
     """One ``DataSource`` for ``path``: a project file (all usable photos) or a COCO panoptic dataset."""
     path = Path(path)
-    if _is_project(path):
+    if is_project_file(path):
         from core.data.project_source import project_source
 
         return project_source(path)

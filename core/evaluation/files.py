@@ -168,6 +168,38 @@ def _load_json(path: Path, what: str) -> dict:
     return data
 
 
+@dataclass(frozen=True)
+class FilePair:
+    """A ground-truth and a prediction COCO panoptic file, read and checked as panopticapi does."""
+
+    gt_json: Path
+    pred_json: Path
+    gt_data: dict
+    pred_data: dict
+    gt_folder: Path
+    pred_folder: Path
+    categories: CategorySet
+
+
+def open_file_pair(gt_json: str | Path, pred_json: str | Path, gt_folder: str | Path | None = None,
+                   pred_folder: str | Path | None = None) -> FilePair:
+    """Both JSONs read, their PNG folders (default: beside each JSON, named like it) found and the
+    ground truth's categories parsed: what every file evaluator (ours, the thin measures,
+    panopticapi's) starts with. Raises ``DatasetError`` with panopticapi's wording for folders."""
+    gt_json, pred_json = Path(gt_json), Path(pred_json)
+    gt_data, pred_data = _load_json(gt_json, "ground-truth"), _load_json(pred_json, "prediction")
+    gt_dir = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
+    pred_dir = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
+    for folder, what in ((gt_dir, "ground truth"), (pred_dir, "predicted")):
+        if not folder.is_dir():
+            raise DatasetError(f"Folder {folder} with {what} segmentations doesn't exist")
+    try:
+        categories = CategorySet.from_json(gt_data["categories"])
+    except CategoryError as e:
+        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    return FilePair(gt_json, pred_json, gt_data, pred_data, gt_dir, pred_dir, categories)
+
+
 def _key(d: dict, key: str, where: str, path: Path):
     try:
         return d[key]
@@ -299,18 +331,9 @@ def evaluate_files(gt_json: str | Path, pred_json: str | Path, gt_folder: str | 
             (with ``coco_ap``) a predicted thing without score. Messages follow panopticapi's.
         CancelledError: ``cancel`` was set.
     """
-    gt_json, pred_json = Path(gt_json), Path(pred_json)
-    gt_data, pred_data = _load_json(gt_json, "ground-truth"), _load_json(pred_json, "prediction")
-    gt_folder = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
-    pred_folder = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
-    if not gt_folder.is_dir():
-        raise DatasetError(f"Folder {gt_folder} with ground truth segmentations doesn't exist")
-    if not pred_folder.is_dir():
-        raise DatasetError(f"Folder {pred_folder} with predicted segmentations doesn't exist")
-    try:
-        categories = CategorySet.from_json(gt_data["categories"])
-    except CategoryError as e:
-        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    files = open_file_pair(gt_json, pred_json, gt_folder, pred_folder)
+    gt_json, pred_json, gt_data, pred_data = files.gt_json, files.pred_json, files.gt_data, files.pred_data
+    gt_folder, pred_folder, categories = files.gt_folder, files.pred_folder, files.categories
     check_category_names(categories, pred_data.get("categories"), pred_json)
     pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
 

@@ -16,9 +16,8 @@ import logging
 import multiprocessing
 from pathlib import Path
 
-from core.categories import CategorySet
-from core.errors import AnnotationError, CategoryError, DatasetError, InspectorError
-from core.evaluation.files import _load_json, match_annotations
+from core.errors import AnnotationError, DatasetError, InspectorError
+from core.evaluation.files import match_annotations, open_file_pair
 from core.evaluation.result import GROUPS, PQResult, PQRow
 
 log = logging.getLogger(__name__)
@@ -37,17 +36,9 @@ def evaluate_with_panopticapi(gt_json: str | Path, pred_json: str | Path, gt_fol
     except ImportError as e:
         raise InspectorError("the reference evaluator panopticapi is not installed",
                              hint="pip install panopticapi-lite, or use the built-in backend") from e
-    gt_json, pred_json = Path(gt_json), Path(pred_json)
-    gt_data, pred_data = _load_json(gt_json, "ground-truth"), _load_json(pred_json, "prediction")
-    gt_folder = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
-    pred_folder = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
-    for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
-        if not folder.is_dir():
-            raise DatasetError(f"Folder {folder} with {what} segmentations doesn't exist")
-    try:
-        categories = CategorySet.from_json(gt_data["categories"])
-    except CategoryError as e:
-        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    files = open_file_pair(gt_json, pred_json, gt_folder, pred_folder)
+    gt_json, pred_json, gt_data, pred_data = files.gt_json, files.pred_json, files.gt_data, files.pred_data
+    gt_folder, pred_folder, categories = files.gt_folder, files.pred_folder, files.categories
     pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
     cat_dicts = {c["id"]: c for c in gt_data["categories"]}
 

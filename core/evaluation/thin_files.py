@@ -7,29 +7,15 @@ their ``thin`` flags) are the PQ evaluator's.
 """
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from core.categories import CategorySet
-from core.errors import AnnotationError, CancelledError, CategoryError, DatasetError
-from core.evaluation.files import default_workers, match_annotations
+from core.errors import AnnotationError, CancelledError, DatasetError
+from core.evaluation.files import default_workers, match_annotations, open_file_pair
 from core.progress import CancelFlag, ProgressFn
 from core.evaluation.thin import DEFAULT_TOLERANCE, ThinAccumulator, ThinResult
 from core.idpng import read_ids
 from core.panoptic import SOURCE_MANUAL, SOURCE_MODEL, PanopticAnnotation
-
-
-def _load(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as e:
-        raise DatasetError(f"cannot read the {what} JSON: {e.strerror or e}", path) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"the {what} JSON is not valid JSON: {e}", path) from e
-    if not isinstance(data, dict) or "annotations" not in data:
-        raise DatasetError(f"the {what} JSON must hold an object with 'annotations'", path)
-    return data
 
 
 def _annotation(ann: dict, folder: Path, json_path: Path, source: str) -> PanopticAnnotation:
@@ -54,17 +40,9 @@ def evaluate_thin_files(gt_json: str | Path, pred_json: str | Path, gt_folder: s
         AnnotationError: unreadable PNG, or prediction and truth of different sizes.
         CancelledError: ``cancel`` was set.
     """
-    gt_json, pred_json = Path(gt_json), Path(pred_json)
-    gt_data, pred_data = _load(gt_json, "ground-truth"), _load(pred_json, "prediction")
-    gt_folder = Path(gt_folder) if gt_folder is not None else gt_json.with_suffix("")
-    pred_folder = Path(pred_folder) if pred_folder is not None else pred_json.with_suffix("")
-    for folder, what in ((gt_folder, "ground truth"), (pred_folder, "predicted")):
-        if not folder.is_dir():
-            raise DatasetError(f"Folder {folder} with {what} segmentations doesn't exist")
-    try:
-        categories = CategorySet.from_json(gt_data.get("categories", []))
-    except CategoryError as e:
-        raise DatasetError(f"bad categories: {e.reason}", gt_json) from e
+    files = open_file_pair(gt_json, pred_json, gt_folder, pred_folder)
+    gt_json, pred_json, gt_data, pred_data = files.gt_json, files.pred_json, files.gt_data, files.pred_data
+    gt_folder, pred_folder, categories = files.gt_folder, files.pred_folder, files.categories
     pairs = match_annotations(gt_data, pred_data, gt_json, pred_json)
     acc = ThinAccumulator(categories, tolerance=tolerance)
 
