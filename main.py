@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if is_cli_invocation(argv):
         return cli_main(argv)
-    from gui.app import run_app
+    from gui.shell.app import run_app
 
     return run_app(argv)
 

@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.project import Project
-    from gui.app import create_app
-    from gui.main_window import MainWindow
-    from gui.settings import Preferences
+    from gui.shell.app import create_app
+    from gui.shell.main_window import MainWindow
+    from gui.shell.settings import Preferences
 
     app = create_app([])
     results: dict = {"platform": QApplication.platformName()}

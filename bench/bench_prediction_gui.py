@@ -41,7 +41,7 @@ STEPS = 25
 #: Before the slider recoloured in place; BASELINE_PATHS of it are laid over the working tree.
 BASELINE_REV = "2183a41c7ee1c5372bbac674f110b87865a86ff0"
 BASELINE_PATHS = ("gui/canvas/annotation_item.py", "gui/canvas/photo_view.py",
-                  "gui/prediction/live_threshold.py", "gui/photo_session.py")
+                  "gui/prediction/live_threshold.py", "gui/session/photo_session.py")
 
 
 def baseline(rev: str) -> dict:
@@ -83,7 +83,7 @@ def main() -> int:
     from core.model import save_checkpoint
     from core.project import Project
     from core.synthetic.generator import generate_sample
-    from gui.app import create_app
+    from gui.shell.app import create_app
     from tests.support.models import TINY, tiny_model
     from tests.support.gui import LoopWatch
 
@@ -103,8 +103,8 @@ def main() -> int:
         project.images.add_files([tmp / "photo_12mp.jpg"])
         project.models.add("bench model", checkpoint=ckpt, config=config.to_dict(), categories=cats)
 
-    from gui.main_window import MainWindow
-    from gui.settings import Preferences
+    from gui.shell.main_window import MainWindow
+    from gui.shell.settings import Preferences
 
     w = MainWindow(Preferences(QSettings(str(tmp / "prefs.ini"), QSettings.Format.IniFormat)), show_error_dialogs=False)
     w.resize(1600, 1000)

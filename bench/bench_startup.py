@@ -47,10 +47,10 @@ def peak_rss_mib() -> float:
 
 def child(project: Path, started: float) -> int:
     """Start the window on ``project``; print the figures once the photo is painted, then quit."""
-    from gui.app import create_app, open_start_project
+    from gui.shell.app import create_app, open_start_project
 
     app = create_app([str(project)])
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
     window = MainWindow()
     marks: dict = {}
@@ -74,7 +74,7 @@ def child(project: Path, started: float) -> int:
 
 
 BASELINE_REV = "2183a41c7ee1c5372bbac674f110b87865a86ff0"
-BASELINE_PATHS = ("gui/workers/photo_loader.py", "gui/photo_session.py")
+BASELINE_PATHS = ("gui/workers/photo_loader.py", "gui/session/photo_session.py")
 
 
 def baseline_tree(rev: str, where: Path) -> Path:

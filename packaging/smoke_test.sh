@@ -9,7 +9,7 @@
 #   2. a project made by the bundle's own `synth --project` opens when passed on the command
 #      line (the window title names it, the log says "opened");
 #   3. a second start on the project the first one holds is told so and does not open a window
-#      (when the app wires gui.single_instance.hand_over in; otherwise reported as skipped);
+#      (when the app wires gui.shell.single_instance.hand_over in; otherwise reported as skipped);
 #   4. a first start without arguments builds and opens the sample project;
 #   5. a one-epoch training of a tiny model on the project of step 2 (torch and torchvision at work).
 # Prints the time of each step; with SCREENSHOT.png, saves the screen of step 4.

@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_first_start.py [--out docs/images]
 
-Starts the application the way ``main.py`` does (``gui.app``: create_app, MainWindow,
+Starts the application the way ``main.py`` does (``gui.shell.app``: create_app, MainWindow,
 ``open_start_project``) for a user with no settings and no data (the XDG folders point into a
 temporary folder), so it builds the sample project in that user's data folder with the shipped
 demo model active and every photo predicted, opens it, and shows the first photo with the demo
@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = shots.fresh_user("pi-first-start-")
     app = shots.make_app(theme=None)  # the new user's setting: the system's palette
-    from gui.app import open_start_project, setup_logging
-    from gui.main_window import MainWindow
+    from gui.shell.app import open_start_project, setup_logging
+    from gui.shell.main_window import MainWindow
 
     setup_logging()
     w = MainWindow()  # preferences from the (empty) user settings, as main.py makes it

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.bench_gui import make_big_photo
     from core.project import Project
-    from gui.theme import DARK, apply_theme
+    from gui.shell.theme import DARK, apply_theme
 
     tmp = shots.fresh_user("pi-shots-")
     app = shots.make_app()

@@ -4,7 +4,7 @@ application, the sample project, the main window, waiting on it and saving grabs
     from tools.shots import fresh_user, make_app, sample_project, open_window, spin, save
 
     tmp = fresh_user("pi-shots-")                 # before the QApplication: settings and data in tmp
-    app = make_app()                              # gui.app.create_app + the light palette
+    app = make_app()                              # gui.shell.app.create_app + the light palette
     path = sample_project(tmp, with_demo_model=True)
     w = open_window(app, path, (1600, 1000))      # shown, the project open, its first photo loaded
     open_photo(app, w, "wall_05.jpg")
@@ -50,10 +50,10 @@ def window_size(text: str) -> tuple[int, int]:
 
 
 def make_app(theme: str | None = "light"):
-    """The application as ``main.py`` makes it (``gui.app.create_app``), in the light palette
+    """The application as ``main.py`` makes it (``gui.shell.app.create_app``), in the light palette
     unless ``theme`` is None (then the user's setting, i.e. the system's on a first start)."""
-    from gui.app import create_app
-    from gui.theme import apply_theme
+    from gui.shell.app import create_app
+    from gui.shell.theme import apply_theme
 
     app = create_app([])
     if theme is not None:
@@ -88,7 +88,7 @@ def sample_project(tmp: Path, *, with_demo_model: bool = False) -> Path:
 def open_window(app, project: Path | None, size: tuple[int, int] = (1600, 1000)):
     """A MainWindow with this user's (fresh) preferences, sized, at the screen's corner, shown;
     with ``project`` opened and its photo loaded at full resolution."""
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
     w = MainWindow(show_error_dialogs=False)
     w.resize(*size)

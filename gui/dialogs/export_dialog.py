@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.dialogs.import_dialog import PathField
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 
 FORMATS = {"coco-panoptic": "COCO panoptic (JSON + PNG)", "coco-instances": "COCO instances (JSON, RLE masks)",
            "semantic": "Class-index PNGs"}

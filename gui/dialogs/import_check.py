@@ -21,7 +21,7 @@ from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, LABELME
 if TYPE_CHECKING:
     from core.formats.class_mapping import ClassMapping
     from core.formats.import_plan import ImportPlan
-    from gui.project_session import ProjectSession
+    from gui.session.project_session import ProjectSession
 
 MAX_LISTED = 30
 SPLIT_SEED = 0  # main.py's default seed: the same photos always get the same random split

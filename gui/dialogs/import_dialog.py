@@ -27,7 +27,7 @@ from core.formats.detect import COCO_INSTANCES, COCO_PANOPTIC, DATASET_NAMES, LA
 from gui.dialogs.class_mapping_table import ClassMappingTable
 from gui.dialogs.path_field import PathField
 from gui.dialogs.import_check import CheckedImport, plan_text, run_import
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.base import Task
 
 #: Things smaller than this (px) become unlabelled by default: ragged mask edges and resampling

@@ -34,7 +34,7 @@ from gui.measure.report_action import ReportAction
 from gui.measure.width_limit_dialog import WidthLimitDialog
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from core.measure.exposure import ABOVE, NEAR, compare_measurement
 from core.measure.present import format_number
 from core.report import write_csv
 from core.report.provenance import empty_result_text
-from gui.icons import bind
+from gui.shell.icons import bind
 from gui.measure.measurements_model import (COL_SCORE, SEGMENT_ROLE, MeasurementsModel, MeasurementsSortProxy)
 from gui.measure.measurer import SOURCE_ANNOTATION, SOURCE_PREDICTION, PhotoFigures
 

@@ -28,7 +28,7 @@ from core.measure import Measurement, measure_annotation
 from core.panoptic import PanopticAnnotation
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.base import Task, TaskRunner
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from core.calibration import Calibration
 from core.errors import ProjectError
 from core.project import Project
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from core.errors import ProjectError
 from core.report.model import SOURCE_NONE
 from gui.measure.report_dialog import ReportDialog, ReportOptions
-from gui.project_session import ProjectSession
-from gui.status_bar import StatusBar
+from gui.session.project_session import ProjectSession
+from gui.shell.status_bar import StatusBar
 from gui.workers.base import Task, TaskRunner
 
 log = logging.getLogger(__name__)

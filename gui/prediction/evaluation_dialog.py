@@ -22,7 +22,7 @@ from core.evaluation.thin import DEFAULT_TOLERANCE, thin_categories
 from gui.prediction.evaluation_tables import (ID_ROLE, SORT_ROLE, CocoTableModel, PQTableModel, PhotoTableModel,
                                               ThinTableModel, percent)
 from gui.prediction.model_source import ModelSource
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.base import Task, TaskRunner
 
 log = logging.getLogger(__name__)

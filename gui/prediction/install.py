@@ -25,7 +25,7 @@ from gui.prediction.prediction_panel import PredictionPanel
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget
 
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
     from gui.prediction.evaluation_dialog import EvaluationDialog
 
 log = logging.getLogger(__name__)

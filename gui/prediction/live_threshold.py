@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.canvas.annotation_item import ExpandedFrom
-from gui.photo_session import PhotoSession
+from gui.session.photo_session import PhotoSession
 from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.model_source import ModelSource
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.base import TaskRunner
 
 if TYPE_CHECKING:  # torch: imported when a prediction is loaded, not with the window

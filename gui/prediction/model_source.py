@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import logging
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from gui.photo_session import PhotoSession
+from gui.session.photo_session import PhotoSession
 from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.model_source import ModelSource
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.base import Task, TaskRunner
 
 log = logging.getLogger(__name__)

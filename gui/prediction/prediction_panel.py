@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout,
                                QWidget)
 
-from gui.icons import bind
+from gui.shell.icons import bind
 from gui.prediction.confidence_slider import ConfidenceSlider
 from gui.prediction.predict_controller import SCOPES, PredictController
 

@@ -26,7 +26,7 @@ from core.errors import ProjectError, TrainingError
 from core.training import project_models as pm
 from core.training.background import RunSpec
 from core.training.config import TrainConfig
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.training.process import TrainingProcess
 
 log = logging.getLogger(__name__)

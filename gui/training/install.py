@@ -20,7 +20,7 @@ from gui.training.train_dialog import TrainDialog
 from gui.training.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

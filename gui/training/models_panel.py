@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.training import project_models as pm
-from gui.icons import bind, icon
-from gui.project_session import ProjectSession
+from gui.shell.icons import bind, icon
+from gui.session.project_session import ProjectSession
 from gui.training.controller import TrainingController
 from gui.workers.base import TaskRunner
 

@@ -30,7 +30,7 @@ from core.project.active_model import active_model_id
 from core.project.training_set import held_out, training_images
 from core.training.config import DEFAULT_PRESET, PRESETS, STAGES, TrainConfig
 from core.training.start import IMAGENET_PRESET, checkpoint_categories, class_rows_by_name, names_covered
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.training.controller import TrainRequest
 from gui.workers.base import Task, TaskRunner
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from gui.icons import bind
+from gui.shell.icons import bind
 from gui.training import controller as ctl
 from gui.training.charts import LossChart, PQChart, loss_terms
 

@@ -19,8 +19,8 @@ from core.categories import Category, CategorySet
 from core.measure.roles import is_thin
 from gui.dialogs.category_dialogs import AddCategoryDialog, DeleteCategoryDialog
 from gui.editing.tool_settings import ToolSettings
-from gui.icons import bind
-from gui.project_session import ProjectSession
+from gui.shell.icons import bind
+from gui.session.project_session import ProjectSession
 
 CATEGORY = Qt.ItemDataRole.UserRole + 1
 KEY = Qt.ItemDataRole.UserRole + 2

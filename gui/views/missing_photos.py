@@ -21,7 +21,7 @@ from core.errors import BadImageError
 
 if TYPE_CHECKING:
     from core.project import ImageRecord
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
     from gui.workers.base import Task
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from core.project import ImageRecord
-from gui.icons import bind, icon
-from gui.project_session import ProjectSession
+from gui.shell.icons import bind, icon
+from gui.session.project_session import ProjectSession
 from gui.views.photo_list_model import (FILTERS, MISSING, PREDICTED, RECORD, SORTS, STATUS, STATUSES, THUMB,
                                         PhotoFilterProxy, PhotoListModel)
 from gui.workers.thumbnails import ThumbnailProvider

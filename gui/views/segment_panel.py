@@ -17,8 +17,8 @@ from core.panoptic import PanopticAnnotation
 from gui.dialogs.category_dialogs import swatch
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
-from gui.icons import bind, icon
-from gui.project_session import ProjectSession
+from gui.shell.icons import bind, icon
+from gui.session.project_session import ProjectSession
 
 SEGMENT = Qt.ItemDataRole.UserRole + 1
 KIND = Qt.ItemDataRole.UserRole + 2  # "annotation" or "prediction"

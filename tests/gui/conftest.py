@@ -26,14 +26,14 @@ def make_project(tmp_path):
 
 @pytest.fixture
 def prefs(tmp_path):
-    from gui.settings import Preferences
+    from gui.shell.settings import Preferences
 
     return Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
 
 
 @pytest.fixture
 def window(qtbot, prefs):
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
     # Not qtbot.addWidget: pytest-qt would close and delete it before this fixture's teardown,
     # while saves may still be running.

@@ -113,7 +113,8 @@ def test_closing_before_torch_answers_is_harmless(qtbot, runner):
 
 
 def test_the_gui_start_up_modules_do_not_import_torch():
-    code = ("import sys, gui.app, gui.dialogs.about_dialog, gui.single_instance, gui.desktop_integration; "
+    code = ("import sys, gui.shell.app, gui.dialogs.about_dialog, gui.shell.single_instance, "
+            "gui.shell.desktop_integration; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr or "torch was imported at start-up"

@@ -21,11 +21,11 @@ CHILD = r"""
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {root!r})
-from gui.app import create_app
+from gui.shell.app import create_app
 app = create_app([])
 from PySide6.QtCore import QSettings
-from gui.settings import Preferences
-from gui.main_window import MainWindow
+from gui.shell.settings import Preferences
+from gui.shell.main_window import MainWindow
 
 w = MainWindow(Preferences(QSettings({ini!r}, QSettings.Format.IniFormat)), show_error_dialogs=False)
 w.show()

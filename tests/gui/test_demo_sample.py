@@ -29,11 +29,11 @@ def stand_in(tmp_path):
 @pytest.mark.slow
 def test_first_start_opens_the_sample_with_the_demo_model_and_its_predictions(qtbot, window, tmp_path, stand_in,
                                                                                 monkeypatch):
-    import gui.startup
-    from gui.app import open_start_project
+    import gui.shell.startup
+    from gui.shell.app import open_start_project
 
     sample = tmp_path / "data" / "Sample bridge inspection.pinspect"
-    monkeypatch.setattr(gui.startup, "sample_project_path", lambda: sample)
+    monkeypatch.setattr(gui.shell.startup, "sample_project_path", lambda: sample)
     monkeypatch.setattr(sample_model, "demo_model_path", lambda: stand_in)
     with qtbot.waitSignal(window.photo.documentReady, timeout=120_000):
         open_start_project(window, [])  # what the application does when it has no last project

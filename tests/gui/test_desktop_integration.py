@@ -7,7 +7,8 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
-from gui.desktop_integration import DESKTOP_FILE_NAME, ICON_SIZES, ProjectOpenFilter, application_icon, apply_identity
+from gui.shell.desktop_integration import (DESKTOP_FILE_NAME, ICON_SIZES, ProjectOpenFilter, application_icon,
+                                           apply_identity)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_the_photo_list_says_the_sample_is_being_prepared(qtbot, window, make_project, monkeypatch):
-    import gui.startup
-    from gui.app import open_start_project
+    import gui.shell.startup
+    from gui.shell.app import open_start_project
 
     ready = threading.Event()
     real = make_project(2, annotated=1)
@@ -21,8 +21,8 @@ def test_the_photo_list_says_the_sample_is_being_prepared(qtbot, window, make_pr
         ready.wait(20)
         return real
 
-    monkeypatch.setattr(gui.startup, "sample_project_path", lambda: real.with_name("sample.pinspect"))
-    monkeypatch.setattr(gui.startup, "ensure_sample", slow_sample)
+    monkeypatch.setattr(gui.shell.startup, "sample_project_path", lambda: real.with_name("sample.pinspect"))
+    monkeypatch.setattr(gui.shell.startup, "ensure_sample", slow_sample)
     open_start_project(window, [])  # no last project: the sample
     hint = window.browser.empty_hint
     qtbot.waitUntil(lambda: "3 of 12" in hint.text(), timeout=5000)

@@ -41,7 +41,7 @@ def test_keyboard_shortcuts_list_only_real_keys(qtbot, window):
 
 
 def test_the_delete_category_warning_is_readable_in_the_light_theme(qtbot, window, make_project):
-    from gui.theme import apply_theme
+    from gui.shell.theme import apply_theme
 
     apply_theme(QApplication.instance(), "light")
     open_project(qtbot, window, make_project(1, annotated=1))

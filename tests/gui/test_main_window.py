@@ -273,7 +273,7 @@ def test_a_missing_photo_is_a_message_and_the_window_goes_on(qtbot, window, make
 def test_an_exception_in_a_slot_becomes_a_report_not_a_crash(qtbot, window):
     import sys
 
-    from gui.error_reporter import install_excepthook
+    from gui.shell.error_reporter import install_excepthook
 
     previous = sys.excepthook
     install_excepthook(window.reporter)
@@ -289,7 +289,7 @@ def test_an_exception_in_a_slot_becomes_a_report_not_a_crash(qtbot, window):
 
 
 def test_preferences_and_window_geometry_are_restored(qtbot, prefs, make_project):
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
     first = MainWindow(prefs, show_error_dialogs=False)
     qtbot.addWidget(first)
@@ -335,10 +335,10 @@ def test_a_large_photo_loads_in_the_background_preview_first(qtbot, window, tmp_
 @pytest.mark.slow
 def test_first_start_opens_the_sample_project_and_later_starts_the_last_one(qtbot, window, tmp_path, monkeypatch,
                                                                            make_project):
-    from gui.app import open_start_project
+    from gui.shell.app import open_start_project
 
     sample = tmp_path / "appdata" / "sample" / "Sample.pinspect"
-    monkeypatch.setattr("gui.startup.sample_project_path", lambda: sample)
+    monkeypatch.setattr("gui.shell.startup.sample_project_path", lambda: sample)
     with qtbot.waitSignal(window.photo.documentReady, timeout=30_000):
         open_start_project(window, [])
     assert sample.exists() and window.session.project.path == sample
@@ -347,7 +347,7 @@ def test_first_start_opens_the_sample_project_and_later_starts_the_last_one(qtbo
     # next start: the most recent project, here one opened after the sample
     other = make_project(1)
     open_project(qtbot, window, other)
-    from gui.startup import choose_start_project
+    from gui.shell.startup import choose_start_project
 
     assert choose_start_project([], window.prefs) == (other, False)
     assert choose_start_project([str(sample)], window.prefs) == (sample, False)
@@ -383,7 +383,7 @@ def test_import_and_export_dialogs_run_in_the_background(qtbot, window, make_pro
 
 def test_a_read_only_project_is_shown_but_not_edited(qtbot, window, make_project, monkeypatch):
     path = make_project(1, annotated=1)
-    monkeypatch.setattr("gui.main_window.QMessageBox.information", lambda *a, **k: None)
+    monkeypatch.setattr("gui.shell.main_window.QMessageBox.information", lambda *a, **k: None)
     with Project.open(path):  # another instance holds it: the window gets it read-only
         doc = open_project(qtbot, window, path)
         assert window.session.read_only and doc.read_only
@@ -403,7 +403,7 @@ def test_a_read_only_project_is_shown_but_not_edited(qtbot, window, make_project
 
 def test_the_panels_added_by_the_model_and_measure_parts_keep_their_layout(qtbot, prefs):
     """The saved layout is restored after every panel exists: a closed Models panel stays closed."""
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
     first = MainWindow(prefs, show_error_dialogs=False)
     qtbot.addWidget(first)

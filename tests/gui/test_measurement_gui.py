@@ -144,7 +144,7 @@ def test_typed_scale_and_removing_it(qtbot, window, make_project):
 
 def test_a_read_only_project_refuses_the_scale_with_a_reason(qtbot, window, make_project, monkeypatch):
     path = make_project(1, annotated=1)
-    monkeypatch.setattr("gui.main_window.QMessageBox.information", lambda *a, **k: None)
+    monkeypatch.setattr("gui.shell.main_window.QMessageBox.information", lambda *a, **k: None)
     with qtbot.waitSignal(window.photo.documentReady, timeout=10_000):
         window.session.adopt(Project.open(path, read_only=True))
     ui = measured(qtbot, window)

@@ -86,7 +86,7 @@ def test_locate_from_the_photo_menu_refuses_another_photo_with_a_reason(qtbot, w
 
 def test_any_file_not_found_error_says_moved_not_incomplete(tmp_path):
     from core.errors import BadImageError
-    from gui.error_reporter import describe
+    from gui.shell.error_reporter import describe
 
     report = describe(BadImageError("file not found", tmp_path / "IMG_0042.jpg"), "predict the photo")
     assert "complete photo" not in report.hint and "moved" in report.hint

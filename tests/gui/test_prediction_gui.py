@@ -348,7 +348,7 @@ def test_the_training_panels_active_model_is_followed(qtbot, window, tmp_path, c
 def test_read_only_projects_evaluate_without_writing_and_a_bad_model_stops_the_evaluation(
         qtbot, window, tmp_path, checkpoint, monkeypatch):
     path = make_model_project(tmp_path / "p", checkpoint)
-    monkeypatch.setattr("gui.main_window.QMessageBox.information", lambda *a, **k: None)
+    monkeypatch.setattr("gui.shell.main_window.QMessageBox.information", lambda *a, **k: None)
     with Project.open(path):  # another window holds it: this one gets it read-only
         open_project(qtbot, window, path)
         ui = window.prediction

@@ -9,7 +9,7 @@ CODE = """
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {root!r})
-import gui  # applies gui.qt_guard when needed
+import gui  # applies gui.shell.qt_guard when needed
 from PySide6.QtCore import QObject
 o = QObject()
 for _ in range(300_000):  # far more void calls than None has references after start-up (~15,000)
@@ -25,7 +25,7 @@ def test_three_hundred_thousand_void_qt_calls_do_not_abort_the_process():
 
 
 def test_the_guard_is_applied_exactly_when_pyside_drops_references():
-    import gui.qt_guard as guard
+    import gui.shell.qt_guard as guard
 
     leaking = guard.leaks_none()
     assert guard.protect_none() == (leaking and sys.version_info < (3, 12))

@@ -32,7 +32,7 @@ def test_file_open_on_the_open_project_is_a_no_op_too(qtbot, window, make_projec
     path = make_project(1, annotated=1)
     open_project(qtbot, window, path)
     project = window.session.project
-    monkeypatch.setattr("gui.project_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr("gui.shell.project_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), ""))
     window.actions.a["open"].trigger()
     qtbot.wait(300)
     assert window.session.project is project and not window.session.read_only

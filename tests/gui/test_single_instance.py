@@ -13,9 +13,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from core.project import Project
-from gui.project_session import ProjectSession
-from gui.single_instance import (OtherInstance, ProjectBeacon, already_open_message, ask_running_instance, hand_over,
-                                 server_name)
+from gui.session.project_session import ProjectSession
+from gui.shell.single_instance import (OtherInstance, ProjectBeacon, already_open_message, ask_running_instance,
+                                       hand_over, server_name)
 from gui.workers.base import TaskRunner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +111,7 @@ HOLDER = textwrap.dedent("""
     import sys
     from PySide6.QtWidgets import QApplication, QWidget
     from core.project import Project
-    from gui.single_instance import ProjectBeacon
+    from gui.shell.single_instance import ProjectBeacon
 
     app = QApplication([])
     project = Project.open(sys.argv[1])

@@ -22,8 +22,8 @@ files = write_photos(tmp / "photos", 2, 96, 64)
 with Project.create(tmp / "p.pinspect") as project:
     project.images.add_files(files)
     project.models.add("a model", checkpoint=None, config={}, categories=project.categories.get())
-from gui.settings import Preferences
-from gui.main_window import MainWindow
+from gui.shell.settings import Preferences
+from gui.shell.main_window import MainWindow
 w = MainWindow(Preferences(QSettings(str(tmp / "prefs.ini"), QSettings.Format.IniFormat)), show_error_dialogs=False)
 w.show()
 w.project_actions.open_path(tmp / "p.pinspect")

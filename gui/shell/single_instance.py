@@ -251,7 +251,7 @@ def confirm_already_open(project_path: Path, other: OtherInstance) -> bool:
 
 
 def project_argument(argv: list[str]) -> Path | None:
-    """The project file named on the command line (the same rule as ``gui.startup``)."""
+    """The project file named on the command line (the same rule as ``gui.shell.startup``)."""
     return next((Path(a) for a in argv if a.endswith(PROJECT_SUFFIX)), None)
 
 

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core.project import PROJECT_SUFFIX
 from core.formats.detect import DATASET_NAMES, DropContents, classify
-from gui.error_reporter import ErrorReporter
-from gui.project_session import ProjectSession
-from gui.settings import Preferences
-from gui.status_bar import StatusBar
+from gui.shell.error_reporter import ErrorReporter
+from gui.session.project_session import ProjectSession
+from gui.shell.settings import Preferences
+from gui.shell.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ProjectActions(QObject):
     def open_path(self, path: Path) -> None:
         if self._is_open(path):
             # Opening the file again would meet this window's own lock and fall back to read-only.
-            from gui.single_instance import bring_forward
+            from gui.shell.single_instance import bring_forward
 
             bring_forward(self.window)
             self.notice.emit(f"{Path(path).name} is already open in this window.")

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from gui.editing.autosave import FAILED, PENDING, SAVED, SAVING
-from gui.icons import bind
+from gui.shell.icons import bind
 from gui.workers.base import Task
 
 SAVE_TEXT = {SAVED: "All changes saved", PENDING: "Unsaved changes", SAVING: "Saving…",

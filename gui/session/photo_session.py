@@ -24,7 +24,7 @@ from gui.canvas.photo_view import PhotoView
 from gui.editing.autosave import Autosaver
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
-from gui.project_session import ProjectSession
+from gui.session.project_session import ProjectSession
 from gui.workers.photo_loader import LoadedAnnotation, LoadedPhoto, PhotoLoader
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 from core.project import PROJECT_SUFFIX
-from gui.settings import Preferences
+from gui.shell.settings import Preferences
 
 log = logging.getLogger(__name__)
 

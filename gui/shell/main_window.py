@@ -16,23 +16,23 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QUndoView, QWidget
 
 from core.panoptic import PanopticAnnotation
-from gui.actions import WindowActions
+from gui.shell.actions import WindowActions
 from gui.canvas.labels_item import LabelsItem
 from gui.canvas.photo_view import PhotoView
 from gui.editing.autosave import Autosaver
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
 from gui.editing.tool_settings import ToolSettings
-from gui.error_reporter import ErrorReporter
-from gui.photo_session import PhotoSession
-from gui.project_actions import ProjectActions
-from gui.project_session import ProjectSession
-from gui.settings import Preferences
-from gui.status_bar import StatusBar
+from gui.shell.error_reporter import ErrorReporter
+from gui.session.photo_session import PhotoSession
+from gui.shell.project_actions import ProjectActions
+from gui.session.project_session import ProjectSession
+from gui.shell.settings import Preferences
+from gui.shell.status_bar import StatusBar
 from gui.views.category_panel import CategoryPanel
 from gui.views.photo_browser import PhotoBrowser
 from gui.views.segment_panel import SegmentPanel
-from gui.window_state import WindowState
+from gui.shell.window_state import WindowState
 from gui.workers.base import TaskRunner
 from gui.workers.photo_loader import PhotoLoader
 from gui.workers.thumbnails import ThumbnailProvider
@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
-            from gui import icons
+            from gui.shell import icons
 
             icons.refresh()
             self.segments_panel.rebuild()  # its row icons are made per row

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gui.canvas.colour_table import OverlayStyle
-from gui.settings import Preferences
+from gui.shell.settings import Preferences
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
 
 class WindowState:

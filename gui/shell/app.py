@@ -41,15 +41,15 @@ def setup_logging() -> Path | None:
 def create_app(argv: list[str]):
     from PySide6.QtWidgets import QApplication
 
-    from gui.settings import Preferences
-    from gui.theme import apply_theme
+    from gui.shell.settings import Preferences
+    from gui.shell.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     assert isinstance(app, QApplication), "a QCoreApplication exists already: the GUI needs a QApplication"
     app.setApplicationName("Panoptic Inspector")
     app.setOrganizationName("PanopticInspector")
     app.setApplicationDisplayName("Panoptic Inspector")
-    from gui.desktop_integration import apply_identity
+    from gui.shell.desktop_integration import apply_identity
 
     apply_identity(app)
     apply_theme(app, os.environ.get("PANOPTIC_THEME") or Preferences().get_str("view/theme", "system"))
@@ -59,8 +59,8 @@ def create_app(argv: list[str]):
 def open_start_project(window, argv: list[str]) -> None:
     """Open the project named on the command line, the last one, or the sample (made in the
     background the first time)."""
-    from gui import startup
-    from gui.startup import choose_start_project
+    from gui.shell import startup
+    from gui.shell.startup import choose_start_project
 
     path, is_sample = choose_start_project(argv, window.prefs)
     if path is None:
@@ -98,10 +98,10 @@ def run_app(argv: list[str]) -> int:
         return 2
     app = create_app(argv)
     setup_logging()
-    from gui.desktop_integration import ProjectOpenFilter
-    from gui.error_reporter import install_excepthook
-    from gui.main_window import MainWindow
-    from gui.single_instance import ProjectBeacon, hand_over
+    from gui.shell.desktop_integration import ProjectOpenFilter
+    from gui.shell.error_reporter import install_excepthook
+    from gui.shell.main_window import MainWindow
+    from gui.shell.single_instance import ProjectBeacon, hand_over
 
     # A project already open in another window of ours: bring that one forward instead of
     # opening the same file twice (the store would open read-only here).

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QToolButton, 
 from core.assist.region import MAX_TOLERANCE, MIN_TOLERANCE
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
-from gui.icons import bind
-from gui.theme import DARK, LIGHT, SYSTEM, apply_theme
+from gui.shell.icons import bind
+from gui.shell.theme import DARK, LIGHT, SYSTEM, apply_theme
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.shell.main_window import MainWindow
 
 
 def _action(parent, text: str, slot: Callable | None = None, shortcut=None, ic: str | None = None,
