@@ -115,6 +115,12 @@ def run_app(argv: list[str]) -> int:
     close_on_signals(window)
     window.show()
     open_start_project(window, argv)
+    # Everything made so far (Qt wrappers, the libraries' module objects) lives as long as the
+    # program: out of the cyclic collector's reach, a full collection later walks only what the
+    # session makes, instead of stopping the GUI thread for a pass over every start-up object.
+    import gc
+
+    gc.freeze()
     return app.exec()
 
 
