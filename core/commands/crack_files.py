@@ -91,7 +91,7 @@ def pair_folders(photos: Path, masks: Path) -> tuple[list[tuple[Path, Path]], li
     Returns:
         ``(pairs, problems)``: photo/mask pairs in name order, and photos without a mask.
     """
-    from core.formats.common import norm_key
+    from core.formats.paths import norm_key
     from core.formats.mask_folder import MASK_SUFFIXES, list_images
 
     def key(p: Path, root: Path) -> str:

@@ -45,7 +45,7 @@ def print_plan(lines: list[str], skipped: list[str]) -> None:
 def project_plan(project_path: Path, run, replace_existing: bool) -> list[str]:
     """Lines saying what importing ``run`` (an ``ImportRun``, consumed here) into the project
     would add, keep and skip; the project is only read."""
-    from core.formats.common import ImportItem
+    from core.formats.records import ImportItem
     from core.project import Project
 
     if not project_path.exists():

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from core.formats.class_mapping import ClassMapping, load_class_mapping, parse_class_option
 from core.formats.coco_instances import export_coco_instances, import_coco_instances
 from core.formats.coco_panoptic import export_coco_panoptic, import_coco_panoptic
-from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportReport, ImportRun,
-                                 records_from_import)
+from core.formats.records import ExportRecord, ImportItem, ImportProblem, ImportReport, records_from_import
+from core.formats.import_run import ImportRun
 from core.formats.export import AtomicFolder, ExportSummary, split_ids
 from core.formats.labelme import import_labelme
 from core.formats.mask_folder import MaskFolderOptions, import_mask_folder

@@ -22,8 +22,10 @@ import numpy as np
 from core.categories import Category, CategorySet
 from core.errors import AnnotationError, CategoryError, DatasetError
 from core.formats.build import SMALLER_ON_TOP, Instance, from_instances
-from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job, bad_image_entry,
-                                 check_size, guess_images_dir, is_coco_id, norm_key)
+from core.formats.records import ExportRecord, ImportItem, ImportProblem, ImportResult
+from core.formats.import_run import ImportRun, Job
+from core.formats.checks import bad_image_entry, check_size, is_coco_id
+from core.formats.paths import guess_images_dir, norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask

@@ -21,8 +21,10 @@ from core.categories import CategorySet
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import SegStats
 from core.formats.coco_panoptic_io import load_coco_panoptic_json
-from core.formats.common import (ExportRecord, ImportItem, ImportProblem, ImportResult, ImportRun, Job, bad_image_entry,
-                                 check_size, guess_images_dir, is_coco_id, norm_key)
+from core.formats.records import ExportRecord, ImportItem, ImportProblem, ImportResult
+from core.formats.import_run import ImportRun, Job
+from core.formats.checks import bad_image_entry, check_size, is_coco_id
+from core.formats.paths import guess_images_dir, norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.idpng import check_png_size, encode_ids, read_ids

@@ -34,7 +34,8 @@ import numpy as np
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
 from core.formats.build import SegStats, canonical, check_consistent, segment_table
-from core.formats.common import ExportRecord, default_workers, ordered_map
+from core.formats.records import ExportRecord
+from core.formats.parallel import default_workers, ordered_map
 from core.progress import CancelFlag, ProgressFn
 from core.imageio import encode_jpeg, load_image, verify_image
 from core.panoptic import PanopticAnnotation

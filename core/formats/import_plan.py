@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import CancelledError
-from core.formats.common import ImportItem, ImportReport, ImportRun
+from core.formats.records import ImportItem, ImportReport
+from core.formats.import_run import ImportRun
 from core.progress import CancelFlag
 
 if TYPE_CHECKING:

@@ -27,8 +27,10 @@ import numpy as np
 from core.categories import CategorySet, default_categories
 from core.errors import AnnotationError, BadImageError, DatasetError
 from core.formats.build import LATER_ON_TOP, Instance, from_instances
-from core.formats.common import (ImportItem, ImportProblem, ImportResult, ImportRun, Job, check_size, fill_category_id,
-                                 norm_key)
+from core.formats.records import ImportItem, ImportProblem, ImportResult
+from core.formats.import_run import ImportRun, Job
+from core.formats.checks import check_size, fill_category_id
+from core.formats.paths import norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.imageio import image_info_from_bytes, special_file_reason, verify_image
 

@@ -28,8 +28,10 @@ import numpy as np
 from core.errors import AnnotationError, DatasetError
 from core.formats.build import IGNORE, from_class_map
 from core.formats.class_mapping import ClassMapping
-from core.formats.common import (ImportItem, ImportProblem, ImportResult, ImportRun, Job, check_size, fill_category_id,
-                                 norm_key)
+from core.formats.records import ImportItem, ImportProblem, ImportResult
+from core.formats.import_run import ImportRun, Job
+from core.formats.checks import check_size, fill_category_id
+from core.formats.paths import norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.imageio import ImageInfo, is_image_file, special_file_reason, verify_image
 

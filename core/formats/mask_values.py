@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import AnnotationError, CancelledError, DatasetError, InspectorError
-from core.formats.common import ImportProblem, ImportResult, norm_key
+from core.formats.records import ImportProblem, ImportResult
+from core.formats.paths import norm_key
 from core.formats.mask_folder import _binary_index, list_images, read_label_image
 from core.imageio import ImageInfo
 from core.progress import CancelFlag, ProgressFn

@@ -28,7 +28,8 @@ import numpy as np
 
 from core.categories import CategorySet
 from core.errors import CategoryError, InspectorError, ProjectError
-from core.formats.common import ExportRecord, ImportItem, ImportProblem, ImportRun
+from core.formats.records import ExportRecord, ImportItem, ImportProblem
+from core.formats.import_run import ImportRun
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import ExportSummary
 from core.panoptic import PanopticAnnotation

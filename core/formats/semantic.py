@@ -18,7 +18,7 @@ import numpy as np
 from core.categories import CategorySet
 from core.errors import DatasetError
 from core.formats.class_mapping import ClassMapping
-from core.formats.common import ExportRecord
+from core.formats.records import ExportRecord
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 

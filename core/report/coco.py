@@ -2,7 +2,7 @@
 
 Layouts found: ours and panopticapi's (``panoptic_<split>.json`` + ``panoptic_<split>/`` PNGs)
 and the synthetic generator's (``panoptic.json``, ``panoptic/``, ``images/``); photos are looked
-for as ``core.formats.common.guess_images_dir`` does unless ``images_dir`` is given. A dataset has
+for as ``core.formats.paths.guess_images_dir`` does unless ``images_dir`` is given. A dataset has
 no calibration: one scale may be given for every photo. Files whose segments carry a ``score``
 are treated as model predictions.
 """
@@ -42,7 +42,7 @@ def report_from_coco(path: str | Path, *, images_dir: str | Path | None = None,
     Raises:
         DatasetError: no JSON found, malformed JSON, or JSON files with different categories.
     """
-    from core.formats.common import guess_images_dir
+    from core.formats.paths import guess_images_dir
 
     photos: list[ReportPhoto] = []
     categories: CategorySet | None = None

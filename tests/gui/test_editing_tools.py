@@ -192,7 +192,7 @@ def test_segment_operations_keep_a_valid_panoptic_annotation(qtbot, window, edit
     from panopticapi.evaluation import pq_compute
 
     from core.formats import export_coco_panoptic
-    from core.formats.common import ExportRecord
+    from core.formats.records import ExportRecord
 
     doc, view = editing, window.view
     key(qtbot, window, Qt.Key.Key_V)                    # select tool

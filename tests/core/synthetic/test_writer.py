@@ -11,7 +11,7 @@ import pytest
 from core.categories import default_categories
 from core.errors import CancelledError, DatasetError
 from core.formats import import_coco_panoptic
-from core.formats.common import ImportItem
+from core.formats.records import ImportItem
 from core.imageio import load_image
 from core.synthetic import generate_sample, image_seed
 from core.synthetic.writer import SizeRange, parse_size_spec, size_for, write_coco_dataset
