@@ -13,7 +13,7 @@ import numpy as np
 from core.errors import AnnotationError
 from core.measure.photo_cracks import WidthCache, widths_with_reference
 from core.measure.roles import Role
-from core.measure.table import Measurement
+from core.measure.measurement import Measurement
 from core.progress import CancelFlag
 
 #: Widths read on crops before: the window measures a photo again after every edit, and most

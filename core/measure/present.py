@@ -1,6 +1,7 @@
 """Presenting measurements: numbers, tooltips, the measurements table's columns, clipboard text.
 
-Only formatting lives here; the figures come from ``table.py`` (``Measurement``).
+Only formatting lives here; the figures come from ``segments.py`` (``Measurement``, ``measurement.py``),
+and CSV/JSON records (``measurement_record``) round them for files.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from core.calibration import AREA_UNITS, UNIT_PX
 from core.measure.exposure import WidthLimit, compare_measurement, verdict_text
 from core.measure.roles import Role
-from core.measure.table import Measurement
+from core.measure.measurement import Measurement
 
 
 def format_number(x: float | None) -> str:
@@ -103,7 +104,7 @@ def column_titles(unit: str) -> list[str]:
 
 def table_row(m: Measurement) -> list:
     """Raw values (numbers for sorting, None when not applicable) in ``TABLE_COLUMNS`` order."""
-    rec = m.as_record()
+    rec = measurement_record(m)
     return [rec[key] if key != "category" else m.category_name for key, _, _ in TABLE_COLUMNS]
 
 
@@ -114,3 +115,45 @@ def to_tsv(measurements: Sequence[Measurement]) -> str:
     for m in measurements:
         lines.append("\t".join("" if v is None else str(v) for v in table_row(m)))
     return "\n".join(lines) + "\n"
+
+
+#: Keys of ``measurement_record`` in order: the CSV's columns after photo and source.
+RECORD_COLUMNS: tuple[str, ...] = (
+    "label", "segment_id", "category_id", "category", "role", "isthing", "iscrowd", "score", "segment_source", "unit",
+    "length", "max_width", "mean_width", "width", "width_spread", "width_method", "width_low", "width_high",
+    "orientation_deg", "area_unit", "area", "area_share_percent", "equivalent_diameter", "major_axis", "bbox_width",
+    "bbox_height", "bbox_x_px", "bbox_y_px", "bbox_w_px", "bbox_h_px", "length_px", "max_width_px", "mean_width_px",
+    "width_px", "width_spread_px", "width_low_px", "width_high_px", "mask_width_px", "area_px", "mm_per_pixel",
+)
+
+
+def measurement_record(m: Measurement) -> dict:
+    """Plain JSON/CSV values, every figure beside its unit; pixel figures kept as well."""
+    r = _round
+    return {
+        "label": m.label, "segment_id": m.segment_id, "category_id": m.category_id,
+        "category": m.category_name, "role": m.role.value, "isthing": int(m.isthing),
+        "iscrowd": int(m.iscrowd), "score": None if m.score is None else round(m.score, 4),
+        "segment_source": m.source, "unit": m.unit,
+        "length": r(m.length), "max_width": r(m.max_width), "mean_width": r(m.mean_width),
+        "width": r(m.width), "width_spread": r(m.width_spread), "width_method": m.width_method,
+        "width_low": r(m.width_low), "width_high": r(m.width_high),
+        "orientation_deg": None if m.orientation_deg is None else round(m.orientation_deg, 1),
+        "area_unit": m.area_unit, "area": r(m.area),
+        "area_share_percent": round(100.0 * m.area_share, 4),
+        "equivalent_diameter": r(m.equivalent_diameter), "major_axis": r(m.major_axis),
+        "bbox_width": r(m.bbox_size[0]), "bbox_height": r(m.bbox_size[1]),
+        "bbox_x_px": m.bbox_px[0], "bbox_y_px": m.bbox_px[1],
+        "bbox_w_px": m.bbox_px[2], "bbox_h_px": m.bbox_px[3],
+        "length_px": r(m.length_px), "max_width_px": r(m.max_width_px),
+        "mean_width_px": r(m.mean_width_px), "width_px": r(m.width_px),
+        "width_spread_px": r(m.width_spread_px), "width_low_px": r(m.width_low_px),
+        "width_high_px": r(m.width_high_px), "mask_width_px": r(m.mask_width_px),
+        "area_px": m.area_px,
+        "mm_per_pixel": m.mm_per_pixel,
+    }
+
+
+def _round(x: float | None) -> float | None:
+    """Six significant figures: plenty for pixels and millimetres, short in a CSV."""
+    return None if x is None else float(f"{x:.6g}")

@@ -1,6 +1,6 @@
 """The CSV of a report: one row per segment of every photo, every figure beside its unit.
 
-Columns: ``photo``, ``source`` then ``Measurement.as_record()`` (``unit`` says mm or px for
+Columns: ``photo``, ``source`` then ``core.measure.present.measurement_record`` (``unit`` says mm or px for
 every length column, ``area_unit`` mm² or px² for ``area``; pixel figures are repeated in the
 ``*_px`` columns so a later calibration needs no re-measuring). Empty cells: not applicable.
 Written atomically in UTF-8 with a byte-order mark, which spreadsheet programs need to read
@@ -15,7 +15,8 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from core.atomic import atomic_open
-from core.measure.table import RECORD_COLUMNS, PhotoMeasurements
+from core.measure.present import RECORD_COLUMNS, measurement_record
+from core.measure.totals import PhotoMeasurements
 
 #: Columns before the measurement record.
 LEAD_COLUMNS = ("photo", "source")
@@ -35,7 +36,7 @@ def write_csv(path: str | Path, photos: Sequence[PhotoMeasurements]) -> Path:
         writer.writerow(columns)
         for p in photos:
             for m in p.measurements:
-                rec = m.as_record()
+                rec = measurement_record(m)
                 row = [p.name, p.source] + ["" if rec[c] is None else rec[c] for c in RECORD_COLUMNS]
                 writer.writerow(row)
     return path

@@ -18,7 +18,8 @@ from core.calibration import AREA_UNITS
 from core.measure.roles import Role
 from core.measure.exposure import WidthLimit, compare_measurement, verdict_text
 from core.measure.present import WIDTH_METHOD_SHORT, format_number
-from core.measure.table import CategoryTotal, Measurement, PhotoMeasurements
+from core.measure.totals import CategoryTotal, PhotoMeasurements
+from core.measure.measurement import Measurement
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo
 from core.report.provenance import NO_DEFECTS
 

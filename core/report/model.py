@@ -15,7 +15,7 @@ import numpy as np
 
 from core.calibration import Calibration
 from core.measure.exposure import WidthLimit
-from core.measure.table import CategoryTotal, PhotoMeasurements
+from core.measure.totals import CategoryTotal, PhotoMeasurements
 from core.panoptic import PanopticAnnotation
 
 SOURCE_ANNOTATION, SOURCE_PREDICTION = "annotation", "prediction"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.categories import CategorySet
-from core.measure.table import Measurement
+from core.measure.measurement import Measurement
 from core.overlay import ink_colour
 from core.panoptic import PanopticAnnotation
 

@@ -29,7 +29,8 @@ from core.errors import CancelledError, InspectorError
 from core.measure.exposure import ABOVE, compare_measurement, verdict_text
 from core.measure.present import WIDTH_METHOD_SHORT, format_number
 from core.measure.roles import Role
-from core.measure.table import PhotoMeasurements, at_threshold, measure_annotation, summarize
+from core.measure.totals import PhotoMeasurements, summarize
+from core.measure.segments import at_threshold, measure_annotation
 from core.report.exif import PhotoExif, read_exif
 from core.report.model import SOURCE_NONE, SOURCE_PREDICTION, ReportInfo, ReportPhoto
 from core.report.provenance import NO_DEFECTS, empty_result_text

@@ -23,7 +23,8 @@ import numpy as np
 from core.atomic import atomic_open
 from core.categories import CategorySet
 from core.errors import CancelledError, InspectorError
-from core.measure.table import PhotoMeasurements, at_threshold, measure_annotation, summarize
+from core.measure.totals import PhotoMeasurements, summarize
+from core.measure.segments import at_threshold, measure_annotation
 from core.progress import CancelFlag, ProgressFn
 from core.report import html_report
 from core.report.csv_report import write_csv

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from core.categories import default_categories
-from core.measure import calibration_from_gsd, format_measurement, measure_annotation, measure_segment, to_tsv
+from core.measure import (calibration_from_gsd, format_measurement, measure_annotation, measure_segment,
+                          measurement_record, to_tsv)
 from core.panoptic import PanopticAnnotation, Segment
 from core.report import ReportPhoto, write_report
 from core.synthetic.thin_crack import render_crack
@@ -48,7 +49,7 @@ def test_units_tooltip_and_clipboard_carry_the_width(cracked_photo):
     cal = calibration_from_gsd(0.2)
     m = {m.segment_id: m for m in measure_annotation(ann, default_categories(), cal, image=rgb)}[1]
     assert m.width == pytest.approx(0.2 * m.width_px) and m.width_spread == pytest.approx(0.2 * m.width_spread_px)
-    rec = m.as_record()
+    rec = measurement_record(m)
     assert rec["width_method"] == "profile-ref" and rec["width"] == pytest.approx(m.width, rel=1e-5)
     tip = format_measurement(m)
     assert "width 0.2" in tip and "along it (read from the photo, interior contrast from its wider cracks)" in tip

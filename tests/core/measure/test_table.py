@@ -8,7 +8,8 @@ from core.categories import default_categories
 from core.errors import AnnotationError, CancelledError
 from core.measure import (PhotoMeasurements, Role, calibration_from_line, format_measurement, measure_annotation,
                           measure_segment, summarize, to_tsv)
-from core.measure.table import RECORD_COLUMNS, segment_boxes
+from core.measure.present import RECORD_COLUMNS, measurement_record
+from core.measure.segments import segment_boxes
 from core.panoptic import PanopticAnnotation, Segment
 
 
@@ -57,7 +58,7 @@ def test_units_without_and_with_calibration(photo):
     assert mm.area == pytest.approx(0.0625 * plain.area_px)
     assert mm.bbox_size == pytest.approx((50, 0.75))
     assert plain.with_calibration(cal) == mm
-    rec = mm.as_record()
+    rec = measurement_record(mm)
     assert rec["unit"] == "mm" and rec["area_unit"] == "mm²" and rec["length_px"] == pytest.approx(plain.length_px)
     assert tuple(rec) == RECORD_COLUMNS
 
