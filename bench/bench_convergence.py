@@ -26,7 +26,20 @@ cpu_fast           + learning rate 5e-4 everywhere, warm-up, cosine decay by tim
 no_masked_attn     cpu_fast without masked attention
 full_width         cpu_fast with the full-width ResNet-18 (64 channels) instead of 32
 size_384           cpu_fast trained at 384 px instead of 256-320
+points             cpu_fast with mask and dice losses on 1,536 importance-sampled points per mask,
+                   targets read at the input resolution (``ModelConfig.mask_loss_points``)
+cldice             cpu_fast + soft-clDice on crack masks (``ModelConfig.cldice_loss_coef`` 3)
+points_cldice      both
+lite0              ``cpu_lite0``: cpu_fast's decoder on EfficientNet-Lite0 ImageNet features
 =================  ===========================================================================
+
+Thin cracks: each row also has the crack class's PQ and its centreline F1 at 2 px
+(``core.evaluation.thin``), at the threshold with the best PQ.
+
+``--dataset uav75`` trains every variant on UAV75's 50 real training photos instead (imported as
+``bench.bench_real`` does, outside the repository) and evaluates on its 15 test photos.
+``--clock cpu`` counts the budget in CPU seconds per torch thread (``bench.budget``): on a
+shared machine every variant then gets the same computation whatever else runs.
 
 On a shared machine the other processes' load changes the images per second (printed with the
 load average); compare variants of the same run.
@@ -46,8 +59,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.budget import CLOCKS  # noqa: E402 (after the path set-up that lets the file run as a script)
+
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
-SIDE_STEPS = ("no_masked_attn", "full_width", "size_384")
+SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "points", "cldice", "points_cldice", "lite0")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -86,6 +101,12 @@ def variant(name: str):
         return fast_model.replace(backbone_width=64), fast_train, [("joint", 1.0)]
     if name == "size_384":
         return fast_model, fast_train.replace(min_size=384, max_size=384), [("joint", 1.0)]
+    thin = {"points": dict(mask_loss_points=1536), "cldice": dict(cldice_loss_coef=3.0),
+            "points_cldice": dict(mask_loss_points=1536, cldice_loss_coef=3.0)}
+    if name in thin:
+        return fast_model.replace(**thin[name]), fast_train, [("joint", 1.0)]
+    if name == "lite0":
+        return get_preset("cpu_lite0"), get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
     raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 
 
@@ -99,26 +120,30 @@ def make_data(folder: Path, n_train: int, n_val: int) -> tuple[Path, Path]:
     return train, val
 
 
-def child(name: str, minutes: float, train_dir: Path, val_dir: Path, out: Path, threads: int) -> dict:
-    """Train one variant for ``minutes`` and evaluate its last checkpoint; returns the figures."""
+def child(name: str, minutes: float, train_dir: Path, val_dir: Path, out: Path, threads: int,
+          clock: str = "wall") -> dict:
+    """Train one variant for ``minutes`` of ``clock`` and evaluate its last checkpoint; returns the figures."""
     import torch
 
+    from bench.budget import budget_clock
     from core.data.sources import coco_panoptic_source
     from core.training import Trainer
 
     if threads:
         torch.set_num_threads(threads)
     model_cfg, train_cfg, stages = variant(name)
-    train_src, val_src = coco_panoptic_source(train_dir), coco_panoptic_source(val_dir)
+    train_src = coco_panoptic_source(train_dir)
     start = time.monotonic()
     steps = images = 0
     init = ""
     for i, (stage, share) in enumerate(stages):
+        start_from = dict(init_weights=init, init_kind="checkpoint") if init else dict(
+            init_kind=train_cfg.init_kind if train_cfg.init_kind == "auto" else "none")
         cfg = train_cfg.replace(stage=stage, epochs=1000, max_minutes=minutes * share, eval_every=0,
-                                init_weights=init, init_kind="checkpoint" if init else "none",
-                                device="cpu", seed=0)
+                                follow_budget=True, val_fraction=0.0, device="cpu", seed=0, **start_from)
         run_dir = out / f"{name}_{i}_{stage}"
-        trainer = Trainer(cfg, train_src, run_dir, model_config=model_cfg, overwrite=True)
+        trainer = Trainer(cfg, train_src, run_dir, model_config=model_cfg, overwrite=True,
+                          clock=budget_clock(clock, torch.get_num_threads()))
         summary = None
         for rec in trainer.run():
             if rec.kind == "summary":
@@ -127,30 +152,23 @@ def child(name: str, minutes: float, train_dir: Path, val_dir: Path, out: Path, 
         images += summary.steps * cfg.batch_size
         init = str(summary.last_checkpoint)
     train_s = time.monotonic() - start
-    figures = {"variant": name, "minutes": minutes, "train_s": round(train_s, 1), "steps": steps, "images": images,
-               "images_per_s": round(images / train_s, 2), "load": round(os.getloadavg()[0], 2)}
-    figures.update(evaluate(Path(init), val_src, train_cfg.eval_side))
+    figures = {"variant": name, "minutes": minutes, "clock": clock, "train_s": round(train_s, 1), "steps": steps,
+               "images": images, "images_per_s": round(images / train_s, 2), "load": round(os.getloadavg()[0], 2)}
+    figures.update(evaluate(Path(init), val_dir, train_cfg.eval_side, threads))
     return figures
 
 
-def evaluate(checkpoint: Path, val_src, size: int) -> dict:
-    """PQ of the checkpoint on the held-out photos at each of ``THRESHOLDS``; the best is kept."""
-    import torch
+def evaluate(checkpoint: Path, val_dir: Path, size: int, threads: int) -> dict:
+    """PQ (All / Things / Stuff, crack) and the crack centreline F1 of the checkpoint on the
+    held-out photos at the one of ``THRESHOLDS`` with the best PQ."""
+    from bench.bench_real import evaluate as evaluate_thresholds
 
-    from core.data import PanopticDataset, collate
-    from core.data.transforms import build_eval_transforms
-    from core.model import load_model_from_checkpoint
-    from core.training.evaluate import evaluate_pq
-
-    loaded = load_model_from_checkpoint(checkpoint, "cpu")
-    ds = PanopticDataset(val_src, build_eval_transforms(size), base_size=size, keep_gt=True)
-    loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
     best: dict = {}
-    for t in THRESHOLDS:
-        res = evaluate_pq(loaded.model, loaded.postprocessor, loader, loaded.categories, torch.device("cpu"),
-                          threshold=t)
-        row = {"threshold": t, "pq": 100 * res.all.pq, "pq_things": 100 * res.things.pq,
-               "pq_stuff": 100 * res.stuff.pq, "sq": 100 * res.all.sq, "rq": 100 * res.all.rq}
+    for t, f in evaluate_thresholds(checkpoint, val_dir, size, threads, THRESHOLDS).items():
+        crack = f["classes"].get("crack", {})
+        row = {"threshold": float(t), "pq": f["pq"], "pq_things": f["things"], "pq_stuff": f["stuff"],
+               "crack_pq": crack.get("pq", 0.0), "crack_f1": crack.get("cl_f1", 0.0),
+               "crack_tp_fp_fn": f"{crack.get('tp', 0)}/{crack.get('fp', 0)}/{crack.get('fn', 0)}"}
         if not best or row["pq"] > best["pq"]:
             best = row
     return {k: (round(v, 1) if isinstance(v, float) and k != "threshold" else v) for k, v in best.items()}
@@ -164,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held-out", type=int, default=60, help="generated held-out photos (default 60)")
     p.add_argument("--data", help="folder for the generated data (kept; default: a temporary folder)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: one per core)")
+    p.add_argument("--dataset", choices=("generated", "uav75"), default="generated",
+                   help="generated photos (default) or UAV75's real photos (../shared/datasets/uav75)")
+    p.add_argument("--clock", choices=CLOCKS, default="wall",
+                   help="budget in wall-clock seconds (default) or CPU seconds per torch thread (a shared machine)")
     p.add_argument("--json", help="write the rows as JSON here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -173,18 +195,27 @@ def main(argv: list[str] | None = None) -> int:
         variant(n)  # unknown names fail before any work
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(args.data) if args.data else Path(tmp) / "data"
-        train_dir, val_dir = make_data(data, args.train, args.held_out)
+        if args.dataset == "uav75":
+            from bench.bench_real import DEFAULT_DATA, import_uav75
+
+            if data.resolve().is_relative_to(ROOT):
+                p.error("--data must be outside the repository (UAV75 is GPL-3.0 and never goes into it)")
+            folders = import_uav75(DEFAULT_DATA, data / "uav75")
+            train_dir, val_dir = folders["train"], folders["test"]
+        else:
+            train_dir, val_dir = make_data(data, args.train, args.held_out)
         if args.child:
-            row = child(args.child, args.minutes, train_dir, val_dir, Path(args.out), args.threads)
+            row = child(args.child, args.minutes, train_dir, val_dir, Path(args.out), args.threads, args.clock)
             print("ROW " + json.dumps(row), flush=True)
             return 0
         rows = []
-        print(f"{len(names)} variants x {args.minutes:g} min on {args.train} photos, held-out {args.held_out}; "
-              f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        print(f"{len(names)} variants x {args.minutes:g} min ({args.clock} clock) on {args.dataset} photos "
+              f"({train_dir.name} / {val_dir.name}); load average {os.getloadavg()[0]:.2f}", flush=True)
         for name in names:
             cmd = [sys.executable, "-m", "bench.bench_convergence", "--child", name, "--minutes", str(args.minutes),
                    "--train", str(args.train), "--held-out", str(args.held_out), "--data", str(data),
-                   "--threads", str(args.threads), "--out", str(Path(tmp) / "runs")]
+                   "--threads", str(args.threads), "--out", str(Path(tmp) / "runs"), "--dataset", args.dataset,
+                   "--clock", args.clock]
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
             if proc.returncode or line is None:
@@ -194,17 +225,19 @@ def main(argv: list[str] | None = None) -> int:
             print(_format(rows[-1], rows[0]), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
-        print("\n| variant | steps | img/s | PQ | PQ things | PQ stuff | threshold |\n|---|---|---|---|---|---|---|")
+        print("\n| variant | steps | img/s | PQ | PQ things | PQ stuff | crack PQ (TP/FP/FN) | crack F1 | threshold |"
+              "\n|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['variant']} | {r['steps']} | {r['images_per_s']} | {r['pq']} | {r['pq_things']} | "
-                  f"{r['pq_stuff']} | {r['threshold']} |")
+                  f"{r['pq_stuff']} | {r['crack_pq']} ({r['crack_tp_fp_fn']}) | {r['crack_f1']} | {r['threshold']} |")
     return 0
 
 
 def _format(row: dict, base: dict) -> str:
     gain = f", {row['pq'] - base['pq']:+.1f} vs {base['variant']}" if row is not base else ""
     return (f"{row['variant']:>15}: PQ {row['pq']:5.1f} (things {row['pq_things']:5.1f}, stuff {row['pq_stuff']:5.1f}) "
-            f"at {row['threshold']}{gain}; {row['steps']} steps, {row['images_per_s']} img/s, "
+            f"at {row['threshold']}{gain}; crack PQ {row['crack_pq']:4.1f} ({row['crack_tp_fp_fn']}), "
+            f"F1 {row['crack_f1']:4.1f}; {row['steps']} steps, {row['images_per_s']} img/s, "
             f"{row['train_s']:.0f} s, load {row['load']}")
 
 

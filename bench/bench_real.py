@@ -100,8 +100,11 @@ def train_config(init: str, minutes: float, threads: int):
     raise ValueError(f"unknown start {init!r}; known: {', '.join(INITS)}")
 
 
-def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int) -> dict:
-    """Figures of a checkpoint on the test split at each of ``THRESHOLDS``."""
+def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
+             thresholds: tuple[float, ...] = THRESHOLDS) -> dict:
+    """Figures of a checkpoint on the COCO panoptic folder ``test_dir`` at each of ``thresholds``
+    (keys: the thresholds as strings): PQ All / Things / Stuff, per class PQ, RQ, TP/FP/FN and
+    for thin classes the centreline precision / recall / F1 at 2 px (percent)."""
     import torch
 
     from core.data import PanopticDataset, coco_panoptic_source, collate
@@ -115,7 +118,7 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int) -> dict:
     ds = PanopticDataset(coco_panoptic_source(test_dir), build_eval_transforms(size), base_size=size, keep_gt=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
     out = {}
-    for t in THRESHOLDS:
+    for t in thresholds:
         res = evaluate_pq(loaded.model, loaded.postprocessor, loader, loaded.categories, torch.device("cpu"),
                           threshold=t)
         row = {"pq": 100 * res.all.pq, "things": 100 * res.things.pq, "stuff": 100 * res.stuff.pq,

@@ -73,9 +73,20 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
                                 giou_coef=config.giou_loss_coef, mask_coef=config.mask_loss_coef,
                                 dice_coef=config.dice_loss_coef, eos_coef=config.eos_coef,
                                 focal_alpha=config.focal_alpha, focal_gamma=config.focal_gamma, matcher=matcher,
-                                mask_loss=config.mask_loss, mask_loss_stride=config.mask_loss_stride)
+                                mask_loss=config.mask_loss, mask_loss_stride=config.mask_loss_stride,
+                                mask_loss_points=config.mask_loss_points, cldice_coef=config.cldice_loss_coef,
+                                thin_classes=_thin_classes(categories))
     postprocessor = PanopticPostProcessor(num_classes, categories)
     return model, criterion, postprocessor
+
+
+def _thin_classes(categories: CategorySet | None) -> frozenset[int]:
+    """Class indices (positions in ``categories``) of thin structures; none without categories."""
+    if categories is None:
+        return frozenset()
+    from core.measure.roles import is_thin
+
+    return frozenset(i for i, c in enumerate(categories) if is_thin(c))
 
 
 def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> nn.Module:

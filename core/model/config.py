@@ -55,6 +55,12 @@ class ModelConfig:
         mask_loss_stride: 1 compares masks at the input resolution (predictions upsampled, as
             published); 4 at the prediction's own stride-4 grid (targets area-averaged), 16x
             fewer pixels.
+        mask_loss_points: 0 for the dense mask losses; N > 0 takes the mask and dice losses on N
+            points per matched mask, most where the prediction is uncertain, against targets read
+            at the input resolution (``core.model.mask_losses``: a 2-px crack is a target of 1
+            there, not the 0.5 of its stride-4 cell); ``mask_loss_stride`` then does not apply.
+        cldice_loss_coef: weight of soft-clDice on the masks of thin classes (cracks; 0 = off):
+            rewards masks that follow a crack's whole centreline.
     Matcher costs: cost_class, cost_bbox (L1), cost_giou, and for mask_detr cost_mask (sigmoid
     cross-entropy) and cost_dice between predicted and target masks on the stride-4 grid.
     """
@@ -87,6 +93,8 @@ class ModelConfig:
     focal_gamma: float = 2.0
     mask_loss: str = "focal"
     mask_loss_stride: int = 1
+    mask_loss_points: int = 0
+    cldice_loss_coef: float = 0.0
     cost_class: float = 1.0
     cost_bbox: float = 5.0
     cost_giou: float = 2.0
@@ -114,6 +122,8 @@ class ModelConfig:
             problems.append(f"mask_loss must be one of {list(MASK_LOSSES)}, got {self.mask_loss!r}")
         if self.mask_loss_stride not in (1, 4):
             problems.append(f"mask_loss_stride must be 1 or 4, got {self.mask_loss_stride}")
+        if self.mask_loss_points < 0:
+            problems.append(f"mask_loss_points must be >= 0, got {self.mask_loss_points}")
         if self.mask_dim < 1:
             problems.append(f"mask_dim must be >= 1, got {self.mask_dim}")
         if self.backbone not in BACKBONES:

@@ -2,7 +2,8 @@
 
 Terms (each returned already multiplied by its weight): ``loss_ce`` (cross-entropy, the
 "no object" class down-weighted by ``eos_coef``), ``loss_bbox`` (L1 on cxcywh), ``loss_giou``,
-``loss_mask`` (sigmoid focal, or cross-entropy) and ``loss_dice``; with auxiliary outputs the
+``loss_mask`` (sigmoid focal, or cross-entropy), ``loss_dice`` and, with a clDice weight,
+``loss_cldice`` on the masks of thin classes (``core.model.mask_losses``); with auxiliary outputs the
 class and box terms of decoder layer i again with suffix ``_i``, and its mask terms too when it
 predicts masks (``mask_detr``: deep supervision of the masks, which is much of why it learns
 fast). ``cardinality_error`` (unweighted, no gradient) is for logging. ``loss`` sums the terms of
@@ -15,12 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import box_convert, generalized_box_iou_loss, sigmoid_focal_loss
 
+from core.model.mask_losses import cldice_loss, point_sample, uncertain_points
 from core.model.matcher import HungarianMatcher
 
 STAGES = ("detection", "masks", "joint")
+_MASK_TERMS = {"loss_mask", "loss_dice", "loss_cldice"}
 _STAGE_TERMS = {"detection": {"loss_ce", "loss_bbox", "loss_giou"},
-                "masks": {"loss_mask", "loss_dice"},
-                "joint": {"loss_ce", "loss_bbox", "loss_giou", "loss_mask", "loss_dice"}}
+                "masks": _MASK_TERMS,
+                "joint": {"loss_ce", "loss_bbox", "loss_giou"} | _MASK_TERMS}
 
 
 def dice_loss(inputs: torch.Tensor, targets: torch.Tensor, num_boxes: float) -> torch.Tensor:
@@ -47,19 +50,29 @@ class SetCriterion(nn.Module):
         mask_loss: ``focal`` or ``bce`` (mean sigmoid cross-entropy).
         mask_loss_stride: 1 compares masks at the input resolution (predictions upsampled x4,
             as published); 4 on the predictions' own grid against area-averaged targets.
+        mask_loss_points: 0 for the dense losses above; N > 0 takes the mask and dice losses on N
+            importance-sampled points per matched mask, targets read at the input resolution
+            (``core.model.mask_losses``; replaces ``mask_loss_stride``).
+        thin_classes: class indices of thin structures (cracks); they get ``loss_cldice``
+            (weight ``weight_dict["loss_cldice"]``, 0 or absent for none).
     """
 
     empty_weight: torch.Tensor  # a registered buffer: declared so that its type is known
 
     def __init__(self, num_classes: int, matcher: HungarianMatcher, weight_dict: dict[str, float],
                  eos_coef: float = 0.1, focal_alpha: float = 0.25, focal_gamma: float = 2.0,
-                 mask_loss: str = "focal", mask_loss_stride: int = 1):
+                 mask_loss: str = "focal", mask_loss_stride: int = 1, mask_loss_points: int = 0,
+                 thin_classes: frozenset[int] | set[int] = frozenset()):
         super().__init__()
         if mask_loss not in ("focal", "bce") or mask_loss_stride not in (1, 4):
             raise ValueError(f"mask_loss must be focal|bce and mask_loss_stride 1|4, got {mask_loss!r}, "
                              f"{mask_loss_stride}")
         self.mask_loss = mask_loss
         self.mask_loss_stride = mask_loss_stride
+        if mask_loss_points < 0:
+            raise ValueError(f"mask_loss_points must be >= 0, got {mask_loss_points}")
+        self.mask_loss_points = mask_loss_points
+        self.thin_classes = frozenset(int(c) for c in thin_classes)
         self.num_classes = num_classes
         self.matcher = matcher
         self.weight_dict = dict(weight_dict)
@@ -98,41 +111,76 @@ class SetCriterion(nn.Module):
         return {"loss_bbox": loss_bbox, "loss_giou": loss_giou}
 
     def loss_masks(self, outputs: dict, targets: list[dict], indices, num_boxes: float) -> dict:
-        """At stride 1 the stride-4 predictions are upsampled by exactly 4 (pixel-aligned with the
-        input) and compared with the targets zero-padded to that size; at stride 4 the
-        predictions are compared with ``grid_masks`` (see ``grid_targets``)."""
+        """Dense: at stride 1 the stride-4 predictions are upsampled by exactly 4 (pixel-aligned with
+        the input) and compared with the targets zero-padded to that size; at stride 4 they are
+        compared with ``grid_masks`` (see ``grid_targets``). With ``mask_loss_points`` both terms
+        are taken on sampled points instead. ``loss_cldice`` always on the stride-4 grid."""
         pred = outputs["pred_masks"]
         b_idx, q_idx = _src_index(indices, pred.device)
         if b_idx.numel() == 0:
             zero = pred.sum() * 0.0  # keeps the graph (and dtype) when nothing is matched
-            return {"loss_mask": zero, "loss_dice": zero.clone()}
-        if self.mask_loss_stride == 4:
+            return {"loss_mask": zero, "loss_dice": zero.clone(),
+                    **({"loss_cldice": zero.clone()} if self.uses_cldice else {})}
+        matched = pred[b_idx, q_idx]  # [M, h4, w4]
+        if self.mask_loss_points:
+            src, tgt = self.point_pairs(matched, targets, indices)
+        elif self.mask_loss_stride == 4:
             tgt = torch.cat([t["grid_masks"][j] for t, (_, j) in zip(targets, indices)]).to(pred.device)
-            src = pred[b_idx, q_idx].flatten(1).float()
+            src = matched.flatten(1).float()
         else:
             h, w = 4 * pred.shape[-2], 4 * pred.shape[-1]
             tgt = torch.cat([_pad_to(t["masks"][j], h, w).to(pred.device, torch.float32)
                              for t, (_, j) in zip(targets, indices)]).flatten(1)
-            src = F.interpolate(pred[b_idx, q_idx][:, None].float(), size=(h, w), mode="bilinear",
+            src = F.interpolate(matched[:, None].float(), size=(h, w), mode="bilinear",
                                 align_corners=False).flatten(1)
         if self.mask_loss == "bce":
             per_pixel = F.binary_cross_entropy_with_logits(src, tgt, reduction="none")
         else:
             per_pixel = sigmoid_focal_loss(src, tgt, alpha=self.focal_alpha, gamma=self.focal_gamma, reduction="none")
-        return {"loss_mask": per_pixel.mean(1).sum() / num_boxes, "loss_dice": dice_loss(src, tgt, num_boxes)}
+        terms = {"loss_mask": per_pixel.mean(1).sum() / num_boxes, "loss_dice": dice_loss(src, tgt, num_boxes)}
+        if self.uses_cldice:
+            terms["loss_cldice"] = self._cldice(matched, targets, indices, num_boxes)
+        return terms
+
+    @property
+    def uses_cldice(self) -> bool:
+        """Whether there is a clDice term: thin classes and a weight for it."""
+        return bool(self.thin_classes) and bool(self.weight_dict.get("loss_cldice"))
+
+    def point_pairs(self, matched: torch.Tensor, targets: list[dict], indices) -> tuple[torch.Tensor, torch.Tensor]:
+        """(predicted logits, targets) ``[M, K]`` at ``mask_loss_points`` points per matched mask."""
+        logits = matched[:, None].float()  # [M, 1, h4, w4]
+        coords = uncertain_points(logits, self.mask_loss_points)
+        full = torch.cat([t["padded_masks"][j] for t, (_, j) in zip(targets, indices)])[:, None]  # [M, 1, H, W]
+        return point_sample(logits, coords), point_sample(full, coords)
+
+    def _cldice(self, matched: torch.Tensor, targets: list[dict], indices, num_boxes: float) -> torch.Tensor:
+        """Soft-clDice summed over the matched masks of thin classes / num_boxes (0 without any)."""
+        labels = torch.cat([t["labels"][j] for t, (_, j) in zip(targets, indices)]).to(matched.device)
+        thin = torch.tensor([int(c) in self.thin_classes for c in labels.tolist()], device=matched.device)
+        if not bool(thin.any()):
+            return matched.sum() * 0.0
+        h4, w4 = matched.shape[-2:]
+        grid = torch.cat([t["grid_masks"][j] for t, (_, j) in zip(targets, indices)]).to(matched.device)
+        prob = matched[thin][:, None].float().sigmoid()
+        return cldice_loss(prob, grid[thin].view(-1, 1, h4, w4)).sum() / num_boxes
 
     def grid_targets(self, outputs: dict, targets: list[dict]) -> list[dict]:
         """Targets with ``grid_masks`` ``[N, h4*w4]``: each mask's coverage of every cell of the
-        predictions' stride-4 grid (area average), computed once for the matcher and the loss."""
+        predictions' stride-4 grid (area average), and with point losses ``padded_masks``
+        ``[N, 4*h4, 4*w4]`` float; computed once for the matcher and every decoder layer's loss."""
         pred = outputs.get("pred_masks")
-        if pred is None or not (self.mask_loss_stride == 4 or self.matcher.uses_masks):
+        needs_grid = ((self.mask_loss_stride == 4 and not self.mask_loss_points) or self.matcher.uses_masks
+                      or self.uses_cldice or bool(self.mask_loss_points))
+        if pred is None or not needs_grid:
             return targets
         h4, w4 = pred.shape[-2:]
         out = []
         for t in targets:
             m = _pad_to(t["masks"], 4 * h4, 4 * w4).to(pred.device, torch.float32)
             grid = F.avg_pool2d(m[:, None], 4)[:, 0].flatten(1) if len(m) else m.new_zeros(0, h4 * w4)
-            out.append(dict(t, grid_masks=grid))
+            extra = {"padded_masks": m} if self.mask_loss_points else {}
+            out.append(dict(t, grid_masks=grid, **extra))
         return out
 
     @torch.no_grad()
@@ -159,7 +207,7 @@ class SetCriterion(nn.Module):
         num_boxes = float(max(sum(len(t["labels"]) for t in targets), 1))
         raw: dict[str, torch.Tensor] = {}
         box_grad = torch.is_grad_enabled() and bool(wanted & {"loss_ce", "loss_bbox", "loss_giou"})
-        mask_grad = torch.is_grad_enabled() and bool(wanted & {"loss_mask", "loss_dice"})
+        mask_grad = torch.is_grad_enabled() and bool(wanted & _MASK_TERMS)
         layers = [(outputs, "")] + [(aux, f"_{i}") for i, aux in enumerate(outputs.get("aux_outputs", []))]
         for layer, suffix in layers:
             indices = self.matcher(layer, targets)
@@ -203,8 +251,11 @@ def _src_index(indices, device) -> tuple[torch.Tensor, torch.Tensor]:
 
 def build_criterion(num_classes: int, *, class_coef: float, bbox_coef: float, giou_coef: float, mask_coef: float,
                     dice_coef: float, eos_coef: float, focal_alpha: float, focal_gamma: float,
-                    matcher: HungarianMatcher, mask_loss: str = "focal", mask_loss_stride: int = 1) -> SetCriterion:
+                    matcher: HungarianMatcher, mask_loss: str = "focal", mask_loss_stride: int = 1,
+                    mask_loss_points: int = 0, cldice_coef: float = 0.0,
+                    thin_classes: frozenset[int] | set[int] = frozenset()) -> SetCriterion:
     weights = {"loss_ce": class_coef, "loss_bbox": bbox_coef, "loss_giou": giou_coef,
-               "loss_mask": mask_coef, "loss_dice": dice_coef}
+               "loss_mask": mask_coef, "loss_dice": dice_coef, "loss_cldice": cldice_coef}
     return SetCriterion(num_classes, matcher, weights, eos_coef=eos_coef, focal_alpha=focal_alpha,
-                        focal_gamma=focal_gamma, mask_loss=mask_loss, mask_loss_stride=mask_loss_stride)
+                        focal_gamma=focal_gamma, mask_loss=mask_loss, mask_loss_stride=mask_loss_stride,
+                        mask_loss_points=mask_loss_points, thin_classes=thin_classes)
