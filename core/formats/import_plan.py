@@ -3,9 +3,9 @@
 The dry run of ``main.py import ... --project P --dry-run`` and the window's "Check" before an
 import both use :func:`plan_project_import`: the importer reads every item for real (so unreadable
 photos, masks with values the mapping does not name and size mismatches are found), and the
-project is only read, with the rules of ``core.formats.project_io.import_into_project`` (photos
-found by path or content, copies with another annotation, annotations kept unless replaced,
-categories matched by name).
+project is only read, with the rules ``core.formats.project_io.import_into_project`` follows
+(``project_match.py``: photos found by path or content, copies with another annotation,
+annotations kept unless replaced, categories matched by name).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from core.errors import CancelledError
 from core.formats.records import ImportItem, ImportReport
 from core.formats.import_run import ImportRun
+from core.formats.project_match import COPY, KEEP, SAVE, PhotoRef, item_action, match_categories, remap_categories
+from core.panoptic import PanopticAnnotation
 from core.progress import CancelFlag
 
 if TYPE_CHECKING:
@@ -59,43 +61,101 @@ class ImportPlan:
         return lines
 
 
+@dataclass(frozen=True)
+class _NewPhoto:
+    """A photo the import would add (a negative id: no project photo has it)."""
+
+    id: int
+    path: Path
+
+    @property
+    def abs_path(self) -> str:
+        return str(self.path)
+
+
+class _Planned:
+    """The project as the import would have left it so far, without writing: the photos it would
+    have added and the annotations it would have saved, over what the project holds. Later items
+    meet earlier ones as they would in the import (a photo listed twice, a copy of a new photo)."""
+
+    def __init__(self, project: Project):
+        self._project = project
+        self._by_path: dict[Path, _NewPhoto] = {}
+        self._by_hash: dict[str, _NewPhoto] = {}
+        self._saved: dict[int, PanopticAnnotation] = {}
+
+    def find(self, photo: Path) -> tuple[PhotoRef | None, str | None]:
+        """``(the photo found by path, else by content, or None; the file's SHA-256 if it was read)``.
+        Raises ``OSError`` when the file must be hashed and cannot be read."""
+        from core.project import file_sha256
+
+        rec: PhotoRef | None = self._project.images.find_by_path(photo) or self._by_path.get(photo)
+        if rec is not None:
+            return rec, None
+        sha = file_sha256(photo)[0]
+        same = self._project.images.find_by_hash(sha)
+        return (same[0] if same else self._by_hash.get(sha)), sha
+
+    def add(self, photo: Path, sha: str | None) -> _NewPhoto:
+        new = _NewPhoto(-(len(self._by_path) + 1), photo)
+        self._by_path[photo] = new
+        if sha is not None:
+            self._by_hash.setdefault(sha, new)
+        return new
+
+    # AnnotationLookup, for item_action
+    def has(self, image_id: int) -> bool:
+        return image_id in self._saved or (image_id > 0 and self._project.annotations.has(image_id))
+
+    def load(self, image_id: int) -> PanopticAnnotation | None:
+        if image_id in self._saved:
+            return self._saved[image_id]
+        return self._project.annotations.load(image_id) if image_id > 0 else None
+
+    def save(self, image_id: int, annotation: PanopticAnnotation) -> None:
+        self._saved[image_id] = annotation
+
+
 def plan_project_import(project: Project, run: ImportRun, replace_existing: bool,
                         cancel: CancelFlag | None = None) -> ImportPlan:
     """Consume ``run`` and say what ``import_into_project(project, run, replace_existing=...)``
     would do; ``project`` is only read. Raises ``CancelledError`` when ``cancel`` is set."""
-    from core.formats.project_io import remap_categories, same_annotation
-    from core.project import file_sha256
+    from core.project.paths import normalized_abs
 
     plan = ImportPlan(run.report)
-    have = {c.name: c for c in project.categories.get()}
-    plan.conflicts = [c.name for c in run.categories if c.name in have and have[c.name].isthing != c.isthing]
-    plan.categories_new = [c.name for c in run.categories if c.name not in have]
+    have, plan.categories_new, plan.conflicts = match_categories(project, run.categories)
+    # categories the import would add get ids no project category has, so they never match one
     lut = {c.id: have[c.name].id if c.name in have else -c.id for c in run.categories}
+    planned = _Planned(project)
     for item in run:
         if cancel is not None and cancel.is_set():
             raise CancelledError("check of the import cancelled", run.source)
         if not isinstance(item, ImportItem):
             continue
-        rec = project.images.find_by_path(item.photo_path)
+        photo = normalized_abs(item.photo_path)
+        ann = None if item.annotation is None else remap_categories(item.annotation, lut)
+        try:
+            rec, sha = planned.find(photo)
+        except OSError:
+            rec, sha = None, None  # unreadable now: the import adds it, or reports it as not added
         if rec is None:
-            try:
-                same = project.images.find_by_hash(file_sha256(item.photo_path)[0])
-            except OSError:
-                same = []
-            rec = next(iter(same), None)
-            if rec is not None and item.annotation is not None:
-                stored = project.annotations.load(rec.id)
-                if stored is not None and not same_annotation(stored, remap_categories(item.annotation, lut)):
-                    rec = None  # a copy with another annotation: added as a photo of its own
-                    plan.duplicates += 1
-        if rec is None:
+            new = planned.add(photo, sha)
             plan.photos_new += 1
-        else:
-            plan.photos_existing += 1
-        if item.annotation is None or not item.annotation.segments:
+            if ann is not None and ann.segments:
+                planned.save(new.id, ann)
+                plan.annotations_saved += 1
             continue
-        if rec is not None and project.annotations.has(rec.id) and not replace_existing:
+        action = item_action(planned, rec, photo, ann, replace_existing)
+        if action == COPY and ann is not None:  # added as a photo of its own, with its annotation
+            planned.save(planned.add(photo, None).id, ann)
+            plan.duplicates += 1
+            plan.photos_new += 1
+            plan.annotations_saved += 1
+            continue
+        plan.photos_existing += 1
+        if action == KEEP:
             plan.annotations_kept += 1
-        else:
+        elif action == SAVE and ann is not None:
+            planned.save(rec.id, ann)
             plan.annotations_saved += 1
     return plan

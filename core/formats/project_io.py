@@ -19,17 +19,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from collections.abc import Iterable, Iterator
-
-import numpy as np
 
 from core.categories import CategorySet
 from core.errors import CategoryError, InspectorError, ProjectError
 from core.formats.records import ExportRecord, ImportItem, ImportProblem
 from core.formats.import_run import ImportRun
+from core.formats.project_match import (COPY, EMPTY, KEEP, SAVE, find_photo, item_action, match_categories,
+                                         remap_categories)
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import ExportSummary
 from core.panoptic import PanopticAnnotation
@@ -78,12 +78,12 @@ def map_categories(project: Project, categories: CategorySet) -> tuple[dict[int,
     """``({dataset category id: project category id}, names added)``; adds missing categories.
 
     Raises ``CategoryError`` (nothing written) when a name is a thing on one side and stuff on
-    the other.
+    the other (``match_categories``).
     """
-    current = {c.name: c for c in project.categories.get()}
+    current, _new, conflicts = match_categories(project, categories)
     for c in categories:
-        have = current.get(c.name)
-        if have is not None and have.isthing != c.isthing:
+        if c.name in conflicts:
+            have = current[c.name]
             raise CategoryError(f"{c.name!r} is {'a thing' if c.isthing else 'stuff'} in the dataset but "
                                 f"{'a thing' if have.isthing else 'stuff'} in the project", project.path,
                                 hint="rename or change the class in the project or the dataset first")
@@ -94,47 +94,6 @@ def map_categories(project: Project, categories: CategorySet) -> tuple[dict[int,
             added.append(c.name)
         lut[c.id] = current[c.name].id
     return lut, added
-
-
-def remap_categories(ann: PanopticAnnotation, lut: dict[int, int]) -> PanopticAnnotation:
-    """``ann`` with its category ids mapped through ``lut`` (dataset id -> project id)."""
-    return PanopticAnnotation(ann.id_map, {k: replace(s, category_id=lut[s.category_id])
-                                           for k, s in ann.segments.items()})
-
-
-def _image_for(project: Project, photo: Path):
-    rec = project.images.find_by_path(photo)
-    if rec is not None:
-        return rec
-    from core.project import file_sha256
-
-    same = project.images.find_by_hash(file_sha256(photo)[0])
-    return same[0] if same else None
-
-
-def same_annotation(a: PanopticAnnotation, b: PanopticAnnotation) -> bool:
-    """Whether two annotations say the same (pixels, categories, crowd flags), whatever their ids."""
-    from core.formats.build import canonical
-
-    if a.shape != b.shape:
-        return False
-    ca, cb = canonical(a)[0], canonical(b)[0]
-    if not np.array_equal(ca.id_map, cb.id_map):
-        return False
-    return {k: (s.category_id, bool(s.iscrowd)) for k, s in ca.segments.items()} == \
-        {k: (s.category_id, bool(s.iscrowd)) for k, s in cb.segments.items()}
-
-
-def _is_copy_with_other_annotation(project: Project, rec, photo: Path, annotation: PanopticAnnotation) -> bool:
-    """``rec`` was found by content for ``photo`` (another path) and holds a different annotation."""
-    if rec.path == photo or Path(rec.abs_path) == photo:
-        return False
-    from core.project.paths import normalized_abs
-
-    if normalized_abs(rec.abs_path) == normalized_abs(photo):
-        return False
-    existing = project.annotations.load(rec.id)
-    return existing is not None and not same_annotation(existing, annotation)
 
 
 def _flush(project: Project, pending: list[ImportItem], lut: dict[int, int], replace_existing: bool,
@@ -149,34 +108,32 @@ def _flush(project: Project, pending: list[ImportItem], lut: dict[int, int], rep
 
     failed = {normalized_abs(p): reason for p, reason in report.failed}
     copies: list[tuple[ImportItem, PanopticAnnotation, str]] = []
+    claimed: set[int] = set()
     with project.transaction("import annotations"):
         for item in pending:
             photo = Path(item.photo_path)
             try:
                 if normalized_abs(photo) in failed:
                     raise ProjectError(f"the photo was not added: {failed[normalized_abs(photo)]}", photo)
-                rec = _image_for(project, photo)
+                rec = find_photo(project, photo)
                 if rec is None:
                     raise ProjectError("the photo could not be added to the project", photo)
-                if item.annotation is not None and not item.annotation.segments:
-                    _empty(item, summary)
-                    if rec.id not in added:
-                        summary.photos_existing += 1
-                    continue
                 remapped = None if item.annotation is None else remap_categories(item.annotation, lut)
-                if remapped is not None and _is_copy_with_other_annotation(project, rec, normalized_abs(photo),
-                                                                           remapped):
+                action = item_action(project.annotations, rec, normalized_abs(photo), remapped, replace_existing)
+                if action == COPY and remapped is not None:
                     copies.append((item, remapped, str(rec.path)))
                     continue
-                if rec.id not in added:
+                if rec.id in added and rec.id not in claimed:
+                    claimed.add(rec.id)  # this item's photo, added by this batch
+                else:  # in the project before, or added for an earlier item (same path or content)
                     summary.photos_existing += 1
-                if remapped is None:
-                    continue
-                if project.annotations.has(rec.id) and not replace_existing:
+                if action == EMPTY:
+                    _empty(item, summary)
+                elif action == KEEP:
                     summary.annotations_kept += 1
-                    continue
-                project.annotations.save(rec.id, remapped, status="done")
-                summary.annotations_saved += 1
+                elif action == SAVE and remapped is not None:
+                    project.annotations.save(rec.id, remapped, status="done")
+                    summary.annotations_saved += 1
             except InspectorError as e:
                 summary.problems.append(ImportProblem.from_error(e, photo))
     if copies:
