@@ -14,6 +14,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from core.commands.options import add_scale_option, count
+
     p = sub.add_parser("measure", help="crack length and width of photos with crack masks (any tool's)",
                        description="Measure each connected crack of a mask on its photo: length, and width read "
                                    "from the photo's grey profile across the crack (below a pixel). PHOTO and "
@@ -22,10 +24,9 @@ def register(sub) -> None:
     p.add_argument("photo", type=Path, metavar="PHOTO", help="a photo, or a folder of photos")
     p.add_argument("--mask", type=Path, required=True, metavar="MASK",
                    help="the crack mask (PNG at the photo's size; non-zero = crack), or a folder of masks")
-    p.add_argument("--class-value", type=int, default=None, metavar="N",
+    p.add_argument("--class-value", type=count(minimum=0), default=None, metavar="N",
                    help="the mask is a class-index mask and N is the crack's value")
-    p.add_argument("--mm-per-px", type=float, default=None, metavar="X",
-                   help="scale: millimetres per pixel on the cracked surface (adds mm figures)")
+    add_scale_option(p, "scale: millimetres per pixel on the cracked surface (adds mm figures)")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write every figure to this JSON file")
     p.set_defaults(func=run)
 
@@ -37,15 +38,9 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 def run(args) -> int:
     from core.atomic import atomic_write_text
     from core.commands.crack_files import measure_paths
-    from core.commands.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+    from core.commands.exit_codes import EXIT_ERROR, EXIT_OK
 
-    mm = args.mm_per_px
-    if mm is not None and not mm > 0:
-        print("error: --mm-per-px must be a positive number", file=sys.stderr)
-        return EXIT_USAGE
-    if args.class_value is not None and args.class_value < 0:
-        print("error: --class-value must be >= 0", file=sys.stderr)
-        return EXIT_USAGE
+    mm = args.mm_per_pixel
     run_ = measure_paths(args.photo, args.mask, args.class_value)
     unit = "mm" if mm is not None else "px"
     scale = mm if mm is not None else 1.0

@@ -58,3 +58,14 @@ def positive(allow_zero: bool = False) -> Callable[[str], float]:
 
     parse.__name__ = "number"
     return parse
+
+
+def add_scale_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--mm-per-pixel MM`` (``--mm-per-px`` is the same option): the photos' scale in millimetres
+    per pixel, a positive number, in ``args.mm_per_pixel`` (None when not given).
+
+    One spelling for every command that measures (``measure``, ``report``), so that a scale typed
+    for one is understood by the other, and checked by the parser like every other range.
+    """
+    parser.add_argument("--mm-per-pixel", "--mm-per-px", dest="mm_per_pixel", type=positive(), default=None,
+                        metavar="MM", help=help)

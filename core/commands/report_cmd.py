@@ -13,6 +13,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from core.commands.options import add_scale_option, count, fraction
+
     p = sub.add_parser("report", help="write an inspection report (HTML + CSV) of a project or dataset",
                        description="Measure every defect and write OUT/report.html (one self-contained file: "
                                    "open it in any browser, offline) and OUT/segments.csv (one row per segment).")
@@ -23,14 +25,13 @@ def register(sub) -> None:
                         "one and else the prediction (default: auto)")
     p.add_argument("--model", type=int, default=None, metavar="ID",
                    help="projects: the model whose predictions are used (default: the latest used)")
-    p.add_argument("--threshold", type=float, default=None, metavar="SCORE",
+    p.add_argument("--threshold", type=fraction(upper_open=False), default=None, metavar="SCORE",
                    help="drop predicted segments scoring below this (0..1)")
-    p.add_argument("--mm-per-pixel", type=float, default=None, metavar="MM",
-                   help="scale for photos without a calibration of their own (a dataset has none)")
+    add_scale_option(p, "scale for photos without a calibration of their own (a dataset has none)")
     p.add_argument("--images", type=Path, default=None, metavar="DIR",
                    help="datasets: the folder of the photos (default: found beside the JSON)")
     p.add_argument("--title", default=None, help="the report's title (default: Inspection report)")
-    p.add_argument("--image-width", type=int, default=1200, metavar="PX",
+    p.add_argument("--image-width", type=count(minimum=200), default=1200, metavar="PX",
                    help="width of the pictures in the report (default: 1200)")
     p.add_argument("--pdf", action="store_true",
                    help="also write OUT/report.pdf: print-ready, a page or more per photo, page numbers, capture "
@@ -49,12 +50,6 @@ def run(args) -> int:
     from core.calibration import calibration_from_gsd
     from core.report import write_report
 
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        print("error: --threshold must lie between 0 and 1", file=sys.stderr)
-        return 2
-    if args.image_width < 200:
-        print("error: --image-width must be at least 200", file=sys.stderr)
-        return 2
     from core.commands.inputs import dataset_inputs, project_inputs
     from core.safety import check_no_overlap
 

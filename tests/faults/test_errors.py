@@ -31,6 +31,10 @@ from core.safety import remove_stale_temp_files
     (["train", "p.pinspect", "--lr", "inf"], "not a finite number"),
     (["train", "p.pinspect", "--threshold", "0"], "must lie in (0, 1)"),
     (["predict", "m.pt", "x.jpg", "--out", "o", "--input-size", "8"], "integer >= 32"),
+    (["measure", "x.jpg", "--mask", "m.png", "--class-value", "-1"], "integer >= 0"),
+    (["report", "p.pinspect", "--out", "o", "--mm-per-pixel", "0"], "finite number > 0"),
+    (["report", "p.pinspect", "--out", "o", "--threshold", "1.5"], "must lie in [0, 1]"),
+    (["report", "p.pinspect", "--out", "o", "--image-width", "100"], "integer >= 200"),
 ])
 def test_options_are_refused_by_the_parser_with_their_range(argv, words, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

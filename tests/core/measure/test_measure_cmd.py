@@ -73,7 +73,9 @@ def test_size_mismatch_and_empty_mask_are_clear_errors(tmp_path, capsys):
     photo, m = _write(tmp_path, "b", image, np.zeros_like(mask))
     assert main(["measure", str(photo), "--mask", str(m)]) == 1
     assert "marks no crack" in capsys.readouterr().err
-    assert main(["measure", str(photo), "--mask", str(m), "--mm-per-px", "-1"]) == 2
+    with pytest.raises(SystemExit) as e:  # refused by the parser, with the option's range
+        main(["measure", str(photo), "--mask", str(m), "--mm-per-px", "-1"])
+    assert e.value.code == 2 and "must be a finite number > 0, got -1" in capsys.readouterr().err
 
 
 def test_folder_pairs_by_name_and_reports_problems(tmp_path):
