@@ -1,11 +1,10 @@
 """The thin-structure flag of categories: the add dialog, the panel's toggle, the project keeps it."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog
-
 from core.project import Project
 from gui.dialogs.category_dialogs import AddCategoryDialog
 
+from tests.support.dialogs import answer_add_category
 from tests.support.gui import open_project
 
 
@@ -28,22 +27,7 @@ def test_panel_toggle_is_stored_and_survives_rename_and_reopening(qtbot, window,
     open_project(qtbot, window, path)
     panel = window.categories_panel
 
-    class AddAnswer:
-        DialogCode = QDialog.DialogCode
-
-        def __init__(self, *a):
-            pass
-
-        def exec(self):
-            return QDialog.DialogCode.Accepted
-
-        def values(self):
-            return "sealant joint", True, (10, 20, 30)
-
-        def thin_flag(self):
-            return True
-
-    monkeypatch.setattr("gui.views.category_panel.AddCategoryDialog", AddAnswer)
+    answer_add_category(monkeypatch, "sealant joint", True, (10, 20, 30), thin=True)
     panel.buttons["add"].click()
     assert panel.current().name == "sealant joint" and panel.current().thin is True
     assert panel.buttons["thin"].isChecked()

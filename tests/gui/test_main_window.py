@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.errors import BadImageError
 from core.project import Project
@@ -17,6 +17,7 @@ from gui.dialogs.category_dialogs import PixelDecision
 from gui.dialogs.import_dialog import ImportDialog
 from core.formats.detect import COCO_INSTANCES, LABELME
 
+from tests.support.dialogs import answer_add_category
 from tests.support.gui import LoopWatch, open_project, write_photos
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,22 +178,7 @@ def test_categories_add_rename_recolour_and_delete_with_the_pixel_decision(qtbot
     open_project(qtbot, window, path)
     panel = window.categories_panel
     # add: the dialog answers as a user would
-    class AddAnswer:
-        DialogCode = QDialog.DialogCode
-
-        def __init__(self, *a):
-            pass
-
-        def exec(self):
-            return QDialog.DialogCode.Accepted
-
-        def values(self):
-            return "efflorescence", False, (250, 250, 240)
-
-        def thin_flag(self):
-            return None
-
-    monkeypatch.setattr("gui.views.category_panel.AddCategoryDialog", AddAnswer)
+    answer_add_category(monkeypatch, "efflorescence", False, (250, 250, 240))
     panel.buttons["add"].click()
     assert panel.list.count() == 6 and panel.current().name == "efflorescence"
     # number keys choose categories

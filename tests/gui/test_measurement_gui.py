@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
@@ -17,6 +17,7 @@ from core.report import csv_columns
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 from gui.measure.measurements_model import KEYS
 
+from tests.support.dialogs import drag_line
 from tests.support.gui import annotation_for, open_project
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,12 +78,7 @@ def test_calibrating_with_a_reference_line_gives_millimetres_and_is_kept_in_the_
     ui = measured(qtbot, window)
     window.actions.a["tool:CalibrationTool"].trigger()
     assert window.controller.tool is ui.tool
-    view = window.view
-    vp = view.viewport()
-    start, end = view.mapFromScene(QPointF(10.0, 50.0)), view.mapFromScene(QPointF(60.0, 50.0))
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    QTest.mouseMove(vp, end)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    drag_line(window.view, (10.0, 50.0), (60.0, 50.0))
     dlg = ui.line_dialog
     assert isinstance(dlg, LineLengthDialog)
     px = ((dlg.p1[0] - dlg.p0[0]) ** 2 + (dlg.p1[1] - dlg.p0[1]) ** 2) ** 0.5

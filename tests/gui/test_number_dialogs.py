@@ -4,11 +4,12 @@ the keyboard focus."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from gui.measure.calibration_dialogs import LineLengthDialog, ScaleDialog
 
+from tests.support.dialogs import drag_line
 from tests.support.gui import open_project
 
 pytestmark = pytest.mark.timeout(60)
@@ -37,12 +38,7 @@ def test_reference_line_length_then_enter_saves_what_was_typed(qtbot, window, ma
     open_project(qtbot, window, make_project(1, annotated=1))
     ui = window.measurement
     window.actions.a["tool:CalibrationTool"].trigger()
-    view = window.view
-    vp = view.viewport()
-    start, end = view.mapFromScene(QPointF(10.0, 50.0)), view.mapFromScene(QPointF(60.0, 50.0))
-    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    QTest.mouseMove(vp, end)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    drag_line(window.view, (10.0, 50.0), (60.0, 50.0))
     dlg = ui.line_dialog
     assert isinstance(dlg, LineLengthDialog)
     px = ((dlg.p1[0] - dlg.p0[0]) ** 2 + (dlg.p1[1] - dlg.p0[1]) ** 2) ** 0.5
