@@ -1,16 +1,65 @@
-"""Checks shared by the importers: annotation sizes, COCO image entries and ids, category references.
+"""Checks shared by the importers: JSON files, annotation sizes, COCO image entries and ids, category
+references.
 
 Each returns quietly or says why (a reason string, or a typed error with a hint), so that the
 importer can turn a bad item into an ``ImportProblem`` and go on with the batch.
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 from core.categories import CategorySet
-from core.errors import AnnotationError, CategoryError
+from core.errors import AnnotationError, CategoryError, DatasetError
+from core.formats.records import ImportProblem
 from core.imageio import ImageInfo
+from core.safety import read_regular_file
+
+
+def read_json_object(path: Path, what: str) -> dict:
+    """The JSON object in ``path`` (a COCO file, a labelme file: ``what`` names it in errors).
+
+    Raises ``DatasetError`` when the file cannot be read or parsed, is not a JSON object, or is a
+    special file (a FIFO named ``.json`` would block the import forever).
+    """
+    try:
+        data = json.loads(read_regular_file(path).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"cannot read the {what}: {e}", path) from e
+    if not isinstance(data, dict):
+        raise DatasetError(f"a {what} must be a JSON object", path)
+    return data
+
+
+def coco_image_table(entries: list, json_path: Path, required: tuple[str, ...],
+                     sizes: bool) -> tuple[dict[object, dict], set, list[ImportProblem]]:
+    """``({image id: images entry}, ids listed twice, problems)`` from a COCO file's ``images`` list.
+
+    An entry missing a ``required`` key or failing ``bad_image_entry`` (with ``sizes``) is a
+    problem and skipped; an id listed twice drops all its entries, since what refers to it cannot
+    be attributed to one photo (and the importer passes over what refers to it without another problem).
+    """
+    problems: list[ImportProblem] = []
+    images: dict[object, dict] = {}
+    dup: set = set()
+    for k, img in enumerate(entries):
+        missing = [key for key in required if not isinstance(img, dict) or key not in img]
+        if missing:
+            problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
+            continue
+        bad = bad_image_entry(img, sizes=sizes)
+        if bad:
+            problems.append(ImportProblem(str(json_path), f"images[{k}]: {bad}; skipped"))
+            continue
+        if img["id"] in images:
+            dup.add(img["id"])
+        images.setdefault(img["id"], img)
+    for image_id in sorted(dup, key=str):
+        problems.append(ImportProblem(str(json_path), f"image id {image_id} appears more than once in images; "
+                                      "what refers to it cannot be attributed, all its entries are skipped"))
+        del images[image_id]
+    return images, dup, problems
 
 
 def check_size(found_hw: tuple[int, int], photo: ImageInfo, path: str | Path, what: str = "mask") -> None:

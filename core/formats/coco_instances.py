@@ -24,24 +24,16 @@ from core.errors import AnnotationError, CategoryError, DatasetError
 from core.formats.build import SMALLER_ON_TOP, Instance, from_instances
 from core.formats.records import ExportRecord, ImportItem, ImportProblem, ImportResult
 from core.formats.import_run import ImportRun, Job
-from core.formats.checks import bad_image_entry, check_size, is_coco_id
+from core.formats.checks import check_size, coco_image_table, is_coco_id, read_json_object
 from core.formats.paths import guess_images_dir, norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.formats.rle import mask_to_rle, segmentation_to_mask
-from core.imageio import special_file_reason, verify_image
+from core.imageio import verify_image
 
 
 def _load(json_path: Path) -> dict:
-    reason = special_file_reason(json_path)
-    if reason is not None:  # reading a FIFO would block forever
-        raise DatasetError(f"{reason}, not a COCO file", json_path)
-    try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"cannot read the JSON: {e}", json_path) from e
-    if not isinstance(data, dict):
-        raise DatasetError("a COCO file must be a JSON object", json_path)
+    data = read_json_object(json_path, "COCO file")
     for key in ("images", "annotations", "categories"):
         if key not in data:
             raise DatasetError(f"the file is missing the key {key!r}", json_path)
@@ -123,25 +115,9 @@ def import_coco_instances(json_path: str | Path, images_dir: str | Path | None =
     data = _load(json_path)
     categories, fill_id = _categories(data, set(stuff), fill, json_path)
     things = {c.id for c in categories.things}
-    problems: list[ImportResult] = []
-    images: dict[object, dict] = {}
-    dup: set = set()
-    for k, img in enumerate(data["images"]):
-        missing = [key for key in ("id", "file_name", "width", "height") if not isinstance(img, dict) or key not in img]
-        if missing:
-            problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
-            continue
-        bad = bad_image_entry(img)
-        if bad:
-            problems.append(ImportProblem(str(json_path), f"images[{k}]: {bad}; skipped"))
-            continue
-        if img["id"] in images:
-            dup.add(img["id"])
-        images.setdefault(img["id"], img)
-    for image_id in sorted(dup, key=str):
-        problems.append(ImportProblem(str(json_path), f"image id {image_id} appears more than once in images; "
-                                      "its annotations cannot be attributed, all its entries are skipped"))
-        del images[image_id]
+    images, dup, image_problems = coco_image_table(data["images"], json_path, ("id", "file_name", "width", "height"),
+                                              sizes=True)
+    problems: list[ImportResult] = list(image_problems)
     by_image: dict[object, list[tuple[int, dict]]] = defaultdict(list)
     warnings: dict[object, list[str]] = defaultdict(list)
     ann_ids: Counter = Counter()

@@ -23,7 +23,7 @@ from core.formats.build import SegStats
 from core.formats.coco_panoptic_io import load_coco_panoptic_json
 from core.formats.records import ExportRecord, ImportItem, ImportProblem, ImportResult
 from core.formats.import_run import ImportRun, Job
-from core.formats.checks import bad_image_entry, check_size, is_coco_id
+from core.formats.checks import check_size, coco_image_table, is_coco_id
 from core.formats.paths import guess_images_dir, norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
@@ -107,25 +107,8 @@ def import_coco_panoptic(json_path: str | Path, png_dir: str | Path | None = Non
         if not isinstance(data[key], list):
             raise DatasetError(f"{key!r} must be a list", json_path)
     png_dir = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
-    problems: list[ImportResult] = []
-    images: dict[object, dict] = {}
-    dup: set = set()
-    for k, img in enumerate(data["images"]):
-        missing = [key for key in ("id", "file_name") if not isinstance(img, dict) or key not in img]
-        if missing:
-            problems.append(ImportProblem(str(json_path), f"images[{k}] is missing the key {missing[0]!r}"))
-            continue
-        bad = bad_image_entry(img, sizes=False)
-        if bad:
-            problems.append(ImportProblem(str(json_path), f"images[{k}]: {bad}; skipped"))
-            continue
-        if img["id"] in images:
-            dup.add(img["id"])
-        images.setdefault(img["id"], img)
-    for image_id in sorted(dup, key=str):
-        problems.append(ImportProblem(str(json_path), f"image id {image_id} appears more than once in images; "
-                                      "its annotation cannot be attributed, all its entries are skipped"))
-        del images[image_id]
+    images, dup, image_problems = coco_image_table(data["images"], json_path, ("id", "file_name"), sizes=False)
+    problems: list[ImportResult] = list(image_problems)
     anns: dict[object, dict] = {}
     for k, ann in enumerate(data["annotations"]):
         missing = [key for key in ("image_id", "file_name", "segments_info")

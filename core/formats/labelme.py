@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from core.errors import AnnotationError, BadImageError, DatasetError
 from core.formats.build import LATER_ON_TOP, Instance, from_instances
 from core.formats.records import ImportItem, ImportProblem, ImportResult
 from core.formats.import_run import ImportRun, Job
-from core.formats.checks import check_size, fill_category_id
+from core.formats.checks import check_size, fill_category_id, read_json_object
 from core.formats.paths import norm_key
 from core.progress import CancelFlag, ProgressFn
-from core.imageio import image_info_from_bytes, special_file_reason, verify_image
+from core.imageio import image_info_from_bytes, verify_image
 
 #: labelme's conventional labels for "no class".
 UNLABELLED = ("_background_", "__ignore__")
@@ -40,15 +39,7 @@ AREALESS = ("line", "linestrip", "point", "points")
 
 
 def _read_json(path: Path) -> dict:
-    reason = special_file_reason(path)
-    if reason is not None:  # a FIFO named .json would block the import forever
-        raise DatasetError(f"{reason}; skipped", path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"cannot read the labelme file: {e}", path) from e
-    if not isinstance(data, dict):
-        raise DatasetError("a labelme file must be a JSON object", path)
+    data = read_json_object(path, "labelme file")
     if not isinstance(data.get("shapes"), list):
         raise DatasetError("the labelme file is missing the key 'shapes' (or it is not a list)", path)
     return data

@@ -237,3 +237,34 @@ def test_renamed_recoloured_reordered_categories_keep_every_pixel(make, cats, tm
     with pytest.raises(AnnotationError, match="unknown category_id 4"):   # a deleted class is not dropped silently
         export_coco_panoptic(recs, cats.removed(4), tmp_path / "deleted")
     assert not (tmp_path / "deleted").exists()
+
+
+def test_an_image_id_listed_twice_skips_that_image_only(tmp_path, cats):
+    id_map = np.ones((6, 8), np.int32)
+    p = write_panoptic(tmp_path, [{"id": 1, "category_id": 1}], id_map, cats)
+    data = json.loads(p.read_text())
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(tmp_path / "images" / "b.jpg")
+    (tmp_path / "p" / "b.png").write_bytes(encode_ids(id_map))
+    data["images"] += [{"id": 2, "file_name": "b.jpg"}, {"id": 2, "file_name": "a.jpg"}]
+    data["annotations"].append({"image_id": 2, "file_name": "b.png", "segments_info": [{"id": 1, "category_id": 1}]})
+    p.write_text(json.dumps(data))
+    items, problems = items_of(import_coco_panoptic(p))
+    assert [i.photo_path.name for i in items] == ["a.jpg"]
+    assert [x.reason for x in problems] == ["image id 2 appears more than once in images; what refers to it cannot be "
+                                            "attributed, all its entries are skipped"]
+
+
+def test_a_json_that_is_not_an_object_or_not_json_is_a_dataset_error(tmp_path):
+    from core.formats import import_coco_instances, import_labelme
+
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "broken.json").write_text("{\"images\": [")
+    with pytest.raises(DatasetError, match="a COCO file must be a JSON object"):
+        import_coco_instances(tmp_path / "list.json")
+    with pytest.raises(DatasetError, match="cannot read the COCO file"):
+        import_coco_instances(tmp_path / "broken.json")
+    folder = tmp_path / "labelme"
+    folder.mkdir()
+    (folder / "x.json").write_text("[]")
+    (_items, problems) = items_of(import_labelme(folder))
+    assert "a labelme file must be a JSON object" in problems[0].reason
