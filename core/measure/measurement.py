@@ -89,6 +89,8 @@ class Measurement:
     def _len(self, px: float | None) -> float | None:
         return None if px is None else float(px) * (self.mm_per_pixel or 1.0)
 
+    # One property per figure, alike on purpose: the table, report and tooltips read each by its
+    # name in the photo's unit; a generic accessor would lose the names and their types.
     @property
     def length(self) -> float | None:
         return self._len(self.length_px)

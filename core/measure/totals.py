@@ -25,6 +25,7 @@ class PhotoMeasurements:
     def unit(self) -> str:
         return UNIT_PX if self.calibration is None else UNIT_MM
 
+    # defects and surfaces: the two halves of a photo's segments, as CategorySet.things/stuff are
     @property
     def defects(self) -> list[Measurement]:
         return [m for m in self.measurements if m.is_defect]

@@ -169,6 +169,16 @@ class Database:
 
     # --- transactions ---------------------------------------------------------------------------
     @contextmanager
+    def _joined(self) -> Iterator[None]:
+        """A nested ``write``/``read`` joins the thread's outer transaction: only the depth counts,
+        so the outermost one alone commits or rolls back."""
+        self._local.depth += 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+
+    @contextmanager
     def write(self, what: str = "save") -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``); rolled back on any error.
 
@@ -183,11 +193,8 @@ class Database:
         if self._local.depth > 0:
             if not getattr(self._local, "writing", False):
                 raise ProjectError(f"cannot {what} inside a read transaction", self.path)
-            self._local.depth += 1
-            try:
+            with self._joined():
                 yield conn
-            finally:
-                self._local.depth -= 1
             return
         with self._write_lock:
             if self._closed:
@@ -217,11 +224,8 @@ class Database:
         """A consistent snapshot for several SELECTs; nested use joins the outer transaction."""
         conn = self.connection()
         if self._local.depth > 0:
-            self._local.depth += 1
-            try:
+            with self._joined():
                 yield conn
-            finally:
-                self._local.depth -= 1
             return
         try:
             conn.execute("BEGIN")

@@ -127,13 +127,8 @@ class PredictionStore:
 
     def list(self, image_id: int | None = None, model_id: int | None = None) -> list[tuple[int, int, str]]:
         """``(image id, model id, updated_at)`` of stored predictions, optionally filtered."""
-        sql, where, args = "SELECT image_id, model_id, updated_at FROM predictions", [], []
-        if image_id is not None:
-            where.append("image_id = ?")
-            args.append(int(image_id))
-        if model_id is not None:
-            where.append("model_id = ?")
-            args.append(int(model_id))
+        sql = "SELECT image_id, model_id, updated_at FROM predictions"
+        where, args = _where(image_id, model_id)
         if where:
             sql += " WHERE " + " AND ".join(where)
         return [tuple(r) for r in self._db.connection().execute(sql + " ORDER BY image_id, model_id", args)]
@@ -142,15 +137,21 @@ class PredictionStore:
         """Delete predictions of an image, of a model, or one pair; returns how many."""
         if image_id is None and model_id is None:
             raise ProjectError("delete() needs an image id, a model id or both", self._project.path)
-        where, args = [], []
-        if image_id is not None:
-            where.append("image_id = ?")
-            args.append(int(image_id))
-        if model_id is not None:
-            where.append("model_id = ?")
-            args.append(int(model_id))
+        where, args = _where(image_id, model_id)
         with self._db.write("delete predictions") as conn:
             return conn.execute("DELETE FROM predictions WHERE " + " AND ".join(where), args).rowcount
+
+
+def _where(image_id: int | None, model_id: int | None) -> tuple[list[str], list[int]]:
+    """SQL conditions and their arguments selecting predictions of an image and/or a model."""
+    where, args = [], []
+    if image_id is not None:
+        where.append("image_id = ?")
+        args.append(int(image_id))
+    if model_id is not None:
+        where.append("model_id = ?")
+        args.append(int(model_id))
+    return where, args
 
 
 def _meta_json(meta: dict) -> str:

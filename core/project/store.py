@@ -205,6 +205,7 @@ class Project:
         return f"Project({str(self.path)!r}{', read-only' if self.read_only else ''})"
 
     # --- properties -------------------------------------------------------------------------------
+    # Read-only views of the database handle's state, alike on purpose: one fact each.
     @property
     def folder(self) -> Path:
         """The folder relative paths are resolved against."""

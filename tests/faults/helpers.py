@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.support.datasets import defect_mask
+
 
 def snapshot(root: Path) -> dict[str, str]:
     """``{relative path: sha256}`` of every file under ``root`` (what a command must not touch)."""
@@ -17,16 +19,6 @@ def snapshot(root: Path) -> dict[str, str]:
         if p.is_file() and not p.is_symlink() and not p.name.endswith(("-shm", "-wal")):
             out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
-
-
-def defect_mask(h: int = 30, w: int = 40) -> np.ndarray:
-    """Class-index mask: two cracks (1), one spalling (2), a strip of background (5)."""
-    m = np.zeros((h, w), np.uint8)
-    m[2:5, 2:12] = 1
-    m[20:23, 25:38] = 1
-    m[10:18, 15:24] = 2
-    m[h - 3:, :] = 5
-    return m
 
 
 class Dataset:

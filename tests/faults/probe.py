@@ -285,20 +285,22 @@ def empty_category_list(w: World):
 
 
 # --- input checks ------------------------------------------------------------------------------------
-@case
-def truncated_photo(w: World):
+def _import_truncated_photo(w: World, *dest) -> str | None:
+    """Import with one photo cut in half, into ``dest`` (a project or an output folder)."""
     data = (w.ds.photos / "p1.jpg").read_bytes()
     (w.ds.photos / "p1.jpg").write_bytes(data[: len(data) // 2])
-    o = run_cli(*w.ds.import_args("--project", w.root / "p.pinspect", "--strict"))
+    o = run_cli(*w.ds.import_args(*dest, "--strict"))
     return no_traceback(o) or (None if o.code == 1 and "truncated" in o.out else "not reported")
+
+
+@case
+def truncated_photo(w: World):
+    return _import_truncated_photo(w, "--project", w.root / "p.pinspect")
 
 
 @case
 def truncated_photo_out(w: World):
-    data = (w.ds.photos / "p1.jpg").read_bytes()
-    (w.ds.photos / "p1.jpg").write_bytes(data[: len(data) // 2])
-    o = run_cli(*w.ds.import_args("--out", w.root / "o", "--strict"))
-    return no_traceback(o) or (None if o.code == 1 and "truncated" in o.out else "not reported")
+    return _import_truncated_photo(w, "--out", w.root / "o")
 
 
 @case

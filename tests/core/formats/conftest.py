@@ -9,6 +9,8 @@ from PIL import Image
 
 from core.categories import default_categories
 
+from tests.support.datasets import defect_mask
+
 
 class Maker:
     """Writes small photos and masks; every file is a few kilobytes."""
@@ -46,16 +48,6 @@ class Maker:
     @staticmethod
     def defect(h: int = 30, w: int = 40) -> np.ndarray:
         return defect_mask(h, w)
-
-
-def defect_mask(h: int = 30, w: int = 40) -> np.ndarray:
-    """Class-index mask: two separate cracks (1), one spalling (2), a strip of background (5)."""
-    m = np.zeros((h, w), np.uint8)
-    m[2:5, 2:12] = 1
-    m[20:23, 25:38] = 1
-    m[10:18, 15:24] = 2
-    m[h - 3:, :] = 5
-    return m
 
 
 @pytest.fixture
