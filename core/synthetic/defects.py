@@ -7,6 +7,7 @@ Nothing is painted for a candidate too small to be seen (the function returns ``
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import cv2
@@ -280,3 +281,45 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
         colour = dark_rust * (1.0 - mottle) + orange * mottle
         loc[sel] = colour * (lam * (1.0 - 0.4 * rib) + 0.12 * rib * np.clip(-lv * t + 0.5, 0, 1))[:, None]
     return new
+
+
+# --- one crack network, one segment ------------------------------------------------------------------
+def join_crack_networks(ids: np.ndarray, segments: dict, crack_category: int) -> None:
+    """Relabel the crack pixels of the id map ``ids`` ``[H, W]`` (in place, with its ``segments``
+    table ``{id: Segment}``) so that each 8-connected network of crack pixels is one segment.
+
+    The instance definition every part of the app shares (docs/design.md, "Crack networks"): a
+    crack crossing an earlier one is cut where they cross (its pixels there stay the earlier
+    crack's) and so touches it; drawn as two segments the pair would disagree with an importer's
+    8-connected components and with the post-processor, which joins touching crack queries. A crack
+    clipped in two by a spall, or broken by the camera's resampling, becomes two networks for the
+    same reason. Each network keeps the smallest of its old ids when no other network took it;
+    ids left without pixels leave the table.
+    """
+    crack_ids = [sid for sid, seg in segments.items() if seg.category_id == crack_category]
+    if not crack_ids:
+        return
+    is_crack = np.isin(ids, crack_ids)
+    n, comp = cv2.connectedComponents(is_crack.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    old, labels = ids[is_crack], comp[is_crack]
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, labels, old.astype(np.int64))
+    template = segments[crack_ids[0]]
+    next_id = max(segments) + 1
+    spare = sorted(set(crack_ids) - set(first[1:].tolist()))
+    new_ids = np.zeros(n, np.int64)
+    taken: set[int] = set()
+    for c in range(1, n):
+        sid = int(first[c])
+        if sid in taken:  # one crack cut in two: the second piece gets a free id
+            if spare:
+                sid = spare.pop(0)
+            else:
+                sid, next_id = next_id, next_id + 1
+        new_ids[c] = sid
+        taken.add(sid)
+    ids[is_crack] = new_ids[labels].astype(ids.dtype)
+    for sid in set(crack_ids) - taken:
+        del segments[sid]
+    for sid in taken - set(crack_ids):
+        segments[sid] = dataclasses.replace(template, id=sid)

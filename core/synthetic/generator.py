@@ -179,7 +179,9 @@ def generate_sample(seed: int, size: int | tuple[int, int] = 512,
     if rng.random() < config.camera.perspective_probability:
         img, ids = perspective(rng, img, ids, config.camera.perspective_strength)
     rgb = develop(rng, img, config.camera)
+    table = dict(canvas.segments)
+    defects.join_crack_networks(ids, table, cls.crack)  # after the camera: its resampling can break a crack
     # The camera may have cropped a segment away entirely; keep the table to what is present.
-    present = np.flatnonzero(np.bincount(ids.ravel(), minlength=max(canvas.segments) + 1))
-    segments = {int(k): canvas.segments[int(k)] for k in present}
+    present = np.flatnonzero(np.bincount(ids.ravel(), minlength=max(table) + 1))
+    segments = {int(k): table[int(k)] for k in present}
     return rgb, PanopticAnnotation(ids, segments)
