@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,20 @@ def project(tmp_path):
 
 
 @contextmanager
+def file_sql(path: Path, read_only: bool = False):
+    """A plain SQLite connection to a project file, as another program (or an earlier version of
+    ours) reads and writes it: what is on disk, not what the store's API shows. Each statement
+    commits; close the project first, as a user's other program would find it. ``read_only``
+    opens the closed file as immutable: no lock or side files are made beside it."""
+    uri = f"file:{Path(path).as_posix()}{'?mode=ro&immutable=1' if read_only else ''}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
 def read_only_path(path: Path):
     """Make a file or folder unwritable for this process, even as root (``chattr +i``)."""
     if os.name == "nt":
@@ -90,4 +105,4 @@ def helpers():
     from types import SimpleNamespace
 
     return SimpleNamespace(write_photo=write_photo, annotation_for=annotation_for,
-                           same_annotation=same_annotation, read_only_path=read_only_path)
+                           same_annotation=same_annotation, read_only_path=read_only_path, file_sql=file_sql)

@@ -1,9 +1,13 @@
 """Annotations: lossless round trip, one transaction per save, clear refusals, disk full."""
+import contextlib
+import sqlite3
+
 import numpy as np
 import pytest
 
 from core.errors import AnnotationError, ProjectError
 from core.panoptic import PanopticAnnotation, Segment
+from core.project import Project
 from core.project.annotations import segment_areas
 
 
@@ -86,24 +90,41 @@ def test_erased_segments_are_dropped_from_the_table(project, image, helpers):
     assert 999 not in project.annotations.load(image.id).segments
 
 
-def test_disk_full_during_save_is_a_clear_error_and_the_previous_save_intact(project, image, helpers):
+def test_disk_full_during_save_is_a_clear_error_and_the_previous_save_intact(project, image, helpers,
+                                                                              monkeypatch):
     first = helpers.annotation_for(image.height, image.width, 1)
     project.annotations.save(image.id, first)
-    conn = project._db.connection()
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    # SQLite reports SQLITE_FULL exactly as for a full disk when the file may not grow.
-    conn.execute(f"PRAGMA max_page_count = {pages}")
+    path = project.path
+    project.close()
+    with helpers.file_sql(path, read_only=True) as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite reports SQLITE_FULL exactly as for a full disk when the file may not grow: every
+    # connection the store opens from now on is held to the file's present size.
+    opened = []
+    connect = sqlite3.connect
+
+    def connect_on_a_full_disk(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect_on_a_full_disk)
     rng = np.random.default_rng(1)
     noisy = PanopticAnnotation(rng.integers(1, 4000, (image.height, image.width), dtype=np.int32))
     noisy.segments = {i: Segment(i, 1) for i in np.unique(noisy.id_map).tolist()}
-    with pytest.raises(ProjectError, match="disk is full") as e:
-        project.annotations.save(image.id, noisy)
-    assert str(project.path) in str(e.value) and f"image {image.id}" in str(e.value)
-    assert helpers.same_annotation(project.annotations.load(image.id), first)
-    assert project.annotations.revision(image.id) == 1
-    assert project.integrity_check() == ["ok"]
-    conn.execute("PRAGMA max_page_count = 1073741823")  # space freed: saving works again
-    assert project.annotations.save(image.id, noisy) == 2
+    with Project.open(path) as p:
+        with pytest.raises(ProjectError, match="disk is full") as e:
+            p.annotations.save(image.id, noisy)
+        assert str(path) in str(e.value) and f"image {image.id}" in str(e.value)
+        assert helpers.same_annotation(p.annotations.load(image.id), first)
+        assert p.annotations.revision(image.id) == 1
+        assert p.integrity_check() == ["ok"]
+        assert opened
+        for conn in opened:  # space freed: the same open project saves again
+            with contextlib.suppress(sqlite3.ProgrammingError):  # those the store has closed already
+                conn.execute("PRAGMA max_page_count = 1073741823")
+        assert p.annotations.save(image.id, noisy) == 2
 
 
 def test_segment_areas_handles_small_and_huge_ids():

@@ -125,19 +125,25 @@ def test_calibration_round_trip_and_validation(project, image):
     assert project.calibration.all() == {}
 
 
-def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image):
+def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image, helpers):
     """Rows written with the store's former method names, and a damaged one, as found in old files."""
-    with project._db.write("an old row") as conn:
-        conn.execute("INSERT INTO calibration VALUES (?, ?, ?, ?, ?)",
-                     (image.id, 0.25, "reference_length", '{"length": 50}', "2026-01-01T00:00:00"))
-    assert project.calibration.get(image.id) == Calibration(0.25, "line", {"length": 50})
-    with project._db.write("an entered scale") as conn:
-        conn.execute("UPDATE calibration SET method = 'entered', mm_per_pixel = 0.5")
-    assert project.calibration.all() == {image.id: Calibration(0.5, "gsd", {"length": 50})}
-    with project._db.write("a damaged row") as conn:
-        conn.execute("UPDATE calibration SET details = '{not json'")
-    with pytest.raises(ProjectError, match="damaged"):
-        project.calibration.get(image.id)
+    path = project.path
+    project.close()
+    rows = [("INSERT INTO calibration VALUES (?, ?, ?, ?, ?)",
+             (image.id, 0.25, "reference_length", '{"length": 50}', "2026-01-01T00:00:00")),
+            ("UPDATE calibration SET method = 'entered', mm_per_pixel = 0.5", ()),
+            ("UPDATE calibration SET details = '{not json'", ())]
+    expected = [Calibration(0.25, "line", {"length": 50}), Calibration(0.5, "gsd", {"length": 50}), None]
+    for (sql, args), want in zip(rows, expected):
+        with helpers.file_sql(path) as conn:
+            conn.execute(sql, args)
+        with Project.open(path) as reopened:
+            if want is None:
+                with pytest.raises(ProjectError, match="damaged"):
+                    reopened.calibration.get(image.id)
+            else:
+                assert reopened.calibration.get(image.id) == want
+                assert reopened.calibration.all() == {image.id: want}
 
 
 def test_thumbnail_cache_is_ignored_once_the_photo_changes(project, image, photos, tmp_path, helpers):

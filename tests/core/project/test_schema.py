@@ -59,11 +59,13 @@ def test_first_schema_file_is_migrated_forward_with_every_row_intact(tmp_path, p
         assert p.thumbnails.get(1) == b"jpeg"
         # next_category_id from v1 meta is honoured: ids are never reused
         assert p.categories.add("rust", True).id == 6
-        versions = [r[0] for r in p._db.connection().execute("SELECT version FROM schema_migrations ORDER BY version")]
-        assert versions == list(range(1, SCHEMA_VERSION + 1))
-        migrated = _schema_sql(p._db.connection())
-    with Project.create(tmp_path / "fresh.pinspect") as fresh:
-        assert _schema_sql(fresh._db.connection()) == migrated
+    with helpers.file_sql(path, read_only=True) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+        migrated = _schema_sql(conn)
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    Project.create(tmp_path / "fresh.pinspect").close()
+    with helpers.file_sql(tmp_path / "fresh.pinspect", read_only=True) as conn:
+        assert _schema_sql(conn) == migrated  # the migrated file has today's tables, indexes and triggers
 
 
 def test_old_schema_cannot_be_upgraded_read_only_says_so(tmp_path, photos, helpers):
@@ -74,7 +76,7 @@ def test_old_schema_cannot_be_upgraded_read_only_says_so(tmp_path, photos, helpe
         Project.open(path, read_only=True)
 
 
-def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch, helpers):
     path = tmp_path / "p.pinspect"
     Project.create(path).close()
 
@@ -89,6 +91,7 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     monkeypatch.undo()
     with Project.open(path) as p:
         assert p.schema_version == SCHEMA_VERSION
-        names = {r[0] for r in p._db.connection().execute("SELECT name FROM sqlite_master")}
-        assert "half_done" not in names
+    with helpers.file_sql(path, read_only=True) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "half_done" not in names and "annotations" in names
     assert sorted(x.name for x in tmp_path.iterdir()) == ["p.pinspect"]
