@@ -1,4 +1,5 @@
 """Region growing and GrabCut on drawn patches."""
+import cv2
 import numpy as np
 import pytest
 
@@ -104,3 +105,25 @@ def test_a_crack_leaving_the_spall_does_not_carry_the_region_out(width):
     assert _iou(mask, true) >= 0.9
     leaky = RegionGrower(rgb, (130.5, 130.5), neck_radius=0).mask(20.0)
     assert leaky[:, 230:].sum() > 500  # without the guard it runs along the crack
+
+
+def _blotchy_spall():
+    """A rough patch whose floor is half dark pits, half lit stones: blotches ~20 px across, light
+    levels 60 apart (as a spall's shadowed and lit parts are)."""
+    rgb = concrete((260, 360), seed=21)
+    true = draw_patch(rgb, (180, 130), (110, 75), angle=0, seed=22)
+    rng = np.random.default_rng(23)
+    blotch = cv2.GaussianBlur(rng.normal(0, 1, true.shape).astype(np.float32), (0, 0), 8.0) > 0
+    lift = np.where(true & blotch, 60, 0)[..., None]
+    rgb[:] = np.clip(rgb.astype(np.int32) + lift, 0, 255).astype(np.uint8)
+    return rgb, true, blotch
+
+
+def test_a_floor_of_dark_pits_and_lit_stones_grows_as_one_region():
+    rgb, true, blotch = _blotchy_spall()
+    ys, xs = np.nonzero(true & ~blotch & (np.abs(np.arange(260)[:, None] - 130) < 20)
+                        & (np.abs(np.arange(360)[None, :] - 180) < 30))
+    click = (xs[0] + 0.5, ys[0] + 0.5)  # on a dark pit near the centre
+    mask = grow_region(rgb, click)
+    assert _iou(mask, true) >= 0.8
+    assert mask[true & blotch].mean() >= 0.8  # the lit stones are in, not only pits like the click
