@@ -371,7 +371,7 @@ def test_a_fill_of_millions_of_pixels_runs_in_the_background_and_blocks_other_ed
     window.controller.set_tool("PolygonTool")
     tool.points = [(0, 0), (2000, 0), (2000, 1500), (0, 1500)]
     with LoopWatch() as watch:
-        tool._fill()
+        qtbot.keyClick(window.view, Qt.Key.Key_Return)  # Enter fills the polygon
         assert doc.busy and window.undo_group.activeStack() is None  # undo waits too
         window.controller.delete_selected()                          # refused while busy
         qtbot.waitUntil(lambda: not doc.busy, timeout=20_000)

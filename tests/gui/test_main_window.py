@@ -17,7 +17,7 @@ from gui.dialogs.category_dialogs import PixelDecision
 from gui.dialogs.import_dialog import ImportDialog
 from core.formats.detect import COCO_INSTANCES, LABELME
 
-from tests.support.dialogs import answer_add_category
+from tests.support.dialogs import answer_add_category, press_dialog_button
 from tests.support.gui import LoopWatch, open_project, write_photos
 
 pytestmark = pytest.mark.timeout(60)
@@ -360,7 +360,7 @@ def test_import_and_export_dialogs_run_in_the_background(qtbot, window, make_pro
     export.val.setValue(0)
     started = []
     export.started.connect(started.append)
-    export._start()
+    press_dialog_button(export, "Export")
     qtbot.waitUntil(lambda: (tmp_path / "out" / "panoptic_all.json").exists(), timeout=20_000)
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
     data = json.loads((tmp_path / "out" / "panoptic_all.json").read_text())

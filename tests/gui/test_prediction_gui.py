@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, Qt
 from core.inference import Predictor
 from core.project import Project
 from tests.support.models import INPUT, TINY, tiny_model, write_photo
+from tests.support.dialogs import press_dialog_button
 from tests.support.gui import LoopWatch, open_project
 
 MAX_STALL_MS = 200
@@ -304,7 +305,7 @@ def test_export_dialog_from_the_file_menu_with_split_options(qtbot, window, make
     dialog.seed.setValue(7)
     assert dialog.seed.isEnabled() and not dialog.include_stuff.isVisibleTo(dialog)
     with LoopWatch() as watch:
-        dialog._start()
+        press_dialog_button(dialog, "Export")
         assert window.status.progress.isVisibleTo(window.status)  # progress and cancel in the status bar
         qtbot.waitUntil(lambda: (tmp_path / "seeded" / "panoptic_val.json").exists(), timeout=20_000)
         qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
@@ -321,7 +322,7 @@ def test_export_dialog_from_the_file_menu_with_split_options(qtbot, window, make
     assert not dialog.val.isEnabled() and not dialog.seed.isEnabled()
     dialog.format.setCurrentIndex(dialog.format.findData("coco-instances"))
     assert dialog.include_stuff.isVisibleTo(dialog)
-    dialog._start()
+    press_dialog_button(dialog, "Export")
     qtbot.waitUntil(lambda: (tmp_path / "own").exists() and not window.runner.busy, timeout=20_000)
     names = sorted(p.name for p in (tmp_path / "own").glob("*.json"))
     assert names and any("val" in n for n in names), names
@@ -335,8 +336,7 @@ def test_the_training_panels_active_model_is_followed(qtbot, window, tmp_path, c
     with Project.open(path) as project:
         other = project.models.add("other", checkpoint=checkpoint, config={}, categories=project.categories.get())
     open_project(qtbot, window, path)
-    ui = window.prediction
-    assert ui.link_training()
+    ui = window.prediction  # the window links it to training's choice
     training.activeModelChanged.emit(1)
     assert ui.models.model_id == 1 and window.loader.model_id == 1 and "tiny detector" in ui.panel.model_label.text()
     training.activeModelChanged.emit(other)

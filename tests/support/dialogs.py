@@ -38,3 +38,16 @@ def drag_line(view, start: tuple[float, float], end: tuple[float, float]) -> Non
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
     QTest.mouseMove(vp, b)
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def press_dialog_button(dialog, text: str) -> None:
+    """Click the button labelled ``text`` (mnemonic ``&`` ignored) in ``dialog``'s button box, as a
+    user would: the dialog's own handler runs, not a private method of it."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    for box in dialog.findChildren(QDialogButtonBox):
+        for button in box.buttons():
+            if button.text().replace("&", "") == text:
+                button.click()
+                return
+    raise AssertionError(f"no {text!r} button in {type(dialog).__name__}")
