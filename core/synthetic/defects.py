@@ -301,7 +301,7 @@ def join_crack_networks(ids: np.ndarray, segments: dict, crack_category: int) ->
         return
     is_crack = np.isin(ids, crack_ids)
     n, comp = cv2.connectedComponents(is_crack.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    old, labels = ids[is_crack], comp[is_crack]
+    old, labels = ids[is_crack], comp[is_crack].astype(np.int64)
     first = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first, labels, old.astype(np.int64))
     template = segments[crack_ids[0]]

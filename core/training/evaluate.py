@@ -91,3 +91,19 @@ def evaluate_pq(model: torch.nn.Module, postprocessor: Callable, loader, categor
         model.train(was_training)
     log.info("evaluated %d images in %.1f s", acc.num_images, time.monotonic() - t0)
     return Validation(acc.evaluate(), thin.evaluate() if thin is not None else None)
+
+
+def eval_record(result: Validation, epoch: int, step: int, best: bool, seconds: float):
+    """The training log's ``EvalRecord`` of a validation: PQ / SQ / RQ, Things, Stuff, and per
+    class PQ, SQ, RQ and TP / FP / FN, with the thin classes' centreline precision, recall, F1 and
+    IoU beside them (fractions in [0, 1])."""
+    from core.training.records import EvalRecord
+
+    per_class = {r.name: {"pq": r.pq, "sq": r.sq, "rq": r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
+                 for r in result.per_class}
+    for r in getattr(getattr(result, "thin", None), "per_class", ()):
+        if r.name in per_class and r.counted:
+            per_class[r.name].update(cl_precision=r.precision, cl_recall=r.recall, cl_f1=r.f1, cl_iou=r.cliou)
+    return EvalRecord(epoch, step, float(result.all.pq), float(result.all.sq), float(result.all.rq),
+                      float(result.things.pq), float(result.stuff.pq), per_class, int(result.num_images), seconds,
+                      best)

@@ -224,3 +224,18 @@ class MetricsFile:
 
 def iter_kind(records: Iterable[ProgressRecord], kind: str) -> list[ProgressRecord]:
     return [r for r in records if r.kind == kind]
+
+
+def write_run_file(path: Path, train_config, model_config, categories, train: tuple, val: tuple, device: str,
+                   processes: int, resumed_from: Path | None) -> None:
+    """``run.json``: what a run trains (configs, categories), on what (``train`` and ``val`` as
+    (source, dataset) pairs; ``val`` may be (None, None)), where, and the photos left out."""
+    (train_src, train_ds), (val_src, val_ds) = train, val
+    atomic_write_text(path, json.dumps({
+        "train_config": train_config.to_dict(), "model_config": model_config.to_dict(),
+        "categories": categories.to_json(), "train_data": train_src.name,
+        "train_images": len(train_ds), "val_data": val_src.name if val_src is not None else "",
+        "val_images": len(val_ds) if val_ds is not None else 0,
+        "left_out": {**train_ds.failures, **(val_ds.failures if val_ds else {})},
+        "device": device, "processes": processes, "resumed_from": str(resumed_from or "")},
+        indent=2, ensure_ascii=False))

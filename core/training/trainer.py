@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import time
 from pathlib import Path
 from collections.abc import Callable, Generator, Iterator
 
-import numpy as np
 import torch
 
 from core.atomic import atomic_write_text
@@ -30,31 +28,15 @@ from core.training.checkpointing import (BEST, LAST, TrainState, atomic_copy, re
                                          state_from)
 from core.training.config import TrainConfig
 from core.training.distributed import DistContext, unwrap
-from core.training.evaluate import evaluate_pq
+from core.training.evaluate import eval_record, evaluate_pq
 from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
 from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
-                                   StepRecord, SummaryRecord)
+                                   StepRecord, SummaryRecord, write_run_file)
+from core.training.step import backward_and_step, forward_losses, seed_everything
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE, RUN_FILE, SUMMARY_FILE = "metrics.jsonl", "run.json", "summary.json"
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _float_outputs(x):
-    """Model outputs in float32 (the criterion and matcher run outside autocast)."""
-    if torch.is_tensor(x):
-        return x.float() if x.is_floating_point() else x
-    if isinstance(x, dict):
-        return {k: _float_outputs(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_float_outputs(v) for v in x)
-    return x
 
 
 class Trainer:
@@ -206,14 +188,8 @@ class Trainer:
             metrics.append(rec)
         self._pending.clear()
         self.metrics = metrics
-        atomic_write_text(out / RUN_FILE, json.dumps({
-            "train_config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
-            "categories": self.categories.to_json(), "train_data": train_src.name,
-            "train_images": len(self.train_ds), "val_data": val_src.name if val_src is not None else "",
-            "val_images": len(self.val_ds) if self.val_ds is not None else 0,
-            "left_out": {**self.train_ds.failures, **(self.val_ds.failures if self.val_ds else {})},
-            "device": self._device_words(), "processes": self.dist.world_size,
-            "resumed_from": str(self.resume_path or "")}, indent=2, ensure_ascii=False))
+        write_run_file(out / RUN_FILE, self.config, self.model_config, self.categories, (train_src, self.train_ds),
+                       (val_src, self.val_ds), self._device_words(), self.dist.world_size, self.resume_path)
 
     def _device_words(self) -> str:
         return setup.describe_device(self.device, self.use_amp, self.amp_dtype)
@@ -348,23 +324,16 @@ class Trainer:
                 st.epoch_step += 1  # every photo of the batch unreadable (logged): skip it everywhere
                 continue
             b = batch.to(self.device, non_blocking=True)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
-                outputs = self.train_module(b.images, b.pixel_mask)
-            losses = self.criterion(_float_outputs(outputs), b.targets)
+            losses = forward_losses(self.train_module, self.criterion, b, self.device.type, self.amp_dtype,
+                                    self.use_amp)
             keys = sorted(losses)
             values = self.dist.all_reduce_mean(torch.stack([losses[k].detach().float() for k in keys]))
             loss_values = dict(zip(keys, values.tolist()))
             if not math.isfinite(loss_values["loss"]):
                 raise faults.non_finite_loss(st.step + 1, epoch + 1, loss_values, self.last_checkpoint)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(losses["loss"]).backward()
-            self.scaler.unscale_(self.optimizer)
-            norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm if cfg.clip_grad_norm > 0 else math.inf)
-            grad_norm = float(norm)
+            grad_norm = backward_and_step(losses["loss"], self.optimizer, self.scaler, params, cfg.clip_grad_norm)
             if not math.isfinite(grad_norm) and not self.scaler.is_enabled():
                 raise faults.non_finite_gradients(st.step + 1, epoch + 1, self.last_checkpoint)
-            self.scaler.step(self.optimizer)  # with float16 a non-finite step is skipped, scale lowered
-            self.scaler.update()
             for schedule in self.scheduler.lr_lambdas:
                 assert isinstance(schedule, LRSchedule)  # build_scheduler's LambdaLR holds only these
                 schedule.progress_floor = spent
@@ -441,13 +410,7 @@ class Trainer:
         best = math.isfinite(pq) and (not math.isfinite(st.best_pq) or pq > st.best_pq)
         if best:
             st.best_pq, st.best_epoch = pq, epoch
-        per_class = {r.name: {"pq": r.pq, "sq": r.sq, "rq": r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
-                     for r in result.per_class}
-        for r in getattr(getattr(result, "thin", None), "per_class", ()):  # thin classes' centreline measures
-            if r.name in per_class and r.counted:
-                per_class[r.name].update(cl_precision=r.precision, cl_recall=r.recall, cl_f1=r.f1, cl_iou=r.cliou)
-        return EvalRecord(epoch, st.step, pq, float(result.all.sq), float(result.all.rq), float(result.things.pq),
-                          float(result.stuff.pq), per_class, int(result.num_images), self._clock() - t0, best)
+        return eval_record(result, epoch, st.step, best, self._clock() - t0)
 
     # --- checkpoints ------------------------------------------------------------------------------
     def _save_checkpoint(self, best: bool) -> str:
