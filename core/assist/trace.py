@@ -243,6 +243,22 @@ class CrackTracer:
             self.install(self.prepare())
         return True
 
+    def restore(self, points, legs) -> None:
+        """Start from clicks made earlier (a stored trace, ``core.assist.traces``): ``points``
+        ``(x, y)`` and the ``len(points) - 1`` legs ``[N, 2]`` (y, x) between them; the preview is
+        not prepared (``prepare`` / ``install``)."""
+        pts = [(float(x), float(y)) for x, y in points]
+        legs = [np.asarray(g, np.int64).reshape(-1, 2) for g in legs]
+        if len(legs) != max(len(pts) - 1, 0):
+            raise AssistError(f"{len(pts)} clicks need {max(len(pts) - 1, 0)} legs, got {len(legs)}")
+        pixels = [_pixel(p, self.shape) for p in pts]
+        self.points, self._pixels, self._legs, self._field = pts, pixels, legs, None
+
+    @property
+    def legs(self) -> list[np.ndarray]:
+        """The paths between consecutive clicks, ``[N, 2]`` int64 (y, x) each (copies)."""
+        return [g.copy() for g in self._legs]
+
     # --- preview ----------------------------------------------------------------------------------
     def prepare(self) -> _Field | None:
         """Minimal costs from the last click over its preview window (the slow part; no state

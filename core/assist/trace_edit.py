@@ -1,0 +1,105 @@
+"""One annotation edit for a traced crack: its new pixels in, its old pixels out, a predicted
+crack it was traced over replaced.
+
+``paint_trace`` builds the id-map patch for the tracer tool's edits on an
+``core.editing.AnnotationEditor`` and commits it as one ``Edit`` (one undo step):
+
+* the pixels of the *old* trace (before a waypoint was moved or deleted) that no other trace of
+  the segment covers go back to void: the crack moves, it does not grow a second copy;
+* the new trace's pixels become the segment's (only void ones with ``behind``);
+* ``replace_model``: a segment the model predicted (``source == "model"``, accepted into the
+  annotation) of the same category that the new path runs along is removed: tracing over a
+  predicted crack is how an annotator corrects it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.editing import AnnotationEditor, Edit
+from core.editing.geometry import Box, box_is_empty, box_slices
+from core.panoptic import SOURCE_MODEL, VOID, Segment
+
+#: A predicted segment is replaced when at least this share of the new path's pixels lies on it
+#: (or this share of its own pixels is under the new trace's mask).
+REPLACE_SHARE = 0.5
+
+
+def _union(*boxes: Box) -> Box:
+    boxes = tuple(b for b in boxes if not box_is_empty(b))
+    if not boxes:
+        return (0, 0, 0, 0)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _place(box: Box, part: Box, mask: np.ndarray) -> np.ndarray:
+    """``mask`` (inside ``part``) as a bool array of ``box``'s size (what lies outside is cut)."""
+    out = np.zeros((box[2] - box[0], box[3] - box[1]), bool)
+    y0, x0 = max(box[0], part[0]), max(box[1], part[1])
+    y1, x1 = min(box[2], part[2]), min(box[3], part[3])
+    if y1 > y0 and x1 > x0:
+        out[y0 - box[0]:y1 - box[0], x0 - box[1]:x1 - box[1]] = \
+            mask[y0 - part[0]:y1 - part[0], x0 - part[1]:x1 - part[1]]
+    return out
+
+
+def predicted_under(ed: AnnotationEditor, category_id: int, path: np.ndarray, new_box: Box,
+                    new_mask: np.ndarray) -> list[int]:
+    """Ids of model-predicted segments of ``category_id`` that a trace (centre ``path`` ``[N, 2]``
+    (y, x), mask ``new_mask`` in ``new_box``) runs along (``REPLACE_SHARE``)."""
+    candidates = [sid for sid, seg in ed.segments.items()
+                  if seg.source == SOURCE_MODEL and seg.category_id == category_id]
+    if not candidates or len(path) == 0:
+        return []
+    on_path = ed.id_map[path[:, 0], path[:, 1]]
+    under = ed.id_map[box_slices(new_box)][new_mask]
+    out = []
+    for sid in candidates:
+        area = ed.areas.get(sid, 0)
+        if (on_path == sid).mean() >= REPLACE_SHARE or (area and (under == sid).sum() >= REPLACE_SHARE * area):
+            out.append(sid)
+    return out
+
+
+def paint_trace(ed: AnnotationEditor, name: str, target: Segment, new: tuple[Box, np.ndarray] | None,
+                old: tuple[Box, np.ndarray] | None = None, keep: tuple[tuple[Box, np.ndarray], ...] = (),
+                path: np.ndarray | None = None, replace_model: bool = False, behind: bool = False) -> Edit | None:
+    """Commit a trace's change to segment ``target`` as one edit (see the module docstring).
+
+    Args:
+        ed: the editor (changed in place; the returned ``Edit`` replays it).
+        name: the undo step's name.
+        target: the crack segment (an existing one, or a new one from ``paint_target``).
+        new: ``(box, mask)`` of the new trace's pixels; None when the trace was deleted.
+        old: ``(box, mask)`` of the trace before the change; None for a new trace.
+        keep: ``(box, mask)`` of the segment's other traces: their pixels stay.
+        path: the new trace's centre ``[N, 2]`` (y, x), for ``replace_model``.
+        replace_model: remove model-predicted segments of the same category the path runs along.
+        behind: the new pixels take only void pixels.
+    Returns:
+        The ``Edit``, or None when nothing changed.
+    """
+    replaced: list[int] = []
+    if replace_model and new is not None and path is not None:
+        replaced = [s for s in predicted_under(ed, target.category_id, path, *new) if s != target.id]
+    boxes = [part[0] for part in (new, old) if part is not None]
+    boxes += [ed.segment_box(s) for s in replaced]
+    box = _union(*boxes)
+    if box_is_empty(box):
+        return None
+    patch = ed.id_map[box_slices(box)].copy()
+    if old is not None:
+        gone = _place(box, *old) & (patch == target.id)
+        for kb, km in keep:
+            gone &= ~_place(box, kb, km)
+        patch[gone] = VOID
+    for sid in replaced:
+        patch[patch == sid] = VOID
+    if new is not None:
+        paint = _place(box, *new)
+        if behind:
+            paint &= (patch == VOID) | (patch == target.id)
+        patch[paint] = target.id
+    table: dict[int, Segment | None] = {target.id: target}
+    table.update({s: None for s in replaced})
+    return ed.commit_patch(name, box, patch, table)
+
