@@ -192,6 +192,17 @@ class EditingController(QObject):
             item.set_hidden(self._doc.hidden)
 
     # --- tools --------------------------------------------------------------------------------------
+    def add_tool(self, tool: Tool) -> str:
+        """Register a tool a feature brings (measuring's reference line) beside the editing tools;
+        returns its key (the class name, which ``set_tool`` and the saved preferences use).
+        ``ValueError`` when a tool of that key is registered already: replacing one would leave
+        its menu action choosing a tool nobody holds."""
+        key = type(tool).__name__
+        if key in self.tools:
+            raise ValueError(f"a tool {key!r} is registered already")
+        self.tools[key] = tool
+        return key
+
     def set_tool(self, name: str) -> None:
         tool = self.tools[name]
         if tool is self.tool:

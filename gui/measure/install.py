@@ -1,4 +1,4 @@
-"""``install_measurement(window)``: the measuring tools of the main window, built and wired here.
+"""``install_measurement(services)``: the measuring tools of the main window, built and wired here.
 
 What the user gets (all of it from ``core.measure`` and ``core.report`` figures):
 
@@ -10,8 +10,9 @@ What the user gets (all of it from ``core.measure`` and ``core.report`` figures)
   project (``PhotoCalibration``);
 * **Measure › Write inspection report…** (also in File): the project's HTML report and CSV.
 
-The window calls this once, at the end of its constructor; nothing else in the window knows
-about measuring.
+The window calls this once with its ``Services`` (``gui.shell.services``) and connects the
+returned ``MeasurementUI`` to the other features (``show_prediction_provenance``); nothing else
+in the window knows about measuring.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRectF, QTimer
-from PySide6.QtWidgets import QDialog, QFileDialog, QMenu
+from PySide6.QtCore import QObject, QRectF
+from PySide6.QtWidgets import QDialog, QFileDialog
 
 from core.measure.exposure import project_width_limit, set_project_width_limit
 
@@ -34,50 +35,40 @@ from gui.measure.report_action import ReportAction
 from gui.measure.width_limit_dialog import WidthLimitDialog
 
 if TYPE_CHECKING:
-    from gui.shell.main_window import MainWindow
+    from gui.shell.services import Services
 
 log = logging.getLogger(__name__)
 
-TOOL_KEY = "CalibrationTool"
 TIPS_PREF = "measure/tooltips"
 
 
 class MeasurementUI(QObject):
     """The measuring parts of one window and the glue between them (no figures are made here)."""
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        w = self.window = window
-        self.calibration = PhotoCalibration(w.session, self)
-        self.measurer = PhotoMeasurer(w.controller, w.session, w.runner, self)
+    def __init__(self, services: Services):
+        super().__init__(services.dialog_parent)
+        s = self.services = services
+        self.calibration = PhotoCalibration(s.session, self)
+        self.measurer = PhotoMeasurer(s.editing, s.session, s.runner, self)
         self.panel = MeasurementsPanel()
-        self.tips = MeasurementTips(w.view, self.measurer, lambda: self.calibration.calibration, self)
-        self.tips.set_enabled(w.prefs.get_bool(TIPS_PREF, True))
-        self.report = ReportAction(w, w.session, w.runner, w.status, w.autosaver.flush, self)
-        self.tool = CalibrationTool(w.controller, self.line_drawn, lambda: self.calibration.calibration)
-        w.controller.tools[TOOL_KEY] = self.tool
+        self.tips = MeasurementTips(s.view, self.measurer, lambda: self.calibration.calibration, self)
+        self.tips.set_enabled(s.prefs.get_bool(TIPS_PREF, True))
+        self.report = ReportAction(s.dialog_parent, s.session, s.runner, s.status, s.flush_edits, self)
+        self.tool = CalibrationTool(s.editing, self.line_drawn, lambda: self.calibration.calibration)
+        self.tool_key = s.editing.add_tool(self.tool)
         self._tool_before = "BrushTool"
         self.width_limit = None
         self.line_dialog: LineLengthDialog | None = None
         self._panel_shown = True
-        self.dock = w.add_panel("measurements", "Measurements", self.panel)
+        self.dock = s.panels.place("measurements", "Measurements", self.panel)
         self._build_actions()
         self._connect()
-        self._restore_dock()
 
     # --- composition -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        w, acts = self.window, self.window.actions
-        tool_act = acts.add(f"tool:{TOOL_KEY}", self.tool.name, None, self.tool.key, self.tool.icon,
-                            f"{self.tool.name} ({self.tool.key}) — {self.tool.tip}", checkable=True)
-        tool_act.triggered.connect(lambda _=False: self.start_line_tool())
-        acts.tool_group.addAction(tool_act)
-        # In the tool bar after the other tools (before the first separator).
-        separator = next((a for a in acts.edit_bar.actions() if a.isSeparator()), None)
-        if separator is None:
-            acts.edit_bar.addAction(tool_act)
-        else:
-            acts.edit_bar.insertAction(separator, tool_act)
+        acts = self.services.actions
+        # With the other tools (Tools menu, tool bar), and in the Measure menu.
+        tool_act = acts.add_tool(self.tool_key, self.tool, self.start_line_tool)
         scale = acts.add("set_scale", "Set the &scale…", self.edit_scale, None, "mdi6.ruler-square",
                          "Type the photo's scale (mm per pixel), or remove it")
         limit = acts.add("width_limit", "Crack &width limit…", self.edit_width_limit, None,
@@ -92,34 +83,32 @@ class MeasurementUI(QObject):
         report = acts.add("write_report", "Write inspection &report…", self.report.choose_and_write,
                           "Ctrl+Shift+R", "mdi6.file-document-outline",
                           "An HTML report of every annotated photo (defects, measurements, totals) and a CSV")
-        # Before Help, which stays last.
-        menubar = w.menuBar()
-        help_menu = next((a for a in menubar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_menu:
-            menu = QMenu("Mea&sure", w)
-            menubar.insertMenu(help_menu, menu)
-        else:
-            menu = menubar.addMenu("Mea&sure")
+        menu = acts.menu("measure", "Mea&sure")
         panel = self.dock.toggleViewAction()
         panel.setText("Measurements &panel")
         for a in (panel, None, tool_act, scale, limit, None, tips, None, export, report):
             menu.addSeparator() if a is None else menu.addAction(a)
         self.menu = menu
-        file_menu = acts.file_menu
-        after = file_menu.actions().index(acts.a["export"]) + 1
-        file_menu.insertAction(file_menu.actions()[after], report)
+        # Also in File, after Export (where a report is looked for beside the other outputs).
+        file_menu = acts.menu("file")
+        entries = file_menu.actions()
+        after = entries.index(acts.a["export"]) + 1 if "export" in acts.a else len(entries)
+        if after < len(entries):
+            file_menu.insertAction(entries[after], report)
+        else:
+            file_menu.addAction(report)
 
     def _connect(self) -> None:
-        w, m, p = self.window, self.measurer, self.panel
-        w.photo.photoChanged.connect(self._photo_changed)
-        w.photo.predictionChanged.connect(self._prediction_changed)
-        w.photo.fullResolution.connect(m.photo_loaded)
-        w.session.opened.connect(self._project_opened)
-        w.session.closed.connect(lambda: self._show_width_limit(None))
+        s, m, p = self.services, self.measurer, self.panel
+        s.photo.photoChanged.connect(self._photo_changed)
+        s.photo.predictionChanged.connect(self._prediction_changed)
+        s.photo.fullResolution.connect(m.photo_loaded)
+        s.session.opened.connect(self._project_opened)
+        s.session.closed.connect(lambda: self._show_width_limit(None))
         self.tips.width_limit = lambda: self.width_limit
-        w.controller.documentChanged.connect(self._document_changed)
-        w.controller.toolChanged.connect(self._tool_changed)
-        m.measured.connect(lambda f: p.set_figures(f, w.session.categories))
+        s.editing.documentChanged.connect(self._document_changed)
+        s.editing.toolChanged.connect(self._tool_changed)
+        m.measured.connect(lambda f: p.set_figures(f, s.session.categories))
         m.measured.connect(lambda _f: self._follow_canvas_selection())
         m.busyChanged.connect(p.set_busy)
         m.failed.connect(p.show_error)
@@ -131,22 +120,12 @@ class MeasurementUI(QObject):
         p.calibrateRequested.connect(self.start_line_tool)
         p.scaleRequested.connect(self.edit_scale)
         p.exportRequested.connect(self.export_csv)
-        self.report.notice.connect(lambda text: w.status.showMessage(text, 10_000))
+        self.report.notice.connect(lambda text: s.status.showMessage(text, 10_000))
         # Measure only while the figures can be seen: the panel (its tab may be behind another)
         # or the tooltips.
         self.dock.visibilityChanged.connect(self._update_measuring)
 
-    def _restore_dock(self) -> None:
-        # The window restored its layout before this dock (and the panels installed after it)
-        # existed: apply it again once they all are, so the panels come back where the user left
-        # them. A first start keeps the default: tabbed along the bottom with the model panels.
-        def restore():
-            _geometry, state = self.window.prefs.window_state()
-            if state is not None:
-                self.window.restoreState(state)
-        QTimer.singleShot(0, restore)
-
-    # --- following the window --------------------------------------------------------------------
+    # --- following the photo -----------------------------------------------------------------------
     def _photo_changed(self, record) -> None:
         self.tool.cancel()
         self.panel.set_photo(record.name if record is not None else "")
@@ -156,22 +135,27 @@ class MeasurementUI(QObject):
         self.panel.set_prediction_available(prediction is not None)
         self.measurer.prediction_changed()
 
+    def show_prediction_provenance(self, provenance) -> None:
+        """The shown prediction's provenance changed (``core.inference`` provenance, or None): the
+        panel says why a predicted segment may lack a figure."""
+        self.panel.set_absence_reason(None if provenance is None else provenance.absence_reason())
+
     def _document_changed(self, doc) -> None:
         if doc is not None:
             doc.selectionChanged.connect(self._follow_canvas_selection)
 
     def _follow_canvas_selection(self) -> None:
-        doc = self.window.controller.document
+        doc = self.services.editing.document
         if doc is not None and self.panel.source == SOURCE_ANNOTATION:
             self.panel.select_segments(doc.selected)
 
     def _rows_selected(self, source: str, ids: list) -> None:
         if source == SOURCE_ANNOTATION:
-            doc = self.window.controller.document
+            doc = self.services.editing.document
             if doc is not None:
                 doc.select(ids)
         else:
-            item = self.window.view.prediction_item
+            item = self.services.view.prediction_item
             if item is not None:
                 item.set_selected(ids)
 
@@ -179,7 +163,7 @@ class MeasurementUI(QObject):
         """Select a segment and bring it into view (zooming out only when it does not fit)."""
         self._rows_selected(source, [segment_id])
         rect = self.panel.bbox_of(segment_id)
-        view = self.window.view
+        view = self.services.view
         if rect is None:
             return
         vp = view.viewport().rect()
@@ -196,17 +180,17 @@ class MeasurementUI(QObject):
             self._tool_before = type(tool).__name__
 
     def start_line_tool(self) -> None:
-        self.window.controller.set_tool(TOOL_KEY)
-        self.window.status.showMessage("Drag along something of known length (scale bar, rule, rebar); "
+        self.services.editing.set_tool(self.tool_key)
+        self.services.status.showMessage("Drag along something of known length (scale bar, rule, rebar); "
                                        "Shift keeps the line straight; Esc cancels", 8000)
 
     def line_drawn(self, p0, p1) -> None:
         """The tool finished a line: ask what length it covers."""
-        record = self.window.photo.record
+        record = self.services.photo.record
         if record is None:
             self.tool.clear_line()
             return
-        dlg = LineLengthDialog(p0, p1, record.name, self.window)
+        dlg = LineLengthDialog(p0, p1, record.name, self.services.dialog_parent)
         self.line_dialog = dlg
 
         def finished(result: int, image_id=record.id):
@@ -214,7 +198,7 @@ class MeasurementUI(QObject):
             self.tool.clear_line()
             if result == QDialog.DialogCode.Accepted and self.calibration.image_id == image_id:
                 if self.apply(dlg.calibration()):
-                    self.window.controller.set_tool(self._tool_before)
+                    self.services.editing.set_tool(self._tool_before)
             dlg.deleteLater()
 
         dlg.finished.connect(finished)
@@ -225,17 +209,17 @@ class MeasurementUI(QObject):
         try:
             self.calibration.apply(calibration)
         except Exception as e:  # noqa: BLE001 - shown; the previous scale is kept
-            self.window.reporter.report(e, "save the photo's scale")
+            self.services.reporter.report(e, "save the photo's scale")
             return False
-        self.window.status.showMessage(f"Scale saved: {calibration.describe()}", 8000)
+        self.services.status.showMessage(f"Scale saved: {calibration.describe()}", 8000)
         return True
 
     def edit_scale(self) -> None:
-        record = self.window.photo.record
+        record = self.services.photo.record
         if record is None:
-            self.window.status.showMessage("Open a photo to set its scale.", 5000)
+            self.services.status.showMessage("Open a photo to set its scale.", 5000)
             return
-        dlg = ScaleDialog(self.calibration.calibration, record.name, self.window)
+        dlg = ScaleDialog(self.calibration.calibration, record.name, self.services.dialog_parent)
 
         def finished(result: int, image_id=record.id):
             if self.calibration.image_id == image_id:
@@ -244,9 +228,9 @@ class MeasurementUI(QObject):
                 elif result == ScaleDialog.REMOVE:
                     try:
                         self.calibration.clear()
-                        self.window.status.showMessage("Scale removed: figures in pixels", 8000)
+                        self.services.status.showMessage("Scale removed: figures in pixels", 8000)
                     except Exception as e:  # noqa: BLE001 - shown; the scale is kept
-                        self.window.reporter.report(e, "remove the photo's scale")
+                        self.services.reporter.report(e, "remove the photo's scale")
             dlg.deleteLater()
 
         dlg.finished.connect(finished)
@@ -266,22 +250,22 @@ class MeasurementUI(QObject):
         self.panel.set_width_limit(limit)
 
     def edit_width_limit(self) -> None:
-        project = self.window.session.project
+        project = self.services.session.project
         if project is None:
-            self.window.status.showMessage("Open a project to set its crack width limit.", 5000)
+            self.services.status.showMessage("Open a project to set its crack width limit.", 5000)
             return
-        dlg = WidthLimitDialog(self.width_limit, self.window)
+        dlg = WidthLimitDialog(self.width_limit, self.services.dialog_parent)
 
         def finished(result: int):
-            if result == QDialog.DialogCode.Accepted and self.window.session.project is project:
+            if result == QDialog.DialogCode.Accepted and self.services.session.project is project:
                 limit = dlg.limit()
                 try:
                     set_project_width_limit(project, limit)
                 except Exception as e:  # noqa: BLE001 - shown; the previous limit is kept
-                    self.window.reporter.report(e, "save the crack width limit")
+                    self.services.reporter.report(e, "save the crack width limit")
                 else:
                     self._show_width_limit(limit)
-                    self.window.status.showMessage(
+                    self.services.status.showMessage(
                         f"Crack width limit: {limit.describe() if limit else 'none'}", 8000)
             dlg.deleteLater()
 
@@ -291,7 +275,7 @@ class MeasurementUI(QObject):
     # --- tooltips and export ---------------------------------------------------------------------
     def _set_tips(self, on: bool) -> None:
         self.tips.set_enabled(on)
-        self.window.prefs.set(TIPS_PREF, bool(on))
+        self.services.prefs.set(TIPS_PREF, bool(on))
         self._update_measuring()
 
     def _update_measuring(self, panel_shown: bool | None = None) -> None:
@@ -301,13 +285,13 @@ class MeasurementUI(QObject):
         self.measurer.set_enabled(self.tips.enabled or self._panel_shown)
 
     def export_csv(self) -> None:
-        record = self.window.photo.record
+        record = self.services.photo.record
         if record is None or self.panel.figures is None:
-            self.window.status.showMessage("There are no measurements to export yet.", 5000)
+            self.services.status.showMessage("There are no measurements to export yet.", 5000)
             return
-        project = self.window.session.project
+        project = self.services.session.project
         start = (project.folder if project is not None else Path.home()) / f"{Path(record.name).stem}_measurements.csv"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export the measurements", str(start),
+        path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Export the measurements", str(start),
                                               "CSV files (*.csv);;All files (*)")
         if not path:
             return
@@ -316,11 +300,12 @@ class MeasurementUI(QObject):
         try:
             written = self.panel.export_csv(path)
         except Exception as e:  # noqa: BLE001 - shown; nothing half-written (atomic)
-            self.window.reporter.report(e, "export the measurements")
+            self.services.reporter.report(e, "export the measurements")
             return
-        self.window.status.showMessage(f"Measurements written to {written}", 8000)
+        self.services.status.showMessage(f"Measurements written to {written}", 8000)
 
 
-def install_measurement(window: MainWindow) -> MeasurementUI:
-    """Build the measuring tools into ``window``; returns them (tests and scripts reach in)."""
-    return MeasurementUI(window)
+def install_measurement(services: Services) -> MeasurementUI:
+    """Build the measuring tools with ``services``; returns them (the window connects them to the
+    other features; tests and scripts reach in)."""
+    return MeasurementUI(services)

@@ -6,15 +6,15 @@ project actions or the photo session. Shortcuts are listed in ``Help › Keyboar
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QToolButton, QWidget
 
 from core.assist.region import MAX_TOLERANCE, MIN_TOLERANCE
 from core.editing import ADD_TO_SELECTED, NEW_INSTANCE
 from gui.canvas.colour_table import OverlayStyle
+from gui.shell.action_registry import ActionRegistry
 from gui.shell.icons import bind
 from gui.shell.theme import DARK, LIGHT, SYSTEM, apply_theme
 
@@ -22,30 +22,16 @@ if TYPE_CHECKING:
     from gui.shell.main_window import MainWindow
 
 
-def _action(parent, text: str, slot: Callable | None = None, shortcut=None, ic: str | None = None,
-            tip: str | None = None, checkable: bool = False, context=Qt.ShortcutContext.WindowShortcut) -> QAction:
-    a = QAction(text, parent)
-    if ic:
-        bind(a, ic)
-    if shortcut:
-        seqs = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
-        a.setShortcuts([QKeySequence(s) for s in seqs])
-        a.setShortcutContext(context)
-    if tip:
-        a.setToolTip(tip)
-        a.setStatusTip(tip)
-    a.setCheckable(checkable)
-    if slot is not None:
-        a.triggered.connect(slot if checkable else (lambda _=False: slot()))
-    return a
-
-
 class WindowActions:
-    """Builds and owns the QActions of ``window`` (a ``MainWindow``)."""
+    """Builds the QActions, menus and tool bars of ``window`` (a ``MainWindow``) into an
+    ``ActionRegistry`` (``registry``), where the features add theirs."""
 
     def __init__(self, w: MainWindow):
         self.w = w
-        self.a: dict[str, QAction] = {}
+        self.registry = ActionRegistry(w)
+        self.a = self.registry.a
+        self.add = self.registry.add
+        self.tool_group = self.registry.tool_group
         self._build_file()
         self._build_edit()
         self._build_view()
@@ -56,16 +42,10 @@ class WindowActions:
         self.edit_bar = self._build_tool_bar()
         self.view_bar = self._build_view_bar()
 
-    def add(self, key: str, *args, **kwargs) -> QAction:
-        act = _action(self.w, *args, **kwargs)
-        self.a[key] = act
-        self.w.addAction(act)  # shortcuts work wherever the focus is in the window
-        return act
-
     # --- menus ------------------------------------------------------------------------------------
     def _build_file(self) -> None:
         w, pa = self.w, self.w.project_actions
-        m = w.menuBar().addMenu("&File")
+        m = self.registry.menu("file", "&File")
         m.addAction(self.add("new", "&New project…", pa.new_project, QKeySequence.StandardKey.New,
                              "mdi6.file-plus-outline"))
         m.addAction(self.add("open", "&Open project…", pa.open_project, QKeySequence.StandardKey.Open,
@@ -98,7 +78,7 @@ class WindowActions:
 
     def _build_edit(self) -> None:
         w, c = self.w, self.w.controller
-        m = w.menuBar().addMenu("&Edit")
+        m = self.registry.menu("edit", "&Edit")
         undo = w.undo_group.createUndoAction(w, "Undo")
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
         bind(undo, "mdi6.undo")
@@ -107,9 +87,8 @@ class WindowActions:
         # depending on the desktop).
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         bind(redo, "mdi6.redo")
-        self.a["undo"], self.a["redo"] = undo, redo
-        w.addAction(undo)
-        w.addAction(redo)
+        self.registry.keep("undo", undo)
+        self.registry.keep("redo", redo)
         m.addAction(undo)
         m.addAction(redo)
         m.addAction(self.add("history", "Edit &history", w.toggle_history, None, "mdi6.history"))
@@ -135,7 +114,7 @@ class WindowActions:
 
     def _build_view(self) -> None:
         w, v = self.w, self.w.view
-        m = w.menuBar().addMenu("&View")
+        m = self.registry.menu("view", "&View")
         m.addAction(self.add("fit", "&Fit photo", v.fit, "Ctrl+0", "mdi6.fit-to-screen-outline"))
         m.addAction(self.add("actual", "&100 %", v.actual_size, "Ctrl+1", "mdi6.magnify-scan"))
         m.addAction(self.add("zoom_in", "Zoom &in", lambda: v.zoom_by(1.25),
@@ -157,7 +136,7 @@ class WindowActions:
         for a in (ann, pred, outl, labels):
             m.addAction(a)
         m.addSeparator()
-        self.panels_menu = m.addMenu("&Panels")
+        self.panels_menu = self.registry.keep_menu("panels", m.addMenu("&Panels"))
         appearance = m.addMenu("&Appearance")
         group = QActionGroup(w)
         current = w.prefs.get_str("view/theme", SYSTEM)
@@ -184,7 +163,7 @@ class WindowActions:
 
     def _build_photo(self) -> None:
         w, b = self.w, self.w.browser
-        m = w.menuBar().addMenu("&Photo")
+        m = self.registry.menu("photo", "&Photo")
         m.addAction(self.add("next", "&Next photo", b.next_photo, ["PgDown", "Ctrl+Right"], "mdi6.chevron-right"))
         m.addAction(self.add("previous", "&Previous photo", b.previous_photo, ["PgUp", "Ctrl+Left"],
                              "mdi6.chevron-left"))
@@ -196,15 +175,9 @@ class WindowActions:
 
     def _build_tools(self) -> None:
         w, c, s = self.w, self.w.controller, self.w.tool_settings
-        m = w.menuBar().addMenu("&Tools")
-        self.tool_group = QActionGroup(w)
-        self.tool_group.setExclusive(True)
+        m = self.registry.menu("tools", "&Tools")
         for key, tool in c.tools.items():
-            act = self.add(f"tool:{key}", tool.name, None, tool.key, tool.icon, f"{tool.name} ({tool.key}) — {tool.tip}"
-                           if tool.tip else f"{tool.name} ({tool.key})", checkable=True)
-            act.triggered.connect(lambda _=False, k=key: c.set_tool(k))
-            self.tool_group.addAction(act)
-            m.addAction(act)
+            act = self.registry.add_tool(key, tool, lambda k=key: c.set_tool(k))
             if key == type(c.tool).__name__:
                 act.setChecked(True)
         c.toolChanged.connect(lambda t: self.a[f"tool:{type(t).__name__}"].setChecked(True))
@@ -232,7 +205,7 @@ class WindowActions:
     def _build_model(self) -> None:
         """Hook for the model work: the training and prediction features add their actions here."""
         w, c = self.w, self.w.controller
-        m = w.menuBar().addMenu("&Model")
+        m = self.registry.menu("model", "&Model")
         m.addAction(self.add("accept_all", "Accept the whole &prediction", lambda: c.accept_prediction(None),
                              "Ctrl+Shift+A", "mdi6.check-all",
                              "Copy every predicted segment into the annotation (one undo step)"))
@@ -241,7 +214,7 @@ class WindowActions:
         self.model_menu = m
 
     def _build_help(self) -> None:
-        m = self.w.menuBar().addMenu("&Help")
+        m = self.registry.menu("help", "&Help")
         m.addAction(self.add("shortcuts", "&Keyboard shortcuts", self.w.show_shortcuts, "F1", "mdi6.keyboard-outline"))
         m.addAction(self.add("about", "&About Panoptic Inspector", self.w.show_about, None, "mdi6.information-outline"))
 
@@ -255,6 +228,7 @@ class WindowActions:
         for key in w.controller.tools:
             bar.addAction(self.a[f"tool:{key}"])
         bar.addSeparator()
+        self.registry.tool_bar = bar  # tools added later (measuring's reference line) go here too
         bar.addWidget(_label("Size"))
         self.brush_size = QSpinBox()
         self.brush_size.setRange(1, 1000)

@@ -2,8 +2,12 @@
 
 Layout: photos on the left, the canvas in the middle, categories and segments on the right,
 tool bars on top, the status bar below (cursor, zoom, save state, background work). The bottom
-dock area is left free for the model panel (training, prediction; ``add_panel``), and the Model
-menu (``actions.model_menu``) for its actions.
+dock area is left to the features' panels (measurements, prediction, training, models: tabbed).
+
+The features (``gui.measure``, ``gui.prediction``, ``gui.training``) are installed with the
+window's ``Services`` (``gui.shell.services``), never the window itself; this module connects
+them to each other (``_connect_features``) and restores the saved layout once, after all of them
+have placed their panels.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QUndoView, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QUndoView
 
 from core.panoptic import PanopticAnnotation
 from gui.shell.actions import WindowActions
@@ -27,6 +31,7 @@ from gui.shell.error_reporter import ErrorReporter
 from gui.session.photo_session import PhotoSession
 from gui.shell.project_actions import ProjectActions
 from gui.session.project_session import ProjectSession
+from gui.shell.services import PanelPlacement, Services
 from gui.shell.settings import Preferences
 from gui.shell.status_bar import StatusBar
 from gui.views.category_panel import CategoryPanel
@@ -75,16 +80,16 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.project_actions = ProjectActions(self, self.session, self.prefs, self.reporter, self.status, self)
         self.setCentralWidget(self.view)
-        self.docks: dict[str, QDockWidget] = {}
-        self._dock("photos", "Photos", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("categories", "Categories", self.categories_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("segments", "Segments", self.segments_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("history", "Edit history", self.history, Qt.DockWidgetArea.RightDockWidgetArea).hide()
         self.actions = WindowActions(self)
+        self.panels = PanelPlacement(self, self.actions.panels_menu)
+        self.docks: dict[str, QDockWidget] = self.panels.docks
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.panels.place("photos", "Photos", self.browser, left, tabbed=False)
+        self.panels.place("categories", "Categories", self.categories_panel, right, tabbed=False)
+        self.panels.place("segments", "Segments", self.segments_panel, right, tabbed=False)
+        self.panels.place("history", "Edit history", self.history, right, tabbed=False).hide()
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.actions.view_bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.actions.edit_bar)
-        for dock in self.docks.values():
-            self.actions.panels_menu.addAction(dock.toggleViewAction())
         self.setAcceptDrops(True)
         self.resizeDocks([self.docks["photos"], self.docks["categories"]], [270, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["categories"], self.docks["segments"]], [230, 470], Qt.Orientation.Vertical)
@@ -94,36 +99,39 @@ class MainWindow(QMainWindow):
         self.missing_photos = MissingPhotos(self)
         self._connect()
         self.update_title()
-        from gui.measure.install import install_measurement  # panel, tooltips, calibration, report
-
-        self.measurement = install_measurement(self)
-        from gui.prediction.install import install_prediction  # panel, slider, predict/evaluate actions
-
-        self.prediction = install_prediction(self)
-        from gui.training.install import install_training  # train dialog, training and models panels
-
-        self.training = install_training(self)
-        # Last: the saved layout names every dock, the ones the installs above added included.
+        self.services = Services(
+            session=self.session, photo=self.photo, editing=self.controller, view=self.view, runner=self.runner,
+            reporter=self.reporter, actions=self.actions.registry, panels=self.panels, status=self.status,
+            prefs=self.prefs, dialog_parent=self, selected_photos=self.browser.selected_ids,
+            flush_edits=self.autosaver.flush)
+        self._install_features()
+        # Last, and only here: the saved layout names every dock, the features' included (Qt
+        # places only the docks that exist when it is applied).
         self.state.restore()
 
     # --- composition ------------------------------------------------------------------------------
-    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"{key}Dock")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        self.docks[key] = dock
-        return dock
+    def _install_features(self) -> None:
+        """Each feature gets the services, never the window; the links between features are made
+        here, where both ends are known. Installed in the order their panels' tabs appear."""
+        from gui.measure.install import install_measurement  # panel, tooltips, calibration, report
+        from gui.prediction.install import install_prediction  # panel, slider, predict/evaluate actions
+        from gui.training.install import install_training  # train dialog, training and models panels
 
-    def add_panel(self, key: str, title: str, widget: QWidget,
-                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> QDockWidget:
-        """Hook for later panels (training, prediction): a dock, listed in View › Panels."""
-        dock = self._dock(key, title, widget, area)
-        self.actions.panels_menu.addAction(dock.toggleViewAction())
-        return dock
+        self.measurement = install_measurement(self.services)
+        self.prediction = install_prediction(self.services)
+        self.training = install_training(self.services)
+        p = self.prediction
+        self.training.activeModelChanged.connect(p.models.set_active)  # a trained or chosen model predicts
+        # The closing asked during a run ends once the run has stopped (queued: after the run's
+        # own handlers).
+        self.training.readyToClose.connect(self.close, Qt.ConnectionType.QueuedConnection)
+        p.modelChanged.connect(self._show_predictions_of)
+        p.provenanceChanged.connect(self.measurement.show_prediction_provenance)
+        p.photoRequested.connect(self.browser.select_image)
+
+    def _show_predictions_of(self, model_id, _name: str = "") -> None:
+        """The photo shows the stored prediction of the active model (None: of none)."""
+        self.loader.model_id = model_id
 
     def _connect(self) -> None:
         s, r = self.session, self.reporter

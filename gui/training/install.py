@@ -1,8 +1,10 @@
-"""Training and models in the main window: one call, ``install_training(window)``.
+"""Training and models in the main window: one call, ``install_training(services)``.
 
-It adds the Training and Models panels (bottom dock area, tabbed), the Model menu's training
-actions, and the question asked when the window closes during a run. ``MainWindow`` only calls
-``install_training`` and, in ``closeEvent``, ``confirm_close()``.
+It adds the Training and Models panels (bottom dock area, tabbed with the other bottom panels),
+the Model menu's training actions, a status-bar button while a run is in progress, and the
+question asked when the window closes during a run. The window connects ``activeModelChanged``
+to prediction, calls ``confirm_close()`` in its ``closeEvent`` and closes itself on
+``readyToClose``.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from gui.training.train_dialog import TrainDialog
 from gui.training.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
-    from gui.shell.main_window import MainWindow
+    from gui.shell.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +38,24 @@ class TrainingInstall(QObject):
 
     Signals:
         activeModelChanged(object): the project's active model changed — its id (int), or None
-            when no model is active (deleted, or a project without one opened). Prediction
-            connects here and reads the model from the project store
-            (``project.models.active()``).
+            when no model is active (deleted, or a project without one opened; a finished first
+            run becomes the active model). Prediction follows it (the window connects them) and
+            reads the model from the project store (``project.models.active()``).
+        readyToClose(): the run stopped after ``confirm_close`` was answered yes: the window
+            may close now.
     """
 
     activeModelChanged = Signal(object)
+    readyToClose = Signal()
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window = window
-        self.controller = TrainingController(window.session, window.reporter.report, self)
+    def __init__(self, services: Services):
+        super().__init__(services.dialog_parent)
+        s = self.services = services
+        self.controller = TrainingController(s.session, s.reporter.report, self)
         self.panel = TrainingPanel(self.controller)
-        self.models_panel = ModelsPanel(window.session, self.controller, window.runner)
-        others = [d for d in window.docks.values()
-                  if window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
-        self.training_dock = window.add_panel("training", "Training", self.panel)
-        self.models_dock = window.add_panel("models", "Models", self.models_panel)
-        # One row of tabs along the bottom (prediction, measurements, ...): each panel gets the
-        # window's full width (the charts need it) instead of a narrow column.
-        if others:
-            window.tabifyDockWidget(others[-1], self.training_dock)
-        window.tabifyDockWidget(self.training_dock, self.models_dock)
-        (others[0] if others else self.models_dock).raise_()
+        self.models_panel = ModelsPanel(s.session, self.controller, s.runner)
+        self.training_dock = s.panels.place("training", "Training", self.panel)
+        self.models_dock = s.panels.place("models", "Models", self.models_panel)
         self.dialog: TrainDialog | None = None
         #: ``() -> bool``: may the window close, stopping the run? Replaced by tests.
         self.ask_stop = self._ask_stop
@@ -69,26 +66,27 @@ class TrainingInstall(QObject):
         self.status_button.setAutoRaise(True)
         self.status_button.setToolTip("The training run in progress: click to show it")
         self.status_button.clicked.connect(lambda: self.show_dock(self.training_dock))
-        window.status.addPermanentWidget(self.status_button)
+        s.status.addPermanentWidget(self.status_button)
         self.status_button.hide()
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
         self._status_timer.timeout.connect(self._show_status)
         self.models_panel.activeChanged.connect(self.activeModelChanged)
         self.models_panel.resumeRequested.connect(self.resume)
-        self.models_panel.errorOccurred.connect(window.reporter.report)
+        self.models_panel.errorOccurred.connect(s.reporter.report)
         self.panel.trainRequested.connect(self.open_train_dialog)
         self.panel.resumeRequested.connect(self._resume_interrupted)
         self.controller.stateChanged.connect(self._update_actions)
         self.controller.runEnded.connect(self._run_ended)
         self.controller.modelsChanged.connect(self._find_resumable)
-        window.session.opened.connect(lambda _p: self._refresh())
-        window.session.closed.connect(self._refresh)
+        s.session.opened.connect(lambda _p: self._refresh())
+        s.session.closed.connect(self._refresh)
         self._update_actions()
 
     # --- menu -------------------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        acts, m = self.window.actions, self.window.actions.model_menu
+        acts = self.services.actions
+        m = acts.menu("model", "&Model")
         m.addSeparator()
         self.train_action = acts.add("train", "&Train a model…", self.open_train_dialog, "Ctrl+Shift+T",
                                      "mdi6.school-outline", "Train a DETR model on the project's annotated photos")
@@ -132,7 +130,7 @@ class TrainingInstall(QObject):
         if self.controller.busy and not self._status_timer.isActive():
             self._status_timer.start()
             self._show_status()
-        s, state = self.window.session, self.controller.state
+        s, state = self.services.session, self.controller.state
         writable = s.project is not None and not s.read_only
         self.train_action.setEnabled(writable and state == ctl.IDLE)
         self.pause_action.setEnabled(state in (ctl.STARTING, ctl.RUNNING, ctl.PAUSED))
@@ -141,17 +139,17 @@ class TrainingInstall(QObject):
         self.resume_action.setEnabled(writable and state == ctl.IDLE and self.panel.resumable_id is not None)
 
     def show_dock(self, dock) -> None:
-        dock.show()
-        dock.raise_()
+        self.services.panels.show(dock)
 
     # --- training ---------------------------------------------------------------------------------
     def open_train_dialog(self, measure: bool = True) -> TrainDialog | None:
         """Open the train dialog (window-modal); starting happens when it is accepted."""
-        s = self.window.session
+        sv = self.services
+        s = sv.session
         if s.project is None or s.read_only or self.controller.busy:
-            self.window.status.showMessage("Training needs an open, writable project and no run in progress", 6000)
+            sv.status.showMessage("Training needs an open, writable project and no run in progress", 6000)
             return None
-        dialog = TrainDialog(s, self.window.runner, self.window, measure=measure)
+        dialog = TrainDialog(s, sv.runner, sv.dialog_parent, measure=measure)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda d=dialog: self.start(d.request()))
         dialog.destroyed.connect(lambda _o=None: setattr(self, "dialog", None))
@@ -163,7 +161,7 @@ class TrainingInstall(QObject):
         try:
             model_id = self.controller.start(request)
         except Exception as e:  # noqa: BLE001 - shown, nothing started
-            self.window.reporter.report(e, "start the training")
+            self.services.reporter.report(e, "start the training")
             return None
         self.show_dock(self.training_dock)
         return model_id
@@ -172,7 +170,7 @@ class TrainingInstall(QObject):
         try:
             self.controller.resume(model_id)
         except Exception as e:  # noqa: BLE001 - whatever stops a resume is reported in the window
-            self.window.reporter.report(e, "resume the training")
+            self.services.reporter.report(e, "resume the training")
             return
         self.show_dock(self.training_dock)
 
@@ -183,24 +181,25 @@ class TrainingInstall(QObject):
             self.controller.pause()
 
     def _run_ended(self, status: str) -> None:
-        project, model_id = self.window.session.project, self.controller.model_id
+        project, model_id = self.services.session.project, self.controller.model_id
         words = {"finished": "Training finished", "cancelled": "Training stopped (resumable)",
                  "time_limit": "Training stopped at its time limit", "failed": "Training failed"}
-        self.window.status.showMessage(words.get(status, status), 10_000)
+        self.services.status.showMessage(words.get(status, status), 10_000)
         if status == "finished" and project is not None and not project.read_only and model_id is not None:
             from core.project.active_model import ACTIVE_MODEL_SETTING
 
             try:  # the first trained model becomes the one prediction uses
                 if project.get_setting(ACTIVE_MODEL_SETTING) is None and project.models.get(model_id).checkpoint_exists:
                     self.models_panel.set_active(model_id)
-                    self.window.status.showMessage("Training finished; the new model is now the active one", 10_000)
+                    self.services.status.showMessage("Training finished; the new model is now the active one",
+                                                     10_000)
             except Exception as e:  # noqa: BLE001 - the model is trained; this must not hide that
                 log.warning("could not make the new model active: %s", e)
         self._update_actions()
 
     def _find_resumable(self) -> None:
         """The newest stopped run that can continue, offered by the panel's Resume button."""
-        project = self.window.session.project
+        project = self.services.session.project
         found, words = None, ""
         if project is not None and not project.read_only:
             try:
@@ -222,22 +221,22 @@ class TrainingInstall(QObject):
     # --- closing ----------------------------------------------------------------------------------
     def confirm_close(self) -> bool:
         """Called by the window's ``closeEvent``: True lets it close now. During a run, asks; on yes
-        the run is cancelled (a resumable checkpoint is written) and the window closes itself once
-        the run has ended; False meanwhile."""
+        the run is cancelled (a resumable checkpoint is written) and ``readyToClose`` is emitted
+        once the run has ended; False meanwhile."""
         if not self.controller.busy:
             if self.dialog is not None:
                 self.dialog.reject()
             return True
         if self._closing:
-            self.window.status.showMessage("Stopping the training (saving a checkpoint)…")
+            self.services.status.showMessage("Stopping the training (saving a checkpoint)…")
             return False
         if not self.ask_stop():
             return False
         self._closing = True
-        self.controller.runEnded.connect(lambda _s: QTimer.singleShot(0, self.window.close))
+        self.controller.runEnded.connect(lambda _s: self.readyToClose.emit())
         QTimer.singleShot(CLOSE_WAIT_MS, self._force_stop)
         self.controller.cancel()
-        self.window.status.showMessage("Stopping the training (saving a checkpoint)…")
+        self.services.status.showMessage("Stopping the training (saving a checkpoint)…")
         return False
 
     def _force_stop(self) -> None:
@@ -247,13 +246,13 @@ class TrainingInstall(QObject):
 
     def _ask_stop(self) -> bool:
         answer = QMessageBox.question(
-            self.window, "Training in progress",
+            self.services.dialog_parent, "Training in progress",
             "A model is being trained. Stop it and close?\n\nThe training stops after the current step and "
             "saves a checkpoint; you can resume it the next time (Model › Resume the interrupted training).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
 
 
-def install_training(window: MainWindow) -> TrainingInstall:
-    """Add training and the models panel to ``window``; see ``TrainingInstall``."""
-    return TrainingInstall(window)
+def install_training(services: Services) -> TrainingInstall:
+    """Add training and the models panel with ``services``; see ``TrainingInstall``."""
+    return TrainingInstall(services)
