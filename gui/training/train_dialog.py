@@ -3,25 +3,18 @@
 Built from the ``ProjectSession``: the photos a run would use (``core.project.training_set``, the
 trainer's own rule) with their train/validation split, the training presets of
 ``core.training.config.PRESETS`` (listed as they are, so a new preset appears here by itself),
-the stage, epochs, image size and batch size, the initial weights and the device: the CUDA GPU's name
-and memory, or plainly that the run will use the CPU, with roughly how long the run takes —
-measured on this machine, on a few of the project's own photos through the run's data pipeline,
-in a helper process a moment after the dialog opens (``core.training.estimate``).
-
-Initial weights: fine-tuning is the normal path, as in ``main.py train``: the dialog starts from
-the project's active model, else the shipped demo model when the project has its categories (by
-name), else random weights (``core.training.start``); random weights, ImageNet features
-(EfficientNet-Lite0, preset ``cpu_lite0``), a weights file or another model of the project are
-explicit choices. Fine-tuning a model with other categories keeps the class rows of categories with
-the same name; a new category gets a new row.
+the stage, epochs, image size and batch size, the initial weights (``weights_choice``) and the
+device: the CUDA GPU's name and memory, or plainly that the run will use the CPU, with roughly how
+long the run takes, measured on this machine on the project's own photos (``speed_estimate``).
+Fine-tuning a model with other categories keeps the class rows of categories with the same name;
+a new category gets a new row.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
@@ -29,25 +22,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from core.project.active_model import active_model_id
 from core.project.training_set import held_out, training_images
 from core.training.config import DEFAULT_PRESET, PRESETS, STAGES, TrainConfig
-from core.training.start import IMAGENET_PRESET, checkpoint_categories, class_rows_by_name, names_covered
+from core.training.start import IMAGENET_PRESET, class_rows_by_name
 from gui.session.project_session import ProjectSession
 from gui.training.controller import TrainRequest
-from gui.workers.base import Task, TaskRunner
-
-if TYPE_CHECKING:
-    from core.training.estimate import RunEstimate
+from gui.training.speed_estimate import SpeedEstimate, SpeedSample, estimate_words
+from gui.training.weights_choice import (FILE_KINDS, INIT_FEATURES, INIT_MODEL, INIT_NONE, INIT_NOTES,
+                                         INIT_SHIPPED, INIT_WORDS, shipped_model)
+from gui.workers.base import TaskRunner
 
 STAGE_WORDS = {"detection": "Detection (classes and boxes; mask head frozen)",
                "masks": "Masks (detector frozen; mask head only)",
                "joint": "Joint (everything at once)",
                "detection+masks": "Both stages, one after the other (detection, then masks)"}
-INIT_NONE, INIT_IMAGENET, INIT_DETR, INIT_MODEL = "none", "imagenet", "detr", "checkpoint"
-INIT_SHIPPED, INIT_FEATURES = "shipped", "imagenet_features"
-INIT_WORDS = {INIT_MODEL: "A model of this project (fine-tune)", INIT_SHIPPED: "The shipped demo model (fine-tune)",
-              INIT_NONE: "Random weights", INIT_FEATURES: "ImageNet features (EfficientNet-Lite0)",
-              INIT_IMAGENET: "ImageNet backbone file…", INIT_DETR: "Public DETR checkpoint file…"}
-#: Wait this long after the last change before measuring the speed again.
-ESTIMATE_DELAY_MS = 700
 
 
 def _preset_tip(name: str, cfg: TrainConfig) -> str:
@@ -57,7 +43,7 @@ def _preset_tip(name: str, cfg: TrainConfig) -> str:
 
 class TrainDialog(QDialog):
     """``request()`` gives the ``TrainRequest`` once accepted. ``measure=False`` skips the speed
-    measurement (tests)."""
+    measurement (tests). ``estimate`` is the last speed measurement (None: none yet, or outdated)."""
 
     def __init__(self, session: ProjectSession, runner: TaskRunner, parent: QWidget | None = None,
                  measure: bool = True):
@@ -69,11 +55,8 @@ class TrainDialog(QDialog):
         self.images = training_images(project)
         self.models = [m for m in project.models.list() if m.checkpoint_exists]
         self.project_keys = sorted((c.id, bool(c.isthing)) for c in session.categories)
-        self.shipped = self._shipped_model(session.categories)
+        self.shipped = shipped_model(session.categories)
         self.active_id = active_model_id(project)
-        self._estimate_task: Task | None = None
-        self._estimate_token: object | None = None  # results of an older measurement are dropped
-        self._estimate: RunEstimate | None = None  # the last measurement (None: none yet, or outdated)
 
         # photos
         self.photos_label = QLabel()
@@ -175,10 +158,8 @@ class TrainDialog(QDialog):
         lay.addWidget(self.buttons)
         self.setMinimumWidth(560)
 
-        self._estimate_timer = QTimer(self)
-        self._estimate_timer.setSingleShot(True)
-        self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
-        self._estimate_timer.timeout.connect(self._measure)
+        self.speed = SpeedEstimate(runner, self._speed_sample, self.device_label, self.estimate_label, measure, self)
+        self.speed.measured.connect(self._measured)
         self.preset.currentIndexChanged.connect(self._preset_changed)
         self.stage.currentIndexChanged.connect(self._sync)
         self.init.currentIndexChanged.connect(self._sync)
@@ -189,40 +170,21 @@ class TrainDialog(QDialog):
             spin.valueChanged.connect(self._sync)
         # What a step costs depends on these (epochs and photos only multiply it: no new measurement).
         for spin in (self.image_size, self.threads, self.batch):
-            spin.valueChanged.connect(lambda _v: self._schedule_estimate())
+            spin.valueChanged.connect(lambda _v: self.speed.schedule())
         for combo in (self.preset, self.init, self.init_model):
-            combo.currentIndexChanged.connect(lambda _i: self._schedule_estimate())
+            combo.currentIndexChanged.connect(lambda _i: self.speed.schedule())
         self.init_file.textChanged.connect(self._sync)
         self.browse.clicked.connect(self._browse)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        self.finished.connect(lambda _r: self._stop_estimate())
+        self.finished.connect(lambda _r: self.speed.stop())
         self.preset.setCurrentIndex(max(self.preset.findData(DEFAULT_PRESET), 0))
         self.init.setCurrentIndex(max(self.init.findData(self.default_start()), 0))
         self.init.currentIndexChanged.connect(self._init_changed)
         self._preset_changed()
-        if measure:
-            self._schedule_estimate(0)
-        else:
-            self.device_label.setText("(device not checked)")
+        self.speed.schedule(0)
 
     # --- where to start -----------------------------------------------------------------------------
-    @staticmethod
-    def _shipped_model(categories):
-        """The shipped demo model's file when this build has one and the project has its
-        categories (by name and kind), else None."""
-        from core.demo.sample_model import demo_model_path
-        from core.errors import CheckpointError
-
-        path = demo_model_path()
-        if path is None:
-            return None
-        try:
-            stored = checkpoint_categories(path)  # without torch: this is the GUI thread
-        except CheckpointError:
-            return None
-        return (path, stored) if names_covered(stored, categories) else None
-
     def default_start(self) -> str:
         """The project's active model, else the shipped one, else random weights."""
         if self.models and self.active_id is not None:
@@ -254,22 +216,12 @@ class TrainDialog(QDialog):
         both = self.stage.currentData() == "detection+masks"
         self._recipe_form.setRowVisible(self.mask_epochs, both)
         kind = self.init.currentData()
-        self._weights_form.setRowVisible(self.file_row, kind in (INIT_IMAGENET, INIT_DETR))
+        self._weights_form.setRowVisible(self.file_row, kind in FILE_KINDS)
         self._weights_form.setRowVisible(self.init_model, kind == INIT_MODEL)
         differ = kind == INIT_MODEL and self._chosen_model() is not None and \
             sorted((c.id, bool(c.isthing)) for c in self._chosen_model().categories) != self.project_keys
         self._weights_form.setRowVisible(self.new_head, differ)
-        notes = {INIT_NONE: "Starts from random weights.",
-                 INIT_SHIPPED: "Fine-tunes the demo model shipped with the program (trained on generated photos), "
-                               "with its own architecture.",
-                 INIT_FEATURES: "The backbone starts from ImageNet features (EfficientNet-Lite0, weights installed "
-                                "with the program), the rest from random weights; preset cpu_lite0.",
-                 INIT_IMAGENET: "A ResNet state dict trained on ImageNet, for the backbone.",
-                 INIT_DETR: "A public DETR checkpoint (ResNet-50): the class head is re-initialised for the "
-                            "project's categories. Use the detr_r50 preset with it.",
-                 INIT_MODEL: "Continues from that model's weights, with its own architecture (the preset's "
-                             "model is not used)."}
-        note = notes.get(kind, "")
+        note = INIT_NOTES.get(kind, "")
         if kind == INIT_MODEL and self._chosen_model() is not None:
             note += self._rows_note(self._chosen_model().categories)
         elif kind == INIT_SHIPPED and self.shipped is not None:
@@ -286,7 +238,7 @@ class TrainDialog(QDialog):
         model_id = self.init_model.currentData()
         return next((m for m in self.models if m.id == model_id), None)
 
-    def _split(self) -> tuple[int, int, bool]:
+    def split(self) -> tuple[int, int, bool]:
         """``(train, validation, validation is the project's val split)``."""
         n_train, n_val = len(self.images.train), len(self.images.val)
         if n_val:
@@ -297,7 +249,7 @@ class TrainDialog(QDialog):
 
     def _show_photos(self) -> None:
         total = len(self.images)
-        n_train, n_val, from_split = self._split()
+        n_train, n_val, from_split = self.split()
         if total == 0:
             text = ("No annotated photos yet. Annotate some (status “in progress” or “done”), then train. "
                     "Photos in the test split never train.")
@@ -316,7 +268,7 @@ class TrainDialog(QDialog):
         if len(self.images) == 0:
             return "There is nothing to train on yet."
         kind = self.init.currentData()
-        if kind in (INIT_IMAGENET, INIT_DETR):
+        if kind in FILE_KINDS:
             path = self.init_file.text().strip()
             if not path:
                 return "Choose the file of initial weights."
@@ -357,7 +309,7 @@ class TrainDialog(QDialog):
             changes.update(init_weights="", init_kind="imagenet")
         elif kind == INIT_SHIPPED and self.shipped is not None:
             changes.update(init_weights=str(self.shipped[0]), init_kind="checkpoint", new_class_head=True)
-        elif kind in (INIT_IMAGENET, INIT_DETR):
+        elif kind in FILE_KINDS:
             changes.update(init_weights=self.init_file.text().strip(), init_kind=kind)
         elif kind == INIT_MODEL and self._chosen_model() is not None:
             changes.update(init_weights=str(self._chosen_model().checkpoint), init_kind=INIT_MODEL,
@@ -378,91 +330,44 @@ class TrainDialog(QDialog):
         self.accept()
 
     # --- device and speed -------------------------------------------------------------------------
-    def _schedule_estimate(self, delay: int = ESTIMATE_DELAY_MS) -> None:
-        if self.measure:
-            self._estimate = None
-            self.estimate_label.setText("Measuring the speed on your photos…")
-            self._estimate_timer.start(delay)
+    @property
+    def estimate(self):
+        """The last speed measurement (``core.training.estimate.RunEstimate``), or None."""
+        return self.speed.estimate
 
-    def _stop_estimate(self) -> None:
-        self._estimate_timer.stop()
-        if self._estimate_task is not None:
-            self._estimate_task.cancel()
-            self._estimate_task = None
+    def _speed_sample(self) -> SpeedSample | None:
+        """What the speed measurement times for the current choices (None: nothing to train)."""
+        from core.training.estimate import SAMPLE_PHOTOS
 
-    def _measure(self) -> None:
-        """Time a few real steps on the project's own photos, in a helper process (torch's
-        threads and memory stay its own; a newer measurement or closing the dialog ends it)."""
-        from core.training.background import call_in_child
-        from core.training.estimate import SAMPLE_PHOTOS, estimate_project_run
-
-        self._stop_estimate()
         if self._problem() or not len(self.images):
-            self.estimate_label.setText("")
-            return
+            return None
         request = self.request()
-        project = self.session.current_project()
-        args = (str(project.path), request.config.to_dict(), request.model_config)
-        self._estimate = None
-        shown = min(SAMPLE_PHOTOS, len(self.images.train) or len(self.images))
-        self.estimate_label.setText(f"Measuring the speed on {shown} of your photos at "
-                                    f"{self.image_size.value()} px…")
-        token = object()
-        self._estimate_token = token
-        self._estimate_task = self.runner.start(
-            lambda _p, cancel: call_in_child(estimate_project_run, args, cancel), "measure the training speed",
-            on_finished=lambda r: self._measured(r) if self._estimate_token is token else None,
-            on_failed=lambda e: self._measure_failed(e) if self._estimate_token is token else None,
-            report_errors=False)
+        return SpeedSample(str(self.session.current_project().path), request.config.to_dict(), request.model_config,
+                           min(SAMPLE_PHOTOS, len(self.images.train) or len(self.images)), self.image_size.value())
 
-    def _measured(self, result: RunEstimate) -> None:
-        self._estimate_task = None
-        self._estimate = result
-        self.device_label.setText(result.device.words())
+    def _measured(self, result) -> None:
         self.threads.setEnabled(result.device.kind == "cpu")
         self._show_estimate()
-
-    def _measure_failed(self, error: BaseException) -> None:
-        self._estimate_task = None
-        self.estimate_label.setText(f"Could not measure the speed: {getattr(error, 'reason', None) or error}")
 
     def run_seconds(self) -> float:
         """The run's estimated length for the current choices (NaN before a measurement)."""
         from core.training.estimate import run_seconds
 
-        if self._estimate is None:
+        est = self.speed.estimate
+        if est is None:
             return math.nan
         try:
             cfg = self.config()
         except ValueError:
             return math.nan
-        n_train, n_val, _ = self._split()
-        return run_seconds(self._estimate, n_train, n_val if cfg.eval_every > 0 else 0, epochs=cfg.epochs,
+        n_train, n_val, _ = self.split()
+        return run_seconds(est, n_train, n_val if cfg.eval_every > 0 else 0, epochs=cfg.epochs,
                            batch_size=cfg.batch_size, eval_every=cfg.eval_every, max_minutes=cfg.max_minutes,
                            follow_budget=cfg.follow_budget)
 
     def _show_estimate(self) -> None:
-        if self._estimate is None:
-            return
-        from core.training.estimate import duration_words, epoch_train_seconds
-
-        est = self._estimate
         total = self.run_seconds()
         if not math.isfinite(total):
             return
-        cfg = self.config()
-        n_train, n_val, _ = self._split()
-        epoch = epoch_train_seconds(est, n_train, n_val, cfg.batch_size)
-        if cfg.eval_every > 0:  # the evaluation's share, spread over the epochs
-            epoch += n_val * est.eval_s / cfg.eval_every
-        where = "on the GPU" if est.device.kind == "cuda" else "on the CPU"
-        photos = f"{est.photos} of your photos" if est.photos != 1 else "one of your photos"
-        budget = ""
-        if cfg.max_minutes > 0:
-            budget = (" (the time budget)" if cfg.follow_budget else
-                      f" (at most the {cfg.max_minutes:g} min budget)")
-        self.estimate_label.setText(
-            f"The whole run: <b>{duration_words(total)}</b> {where}{budget}, {duration_words(epoch)} per epoch "
-            f"with evaluation and checkpoints.<br>Measured on {photos} at {cfg.max_size} px (reading one "
-            f"{est.decode_s:.2f} s, a training step {est.step_s * cfg.batch_size:.2f} s); refined from the "
-            "first epoch once training starts.")
+        n_train, n_val, _ = self.split()
+        self.estimate_label.setText(estimate_words(self.speed.estimate, self.config(), total, n_train, n_val))

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.categories import default_categories
 from core.demo.sample_model import demo_model_path
 from core.project import Project
-from gui.training import train_dialog as td
+from gui.training import weights_choice as td
 from tests.support.gui import open_project
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from core.training.estimate import duration_words, run_seconds
-from gui.training import train_dialog as td
+from gui.training import weights_choice as td
 from tests.support.gui import open_project
 
 
@@ -29,10 +29,10 @@ def test_the_estimate_is_measured_on_the_photos_and_covers_the_run(qtbot, window
     text = dialog.estimate_label.text()
     assert "Measured on 3 of your photos at 96 px" in text
     assert "once training starts" in text
-    est = dialog._estimate
+    est = dialog.estimate
     assert est is not None and est.photos == 3 and est.decode_s > 0 and est.step_s > 0 and est.eval_s > 0
     cfg = dialog.config()
-    n_train, n_val, _ = dialog._split()
+    n_train, n_val, _ = dialog.split()
     total = run_seconds(est, n_train, n_val, epochs=cfg.epochs, batch_size=cfg.batch_size,
                         eval_every=cfg.eval_every)
     assert duration_words(total) in text
@@ -40,7 +40,7 @@ def test_the_estimate_is_measured_on_the_photos_and_covers_the_run(qtbot, window
 
     # More epochs: the same measurement, a longer run, at once.
     dialog.epochs.setValue(cfg.epochs * 50)
-    assert dialog._estimate is est and dialog._estimate_task is None
+    assert dialog.estimate is est and not dialog.speed.measuring
     longer = dialog.run_seconds()
     assert longer > 20 * total
     assert duration_words(longer) in dialog.estimate_label.text()
@@ -50,6 +50,6 @@ def test_the_estimate_is_measured_on_the_photos_and_covers_the_run(qtbot, window
 
     # A larger size or batch asks for a new measurement; the old figure is not shown meanwhile.
     dialog.image_size.setValue(320)
-    assert dialog._estimate is None and dialog.run_seconds() != dialog.run_seconds()  # NaN
+    assert dialog.estimate is None and dialog.run_seconds() != dialog.run_seconds()  # NaN
     assert dialog.estimate_label.text() == "Measuring the speed on your photos…"
     dialog.reject()  # closing ends the measurement
