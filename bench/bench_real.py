@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.budget import CLOCKS  # noqa: E402 (after the path set-up that lets the file run as a script)
+
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "uav75"
 SPLITS = ("train", "val", "test")
 #: UAV75's grey values -> our categories (see the module docstring for planking).
@@ -133,12 +135,13 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
 
 
 def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out: Path, threads: int,
-          eval_size: int) -> dict:
-    """Train one start on ``n_train`` photos for ``minutes``; returns its figures."""
+          eval_size: int, clock: str = "wall") -> dict:
+    """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures."""
     import random
 
     import torch
 
+    from bench.budget import budget_clock
     from core.data import coco_panoptic_source
     from core.training import Trainer
 
@@ -151,7 +154,8 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
     cfg = train_config(init, minutes, threads)
     start = time.monotonic()
     summary = None
-    for rec in Trainer(cfg, train, out / f"{init}_{n_train}", overwrite=True).run():
+    for rec in Trainer(cfg, train, out / f"{init}_{n_train}", overwrite=True,
+                       clock=budget_clock(clock, torch.get_num_threads())).run():
         if rec.kind == "summary":
             summary = rec
     seconds = time.monotonic() - start
@@ -193,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run (default 1: a shared machine)")
     p.add_argument("--work", type=Path, help="folder for the imported data and runs (kept; default: temporary, "
                    "outside the repository)")
+    p.add_argument("--clock", choices=CLOCKS, default="wall",
+                   help="budget in wall-clock seconds (default) or CPU seconds per torch thread (a shared machine)")
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -209,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         folders = import_uav75(args.data, work / "uav75")
         if args.child:
             init, n = args.child.split(":")
-            row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size)
+            row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock)
             print("ROW " + json.dumps(row), flush=True)
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             for init in starts:
                 cmd = [sys.executable, "-m", "bench.bench_real", "--child", f"{init}:{n}", "--minutes", str(minutes),
                        "--data", str(args.data), "--work", str(work), "--threads", str(args.threads),
-                       "--eval-size", str(args.eval_size)]
+                       "--eval-size", str(args.eval_size), "--clock", args.clock]
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
                 if proc.returncode or line is None:
