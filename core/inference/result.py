@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from core.categories import CategorySet
 from core.errors import AnnotationError
-from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, thin_things, thing_groups
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, binary_masks, group_leaders
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
 #: Version of the serialised form (``to_bytes``); readers refuse newer ones.
@@ -97,7 +97,6 @@ class PanopticPrediction:
             raise ValueError("every kept query must have a real class with a score above min_threshold")
         self._category_ids = np.array([c.id for c in categories], np.int64)
         self._is_thing = np.array([c.isthing for c in categories], bool)
-        self._is_thin = thin_things(categories)
         self._desc = np.sort(self.scores)[::-1]  # the m best scores are those >= _desc[m - 1]
         self._levels: dict[int, tuple[np.ndarray, dict[int, Segment]]] | None = None
         self._leaders: np.ndarray | None = None
@@ -210,8 +209,8 @@ class PanopticPrediction:
         stuff and ungrouped queries). Grouping all kept queries once serves every threshold:
         the groups above a threshold are these restricted to the queries left."""
         if self._leaders is None:
-            self._leaders = thing_groups(self.masks, *self.input_size, self.scores, self.labels, self._is_thing,
-                                         self._is_thin, self.meta.merge_overlap)
+            bits = binary_masks(self.masks, *self.input_size)
+            self._leaders = group_leaders(bits, self.scores, self.labels, self._is_thing, self.meta.merge_overlap)
         return self._leaders
 
     def _stuff_reps(self, alive: np.ndarray) -> np.ndarray:

@@ -84,9 +84,9 @@ def _thin_classes(categories: CategorySet | None) -> frozenset[int]:
     """Class indices (positions in ``categories``) of thin structures; none without categories."""
     if categories is None:
         return frozenset()
-    from core.model.thing_merge import thin_things
+    from core.measure.roles import is_thin
 
-    return frozenset(int(i) for i in thin_things(categories).nonzero()[0])
+    return frozenset(i for i, c in enumerate(categories) if is_thin(c))
 
 
 def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> nn.Module:

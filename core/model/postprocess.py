@@ -2,8 +2,7 @@
 
 Per image: drop queries whose best class is "no object" or whose score is not above the
 threshold; group thing queries of one class whose masks overlap strongly into one instance
-(``core.model.thing_merge``: a model without NMS can split one spall between several queries;
-a crack query joins a crack query its mask touches: one crack network, one segment);
+(``core.model.thing_merge``: a model without NMS can split one spall between several queries);
 upsample the kept masks to the input size and give each pixel to the kept query with the largest
 mask logit; a segment per thing group and per stuff class; drop segments of ``min_area`` pixels
 or fewer and repeat the argmax among the rest; finally resize the id map to the original photo
@@ -17,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.categories import CategorySet
-from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, thin_things, thing_groups
+from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, binary_masks, group_leaders
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
 #: Logit written in ``predict``'s pred_masks rows that were not computed (sigmoid -> 0, and finite
@@ -54,12 +53,9 @@ class PanopticPostProcessor:
         if categories is None:
             self.category_ids = list(range(1, num_classes + 1))
             self.is_thing = [True] * num_classes
-            self.is_thin = np.zeros(num_classes, bool)
         else:
             self.category_ids = [c.id for c in categories]
             self.is_thing = [c.isthing for c in categories]
-            # Thin things (cracks): one touching network is one instance (core.model.thing_merge).
-            self.is_thin = thin_things(categories)
 
     def __call__(self, outputs: dict, image_sizes: list[tuple[int, int]],
                  orig_sizes: list[tuple[int, int]] | None = None, threshold: float = 0.85) -> list[PanopticAnnotation]:
@@ -97,8 +93,8 @@ class PanopticPostProcessor:
         logits = _upsample_crop(masks.float(), h, w)  # [K, h, w]
         # Each query's representative: all queries of one stuff class share the first's index;
         # thing queries that describe one instance share their group's leader.
-        rep = thing_groups(masks.float().cpu().numpy(), h, w, scores, labels, np.asarray(self.is_thing, bool),
-                           self.is_thin, self.merge_overlap)
+        rep = group_leaders(binary_masks(masks.float().cpu().numpy(), h, w), scores, labels,
+                            np.asarray(self.is_thing, bool), self.merge_overlap)
         first_of_stuff: dict[int, int] = {}
         for k, lab in enumerate(labels):
             if not self.is_thing[int(lab)]:

@@ -23,13 +23,6 @@ above any threshold a restriction of the grouping of all kept queries (a thresho
 lowest scores, which were visited last), so raising the threshold never splits a group: the
 re-thresholding promise "a higher threshold never adds a segment" holds.
 
-Thin classes (cracks) follow the instance definition of a crack network: one connected network
-of crack pixels is one segment, pieces that touch (8-connected, no gap) included. A crack query
-covering one branch of a network barely overlaps the query covering another (containment near
-0), so for a thin class a query also joins the first leader of its class whose mask touches its
-own on the stride-4 grid (adjacent cells, diagonals included). Leaders are still visited by
-score, so the threshold promise above holds for thin classes too.
-
 Stuff classes are not grouped here (the post-processor merges every query of a stuff class).
 """
 from __future__ import annotations
@@ -52,40 +45,8 @@ def binary_masks(masks: np.ndarray, h: int, w: int) -> np.ndarray:
     return (crop > 0).reshape(crop.shape[0], -1)
 
 
-def thin_things(categories) -> np.ndarray:
-    """``[C]`` bool per class index of a ``CategorySet``: thin thing classes (cracks; the
-    category's thin flag, else its measurement role, ``core.measure.roles.is_thin``)."""
-    from core.measure.roles import is_thin
-
-    return np.array([c.isthing and is_thin(c) for c in categories], bool)
-
-
-def thing_groups(masks: np.ndarray, h: int, w: int, scores: np.ndarray, labels: np.ndarray, is_thing: np.ndarray,
-                 is_thin: np.ndarray, min_overlap: float | None) -> np.ndarray:
-    """``group_leaders`` of stride-4 mask logits ``[K, hc, wc]`` of an ``h x w`` input: binary masks,
-    and their touching pairs when a kept query is of a thin class. ``[K]`` int64 leaders."""
-    bits = binary_masks(masks, h, w)
-    thin_kept = len(labels) > 0 and bool(is_thin[np.asarray(labels, np.int64)].any())
-    touch = touching(bits, -(-int(h) // 4), -(-int(w) // 4)) if thin_kept and min_overlap else None
-    return group_leaders(bits, scores, labels, is_thing, min_overlap, is_thin=is_thin, touch=touch)
-
-
-def touching(mask_bits: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """``[K, K]`` bool: whether two binary masks ``[K, rows*cols]`` share or neighbour a cell
-    (8-neighbourhood) on their ``rows x cols`` grid."""
-    import cv2
-
-    k = mask_bits.shape[0]
-    if k == 0:
-        return np.zeros((0, 0), bool)
-    grid = mask_bits.reshape(k, rows, cols).astype(np.uint8)
-    grown = np.stack([cv2.dilate(g, np.ones((3, 3), np.uint8)) for g in grid]).reshape(k, -1)
-    return (grown.astype(np.float32) @ mask_bits.astype(np.float32).T) > 0
-
-
 def group_leaders(mask_bits: np.ndarray, scores: np.ndarray, labels: np.ndarray, is_thing: np.ndarray,
-                  min_overlap: float | None, is_thin: np.ndarray | None = None,
-                  touch: np.ndarray | None = None) -> np.ndarray:
+                  min_overlap: float | None) -> np.ndarray:
     """Each query's group leader (its own index when it leads or is not grouped).
 
     Args:
@@ -94,8 +55,6 @@ def group_leaders(mask_bits: np.ndarray, scores: np.ndarray, labels: np.ndarray,
         is_thing: ``[C]`` bool per class index.
         min_overlap: containment in (0, 1] at which a query joins a leader; None or >= 1.0 + eps
             disables grouping (every query its own leader).
-        is_thin: ``[C]`` bool per class index: thin classes whose queries also join a leader
-            they touch; touch: ``[K, K]`` bool (``touching``), needed with ``is_thin``.
     Returns ``[K]`` int64 leader indices; a leader's score is >= its members' scores.
     """
     k = len(scores)
@@ -120,8 +79,6 @@ def group_leaders(mask_bits: np.ndarray, scores: np.ndarray, labels: np.ndarray,
             c = float(containment[q, r])
             if int(labels[r]) == lab and c >= best_c and (best < 0 or c > best_c):
                 best, best_c = r, c
-        if best < 0 and is_thin is not None and touch is not None and is_thin[lab]:
-            best = next((r for r in leaders if int(labels[r]) == lab and touch[q, r]), -1)
         if best >= 0:
             leader[q] = best
         else:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from core.categories import default_categories
 from core.inference import PanopticPrediction, PredictionMeta
 from core.model import PanopticPostProcessor, select_queries
-from core.model.thing_merge import thin_things, thing_groups
+from core.model.thing_merge import binary_masks, group_leaders
 
 CATS = default_categories()
 C = len(CATS)
@@ -72,8 +72,8 @@ def reference_levels(logits, masks, size, image_size, min_threshold: float = 0.3
         stuff = {s.category_id for s in ann.segments.values() if not CATS.by_id(s.category_id).isthing}
         cid = [CATS.categories[int(labels[q])].id for q in cand]
         # A thing query made a segment when its group's leader did (the segment has its score).
-        lead = thing_groups(masks[cand].numpy(), *size, scores[cand].numpy(), labels[cand].numpy(),
-                            np.array(thing), thin_things(CATS), POST.merge_overlap)
+        lead = group_leaders(binary_masks(masks[cand].numpy(), *size), scores[cand].numpy(), labels[cand].numpy(),
+                             np.array(thing), POST.merge_overlap)
         cand = [q for q, c, r in zip(cand, cid, lead)
                 if ((c, float(scores[cand[r]])) in made if thing[int(labels[q])] else c in stuff)]
     return levels

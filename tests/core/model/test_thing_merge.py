@@ -69,27 +69,6 @@ def test_two_separate_spalls_stay_two_even_when_touching():
     assert len(_things(ann, "spalling")) == 2
 
 
-def test_crack_queries_of_one_touching_network_give_one_segment():
-    """A crack network (a main crack and a branch leaving it) predicted by two queries is one
-    segment: the branch's mask barely overlaps the main crack's (containment far below the
-    spall rule's), but the two touch."""
-    main = _cells(slice(8, 9), slice(1, 15))
-    branch = _cells(slice(1, 8), slice(7, 8))  # from row 1 down to the row above the main crack
-    ann = _run([(0, 0.9), (0, 0.8), (3, 0.95)], [main, branch, CONCRETE])
-    cracks = _things(ann, "crack")
-    assert len(cracks) == 1
-    assert (ann.id_map[4 * 3 + 1, 4 * 7 + 1] == cracks[0].id) and (ann.id_map[4 * 8 + 1, 4 * 2] == cracks[0].id)
-
-
-def test_separate_cracks_stay_separate_and_touching_spalls_do_not_join_by_touch():
-    top, bottom = _cells(slice(2, 3), slice(1, 15)), _cells(slice(9, 10), slice(1, 15))  # 6 cells apart
-    ann = _run([(0, 0.9), (0, 0.8), (3, 0.95)], [top, bottom, CONCRETE])
-    assert len(_things(ann, "crack")) == 2
-    left, right = _cells(slice(2, 12), slice(0, 8)), _cells(slice(2, 12), slice(8, 16))  # side by side
-    ann = _run([(1, 0.9), (1, 0.85), (3, 0.95)], [left, right, CONCRETE])
-    assert len(_things(ann, "spalling")) == 2
-
-
 def test_only_the_same_class_is_grouped():
     rebar = _cells(slice(5, 7), slice(2, 12), inside=12.0)  # a bar lying inside the spall
     ann = _run([(1, 0.9), (2, 0.8), (3, 0.95)], [SPALL_WHOLE, rebar, CONCRETE])
