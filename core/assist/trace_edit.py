@@ -8,8 +8,9 @@ crack it was traced over replaced.
   the segment covers go back to void: the crack moves, it does not grow a second copy;
 * the new trace's pixels become the segment's (only void ones with ``behind``);
 * ``replace_model``: a segment the model predicted (``source == "model"``, accepted into the
-  annotation) of the same category that the new path runs along is removed: tracing over a
-  predicted crack is how an annotator corrects it.
+  annotation) of the same category that the new path runs along (half the path on it, or half
+  of it within reach of the path) is removed: tracing over a predicted crack is how an
+  annotator corrects it.
 """
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from core.editing import AnnotationEditor, Edit
 from core.editing.geometry import Box, box_is_empty, box_slices
 from core.panoptic import SOURCE_MODEL, VOID, Segment
 
-#: A predicted segment is replaced when at least this share of the new path's pixels lies on it
-#: (or this share of its own pixels is under the new trace's mask).
+#: A predicted segment is replaced when at least this share of the new path's pixels lies on it,
+#: or this share of its own pixels lies within reach of the new path ...
 REPLACE_SHARE = 0.5
+#: ... the reach: this many times the trace's width, at least ``MIN_REACH`` px (a prediction is
+#: often a few pixels wider than the crack, and off its centre).
+REACH_WIDTHS, MIN_REACH = 2.0, 6.0
 
 
 def _union(*boxes: Box) -> Box:
@@ -42,27 +46,43 @@ def _place(box: Box, part: Box, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def predicted_under(ed: AnnotationEditor, category_id: int, path: np.ndarray, new_box: Box,
-                    new_mask: np.ndarray) -> list[int]:
+def predicted_under(ed: AnnotationEditor, category_id: int, path: np.ndarray, width: float) -> list[int]:
     """Ids of model-predicted segments of ``category_id`` that a trace (centre ``path`` ``[N, 2]``
-    (y, x), mask ``new_mask`` in ``new_box``) runs along (``REPLACE_SHARE``)."""
+    (y, x), ``width`` px wide) runs along (``REPLACE_SHARE``, ``REACH_WIDTHS``)."""
     candidates = [sid for sid, seg in ed.segments.items()
                   if seg.source == SOURCE_MODEL and seg.category_id == category_id]
     if not candidates or len(path) == 0:
         return []
+    import cv2
+
+    reach = max(MIN_REACH, REACH_WIDTHS * float(width))
     on_path = ed.id_map[path[:, 0], path[:, 1]]
-    under = ed.id_map[box_slices(new_box)][new_mask]
     out = []
     for sid in candidates:
         area = ed.areas.get(sid, 0)
-        if (on_path == sid).mean() >= REPLACE_SHARE or (area and (under == sid).sum() >= REPLACE_SHARE * area):
+        if area and (on_path == sid).mean() >= REPLACE_SHARE:
+            out.append(sid)
+            continue
+        box = ed.segment_box(sid)
+        pad = int(reach) + 1
+        win = (max(box[0] - pad, 0), max(box[1] - pad, 0),
+               min(box[2] + pad, ed.shape[0]), min(box[3] + pad, ed.shape[1]))
+        near = np.ones((win[2] - win[0], win[3] - win[1]), np.uint8)
+        inside = (path[:, 0] >= win[0]) & (path[:, 0] < win[2]) & (path[:, 1] >= win[1]) & (path[:, 1] < win[3])
+        if not inside.any():
+            continue
+        near[path[inside, 0] - win[0], path[inside, 1] - win[1]] = 0
+        dist = cv2.distanceTransform(near, cv2.DIST_L2, 3)
+        mine = ed.id_map[box_slices(win)] == sid
+        if (dist[mine] <= reach).sum() >= REPLACE_SHARE * area:
             out.append(sid)
     return out
 
 
 def paint_trace(ed: AnnotationEditor, name: str, target: Segment, new: tuple[Box, np.ndarray] | None,
                 old: tuple[Box, np.ndarray] | None = None, keep: tuple[tuple[Box, np.ndarray], ...] = (),
-                path: np.ndarray | None = None, replace_model: bool = False, behind: bool = False) -> Edit | None:
+                path: np.ndarray | None = None, replace_model: bool = False, behind: bool = False,
+                width: float = 1.0) -> Edit | None:
     """Commit a trace's change to segment ``target`` as one edit (see the module docstring).
 
     Args:
@@ -73,6 +93,7 @@ def paint_trace(ed: AnnotationEditor, name: str, target: Segment, new: tuple[Box
         old: ``(box, mask)`` of the trace before the change; None for a new trace.
         keep: ``(box, mask)`` of the segment's other traces: their pixels stay.
         path: the new trace's centre ``[N, 2]`` (y, x), for ``replace_model``.
+        width: the new trace's width (px), for ``replace_model``.
         replace_model: remove model-predicted segments of the same category the path runs along.
         behind: the new pixels take only void pixels.
     Returns:
@@ -80,7 +101,7 @@ def paint_trace(ed: AnnotationEditor, name: str, target: Segment, new: tuple[Box
     """
     replaced: list[int] = []
     if replace_model and new is not None and path is not None:
-        replaced = [s for s in predicted_under(ed, target.category_id, path, *new) if s != target.id]
+        replaced = [s for s in predicted_under(ed, target.category_id, path, width) if s != target.id]
     boxes = [part[0] for part in (new, old) if part is not None]
     boxes += [ed.segment_box(s) for s in replaced]
     box = _union(*boxes)

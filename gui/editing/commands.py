@@ -34,3 +34,21 @@ class EditCommand(QUndoCommand):
     def undo(self) -> None:
         self.document.editor.revert(self.edit)
         self.document.replayed(self.edit)
+
+
+class TraceCommand(EditCommand):
+    """An edit of a traced crack: the pixels (``edit``) and the segment's traces change together."""
+
+    def __init__(self, document: AnnotationDocument, edit: Edit, before: dict, after: dict):
+        super().__init__(document, edit)
+        self.before, self.after = before, after
+
+    def redo(self) -> None:
+        first = self._skip_first_redo
+        super().redo()
+        if not first:  # the first redo: the document set the traces when it pushed the command
+            self.document.set_traces(self.after)
+
+    def undo(self) -> None:
+        super().undo()
+        self.document.set_traces(self.before)

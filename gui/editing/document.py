@@ -8,6 +8,8 @@ undo stack, and the segment selection and hidden set of the canvas. Every change
 * ``segmentsChanged()``: the table changed (panels refresh, overlay recolours)
 * ``contentChanged()``: anything that must be saved changed (autosave listens)
 * ``selectionChanged()`` / ``hiddenChanged()``: view state only, never saved
+* ``tracesChanged()``: the traced cracks' waypoints changed (``traces``; the tracer draws their
+  handles). They change with the edit that traced them, in the same undo step.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from PySide6.QtGui import QUndoStack
 from core.categories import CategorySet
 from core.editing import AnnotationEditor, Box, Edit, box_is_empty
 from core.panoptic import PanopticAnnotation
-from gui.editing.commands import EditCommand
+from gui.editing.commands import EditCommand, TraceCommand
 
 
 class AnnotationDocument(QObject):
@@ -29,6 +31,7 @@ class AnnotationDocument(QObject):
     selectionChanged = Signal()
     hiddenChanged = Signal()
     busyChanged = Signal(bool)          # a large edit runs in the background: no other edit meanwhile
+    tracesChanged = Signal()
 
     def __init__(self, image_id: int, editor: AnnotationEditor, parent: QObject | None = None):
         super().__init__(parent)
@@ -42,6 +45,9 @@ class AnnotationDocument(QObject):
         self.live = False  # a stroke is being painted: the map holds pixels not yet in the table
         self.busy = False  # a large edit is being computed on a worker thread
         self.read_only = ""  # why edits are refused (a read-only project), "" when they are not
+        #: ``{segment id: (core.assist.traces.Trace, ...)}``: the traced cracks' waypoints, kept with
+        #: the project (``core.assist.trace_store``) so yesterday's trace can still be edited.
+        self.traces: dict[int, tuple] = {}
 
     @classmethod
     def from_annotation(cls, image_id: int, annotation: PanopticAnnotation, categories: CategorySet,
@@ -94,13 +100,34 @@ class AnnotationDocument(QObject):
         return 0
 
     # --- changes ----------------------------------------------------------------------------------
-    def push(self, edit: Edit | None) -> Edit | None:
-        """Record an edit that the editor has already applied (one undo step)."""
+    def push(self, edit: Edit | None, traces: dict[int, tuple] | None = None) -> Edit | None:
+        """Record an edit that the editor has already applied (one undo step); ``traces``:
+        ``{segment id: traces or ()}`` that change with it (the same undo step)."""
         if edit is None:
             return None
-        self.undo_stack.push(EditCommand(self, edit))
+        if traces:
+            before = {k: self.traces.get(k, ()) for k in traces}
+            self.undo_stack.push(TraceCommand(self, edit, before, dict(traces)))
+            self.set_traces(traces)
+        else:
+            self.undo_stack.push(EditCommand(self, edit))
         self._announce(edit)
         return edit
+
+    def set_traces(self, traces: dict[int, tuple]) -> None:
+        """Replace the traces of the given segments (``()`` drops them); commands call it."""
+        for k, v in traces.items():
+            if v:
+                self.traces[k] = tuple(v)
+            else:
+                self.traces.pop(k, None)
+        self.tracesChanged.emit()
+
+    def traces_of(self, segment_id: int | None) -> tuple:
+        """The traces of a segment that is in the table (``()`` otherwise)."""
+        if segment_id is None or segment_id not in self.editor.segments:
+            return ()
+        return self.traces.get(segment_id, ())
 
     def run(self, operation: Callable[[AnnotationEditor], Edit | None]) -> Edit | None:
         """Apply ``operation(editor)`` (a ``core.editing`` operation) as one undo step."""

@@ -96,12 +96,13 @@ class EditingController(QObject):
         self.edit("fill the region", op, BACKGROUND_PIXELS, select_new=True)
 
     # --- edits that may be large --------------------------------------------------------------------
-    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False) -> None:
+    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False, traces=None) -> None:
         """Apply ``op(editor) -> Edit`` as one undo step.
 
         Up to ``BACKGROUND_PIXELS`` touched pixels it runs here; above, on a worker thread, with the
         document marked busy (tools, undo and autosave wait), so the window never freezes on a fill
-        of a whole 24-megapixel photo.
+        of a whole 24-megapixel photo. ``traces``: ``() -> {segment id: traces}`` called after
+        ``op`` (the crack tracer's waypoints that change in the same undo step).
         """
         doc = self._doc
         if doc is None or self._refuse_busy(doc):
@@ -113,8 +114,12 @@ class EditingController(QObject):
                 if new:
                     doc.select(new)
 
+        def run():
+            edit = op(doc.editor)
+            return doc.push(edit, traces() if traces is not None and edit is not None else None)
+
         if pixels < BACKGROUND_PIXELS:
-            done(self._guard(what, lambda: doc.run(op)))
+            done(self._guard(what, run))
             return
         doc.set_busy(True)
         self.message(f"Working: {what}…")
@@ -125,7 +130,7 @@ class EditingController(QObject):
         def finished(edit):
             doc.set_busy(False)
             self.message("")
-            doc.push(edit)
+            doc.push(edit, traces() if traces is not None and edit is not None else None)
             done(edit)
 
         def failed(error):

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
 
 from core.assist.region import RegionGrower, grabcut_box
 from core.editing import mask_box
-from gui.editing.tools import Tool
+from gui.editing.assist_base import AssistTool
 
 #: Screen pixels a press must move to become a box drag rather than a click.
 DRAG_PX = 6
@@ -29,11 +29,12 @@ DRAG_PX = 6
 WHEEL_STEP = 1.15
 
 
-class RegionTool(Tool):
+class RegionTool(AssistTool):
     name, key, icon = "Region", "R", "mdi6.auto-fix"
     tip = ("Click inside a spall or stain: the region of similar colour and texture; wheel changes the "
            "tolerance, Enter or a click inside accepts; drag a box to GrabCut it")
     cursor_shape = Qt.CursorShape.PointingHandCursor
+    what = "the region tool"
 
     def __init__(self, context):
         super().__init__(context)
@@ -46,7 +47,6 @@ class RegionTool(Tool):
         self._wanted: tuple | None = None           # the newest request: ("grow", seed, tol) / ("box", box)
         self.preview: np.ndarray | None = None      # [H, W] bool mask shown, not yet committed
         self.preview_request: tuple | None = None   # the request that made it
-        self._generation = 0                        # +1 on cancel: late results are dropped
 
     # --- gestures ---------------------------------------------------------------------------------
     def press(self, pos, event):
@@ -78,7 +78,7 @@ class RegionTool(Tool):
             self.commit()
             return True
         doc = self.ctx.document
-        if doc is None or self._photo() is None:
+        if doc is None or self.photo() is None:
             return True
         h, w = doc.editor.shape
         if not (0 <= x < w and 0 <= y < h):
@@ -130,12 +130,6 @@ class RegionTool(Tool):
             self._request(("grow", self._seed, s.region_tolerance))
 
     # --- work -------------------------------------------------------------------------------------
-    def _photo(self) -> np.ndarray | None:
-        bgra = self.ctx.photo_rgb()
-        if bgra is None:
-            self.ctx.message("The photo is still loading; the region tool works once it is shown at full resolution.")
-        return bgra
-
     def _request(self, request: tuple) -> None:
         self._wanted = request
         if request[0] == "grow":
@@ -145,14 +139,14 @@ class RegionTool(Tool):
     def _run(self) -> None:
         if self._running or self._wanted is None:
             return
-        bgra = self._photo()
+        bgra = self.photo()
         if bgra is None:
             return
         request, self._wanted = self._wanted, None
-        grower, generation = self._grower, self._generation
+        grower = self._grower
         self._running = True
 
-        def work(progress, cancel):
+        def work():
             rgb = np.ascontiguousarray(bgra[..., 2::-1])  # the canvas keeps BGRA
             if request[0] == "box":
                 return request, None, grabcut_box(rgb, request[1])
@@ -163,9 +157,6 @@ class RegionTool(Tool):
 
         def finished(result):
             self._running = False
-            if generation != self._generation:  # cancelled, or another photo meanwhile
-                self._run()
-                return
             req, g, mask = result
             if g is not None:
                 self._grower = g
@@ -179,7 +170,12 @@ class RegionTool(Tool):
             self._run()
 
         self.ctx.message("Finding the region…")
-        self.ctx.runner.start(work, "find the region", on_finished=finished, on_failed=failed, report_errors=False)
+        self.run(work, "find the region", finished, failed)
+
+    def dropped(self) -> None:
+        """Work from before a cancel came back (cancelled, or another photo meanwhile)."""
+        self._running = False
+        self._run()
 
     @property
     def showing(self) -> tuple[bool, bool]:
@@ -213,7 +209,7 @@ class RegionTool(Tool):
 
     def cancel(self):
         """Esc, another tool or another photo: drop the preview and anything being computed."""
-        self._generation += 1
+        self.cancel_work()
         self._grower = None  # its features belong to the photo it was made on
         self._press = None
         self._wanted = None
@@ -244,13 +240,11 @@ class RegionTool(Tool):
             pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             self._box_item.setPen(pen)
-            self._box_item.setZValue(90)
-            self.view.scene().addItem(self._box_item)
+            self.overlay(self._box_item)
         self._box_item.setRect(QRectF(a, b).normalized())
 
     def _hide_box(self) -> None:
-        if self._box_item is not None and self._box_item.scene() is not None:
-            self._box_item.scene().removeItem(self._box_item)
+        self.remove_overlay(self._box_item)
         self._box_item = None
 
     def _show_preview(self, request: tuple, mask: np.ndarray) -> None:
@@ -269,16 +263,14 @@ class RegionTool(Tool):
         image = QImage(rgba.data, crop.shape[1], crop.shape[0], crop.shape[1] * 4, QImage.Format.Format_RGBA8888)
         item = QGraphicsPixmapItem(QPixmap.fromImage(image.copy()))
         item.setOffset(box[1], box[0])
-        item.setZValue(85)
-        self.view.scene().addItem(item)
+        self.overlay(item, z=85)
         self._preview_item = item
         what = (f"tolerance {self.ctx.settings.region_tolerance:g} (wheel or + / - to change)"
                 if request[0] == "grow" else "GrabCut in the box")
         self.ctx.message(f"Region: {what}; Enter or a click inside accepts, Esc drops it.")
 
     def _clear_preview(self, keep_state: bool = False) -> None:
-        if self._preview_item is not None and self._preview_item.scene() is not None:
-            self._preview_item.scene().removeItem(self._preview_item)
+        self.remove_overlay(self._preview_item)
         self._preview_item = None
         if not keep_state:
             self.preview_request = None

@@ -45,8 +45,9 @@ class ToolContext(Protocol):
 
     def flood_fill(self, x: float, y: float, over_defects: bool = False) -> None: ...
 
-    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False) -> None:
-        """Apply ``op(editor) -> Edit`` as one undo step (large ones off the GUI thread)."""
+    def edit(self, what: str, op, pixels: int = 0, select_new: bool = False, traces=None) -> None:
+        """Apply ``op(editor) -> Edit`` as one undo step (large ones off the GUI thread);
+        ``traces() -> {segment id: traces}``: the crack tracer's waypoints in the same step."""
 
 
 class Tool:

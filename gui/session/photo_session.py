@@ -24,6 +24,7 @@ from gui.canvas.photo_view import PhotoView
 from gui.editing.autosave import Autosaver
 from gui.editing.document import AnnotationDocument
 from gui.editing.editing_controller import EditingController
+from gui.editing.trace_keeper import keep_traces
 from gui.session.project_session import ProjectSession
 from gui.workers.photo_loader import LoadedAnnotation, LoadedPhoto, PhotoLoader
 
@@ -133,6 +134,7 @@ class PhotoSession(QObject):
         if project is not None and project.read_only:
             doc.read_only = (f"The project is open read-only ({project.read_only_reason}); "
                              "use File › Save as copy to edit.")
+        keep_traces(doc, project, self.autosaver)  # the traced cracks' waypoints, stored with the project
         if self.document is not None:
             self.document.deleteLater()
         self.document = doc
