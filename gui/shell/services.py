@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 if TYPE_CHECKING:
     from gui.canvas.photo_view import PhotoView
@@ -37,7 +37,7 @@ class PanelPlacement:
     layout finds it by that name, so a key never changes once released).
     """
 
-    def __init__(self, host: QMainWindow, panels_menu):
+    def __init__(self, host: QMainWindow, panels_menu: QMenu):
         self.host = host
         self.panels_menu = panels_menu
         self.docks: dict[str, QDockWidget] = {}

@@ -366,8 +366,8 @@ class TrainDialog(QDialog):
                            follow_budget=cfg.follow_budget)
 
     def _show_estimate(self) -> None:
-        total = self.run_seconds()
-        if not math.isfinite(total):
+        est, total = self.speed.estimate, self.run_seconds()
+        if est is None or not math.isfinite(total):
             return
         n_train, n_val, _ = self.split()
-        self.estimate_label.setText(estimate_words(self.speed.estimate, self.config(), total, n_train, n_val))
+        self.estimate_label.setText(estimate_words(est, self.config(), total, n_train, n_val))
