@@ -1,13 +1,16 @@
-"""Screenshots of the crack tracer and the region tool for the docs (docs/images/gui_trace_*.png).
+"""Screenshots of the crack tracer and the region tool for the docs (docs/images/gui_trace_*.png,
+gui_region_preview.png).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_annotation_aids.py [--out docs/images]
 
 Builds the sample project in a temporary folder, opens a photo with a crack and a spall, hides
 the annotation layer (so the photo shows), zooms on the photo's longest crack, clicks its start
 and two points along it with the crack tracer and rests the mouse at its end (the live preview),
-then finishes it; then clicks inside the largest spall with the region tool (the preview before it
-is committed). The clicks come from the photo's own annotation (its crack's centreline), as a user
-would place them. Nothing outside the temporary folder is touched (``tools.shots``).
+then finishes it (the traced crack stays selected: its waypoints show as handles), drags its
+middle waypoint aside (the re-traced preview, then Esc); then clicks inside the largest spall
+with the region tool (the preview before it is committed). The clicks come from the photo's own
+annotation (its crack's centreline), as a user would place them. Nothing outside the temporary
+folder is touched (``tools.shots``).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import numpy as np
-    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtCore import QPoint, QPointF, Qt
     from PySide6.QtTest import QTest
 
     from bench.annotation_truth import clicks_along, crack_paths
@@ -98,7 +101,23 @@ def main(argv: list[str] | None = None) -> int:
     shots.spin(app, until=lambda: tool.tracer is None and not doc.busy, timeout=30)
     show_annotation(True)
     shots.spin(app, 0.3)
-    shots.save(w.grab(), args.out / "gui_trace_done.png")
+    shots.save(w.grab(), args.out / "gui_trace_done.png")  # selected: its waypoints as handles
+
+    # 1b. Editing the trace: the middle waypoint dragged 60 screen px aside, the re-traced legs
+    # previewed before the release (annotation layer hidden: the photo under the preview).
+    mid = clicks[1]
+    start = w.view.mapFromScene(QPointF(*mid))
+    show_annotation(False)
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for k in range(1, 7):
+        QTest.mouseMove(vp, start + QPoint(10 * k, 0))
+        shots.spin(app, 0.05)
+    shots.spin(app, until=lambda: tool.handles.drag_preview is not None, timeout=30)
+    shots.spin(app, 0.3)
+    shots.save(w.grab(), args.out / "gui_trace_edit.png")
+    QTest.keyClick(w.view, Qt.Key.Key_Escape)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(60, 0))
+    shots.spin(app, 0.2)
 
     # 2. The region tool: one click at the deepest point of the spall, the preview before Enter.
     import cv2

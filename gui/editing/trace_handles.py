@@ -178,13 +178,20 @@ class TraceHandles:
             if 0 <= k < len(pts):
                 path.moveTo(*pts[k])
                 path.lineTo(pos)
-        self._set_drag_path(path)
+        self._set_drag_path(path, pos)
 
-    def _set_drag_path(self, path: QPainterPath) -> None:
+    def _set_drag_path(self, path: QPainterPath, at: QPointF | None = None) -> None:
+        """Show the moved legs ``path`` and the moved waypoint's handle at ``at``."""
         if self._drag_item is None:
-            self._drag_item = self.tool.path_item(QColor(255, 255, 255), Qt.PenStyle.DashLine, z=91)
-        if self._drag_item is not None:
-            self._drag_item.setPath(path)
+            # Cyan: apart from the selection's white dashes and the tracer's yellow.
+            self._drag_item = self.tool.path_item(QColor(0, 200, 255), Qt.PenStyle.SolidLine, z=91)
+        if self._drag_item is None:
+            return
+        view = self.tool.view
+        if at is not None and view is not None:
+            side = HANDLE_PX / max(view.transform().m11(), 1e-6)
+            path.addRect(at.x() - side / 2, at.y() - side / 2, side, side)
+        self._drag_item.setPath(path)
 
     def _pump_drag(self) -> None:
         hit, bgra = self.grab, self.ctx.photo_rgb()
@@ -217,7 +224,7 @@ class TraceHandles:
         for k in (point - 1, point):
             if 0 <= k < len(trace.legs):
                 path.addPath(path_of(trace.legs[k]))
-        self._set_drag_path(path)
+        self._set_drag_path(path, QPointF(*trace.points[point]))
 
     def drag_done(self) -> None:
         """The worker's drag previews were dropped (tool cancelled): allow new ones."""
