@@ -94,16 +94,16 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["photos"], self.docks["categories"]], [270, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["categories"], self.docks["segments"]], [230, 470], Qt.Orientation.Vertical)
         self.state = WindowState(self, self.prefs)
-        from gui.views.missing_photos import MissingPhotos  # Photo › Locate, the message for a moved photo
-
-        self.missing_photos = MissingPhotos(self)
-        self._connect()
-        self.update_title()
         self.services = Services(
             session=self.session, photo=self.photo, editing=self.controller, view=self.view, runner=self.runner,
             reporter=self.reporter, actions=self.actions.registry, panels=self.panels, status=self.status,
             prefs=self.prefs, dialog_parent=self, selected_photos=self.browser.selected_ids,
             flush_edits=self.autosaver.flush)
+        from gui.views.missing_photos import MissingPhotos  # Photo › Locate, the message for a moved photo
+
+        self.missing_photos = MissingPhotos(self.services)
+        self._connect()
+        self.update_title()
         self._install_features()
         # Last, and only here: the saved layout names every dock, the features' included (Qt
         # places only the docks that exist when it is applied).

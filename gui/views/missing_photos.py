@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import BadImageError
 
 if TYPE_CHECKING:
     from core.project import ImageRecord
-    from gui.shell.main_window import MainWindow
+    from gui.shell.services import Services
     from gui.workers.base import Task
 
 log = logging.getLogger(__name__)
@@ -30,23 +30,23 @@ PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.JPG *.JPE
 
 
 class MissingPhotos(QObject):
-    """Installed by the window: the Locate action, the message for a missing photo, relinking."""
+    """The Locate action (Photo menu), the message for a missing photo, relinking; built from the
+    window's ``Services`` like the features, never the window itself."""
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.w = window
+    def __init__(self, services: Services):
+        super().__init__(services.dialog_parent)
+        self.w = services
         self.task: Task | None = None
-        self.action = window.actions.add("locate_photo", "&Locate photo file…", self.locate, None,
-                                         "mdi6.file-find-outline",
-                                         "Point the project at the open photo's file after it was moved or renamed")
-        menu = next((a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Photo"), None)
-        if isinstance(menu, QMenu):
-            menu.addSeparator()
-            menu.addAction(self.action)
+        self.action = services.actions.add("locate_photo", "&Locate photo file…", self.locate, None,
+                                           "mdi6.file-find-outline",
+                                           "Point the project at the open photo's file after it was moved or renamed")
+        menu = services.actions.menu("photo")
+        menu.addSeparator()
+        menu.addAction(self.action)
         self.action.setEnabled(False)
-        window.photo.photoChanged.connect(lambda _rec: self._sync())
-        window.session.stateChanged.connect(self._sync)
-        window.session.imagesChanged.connect(self._sync)
+        services.photo.photoChanged.connect(lambda _rec: self._sync())
+        services.session.stateChanged.connect(self._sync)
+        services.session.imagesChanged.connect(self._sync)
 
     def _record(self) -> ImageRecord | None:
         rec = self.w.photo.record
@@ -65,7 +65,8 @@ class MissingPhotos(QObject):
             return
         log.warning("photo %s not found at %s", rec.name, rec.path)
         box = QMessageBox(QMessageBox.Icon.Warning, "Photo not found",
-                          f"The photo file was not found:\n{rec.path}", QMessageBox.StandardButton.NoButton, self.w)
+                          f"The photo file was not found:\n{rec.path}", QMessageBox.StandardButton.NoButton,
+                          self.w.dialog_parent)
         box.setObjectName("missingPhotoMessage")
         writable = not self.w.session.read_only
         box.setInformativeText("It was moved, renamed or deleted, or its drive is not connected. Its annotation "
@@ -90,7 +91,7 @@ class MissingPhotos(QObject):
         if rec is None or project is None or self.w.session.read_only:
             return
         start = next((str(p) for p in (rec.path.parent, project.folder) if p.is_dir()), "")
-        chosen, _ = QFileDialog.getOpenFileName(self.w, f"Locate {rec.name}", start, PHOTO_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(self.w.dialog_parent, f"Locate {rec.name}", start, PHOTO_FILTER)
         if not chosen:
             return
         try:
@@ -109,7 +110,7 @@ class MissingPhotos(QObject):
         box = QMessageBox(QMessageBox.Icon.Question, "Other missing photos",
                           f"{n} other photo{'s are' if n != 1 else ' is'} missing. Look for "
                           f"{'them' if n != 1 else 'it'} in {folder} (and its sub-folders)?",
-                          QMessageBox.StandardButton.NoButton, self.w)
+                          QMessageBox.StandardButton.NoButton, self.w.dialog_parent)
         box.setObjectName("relinkOthersQuestion")
         box.setInformativeText("Photos are recognised by their content, whatever their names are now.")
         look = box.addButton("Look there", QMessageBox.ButtonRole.AcceptRole)
