@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.errors import AnnotationError
 from core.measure.photo_cracks import CrackRow, measure_photo_cracks
+
+if TYPE_CHECKING:
+    from core.imageio import ImageInfo
+    from core.progress import ProgressFn
 
 #: Format version of ``to_json`` documents.
 JSON_VERSION = 1
@@ -49,7 +54,7 @@ class MeasureRun:
                 "problems": [{"path": path, "reason": reason} for path, reason in self.problems]}
 
 
-def crack_mask(path: Path, photo_info, class_value: int | None) -> np.ndarray:
+def crack_mask(path: Path, photo_info: ImageInfo, class_value: int | None) -> np.ndarray:
     """``[H, W]`` bool crack pixels of the mask at ``path`` (checked against the photo's size).
 
     Raises:
@@ -120,7 +125,8 @@ def pair_folders(photos: Path, masks: Path) -> tuple[list[tuple[Path, Path]], li
     return pairs, problems
 
 
-def measure_paths(photo: Path, mask: Path, class_value: int | None = None, progress=None) -> MeasureRun:
+def measure_paths(photo: Path, mask: Path, class_value: int | None = None,
+                  progress: ProgressFn | None = None) -> MeasureRun:
     """Measure one photo (``photo`` and ``mask`` files) or every pair of two folders.
 
     A single photo's problem is raised; in a folder each one is recorded and the rest measured.

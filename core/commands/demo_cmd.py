@@ -12,6 +12,7 @@ stage in progress (a second Ctrl-C aborts at once).
 """
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from pathlib import Path
 DEFAULT_MINUTES, DEFAULT_PHOTOS, DEFAULT_HELD_OUT, DEFAULT_SIZE = 3.0, 120, 30, "256-320"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from core.commands.evaluate_cmd import _positive as _positive_int
 
     p = sub.add_parser("demo", help="the whole pipeline on synthetic photos in a few minutes",
@@ -56,7 +57,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.commands.exit_codes import EXIT_CANCELLED, EXIT_USAGE
     from core.commands.train_cmd import _install_sigint
     from core.demo import run_demo

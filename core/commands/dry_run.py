@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.formats.import_run import ImportRun
 
 MAX_LISTED = 20
 
@@ -42,7 +46,7 @@ def print_plan(lines: list[str], skipped: list[str]) -> None:
         print(f"  ... and {len(skipped) - MAX_LISTED} more")
 
 
-def project_plan(project_path: Path, run, replace_existing: bool) -> list[str]:
+def project_plan(project_path: Path, run: ImportRun, replace_existing: bool) -> list[str]:
     """Lines saying what importing ``run`` (an ``ImportRun``, consumed here) into the project
     would add, keep and skip; the project is only read."""
     from core.formats.records import ImportItem

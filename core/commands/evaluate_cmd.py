@@ -16,11 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.evaluation.thin import ThinResult
 
 BACKENDS = ("inspector", "panopticapi")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="PQ/SQ/RQ and COCO AP of predictions against ground truth",
                        description="Evaluate a COCO panoptic prediction (JSON + PNG folder) against ground "
                                    "truth: PQ, SQ, RQ for All / Things / Stuff as panopticapi prints them, "
@@ -76,7 +80,7 @@ def _tolerance(text: str) -> float:
     return value
 
 
-def _thin_tolerance(args) -> float | None:
+def _thin_tolerance(args: argparse.Namespace) -> float | None:
     """The tolerance when thin metrics are asked for (``--thin-tolerance`` alone asks too), else None."""
     if not (getattr(args, "thin_metrics", False) or getattr(args, "thin_tolerance", None) is not None):
         return None
@@ -86,7 +90,7 @@ def _thin_tolerance(args) -> float | None:
     return DEFAULT_TOLERANCE if args.thin_tolerance is None else args.thin_tolerance
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import sys
 
     if args.project is not None and (args.gt is not None or args.pred is not None):
@@ -156,15 +160,16 @@ def run(args) -> int:
     return 0
 
 
-def run_project(args) -> int:
+def run_project(args: argparse.Namespace) -> int:
     """``--project``: the application's evaluation, headless (nothing is written to the project)."""
     from core.atomic import atomic_write_text
     from core.commands.progress import ProgressBar
     from core.errors import ProjectError
     from core.evaluation import format_coco_table, format_pq_table
     from core.evaluation.project_eval import evaluate_project, evaluation_photos
-    from core.inference.project_model import active_model_id, load_project_predictor
+    from core.inference.project_model import load_project_predictor
     from core.project import Project
+    from core.project.active_model import active_model_id
 
     with Project.open(args.project, read_only=True) as project:
         model_id = args.model if args.model is not None else active_model_id(project)
@@ -207,7 +212,7 @@ def run_project(args) -> int:
     return 1 if ev.skipped else 0
 
 
-def _named(thin, names: dict):
+def _named(thin: ThinResult, names: dict) -> ThinResult:
     """The thin result with photo names instead of project ids in its per-photo rows (for printing)."""
     from dataclasses import replace
 

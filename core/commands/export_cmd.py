@@ -7,6 +7,7 @@ semantic class-index PNGs, atomically.
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from core.commands.options import fraction
@@ -14,7 +15,7 @@ from core.commands.options import fraction
 FORMATS = ("coco-panoptic", "coco-instances", "semantic")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export annotations (COCO panoptic, COCO instances, semantic PNGs)",
                        description="Export the annotated images of a project (.pinspect), or convert a COCO "
                                    "panoptic JSON. The folder is written atomically: a failed export leaves "
@@ -38,7 +39,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _options(args) -> dict:
+def _options(args: argparse.Namespace) -> dict:
     opts = {"val_fraction": args.split, "seed": args.seed, "images": not args.no_images,
             "overwrite": args.overwrite}
     if args.format == "coco-instances":
@@ -48,7 +49,7 @@ def _options(args) -> dict:
     return opts
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.commands.progress import ProgressBar
     from core.formats import EXPORTERS, import_coco_panoptic, records_from_import
 
@@ -87,7 +88,7 @@ def run(args) -> int:
     return 0
 
 
-def _dry_run(args, is_json: bool) -> int:
+def _dry_run(args: argparse.Namespace, is_json: bool) -> int:
     """Read the source (nothing written) and say what the export would do."""
     from core.commands.dry_run import destination_plan, print_plan
     from core.formats import import_coco_panoptic

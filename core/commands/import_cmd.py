@@ -8,16 +8,23 @@ or convert it to a COCO panoptic folder.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.commands.options import count, fraction
+
+if TYPE_CHECKING:
+    from core.commands.progress import ProgressBar
+    from core.formats import ClassMapping, ImportReport, ImportRun
+    from core.progress import CancelFlag, ProgressFn
 
 FORMATS = ("auto", "masks", "coco", "coco-panoptic", "labelme")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a dataset into a project, or convert it to COCO panoptic",
                        description="Import photos with masks or annotations. Give --project to add them to a "
                                    "project (created when missing), or --out to write a COCO panoptic folder.")
@@ -59,7 +66,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _mapping(args):
+def _mapping(args: argparse.Namespace) -> ClassMapping:
     from core.formats import ClassMapping, load_class_mapping, parse_class_option
 
     if not args.classes:
@@ -69,7 +76,7 @@ def _mapping(args):
     return parse_class_option(args.classes)
 
 
-def open_run(args, progress, cancel=None):
+def open_run(args: argparse.Namespace, progress: ProgressFn | None, cancel: CancelFlag | None = None) -> ImportRun:
     """The importer's run for the parsed arguments."""
     from core.formats import (MaskFolderOptions, import_coco_instances, import_coco_panoptic, import_labelme,
                               import_mask_folder)
@@ -87,7 +94,7 @@ def open_run(args, progress, cancel=None):
     return import_labelme(args.source, categories=categories, fill=args.fill, progress=progress, cancel=cancel)
 
 
-def _detect_format(args) -> None:
+def _detect_format(args: argparse.Namespace) -> None:
     """Replace ``auto`` by the format found at ``args.source`` (and the mask folder it found)."""
     from core.errors import DatasetError
     from core.formats.detect import DATASET_NAMES, IMPORT_FORMATS, detect_dataset
@@ -103,7 +110,7 @@ def _detect_format(args) -> None:
     print(f"found {DATASET_NAMES[found.kind]}: {found.path}")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.commands.progress import ProgressBar
     from core.errors import InspectorError
     from core.formats import export_coco_panoptic, records_from_import
@@ -157,7 +164,7 @@ def run(args) -> int:
     return 1 if args.strict and (run_.report.skipped or not_saved) else 0
 
 
-def _dry_run(args, run_, bar) -> int:
+def _dry_run(args: argparse.Namespace, run_: ImportRun, bar: ProgressBar) -> int:
     from core.commands.dry_run import destination_plan, print_plan, project_plan
 
     try:
@@ -173,7 +180,7 @@ def _dry_run(args, run_, bar) -> int:
     return 1 if args.strict and run_.report.skipped else 0
 
 
-def _print_report(report, lines_after: list[str], json_path: Path | None) -> None:
+def _print_report(report: ImportReport, lines_after: list[str], json_path: Path | None) -> None:
     for line in report.lines() + lines_after:
         print(line)
     if json_path is not None:

@@ -8,12 +8,13 @@ across the crack, below a pixel; see the README), their spread along the crack, 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from core.commands.options import add_scale_option, count
 
     p = sub.add_parser("measure", help="crack length and width of photos with crack masks (any tool's)",
@@ -35,7 +36,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.atomic import atomic_write_text
     from core.commands.crack_files import measure_paths
     from core.commands.exit_codes import EXIT_ERROR, EXIT_OK

@@ -17,8 +17,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.commands.options import count
+
+if TYPE_CHECKING:
+    from core.inference.batch import BatchItem
+    from core.inference.result import PanopticPrediction
 
 JSON_NAME = "panoptic_pred.json"
 OVERLAY_DIR = "overlays"
@@ -48,7 +53,7 @@ def _merge_overlap(given: float | str | None) -> float | None:
     return DEFAULT_MERGE_OVERLAP if given is None else None if given == "off" else float(given)
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="panoptic predictions of photos with a trained model",
                        description="Predict photos with a checkpoint: COCO panoptic JSON + PNGs (full size, "
                                    "EXIF-upright) and overlay pictures with class and score labels. Exit code 1 "
@@ -134,7 +139,7 @@ def image_ids_from(json_path: Path) -> dict[str, int]:
         raise DatasetError(f"the file has no usable 'images' list with 'id' and 'file_name' ({e})", json_path) from e
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.project is not None:
         if args.out is not None or len(args.inputs) > 1:
             print("error: with --project give at most a checkpoint: the photos are the project's and the "
@@ -162,7 +167,7 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def _run_to_folder(args) -> int:
+def _run_to_folder(args: argparse.Namespace) -> int:
 
     from core.atomic import atomic_write_bytes
     from core.commands.progress import ProgressBar
@@ -190,18 +195,22 @@ def _run_to_folder(args) -> int:
     out = args.out
     if args.ids_from is not None:
         known = image_ids_from(args.ids_from)
-        kept, ids, taken = [], [], set()
+        kept: list[Path] = []
+        ids: list[int] = []
+        taken: set[int] = set()
         for path in photos:
             image_id = known.get(path.name.lower())
-            why = (f"not listed in {args.ids_from.name}" if image_id is None else
-                   f"another photo has this name (image id {image_id})" if image_id in taken else None)
-            if why:
-                problems.append((path, why))
-                print(f"warning: {path}: {why}; skipped", file=sys.stderr)
+            if image_id is None:
+                why = f"not listed in {args.ids_from.name}"
+            elif image_id in taken:
+                why = f"another photo has this name (image id {image_id})"
             else:
                 kept.append(path)
                 ids.append(image_id)
                 taken.add(image_id)
+                continue
+            problems.append((path, why))
+            print(f"warning: {path}: {why}; skipped", file=sys.stderr)
         photos = kept
     else:
         ids = list(range(1, len(photos) + 1))  # the photo's position in the input
@@ -218,10 +227,9 @@ def _run_to_folder(args) -> int:
     bar = ProgressBar("predict")
     start = time.monotonic()
 
-    def record_of(item) -> PanopticRecord:
-        """The photo's record, checked as the JSON writer checks it (so one bad photo is reported
-        here instead of ending the whole batch there); the overlay written."""
-        pred = item.prediction
+    def record_of(item: BatchItem, pred: PanopticPrediction) -> PanopticRecord:
+        """The photo's record from its prediction, checked as the JSON writer checks it (so one
+        bad photo is reported here instead of ending the whole batch there); the overlay written."""
         ann = pred.panoptic(args.threshold)
         if args.thin_refine:
             from core.imageio import load_image
@@ -248,7 +256,7 @@ def _run_to_folder(args) -> int:
                 continue
             network_s.append(item.prediction.meta.timings.get("network_s", 0.0))
             try:
-                rec = record_of(item)
+                rec = record_of(item, item.prediction)
             except (InspectorError, ValueError) as e:  # this photo only; the batch goes on
                 failed.append((item.path, e.reason if isinstance(e, InspectorError) else str(e)))
                 continue

@@ -9,6 +9,7 @@ predicts the photos nobody has annotated yet, ``all`` every photo.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 SCOPES = {"unlabeled": "photos with no annotation yet", "all": "every photo of the project"}
 
 
-def run_into_project(args, checkpoint: Path | None, merge_overlap: float | None) -> int:
+def run_into_project(args: argparse.Namespace, checkpoint: Path | None, merge_overlap: float | None) -> int:
     """Predict into ``args.project``; exit code 0, or 1 when a photo could not be predicted.
 
     ``merge_overlap``: the predictor's rule for same-class queries that are one defect (see

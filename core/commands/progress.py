@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class ProgressBar:
@@ -15,7 +16,7 @@ class ProgressBar:
     On a non-terminal stream (CI logs) it prints a plain line every 10 % instead of redrawing.
     """
 
-    def __init__(self, label: str, stream=None, width: int = 30):
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.width = width

@@ -8,11 +8,12 @@ The input is a project (``*.pinspect``) or a COCO panoptic dataset (its JSON, or
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from core.commands.options import add_scale_option, count, fraction
 
     p = sub.add_parser("report", help="write an inspection report (HTML + CSV) of a project or dataset",
@@ -43,7 +44,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from core.commands.progress import ProgressBar

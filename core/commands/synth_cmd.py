@@ -4,9 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.synthetic.writer import SizeSpec
 
 
-def _size(text: str):
+def _size(text: str) -> SizeSpec:
     from core.synthetic.writer import parse_size_spec
 
     try:
@@ -22,7 +26,7 @@ def _fraction(text: str) -> float:
     return v
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth", help="generate synthetic concrete photos with defects and their truth",
         description="Generate photo-like images of concrete surfaces with cracks, spalling and exposed "
@@ -50,7 +54,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.commands.progress import ProgressBar
     from core.synthetic.writer import write_coco_dataset
 
@@ -87,7 +91,7 @@ def run(args) -> int:
     return 0
 
 
-def _preview(args) -> None:
+def _preview(args: argparse.Namespace) -> None:
     import cv2
 
     from core.atomic import atomic_write_bytes

@@ -16,9 +16,19 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.commands.options import count, fraction, positive
+
+if TYPE_CHECKING:
+    from core.commands.progress import ProgressBar
+    from core.training.config import TrainConfig
+    from core.training.records import ProgressRecord, SummaryRecord
+    from core.training.trainer import Trainer
+
+Say = Callable[[str], None]
 
 
 #: CLI option -> TrainConfig field, for the options that override the preset (None: not given).
@@ -35,7 +45,7 @@ _OVERRIDES = {
 }
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from core.training.config import DEVICES_HELP, INIT_KINDS, LR_SCHEDULES, STAGES
 
     p = sub.add_parser("train", help="train a DETR panoptic model",
@@ -108,7 +118,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _resume_path(args) -> Path | None:
+def _resume_path(args: argparse.Namespace) -> Path | None:
     if args.resume is None:
         return None
     target = Path(args.resume or args.out or "")
@@ -119,7 +129,7 @@ def _resume_path(args) -> Path | None:
     return target / "last.pt" if target.is_dir() else target
 
 
-def build_config(args, resume: Path | None):
+def build_config(args: argparse.Namespace, resume: Path | None) -> TrainConfig:
     """The TrainConfig: --config file, a resumed run's own settings, or a preset; then overrides."""
     from core.errors import InspectorError
     from core.training.config import DEFAULT_PRESET, TrainConfig, get_train_preset
@@ -150,14 +160,14 @@ def build_config(args, resume: Path | None):
         raise InspectorError(str(e)) from e
 
 
-def _follows_budget(args, resume: Path | None, config) -> bool:
+def _follows_budget(args: argparse.Namespace, resume: Path | None, config: TrainConfig) -> bool:
     """A new run given --max-minutes and no --epochs lasts its budget (a resumed run keeps how it
     was scheduled; the two-stage recipe's stage change needs epochs)."""
     return (args.max_minutes is not None and config.max_minutes > 0 and args.epochs is None and resume is None
             and config.stage != "detection+masks")
 
 
-def _starts_by_default(args, resume: Path | None) -> bool:
+def _starts_by_default(args: argparse.Namespace, resume: Path | None) -> bool:
     """No start named (--init, --init-kind, --config, --resume): fine-tuning is the default."""
     return args.init is None and args.init_kind is None and resume is None and not args.config
 
@@ -181,7 +191,7 @@ def _default_start(config, args, train_src, say):
     return apply_start(config, start)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.commands.exit_codes import EXIT_CANCELLED
     from core.commands.progress import ProgressBar
     from core.errors import InspectorError
@@ -239,11 +249,13 @@ def run(args) -> int:
     return EXIT_CANCELLED if summary.status == "cancelled" else 0
 
 
-def _install_sigint(cancel: threading.Event, say):
+def _install_sigint(cancel: threading.Event, say: Say) -> Any:
+    """Ctrl-C asks the run to stop at a resumable checkpoint, a second one aborts; returns the
+    handler it replaced (None off the main thread, where signals cannot be handled)."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: object) -> None:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
@@ -252,15 +264,21 @@ def _install_sigint(cancel: threading.Event, say):
     return signal.signal(signal.SIGINT, handler)
 
 
-def _drive(trainer, config, say, progress_bar, main: bool, on_record=None):
+def _drive(trainer: Trainer, config: TrainConfig, say: Say, progress_bar: Callable[[str], ProgressBar], main: bool,
+           on_record: Callable[[ProgressRecord], None] | None = None) -> SummaryRecord:
     """Turn the trainer's records into bars and lines (and ``on_record(rec)`` each, e.g. the
     project's registry); returns the summary record."""
-    bar, bar_epoch, cache_bar = None, None, None
+    from core.errors import TrainingError
+    from core.training.records import EpochRecord, EvalRecord, StatusRecord, StepRecord, SummaryRecord
+
+    bar: ProgressBar | None = None
+    cache_bar: ProgressBar | None = None
+    bar_epoch = None
     summary = None
     for rec in trainer.run():
         if on_record is not None:
             on_record(rec)
-        if rec.kind == "status":
+        if isinstance(rec, StatusRecord):
             if rec.phase == "cache":
                 if main and rec.total:
                     if rec.done == 0 or cache_bar is None:
@@ -268,25 +286,27 @@ def _drive(trainer, config, say, progress_bar, main: bool, on_record=None):
                     cache_bar(rec.done, rec.total)
             elif rec.phase not in ("eval", "checkpoint"):
                 say(rec.message)
-        elif rec.kind == "step" and main:
+        elif isinstance(rec, StepRecord) and main:
             if bar is None or bar_epoch != rec.epoch:
                 of = "" if config.follow_budget else f"/{config.epochs}"  # a budget has no last epoch
                 bar, bar_epoch = progress_bar(f"epoch {rec.epoch}{of} {rec.stage}"), rec.epoch
             bar(rec.epoch_step, rec.steps_per_epoch,
                 f"loss {rec.losses['loss']:.3f}, {rec.images_per_s:.1f} img/s, run {_hms(rec.eta_s)} left")
-        elif rec.kind == "epoch":
+        elif isinstance(rec, EpochRecord):
             bar = None
             if rec.truncated:
                 why = "the time budget" if config.follow_budget and not config.epoch_max_minutes else "--epoch-minutes"
                 say(f"epoch {rec.epoch} ended early ({why})")
-        elif rec.kind == "eval":
+        elif isinstance(rec, EvalRecord):
             say(f"epoch {rec.epoch}: PQ {100 * rec.pq:.1f} (SQ {100 * rec.sq:.1f}, RQ {100 * rec.rq:.1f}; "
                 f"things {100 * rec.pq_things:.1f}, stuff {100 * rec.pq_stuff:.1f}) on {rec.images} photos"
                 + "".join(f"; {name} centreline F1 {100 * m['cl_f1']:.1f}" for name, m in rec.per_class.items()
                           if "cl_f1" in m)
                 + ("  best so far" if rec.best else ""))
-        elif rec.kind == "summary":
+        elif isinstance(rec, SummaryRecord):
             summary = rec
+    if summary is None:  # the trainer ends every run it does not abort with an error by a summary
+        raise TrainingError("the training run ended without its summary")
     return summary
 
 
@@ -298,7 +318,7 @@ def _hms(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def _print_summary(rec, out: Path) -> None:
+def _print_summary(rec: SummaryRecord, out: Path) -> None:
     words = {"finished": "finished", "cancelled": "stopped on request", "time_limit": "stopped at the time limit"}
     print(f"{words.get(rec.status, rec.status)}: {rec.epochs_done} epochs, {rec.steps} steps in "
           f"{_hms(rec.elapsed_s)} on {rec.device}")

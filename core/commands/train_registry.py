@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 from collections.abc import Callable
+
+if TYPE_CHECKING:
+    from core.project import Project
+    from core.training.config import TrainConfig
+    from core.training.records import ProgressRecord
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +57,12 @@ class RunRegistry:
             reason = e.message() if isinstance(e, InspectorError) else str(e)
             self.say(f"note: the run is not recorded in the project ({what}): {reason}")
 
-    def start(self, out: Path, config, preset: str, resumed: bool) -> None:
+    def start(self, out: Path, config: TrainConfig, preset: str, resumed: bool) -> None:
         """Register the run (or, resuming, find its record by its folder and mark it running)."""
         from core.project.paths import normalized_abs
         from core.training import project_models as pm
 
-        def register(project) -> None:
+        def register(project: Project) -> None:
             if resumed:
                 for model in project.models.list():
                     info = pm.run_info(project, model)
@@ -68,12 +74,14 @@ class RunRegistry:
 
         self._with_project("registering it", register)
 
-    def record(self, rec) -> None:
+    def record(self, rec: ProgressRecord) -> None:
         """Follow one progress record (epochs, evaluations, the end; steps are skipped)."""
+        from core.training.records import StatusRecord, StepRecord
+
         model_id = self.model_id
-        if model_id is None or rec.kind == "step":
+        if model_id is None or isinstance(rec, StepRecord):
             return
-        if rec.kind == "status" and rec.phase != "prepare":
+        if isinstance(rec, StatusRecord) and rec.phase != "prepare":
             return
         from core.training import project_models as pm
 

@@ -22,10 +22,14 @@ Rules (documented here once, used by every importer and exporter):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.panoptic import PanopticAnnotation, Segment
+
+if TYPE_CHECKING:
+    from core.categories import CategorySet
 
 #: Value of a class map pixel that must stay void whatever the fill class (e.g. a 255 border).
 IGNORE = -1
@@ -86,7 +90,7 @@ def segment_table(id_map: np.ndarray) -> dict[int, SegStats]:
     return out
 
 
-def check_consistent(ann: PanopticAnnotation, stats: dict[int, SegStats], categories=None,
+def check_consistent(ann: PanopticAnnotation, stats: dict[int, SegStats], categories: CategorySet | None = None,
                      image_id: object = None) -> None:
     """``ann.validate()`` from precomputed stats (no extra pass over the pixels); same wording,
     which is panopticapi's. Raises ``AnnotationError``."""

@@ -83,7 +83,7 @@ def check_size(found_hw: tuple[int, int], photo: ImageInfo, path: str | Path, wh
     raise AnnotationError(reason, path, hint=hint)
 
 
-def is_coco_id(value) -> bool:
+def is_coco_id(value: object) -> bool:
     """COCO ids are integers (some tools write strings); anything else (a list, a float, a bool)
     cannot be matched and is refused where it is read."""
     return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)

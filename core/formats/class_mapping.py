@@ -66,7 +66,7 @@ class ClassMapping:
         return out
 
 
-def _category_ref(categories: CategorySet, ref, where: str) -> int:
+def _category_ref(categories: CategorySet, ref: object, where: str) -> int:
     if isinstance(ref, bool):
         raise CategoryError(f"{where}: expected a category name or id, got {ref!r}")
     if isinstance(ref, int) and ref in categories:

@@ -28,7 +28,8 @@ from core.formats.paths import guess_images_dir, norm_key
 from core.progress import CancelFlag, ProgressFn
 from core.formats.export import AtomicFolder, ExportSummary, StagedFiles, choose_splits, prepared, run_records
 from core.idpng import check_png_size, encode_ids, read_ids
-from core.imageio import special_file_reason, verify_image
+from core.imageio import verify_image
+from core.safety import special_file_reason
 from core.panoptic import SOURCE_MANUAL, PanopticAnnotation
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from collections.abc import Iterable, Iterator
 
 from core.atomic import atomic_write_bytes, atomic_write_text
@@ -60,7 +61,7 @@ def write_coco_panoptic(json_path: str | Path, png_dir: str | Path, records: Ite
     return data
 
 
-def _require(d: dict, key: str, where: str, path: Path):
+def _require(d: dict, key: str, where: str, path: Path) -> Any:
     if not isinstance(d, dict) or key not in d:
         raise DatasetError(f"{where} is missing the key {key!r}", path)
     return d[key]

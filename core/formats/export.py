@@ -100,7 +100,7 @@ class AtomicFolder:
                                hint="check free space and write permission") from e
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> Literal[False]:
         assert self.tmp is not None
         if exc_type is None:
             try:

@@ -93,7 +93,7 @@ def _run_job(job: Callable[[], list[ImportResult]]) -> tuple[list[ImportResult],
 class Job:
     """A deferred per-item import step with a label (the item's path) for messages and progress."""
 
-    def __init__(self, label: str | Path, fn: Callable[..., list[ImportResult]], *args):
+    def __init__(self, label: str | Path, fn: Callable[..., list[ImportResult]], *args: object) -> None:
         self.label = str(label)
         self._fn = fn
         self._args = args

@@ -33,7 +33,8 @@ from core.formats.import_run import ImportRun, Job
 from core.formats.checks import check_size, fill_category_id
 from core.formats.paths import norm_key
 from core.progress import CancelFlag, ProgressFn
-from core.imageio import ImageInfo, is_image_file, special_file_reason, verify_image
+from core.imageio import ImageInfo, is_image_file, verify_image
+from core.safety import special_file_reason
 
 #: Stem suffixes that name a mask after its photo (``IMG_1.jpg`` <- ``IMG_1_mask.png``).
 MASK_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_gt", "-mask", "-label")

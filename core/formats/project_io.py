@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
 
 from core.categories import CategorySet
@@ -224,7 +224,7 @@ def project_records(project: Project, image_ids: Iterable[int] | None = None) ->
 
 def export_project(project: Project, fmt: str, dest: str | Path, *, image_ids: Iterable[int] | None = None,
                    project_splits: bool = False, progress: ProgressFn | None = None,
-                   cancel: CancelFlag | None = None, **options) -> ExportSummary:
+                   cancel: CancelFlag | None = None, **options: Any) -> ExportSummary:
     """Export the project's annotated images with one of ``core.formats.EXPORTERS``.
 
     ``project_splits`` uses each photo's split in the project (photos without one go to

@@ -57,7 +57,7 @@ def _check_counts(counts: list[int], h: int, w: int) -> None:
         raise AnnotationError(f"RLE counts sum to {total} but the image has {h} x {w} = {h * w} pixels")
 
 
-def segmentation_to_mask(segm, h: int, w: int) -> np.ndarray:
+def segmentation_to_mask(segm: object, h: int, w: int) -> np.ndarray:
     """``[h, w]`` bool mask of a COCO ``segmentation`` (polygon list, or RLE dict).
 
     Polygons need an even number of coordinates and at least 3 points each; RLE ``size`` must be

@@ -30,7 +30,8 @@ from core.model.config import ModelConfig
 from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
 
 if TYPE_CHECKING:
-    from core.inference.batch import BatchItem, CancelFlag
+    from core.inference.batch import BatchItem
+    from core.progress import CancelFlag
 
 log = logging.getLogger(__name__)
 

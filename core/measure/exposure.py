@@ -15,7 +15,11 @@ else ``below`` or ``above``. Widths in pixels (a photo without a scale) are not 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.measure.measurement import Measurement
+    from core.project import Project
 
 #: Project setting holding the chosen limit (``to_setting`` / ``from_setting``).
 WIDTH_LIMIT_SETTING = "measure.width_limit"
@@ -89,12 +93,12 @@ def from_setting(value: Any) -> WidthLimit | None:
         return None
 
 
-def project_width_limit(project) -> WidthLimit | None:
+def project_width_limit(project: Project) -> WidthLimit | None:
     """The limit a project chose (``project.get_setting``), or None."""
     return from_setting(project.get_setting(WIDTH_LIMIT_SETTING))
 
 
-def set_project_width_limit(project, limit: WidthLimit | None) -> None:
+def set_project_width_limit(project: Project, limit: WidthLimit | None) -> None:
     """Keep ``limit`` (None: no limit) in the project."""
     project.set_setting(WIDTH_LIMIT_SETTING, to_setting(limit))
 
@@ -109,7 +113,7 @@ def compare(width_mm: float | None, spread_mm: float | None, limit: WidthLimit |
     return ABOVE if width_mm > limit.limit_mm else BELOW
 
 
-def compare_measurement(m, limit: WidthLimit | None) -> str | None:
+def compare_measurement(m: Measurement, limit: WidthLimit | None) -> str | None:
     """``compare`` for a crack's ``Measurement`` (None for other roles and uncalibrated photos)."""
     if limit is None or m.width is None or not m.calibrated:
         return None

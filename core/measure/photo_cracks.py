@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from core.measure.cracks import measure_linear
 from core.measure.profile_width import CrackWidth, measure_crack_width, photo_contrast
+from core.progress import CancelFlag
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,14 @@ class WidthCache:
         return w
 
 
-def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel=None,
+def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel: CancelFlag | None = None,
                           cache: WidthCache | None = None) -> list[CrackWidth]:
     """Widths of a photo's cracks, each ``(image, mask)`` (crops of one photo, or the whole
     photo with one crack's mask); cracks that cannot show their interior's contrast borrow the
     contrast read on the others (see the module docstring).
 
     Args:
-        cancel: an object with ``is_set()``; checked between cracks (raises ``CancelledError``).
+        cancel: checked between cracks (raises ``CancelledError`` when set).
         cache: widths read before, for crops (hashing whole photos would cost more than it saves).
     """
     from core.errors import CancelledError
@@ -107,7 +108,7 @@ def widths_with_reference(items: Sequence[tuple[np.ndarray, np.ndarray]], cancel
         if cancel is not None and cancel.is_set():
             raise CancelledError("measuring cancelled")
 
-    def measure(image, mask, ref=None) -> CrackWidth:
+    def measure(image: np.ndarray, mask: np.ndarray, ref: float | None = None) -> CrackWidth:
         if cache is not None:
             return cache.width(image, mask, ref)
         return measure_crack_width(image, mask, reference_contrast=ref)

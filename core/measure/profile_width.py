@@ -44,12 +44,16 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
 from core.measure.profile_fit import aligned_groups, fit_contrast
 from core.measure.skeleton import DIRECTION_RADIUS, centreline
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 #: Profile sampling step along the normal (px).
 STEP = 0.25
@@ -155,7 +159,7 @@ def _directions(points: np.ndarray) -> np.ndarray:
     return np.stack([np.sin(t), np.cos(t)], 1)
 
 
-def _along_matrix(points: np.ndarray, radius: float):
+def _along_matrix(points: np.ndarray, radius: float) -> sparse.csr_matrix:
     """Row-normalised ``[N, N]`` sparse averaging matrix over centreline pixels within ``radius``."""
     from scipy import sparse
     from scipy.spatial import cKDTree

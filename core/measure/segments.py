@@ -19,11 +19,11 @@ import numpy as np
 from core.calibration import Calibration
 from core.categories import CategorySet
 from core.errors import AnnotationError, CancelledError
-from core.measure.cracks import measure_linear
+from core.measure.cracks import LinearFigures, measure_linear
 from core.measure.measurement import Measurement
 from core.measure.regions import measure_region
 from core.measure.roles import Role, role_for
-from core.panoptic import VOID, PanopticAnnotation
+from core.panoptic import VOID, PanopticAnnotation, Segment
 from core.progress import CancelFlag, ProgressFn
 
 
@@ -74,7 +74,7 @@ def at_threshold(annotation: PanopticAnnotation, threshold: float | None) -> Pan
     return PanopticAnnotation(id_map, {k: v for k, v in annotation.segments.items() if k not in drop})
 
 
-def _measure_one(crop: np.ndarray, seg, sl, area: int, categories: CategorySet,
+def _measure_one(crop: np.ndarray, seg: Segment, sl: tuple[slice, slice], area: int, categories: CategorySet,
                  roles: Mapping | None, image_size: tuple[int, int], mm: float | None) -> Measurement:
     cat = categories.by_id(seg.category_id)
     role = role_for(cat, roles)
@@ -95,7 +95,7 @@ def _measure_one(crop: np.ndarray, seg, sl, area: int, categories: CategorySet,
         mm_per_pixel=mm, **(_mask_width(lin) if lin and role == Role.CRACK else {}))
 
 
-def _mask_width(lin) -> dict:
+def _mask_width(lin: LinearFigures) -> dict:
     """A crack's width fields when only its mask is known (no photo to read)."""
     return {"width_px": lin.mean_width, "width_method": "mask", "mask_width_px": lin.mean_width}
 

@@ -7,7 +7,8 @@ the method names ``reference_length`` / ``entered`` read back as ``line`` / ``gs
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.calibration import Calibration, CalibrationError
 from core.errors import ProjectError
@@ -55,7 +56,7 @@ class CalibrationStore:
         with self._db.write(f"clear the scale of image {image_id}") as conn:
             conn.execute("DELETE FROM calibration WHERE image_id = ?", (int(image_id),))
 
-    def _calibration(self, row) -> Calibration:
+    def _calibration(self, row: Sequence[Any]) -> Calibration:
         """A stored row ``(image_id, mm_per_pixel, method, details JSON, updated_at)``."""
         try:
             return Calibration(row[1], row[2], json.loads(row[3]) or {})

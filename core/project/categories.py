@@ -25,6 +25,8 @@ from core.project import annotations as ann_rows
 from core.project.schema import now_iso
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from core.progress import ProgressFn
     from core.project.store import Project
 
@@ -46,7 +48,8 @@ class CategoryInUseError(CategoryError):
     Attributes: ``category`` (the Category), ``segments``, ``images``, ``pixels`` in use.
     """
 
-    def __init__(self, category: Category, segments: int, images: int, pixels: int, path=None):
+    def __init__(self, category: Category, segments: int, images: int, pixels: int,
+                 path: str | Path | None = None) -> None:
         self.category, self.segments, self.images, self.pixels = category, segments, images, pixels
         super().__init__(
             f"category {category.name!r} (id {category.id}) is used by {segments} segments in {images} "
@@ -222,7 +225,7 @@ class CategoryStore:
                 log.info("deleted category %s (id %d)", c.name, c.id)
 
 
-def _reassign(conn: sqlite3.Connection, cat_id: int, target: Category | None, progress) -> None:
+def _reassign(conn: sqlite3.Connection, cat_id: int, target: Category | None, progress: ProgressFn | None) -> None:
     """Move the pixels of ``cat_id`` to ``target`` (None = void) inside the caller's transaction."""
     images = [r[0] for r in conn.execute("SELECT DISTINCT image_id FROM segments WHERE category_id = ? "
                                          "ORDER BY image_id", (cat_id,))]

@@ -14,7 +14,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Sequence
 
 from core.errors import BadImageError, CancelledError, InspectorError, ProjectError
@@ -209,7 +209,7 @@ class ImageStore:
         return [r for r in self.list() if not r.exists]
 
     # --- adding -------------------------------------------------------------------------------
-    def add_folder(self, folder: str | Path, recursive: bool = True, **kwargs) -> AddReport:
+    def add_folder(self, folder: str | Path, recursive: bool = True, **kwargs: Any) -> AddReport:
         """``add_files`` on every photo under ``folder`` (see there for the arguments)."""
         return self.add_files(list_image_files(folder, recursive), **kwargs)
 

@@ -49,7 +49,7 @@ def _to_json(value: Any, what: str) -> str:
         raise ProjectError(f"the model's {what} must be JSON-serialisable: {e}") from e
 
 
-def _plain(o: Any):
+def _plain(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     if hasattr(o, "item"):  # numpy scalars

@@ -10,6 +10,7 @@ and stores the new result with ``set_result`` without rewriting the payload.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,8 @@ class PredictionStore:
         self._project = project
         self._db = project._db
 
-    def _encode(self, image_id: int, annotation: PanopticAnnotation | None):
+    def _encode(self, image_id: int, annotation: PanopticAnnotation | None
+                ) -> tuple[bytes | None, str | None, int | None, int | None]:
         if annotation is None:
             return None, None, None, None
         h, w = self._project.images.size(image_id)
@@ -161,7 +163,7 @@ def _meta_json(meta: dict) -> str:
         raise ProjectError(f"prediction meta must be plain JSON values: {e}") from e
 
 
-def _require_model(conn, model_id: int, project) -> None:
+def _require_model(conn: sqlite3.Connection, model_id: int, project: Project) -> None:
     if conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone() is None:
         raise ProjectError(f"no model with id {model_id} in the project", project.path,
                            hint="register the model with project.models.add() first")

@@ -198,7 +198,7 @@ class Project:
     def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
