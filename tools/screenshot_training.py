@@ -1,13 +1,14 @@
 """Screenshots of training from the window for the README (docs/images/gui_train_*.png).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_training.py [--out docs/images]
-        [--seconds 150]
+        [--seconds 150] [--budget-minutes 5]
 
 Builds the sample project in a temporary folder, opens the train dialog (the device and the
 epoch time are measured for real), grabs it, then trains the small CPU model at a small size for
 ``--seconds`` (a real run in its child process), grabs the window with the live charts, cancels
-(a resumable checkpoint) and grabs the models panel. Nothing outside the temporary folder is
-touched (``tools.shots``: a fresh user's settings).
+(a resumable checkpoint) and grabs the models panel. ``--budget-minutes`` gives the run the
+dialog's time budget instead of its epochs (the panel then counts the budget down). Nothing
+outside the temporary folder is touched (``tools.shots``: a fresh user's settings).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     shots.add_arguments(ap)
     ap.add_argument("--seconds", type=float, default=100.0, help="how long the shown run trains")
     ap.add_argument("--epochs", type=int, default=400, help="epochs of the shown run")
+    ap.add_argument("--budget-minutes", type=int, default=0, help="a run that lasts this time budget (0: epochs)")
     args = ap.parse_args(argv)
 
     from PySide6.QtCore import Qt
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     dialog.preset.setCurrentIndex(max(dialog.preset.findData("cpu_fast"), 0))
     dialog.threads.setValue(1)
     dialog.epochs.setValue(args.epochs)
+    dialog.budget.setValue(args.budget_minutes)
     dialog.start_button.click()
     c = tr.controller
     spin(until=lambda: any(r.kind == "eval" for r in c.records), timeout=args.seconds + 120)

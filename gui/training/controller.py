@@ -44,6 +44,16 @@ class TrainRequest:
     model_config: dict | None = None
 
 
+def stored_budget(stored: dict) -> tuple[float, bool]:
+    """``run_time_budget()`` of a run from its stored ``TrainConfig`` dict (a resumed run keeps
+    its schedule; its elapsed time counts against the same budget)."""
+    try:
+        seconds = max(float(stored.get("max_minutes", 0) or 0), 0.0) * 60
+    except (TypeError, ValueError):  # a hand-edited or damaged record: no budget shown, the run decides
+        seconds = 0.0
+    return seconds, bool(stored.get("follow_budget")) and seconds > 0
+
+
 class TrainingController(QObject):
     stateChanged = Signal(str)
     runStarted = Signal(int)
@@ -64,6 +74,7 @@ class TrainingController(QObject):
         self._project = None                  # the project the run belongs to
         self._epochs = 0
         self._eval_every = 1
+        self._budget: tuple[float, bool] = (0.0, False)
         self.process.record.connect(self._on_record)
         self.process.failed.connect(self._on_failed)
         self.process.ended.connect(self._on_ended)
@@ -97,8 +108,9 @@ class TrainingController(QObject):
             raise TrainingError(f"cannot create the run's folder: {e.strerror or e}", out,
                                 hint="the project's folder must be writable; copy the project elsewhere") from e
         model_id = pm.register_run(project, out, request.config, request.preset, request.model_config)
-        self._launch(project, model_id, RunSpec(str(project.path), str(out), request.config.to_dict()),
-                     request.config.epochs, request.config.eval_every)
+        cfg = request.config
+        self._launch(project, model_id, RunSpec(str(project.path), str(out), cfg.to_dict()), cfg.epochs,
+                     cfg.eval_every, (cfg.max_minutes * 60, cfg.follow_budget and cfg.max_minutes > 0))
         QTimer.singleShot(0, self, self.modelsChanged.emit)  # the lists refresh in the next turn of the loop
         return model_id
 
@@ -114,7 +126,7 @@ class TrainingController(QObject):
         stored = (project.models.get(model_id).training or {}).get("train_config") or {}
         self._launch(project, model_id, RunSpec(str(project.path), str(info.output_dir), None,
                                                 resume=str(info.last_checkpoint)), info.epochs,
-                     int(stored.get("eval_every", 1) or 0))
+                     int(stored.get("eval_every", 1) or 0), stored_budget(stored))
         QTimer.singleShot(0, self, self.modelsChanged.emit)
 
     def run_epochs(self) -> int:
@@ -125,9 +137,16 @@ class TrainingController(QObject):
         """The current (or last) run evaluates every this many epochs and after its last (0: never)."""
         return self._eval_every
 
-    def _launch(self, project, model_id: int, spec: RunSpec, epochs: int, eval_every: int = 1) -> None:
+    def run_time_budget(self) -> tuple[float, bool]:
+        """``(seconds, follows)`` of the current (or last) run: its time limit (0: none) and
+        whether the run lasts that long (``TrainConfig.follow_budget``: the epochs no longer count,
+        the run ends when the budget is spent) rather than merely stopping there."""
+        return self._budget
+
+    def _launch(self, project, model_id: int, spec: RunSpec, epochs: int, eval_every: int = 1,
+                budget: tuple[float, bool] = (0.0, False)) -> None:
         self._project, self.model_id, self.records, self._epochs = project, model_id, [], epochs
-        self._eval_every = eval_every
+        self._eval_every, self._budget = eval_every, budget
         try:
             self.process.start(spec)
         except BaseException as e:

@@ -81,6 +81,13 @@ class TrainDialog(QDialog):
         self.image_size.setSuffix(" px")
         self.image_size.setToolTip("The longer side of the photos during training (random sizes a little below it "
                              "too); larger sees thinner cracks but is slower and needs more memory")
+        self.budget = QSpinBox()
+        self.budget.setRange(0, 100_000)
+        self.budget.setSuffix(" min")
+        self.budget.setSpecialValueText("none (the epochs say how long)")
+        self.budget.setToolTip("Train for this long: the epochs no longer count, the learning rate follows the time, "
+                               "and the last epoch is cut there, evaluated and saved. With both stages one after "
+                               "the other, the run stops at this limit instead")
         self.batch = QSpinBox()
         self.batch.setRange(1, 256)
         self.batch.setToolTip("Photos per training step; lower it when memory runs out")
@@ -129,6 +136,7 @@ class TrainDialog(QDialog):
         form.addRow("Stage", self.stage)
         form.addRow("Epochs", self.epochs)
         form.addRow("Masks stage epochs", self.mask_epochs)
+        form.addRow("Time budget", self.budget)
         form.addRow("Image size", self.image_size)
         form.addRow("Batch size", self.batch)
         self._recipe_form = form
@@ -164,7 +172,7 @@ class TrainDialog(QDialog):
         self.stage.currentIndexChanged.connect(self._sync)
         self.init.currentIndexChanged.connect(self._sync)
         self.init_model.currentIndexChanged.connect(self._sync)
-        for spin in (self.epochs, self.mask_epochs, self.batch):
+        for spin in (self.epochs, self.mask_epochs, self.batch, self.budget):
             spin.valueChanged.connect(self._sync)
         for spin in (self.image_size, self.threads):
             spin.valueChanged.connect(self._sync)
@@ -209,12 +217,15 @@ class TrainDialog(QDialog):
         self.mask_epochs.setValue(cfg.mask_epochs if cfg.mask_epochs < cfg.epochs else max(1, cfg.epochs // 4))
         self.image_size.setValue(cfg.max_size)
         self.batch.setValue(cfg.batch_size)
+        self.budget.setValue(int(math.ceil(cfg.max_minutes)))
         self.threads.setValue(cfg.cpu_threads)
         self._sync()
 
     def _sync(self, *_args) -> None:
         both = self.stage.currentData() == "detection+masks"
         self._recipe_form.setRowVisible(self.mask_epochs, both)
+        # A run that lasts its budget has no epoch count (the two-stage recipe counts its stages in epochs).
+        self.epochs.setEnabled(not self.budget.value() or both)
         kind = self.init.currentData()
         self._weights_form.setRowVisible(self.file_row, kind in FILE_KINDS)
         self._weights_form.setRowVisible(self.init_model, kind == INIT_MODEL)
@@ -297,7 +308,10 @@ class TrainDialog(QDialog):
         size = self.image_size.value()
         min_size = max(32, int(round(size * base.min_size / base.max_size / 32)) * 32)
         changes = dict(stage=self.stage.currentData(), epochs=self.epochs.value(), batch_size=self.batch.value(),
-                       max_size=size, min_size=min(min_size, size), cpu_threads=self.threads.value())
+                       max_size=size, min_size=min(min_size, size), cpu_threads=self.threads.value(),
+                       max_minutes=float(self.budget.value()))
+        # As the command line's --max-minutes without --epochs: the run lasts the budget.
+        changes["follow_budget"] = self.budget.value() > 0 and changes["stage"] != "detection+masks"
         if base.eval_size:  # a preset that evaluates at its own size keeps it in proportion
             changes["eval_size"] = max(32, int(round(size * base.eval_size / base.max_size / 32)) * 32)
         if changes["stage"] == "detection+masks":

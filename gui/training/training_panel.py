@@ -1,6 +1,11 @@
 """``TrainingPanel``: the run in progress — progress with ETA, live loss and PQ charts, the log,
 and Pause / Continue / Cancel / Resume. Built from a ``TrainingController``.
 
+A run that lasts a time budget (``TrainConfig.follow_budget``) has no last epoch: its progress
+bar fills with the budget spent and its time left counts down the budget (the trainer's own
+clock, carried by every step record as ``elapsed_s``), plus the closing evaluation. A run that
+counts epochs shows them, its time left capped by a time limit when it has one.
+
 Records arrive in bursts (a tiny model makes many steps a second); they are buffered and drawn
 at most every ``FLUSH_MS``, so the charts never cost the window its smoothness.
 """
@@ -120,6 +125,12 @@ class TrainingPanel(QWidget):
         self.resumable_id: int | None = None
         self._epochs = 0
         self._paused_at: float | None = None
+        # The run's time limit in seconds (0: none) and whether the run lasts it; set per run.
+        self._budget_s, self._follows_budget = 0.0, False
+        # The latest step record's elapsed_s and this clock's reading when it arrived: between
+        # records (an evaluation takes minutes) a budget's countdown goes on from there.
+        self.clock = time.monotonic
+        self._last_elapsed: tuple[float, float] | None = None
         self.train_button.clicked.connect(self.trainRequested)
         self.pause_button.clicked.connect(self._pause_clicked)
         self.cancel_button.clicked.connect(controller.cancel)
@@ -178,6 +189,8 @@ class TrainingPanel(QWidget):
         self._epoch_seconds.clear()
         self._eval_seconds.clear()
         self._epochs_done, self._eval_pending = 0, False
+        self._budget_s, self._follows_budget = self.controller.run_time_budget()
+        self._last_elapsed = None
         self.resumable_id = None
         self.progress.setRange(0, 0)  # busy until the first step says how many there are
         self.progress.setFormat("starting…")
@@ -195,11 +208,15 @@ class TrainingPanel(QWidget):
 
     def _queue(self, rec) -> None:
         self._pending.append(rec)
+        if rec.kind == "step":
+            self._last_elapsed = (rec.elapsed_s, self.clock())
 
     def flush(self) -> None:
         """Draw the records received since the last flush (charts once, log lines, progress)."""
         recs, self._pending = self._pending, []
         if not recs:
+            if self._follows_budget and self._last_elapsed is not None and self.controller.state == ctl.RUNNING:
+                self._show_eta(self.remaining_seconds(), self._rate)  # the budget runs on between records
             return
         losses: dict[str, list[tuple[float, float]]] = {}
         pq: dict[str, list[tuple[float, float]]] = {"pq": [], "pq_things": [], "pq_stuff": []}
@@ -249,6 +266,12 @@ class TrainingPanel(QWidget):
             self._show_eta(eta, self._rate)
 
     def _show_step(self, rec) -> None:
+        loss = f"loss {rec.losses.get('loss', math.nan):.3f}"
+        if self._follows_budget:
+            self._show_budget_step(rec)
+            self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} (the run lasts its "
+                                  f"{self._budget_s / 60:.4g} min time budget); {loss}")
+            return
         epochs = self._config_epochs()
         total_steps = max(1, epochs * rec.steps_per_epoch)
         self.progress.setRange(0, total_steps)
@@ -258,14 +281,32 @@ class TrainingPanel(QWidget):
             eta, rate = self._pace(rec, total_steps)
             if self._epoch_seconds:
                 eta = self.remaining_seconds(rec)
+            if self._budget_s > 0:  # the run stops at its time limit if the epochs take longer
+                eta = min(eta, max(self._budget_s - rec.elapsed_s, 0.0))
             self._show_eta(eta, rate)
-        self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} of {epochs}; "
-                              f"loss {rec.losses.get('loss', math.nan):.3f}")
+        self.headline.setText(f"Training — {rec.stage} stage, epoch {rec.epoch} of {epochs}; {loss}")
+
+    def _show_budget_step(self, rec) -> None:
+        """Progress of a run that lasts its time budget: the share of the budget spent (whole
+        seconds, so the bar moves smoothly however few steps there are)."""
+        budget = max(int(round(self._budget_s)), 1)
+        self.progress.setRange(0, budget)
+        self.progress.setValue(min(int(rec.elapsed_s), budget))
+        self.progress.setFormat(f"epoch {rec.epoch} · step {rec.epoch_step}/{rec.steps_per_epoch} · "
+                                f"%p% of the time budget")
+        if self.controller.state == ctl.RUNNING:
+            _eta, rate = self._pace(rec, 1)  # the rate only: the budget, not the steps, says how long
+            self._show_eta(self.remaining_seconds(rec), rate)
 
     def _show_eta(self, eta: float, rate: float | None) -> None:
         self._rate = rate
         self.eta.setText(f"{hms(eta)} left" + (f" · {rate:.1f} img/s" if rate is not None else ""))
-        if self._epoch_seconds:
+        if self._follows_budget:
+            closing = (f", then the closing evaluation ({statistics.median(self._eval_seconds):.0f} s)"
+                       if self._eval_seconds and self.controller.run_eval_every() > 0 else "")
+            self.eta.setToolTip(f"The run lasts its time budget of {hms(self._budget_s)}{closing}; the last epoch "
+                                "is cut there, evaluated and saved")
+        elif self._epoch_seconds:
             per_eval = f", {statistics.median(self._eval_seconds):.0f} s per evaluation" if self._eval_seconds else ""
             self.eta.setToolTip(f"From the run's measured epochs: {statistics.median(self._epoch_seconds):.0f} s per "
                                 f"epoch{per_eval}")
@@ -275,6 +316,8 @@ class TrainingPanel(QWidget):
     def _eval_due(self, epoch: int) -> bool:
         """Whether the run evaluates after ``epoch`` (1-based), as the trainer decides."""
         every = self.controller.run_eval_every()
+        if self._follows_budget:  # no last epoch: the closing evaluation is counted by the budget
+            return every > 0 and epoch % every == 0
         return every > 0 and (epoch % every == 0 or epoch == self._config_epochs())
 
     def remaining_seconds(self, rec=None) -> float:
@@ -282,7 +325,13 @@ class TrainingPanel(QWidget):
         for each epoch left (the current one's share by its steps left, ``rec`` being its latest
         step record; None: right after an epoch ended), and the median evaluation time for each
         evaluation left (the evaluation cadence of the run, the pending one included). Before any
-        evaluation has been timed, evaluations count nothing. NaN before the first epoch ends."""
+        evaluation has been timed, evaluations count nothing. NaN before the first epoch ends.
+
+        A run that lasts its time budget: the budget left on the trainer's clock (``rec``'s, else
+        the latest step's carried on by the time since it arrived) plus the closing evaluation
+        once an evaluation has been timed; the whole budget before the first step."""
+        if self._follows_budget:
+            return self._budget_left(rec)
         if not self._epoch_seconds:
             return math.nan
         per_epoch = statistics.median(self._epoch_seconds)
@@ -296,6 +345,20 @@ class TrainingPanel(QWidget):
             left = epochs - self._epochs_done
             evals = sum(self._eval_due(e) for e in range(self._epochs_done + 1, epochs + 1)) + self._eval_pending
         return max(left, 0.0) * per_epoch + evals * per_eval
+
+    def _budget_left(self, rec=None) -> float:
+        if rec is not None:
+            elapsed = rec.elapsed_s
+        elif self._last_elapsed is not None:
+            elapsed, at = self._last_elapsed
+            if self.controller.state == ctl.RUNNING:
+                elapsed += max(self.clock() - at, 0.0)
+        else:
+            elapsed = 0.0
+        closing = 0.0
+        if self._eval_seconds and self.controller.run_eval_every() > 0:
+            closing = statistics.median(self._eval_seconds)
+        return max(self._budget_s - elapsed, 0.0) + closing
 
     def _pace(self, rec, total_steps: int) -> tuple[float, float]:
         """``(seconds left, images per second)`` from the median time per step of the recent
