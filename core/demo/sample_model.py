@@ -4,7 +4,7 @@
 ``<project>_models/demo/``, where the application keeps trained models), registers it, makes it
 the active model and predicts every photo, so the first start opens with predictions the
 confidence slider can re-threshold at once. The sample project builder calls it
-(``core.synthetic.sample.build_sample_project(..., with_demo_model=True)``).
+(``core.demo.sample_project.build_sample_project(..., with_demo_model=True)``).
 
 The model is an ordinary checkpoint of ours (``core.model.checkpoint.export_model``: float16
 weights, loaded as float32); ``resources/models/README.md`` says how it was trained.

@@ -6,7 +6,7 @@ dock area is left to the features' panels (measurements, prediction, training, m
 
 The features (``gui.measure``, ``gui.prediction``, ``gui.training``) are installed with the
 window's ``Services`` (``gui.shell.services``), never the window itself; this module connects
-them to each other (``_connect_features``) and restores the saved layout once, after all of them
+them to each other (``_install_features``) and restores the saved layout once, after all of them
 have placed their panels.
 """
 from __future__ import annotations
