@@ -9,7 +9,7 @@ import weakref
 from functools import lru_cache
 
 from PySide6.QtGui import QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 
 def _colours() -> tuple[str, str]:
@@ -42,6 +42,16 @@ def bind(target, name: str, colour: str | None = None):
     target.setIcon(icon(name, colour))
     _bound.append((weakref.ref(target), name, colour))
     return target
+
+
+def icon_button(text: str, name: str, tip: str = "") -> QPushButton:
+    """A push button with ``text``, the bound icon ``name`` (recoloured with the palette) and the
+    tooltip ``tip``: how the panels' command buttons are made."""
+    button = QPushButton(text)
+    bind(button, name)
+    if tip:
+        button.setToolTip(tip)
+    return button
 
 
 def refresh() -> None:

@@ -6,10 +6,12 @@ Typed accessors in one place, so a key is spelled once and every value comes bac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT = 8
+_N = TypeVar("_N", int, float)
 
 
 class Preferences:
@@ -18,20 +20,19 @@ class Preferences:
 
     # --- generic ----------------------------------------------------------------------------------
     def get_float(self, key: str, default: float) -> float:
-        v = self.qs.value(key, default)
-        if not isinstance(v, (int, float, str)):  # None, a list: no number
-            return default
-        try:
-            return float(v)
-        except ValueError:
-            return default
+        return self._number(key, default, float)
 
     def get_int(self, key: str, default: int) -> int:
+        return self._number(key, default, int)
+
+    def _number(self, key: str, default: _N, kind: type[_N]) -> _N:
+        """``kind(value)``, or ``default`` when the stored value is missing or no number (the file
+        is the user's: a hand edit or another version may have left anything there)."""
         v = self.qs.value(key, default)
         if not isinstance(v, (int, float, str)):  # None, a list: no number
             return default
         try:
-            return int(v)
+            return kind(v)
         except ValueError:
             return default
 

@@ -166,6 +166,13 @@ class TrainingController(QObject):
             self.process.resume()
             self._set_state(RUNNING)
 
+    def toggle_pause(self) -> None:
+        """Pause a running run, or let a paused one continue (the panel's button, the menu's action)."""
+        if self.state == PAUSED:
+            self.resume_paused()
+        else:
+            self.pause()
+
     def cancel(self) -> None:
         """Stop after the current step with a resumable checkpoint."""
         if self.state in (STARTING, RUNNING, PAUSED):

@@ -90,7 +90,8 @@ class TrainingInstall(QObject):
         m.addSeparator()
         self.train_action = acts.add("train", "&Train a model…", self.open_train_dialog, "Ctrl+Shift+T",
                                      "mdi6.school-outline", "Train a DETR model on the project's annotated photos")
-        self.pause_action = acts.add("train_pause", "&Pause training", self.toggle_pause, None, "mdi6.pause")
+        self.pause_action = acts.add("train_pause", "&Pause training", self.controller.toggle_pause, None,
+                                     "mdi6.pause")
         self.cancel_action = acts.add("train_cancel", "&Cancel training", self.controller.cancel, None, "mdi6.stop",
                                       "Stop after the current step; a checkpoint is kept")
         self.resume_action = acts.add("train_resume", "&Resume the interrupted training",
@@ -173,12 +174,6 @@ class TrainingInstall(QObject):
             self.services.reporter.report(e, "resume the training")
             return
         self.show_dock(self.training_dock)
-
-    def toggle_pause(self) -> None:
-        if self.controller.state == ctl.PAUSED:
-            self.controller.resume_paused()
-        else:
-            self.controller.pause()
 
     def _run_ended(self, status: str) -> None:
         project, model_id = self.services.session.project, self.controller.model_id

@@ -13,10 +13,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.training import project_models as pm
-from gui.shell.icons import bind, icon
+from gui.shell.icons import icon, icon_button
 from gui.session.project_session import ProjectSession
 from gui.training.controller import TrainingController
 from gui.workers.base import TaskRunner
@@ -56,15 +56,10 @@ class ModelsPanel(QWidget):
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.empty = QLabel("No models yet: Model › Train a model… trains one on the annotated photos.")
         self.empty.setWordWrap(True)
-        self.active_button = QPushButton("Set active")
-        bind(self.active_button, "mdi6.star-outline")
-        self.active_button.setToolTip("Prediction uses the active model")
-        self.resume_button = QPushButton("Resume")
-        bind(self.resume_button, "mdi6.play-circle-outline")
-        self.delete_button = QPushButton("Delete…")
-        bind(self.delete_button, "mdi6.delete-outline")
-        self.folder_button = QPushButton("Open folder")
-        bind(self.folder_button, "mdi6.folder-open-outline")
+        self.active_button = icon_button("Set active", "mdi6.star-outline", "Prediction uses the active model")
+        self.resume_button = icon_button("Resume", "mdi6.play-circle-outline")
+        self.delete_button = icon_button("Delete…", "mdi6.delete-outline")
+        self.folder_button = icon_button("Open folder", "mdi6.folder-open-outline")
         buttons = QHBoxLayout()
         for b in (self.active_button, self.resume_button, self.delete_button, self.folder_button):
             buttons.addWidget(b)

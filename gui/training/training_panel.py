@@ -18,10 +18,10 @@ from collections import deque
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QSizePolicy,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from gui.shell.icons import bind
+from gui.shell.icons import bind, icon_button
 from gui.training import controller as ctl
 from gui.training.charts import LossChart, PQChart, loss_terms
 
@@ -60,16 +60,12 @@ class TrainingPanel(QWidget):
         self.progress.setTextVisible(True)
         self.eta = QLabel("")
         self.eta.setMinimumWidth(150)
-        self.train_button = QPushButton("Train…")
-        bind(self.train_button, "mdi6.school-outline")
-        self.pause_button = QPushButton("Pause")
-        bind(self.pause_button, "mdi6.pause")
-        self.cancel_button = QPushButton("Cancel")
-        bind(self.cancel_button, "mdi6.stop")
-        self.cancel_button.setToolTip("Stop after the current step; a checkpoint is kept and the run can be resumed")
-        self.resume_button = QPushButton("Resume")
-        bind(self.resume_button, "mdi6.play-circle-outline")
-        self.resume_button.setToolTip("Continue the interrupted run from its last checkpoint")
+        self.train_button = icon_button("Train…", "mdi6.school-outline")
+        self.pause_button = icon_button("Pause", "mdi6.pause")
+        self.cancel_button = icon_button("Cancel", "mdi6.stop", "Stop after the current step; a checkpoint is kept "
+                                         "and the run can be resumed")
+        self.resume_button = icon_button("Resume", "mdi6.play-circle-outline",
+                                         "Continue the interrupted run from its last checkpoint")
         self.loss_chart = LossChart()
         self.pq_chart = PQChart()
         self.log = QPlainTextEdit()
@@ -132,7 +128,7 @@ class TrainingPanel(QWidget):
         self.clock = time.monotonic
         self._last_elapsed: tuple[float, float] | None = None
         self.train_button.clicked.connect(self.trainRequested)
-        self.pause_button.clicked.connect(self._pause_clicked)
+        self.pause_button.clicked.connect(controller.toggle_pause)
         self.cancel_button.clicked.connect(controller.cancel)
         self.resume_button.clicked.connect(self.resumeRequested)
         controller.runStarted.connect(self._run_started)
@@ -143,12 +139,6 @@ class TrainingPanel(QWidget):
         self._state_changed(controller.state)
 
     # --- controls ---------------------------------------------------------------------------------
-    def _pause_clicked(self) -> None:
-        if self.controller.state == ctl.PAUSED:
-            self.controller.resume_paused()
-        else:
-            self.controller.pause()
-
     def set_resumable(self, model_id: int | None, words: str = "") -> None:
         """Offer Resume for a stopped run (the install object finds it in the project)."""
         self.resumable_id = model_id
