@@ -19,6 +19,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.commands.progress import ProgressBar
 
 #: Defaults sized so the whole run stays under five minutes on the 2-core development machine.
 DEFAULT_MINUTES, DEFAULT_PHOTOS, DEFAULT_HELD_OUT, DEFAULT_SIZE = 3.0, 120, 30, "256-320"
@@ -112,8 +116,8 @@ class _StageBars:
     """One progress bar per stage: ``say`` starts a stage (its line is printed), ``progress``
     draws that stage's bar (created on its first report)."""
 
-    def __init__(self):
-        self._bar = None
+    def __init__(self) -> None:
+        self._bar: ProgressBar | None = None
         self._label = ""
         self._total = 0
 

@@ -16,6 +16,7 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -249,7 +250,7 @@ def _run_to_folder(args: argparse.Namespace) -> int:
             atomic_write_bytes(overlay_dir / (Path(rec.file_name).stem + ".jpg"), encode_jpeg(picture, quality=88))
         return rec
 
-    def records():
+    def records() -> Iterator[PanopticRecord]:
         for item in predictor.predict_many(photos, progress=bar):
             if item.prediction is None:
                 failed.append((item.path, item.error.reason if item.error else "unknown error"))

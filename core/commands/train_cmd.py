@@ -24,6 +24,7 @@ from core.commands.options import count, fraction, positive
 
 if TYPE_CHECKING:
     from core.commands.progress import ProgressBar
+    from core.data.sources import DataSource
     from core.training.config import TrainConfig
     from core.training.records import ProgressRecord, SummaryRecord
     from core.training.trainer import Trainer
@@ -172,7 +173,7 @@ def _starts_by_default(args: argparse.Namespace, resume: Path | None) -> bool:
     return args.init is None and args.init_kind is None and resume is None and not args.config
 
 
-def _default_start(config, args, train_src, say):
+def _default_start(config: TrainConfig, args: argparse.Namespace, train_src: DataSource, say: Say) -> TrainConfig:
     """``config`` starting from the project's active model, else the shipped model when the data
     has its categories, else the preset's own weights (``core.training.start``); says which."""
     from core.demo.sample_model import demo_model_path
@@ -215,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(out, [data, data.parent / "images" if data.suffix == ".pinspect" else None,
                               args.val, args.images, args.init], allow=("last.pt", "run.json"), kind="train")
     dist = DistContext.from_env(config.device)
-    say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
+    say: Say = (lambda text: print(text, file=sys.stderr, flush=True)) if dist.is_main else (lambda text: None)
     cancel = threading.Event()
     previous = _install_sigint(cancel, say)
     registry = RunRegistry(project, say) if project is not None and dist.is_main else None

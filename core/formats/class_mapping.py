@@ -40,7 +40,7 @@ class ClassMapping:
     masks: dict[str, int] = field(default_factory=dict)
     ignore: frozenset[int] = frozenset()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for what, table in (("values", self.values), ("masks", self.masks)):
             for key, cid in table.items():
                 if cid not in self.categories:

@@ -156,7 +156,7 @@ def choose_splits(image_ids: Iterable[int], splits: Mapping[int, str] | None, va
 class NameAllocator:
     """Unique file stems (compared case-insensitively, for Windows and macOS)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._taken: set[str] = set()
 
     def stem(self, wanted: str, image_id: int) -> str:

@@ -50,7 +50,7 @@ class MaskFolderOptions:
     min_area: int = 0
     fill: str | int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.mode not in ("auto", "index", "binary"):
             raise ValueError(f"mode must be auto, index or binary, got {self.mode!r}")
         if self.connectivity not in (4, 8):

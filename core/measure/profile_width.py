@@ -42,6 +42,7 @@ figures unless there is nothing else.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -350,7 +351,7 @@ def _side_level(prof: np.ndarray, window: np.ndarray, s: np.ndarray) -> tuple[np
 
 
 @contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """Rows without samples give NaN on purpose (no surface there): no warning about it."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
