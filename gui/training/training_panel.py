@@ -285,8 +285,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"epoch {rec.epoch} · step {rec.epoch_step}/{rec.steps_per_epoch} · "
                                 f"%p% of the time budget")
         if self.controller.state == ctl.RUNNING:
-            _eta, rate = self._pace(rec, 1)  # the rate only: the budget, not the steps, says how long
-            self._show_eta(self.remaining_seconds(rec), rate)
+            self._show_eta(self.remaining_seconds(rec), rec.images_per_s)
 
     def _show_eta(self, eta: float, rate: float | None) -> None:
         self._rate = rate
@@ -294,8 +293,8 @@ class TrainingPanel(QWidget):
         if self._follows_budget:
             closing = (f", then the closing evaluation ({statistics.median(self._eval_seconds):.0f} s)"
                        if self._eval_seconds and self.controller.run_eval_every() > 0 else "")
-            self.eta.setToolTip(f"The run lasts its time budget of {hms(self._budget_s)}{closing}; the last epoch "
-                                "is cut there, evaluated and saved")
+            self.eta.setToolTip(f"The run lasts its time budget of {self._budget_s / 60:.4g} min{closing}; the "
+                                "last epoch is cut there, evaluated and saved")
         elif self._epoch_seconds:
             per_eval = f", {statistics.median(self._eval_seconds):.0f} s per evaluation" if self._eval_seconds else ""
             self.eta.setToolTip(f"From the run's measured epochs: {statistics.median(self._epoch_seconds):.0f} s per "
