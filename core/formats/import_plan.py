@@ -44,7 +44,10 @@ class ImportPlan:
         return bool(self.conflicts)
 
     def lines(self, project_path: str | Path) -> list[str]:
-        """The plan in words, as the command line's dry run prints it."""
+        """The plan in words, as the command line's dry run prints it.
+
+        Alike in shape to ``ProjectImportSummary.lines`` (and the window's Check text) on purpose:
+        each says the same counts to its reader, this one before anything is written."""
         lines = [f"would add {self.photos_new} photos to {project_path} ({self.photos_existing} already there) "
                  f"and save {self.annotations_saved} annotations"]
         if self.duplicates:

@@ -221,7 +221,10 @@ class Database:
 
     @contextmanager
     def read(self, what: str = "read") -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs; nested use joins the outer transaction."""
+        """A consistent snapshot for several SELECTs; nested use joins the outer transaction.
+
+        Shaped like ``write`` but not shared with it: a read takes no write lock, has nothing to
+        roll back, and its end (COMMIT) only releases the snapshot."""
         conn = self.connection()
         if self._local.depth > 0:
             with self._joined():
