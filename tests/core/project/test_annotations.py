@@ -10,6 +10,8 @@ from core.panoptic import PanopticAnnotation, Segment
 from core.project import Project
 from core.project.annotations import segment_areas
 
+from tests.support.project import annotation_for, same_annotation, file_sql
+
 
 @pytest.fixture
 def image(project, photos):
@@ -32,12 +34,12 @@ def test_round_trip_is_lossless_for_large_ids_and_every_segment_field(project, i
     assert sum(u[2] for u in usage.values()) == 60 * 80
 
 
-def test_revisions_count_saves_and_status_follows(project, image, helpers):
+def test_revisions_count_saves_and_status_follows(project, image):
     assert project.annotations.load(image.id) is None and project.annotations.revision(image.id) == 0
-    a1 = helpers.annotation_for(image.height, image.width, 1)
+    a1 = annotation_for(image.height, image.width, 1)
     assert project.annotations.save(image.id, a1) == 1
     assert project.images.get(image.id).status == "in_progress"  # unlabeled -> in progress
-    a2 = helpers.annotation_for(image.height, image.width, 2)
+    a2 = annotation_for(image.height, image.width, 2)
     assert project.annotations.save(image.id, a2, status="done") == 2
     assert project.images.get(image.id).status == "done"
     project.annotations.save(image.id, a1)  # a later save without status keeps "done"
@@ -57,16 +59,16 @@ def test_empty_annotation_is_stored_and_loaded(project, image):
     assert project.images.get(image.id).status == "unlabeled"
 
 
-def test_wrong_size_is_refused_with_an_orientation_hint(project, image, helpers):
-    rotated = helpers.annotation_for(image.width, image.height, 1)  # width and height swapped
+def test_wrong_size_is_refused_with_an_orientation_hint(project, image):
+    rotated = annotation_for(image.width, image.height, 1)  # width and height swapped
     with pytest.raises(AnnotationError, match="80x60.*60x80|is 60x80 but the photo is 80x60") as e:
         project.annotations.save(image.id, rotated)
     assert "EXIF" in str(e.value)
     assert project.annotations.load(image.id) is None
 
 
-def test_pixels_without_a_segment_and_unknown_categories_are_refused(project, image, helpers):
-    good = helpers.annotation_for(image.height, image.width, 1)
+def test_pixels_without_a_segment_and_unknown_categories_are_refused(project, image):
+    good = annotation_for(image.height, image.width, 1)
     project.annotations.save(image.id, good)
     bad = good.copy()
     bad.id_map[0, 0] = 4242
@@ -79,24 +81,24 @@ def test_pixels_without_a_segment_and_unknown_categories_are_refused(project, im
     negative.id_map[0, 0] = -1
     with pytest.raises(AnnotationError, match="negative"):
         project.annotations.save(image.id, negative)
-    assert helpers.same_annotation(project.annotations.load(image.id), good)  # previous state intact
+    assert same_annotation(project.annotations.load(image.id), good)  # previous state intact
     assert project.annotations.revision(image.id) == 1
 
 
-def test_erased_segments_are_dropped_from_the_table(project, image, helpers):
-    ann = helpers.annotation_for(image.height, image.width, 3)
+def test_erased_segments_are_dropped_from_the_table(project, image):
+    ann = annotation_for(image.height, image.width, 3)
     ann.segments[999] = Segment(999, 2)  # no pixels left after erasing
     project.annotations.save(image.id, ann)
     assert 999 not in project.annotations.load(image.id).segments
 
 
-def test_disk_full_during_save_is_a_clear_error_and_the_previous_save_intact(project, image, helpers,
+def test_disk_full_during_save_is_a_clear_error_and_the_previous_save_intact(project, image,
                                                                               monkeypatch):
-    first = helpers.annotation_for(image.height, image.width, 1)
+    first = annotation_for(image.height, image.width, 1)
     project.annotations.save(image.id, first)
     path = project.path
     project.close()
-    with helpers.file_sql(path, read_only=True) as conn:
+    with file_sql(path, read_only=True) as conn:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
     # SQLite reports SQLITE_FULL exactly as for a full disk when the file may not grow: every
     # connection the store opens from now on is held to the file's present size.
@@ -117,7 +119,7 @@ def test_disk_full_during_save_is_a_clear_error_and_the_previous_save_intact(pro
         with pytest.raises(ProjectError, match="disk is full") as e:
             p.annotations.save(image.id, noisy)
         assert str(path) in str(e.value) and f"image {image.id}" in str(e.value)
-        assert helpers.same_annotation(p.annotations.load(image.id), first)
+        assert same_annotation(p.annotations.load(image.id), first)
         assert p.annotations.revision(image.id) == 1
         assert p.integrity_check() == ["ok"]
         assert opened
@@ -133,10 +135,10 @@ def test_segment_areas_handles_small_and_huge_ids():
     assert segment_areas(np.array([[0, 3, 3]], np.int32)) == {3: 2}
 
 
-def test_load_png_gives_the_stored_bytes_for_exporters(project, image, helpers):
+def test_load_png_gives_the_stored_bytes_for_exporters(project, image):
     from core.idpng import decode_ids
 
-    ann = helpers.annotation_for(image.height, image.width, 2)
+    ann = annotation_for(image.height, image.width, 2)
     project.annotations.save(image.id, ann)
     png, segs = project.annotations.load_png(image.id)
     assert np.array_equal(decode_ids(png), ann.id_map) and segs == ann.segments

@@ -7,6 +7,8 @@ from core.errors import CategoryError
 from core.panoptic import PanopticAnnotation, Segment
 from core.project import CategoryInUseError
 
+from tests.support.project import same_annotation
+
 
 @pytest.fixture
 def annotated(project, photos):
@@ -26,7 +28,7 @@ def annotated(project, photos):
     return imgs, anns
 
 
-def test_rename_recolour_reorder_keep_pixels(project, annotated, helpers):
+def test_rename_recolour_reorder_keep_pixels(project, annotated):
     imgs, anns = annotated
     crack = project.categories.get().by_id(1)
     project.categories.update(Category(1, "Riss", True, (1, 2, 3), "defect"))
@@ -35,7 +37,7 @@ def test_rename_recolour_reorder_keep_pixels(project, annotated, helpers):
     assert cats.ids == [5, 4, 3, 2, 1] and cats.by_id(1).name == "Riss" and cats.by_id(1).color == (1, 2, 3)
     assert crack.name == "crack"
     for im in imgs:
-        assert helpers.same_annotation(project.annotations.load(im.id), anns[im.id])
+        assert same_annotation(project.annotations.load(im.id), anns[im.id])
     with pytest.raises(CategoryError, match="duplicate category name"):
         project.categories.update(Category(2, "Riss", True, (0, 0, 0)))
     with pytest.raises(CategoryError, match="every category id once"):
@@ -61,7 +63,7 @@ def test_add_gives_fresh_ids_never_reused(project):
         project.categories.add("crack", True)
 
 
-def test_deleting_a_used_category_without_a_decision_is_refused(project, annotated, helpers):
+def test_deleting_a_used_category_without_a_decision_is_refused(project, annotated):
     imgs, anns = annotated
     with pytest.raises(CategoryInUseError) as e:
         project.categories.delete(1)
@@ -70,7 +72,7 @@ def test_deleting_a_used_category_without_a_decision_is_refused(project, annotat
     assert "reassign_to" in str(err)
     assert 1 in project.categories.get()
     for im in imgs:
-        assert helpers.same_annotation(project.annotations.load(im.id), anns[im.id])
+        assert same_annotation(project.annotations.load(im.id), anns[im.id])
 
 
 def test_delete_unused_category_needs_no_decision(project, annotated):

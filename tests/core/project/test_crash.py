@@ -12,6 +12,8 @@ import pytest
 
 from core.project import Project
 
+from tests.support.project import same_annotation
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 KILLS = 50
@@ -26,7 +28,7 @@ def _writer_module():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
-def test_sigkill_during_annotation_saves_never_loses_a_returned_save(tmp_path, photos, helpers):
+def test_sigkill_during_annotation_saves_never_loses_a_returned_save(tmp_path, photos):
     cw = _writer_module()
     path = tmp_path / "Kill Test ü.pinspect"
     with Project.create(path) as p:
@@ -71,7 +73,7 @@ def test_sigkill_during_annotation_saves_never_loses_a_returned_save(tmp_path, p
                         f"round {round_}, image {image_id}: stored revision {stored}, last returned {floor}"
                     in_flight_committed += stored == floor + 1
                     if stored:
-                        assert helpers.same_annotation(p.annotations.load(image_id), cw.expected(image_id, stored))
+                        assert same_annotation(p.annotations.load(image_id), cw.expected(image_id, stored))
                     last[image_id] = stored
             # No temporary or journal file is left to confuse the next start.
             leftovers = sorted(x.name for x in tmp_path.iterdir() if x.name.startswith(path.name[:4]))

@@ -11,10 +11,12 @@ from core.errors import BadImageError, ProjectError
 from core.project import Project, file_sha256
 from core.project import images as images_mod
 
+from tests.support.project import write_photo, annotation_for, same_annotation
 
-def test_add_folder_records_oriented_size_hash_and_relative_path(project, tmp_path, helpers):
+
+def test_add_folder_records_oriented_size_hash_and_relative_path(project, tmp_path):
     folder = tmp_path / "Brücke_Nord" / "東京"
-    a = helpers.write_photo(folder / "Riss 1.jpg", 40, 70, seed=1)
+    a = write_photo(folder / "Riss 1.jpg", 40, 70, seed=1)
     # A phone photo stored landscape with EXIF orientation 6 (rotate 90°): the project must
     # record the upright size, the frame masks are drawn in.
     from PIL import Image
@@ -100,12 +102,12 @@ def test_cancel_keeps_the_finished_batches_and_stops(project, tmp_path, photos):
     assert project.images.count() == 300 and len(rest.skipped) == n
 
 
-def test_moved_folder_is_found_again_by_hash_and_annotations_kept(tmp_path, photos, helpers):
+def test_moved_folder_is_found_again_by_hash_and_annotations_kept(tmp_path, photos):
     path = tmp_path / "p.pinspect"
     files = photos(4, folder=tmp_path / "site" / "day1")
     with Project.create(path) as p:
         imgs = p.images.add_files(files).added
-        anns = {im.id: helpers.annotation_for(im.height, im.width, im.id) for im in imgs}
+        anns = {im.id: annotation_for(im.height, im.width, im.id) for im in imgs}
         for i, a in anns.items():
             p.annotations.save(i, a)
     # The user renames the folder and the files, and deletes one photo.
@@ -118,7 +120,7 @@ def test_moved_folder_is_found_again_by_hash_and_annotations_kept(tmp_path, phot
         missing = p.images.missing()
         assert [m.id for m in missing] == [im.id for im in imgs]
         for m in missing:  # annotations of missing photos are kept
-            assert helpers.same_annotation(p.annotations.load(m.id), anns[m.id])
+            assert same_annotation(p.annotations.load(m.id), anns[m.id])
         steps = []
         report = p.images.relink(tmp_path / "archive", progress=lambda d, t, m: steps.append(d))
         assert {i: q.name for i, q in report.found.items()} == {imgs[k].id: f"renamed_{k}.jpg" for k in range(3)}
@@ -128,7 +130,7 @@ def test_moved_folder_is_found_again_by_hash_and_annotations_kept(tmp_path, phot
         rec = p.images.get(imgs[1].id)
         assert rec.exists and rec.rel_path == "archive/2024/renamed_1.jpg"
         for i, a in anns.items():
-            assert helpers.same_annotation(p.annotations.load(i), a)
+            assert same_annotation(p.annotations.load(i), a)
 
 
 def test_relink_only_hashes_files_of_a_missing_photos_byte_size(project, tmp_path, photos, monkeypatch):
@@ -147,19 +149,19 @@ def test_relink_only_hashes_files_of_a_missing_photos_byte_size(project, tmp_pat
     assert report.found == {img.id: moved} and hashed == ["x.jpg"]
 
 
-def test_relink_one_image_checks_content_and_size(project, tmp_path, photos, helpers):
+def test_relink_one_image_checks_content_and_size(project, tmp_path, photos):
     a, b = photos(2)
     (img,) = project.images.add_files([a]).added
     with pytest.raises(BadImageError, match="not the same photo"):
         project.images.relink_image(img.id, b)
-    big = helpers.write_photo(tmp_path / "big.jpg", 100, 100, seed=9)
+    big = write_photo(tmp_path / "big.jpg", 100, 100, seed=9)
     with pytest.raises(BadImageError, match="annotation would not fit"):
         project.images.relink_image(img.id, big, require_same_content=False)
     rec = project.images.relink_image(img.id, b, require_same_content=False)  # same size, re-exported photo
     assert rec.path == b and rec.sha256 == file_sha256(b)[0]
 
 
-def test_split_status_and_remove(project, photos, helpers):
+def test_split_status_and_remove(project, photos):
     imgs = project.images.add_files(photos(3)).added
     ids = [i.id for i in imgs]
     project.images.set_split(ids[:2], "train")
@@ -171,7 +173,7 @@ def test_split_status_and_remove(project, photos, helpers):
         project.images.set_split(ids, "training")
     with pytest.raises(ProjectError, match="unknown status"):
         project.images.set_status(ids, "finished")
-    project.annotations.save(ids[0], helpers.annotation_for(imgs[0].height, imgs[0].width, 1))
+    project.annotations.save(ids[0], annotation_for(imgs[0].height, imgs[0].width, 1))
     project.calibration.set(ids[0], Calibration(0.5))
     project.images.remove([ids[0]])
     assert project.images.ids() == ids[1:]

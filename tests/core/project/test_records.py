@@ -11,6 +11,8 @@ from core.calibration import Calibration, CalibrationError
 from core.errors import ProjectError
 from core.project import Project
 
+from tests.support.project import write_photo, annotation_for, same_annotation, file_sql
+
 
 @pytest.fixture
 def image(project, photos):
@@ -61,22 +63,22 @@ def _payload(k=5, h=16, w=20):
     return buf.getvalue()
 
 
-def test_prediction_round_trip_and_rethreshold_without_rewriting_payload(project, image, helpers):
+def test_prediction_round_trip_and_rethreshold_without_rewriting_payload(project, image):
     mid = project.models.add("m", checkpoint=None, config={}, categories=project.categories.get())
     payload = _payload()
-    ann = helpers.annotation_for(image.height, image.width, 4)
+    ann = annotation_for(image.height, image.width, 4)
     project.predictions.save(image.id, mid, payload, {"min_threshold": 0.3, "threshold": 0.5}, ann)
     rec = project.predictions.load(image.id, mid)
     assert rec.payload == payload and rec.meta == {"min_threshold": 0.3, "threshold": 0.5}
-    assert helpers.same_annotation(rec.annotation, ann)
+    assert same_annotation(rec.annotation, ann)
     z = np.load(io.BytesIO(rec.payload))
     assert z["probs"].dtype == np.float16 and z["probs"].shape == (5, 16, 20)
     # Slider moved: a new result, the payload untouched.
-    ann2 = helpers.annotation_for(image.height, image.width, 1)
+    ann2 = annotation_for(image.height, image.width, 1)
     project.predictions.set_result(image.id, mid, ann2, {"threshold": 0.7})
     rec2 = project.predictions.load(image.id, mid)
     assert rec2.payload == payload and rec2.meta["threshold"] == 0.7 and rec2.meta["min_threshold"] == 0.3
-    assert helpers.same_annotation(project.predictions.load_annotation(image.id, mid), ann2)
+    assert same_annotation(project.predictions.load_annotation(image.id, mid), ann2)
     assert project.predictions.load(image.id, mid, with_payload=False).payload == b""
     # Saving again replaces; without a result the annotation is None.
     project.predictions.save(image.id, mid, b"x" * 10, {"threshold": 0.5})
@@ -91,7 +93,7 @@ def test_prediction_round_trip_and_rethreshold_without_rewriting_payload(project
     assert project.predictions.list() == []
 
 
-def test_prediction_delete_by_image_or_model(project, photos, helpers):
+def test_prediction_delete_by_image_or_model(project, photos):
     imgs = project.images.add_files(photos(2)).added
     cats = project.categories.get()
     m1 = project.models.add("a", checkpoint=None, config={}, categories=cats)
@@ -125,7 +127,7 @@ def test_calibration_round_trip_and_validation(project, image):
     assert project.calibration.all() == {}
 
 
-def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image, helpers):
+def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image):
     """Rows written with the store's former method names, and a damaged one, as found in old files."""
     path = project.path
     project.close()
@@ -135,7 +137,7 @@ def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image, 
             ("UPDATE calibration SET details = '{not json'", ())]
     expected = [Calibration(0.25, "line", {"length": 50}), Calibration(0.5, "gsd", {"length": 50}), None]
     for (sql, args), want in zip(rows, expected):
-        with helpers.file_sql(path) as conn:
+        with file_sql(path) as conn:
             conn.execute(sql, args)
         with Project.open(path) as reopened:
             if want is None:
@@ -146,21 +148,21 @@ def test_calibrations_stored_by_earlier_versions_read_as_todays(project, image, 
                 assert reopened.calibration.all() == {image.id: want}
 
 
-def test_thumbnail_cache_is_ignored_once_the_photo_changes(project, image, photos, tmp_path, helpers):
+def test_thumbnail_cache_is_ignored_once_the_photo_changes(project, image, photos, tmp_path):
     project.thumbnails.put(image.id, b"jpeg-bytes", 128)
     assert project.thumbnails.get(image.id) == b"jpeg-bytes"
     assert project.thumbnails.get(image.id, min_side=256) is None
-    other = helpers.write_photo(tmp_path / "re-exported.jpg", 60, 80, seed=77)
+    other = write_photo(tmp_path / "re-exported.jpg", 60, 80, seed=77)
     project.images.relink_image(image.id, other, require_same_content=False)
     assert project.thumbnails.get(image.id) is None
 
 
-def test_every_table_survives_close_and_reopen(tmp_path, photos, helpers):
+def test_every_table_survives_close_and_reopen(tmp_path, photos):
     path = tmp_path / "p.pinspect"
     with Project.create(path) as p:
         (im,) = p.images.add_files(photos(1)).added
         p.images.set_split([im.id], "test")
-        ann = helpers.annotation_for(im.height, im.width, 2)
+        ann = annotation_for(im.height, im.width, 2)
         p.annotations.save(im.id, ann, status="done")
         mid = p.models.add("m", checkpoint=tmp_path / "m.pt", config={"a": 1}, categories=p.categories.get())
         p.models.log_metrics(mid, 0, {"loss": 1.5})
@@ -171,7 +173,7 @@ def test_every_table_survives_close_and_reopen(tmp_path, photos, helpers):
     with Project.open(path) as p:
         im2 = p.images.get(im.id)
         assert (im2.split, im2.status, im2.sha256) == ("test", "done", im.sha256)
-        assert helpers.same_annotation(p.annotations.load(im.id), ann)
+        assert same_annotation(p.annotations.load(im.id), ann)
         assert p.models.metrics(mid) == {"loss": [(0, 1.5)]} and p.models.get(mid).config == {"a": 1}
         assert p.predictions.load(im.id, mid).payload == b"payload"
         assert p.calibration.get(im.id) == Calibration(0.3, "marker", {"marker": "A4"})

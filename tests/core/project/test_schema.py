@@ -9,8 +9,10 @@ from core.errors import ProjectError
 from core.idpng import encode_ids
 from core.project import SCHEMA_VERSION, Project, schema
 
+from tests.support.project import annotation_for, same_annotation, file_sql
 
-def _make_v1_file(path, photo, helpers):
+
+def _make_v1_file(path, photo):
     """A project file exactly as the first schema wrote it, with one row in every table."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -24,7 +26,7 @@ def _make_v1_file(path, photo, helpers):
     conn.execute("INSERT INTO images (id, rel_path, abs_path, width, height, orientation, file_size, sha256, added_at) "
                  "VALUES (1, ?, ?, 64, 48, 1, ?, ?, '2025-01-01')",
                  (photo.name, str(photo), photo.stat().st_size, hashlib.sha256(photo.read_bytes()).hexdigest()))
-    ann = helpers.annotation_for(48, 64, 2)
+    ann = annotation_for(48, 64, 2)
     conn.execute("INSERT INTO annotations VALUES (1, 64, 48, ?, 1, '2025-01-01')", (encode_ids(ann.id_map),))
     for s in ann.segments.values():
         conn.execute("INSERT INTO segments VALUES (1, ?, ?, ?, ?, ?, 1)",
@@ -42,41 +44,41 @@ def _schema_sql(conn):
     return sorted((r[0], r[1]) for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
 
 
-def test_first_schema_file_is_migrated_forward_with_every_row_intact(tmp_path, photos, helpers):
+def test_first_schema_file_is_migrated_forward_with_every_row_intact(tmp_path, photos):
     (photo,) = photos(1, folder=tmp_path)
     path = tmp_path / "old.pinspect"
-    ann = _make_v1_file(path, photo, helpers)
+    ann = _make_v1_file(path, photo)
     with Project.open(path) as p:
         assert p.schema_version == SCHEMA_VERSION
         assert p.name == "old"
         assert p.categories.get().ids == [1, 4]
         (img,) = p.images.list()
         assert img.exists and img.path == photo
-        assert helpers.same_annotation(p.annotations.load(1), ann)
+        assert same_annotation(p.annotations.load(1), ann)
         assert p.predictions.load(1, 1).payload == b"\x01\x02"
         assert p.calibration.get(1).mm_per_pixel == 0.25
         p.thumbnails.put(1, b"jpeg", 64)  # the table version 2 added
         assert p.thumbnails.get(1) == b"jpeg"
         # next_category_id from v1 meta is honoured: ids are never reused
         assert p.categories.add("rust", True).id == 6
-    with helpers.file_sql(path, read_only=True) as conn:
+    with file_sql(path, read_only=True) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
         migrated = _schema_sql(conn)
     assert versions == list(range(1, SCHEMA_VERSION + 1))
     Project.create(tmp_path / "fresh.pinspect").close()
-    with helpers.file_sql(tmp_path / "fresh.pinspect", read_only=True) as conn:
+    with file_sql(tmp_path / "fresh.pinspect", read_only=True) as conn:
         assert _schema_sql(conn) == migrated  # the migrated file has today's tables, indexes and triggers
 
 
-def test_old_schema_cannot_be_upgraded_read_only_says_so(tmp_path, photos, helpers):
+def test_old_schema_cannot_be_upgraded_read_only_says_so(tmp_path, photos):
     (photo,) = photos(1, folder=tmp_path)
     path = tmp_path / "old.pinspect"
-    _make_v1_file(path, photo, helpers)
+    _make_v1_file(path, photo)
     with pytest.raises(ProjectError, match="older format.*upgraded"):
         Project.open(path, read_only=True)
 
 
-def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch, helpers):
+def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     path = tmp_path / "p.pinspect"
     Project.create(path).close()
 
@@ -91,7 +93,7 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch, he
     monkeypatch.undo()
     with Project.open(path) as p:
         assert p.schema_version == SCHEMA_VERSION
-    with helpers.file_sql(path, read_only=True) as conn:
+    with file_sql(path, read_only=True) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in names and "annotations" in names
     assert sorted(x.name for x in tmp_path.iterdir()) == ["p.pinspect"]

@@ -12,6 +12,8 @@ from core.categories import Category, CategorySet
 from core.errors import ProjectError, ProjectReadOnlyError
 from core.project import SCHEMA_VERSION, Project
 
+from tests.support.project import annotation_for, same_annotation, read_only_path
+
 
 def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -96,12 +98,12 @@ def test_read_only_on_request(tmp_path):
             p.categories.add("efflorescence", False)
 
 
-def test_read_only_file_opens_read_only(tmp_path, helpers, photos):
+def test_read_only_file_opens_read_only(tmp_path, photos):
     path = tmp_path / "p.pinspect"
     with Project.create(path) as p:
         p.images.add_files(photos(1))
     before = _digest(path)
-    with helpers.read_only_path(path):
+    with read_only_path(path):
         with Project.open(path) as p:
             assert p.read_only and "read-only" in p.read_only_reason
             assert p.images.count() == 1
@@ -110,20 +112,20 @@ def test_read_only_file_opens_read_only(tmp_path, helpers, photos):
     assert _digest(path) == before
 
 
-def test_read_only_folder_opens_read_only_and_save_is_refused_clearly(tmp_path, helpers, photos):
+def test_read_only_folder_opens_read_only_and_save_is_refused_clearly(tmp_path, photos):
     folder = tmp_path / "media"
     path = folder / "p.pinspect"
     with Project.create(path) as p:
         (img,) = p.images.add_files(photos(1)).added
-        ann = helpers.annotation_for(img.height, img.width, 1)
+        ann = annotation_for(img.height, img.width, 1)
         p.annotations.save(img.id, ann)
-    with helpers.read_only_path(folder):
+    with read_only_path(folder):
         with Project.open(path) as p:
             assert p.read_only and p.read_only_reason == "its folder is read-only"
             with pytest.raises(ProjectReadOnlyError, match="folder is read-only") as e:
-                p.annotations.save(img.id, helpers.annotation_for(img.height, img.width, 2))
+                p.annotations.save(img.id, annotation_for(img.height, img.width, 2))
             assert str(path) in str(e.value)
-            assert helpers.same_annotation(p.annotations.load(img.id), ann)
+            assert same_annotation(p.annotations.load(img.id), ann)
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, this is not a database" * 10, b"SQLite format 3\x00" + b"\x00" * 20])
@@ -149,16 +151,16 @@ def test_another_programs_sqlite_database_is_refused_and_untouched(tmp_path):
     assert _digest(path) == before
 
 
-def _big_project(tmp_path, photos, helpers, n=6):
+def _big_project(tmp_path, photos, n=6):
     path = tmp_path / "p.pinspect"
     with Project.create(path) as p:
         for img in p.images.add_files(photos(n, size=(96, 128))).added:
-            p.annotations.save(img.id, helpers.annotation_for(img.height, img.width, img.id))
+            p.annotations.save(img.id, annotation_for(img.height, img.width, img.id))
     return path
 
 
-def test_truncated_project_is_refused_and_never_overwritten(tmp_path, photos, helpers):
-    path = _big_project(tmp_path, photos, helpers)
+def test_truncated_project_is_refused_and_never_overwritten(tmp_path, photos):
+    path = _big_project(tmp_path, photos)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     before = _digest(path)
@@ -168,8 +170,8 @@ def test_truncated_project_is_refused_and_never_overwritten(tmp_path, photos, he
     assert _digest(path) == before
 
 
-def test_corrupted_pages_are_refused_and_never_overwritten(tmp_path, photos, helpers):
-    path = _big_project(tmp_path, photos, helpers)
+def test_corrupted_pages_are_refused_and_never_overwritten(tmp_path, photos):
+    path = _big_project(tmp_path, photos)
     data = bytearray(path.read_bytes())
     page = 4096
     rng = np.random.default_rng(0)
@@ -192,12 +194,12 @@ def test_file_from_a_newer_version_opens_read_only(tmp_path):
         assert p.read_only and "newer" in p.read_only_reason
 
 
-def test_save_copy_rebases_relative_photo_paths(tmp_path, photos, helpers):
+def test_save_copy_rebases_relative_photo_paths(tmp_path, photos):
     path = tmp_path / "proj" / "p.pinspect"
     files = photos(2, folder=tmp_path / "proj" / "photos")
     with Project.create(path) as p:
         imgs = p.images.add_files(files).added
-        p.annotations.save(imgs[0].id, helpers.annotation_for(imgs[0].height, imgs[0].width, 3))
+        p.annotations.save(imgs[0].id, annotation_for(imgs[0].height, imgs[0].width, 3))
         dest = p.save_copy(tmp_path / "elsewhere" / "deeper" / "copy.pinspect")
         with pytest.raises(ProjectError, match="already exists"):
             p.save_copy(dest)
@@ -205,8 +207,8 @@ def test_save_copy_rebases_relative_photo_paths(tmp_path, photos, helpers):
         recs = c.images.list()
         assert [r.path for r in recs] == files and all(r.exists for r in recs)
         assert recs[0].rel_path == "../../proj/photos/img_0000.jpg"
-        assert helpers.same_annotation(c.annotations.load(imgs[0].id),
-                                       helpers.annotation_for(imgs[0].height, imgs[0].width, 3))
+        assert same_annotation(c.annotations.load(imgs[0].id),
+                                       annotation_for(imgs[0].height, imgs[0].width, 3))
 
 
 def test_moving_project_and_photos_together_keeps_them_found(tmp_path, photos):
@@ -219,9 +221,9 @@ def test_moving_project_and_photos_together_keeps_them_found(tmp_path, photos):
         assert all(r.exists and r.path.parent == tmp_path / "b" / "photos" for r in p.images.list())
 
 
-def test_worker_thread_saves_while_the_gui_thread_reads(project, photos, helpers):
+def test_worker_thread_saves_while_the_gui_thread_reads(project, photos):
     (img,) = project.images.add_files(photos(1, size=(96, 128))).added
-    expected = {s: helpers.annotation_for(img.height, img.width, s) for s in range(1, 31)}
+    expected = {s: annotation_for(img.height, img.width, s) for s in range(1, 31)}
     project.annotations.save(img.id, expected[1])
     errors = []
 
@@ -239,27 +241,27 @@ def test_worker_thread_saves_while_the_gui_thread_reads(project, photos, helpers
         ann = project.annotations.load(img.id)
         rev = project.annotations.revision(img.id)
         # Every load is one complete save, never a mix of two.
-        match = [s for s, e in expected.items() if helpers.same_annotation(ann, e)]
+        match = [s for s, e in expected.items() if same_annotation(ann, e)]
         assert match, "a load returned a state no save wrote"
         seen.add(match[0])
         assert rev >= match[0]
     worker.join()
     assert not errors
-    assert helpers.same_annotation(project.annotations.load(img.id), expected[30])
+    assert same_annotation(project.annotations.load(img.id), expected[30])
     assert project.annotations.revision(img.id) == 30
 
 
-def test_transaction_groups_writes_and_rolls_back_all_of_them(project, photos, helpers):
+def test_transaction_groups_writes_and_rolls_back_all_of_them(project, photos):
     imgs = project.images.add_files(photos(2)).added
     with pytest.raises(RuntimeError):
         with project.transaction("import"):
             for im in imgs:
-                project.annotations.save(im.id, helpers.annotation_for(im.height, im.width, 1))
+                project.annotations.save(im.id, annotation_for(im.height, im.width, 1))
             raise RuntimeError("importer failed half-way")
     assert project.annotations.image_ids() == []
     with project.transaction("import"):
         for im in imgs:
-            project.annotations.save(im.id, helpers.annotation_for(im.height, im.width, 1))
+            project.annotations.save(im.id, annotation_for(im.height, im.width, 1))
     assert project.annotations.image_ids() == [im.id for im in imgs]
 
 
@@ -271,11 +273,11 @@ def test_closed_project_refuses_use(tmp_path):
         p.images.count()
 
 
-def test_close_waits_for_a_save_in_flight_on_another_thread(project, photos, helpers, monkeypatch):
+def test_close_waits_for_a_save_in_flight_on_another_thread(project, photos, monkeypatch):
     from core.project import annotations as ann_mod
 
     (img,) = project.images.add_files(photos(1)).added
-    ann = helpers.annotation_for(img.height, img.width, 5)
+    ann = annotation_for(img.height, img.width, 5)
     inside, release = threading.Event(), threading.Event()
     real_write = ann_mod.write
 
@@ -297,6 +299,6 @@ def test_close_waits_for_a_save_in_flight_on_another_thread(project, photos, hel
     closer.join(5)
     assert not closer.is_alive() and project.closed
     with Project.open(project.path) as again:
-        assert helpers.same_annotation(again.annotations.load(img.id), ann)
+        assert same_annotation(again.annotations.load(img.id), ann)
     with pytest.raises(ProjectError, match="closed"):
         project.annotations.save(img.id, ann)
