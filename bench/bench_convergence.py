@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.budget import CLOCKS  # noqa: E402 (after the path set-up that lets the file run as a script)
+from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0")
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.clock == "cpu":
+        passive_waits()  # before torch is imported here or in a child: spinning threads would count as work
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     for n in names:
         variant(n)  # unknown names fail before any work

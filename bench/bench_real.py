@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.budget import CLOCKS  # noqa: E402 (after the path set-up that lets the file run as a script)
+from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "uav75"
 SPLITS = ("train", "val", "test")
@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.clock == "cpu":
+        passive_waits()  # before torch is imported here or in a child: spinning threads would count as work
     minutes = args.minutes or (3.0 if args.quick else 10.0)
     sizes = [int(s) for s in (args.sizes or ("25" if args.quick else "10,25,50")).split(",") if s.strip()]
     starts = [s.strip() for s in args.starts.split(",") if s.strip()]
