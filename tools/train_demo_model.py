@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", type=int, default=600, help="generated training photos (default 600)")
     p.add_argument("--held-out", type=int, default=60, help="generated held-out photos (default 60)")
     p.add_argument("--export", type=Path, help="where the float16 model goes (default WORK/demo_model.pt)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in WORK/run from its last checkpoint (the budget may change)")
     args = p.parse_args(argv)
     if args.clock == "cpu":
         passive_waits()  # before torch is imported: spinning threads would count as work
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     run = args.work / "run"
     start = time.monotonic()
     summary = None
-    for rec in Trainer(cfg, coco_panoptic_source(train_dir), run, overwrite=True,
+    resume = run / "last.pt" if args.resume else None
+    for rec in Trainer(cfg, coco_panoptic_source(train_dir), run, overwrite=not args.resume, resume=resume,
                        clock=budget_clock(args.clock, args.threads)).run():
         if rec.kind in ("epoch", "status"):
             print(json.dumps({"kind": rec.kind, **{k: v for k, v in vars(rec).items()
