@@ -28,6 +28,8 @@ class PQRow:
     row's categories and ``iou`` the sum of the true positives' IoUs.
     """
 
+    # ``ImagePQ`` repeats the quality fields rather than sharing a dataclass base: a base's fields
+    # would come first, and both are built positionally with their key (name, image id) first.
     name: str
     pq: float
     sq: float
@@ -41,8 +43,7 @@ class PQRow:
     isthing: bool | None = None
 
     def to_json(self) -> dict:
-        d: dict[str, object] = {"pq": _num(self.pq), "sq": _num(self.sq), "rq": _num(self.rq), "n": int(self.n),
-             "tp": int(self.tp), "fp": int(self.fp), "fn": int(self.fn), "iou": _num(self.iou)}
+        d: dict[str, object] = {**_quality_json(self), "iou": _num(self.iou)}
         if self.category_id is not None:
             d.update(name=self.name, category_id=int(self.category_id), isthing=bool(self.isthing))
         return d
@@ -66,8 +67,7 @@ class ImagePQ:
 
     def to_json(self) -> dict:
         image_id = self.image_id if isinstance(self.image_id, (int, str)) else str(self.image_id)
-        return {"image_id": image_id, "pq": _num(self.pq), "sq": _num(self.sq), "rq": _num(self.rq),
-                "n": int(self.n), "tp": int(self.tp), "fp": int(self.fp), "fn": int(self.fn)}
+        return {"image_id": image_id, **_quality_json(self)}
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,13 @@ class PQResult:
                                   int(r["tp"]), int(r["fp"]), int(r["fn"])) for r in d.get("per_image", ()))
         return PQResult(row("All", d["All"]), row("Things", d["Things"]), row("Stuff", d["Stuff"]),
                         per_class, per_image, int(d.get("num_images", len(per_image))))
+
+
+def _quality_json(r: PQRow | ImagePQ) -> dict[str, object]:
+    """The fields a table row and an image share, as JSON: ``pq``, ``sq``, ``rq`` (NaN as None),
+    ``n``, ``tp``, ``fp``, ``fn``."""
+    return {"pq": _num(r.pq), "sq": _num(r.sq), "rq": _num(r.rq), "n": int(r.n),
+            "tp": int(r.tp), "fp": int(r.fp), "fn": int(r.fn)}
 
 
 def _num(x: float) -> float | None:

@@ -65,6 +65,8 @@ class ModelConfig:
     cross-entropy) and cost_dice between predicted and target masks on the stride-4 grid.
     """
 
+    # One setting a line, saved in every checkpoint: alike in shape to each other and to
+    # ``TrainConfig``'s list (name: type = default), but every line is a setting of its own.
     architecture: str = "detr"
     backbone: str = "resnet50"
     backbone_width: int = 64

@@ -49,6 +49,9 @@ class TransformerEncoderLayer(nn.Module):
 
 
 class TransformerDecoderLayer(nn.Module):
+    # Built like the encoder layer on purpose, not derived from it: the attribute names and
+    # their creation order are the public checkpoints' keys and the seeded initialisation, and
+    # the decoder adds cross-attention with its own norm and dropout between the two steps.
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, normalize_before: bool):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)

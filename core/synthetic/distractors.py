@@ -11,11 +11,21 @@ from core.synthetic.canvas import Canvas
 from core.synthetic.texture import fractal, noise
 
 
-def _runoff(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float], radius: float,
-            streakiness: float) -> tuple[tuple[slice, slice], np.ndarray] | None:
-    """A deposit around ``source`` with drips below it: (window, ``[h, w]`` float32 alpha in [0, 1])."""
+def _runoff(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None,
+            radius_share: tuple[float, float], streakiness: tuple[float, float]
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A deposit around ``source`` (a random point when None) with drips below it.
+
+    Its radius is drawn from ``radius_share`` (a share of the canvas side), how far its drips
+    run from ``streakiness``. Returns (the canvas' ``[h, w, 3]`` float32 pixels under it, a view
+    to paint into; ``[h, w]`` float32 alpha in [0, 1]), or None when it is too small to show.
+    Both distractors start here so that they are placed and shaped the same way; only their
+    colour and strength differ.
+    """
     h, w = canvas.shape
-    cx, cy = source
+    cx, cy = source or (rng.uniform(0, w), rng.uniform(0, h))
+    radius = rng.uniform(*radius_share) * canvas.side
+    streak = rng.uniform(*streakiness)
     y0, y1 = max(int(cy - radius), 0), min(int(cy + radius * rng.uniform(1.5, 3.5)), h)
     x0, x1 = max(int(cx - radius), 0), min(int(cx + radius), w)
     if y1 - y0 < 4 or x1 - x0 < 4:
@@ -27,20 +37,17 @@ def _runoff(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float
     blob = 1.0 - np.sqrt(dx * dx + dy * dy) + 0.45 * fractal(rng, shape, max(radius / 3, 2.0), 3)
     drips = noise(rng, shape, max(radius / 12, 1.5), stretch=(8.0, 1.0)) - 0.2
     below = np.clip(1.0 - np.abs(dx), 0.0, 1.0) * np.exp(-np.clip(dy, 0.0, None) / 2.0) * (dy > -0.2)
-    alpha = np.clip(blob * 2.0, 0.0, 1.0) + streakiness * np.clip(drips, 0.0, 1.0) * below
+    alpha = np.clip(blob * 2.0, 0.0, 1.0) + streak * np.clip(drips, 0.0, 1.0) * below
     alpha = np.clip(alpha, 0.0, 1.0) * canvas.concrete(ys, xs)
-    return (ys, xs), alpha.astype(np.float32)
+    return canvas.img[ys, xs], alpha.astype(np.float32)
 
 
 def add_efflorescence(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None = None) -> None:
     """A white, powdery crust (salts washed out of the concrete), often below a crack."""
-    h, w = canvas.shape
-    source = source or (rng.uniform(0, w), rng.uniform(0, h))
-    got = _runoff(rng, canvas, source, rng.uniform(0.04, 0.14) * canvas.side, rng.uniform(0.4, 1.0))
+    got = _runoff(rng, canvas, source, (0.04, 0.14), (0.4, 1.0))
     if got is None:
         return
-    (ys, xs), alpha = got
-    loc = canvas.img[ys, xs]
+    loc, alpha = got
     white = np.array([0.9, 0.9, 0.87], np.float32) * np.float32(rng.uniform(0.9, 1.05))
     powder = (1.0 + 0.08 * noise(rng, alpha.shape, 1.5))[..., None]
     a = (alpha * np.float32(rng.uniform(0.35, 0.75)))[..., None]
@@ -49,13 +56,10 @@ def add_efflorescence(rng: np.random.Generator, canvas: Canvas, source: tuple[fl
 
 def add_rust_stain(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None = None) -> None:
     """A faint orange-brown run-off streak: a stain, unribbed and soft-edged, unlike rebar."""
-    h, w = canvas.shape
-    source = source or (rng.uniform(0, w), rng.uniform(0, h))
-    got = _runoff(rng, canvas, source, rng.uniform(0.02, 0.07) * canvas.side, rng.uniform(0.6, 1.0))
+    got = _runoff(rng, canvas, source, (0.02, 0.07), (0.6, 1.0))
     if got is None:
         return
-    (ys, xs), alpha = got
-    loc = canvas.img[ys, xs]
+    loc, alpha = got
     rust = np.array([0.55, 0.33, 0.17], np.float32) * np.float32(rng.uniform(0.8, 1.1))
     a = (alpha * np.float32(rng.uniform(0.12, 0.3)))[..., None]
     loc += (rust * (loc.mean(axis=2, keepdims=True) / 0.6) - loc) * a

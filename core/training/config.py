@@ -74,6 +74,8 @@ class TrainConfig:
             from the data's, fine-tune with a re-initialised class head instead of refusing.
     """
 
+    # One setting a line, saved in every checkpoint: alike in shape to each other and to
+    # ``ModelConfig``'s list (name: type = default), but every line is a setting of its own.
     model_preset: str = "cpu_small"
     stage: str = "joint"
     epochs: int = 50

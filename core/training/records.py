@@ -125,6 +125,8 @@ class SummaryRecord:
     last epoch), ``output_dir``, ``device``.
     """
 
+    # Alike in shape only to the other records' field lists (name: type): each is the schema of
+    # its own kind of line in ``metrics.jsonl``.
     status: str
     epochs_done: int
     steps: int
