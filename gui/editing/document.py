@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QUndoStack
 
 from core.categories import CategorySet
@@ -162,3 +162,21 @@ class AnnotationDocument(QObject):
     def snapshot(self) -> tuple[int, PanopticAnnotation]:
         """``(revision, copy of the annotation)`` for saving off the GUI thread."""
         return self.revision, self.editor.annotation.copy()
+
+
+def relink(old: AnnotationDocument | None, new: AnnotationDocument | None,
+           links: Callable[[AnnotationDocument], Iterable[tuple[SignalInstance, Callable]]]) -> None:
+    """Move a follower's connections from the document it followed (``old``) to the next
+    (``new``); either may be None. ``links(doc)`` lists the ``(doc's signal, slot)`` pairs.
+
+    Disconnecting tolerates a pair that is gone already: the old document's C++ object may have
+    been deleted with its photo (RuntimeError) or the slot never connected (TypeError)."""
+    if old is not None:
+        for sig, slot in links(old):
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+    if new is not None:
+        for sig, slot in links(new):
+            sig.connect(slot)

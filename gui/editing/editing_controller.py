@@ -15,7 +15,7 @@ from core.editing import Box, box_is_empty
 from core.panoptic import PanopticAnnotation, Segment
 from gui.canvas.photo_view import PhotoView
 from gui.editing.crack_tool import CrackTracerTool
-from gui.editing.document import AnnotationDocument
+from gui.editing.document import AnnotationDocument, relink
 from gui.editing.region_tool import RegionTool
 from gui.editing.tool_settings import ToolSettings
 from gui.editing.tools import ALL_TOOLS, Tool
@@ -152,20 +152,11 @@ class EditingController(QObject):
     def set_document(self, doc: AnnotationDocument | None) -> None:
         if self.tool is not None:
             self.tool.cancel()
-        if self._doc is not None:
-            for sig, slot in self._connections():
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        relink(self._doc, doc, self._connections)
         self._doc = doc
-        if doc is not None:
-            for sig, slot in self._connections():
-                sig.connect(slot)
         self.documentChanged.emit(doc)
 
-    def _connections(self):
-        d = self._doc
+    def _connections(self, d: AnnotationDocument):
         return ((d.pixelsChanged, self._pixels), (d.segmentsChanged, self._segments),
                 (d.selectionChanged, self._selection), (d.hiddenChanged, self._hidden))
 

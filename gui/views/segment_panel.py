@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMen
 from core.editing import compute_areas
 from core.panoptic import PanopticAnnotation
 from gui.dialogs.category_dialogs import swatch
-from gui.editing.document import AnnotationDocument
+from gui.editing.document import AnnotationDocument, relink
 from gui.editing.editing_controller import EditingController
 from gui.shell.icons import bind, icon
 from gui.session.project_session import ProjectSession
@@ -115,16 +115,8 @@ class SegmentPanel(QWidget):
 
     # --- inputs -----------------------------------------------------------------------------------
     def set_document(self, doc: AnnotationDocument | None) -> None:
-        if self._doc is not None:
-            for sig, slot in self._links(self._doc):
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        relink(self._doc, doc, self._links)
         self._doc = doc
-        if doc is not None:
-            for sig, slot in self._links(doc):
-                sig.connect(slot)
         self.rebuild()
 
     def _links(self, d: AnnotationDocument):
