@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QInputDialog, QListWidget,
-                               QListWidgetItem, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QInputDialog, QListWidget,
+                               QListWidgetItem, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +19,7 @@ from core.categories import Category, CategorySet
 from core.measure.roles import is_thin
 from gui.dialogs.category_dialogs import AddCategoryDialog, DeleteCategoryDialog
 from gui.editing.tool_settings import ToolSettings
-from gui.shell.icons import bind
+from gui.shell.icons import tool_button_row
 from gui.session.project_session import ProjectSession
 
 CATEGORY = Qt.ItemDataRole.UserRole + 1
@@ -95,26 +95,15 @@ class CategoryPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setUniformItemSizes(True)
-        bar = QHBoxLayout()
-        bar.setSpacing(2)
-        self.buttons = {}
-        for name, ic, tip, slot in (
+        bar, self.buttons = tool_button_row((
                 ("add", "mdi6.plus", "Add a category", self.add_category),
                 ("rename", "mdi6.pencil-outline", "Rename the category", self.rename_category),
                 ("recolour", "mdi6.palette-outline", "Change the colour", self.recolour_category),
                 ("thin", "mdi6.vector-polyline", "Thin structure (like a crack): scored along its centreline "
                  "and drawn at the photo's full resolution", self.toggle_thin),
                 ("delete", "mdi6.trash-can-outline", "Delete the category (asks what happens to its pixels)",
-                 self.delete_category)):
-            b = QToolButton()
-            bind(b, ic)
-            b.setToolTip(tip)
-            b.setAutoRaise(True)
-            b.clicked.connect(slot)
-            bar.addWidget(b)
-            self.buttons[name] = b
+                 self.delete_category)))
         self.buttons["thin"].setCheckable(True)
-        bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMenu, QStyledItemDelegate, QToolButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from core.editing import compute_areas
 from core.panoptic import PanopticAnnotation
 from gui.dialogs.category_dialogs import swatch
 from gui.editing.document import AnnotationDocument, relink
 from gui.editing.editing_controller import EditingController
-from gui.shell.icons import bind, icon
+from gui.shell.icons import icon, tool_button_row
 from gui.session.project_session import ProjectSession
 
 SEGMENT = Qt.ItemDataRole.UserRole + 1
@@ -78,10 +78,7 @@ class SegmentPanel(QWidget):
             self.tree.addTopLevelItem(root)
             root.setFirstColumnSpanned(True)  # only takes effect once the item is in the view
 
-        bar = QHBoxLayout()
-        bar.setSpacing(2)
-        self.buttons: dict[str, QToolButton] = {}
-        for name, ic, tip, slot in (
+        bar, self.buttons = tool_button_row((
                 ("category", "mdi6.tag-outline", "Change the category of the selected segments",
                  self._category_menu_at_button),
                 ("delete", "mdi6.trash-can-outline", "Delete the selected segments (Del)", controller.delete_selected),
@@ -91,15 +88,7 @@ class SegmentPanel(QWidget):
                 ("accept", "mdi6.check", "Accept the selected predicted segments into the annotation",
                  self.accept_selected),
                 ("accept_all", "mdi6.check-all", "Accept the whole prediction into the annotation",
-                 lambda: controller.accept_prediction(None))):
-            b = QToolButton()
-            bind(b, ic)
-            b.setToolTip(tip)
-            b.setAutoRaise(True)
-            b.clicked.connect(slot)
-            bar.addWidget(b)
-            self.buttons[name] = b
-        bar.addStretch(1)
+                 lambda: controller.accept_prediction(None))))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
