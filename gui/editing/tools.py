@@ -320,6 +320,8 @@ class PolygonTool(_OutlineTool):
 
 
 class LassoTool(_OutlineTool):
+    # Its handlers are shaped like the polygon's but build the outline another way (one drag, a
+    # point per pixel moved, against a corner per click); what both do alike is ``_OutlineTool``.
     name, key, icon = "Lasso", "L", "mdi6.lasso"
     tip = "Drag around a region to fill it"
 

@@ -99,6 +99,8 @@ class MeasurementUI(QObject):
             file_menu.addAction(report)
 
     def _connect(self) -> None:
+        # A list of connections, one a line: alike in shape to other wiring (the photo session's),
+        # but every line joins a different signal to a different slot.
         s, m, p = self.services, self.measurer, self.panel
         s.photo.photoChanged.connect(self._photo_changed)
         s.photo.predictionChanged.connect(self._prediction_changed)
