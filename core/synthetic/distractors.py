@@ -56,6 +56,8 @@ def add_efflorescence(rng: np.random.Generator, canvas: Canvas, source: tuple[fl
 
 def add_rust_stain(rng: np.random.Generator, canvas: Canvas, source: tuple[float, float] | None = None) -> None:
     """A faint orange-brown run-off streak: a stain, unribbed and soft-edged, unlike rebar."""
+    # Shaped like ``add_efflorescence`` (both start from ``_runoff``), but it tints the concrete's
+    # own shading rather than covering it with powder, and its draws keep seeded scenes as they were.
     got = _runoff(rng, canvas, source, (0.02, 0.07), (0.6, 1.0))
     if got is None:
         return
