@@ -6,11 +6,10 @@ dark palette: icons set with ``bind`` are recoloured by ``refresh()`` when it ch
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from PySide6.QtGui import QIcon, QPalette
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton, QToolButton
+from PySide6.QtWidgets import QApplication, QPushButton
 
 
 def _colours() -> tuple[str, str]:
@@ -53,25 +52,6 @@ def icon_button(text: str, name: str, tip: str = "") -> QPushButton:
     if tip:
         button.setToolTip(tip)
     return button
-
-
-def tool_button_row(buttons: Iterable[tuple[str, str, str, Callable[[], object]]]
-                    ) -> tuple[QHBoxLayout, dict[str, QToolButton]]:
-    """A row of flat icon buttons under a panel's list, ``(key, icon name, tooltip, slot)`` each,
-    packed to the left. Returns the row and ``{key: button}`` (to enable, check or test them)."""
-    row = QHBoxLayout()
-    row.setSpacing(2)
-    made: dict[str, QToolButton] = {}
-    for key, name, tip, slot in buttons:
-        button = QToolButton()
-        bind(button, name)
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.clicked.connect(slot)
-        row.addWidget(button)
-        made[key] = button
-    row.addStretch(1)
-    return row, made
 
 
 def refresh() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QInputDialog, QListWidget,
-                               QListWidgetItem, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+                               QListWidgetItem, QStyle, QStyledItemDelegate, QWidget)
 
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,8 +19,8 @@ from core.categories import Category, CategorySet
 from core.measure.roles import is_thin
 from gui.dialogs.category_dialogs import AddCategoryDialog, DeleteCategoryDialog
 from gui.editing.tool_settings import ToolSettings
-from gui.shell.icons import tool_button_row
 from gui.session.project_session import ProjectSession
+from gui.views.list_panel import lay_out_list_panel
 
 CATEGORY = Qt.ItemDataRole.UserRole + 1
 KEY = Qt.ItemDataRole.UserRole + 2
@@ -95,7 +95,7 @@ class CategoryPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setUniformItemSizes(True)
-        bar, self.buttons = tool_button_row((
+        self.buttons = lay_out_list_panel(self, self.list, (
                 ("add", "mdi6.plus", "Add a category", self.add_category),
                 ("rename", "mdi6.pencil-outline", "Rename the category", self.rename_category),
                 ("recolour", "mdi6.palette-outline", "Change the colour", self.recolour_category),
@@ -104,11 +104,6 @@ class CategoryPanel(QWidget):
                 ("delete", "mdi6.trash-can-outline", "Delete the category (asks what happens to its pixels)",
                  self.delete_category)))
         self.buttons["thin"].setCheckable(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(4)
-        layout.addWidget(self.list, 1)
-        layout.addLayout(bar)
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemDoubleClicked.connect(lambda _: self.rename_category())
         session.categoriesChanged.connect(self.set_categories)

@@ -10,15 +10,16 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QWidget)
 
 from core.editing import compute_areas
 from core.panoptic import PanopticAnnotation
 from gui.dialogs.category_dialogs import swatch
 from gui.editing.document import AnnotationDocument, relink
 from gui.editing.editing_controller import EditingController
-from gui.shell.icons import icon, tool_button_row
+from gui.shell.icons import icon
 from gui.session.project_session import ProjectSession
+from gui.views.list_panel import lay_out_list_panel
 
 SEGMENT = Qt.ItemDataRole.UserRole + 1
 KIND = Qt.ItemDataRole.UserRole + 2  # "annotation" or "prediction"
@@ -78,7 +79,7 @@ class SegmentPanel(QWidget):
             self.tree.addTopLevelItem(root)
             root.setFirstColumnSpanned(True)  # only takes effect once the item is in the view
 
-        bar, self.buttons = tool_button_row((
+        self.buttons = lay_out_list_panel(self, self.tree, (
                 ("category", "mdi6.tag-outline", "Change the category of the selected segments",
                  self._category_menu_at_button),
                 ("delete", "mdi6.trash-can-outline", "Delete the selected segments (Del)", controller.delete_selected),
@@ -89,11 +90,6 @@ class SegmentPanel(QWidget):
                  self.accept_selected),
                 ("accept_all", "mdi6.check-all", "Accept the whole prediction into the annotation",
                  lambda: controller.accept_prediction(None))))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(4)
-        layout.addWidget(self.tree, 1)
-        layout.addLayout(bar)
 
         self.tree.itemSelectionChanged.connect(self._tree_selection)
         self.tree.itemClicked.connect(self._clicked)
