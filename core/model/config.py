@@ -7,10 +7,11 @@ round-trip through a checkpoint or a JSON file unchanged.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 from collections.abc import Mapping
+
+from core.settings import float_problems, preset, refuse_unknown_keys
 
 BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "narrow_resnet18", "efficientnet_lite0")
 #: What a backbone's weights expect of their input (mean, std of [0, 1] RGB): ``imagenet`` the
@@ -145,10 +146,7 @@ class ModelConfig:
             problems.append(f"hidden_dim must be even and >= 16 with masks, got {self.hidden_dim}")
         if not 0.0 <= self.dropout < 1.0:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.type == "float" and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
-                problems.append(f"{f.name} must be a finite number >= 0, got {v!r}")
+        problems += float_problems(self)
         if problems:
             raise ValueError("invalid model config: " + "; ".join(problems))
 
@@ -165,9 +163,7 @@ class ModelConfig:
         if not isinstance(d, Mapping):
             raise ValueError(f"model config must be a mapping, got {type(d).__name__}")
         known = {f.name: f for f in fields(ModelConfig)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(known)}")
+        refuse_unknown_keys(d, known, "model config")
         kwargs: dict[str, Any] = {}
         for key, value in d.items():
             kind = known[key].type
@@ -227,7 +223,4 @@ PRESETS: dict[str, ModelConfig] = {
 
 def get_preset(name: str) -> ModelConfig:
     """The preset called ``name``; ValueError listing the known names otherwise."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown model preset {name!r}; known presets: {sorted(PRESETS)}") from None
+    return preset(PRESETS, name, "model")

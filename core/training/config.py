@@ -6,10 +6,11 @@ The model's own hyper-parameters live in ``core.model.config.ModelConfig`` (chos
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 from collections.abc import Mapping
+
+from core.settings import float_problems, preset, refuse_unknown_keys
 
 #: detection: class + box losses, mask head frozen. masks: detector frozen (bit-identical), only
 #: the mask head trains on mask + dice losses. joint: everything, every loss. detection+masks:
@@ -156,10 +157,7 @@ class TrainConfig:
             p.append(f"num_workers must be >= -1, got {self.num_workers}")
         if not 0.0 <= self.eval_threshold <= 1.0:
             p.append(f"eval_threshold must be in [0, 1], got {self.eval_threshold}")
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.type == "float" and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
-                p.append(f"{f.name} must be a finite number >= 0, got {v!r}")
+        p += float_problems(self)
         if p:
             raise ValueError("invalid training config: " + "; ".join(p))
 
@@ -194,10 +192,7 @@ class TrainConfig:
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TrainConfig:
         """Inverse of ``to_dict``; unknown keys raise ValueError naming them."""
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
+        refuse_unknown_keys(d, (f.name for f in fields(TrainConfig)), "training config")
         return TrainConfig(**dict(d))
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -232,7 +227,4 @@ DEFAULT_PRESET = "cpu_fast"
 
 
 def get_train_preset(name: str) -> TrainConfig:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown training preset {name!r}; known presets: {sorted(PRESETS)}") from None
+    return preset(PRESETS, name, "training")
