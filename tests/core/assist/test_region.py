@@ -127,3 +127,17 @@ def test_a_floor_of_dark_pits_and_lit_stones_grows_as_one_region():
     mask = grow_region(rgb, click)
     assert _iou(mask, true) >= 0.8
     assert mask[true & blotch].mean() >= 0.8  # the lit stones are in, not only pits like the click
+
+
+def test_two_touching_spalls_alike_are_told_apart_by_their_shape():
+    rgb = concrete((260, 420), seed=31)
+    left = draw_patch(rgb, (130, 130), (75, 60), angle=0, seed=32)
+    right = draw_patch(rgb, (270, 130), (75, 60), angle=0, seed=33)  # overlapping the first by 10 px
+    right &= ~left
+    mask = grow_region(rgb, (270.5, 130.5))
+    assert _iou(mask, right) >= 0.8
+    assert mask[left].mean() < 0.1
+    # Colour and texture alone grow both (the region before GrabCut and the split): the shape is
+    # what tells them apart.
+    grower = RegionGrower(rgb, (270.5, 130.5))
+    assert grower.grown()[left].mean() > 0.8
