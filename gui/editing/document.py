@@ -124,10 +124,17 @@ class AnnotationDocument(QObject):
         self.tracesChanged.emit()
 
     def traces_of(self, segment_id: int | None) -> tuple:
-        """The traces of a segment that is in the table (``()`` otherwise)."""
+        """The traces of a segment that is in the table and whose paths still run on its pixels
+        (``()`` otherwise): a deleted crack's id may come back for a segment painted with the
+        brush, which must not show the old waypoints."""
         if segment_id is None or segment_id not in self.editor.segments:
             return ()
-        return self.traces.get(segment_id, ())
+        traces = self.traces.get(segment_id, ())
+        if not traces:
+            return ()
+        from core.assist.trace_store import valid_traces
+
+        return valid_traces({segment_id: traces}, self.editor.annotation).get(segment_id, ())
 
     def run(self, operation: Callable[[AnnotationEditor], Edit | None]) -> Edit | None:
         """Apply ``operation(editor)`` (a ``core.editing`` operation) as one undo step."""

@@ -182,3 +182,20 @@ def test_the_waypoints_survive_saving_and_reopening_the_project(qtbot, window, e
                      vp(window.view, 220.5, 40.5))
     qtbot.waitUntil(lambda: doc.undo_stack.count() == 1 and not doc.busy, timeout=10_000)
     assert len(doc.traces[seg][0].points) == 2
+
+
+def test_a_deleted_cracks_waypoints_do_not_come_back_on_a_new_segment_with_its_id(qtbot, window, editing):
+    doc, crack, _ = editing
+    seg = _trace(qtbot, window, doc, [(20.5, 130.5), (100.5, 80.5)])
+    window.controller.delete_selected()
+    assert seg not in doc.editor.segments
+    # The brush paints a new crack elsewhere: it gets the freed id.
+    brushed = Segment(doc.editor.next_segment_id(), CRACK)
+    assert brushed.id == seg
+    square = np.zeros(crack.shape, bool)
+    square[10:30, 150:200] = True
+    doc.run(lambda ed: ed.paint_mask("Brush", (0, 0) + crack.shape, square, brushed))
+    assert doc.traces_of(seg) == ()
+    window.actions.a["undo"].trigger()
+    window.actions.a["undo"].trigger()   # the crack is back, and so are its waypoints
+    assert len(doc.traces_of(seg)) == 1
