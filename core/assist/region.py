@@ -64,6 +64,9 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from core.assist.region_shape import (clicked_component, closing, dilate, erode, inside_distance, opening,
+                                     split_touching)
+
 from core.assist.trace import check_rgb
 from core.editing.geometry import Box
 from core.errors import AssistError
@@ -86,11 +89,6 @@ SPREAD_WEIGHT = 1.0
 GRABCUT_LIGHT_SIGMA = 1.0
 #: ... and roughness, scaled to 8 bits by this factor per unit of its log.
 GRABCUT_TEXTURE_SCALE = 50.0
-#: Touching spalls: a peak of the region's inscribed-radius map is a part of its own when it rises
-#: this share of the highest peak above the saddle towards it ...
-SPLIT_DEPTH = 0.2
-#: ... measured on the region closed at this share of its inscribed radius (a bar's cut is no part).
-SPLIT_CLOSE = 0.3
 #: Radius (working px) of the disk around the click that GrabCut must keep.
 CLICK_RADIUS = 4
 #: Leak guard: radius (working px) of the opening that cuts necks up to about twice as wide ...
@@ -194,22 +192,22 @@ class RegionGrower:
         ``small_mask``, see the module docstring)."""
         tol = _check_tolerance(tolerance)
         within = self.distance <= max(tol, float(self.distance[self.seed]))
-        opened = _open(within, self.neck_radius)
+        opened = opening(within, self.neck_radius)
         opened[self.seed] = True
-        scale = float(_inside_distance(_component(opened, self.seed)).max())
+        scale = float(inside_distance(clicked_component(opened, self.seed)).max())
         neck = max(self.neck_radius, NECK_SCALE * scale) if self.neck_radius > 0 else 0.0
         if neck > self.neck_radius:
             # The blur behind the features widens a crack to a band; the neck it makes grows with the
             # spall's scale as much as with the crack.
-            opened = _open(within, neck)
+            opened = opening(within, neck)
             opened[self.seed] = True
         # Capped: a region as large as the concrete around the defects (the Fill) would otherwise be
         # closed with a disk hundreds of px wide, leaving round arcs across its concave edges.
         radius = min(self.bridge_scale * scale, BRIDGE_MAX_SHARE * max(within.shape))
-        bridged = _close(opened, max(self.neck_radius, radius))
+        bridged = closing(opened, max(self.neck_radius, radius))
         bridged[self.seed] = True
-        region = _component(bridged, self.seed)
-        region |= within & _dilate(region, neck)
+        region = clicked_component(bridged, self.seed)
+        region |= within & dilate(region, neck)
         return ndimage.binary_fill_holes(region)
 
     def small_mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True,
@@ -220,41 +218,12 @@ class RegionGrower:
         if refine and rim_only:
             region = _refine_rim(self.small, region, self.seed, RIM_BAND)
         elif refine:
-            region = _split(_refine(self.features, region, self.seed), self.seed)
+            region = split_touching(_refine(self.features, region, self.seed), self.seed)
         return region
 
     def mask(self, tolerance: float = DEFAULT_TOLERANCE, refine: bool = True, rim_only: bool = False) -> np.ndarray:
         """``[H, W]`` bool region at the photo's size."""
         return _upscale(self.small_mask(tolerance, refine, rim_only), self.factor, self.shape)
-
-
-def _inside_distance(mask: np.ndarray) -> np.ndarray:
-    """``[h, w]`` float32 Euclidean distance of every pixel of ``mask`` to the nearest pixel outside."""
-    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-
-
-def _dilate(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Dilation by a disk of ``radius`` via a distance transform (linear time at any radius: the
-    bridging radius can be tens of pixels, where a kernel would cost its area per pixel)."""
-    return _inside_distance(~mask) <= radius
-
-
-def _erode(mask: np.ndarray, radius: float) -> np.ndarray:
-    return _inside_distance(mask) > radius
-
-
-def _open(mask: np.ndarray, radius: float) -> np.ndarray:
-    return _dilate(_erode(mask, radius), radius)
-
-
-def _close(mask: np.ndarray, radius: float) -> np.ndarray:
-    return _erode(_dilate(mask, radius), radius)
-
-
-def _component(mask: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
-    """``[h, w]`` bool: the 4-connected part of ``mask`` that holds ``seed``, holes filled."""
-    lab, _ = ndimage.label(mask)
-    return ndimage.binary_fill_holes(lab == lab[seed])
 
 
 def _refine_rim(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int], band: float) -> np.ndarray:
@@ -266,7 +235,7 @@ def _refine_rim(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int], band
     graph cut puts it back on the colour edge, while the interior, however large, stays.
     """
     h, w = region.shape
-    grown = _dilate(region, band)
+    grown = dilate(region, band)
     ys, xs = np.nonzero(grown)
     m = int(math.ceil(band))
     cy0, cy1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + 1 + m, h)
@@ -275,7 +244,7 @@ def _refine_rim(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int], band
     gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
     gc[grown[win]] = cv2.GC_PR_BGD
     gc[region[win]] = cv2.GC_PR_FGD
-    gc[_erode(region, band)[win]] = cv2.GC_FGD
+    gc[erode(region, band)[win]] = cv2.GC_FGD
     if not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
         return region  # the region fills the photo: no rim to place
     crop = rgb[win]
@@ -374,56 +343,6 @@ def feature_image(lab: np.ndarray, rough: np.ndarray) -> np.ndarray:
     yellow = cv2.GaussianBlur(lab[..., 2], (0, 0), GRABCUT_LIGHT_SIGMA) * 3.0 + 128.0
     texture = (rough + 2.5) * GRABCUT_TEXTURE_SCALE  # log gradient energy is about -2.3 .. 3
     return np.clip(np.stack([light, texture, yellow], 2), 0, 255).astype(np.uint8)
-
-
-def _split(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
-    """The part of ``region`` ``[h, w]`` bool around ``seed`` when it is two spalls that touch.
-
-    Two spalls side by side have the same texture, so colour and roughness grow them as one; their
-    union has two peaks in its inscribed-radius map with a saddle between. A watershed of that
-    map from its significant peaks (``SPLIT_DEPTH``; shallower ones are lobes of one spall) splits
-    it; the part with the click stays. The map is taken on the region closed at ``SPLIT_CLOSE``
-    of its radius: exposed bars cut a spall into compartments joined by thin necks, which are
-    not two spalls.
-    """
-    ys, xs = np.nonzero(region)
-    if len(ys) == 0:
-        return region
-    # Worked in the region's box (the reconstruction behind h_maxima visits every pixel it gets).
-    m = 2
-    y0, x0 = max(int(ys.min()) - m, 0), max(int(xs.min()) - m, 0)
-    y1, x1 = min(int(ys.max()) + m + 1, region.shape[0]), min(int(xs.max()) + m + 1, region.shape[1])
-    out = region.copy()
-    out[y0:y1, x0:x1] = _split_box(region[y0:y1, x0:x1], (seed[0] - y0, seed[1] - x0))
-    return out
-
-
-def _split_box(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
-    """``_split`` on a crop holding the whole region."""
-    from skimage.morphology import h_maxima
-    from skimage.segmentation import watershed
-
-    if not (0 <= seed[0] < region.shape[0] and 0 <= seed[1] < region.shape[1]):
-        return region
-    peak = float(_inside_distance(region).max())
-    if peak < 4:
-        return region
-    # The closing only joins what lies within its radius: a margin that wide around the box,
-    # continuing the crop's edge (at the photo's edge the region goes on, as on the whole photo).
-    r = int(math.ceil(SPLIT_CLOSE * peak)) + 1
-    padded = np.pad(region, r, mode="edge")
-    shape = (_close(padded, SPLIT_CLOSE * peak) | padded)[r:-r, r:-r]
-    depth = _inside_distance(shape)
-    # One peak can come out as a few touching pixels: joined (8-connected, a pixel apart) first.
-    tops = ndimage.binary_dilation(h_maxima(depth, SPLIT_DEPTH * float(depth.max())).astype(bool))
-    markers, n = ndimage.label(tops, structure=np.ones((3, 3)))
-    if n < 2:
-        return region
-    parts = watershed(-depth, markers, mask=shape)
-    parts[~region] = 0
-    if parts[seed] == 0:
-        return region
-    return ndimage.binary_fill_holes(parts == parts[seed])
 
 
 def _check_tolerance(tolerance) -> float:
