@@ -130,8 +130,9 @@ def _resume_path(args: argparse.Namespace) -> Path | None:
     return target / "last.pt" if target.is_dir() else target
 
 
-def build_config(args: argparse.Namespace, resume: Path | None) -> TrainConfig:
-    """The TrainConfig: --config file, a resumed run's own settings, or a preset; then overrides."""
+def build_config(args: argparse.Namespace, resume: Path | None, recipe: str | None = None) -> TrainConfig:
+    """The TrainConfig: --config file, a resumed run's own settings, or a preset (``--preset``, else
+    ``recipe``, else the default); then overrides."""
     from core.errors import InspectorError
     from core.training.config import DEFAULT_PRESET, TrainConfig, get_train_preset
     from core.training.start import IMAGENET_PRESET, INIT_IMAGENET, INIT_RANDOM
@@ -145,7 +146,8 @@ def build_config(args: argparse.Namespace, resume: Path | None) -> TrainConfig:
 
             base = stored_train_config(resume)
         else:
-            base = get_train_preset(args.preset or (IMAGENET_PRESET if word == INIT_IMAGENET else DEFAULT_PRESET))
+            base = get_train_preset(args.preset or recipe
+                                    or (IMAGENET_PRESET if word == INIT_IMAGENET else DEFAULT_PRESET))
         overrides = {field: getattr(args, opt) for opt, field in _OVERRIDES.items() if getattr(args, opt) is not None}
         if word is not None:  # no file: random weights, or the backbone's built-in ImageNet weights
             overrides.update(init_weights="", init_kind="none" if word == INIT_RANDOM else "imagenet")
@@ -189,6 +191,14 @@ def _default_start(config: TrainConfig, args: argparse.Namespace, train_src: Dat
     start = default_start(args.data, train_src.categories, demo_model_path(), named)
     say(start.words + ("; --init random or --init imagenet start afresh" if start.checkpoint is not None
                        else "; --init imagenet starts from ImageNet features"))
+    if start.checkpoint is not None and args.preset is None and not args.config:
+        from core.model.checkpoint import load_checkpoint
+        from core.training.start import recipe_of
+
+        recipe = recipe_of(load_checkpoint(start.checkpoint)["config"])
+        if recipe is not None and recipe != config.model_preset:
+            say(f"fine-tuning with the {recipe} recipe the model was made with (--preset names another)")
+            config = build_config(args, None, recipe)
     return apply_start(config, start)
 
 

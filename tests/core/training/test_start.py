@@ -192,3 +192,20 @@ def test_a_checkpoints_categories_are_read_without_torch(tmp_path):
                          cwd=Path(__file__).resolve().parents[3])
     assert out.stdout.split() == [str(len(cats)), "False"], out.stderr
     assert isinstance(checkpoint_categories(path), CategorySet)
+
+
+def test_a_model_is_fine_tuned_with_the_recipe_it_was_made_with():
+    """Without a preset named, fine-tuning takes the training preset whose model preset made the
+    checkpoint (a model on ImageNet features: cpu_lite0's lower backbone rate); a model no preset
+    makes (the shipped one predates clDice) keeps the default recipe."""
+    from core.demo.sample_model import demo_model_path
+    from core.model.checkpoint import load_checkpoint
+    from core.model.config import get_preset
+    from core.training.config import get_train_preset
+    from core.training.start import recipe_of
+
+    assert recipe_of(get_preset("cpu_lite0").to_dict()) == "cpu_lite0"
+    assert get_train_preset("cpu_lite0").lr_backbone < get_train_preset("cpu_fast").lr_backbone
+    assert recipe_of(get_preset("cpu_fast")) == "cpu_fast"
+    assert recipe_of(get_preset("cpu_fast").replace(num_queries=31)) is None
+    assert recipe_of(load_checkpoint(demo_model_path())["config"]) is None
