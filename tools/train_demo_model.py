@@ -32,16 +32,21 @@ if str(ROOT) not in sys.path:
 TRAIN_SEED, HELD_OUT_SEED = 11, 2
 
 
-def make_data(work: Path, n_train: int, n_held_out: int) -> tuple[Path, Path]:
-    """The training and held-out COCO panoptic folders under ``work`` (made once, reused)."""
+def make_data(work: Path, n_train: int, n_held_out: int, photos: str = "varied") -> tuple[Path, Path]:
+    """The training and held-out COCO panoptic folders under ``work`` (made once, reused).
+    ``photos``: ``varied`` (sizes 320-640 px, zoom 0.5-2.0, seed 11) or ``bench`` (the 384-px
+    photos of ``bench/bench_convergence.py``, generator defaults, seed 1)."""
     from core.synthetic import SynthConfig, write_coco_dataset
     from core.synthetic.writer import SizeRange
 
-    train, held_out = work / f"train_{n_train}", work / f"held_out_{n_held_out}"
+    train, held_out = work / f"train_{photos}_{n_train}", work / f"held_out_{n_held_out}"
     workers = min(4, os.cpu_count() or 1)
     if not (train / "panoptic.json").is_file():
-        write_coco_dataset(train, n_train, seed=TRAIN_SEED, size=SizeRange(320, 640),
-                           config=SynthConfig(zoom=(0.5, 2.0)), workers=workers, overwrite=True)
+        if photos == "bench":
+            write_coco_dataset(train, n_train, seed=1, size=384, workers=workers, overwrite=True)
+        else:
+            write_coco_dataset(train, n_train, seed=TRAIN_SEED, size=SizeRange(320, 640),
+                               config=SynthConfig(zoom=(0.5, 2.0)), workers=workers, overwrite=True)
     if not (held_out / "panoptic.json").is_file():
         write_coco_dataset(held_out, n_held_out, seed=HELD_OUT_SEED, size=384, workers=workers, overwrite=True)
     return train, held_out
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--train", type=int, default=600, help="generated training photos (default 600)")
     p.add_argument("--held-out", type=int, default=60, help="generated held-out photos (default 60)")
+    p.add_argument("--photos", choices=("varied", "bench"), default="varied",
+                   help="varied sizes and distances (default), or bench_convergence's 384-px photos")
     p.add_argument("--export", type=Path, help="where the float16 model goes (default WORK/demo_model.pt)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in WORK/run from its last checkpoint (the budget may change)")
@@ -74,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     from core.training.config import get_train_preset
 
     torch.set_num_threads(args.threads)
-    train_dir, held_out_dir = make_data(args.work, args.train, args.held_out)
+    train_dir, held_out_dir = make_data(args.work, args.train, args.held_out, args.photos)
     cfg = get_train_preset(args.preset).replace(
         epochs=1000, max_minutes=args.minutes, follow_budget=True, eval_every=0, val_fraction=0.0,
         init_kind="auto", device="cpu", seed=0, cpu_threads=args.threads)
-    run = args.work / "run"
+    run = args.work / f"run_{args.photos}"
     start = time.monotonic()
     summary = None
     resume = run / "last.pt" if args.resume else None
