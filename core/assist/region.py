@@ -257,14 +257,27 @@ def _refine_rim(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int], band
     gc[sy, sx] = cv2.GC_FGD
     if not ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).sum() or not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
         return region
+    return _cut_from_labels(crop, gc, (sy, sx), f, (h, w), win, seed)
+
+
+def _cut_from_labels(crop: np.ndarray, gc: np.ndarray, click: tuple[int, int], f: int, shape: tuple[int, int],
+                     win: tuple[slice, slice], seed: tuple[int, int]) -> np.ndarray:
+    """GrabCut started from the label map ``gc`` (``cv2.GC_*``, updated in place) on ``crop``
+    (RGB, the window ``win`` of the photo shrunk by ``f``): ``shape`` bool, the cut's part
+    connected to ``click`` (row, col in the crop) with its holes filled, grown back into the
+    window; the photo's ``seed`` pixel always in."""
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models by k-means from OpenCV's (per-thread) generator: seeded here,
+    # the same click on the same photo gives the same region whatever ran before.
+    cv2.setRNGSeed(0)
+    # The rectangle is ignored when starting from a mask.
     cv2.grabCut(np.ascontiguousarray(crop[..., ::-1]), gc, (0, 0, 1, 1), bgd, fgd, GRABCUT_ITERATIONS,
                 cv2.GC_INIT_WITH_MASK)
     fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     lab, _ = ndimage.label(fg)
-    fg = ndimage.binary_fill_holes(lab == lab[sy, sx])
-    out = np.zeros((h, w), bool)
-    out[win] = _upscale(fg, f, (cy1 - cy0, cx1 - cx0))
+    fg = ndimage.binary_fill_holes(lab == lab[click])
+    out = np.zeros(shape, bool)
+    out[win] = _upscale(fg, f, (win[0].stop - win[0].start, win[1].stop - win[1].start))
     out[seed] = True
     return out
 
@@ -298,16 +311,7 @@ def _refine(rgb: np.ndarray, region: np.ndarray, seed: tuple[int, int]) -> np.nd
     cv2.circle(gc, (sx, sy), max(1, CLICK_RADIUS // f), cv2.GC_FGD, -1)
     if not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
         return region  # the region fills the photo: nothing to learn the background from
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    # The rectangle is ignored when starting from a mask.
-    cv2.grabCut(np.ascontiguousarray(crop[..., ::-1]), gc, (0, 0, 1, 1), bgd, fgd, GRABCUT_ITERATIONS,
-                cv2.GC_INIT_WITH_MASK)
-    fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-    lab, _ = ndimage.label(fg)
-    fg = ndimage.binary_fill_holes(lab == lab[sy, sx])
-    out = np.zeros((h, w), bool)
-    out[cy0:cy1, cx0:cx1] = _upscale(fg, f, (cy1 - cy0, cx1 - cx0))
-    out[seed] = True
+    out = _cut_from_labels(crop, gc, (sy, sx), f, (h, w), (slice(cy0, cy1), slice(cx0, cx1)), seed)
     if out.sum() < MIN_KEPT * region.sum():
         # A collapse, not a refinement: with a region that fills most of its box (the concrete
         # around painted defects, for the Fill) GrabCut has little background to learn from and
