@@ -16,12 +16,13 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPen, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
 
 from core.assist.region import RegionGrower, grabcut_box
 from core.editing import mask_box
 from gui.editing.assist_base import AssistTool
+from gui.editing.tools import preview_pen
 
 #: Screen pixels a press must move to become a box drag rather than a click.
 DRAG_PX = 6
@@ -237,9 +238,7 @@ class RegionTool(AssistTool):
             return
         if self._box_item is None:
             self._box_item = QGraphicsRectItem()
-            pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            self._box_item.setPen(pen)
+            self._box_item.setPen(preview_pen())
             self.overlay(self._box_item)
         self._box_item.setRect(QRectF(a, b).normalized())
 

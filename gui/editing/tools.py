@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from gui.workers.base import TaskRunner
 
 
+
+def preview_pen() -> QPen:
+    """The outline of a shape being drawn (a polygon, a box): white dashes one screen pixel wide
+    at any zoom."""
+    pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
+    pen.setCosmetic(True)
+    return pen
+
 class ToolContext(Protocol):
     settings: ToolSettings
     runner: TaskRunner  # for work that may take longer than a frame
@@ -229,9 +237,7 @@ class _OutlineTool(Tool):
             return
         if self._item is None:
             self._item = QGraphicsPathItem()
-            pen = QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            self._item.setPen(pen)
+            self._item.setPen(preview_pen())
             self._item.setBrush(QColor(255, 255, 255, 40))
             self._item.setZValue(90)
             self.view.scene().addItem(self._item)
