@@ -31,6 +31,9 @@ no_cldice          cpu_fast without soft-clDice on crack masks (``ModelConfig.cl
 points             cpu_fast with mask and dice losses on 1,536 importance-sampled points per mask,
                    targets read at the input resolution (``ModelConfig.mask_loss_points``)
 lite0              ``cpu_lite0``: cpu_fast's decoder on EfficientNet-Lite0 ImageNet features
+thin_head          cpu_fast with the dense thin head (``ModelConfig.thin_head``): cracks drawn
+                   per pixel at the input resolution, one segment per connected crack network
+lite0_thin         ``cpu_lite0`` with the dense thin head
 =================  ===========================================================================
 
 Thin cracks: each row also has the crack class's PQ and its centreline F1 at 2 px
@@ -62,7 +65,7 @@ if str(ROOT) not in sys.path:
 from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
-SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0")
+SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -101,11 +104,13 @@ def variant(name: str):
         return fast_model.replace(backbone_width=64), fast_train, [("joint", 1.0)]
     if name == "size_384":
         return fast_model, fast_train.replace(min_size=384, max_size=384), [("joint", 1.0)]
-    thin = {"points": dict(mask_loss_points=1536), "no_cldice": dict(cldice_loss_coef=0.0)}
+    thin = {"points": dict(mask_loss_points=1536), "no_cldice": dict(cldice_loss_coef=0.0),
+            "thin_head": dict(thin_head=True)}
     if name in thin:
         return fast_model.replace(**thin[name]), fast_train, [("joint", 1.0)]
-    if name == "lite0":
-        return get_preset("cpu_lite0"), get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
+    if name in ("lite0", "lite0_thin"):
+        lite0 = get_preset("cpu_lite0").replace(thin_head=name == "lite0_thin")
+        return lite0, get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
     raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 
 

@@ -10,7 +10,8 @@
 from core.inference.batch import BatchItem, iter_predictions
 from core.inference.merge import fill_unlabeled
 from core.inference.predictor import DEFAULT_INPUT_SIZE, DecodedPhoto, Predictor, input_size_of
-from core.inference.result import DEFAULT_MIN_THRESHOLD, PanopticPrediction, PredictionMeta, expand_nearest
+from core.inference.label_maps import expand_nearest
+from core.inference.result import DEFAULT_MIN_THRESHOLD, PanopticPrediction, PredictionMeta
 
 __all__ = ["BatchItem", "DEFAULT_INPUT_SIZE", "DEFAULT_MIN_THRESHOLD", "DecodedPhoto", "PanopticPrediction",
            "PredictionMeta", "Predictor", "expand_nearest", "fill_unlabeled", "input_size_of", "iter_predictions"]

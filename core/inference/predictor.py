@@ -197,7 +197,21 @@ class Predictor:
         network_s = time.perf_counter() - t0
         meta = PredictionMeta(photo.image_size, (h, w), self.min_threshold, self.min_area, self.description,
                               {"decode_s": photo.decode_s, "network_s": network_s}, self.merge_overlap)
-        return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy())
+        thin_probs, thin_ids = self._thin_maps(out, h, w)
+        return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy(),
+                                  thin_probs, thin_ids)
+
+    def _thin_maps(self, out: dict, h: int, w: int) -> tuple[np.ndarray | None, list[int]]:
+        """The thin head's maps of the thin categories, ``[T, h, w]`` uint8 (probability x 255) at
+        the unpadded input size, with their category ids; (None, []) for a model without the head."""
+        from core.measure.roles import is_thin
+
+        classes = [i for i, c in enumerate(self.categories) if is_thin(c)]
+        if "pred_thin" not in out or not classes:
+            return None, []
+        probs = out["pred_thin"][0, classes, :h, :w].float().sigmoid()
+        return ((probs * 255).round().to(torch.uint8).cpu().numpy(),
+                [self.categories.categories[i].id for i in classes])
 
     def predict_many(self, paths: Iterable[str | Path], *, progress: Callable[[int, int, str], None] | None = None,
                      cancel: CancelFlag | None = None) -> Iterator[BatchItem]:

@@ -8,6 +8,10 @@ full resolution, in the photo's EXIF-upright frame, with the model's post-proces
 class, tiny segments removed; see
 ``label_map`` for how thresholds relate to each other).
 
+A model with the dense thin head also leaves its thin classes' probabilities at the input size
+(uint8); their connected components are the thin segments at every threshold
+(``core.model.thin_fusion``).
+
 Why it is fast: the result can change only where the threshold crosses a kept query's score, so
 the first call computes the input-size label map of every such level once (one bilinear
 upsampling per query, the post-processor's exact arithmetic, then only the pixels of dropped
@@ -22,6 +26,7 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -29,6 +34,8 @@ import torch.nn.functional as F
 
 from core.categories import CategorySet
 from core.errors import AnnotationError
+from core.inference.label_maps import expand_nearest, present_segments
+from core.model.thin_fusion import ThinComponents, fuse_thin, thin_components
 from core.model.thing_merge import DEFAULT_MERGE_OVERLAP, binary_masks, group_leaders
 from core.panoptic import SOURCE_MODEL, PanopticAnnotation, Segment
 
@@ -70,11 +77,14 @@ class PanopticPrediction:
         categories: class index i <-> ``categories.categories[i]``.
         meta: sizes and thresholds, see ``PredictionMeta``.
         query_ids: ``[K]`` the queries' positions among the model's queries (for display).
+        thin_probs: ``[T, h, w]`` uint8 (probability x 255) of the thin head at the input size,
+            one map per category of ``thin_category_ids``; None for a model without the head.
     Raises ValueError when the arrays do not fit together or a query is not above ``min_threshold``.
     """
 
     def __init__(self, logits: np.ndarray, masks: np.ndarray, categories: CategorySet, meta: PredictionMeta,
-                 query_ids: np.ndarray | None = None):
+                 query_ids: np.ndarray | None = None, thin_probs: np.ndarray | None = None,
+                 thin_category_ids: Sequence[int] = ()):
         logits = np.ascontiguousarray(logits, dtype=np.float32)
         masks = np.ascontiguousarray(masks, dtype=np.float16)
         k = logits.shape[0]
@@ -100,6 +110,9 @@ class PanopticPrediction:
         self._desc = np.sort(self.scores)[::-1]  # the m best scores are those >= _desc[m - 1]
         self._levels: dict[int, tuple[np.ndarray, dict[int, Segment]]] | None = None
         self._leaders: np.ndarray | None = None
+        self.thin_probs, self.thin_category_ids = _checked_thin(thin_probs, thin_category_ids, categories, (h, w))
+        self._thin: ThinComponents | None = None
+        self._fused: dict[tuple[int, int], tuple[np.ndarray, dict[int, Segment]]] = {}
 
     # --- basic facts -----------------------------------------------------------------------------
     @property
@@ -119,9 +132,18 @@ class PanopticPrediction:
         return int(self.logits.shape[0])
 
     def candidate_count(self, threshold: float) -> int:
-        """Queries whose score is above ``threshold`` (segments can only be fewer)."""
+        """Queries (and thin-head components) whose score is above ``threshold`` (segments can only
+        be fewer). It falls whenever the result can change as the threshold rises."""
         self._check_threshold(threshold)
-        return int((self.scores > threshold).sum())
+        thin = self.thin_components()
+        return int((self.scores > threshold).sum()) + (thin.count_above(threshold) if thin is not None else 0)
+
+    def thin_components(self) -> ThinComponents | None:
+        """The thin head's segments before any threshold (None without the head)."""
+        if self._thin is None and self.thin_probs is not None:
+            self._thin = thin_components(self.thin_probs, self.thin_category_ids, int(self.meta.min_area),
+                                         self.min_threshold)
+        return self._thin
 
     def _check_threshold(self, threshold: float) -> None:
         if not math.isfinite(threshold) or threshold < self.min_threshold or threshold >= 1.0:
@@ -130,9 +152,11 @@ class PanopticPrediction:
 
     # --- re-thresholding -------------------------------------------------------------------------
     def score_levels(self) -> list[float]:
-        """Distinct scores of the kept queries, ascending: the result changes only when the
-        threshold crosses one of them (slider ticks)."""
-        return sorted(set(float(s) for s in self.scores))
+        """Distinct scores of the kept queries (and thin-head components), ascending: the result
+        changes only when the threshold crosses one of them (slider ticks)."""
+        thin = self.thin_components()
+        extra = thin.scores if thin is not None else ()
+        return sorted(set(float(s) for s in self.scores) | set(float(s) for s in extra))
 
     def panoptic(self, threshold: float, shape: tuple[int, int] | None = None,
                  keep: PanopticAnnotation | None = None) -> PanopticAnnotation:
@@ -173,10 +197,14 @@ class PanopticPrediction:
         """
         self._check_threshold(threshold)
         m = int((self.scores > threshold).sum())
-        if m == 0:
-            return np.zeros(self.input_size, np.uint8), {}
-        levels = self._ensure_levels()
-        return levels[m]
+        base = self._ensure_levels()[m] if m else (np.zeros(self.input_size, np.uint8), {})
+        thin = self.thin_components()
+        if thin is None:
+            return base
+        key = (m, thin.count_above(threshold))
+        if key not in self._fused:
+            self._fused[key] = fuse_thin(base[0], base[1], thin, threshold, self.thin_category_ids)
+        return self._fused[key]
 
     def _ensure_levels(self) -> dict[int, tuple[np.ndarray, dict[int, Segment]]]:
         """``{m: (label map, segments)}`` for every count ``m`` of queries above a threshold."""
@@ -285,9 +313,11 @@ class PanopticPrediction:
     def to_bytes(self) -> bytes:
         """Compressed ``.npz`` bytes (no pickle): logits, float16 masks, query ids, JSON header."""
         header = dict(self.meta_json(), categories=self.categories.to_json())
+        thin = ({} if self.thin_probs is None else
+                {"thin_probs": self.thin_probs, "thin_category_ids": np.asarray(self.thin_category_ids, np.int64)})
         buf = io.BytesIO()
         np.savez_compressed(buf, logits=self.logits, masks=self.masks, query_ids=self.query_ids,
-                            header=np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8))
+                            header=np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8), **thin)
         return buf.getvalue()
 
     @staticmethod
@@ -298,6 +328,9 @@ class PanopticPrediction:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 header = json.loads(bytes(z["header"]).decode("utf-8"))
                 logits, masks, query_ids = z["logits"], z["masks"], z["query_ids"]
+                # Written by a model with the thin head only (older payloads have none).
+                thin_probs = z["thin_probs"] if "thin_probs" in z.files else None
+                thin_ids = [int(c) for c in z["thin_category_ids"]] if thin_probs is not None else []
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as e:
             raise AnnotationError(f"the stored prediction is damaged ({e})", where) from e
         version = header.get("payload_version")
@@ -309,9 +342,28 @@ class PanopticPrediction:
                                   float(header["min_threshold"]), int(header["min_area"]),
                                   dict(header.get("model", {})), dict(header.get("timings", {})),
                                   _merge_overlap(header.get("merge_overlap", DEFAULT_MERGE_OVERLAP)))
-            return PanopticPrediction(logits, masks, CategorySet.from_json(header["categories"]), meta, query_ids)
+            return PanopticPrediction(logits, masks, CategorySet.from_json(header["categories"]), meta, query_ids,
+                                      thin_probs, thin_ids)
         except (KeyError, TypeError, ValueError) as e:
             raise AnnotationError(f"the stored prediction is inconsistent ({e})", where) from e
+
+
+def _checked_thin(probs: np.ndarray | None, category_ids: Sequence[int], categories: CategorySet,
+                  size: tuple[int, int]) -> tuple[np.ndarray | None, list[int]]:
+    """The thin maps as uint8 ``[T, h, w]`` and their category ids, checked against the prediction."""
+    ids = [int(c) for c in category_ids]
+    if probs is None:
+        if ids:
+            raise ValueError("thin_category_ids without thin_probs")
+        return None, []
+    probs = np.ascontiguousarray(probs)
+    if probs.dtype != np.uint8 or probs.ndim != 3 or probs.shape[0] != len(ids) or probs.shape[1:] != tuple(size):
+        raise ValueError(f"thin_probs must be uint8 [{len(ids)}, {size[0]}, {size[1]}], "
+                         f"got {probs.dtype} {probs.shape}")
+    known = {c.id for c in categories}
+    if any(c not in known for c in ids):
+        raise ValueError(f"thin_category_ids {ids} are not all among the categories")
+    return probs, ids
 
 
 def _merge_overlap(value: object) -> float | None:
@@ -365,47 +417,3 @@ def _lookup(win: np.ndarray, table: np.ndarray) -> np.ndarray:
         out = cv2.LUT(win, lut)
         return out.astype(bool) if table.dtype == bool else out.astype(table.dtype, copy=False)
     return table[win]
-
-
-def expand_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``[h, w]`` integer labels -> ``[height, width]`` int32 by nearest neighbour with the
-    post-processor's index rule (``src = floor(dst * h / height)``), ids kept exact.
-
-    Done as two gathers (columns on the small map, then whole rows), so the one full-size pass
-    only copies rows: ~20 ms for 12 MP where a 2-D fancy index takes ~50 ms and OpenCV's
-    nearest resize rounds differently.
-    """
-    h, w = labels.shape
-    if (h, w) == (height, width):
-        return labels.astype(np.int32)
-    rows = np.minimum((np.arange(height) * (h / height)).astype(np.int64), h - 1)
-    cols = np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1)
-    wide = np.take(labels.astype(np.int32, copy=False), cols, axis=1)
-    return np.take(wide, rows, axis=0)
-
-
-def present_segments(labels: np.ndarray, segments: dict[int, Segment], shape: tuple[int, int]) -> dict[int, Segment]:
-    """The ``segments`` that keep at least one pixel when ``labels`` (``[h, w]``, the model-size
-    map) is expanded to ``shape`` ``(H, W)`` by ``expand_nearest``.
-
-    A map made at the model's input size can be *smaller* than the photo's (a 224-px photo seen
-    at 384 px): nearest-neighbour shrinking then skips whole rows and columns, and a thin segment
-    that lived only there vanishes from the id map. Its entry must go too, or the segment table
-    lists a segment the PNG does not contain (what panopticapi rejects)."""
-    if tuple(labels.shape) == tuple(shape):
-        return segments
-    areas = expanded_areas(labels, int(shape[0]), int(shape[1]))
-    return {sid: seg for sid, seg in segments.items() if areas.get(sid, 0) > 0}
-
-
-def expanded_areas(labels: np.ndarray, height: int, width: int) -> dict[int, int]:
-    """``{label: pixels}`` of every non-zero label of ``expand_nearest(labels, height, width)``,
-    counted on the small map: each small pixel stands for (rows it expands to) x (columns it
-    expands to) full-size pixels. O(h * w) instead of a pass over the full-size map (the slider
-    needs the areas of a 12 MP result: ~0.3 ms here against ~30 ms)."""
-    h, w = labels.shape
-    rows = np.bincount(np.minimum((np.arange(height) * (h / height)).astype(np.int64), h - 1), minlength=h)
-    cols = np.bincount(np.minimum((np.arange(width) * (w / width)).astype(np.int64), w - 1), minlength=w)
-    weight = np.outer(rows, cols).ravel().astype(np.float64)
-    counts = np.bincount(labels.ravel().astype(np.int64), weights=weight)
-    return {int(i): int(round(counts[i])) for i in np.flatnonzero(counts) if i != 0}

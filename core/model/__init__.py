@@ -75,8 +75,9 @@ def build_model(config: ModelConfig, num_classes: int | CategorySet, *, categori
                                 focal_alpha=config.focal_alpha, focal_gamma=config.focal_gamma, matcher=matcher,
                                 mask_loss=config.mask_loss, mask_loss_stride=config.mask_loss_stride,
                                 mask_loss_points=config.mask_loss_points, cldice_coef=config.cldice_loss_coef,
-                                thin_classes=_thin_classes(categories))
-    postprocessor = PanopticPostProcessor(num_classes, categories)
+                                thin_classes=_thin_classes(categories),
+                                thin_coef=config.thin_loss_coef if config.thin_head else 0.0)
+    postprocessor = PanopticPostProcessor(num_classes, categories, thin_classes=_thin_classes(categories))
     return model, criterion, postprocessor
 
 
@@ -106,7 +107,7 @@ def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> n
             features = body
         return MaskDETR(features, num_classes, config.num_queries, config.hidden_dim, config.nheads, config.dec_layers,
                         config.dim_feedforward, config.mask_dim, config.dropout, config.masked_attention,
-                        config.aux_loss)
+                        config.aux_loss, config.thin_head)
     backbone = build_backbone(config.backbone, config.hidden_dim, with_masks=config.with_masks,
                               trainable_layers=config.trainable_backbone_layers, frozen_bn=config.frozen_bn,
                               weights=backbone_weights)

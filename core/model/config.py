@@ -49,6 +49,9 @@ class ModelConfig:
         with_masks: add the mask head (panoptic model); False builds the box detector only.
         aux_loss: auxiliary losses on every earlier decoder layer.
         mask_dim, masked_attention: mask_detr's mask embedding channels and masked attention.
+        thin_head: (mask_detr) a dense head that draws thin classes (cracks) per pixel at the
+            input resolution (``core.model.thin_head``); their segments are then its connected
+            components, not query masks (``core.model.thin_fusion``).
     Losses (weights of the terms in ``criterion(...)["loss"]``):
         class_loss_coef, bbox_loss_coef (L1), giou_loss_coef, mask_loss_coef (sigmoid focal),
         dice_loss_coef; eos_coef weights the "no object" class in the cross-entropy;
@@ -62,6 +65,8 @@ class ModelConfig:
             there, not the 0.5 of its stride-4 cell); ``mask_loss_stride`` then does not apply.
         cldice_loss_coef: weight of soft-clDice on the masks of thin classes (cracks; 0 = off):
             rewards masks that follow a crack's whole centreline.
+        thin_loss_coef: weight of the thin head's loss (per-pixel cross-entropy + dice +
+            soft-clDice on each thin class's map; used with ``thin_head``).
     Matcher costs: cost_class, cost_bbox (L1), cost_giou, and for mask_detr cost_mask (sigmoid
     cross-entropy) and cost_dice between predicted and target masks on the stride-4 grid.
     """
@@ -86,6 +91,7 @@ class ModelConfig:
     aux_loss: bool = True
     mask_dim: int = 128
     masked_attention: bool = True
+    thin_head: bool = False
     class_loss_coef: float = 1.0
     bbox_loss_coef: float = 5.0
     giou_loss_coef: float = 2.0
@@ -98,6 +104,7 @@ class ModelConfig:
     mask_loss_stride: int = 1
     mask_loss_points: int = 0
     cldice_loss_coef: float = 0.0
+    thin_loss_coef: float = 2.0
     cost_class: float = 1.0
     cost_bbox: float = 5.0
     cost_giou: float = 2.0
@@ -110,6 +117,8 @@ class ModelConfig:
             problems.append(f"architecture must be one of {list(ARCHITECTURES)}, got {self.architecture!r}")
         if self.architecture == "mask_detr" and not self.with_masks:
             problems.append("architecture mask_detr always predicts masks (with_masks must be True)")
+        if self.thin_head and self.architecture != "mask_detr":
+            problems.append("thin_head is part of architecture mask_detr")
         if self.backbone == "narrow_resnet18" and self.architecture != "mask_detr":
             problems.append("backbone narrow_resnet18 is for architecture mask_detr")
         if self.backbone == "efficientnet_lite0" and self.architecture != "mask_detr":

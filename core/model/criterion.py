@@ -3,7 +3,8 @@
 Terms (each returned already multiplied by its weight): ``loss_ce`` (cross-entropy, the
 "no object" class down-weighted by ``eos_coef``), ``loss_bbox`` (L1 on cxcywh), ``loss_giou``,
 ``loss_mask`` (sigmoid focal, or cross-entropy), ``loss_dice`` and, with a clDice weight,
-``loss_cldice`` on the masks of thin classes (``core.model.mask_losses``); with auxiliary outputs the
+``loss_cldice`` on the masks of thin classes (``core.model.mask_losses``), ``loss_thin`` on the dense
+thin head's per-pixel map when the model has one; with auxiliary outputs the
 class and box terms of decoder layer i again with suffix ``_i``, and its mask terms too when it
 predicts masks (``mask_detr``: deep supervision of the masks, which is much of why it learns
 fast). ``cardinality_error`` (unweighted, no gradient) is for logging. ``loss`` sums the terms of
@@ -20,7 +21,7 @@ from core.model.mask_losses import cldice_loss, point_sample, uncertain_points
 from core.model.matcher import HungarianMatcher
 
 STAGES = ("detection", "masks", "joint")
-_MASK_TERMS = {"loss_mask", "loss_dice", "loss_cldice"}
+_MASK_TERMS = {"loss_mask", "loss_dice", "loss_cldice", "loss_thin"}
 _STAGE_TERMS = {"detection": {"loss_ce", "loss_bbox", "loss_giou"},
                 "masks": _MASK_TERMS,
                 "joint": {"loss_ce", "loss_bbox", "loss_giou"} | _MASK_TERMS}
@@ -54,7 +55,8 @@ class SetCriterion(nn.Module):
             importance-sampled points per matched mask, targets read at the input resolution
             (``core.model.mask_losses``; replaces ``mask_loss_stride``).
         thin_classes: class indices of thin structures (cracks); they get ``loss_cldice``
-            (weight ``weight_dict["loss_cldice"]``, 0 or absent for none).
+            (weight ``weight_dict["loss_cldice"]``, 0 or absent for none) and, when the outputs
+            have ``pred_thin``, ``loss_thin`` (weight ``weight_dict["loss_thin"]``).
     """
 
     empty_weight: torch.Tensor  # a registered buffer: declared so that its type is known
@@ -142,6 +144,29 @@ class SetCriterion(nn.Module):
             terms["loss_cldice"] = self._cldice(matched, targets, indices, num_boxes)
         return terms
 
+    def loss_thin(self, outputs: dict, targets: list[dict]) -> torch.Tensor:
+        """The dense thin head against each thin class's union of masks at the input resolution:
+        per-pixel cross-entropy + soft dice + soft-clDice, each a mean over (image, class) maps.
+        Dice and clDice pool a class's pixels over the whole batch: a photo without cracks still
+        learns "none" without a 0/0, and a crack covering 0.3 % of the pixels is not drowned by
+        the background as it is in the cross-entropy alone."""
+        pred = outputs["pred_thin"]  # [B, K, H, W]
+        classes = sorted(self.thin_classes)
+        b, _, h, w = pred.shape
+        target = pred.new_zeros(b, len(classes), h, w, dtype=torch.float32)
+        for i, t in enumerate(targets):
+            for j, c in enumerate(classes):
+                of_class = t["labels"].to(pred.device) == c
+                if bool(of_class.any()):
+                    target[i, j] = _pad_to(t["masks"][of_class.cpu()], h, w).to(pred.device).amax(0)
+        logits = pred[:, classes].float()
+        prob = logits.sigmoid()
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+        inter, total = (prob * target).sum((0, 2, 3)), (prob + target).sum((0, 2, 3))
+        dice = (1 - (2 * inter + 1) / (total + 1)).mean()
+        skeleton = cldice_loss(prob.transpose(0, 1).reshape(-1, 1, h, w), target.transpose(0, 1).reshape(-1, 1, h, w))
+        return bce + dice + skeleton.mean()
+
     @property
     def uses_cldice(self) -> bool:
         """Whether there is a clDice term: thin classes and a weight for it."""
@@ -218,6 +243,9 @@ class SetCriterion(nn.Module):
                 with torch.set_grad_enabled(mask_grad):
                     terms.update(self.loss_masks(layer, targets, indices, num_boxes))
             raw.update({f"{k}{suffix}": v for k, v in terms.items()})
+        if "pred_thin" in outputs and self.thin_classes and self.weight_dict.get("loss_thin"):
+            with torch.set_grad_enabled(mask_grad):
+                raw["loss_thin"] = self.loss_thin(outputs, targets)
         losses = {}
         total = None
         for key, value in raw.items():
@@ -253,9 +281,9 @@ def build_criterion(num_classes: int, *, class_coef: float, bbox_coef: float, gi
                     dice_coef: float, eos_coef: float, focal_alpha: float, focal_gamma: float,
                     matcher: HungarianMatcher, mask_loss: str = "focal", mask_loss_stride: int = 1,
                     mask_loss_points: int = 0, cldice_coef: float = 0.0,
-                    thin_classes: frozenset[int] | set[int] = frozenset()) -> SetCriterion:
+                    thin_classes: frozenset[int] | set[int] = frozenset(), thin_coef: float = 0.0) -> SetCriterion:
     weights = {"loss_ce": class_coef, "loss_bbox": bbox_coef, "loss_giou": giou_coef,
-               "loss_mask": mask_coef, "loss_dice": dice_coef, "loss_cldice": cldice_coef}
+               "loss_mask": mask_coef, "loss_dice": dice_coef, "loss_cldice": cldice_coef, "loss_thin": thin_coef}
     return SetCriterion(num_classes, matcher, weights, eos_coef=eos_coef, focal_alpha=focal_alpha,
                         focal_gamma=focal_gamma, mask_loss=mask_loss, mask_loss_stride=mask_loss_stride,
                         mask_loss_points=mask_loss_points, thin_classes=thin_classes)

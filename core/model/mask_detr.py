@@ -25,6 +25,7 @@ from core.model.mask_decoder import MaskedDecoderLayer, attention_mask_from
 from core.model.pixel_decoder import PixelDecoder
 from core.model.position_encoding import PositionEmbeddingSine
 from core.model.postprocess import MASK_FILL, select_queries
+from core.model.thin_head import ThinHead
 
 if TYPE_CHECKING:
     from core.model.backbone import ResNetBody
@@ -43,16 +44,18 @@ class MaskDETR(nn.Module):
         num_queries, hidden_dim, nheads, dec_layers, dim_feedforward, dropout: the decoder.
         mask_dim: channels of the stride-4 mask embedding.
         masked_attention: restrict cross-attention to each query's previous mask.
+        thin_head: add the dense thin-structure head (``core.model.thin_head``).
 
     ``forward(images [B,3,H,W], pixel_mask [B,H,W] True on padding) -> dict``:
     pred_logits ``[B,Q,K+1]``, pred_boxes ``[B,Q,4]`` (cxcywh in [0,1] of the padded input),
     pred_masks ``[B,Q,ceil(H/4),ceil(W/4)]`` logits, aux_outputs: one dict with the same three
-    keys per earlier prediction (the initial queries' and every decoder layer's but the last).
+    keys per earlier prediction (the initial queries' and every decoder layer's but the last);
+    with the thin head also pred_thin ``[B,K,H,W]``: per-class logits at the input resolution.
     """
 
     def __init__(self, backbone: FeatureBackbone, num_classes: int, num_queries: int, hidden_dim: int, nheads: int,
                  dec_layers: int, dim_feedforward: int, mask_dim: int, dropout: float = 0.0,
-                 masked_attention: bool = True, aux_loss: bool = True):
+                 masked_attention: bool = True, aux_loss: bool = True, thin_head: bool = False):
         super().__init__()
         self.backbone = backbone
         self.pixel_decoder = PixelDecoder(list(backbone.num_channels), hidden_dim, mask_dim)
@@ -71,6 +74,7 @@ class MaskDETR(nn.Module):
         self.nheads = nheads
         self.masked_attention = masked_attention
         self.aux_loss = aux_loss
+        self.thin_head = ThinHead(mask_dim, num_classes) if thin_head else None
 
     # --- pieces ---------------------------------------------------------------------------------
     def _memory(self, images: torch.Tensor, pixel_mask: torch.Tensor):
@@ -107,6 +111,7 @@ class MaskDETR(nn.Module):
         if pixel_mask is None:
             pixel_mask = torch.zeros(images.shape[0], *images.shape[-2:], dtype=torch.bool, device=images.device)
         mask_features, memories, positions, paddings, sizes = self._memory(images, pixel_mask)
+        thin = None if self.thin_head is None else self.thin_head(mask_features, images)
         b = images.shape[0]
         q = self.query_feat.weight[None].expand(b, -1, -1)
         q_pos = self.query_pos.weight[None].expand(b, -1, -1)
@@ -125,6 +130,8 @@ class MaskDETR(nn.Module):
                 outputs.append(self._predict(q, mask_features, rows) | {"mask_keep": rows})
             else:
                 outputs.append(self._predict(q, mask_features))
+        if thin is not None:
+            outputs[-1]["pred_thin"] = thin
         return outputs
 
     # --- public ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ mask logit; a segment per thing group and per stuff class; drop segments of ``mi
 or fewer and repeat the argmax among the rest; finally resize the id map to the original photo
 size (nearest), dropping the entries of segments that vanish there (a photo smaller than the input
 loses rows and columns). Padding added for batching is cropped away before anything else.
+A model with the dense thin head (``pred_thin``) has its thin classes' segments made from that
+head's connected components instead of queries (``core.model.thin_fusion``), before the resize.
 """
 from __future__ import annotations
 
@@ -40,16 +42,18 @@ class PanopticPostProcessor:
             removed, their pixels going to the next best query.
         merge_overlap: containment of two same-class thing queries' masks at which they are one
             instance (``core.model.thing_merge``); None keeps every query its own segment.
+        thin_classes: class indices the dense thin head decides when the outputs have ``pred_thin``.
     """
 
     def __init__(self, num_classes: int, categories: CategorySet | None = None, min_area: int = 4,
-                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP):
+                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP, thin_classes: frozenset[int] = frozenset()):
         if categories is not None and len(categories) != num_classes:
             raise ValueError(f"the model has {num_classes} classes but {len(categories)} categories were given")
         self.num_classes = num_classes
         self.min_area = min_area
         self.merge_overlap = merge_overlap
         self.categories = categories
+        self.thin_classes = sorted(int(c) for c in thin_classes)
         if categories is None:
             self.category_ids = list(range(1, num_classes + 1))
             self.is_thing = [True] * num_classes
@@ -76,20 +80,33 @@ class PanopticPostProcessor:
         logits = outputs["pred_logits"].detach()
         masks = outputs["pred_masks"].detach()
         keep = select_queries(logits, threshold)
+        thin = outputs.get("pred_thin") if self.thin_classes else None
         results = []
         for b in range(logits.shape[0]):
             idx = keep[b].nonzero().squeeze(1)
             scores, labels = logits[b, idx].softmax(-1).max(-1)
-            (h, w), (oh, ow) = image_sizes[b], orig_sizes[b]
-            results.append(self._one(masks[b, idx], scores.float().cpu().numpy(), labels.cpu().numpy(),
-                                     (int(h), int(w)), (int(oh), int(ow))))
+            (h, w), (oh, ow) = (int(image_sizes[b][0]), int(image_sizes[b][1])), orig_sizes[b]
+            seg_map, segments = self._labels(masks[b, idx], scores.float().cpu().numpy(), labels.cpu().numpy(), (h, w))
+            if thin is not None:
+                from core.model.thin_fusion import fuse_thin, thin_components
+
+                probs = thin[b, self.thin_classes, :h, :w].detach().float().sigmoid().cpu().numpy()
+                cats = [self.category_ids[c] for c in self.thin_classes]
+                seg_map, segments = fuse_thin(seg_map, segments, thin_components(probs, cats, self.min_area),
+                                              threshold, cats)
+            id_map = _resize_nearest(seg_map, int(oh), int(ow))
+            # Shrinking to a photo smaller than the input skips rows and columns: a thin segment can
+            # vanish there, and then its entry goes too (a table entry without pixels is invalid).
+            present = np.bincount(id_map.ravel(), minlength=max(segments, default=0) + 1)
+            results.append(PanopticAnnotation(id_map, {sid: seg for sid, seg in segments.items() if present[sid] > 0}))
         return results
 
-    def _one(self, masks: torch.Tensor, scores: np.ndarray, labels: np.ndarray, size: tuple[int, int],
-             orig: tuple[int, int]) -> PanopticAnnotation:
-        h, w = int(size[0]), int(size[1])
+    def _labels(self, masks: torch.Tensor, scores: np.ndarray, labels: np.ndarray,
+                size: tuple[int, int]) -> tuple[np.ndarray, dict[int, Segment]]:
+        """``([h, w] int32 segment ids at the input size, {id: Segment})`` of the kept queries."""
+        h, w = size
         if len(labels) == 0:
-            return PanopticAnnotation.empty(int(orig[0]), int(orig[1]))
+            return np.zeros((h, w), np.int32), {}
         logits = _upsample_crop(masks.float(), h, w)  # [K, h, w]
         # Each query's representative: all queries of one stuff class share the first's index;
         # thing queries that describe one instance share their group's leader.
@@ -112,7 +129,7 @@ class PanopticPostProcessor:
             # A small representative takes its whole stuff group with it.
             alive &= ~small[rep]
             if not alive.any():
-                return PanopticAnnotation.empty(int(orig[0]), int(orig[1]))
+                return np.zeros((h, w), np.int32), {}
         reps = [k for k in range(len(labels)) if alive[k] and rep[k] == k and area[k] > 0]
         seg_of = np.zeros(len(labels), np.int32)
         segments = {}
@@ -121,11 +138,7 @@ class PanopticPostProcessor:
             members = np.flatnonzero((rep == k) & alive)
             segments[seg_id] = Segment(seg_id, self.category_ids[int(labels[k])], False, SOURCE_MODEL,
                                        float(scores[members].max()))
-        id_map = _resize_nearest(seg_of[owner], int(orig[0]), int(orig[1]))
-        # Shrinking to a photo smaller than the input skips rows and columns: a thin segment can
-        # vanish there, and then its entry goes too (a table entry without pixels is invalid).
-        present = np.bincount(id_map.ravel(), minlength=len(reps) + 1)
-        return PanopticAnnotation(id_map, {sid: seg for sid, seg in segments.items() if present[sid] > 0})
+        return seg_of[owner], segments
 
 
 def _upsample_crop(masks: torch.Tensor, h: int, w: int) -> torch.Tensor:

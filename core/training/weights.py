@@ -121,7 +121,23 @@ def describe_difference(stored: CategorySet, data: CategorySet) -> str:
 
 
 def class_head_keys(state: dict) -> list[str]:
+    """Tensors with a row per class and a last "no object" row."""
     return [k for k in state if k.startswith(("class_embed.", "detr.class_embed."))]
+
+
+#: Tensors of the dense thin head with one row per class (no "no object" row).
+THIN_CLASS_KEYS = ("thin_head.logits2.weight", "thin_head.logits2.bias", "thin_head.detail.weight",
+                   "thin_head.detail.bias")
+
+
+def _with_fresh_thin_head(model: torch.nn.Module, state: dict) -> list[str]:
+    """Adds the model's freshly initialised thin-head tensors that ``state`` lacks (a checkpoint
+    made before the head existed, or without it); returns their names."""
+    own = model.state_dict()
+    missing = [k for k in own if k.startswith("thin_head.") and k not in state]
+    for k in missing:
+        state[k] = own[k]
+    return missing
 
 
 def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: CategorySet, *,
@@ -141,16 +157,21 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
     verdict, perm = compare_categories(stored, data_categories)
     state = dict(ckpt["model"])
     head = class_head_keys(state)
+    thin_rows = [k for k in THIN_CLASS_KEYS if k in state]
+    fresh = _with_fresh_thin_head(model, state)
+    note = " (the thin-crack head starts fresh: the checkpoint has none)" if fresh else ""
     if verdict == "same":
         load_model_state(model, state, path)
-        return f"weights from {path}"
+        return f"weights from {path}{note}"
     if verdict == "reordered":
         assert perm is not None  # "reordered" always comes with its permutation
         idx = torch.tensor(perm + [len(perm)])  # "no object" stays last
         for k in head:
             state[k] = state[k][idx]
+        for k in thin_rows:
+            state[k] = state[k][idx[:-1]]
         load_model_state(model, state, path)
-        return f"weights from {path} (class head reordered to the data's category order)"
+        return f"weights from {path} (class head reordered to the data's category order){note}"
     if not new_class_head:
         raise CheckpointError(
             f"the checkpoint's categories differ from the data's ({describe_difference(stored, data_categories)})",
@@ -158,13 +179,14 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
                        "trained on these categories")
     own = model.state_dict()
     rows = class_rows_by_name(stored, data_categories)
-    for k in head:
-        fresh = own[k].clone()  # the new model's initialised head, one row per data category + no object
+    for k in head + thin_rows:
+        rows_of_k = own[k].clone()  # the new model's initialised rows, one per data category (+ no object)
         for i, j in enumerate(rows):
             if j is not None:
-                fresh[i] = state[k][j]
-        fresh[-1] = state[k][-1]
-        state[k] = fresh
+                rows_of_k[i] = state[k][j]
+        if k in head:
+            rows_of_k[-1] = state[k][-1]
+        state[k] = rows_of_k
     load_model_state(model, state, path)
     cats = list(data_categories)
     kept = [c.name for c, j in zip(cats, rows) if j is not None]
@@ -172,4 +194,4 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
     return (f"weights from {path} with a new class head for {len(cats)} categories: "
             f"{'rows kept by name for ' + ', '.join(kept) if kept else 'no category kept by name'}"
             f"{'; new rows for ' + ', '.join(new) if new else ''} "
-            f"({describe_difference(stored, data_categories)})")
+            f"({describe_difference(stored, data_categories)}){note}")

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from core.inference.result import expand_nearest
+from core.inference.label_maps import expand_nearest
 from core.panoptic import PanopticAnnotation, Segment
 
 

@@ -174,7 +174,7 @@ class LiveThreshold(QObject):
 
         def work(progress, cancel):
             from core.editing import compute_areas
-            from core.inference.result import expanded_areas
+            from core.inference.label_maps import expanded_areas
 
             small, _segments = pred.label_map(threshold)
             ann = pred.panoptic(threshold)  # the same levels: the model is not run
@@ -206,7 +206,7 @@ class LiveThreshold(QObject):
         is a lookup, areas counted on the small map and the overlay recoloured where it changed
         (~10 ms at 12 MP); the full-size id map is made by a worker afterwards (``ExpandedAnnotation``).
         A level refined before comes from the refiner's cache."""
-        from core.inference.result import expanded_areas, present_segments
+        from core.inference.label_maps import expanded_areas, present_segments
 
         from gui.prediction.lazy_annotation import ExpandedAnnotation
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
 from core.categories import default_categories
-from core.inference.result import expand_nearest
+from core.inference.label_maps import expand_nearest
 from core.panoptic import PanopticAnnotation, Segment
 from gui.canvas.annotation_item import AnnotationItem, ExpandedFrom
 from gui.canvas.colour_table import OverlayStyle

@@ -9,7 +9,7 @@ from core.categories import Category, CategorySet, default_categories
 from core.editing import compute_areas
 from core.errors import CategoryError, CheckpointError, ProjectError
 from core.inference.project_model import active_model_id, load_project_predictor, set_active_model
-from core.inference.result import expand_nearest, expanded_areas
+from core.inference.label_maps import expand_nearest, expanded_areas
 from core.model import save_checkpoint
 from core.project import Project
 from tests.support.models import TINY, tiny_model

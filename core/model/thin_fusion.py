@@ -1,0 +1,128 @@
+"""Panoptic assembly with the dense thin head: thin classes' segments are its connected components.
+
+The query masks decide every class but the thin ones (cracks); the thin head
+(``core.model.thin_head``) decides those per pixel at the input resolution. One 8-connected
+component of a thin class's thresholded map is one segment (one crack network, the instance
+definition of docs/design.md), scored by its mean probability, so the confidence slider keeps or
+drops whole cracks exactly as it does query segments. Pixels the queries had given to a thin
+class and the head does not confirm go to the nearest segment of another class: a crack drawn
+as a 4-px ribbon by the queries becomes the 2-px crack and the concrete around it.
+
+Both the batch post-processor (``core.model.postprocess``, training-time evaluation) and the
+re-thresholdable prediction (``core.inference.result``) call ``fuse_thin``, so they agree.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.model.thin_head import THIN_PIXEL_THRESHOLD
+from core.panoptic import SOURCE_MODEL, Segment
+
+
+@dataclass(frozen=True)
+class ThinComponents:
+    """The thin head's segments at the input size, before any threshold.
+
+    labels: ``[h, w]`` int32, component 1..n of each pixel (0: no thin class);
+    category_ids: ``[n]`` int64 category id of each component; scores: ``[n]`` float32 mean
+    probability of its pixels (the segment's score).
+    """
+
+    labels: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def count_above(self, threshold: float) -> int:
+        return int((self.scores > threshold).sum())
+
+
+def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: int = 4,
+                    min_score: float = 0.0) -> ThinComponents:
+    """Connected components of the thin head's map.
+
+    Args:
+        probs: ``[T, h, w]`` probabilities in [0, 1] (float) or as uint8 0..255, one map per thin
+            class (``category_ids[t]``).
+        min_area: components of at most this many pixels are dropped (the post-processor's
+            small-segment rule).
+        min_score: components whose mean probability is not above it are dropped (the lowest
+            threshold a prediction is kept for).
+    A pixel above the pixel threshold for several classes belongs to the most probable one.
+    """
+    import cv2
+
+    probs = np.asarray(probs)
+    scale = 255.0 if probs.dtype == np.uint8 else 1.0
+    t, h, w = probs.shape
+    labels = np.zeros((h, w), np.int32)
+    cats: list[int] = []
+    scores: list[float] = []
+    if t == 0:
+        return ThinComponents(labels, np.zeros(0, np.int64), np.zeros(0, np.float32))
+    best = probs.argmax(0)
+    top = np.take_along_axis(probs, best[None], 0)[0].astype(np.float32) / scale
+    on = top > THIN_PIXEL_THRESHOLD
+    for k in range(t):
+        mask = (on & (best == k)).astype(np.uint8)
+        if not mask.any():
+            continue
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        sums = np.bincount(comp.ravel(), weights=top.ravel(), minlength=n)
+        lut = np.zeros(n, np.int32)  # component of this class -> component number overall (0: dropped)
+        for c in range(1, n):
+            area = int(stats[c, cv2.CC_STAT_AREA])
+            score = float(sums[c] / area)
+            if area <= min_area or score <= min_score:
+                continue
+            cats.append(int(category_ids[k]))
+            scores.append(score)
+            lut[c] = len(scores)
+        here = comp > 0
+        labels[here] = lut[comp[here]]
+    return ThinComponents(labels, np.asarray(cats, np.int64), np.asarray(scores, np.float32))
+
+
+def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: ThinComponents, threshold: float,
+              thin_category_ids: Sequence[int]) -> tuple[np.ndarray, dict[int, Segment]]:
+    """The thin head's components above ``threshold`` painted over the query-made ``labels``.
+
+    Args:
+        labels: ``[h, w]`` segment ids at the input size (0: void), ``segments`` their table.
+        thin_category_ids: categories the thin head decides: the query segments of these go.
+    Returns ``([h, w] int32 ids, {id: Segment})``: the other segments keep their ids (minus
+    any pixels the thin components take), components get ids after the largest one.
+    """
+    from scipy import ndimage
+
+    out = labels.astype(np.int32, copy=True)
+    thin_ids = set(int(c) for c in thin_category_ids)
+    gone = [sid for sid, seg in segments.items() if seg.category_id in thin_ids]
+    kept = {sid: seg for sid, seg in segments.items() if seg.category_id not in thin_ids}
+    vacant = np.isin(out, gone) if gone else np.zeros(out.shape, bool)
+    live = np.flatnonzero(components.scores > threshold) + 1  # component labels that stay
+    painted = np.isin(components.labels, live) if len(live) else np.zeros(out.shape, bool)
+    vacant &= ~painted
+    if vacant.any():
+        source = ~vacant & ~painted
+        if source.any():
+            # Each vacated pixel takes the id of the nearest pixel of another class's segment.
+            idx = ndimage.distance_transform_edt(~source, return_distances=False, return_indices=True)
+            out[vacant] = out[idx[0][vacant], idx[1][vacant]]
+        else:
+            out[vacant] = 0
+    first = max(kept, default=0) + 1
+    new_id = np.zeros(len(components) + 1, np.int32)  # component -> its segment id
+    new_id[live] = np.arange(first, first + len(live))
+    out[painted] = new_id[components.labels[painted]]
+    for comp, sid in zip(live, new_id[live]):
+        kept[int(sid)] = Segment(int(sid), int(components.category_ids[comp - 1]), False, SOURCE_MODEL,
+                                 float(components.scores[comp - 1]))
+    next_id = first + len(live)
+    present = np.bincount(out.ravel(), minlength=next_id)
+    return out, {sid: seg for sid, seg in kept.items() if present[sid] > 0}

@@ -1,0 +1,65 @@
+"""Dense thin-structure head: per-class logits at the input resolution, for cracks.
+
+Query masks live on a stride-4 grid, so a 1-5 px crack is thinner than one mask cell: its
+bilinear-upsampled mask is a ribbon several pixels wide, and its instance (one 8-connected crack
+network) is whatever the queries happened to cover. This head draws thin classes per pixel
+instead, from the pixel decoder's stride-4 embedding (what is where) fused with a small
+convolutional stem on the input image itself at strides 2 and 1 (where exactly the dark line
+runs). At panoptic assembly (``core.model.thin_fusion``) the connected components of its
+thresholded map become the thin classes' segments, which is the instance definition the data
+uses (docs/design.md, "Crack networks").
+
+Every class gets an output channel (a semantic head), so the class rows follow the categories as
+the class head's do when fine-tuning re-maps categories; only thin classes are trained and used.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Probability at which a pixel belongs to a thin class (the head is trained with per-pixel BCE).
+THIN_PIXEL_THRESHOLD = 0.5
+
+
+def _conv_gn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    groups = 4 if cout % 4 == 0 else 1
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.GroupNorm(groups, cout),
+                         nn.ReLU(inplace=True))
+
+
+class ThinHead(nn.Module):
+    """Args:
+        mask_dim: channels of the pixel decoder's stride-4 mask embedding.
+        num_classes: real classes (one output channel each; no "no object").
+        width: channels of the stride-2 fusion.
+        stem: channels of the image stem at stride 1 (stride 2 has twice as many).
+
+    ``forward(mask_features [B, mask_dim, H/4, W/4], images [B, 3, H, W]) -> [B, num_classes, H, W]``
+    logits (``H``, ``W`` the padded input; a multiple of 4 is not required).
+
+    Cost, why it is this shape: at stride 1 only an 8-channel stem and a 3x3 output convolution
+    run (a 384 px input has 147k pixels there); the fusion's two 3x3 convolutions run at stride 2.
+    """
+
+    def __init__(self, mask_dim: int, num_classes: int, width: int = 24, stem: int = 8):
+        super().__init__()
+        self.stem1 = _conv_gn_relu(3, stem)                    # stride 1: edges of the dark line
+        self.stem2 = _conv_gn_relu(stem, 2 * stem, stride=2)   # stride 2
+        self.reduce = nn.Conv2d(mask_dim, width, 1)            # stride 4 -> fusion width
+        self.fuse = nn.Sequential(_conv_gn_relu(width + 2 * stem, width), _conv_gn_relu(width, width))
+        self.logits2 = nn.Conv2d(width, num_classes, 1)
+        self.detail = nn.Conv2d(stem, num_classes, 3, padding=1)
+        # Start from "nothing is thin" (a crack covers well under 1 % of a photo): the first steps
+        # then learn where cracks are instead of un-learning a grey everywhere (RetinaNet's prior).
+        nn.init.constant_(self.logits2.bias, -4.0)
+        nn.init.zeros_(self.detail.weight)
+        nn.init.zeros_(self.detail.bias)
+
+    def forward(self, mask_features: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        full = self.stem1(images)
+        half = self.stem2(full)
+        coarse = F.interpolate(self.reduce(mask_features), size=half.shape[-2:], mode="bilinear", align_corners=False)
+        fused = self.fuse(torch.cat([coarse, half], 1))
+        logits = F.interpolate(self.logits2(fused), size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return logits + self.detail(full)

@@ -1,0 +1,136 @@
+"""The dense thin-structure head: shapes, its loss, that it can draw a 2-px crack the stride-4 query
+masks cannot, and panoptic assembly from its connected components (one crack network, one segment)."""
+import numpy as np
+import pytest
+import torch
+
+from core.categories import default_categories
+from core.inference.result import PanopticPrediction, PredictionMeta
+from core.model import build_model, get_preset
+from core.model.thin_fusion import fuse_thin, thin_components
+from core.model.thin_head import ThinHead
+from core.panoptic import SOURCE_MODEL, Segment
+
+SMALL = get_preset("cpu_fast").replace(backbone_width=8, hidden_dim=32, nheads=2, dim_feedforward=64,
+                                       num_queries=6, mask_dim=16, thin_head=True)
+CATS = default_categories()
+CRACK = CATS.by_name("crack")
+CRACK_INDEX = [c.id for c in CATS].index(CRACK.id)
+
+
+def _crack_target(size=64, width=2):
+    """A photo-sized target with one horizontal crack ``width`` px wide and one concrete region."""
+    crack = torch.zeros(size, size, dtype=torch.bool)
+    crack[size // 2: size // 2 + width, 4: size - 4] = True
+    concrete_index = [c.id for c in CATS].index(CATS.by_name("concrete").id)
+    boxes = torch.tensor([[0.5, 0.5, (size - 8) / size, width / size], [0.5, 0.5, 1.0, 1.0]])
+    return {"labels": torch.tensor([CRACK_INDEX, concrete_index]), "boxes": boxes,
+            "masks": torch.stack([crack, ~crack])}
+
+
+def test_the_head_gives_per_class_logits_at_the_input_resolution_and_trains():
+    model, criterion, _ = build_model(SMALL, CATS, backbone_weights=None)
+    out = model(torch.randn(2, 3, 64, 96))
+    assert out["pred_thin"].shape == (2, len(CATS), 64, 96)
+    targets = [_crack_target(64) | {"masks": torch.nn.functional.pad(_crack_target(64)["masks"], (0, 32))},
+               {"labels": torch.zeros(0, dtype=torch.int64), "boxes": torch.zeros(0, 4),
+                "masks": torch.zeros(0, 64, 96, dtype=torch.bool)}]
+    losses = criterion(out, targets)
+    assert losses["loss_thin"].item() > 0 and torch.isfinite(losses["loss"])
+    losses["loss"].backward()
+    assert model.thin_head.stem1[0].weight.grad.abs().sum() > 0  # the full-resolution stem learns
+    # A model without the head has neither the output nor the term.
+    plain, plain_criterion, _ = build_model(SMALL.replace(thin_head=False), CATS, backbone_weights=None)
+    plain_out = plain(torch.randn(1, 3, 64, 64))
+    assert "pred_thin" not in plain_out
+    assert "loss_thin" not in plain_criterion(plain_out, [_crack_target(64)])
+
+
+def test_the_head_learns_to_draw_a_two_pixel_crack_that_a_stride4_cell_cannot():
+    """The head alone (its stride-4 input carries no information here), trained with the
+    criterion's thin loss on a dark 2-px line: it must find the line in the image at full resolution."""
+    torch.manual_seed(0)
+    _, criterion, _ = build_model(SMALL, CATS, backbone_weights=None)
+    head = ThinHead(16, len(CATS))
+    image = torch.zeros(1, 3, 32, 32)
+    target = _crack_target(32, width=2)
+    image[0, :, target["masks"][0]] = -2.0  # a dark line on grey
+    coarse = torch.zeros(1, 16, 8, 8)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        criterion.loss_thin({"pred_thin": head(coarse, image)}, [target]).backward()
+        opt.step()
+    with torch.no_grad():
+        prob = head(coarse, image)[0, CRACK_INDEX].sigmoid()
+    drawn = prob > 0.5
+    truth = target["masks"][0]
+    iou = (drawn & truth).sum() / (drawn | truth).sum()
+    assert iou > 0.6, f"IoU {iou:.2f}"
+    # ... and it stays thin: the rows just outside the 2-px line are not crack.
+    assert prob[14].max() < 0.5 and prob[18].max() < 0.5
+
+
+def _probs(*masks_and_values):
+    p = np.zeros((1, 40, 40), np.uint8)
+    for mask, value in masks_and_values:
+        p[0][mask] = value
+    return p
+
+
+def test_one_eight_connected_network_is_one_segment_scored_by_its_mean_probability():
+    a = np.zeros((40, 40), bool)
+    a[5, 2:20] = True
+    a[6:15, 20] = True  # joins the first line through a corner: one network
+    for i in range(8):
+        a[15 + i, 21 + i] = True  # a diagonal branch, 8-connected to the line above it
+    b = np.zeros((40, 40), bool)
+    b[30, 5:35] = True
+    comps = thin_components(_probs((a, 230), (b, 150)), [CRACK.id], min_area=4)
+    assert len(comps) == 2
+    assert sorted(np.round(comps.scores * 255)) == [150, 230]
+    tiny = np.zeros((40, 40), bool)
+    tiny[35, 1:4] = True  # 3 px: at most min_area, dropped as the post-processor drops small segments
+    assert len(thin_components(_probs((tiny, 250)), [CRACK.id], min_area=4)) == 0
+
+
+def test_fusion_replaces_query_cracks_and_gives_their_ribbon_back_to_the_concrete():
+    concrete = CATS.by_name("concrete").id
+    labels = np.ones((40, 40), np.uint8)
+    labels[18:23, 5:35] = 2  # the queries' crack: a 5-px ribbon
+    segments = {1: Segment(1, concrete, False, SOURCE_MODEL, 0.9), 2: Segment(2, CRACK.id, False, SOURCE_MODEL, 0.8)}
+    line = np.zeros((40, 40), bool)
+    line[20, 5:35] = True
+    comps = thin_components(_probs((line, 220)), [CRACK.id])
+    out, segs = fuse_thin(labels, segments, comps, 0.5, [CRACK.id])
+    cracks = [s for s in segs.values() if s.category_id == CRACK.id]
+    assert len(cracks) == 1 and cracks[0].score == pytest.approx(220 / 255)  # the component, not the query
+    assert np.array_equal(out == cracks[0].id, line)  # exactly the thin line
+    assert (out[18:23] != 0).all() and set(np.unique(out)) == {1, cracks[0].id}  # ribbon -> concrete
+    # Above the component's score the crack goes and the concrete takes everything.
+    out_high, segs_high = fuse_thin(labels, segments, comps, 0.9, [CRACK.id])
+    assert set(segs_high) == {1} and (out_high == 1).all()
+
+
+def test_a_prediction_with_thin_maps_rethresholds_round_trips_and_counts_components():
+    concrete = CATS.by_name("concrete").id
+    concrete_index = [c.id for c in CATS].index(concrete)
+    logits = np.full((1, len(CATS) + 1), -5.0, np.float32)
+    logits[0, concrete_index] = 5.0
+    masks = np.full((1, 10, 10), 5.0, np.float16)
+    line = np.zeros((40, 40), bool)
+    line[20, 5:35] = True
+    meta = PredictionMeta((80, 80), (40, 40), 0.3)
+    pred = PanopticPrediction(logits, masks, CATS, meta, thin_probs=_probs((line, 200)),
+                              thin_category_ids=[CRACK.id])
+    assert pred.candidate_count(0.5) == 2 and pred.candidate_count(0.8) == 1
+    assert round(200 / 255, 3) in [round(s, 3) for s in pred.score_levels()]
+    ann = pred.panoptic(0.5)
+    crack_ids = [s.id for s in ann.segments.values() if s.category_id == CRACK.id]
+    assert len(crack_ids) == 1 and (ann.id_map == crack_ids[0]).sum() == 2 * 2 * 30  # 80 px photo: x2
+    assert not any(s.category_id == CRACK.id for s in pred.panoptic(0.8).segments.values())
+    back = PanopticPrediction.from_bytes(pred.to_bytes())
+    assert np.array_equal(back.panoptic(0.5).id_map, ann.id_map)
+    with pytest.raises(ValueError, match="thin_probs"):
+        PanopticPrediction(logits, masks, CATS, meta, thin_probs=np.zeros((1, 39, 40), np.uint8),
+                           thin_category_ids=[CRACK.id])
