@@ -16,6 +16,17 @@ from scipy import ndimage
 SPLIT_DEPTH = 0.2
 #: ... measured on the region closed at this share of its inscribed radius (a bar's cut is no part).
 SPLIT_CLOSE = 0.3
+#: Touching spalls whose junction is as wide as they are (no saddle in their shape): split where a
+#: wall runs between them, i.e. where the watershed line between the click's part and another
+#: part's centre has a median lightness gradient at least ``WALL_RATIO`` times the region's ...
+WALL_RATIO = 2.0
+#: ... the gradient taken after a blur of this sigma (working px): the broken floor's grain fades,
+#: a wall's shading or its cast shadow (a ramp several px wide) stays ...
+WALL_SIGMA = 4.0
+#: ... between centres that are inscribed-radius peaks rising this share of the highest peak
+#: above their surround, and at least ``WALL_DEEP`` of its height (a lobe's tip is no centre).
+WALL_PEAK = 0.1
+WALL_DEEP = 0.3
 
 
 def inside_distance(mask: np.ndarray) -> np.ndarray:
@@ -45,6 +56,17 @@ def clicked_component(mask: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
     """``[h, w]`` bool: the 4-connected part of ``mask`` that holds ``seed``, holes filled."""
     lab, _ = ndimage.label(mask)
     return ndimage.binary_fill_holes(lab == lab[seed])
+
+
+def trim_thin(region: np.ndarray, seed: tuple[int, int], radius: float) -> np.ndarray:
+    """``region`` ``[h, w]`` bool without its parts narrower than about ``2 * radius``: the clicked
+    component of its opening, with the rim the opening rounded off given back within ``radius``.
+    A crack that leaves a spall is as dark and rough as the floor, and GrabCut follows it out; a
+    spall's own parts are several times wider than its cracks."""
+    opened = opening(region, radius)
+    opened[seed] = True
+    core = clicked_component(opened, seed)
+    return ndimage.binary_fill_holes(core | (region & dilate(core, radius)))
 
 
 def split_touching(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
@@ -95,3 +117,60 @@ def _split_box(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
     if parts[seed] == 0:
         return region
     return ndimage.binary_fill_holes(parts == parts[seed])
+
+
+def split_at_wall(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) -> np.ndarray:
+    """The part of ``region`` ``[h, w]`` bool around ``seed`` when a wall runs across it.
+
+    A spall is a recess: along its rim a wall, lit on one side and in shadow on the other, and a
+    cast shadow. Two touching spalls alike in colour and texture, joined along a junction as
+    wide as they are, have no neck for ``split_touching`` to find, but the later one's wall runs
+    across the union. The region is cut by a watershed of the lightness gradient ``light``
+    (``[h, w]``, any scale) from the centres of its parts (peaks of the inscribed-radius map);
+    the cut is kept only when the line around the click's part, inside the region, follows a
+    gradient ``WALL_RATIO`` times stronger than the region's typical one. A line through a
+    spall's floor finds no such wall (the floor's grain is fine and fades in the blur).
+    """
+    ys, xs = np.nonzero(region)
+    if len(ys) == 0:
+        return region
+    m = 2
+    y0, x0 = max(int(ys.min()) - m, 0), max(int(xs.min()) - m, 0)
+    y1, x1 = min(int(ys.max()) + m + 1, region.shape[0]), min(int(xs.max()) + m + 1, region.shape[1])
+    out = region.copy()
+    out[y0:y1, x0:x1] = _wall_box(region[y0:y1, x0:x1], (seed[0] - y0, seed[1] - x0),
+                                  light[y0:y1, x0:x1].astype(np.float32))
+    return out
+
+
+def _wall_box(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) -> np.ndarray:
+    """``split_at_wall`` on a crop holding the whole region."""
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import find_boundaries, watershed
+
+    if not (0 <= seed[0] < region.shape[0] and 0 <= seed[1] < region.shape[1]):
+        return region
+    depth = inside_distance(region)
+    peak = float(depth.max())
+    if peak < 4:
+        return region
+    tops = ndimage.binary_dilation(h_maxima(depth, max(1.0, WALL_PEAK * peak)).astype(bool))
+    tops &= depth >= WALL_DEEP * peak
+    markers, n = ndimage.label(tops, structure=np.ones((3, 3)))
+    if n < 2:
+        return region
+    g = cv2.GaussianBlur(light, (0, 0), WALL_SIGMA)
+    edge = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    parts = watershed(edge, markers, mask=region)
+    if parts[seed] == 0:
+        return region
+    mine = parts == parts[seed]
+    # The cut only: the part's outline inside the region, away from the region's own rim (whose
+    # wall is there whether or not the cut is right).
+    cut = find_boundaries(mine, mode="inner") & ndimage.binary_erosion(region, iterations=2)
+    if cut.sum() < 5:
+        return region
+    typical = float(np.median(edge[region & ~ndimage.binary_dilation(cut, iterations=3)]))
+    if float(np.median(edge[cut])) < WALL_RATIO * (typical + 1e-6):
+        return region
+    return ndimage.binary_fill_holes(mine)

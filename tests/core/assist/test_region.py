@@ -159,3 +159,32 @@ def test_the_same_click_gives_the_same_region_whatever_ran_before():
     cv2.setRNGSeed(12345)
     cv2.randu(np.zeros((4, 4), np.float32), 0, 1)  # someone else drew from the generator
     assert np.array_equal(grow_region(rgb, seed), first)
+
+
+def _touching_with_a_wall(wall: bool):
+    """Two rough patches alike, overlapping so much that their junction is as wide as they are
+    (no neck in their union); ``wall``: the later one's wall along the junction, a band 12 px
+    wide in shadow, as a recess's wall on the side away from the light."""
+    rgb = concrete((260, 420), seed=41)
+    left = draw_patch(rgb, (150, 130), (90, 75), angle=0, seed=42)
+    later = rgb.copy()
+    right = draw_patch(later, (265, 130), (90, 75), angle=0, seed=43) & ~left
+    rgb[right] = later[right]  # painted on the concrete only, as a later spall breaks out
+    if wall:
+        dist = cv2.distanceTransform(right.astype(np.uint8), cv2.DIST_L2, 5)
+        band = right & (dist <= 12) & cv2.dilate(left.astype(np.uint8), np.ones((17, 17))).astype(bool)
+        shade = np.where(band, 0.45, 1.0)[..., None]
+        rgb[:] = np.clip(rgb * shade, 0, 255).astype(np.uint8)
+    return rgb, left, right
+
+
+def test_touching_spalls_with_a_wide_junction_are_split_along_the_wall():
+    rgb, left, right = _touching_with_a_wall(wall=True)
+    mask = grow_region(rgb, (275.5, 130.5))
+    assert _iou(mask, right) >= 0.8
+    assert mask[left].mean() < 0.15
+    # The wall is the cue: the same two patches without it stay one region (their shape alone
+    # has no neck to cut).
+    rgb, left, right = _touching_with_a_wall(wall=False)
+    mask = grow_region(rgb, (275.5, 130.5))
+    assert mask[left].mean() > 0.6
