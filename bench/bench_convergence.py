@@ -34,6 +34,9 @@ lite0              ``cpu_lite0``: cpu_fast's decoder on EfficientNet-Lite0 Image
 thin_head          cpu_fast with the dense thin head (``ModelConfig.thin_head``): cracks drawn
                    per pixel at the input resolution, one segment per connected crack network
 lite0_thin         ``cpu_lite0`` with the dense thin head
+shipped_ft         cpu_fast fine-tuned from the shipped demo model
+shipped_ft_thin    the same with the dense thin head added (it starts fresh; the rest is the
+                   shipped model's)
 =================  ===========================================================================
 
 Thin cracks: each row also has the crack class's PQ and its centreline F1 at 2 px
@@ -65,7 +68,8 @@ if str(ROOT) not in sys.path:
 from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
-SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin")
+SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
+              "shipped_ft", "shipped_ft_thin")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -111,6 +115,14 @@ def variant(name: str):
     if name in ("lite0", "lite0_thin"):
         lite0 = get_preset("cpu_lite0").replace(thin_head=name == "lite0_thin")
         return lite0, get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
+    if name in ("shipped_ft", "shipped_ft_thin"):
+        from core.demo.sample_model import demo_model_path
+
+        shipped = demo_model_path()
+        if shipped is None:
+            raise ValueError("the shipped demo model is missing")
+        return (fast_model.replace(thin_head=name == "shipped_ft_thin"),
+                fast_train.replace(init_weights=str(shipped), init_kind="checkpoint"), [("joint", 1.0)])
     raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 
 
