@@ -346,10 +346,13 @@ def _without_lost(out: PanopticAnnotation) -> PanopticAnnotation:
 
 
 def grid_cell(prediction) -> float:
-    """One cell of the model's stride-4 mask grid, in photo pixels (the ``cell`` of ``refine_thin``)."""
+    """One cell of the grid the thin segments were drawn on, in photo pixels (the ``cell`` of
+    ``refine_thin``): the stride-4 mask grid, or one input pixel for a model whose thin head
+    draws cracks at the input resolution (``core.model.thin_head``)."""
     h, w = prediction.image_size
     ih, iw = prediction.input_size
-    return 4.0 * max(h / max(ih, 1), w / max(iw, 1))
+    stride = 1.0 if getattr(prediction, "thin_probs", None) is not None else 4.0
+    return stride * max(h / max(ih, 1), w / max(iw, 1))
 
 
 class ThinRefiner:

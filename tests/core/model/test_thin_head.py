@@ -134,3 +134,14 @@ def test_a_prediction_with_thin_maps_rethresholds_round_trips_and_counts_compone
     with pytest.raises(ValueError, match="thin_probs"):
         PanopticPrediction(logits, masks, CATS, meta, thin_probs=np.zeros((1, 39, 40), np.uint8),
                            thin_category_ids=[CRACK.id])
+
+
+def test_refinement_searches_one_input_pixel_around_thin_head_cracks_not_a_stride4_cell():
+    from core.inference.thin_refine import grid_cell
+
+    logits = np.full((0, len(CATS) + 1), -5.0, np.float32)
+    meta = PredictionMeta((400, 400), (40, 40), 0.3)
+    coarse = PanopticPrediction(logits, np.zeros((0, 10, 10), np.float16), CATS, meta)
+    fine = PanopticPrediction(logits, np.zeros((0, 10, 10), np.float16), CATS, meta,
+                              thin_probs=np.zeros((1, 40, 40), np.uint8), thin_category_ids=[CRACK.id])
+    assert grid_cell(coarse) == 40.0 and grid_cell(fine) == 10.0
