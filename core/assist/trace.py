@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.assist.band import band_pixels, centre_curve
-from core.assist.cost import FILTER_MARGIN, crack_cost, luminance, relative_darkness
+from core.assist.cost import FILTER_MARGIN, crack_cost, darkness_near, luminance
 from core.assist.width import PROFILE_HALF, crack_width
 from core.editing.geometry import Box
 from core.errors import AssistError
@@ -328,26 +328,27 @@ class CrackTracer:
         y1, x1 = path.max(0) + pad + 1
         box = _window(int(y0), int(x0), int(y1), int(x1), self.shape)
         by0, bx0, by1, bx1 = box
-        gray = luminance(self.rgb[by0:by1, bx0:bx1])
-        dark = relative_darkness(gray)
         local = path - np.array([by0, bx0])
+        # Everything below reads the photo within the width profile's reach of the path (the
+        # profile estimator's core and background windows too, for widths up to the pad's):
+        # filtered near the path only, a crack across a 24 MP photo costs its own pixels, not
+        # the photo's.
+        gray, dark = darkness_near(self.rgb, box, local, pad)
         curve = centre_curve(local, dark)
         measured = chosen is None
         if measured:
             est = crack_width(gray, dark, curve)
             chosen = 1 if est is None else int(round(est))
         w = _check_width(max(int(chosen or MIN_WIDTH), MIN_WIDTH))
-        pix = band_pixels(curve, w)
+        pix = np.concatenate([band_pixels(curve, w), local])  # the traced centre always belongs
         # Clicks at the photo's edge put part of the band outside: keep what is inside the box.
         ok = (pix[:, 0] >= 0) & (pix[:, 0] < by1 - by0) & (pix[:, 1] >= 0) & (pix[:, 1] < bx1 - bx0)
         pix = pix[ok]
-        mask = np.zeros((by1 - by0, bx1 - bx0), bool)
-        mask[pix[:, 0], pix[:, 1]] = True
-        mask[local[:, 0], local[:, 1]] = True  # the traced centre itself always belongs
-        ys, xs = np.nonzero(mask)
-        ty0, tx0, ty1, tx1 = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
+        (ty0, tx0), (ty1, tx1) = pix.min(0), pix.max(0) + 1
+        mask = np.zeros((int(ty1 - ty0), int(tx1 - tx0)), bool)
+        mask[pix[:, 0] - ty0, pix[:, 1] - tx0] = True
         tight = (by0 + int(ty0), bx0 + int(tx0), by0 + int(ty1), bx0 + int(tx1))
-        return TracedCrack(mask[ty0:ty1, tx0:tx1].copy(), tight, path, tuple(self.points), w, measured)
+        return TracedCrack(mask, tight, path, tuple(self.points), w, measured)
 
 
 def _check_width(width) -> int:

@@ -156,3 +156,37 @@ def test_a_click_planned_off_thread_is_refused_when_the_clicks_changed_meanwhile
     assert tracer.points == [(20.5, 200.5), (60.5, 180.5)]
     tracer.undo_point(prepare=False)
     assert tracer.commit(planned) and tracer.ready  # the preview came with the plan
+
+
+def test_the_darkness_near_a_path_equals_the_whole_windows():
+    """The finish filters the photo only near the path (a crack across a 24 MP photo must not
+    cost the whole photo); near the path it must read what a filter of the whole window reads,
+    at the window's edges too."""
+    from core.assist.cost import TILE, darkness_near, luminance, relative_darkness
+
+    rgb = concrete((700, 900), seed=8)
+    draw_crack(rgb, [(30, 40), (500, 380), (880, 690)], 3)
+    box = (10, 20, 700, 890)  # a window of the photo, one side on the photo's edge
+    path = np.array([[5, 5], [300, 420], [680, 860], [100, 2 * TILE + 3]])  # (y, x) in the window
+    gray, dark = darkness_near(rgb, box, path, 12.0)
+    whole_gray = luminance(rgb[box[0]:box[2], box[1]:box[3]])
+    whole_dark = relative_darkness(whole_gray)
+    for y, x in path:
+        near = (slice(max(y - 12, 0), y + 13), slice(max(x - 12, 0), x + 13))
+        np.testing.assert_array_equal(gray[near], whole_gray[near])
+        np.testing.assert_allclose(dark[near], whole_dark[near], atol=1e-6)
+    assert (dark == 0).mean() > 0.5  # most of the window was never filtered
+
+
+def test_a_crack_across_the_photo_is_measured_and_masked_from_the_filters_near_its_path():
+    """A crack corner to corner (its box the whole photo, most tiles never filtered): the width
+    read from the photo and the mask still match the drawn crack."""
+    rgb = concrete((900, 1200), seed=9)
+    true = draw_crack(rgb, [(15, 20), (500, 420), (1180, 880)], 4)
+    tracer = CrackTracer(rgb)
+    for xy in [(15.5, 20.5), (500.5, 420.5), (1180.5, 880.5)]:
+        tracer.add_point(xy, prepare=False)
+    result = tracer.finish()
+    assert result.measured and result.width == 4
+    mask = result.full_mask(true.shape)
+    assert _iou(mask, true) >= 0.8 and _f1(mask, true) >= 0.95
