@@ -151,7 +151,7 @@ def child(name: str, minutes: float, train_dir: Path, val_dir: Path, out: Path, 
     train_src = coco_panoptic_source(train_dir)
     start = time.monotonic()
     steps = images = 0
-    init = ""
+    init = train_cfg.init_weights  # a variant may start from a checkpoint (shipped_ft)
     for i, (stage, share) in enumerate(stages):
         start_from = dict(init_weights=init, init_kind="checkpoint") if init else dict(
             init_kind=train_cfg.init_kind if train_cfg.init_kind == "auto" else "none")
