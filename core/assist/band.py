@@ -70,7 +70,7 @@ def centre_curve(path: np.ndarray, darkness: np.ndarray | None) -> np.ndarray:
     return _moving_average(p, SMOOTH_HALF)
 
 
-def _unique_pixels(pix: np.ndarray) -> np.ndarray:
+def unique_pixels(pix: np.ndarray) -> np.ndarray:
     """``[M, 2]`` int64 ``(y, x)`` rows of ``pix`` without repeats, in ``np.unique(axis=0)``'s
     order (by y, then x): one 1-D sort of packed indices, several times faster than the row sort
     (a crack across a 24 MP photo has some 10^5 candidates)."""
@@ -107,7 +107,7 @@ def band_pixels(curve: np.ndarray, width: int) -> np.ndarray:
     # Candidates: every pixel near a sample of a slightly wider band...
     across = np.arange(-w / 2.0 - 0.5, w / 2.0 + 0.51, 0.5)
     pts = dense[:, None, :] + across[None, :, None] * nrm[:, None, :]
-    cand = _unique_pixels(np.rint(pts.reshape(-1, 2)).astype(np.int64))
+    cand = unique_pixels(np.rint(pts.reshape(-1, 2)).astype(np.int64))
     # ...kept when their centre's offset across the curve (from the nearest curve sample) lies in
     # [-w/2, w/2): half-open, so a band on a pixel row boundary gets exactly w rows.
     from scipy.spatial import cKDTree

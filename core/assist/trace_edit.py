@@ -11,14 +11,22 @@ crack it was traced over replaced.
   annotation) of the same category that the new path runs along (half the path on it, or half
   of it within reach of the path) is removed: tracing over a predicted crack is how an
   annotator corrects it.
+
+A predicted crack not yet accepted (the live prediction the canvas shows) is replaced the same
+way, without an edit of its own: ``prediction_under_traces`` names the live prediction's
+segments that the annotation's traces run along, and the GUI stops offering them (not drawn,
+not accepted); the traces change with the edits' undo steps, so undo offers them again.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 
+from core.assist.traces import Trace
 from core.editing import AnnotationEditor, Edit
 from core.editing.geometry import Box, box_is_empty, box_slices
-from core.panoptic import SOURCE_MODEL, VOID, Segment
+from core.panoptic import SOURCE_MODEL, VOID, PanopticAnnotation, Segment
 
 #: A predicted segment is replaced when at least this share of the new path's pixels lies on it,
 #: or this share of its own pixels lies within reach of the new path ...
@@ -46,36 +54,81 @@ def _place(box: Box, part: Box, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def predicted_under(ed: AnnotationEditor, category_id: int, path: np.ndarray, width: float) -> list[int]:
-    """Ids of model-predicted segments of ``category_id`` that a trace (centre ``path`` ``[N, 2]``
-    (y, x), ``width`` px wide) runs along (``REPLACE_SHARE``, ``REACH_WIDTHS``)."""
-    candidates = [sid for sid, seg in ed.segments.items()
-                  if seg.source == SOURCE_MODEL and seg.category_id == category_id]
-    if not candidates or len(path) == 0:
-        return []
+#: Path pixels per piece when the pixels within reach of a long path are collected (each piece is
+#: worked in its own box: a crack corner to corner must not cost a distance map of the photo).
+PIECE = 512
+
+
+def _near_path(shape: tuple[int, int], path: np.ndarray, reach: float) -> np.ndarray:
+    """Flat indices (into an ``[H, W]`` map of ``shape``) of the pixels within ``reach`` of
+    ``path`` ``[N, 2]`` (y, x), by OpenCV's 3x3 chamfer distance, unique and sorted."""
     import cv2
 
+    h, w = shape
+    pad = int(reach) + 1
+    found = []
+    for k in range(0, len(path), PIECE):
+        piece = path[k:k + PIECE]
+        y0, x0 = max(int(piece[:, 0].min()) - pad, 0), max(int(piece[:, 1].min()) - pad, 0)
+        y1, x1 = min(int(piece[:, 0].max()) + pad + 1, h), min(int(piece[:, 1].max()) + pad + 1, w)
+        free = np.ones((y1 - y0, x1 - x0), np.uint8)
+        free[piece[:, 0] - y0, piece[:, 1] - x0] = 0
+        ys, xs = np.nonzero(cv2.distanceTransform(free, cv2.DIST_L2, 3) <= reach)
+        found.append((ys + y0) * w + (xs + x0))
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+
+def segments_under(id_map: np.ndarray, segments: Mapping[int, Segment], category_id: int, path: np.ndarray,
+                   width: float, areas: Mapping[int, int] | None = None) -> list[int]:
+    """Ids of model-predicted segments of ``category_id`` in ``id_map`` ``[H, W]`` (with its
+    ``segments``) that a trace (centre ``path`` ``[N, 2]`` (y, x), ``width`` px wide) runs along:
+    at least ``REPLACE_SHARE`` of the path on the segment, or that share of the segment's pixels
+    within ``REACH_WIDTHS`` widths of the path. ``areas``: the segments' pixel counts when known
+    (counted here otherwise, for the segments near the path only)."""
+    path = np.asarray(path, np.int64).reshape(-1, 2)
+    candidates = {sid for sid, seg in segments.items()
+                  if seg.source == SOURCE_MODEL and seg.category_id == category_id}
+    if not candidates or len(path) == 0:
+        return []
     reach = max(MIN_REACH, REACH_WIDTHS * float(width))
-    on_path = ed.id_map[path[:, 0], path[:, 1]]
+    near_ids = id_map.ravel()[_near_path(id_map.shape, path, reach)]
+    on_path = id_map[path[:, 0], path[:, 1]]
     out = []
-    for sid in candidates:
-        area = ed.areas.get(sid, 0)
-        if area and (on_path == sid).mean() >= REPLACE_SHARE:
-            out.append(sid)
+    for sid in sorted(candidates & {int(i) for i in np.unique(near_ids)}):
+        area = areas.get(sid, 0) if areas is not None else int(np.count_nonzero(id_map == sid))
+        if not area:
             continue
-        box = ed.segment_box(sid)
-        pad = int(reach) + 1
-        win = (max(box[0] - pad, 0), max(box[1] - pad, 0),
-               min(box[2] + pad, ed.shape[0]), min(box[3] + pad, ed.shape[1]))
-        near = np.ones((win[2] - win[0], win[3] - win[1]), np.uint8)
-        inside = (path[:, 0] >= win[0]) & (path[:, 0] < win[2]) & (path[:, 1] >= win[1]) & (path[:, 1] < win[3])
-        if not inside.any():
-            continue
-        near[path[inside, 0] - win[0], path[inside, 1] - win[1]] = 0
-        dist = cv2.distanceTransform(near, cv2.DIST_L2, 3)
-        mine = ed.id_map[box_slices(win)] == sid
-        if (dist[mine] <= reach).sum() >= REPLACE_SHARE * area:
+        if (on_path == sid).mean() >= REPLACE_SHARE or (near_ids == sid).sum() >= REPLACE_SHARE * area:
             out.append(sid)
+    return out
+
+
+def predicted_under(ed: AnnotationEditor, category_id: int, path: np.ndarray, width: float) -> list[int]:
+    """``segments_under`` for the accepted segments of an editor's annotation."""
+    return segments_under(ed.id_map, ed.segments, category_id, path, width, ed.areas)
+
+
+def prediction_under_traces(prediction: PanopticAnnotation, traces: Mapping[int, Iterable[Trace]],
+                            category_of: Mapping[int, int]) -> set[int]:
+    """Ids of a live prediction's segments (shown, not yet accepted) that a traced crack of the
+    annotation runs along: the annotator traced over them, so they are no longer offered.
+
+    Args:
+        prediction: the model's result, ``[H, W]`` like the annotation.
+        traces: ``{segment id: traces}`` of the annotation's traced cracks.
+        category_of: ``{segment id: category id}`` of the annotation (a trace replaces predicted
+            segments of its own segment's category only; traces of unknown segments are skipped).
+    """
+    out: set[int] = set()
+    cats = set(category_of.values())
+    if not any(seg.category_id in cats for seg in prediction.segments.values()):
+        return out  # nothing the traces could cover: the map (maybe made lazily) is not read
+    for sid, seg_traces in traces.items():
+        if sid not in category_of:
+            continue
+        for trace in seg_traces:
+            out.update(segments_under(prediction.id_map, prediction.segments, category_of[sid], trace.path,
+                                      trace.width))
     return out
 
 

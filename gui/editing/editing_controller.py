@@ -3,6 +3,11 @@
 It is the ``ToolContext`` the tools use, forwards document changes to the canvas layers (only
 the changed box is repainted), and offers the segment operations the menus and the segment
 panel call (delete, merge, split, change category, accept prediction). Each is one undo step.
+
+A crack traced over the live prediction replaces the predicted crack under it: the prediction's
+segments that the annotation's traced cracks run along (``traced_over``) are no longer offered:
+the prediction layer does not draw them and accepting the prediction leaves them out. They follow
+the traces, which change in the tracing edit's undo step, so undo offers them again.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ class EditingController(QObject):
     documentChanged = Signal(object)   # AnnotationDocument or None
     toolChanged = Signal(object)       # Tool
     notice = Signal(str)               # a short status-bar message
+    offerChanged = Signal()            # ``traced_over`` changed: the prediction offered is another
 
     def __init__(self, view: PhotoView, settings: ToolSettings, runner: TaskRunner,
                  report_error=None, parent: QObject | None = None):
@@ -42,6 +48,8 @@ class EditingController(QObject):
         self._doc: AnnotationDocument | None = None
         self._bgra: np.ndarray | None = None
         self.prediction: PanopticAnnotation | None = None
+        #: Ids of the live prediction's segments a traced crack runs along: not offered.
+        self.traced_over: frozenset[int] = frozenset()
         tools = ALL_TOOLS + (CrackTracerTool, RegionTool)  # the annotation aids live in their own files
         self.tools: dict[str, Tool] = {cls.__name__: cls(self) for cls in tools}
         self.tool: Tool | None = None
@@ -154,17 +162,51 @@ class EditingController(QObject):
             self.tool.cancel()
         relink(self._doc, doc, self._connections)
         self._doc = doc
+        self._offer()
         self.documentChanged.emit(doc)
 
     def _connections(self, d: AnnotationDocument):
         return ((d.pixelsChanged, self._pixels), (d.segmentsChanged, self._segments),
-                (d.selectionChanged, self._selection), (d.hiddenChanged, self._hidden))
+                (d.selectionChanged, self._selection), (d.hiddenChanged, self._hidden),
+                (d.tracesChanged, self._offer))
 
     def set_photo_pixels(self, bgra: np.ndarray | None) -> None:
         self._bgra = bgra
 
     def set_prediction(self, prediction: PanopticAnnotation | None) -> None:
+        """The live prediction shown (after the canvas's prediction layer was set to it)."""
         self.prediction = prediction
+        self._offer()
+
+    def _offer(self) -> None:
+        """Work out ``traced_over`` for the live prediction and the document's traces, and hide
+        those segments in the prediction layer. Reads the prediction's full-size map only when a
+        traced crack's category is predicted at all (a few ms per trace then)."""
+        pred, doc = self.prediction, self._doc
+        ids: frozenset[int] = frozenset()
+        if pred is not None and doc is not None and doc.traces:
+            from core.assist.trace_edit import prediction_under_traces
+
+            traces = {k: doc.traces_of(k) for k in list(doc.traces)}
+            cats = {k: doc.editor.segments[k].category_id for k, v in traces.items() if v}
+            try:
+                ids = frozenset(prediction_under_traces(pred, traces, cats))
+            except Exception as e:  # noqa: BLE001 - an aid: the prediction is then offered whole
+                log.warning("could not match the traced cracks against the prediction: %s", e)
+        item = self.view.prediction_item
+        if item is not None:
+            item.set_hidden(ids)
+        if ids != self.traced_over:
+            self.traced_over = ids
+            self.offerChanged.emit()
+
+    def offered(self, ids=None) -> list[int]:
+        """The live prediction's segment ids (of ``ids``, or all) that are offered: not traced over."""
+        pred = self.prediction
+        if pred is None:
+            return []
+        chosen = sorted(pred.segments) if ids is None else list(ids)
+        return [i for i in chosen if i in pred.segments and i not in self.traced_over]
 
     def _pixels(self, box: Box) -> None:
         item = self.view.annotation_item
@@ -281,8 +323,12 @@ class EditingController(QObject):
         behind = self.settings.paint_behind
         h, w = doc.editor.shape
         pixels = h * w if segment_ids is None else BACKGROUND_PIXELS // 2  # one segment: its box scan is quick
-        ids = None if segment_ids is None else list(segment_ids)
-        self.edit("accept the prediction", lambda ed: ed.accept_prediction(pred, ids, behind), pixels,
+        ids = None if segment_ids is None and not self.traced_over else self.offered(segment_ids)
+        if ids is not None and not ids:
+            self.message("Those predicted segments were traced over; nothing to accept.")
+            return
+        name = "Accept prediction" if segment_ids is None else None
+        self.edit("accept the prediction", lambda ed: ed.accept_prediction(pred, ids, behind, name), pixels,
                   select_new=True)
 
     def _accept_whole(self, doc: AnnotationDocument, pred: PanopticAnnotation, merge: bool) -> None:
@@ -290,10 +336,11 @@ class EditingController(QObject):
             self.message("The photo or its prediction changed meanwhile; nothing was accepted.")
             return
         h, w = doc.editor.shape
+        ids = self.offered() if self.traced_over else None  # what a trace replaced stays out
 
         def op(ed):
             from core.editing.merge import prediction_for_merge
 
             part = prediction_for_merge(ed.id_map, ed.segments, ed.categories, pred) if merge else pred
-            return ed.accept_prediction(part, None, False, "Merge the prediction" if merge else "Accept prediction")
+            return ed.accept_prediction(part, ids, False, "Merge the prediction" if merge else "Accept prediction")
         self.edit("merge the prediction" if merge else "accept the prediction", op, h * w, select_new=True)

@@ -95,6 +95,7 @@ class SegmentPanel(QWidget):
         self.tree.itemClicked.connect(self._clicked)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         controller.documentChanged.connect(self.set_document)
+        controller.offerChanged.connect(self.rebuild)  # a crack traced over a predicted one replaces it
         session.categoriesChanged.connect(lambda _: self.rebuild())
         self.set_document(controller.document)
 
@@ -156,7 +157,8 @@ class SegmentPanel(QWidget):
         pred = self._prediction
         self.pred_root.setHidden(pred is None)
         if pred is not None:
-            segs = sorted(pred.segments.values(), key=lambda s: -(s.score or 0))
+            segs = sorted((s for s in pred.segments.values() if s.id not in self.controller.traced_over),
+                          key=lambda s: -(s.score or 0))
             self.pred_root.addChildren([self._row(s, self._pred_areas.get(s.id, 0), "prediction", False)
                                         for s in segs])
             self.pred_root.setText(COL_EYE, f"Prediction · {len(segs)} segments")

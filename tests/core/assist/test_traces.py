@@ -181,3 +181,26 @@ def test_traces_are_stored_with_the_project_and_checked_against_the_annotation(t
     moved = PanopticAnnotation(np.roll(ann.id_map, 40, axis=1), dict(ann.segments))
     assert valid_traces({5: (trace,)}, moved) == {}
     assert valid_traces({5: (trace,)}, PanopticAnnotation.empty(*ann.shape)) == {}
+
+
+def test_a_live_predicted_crack_along_a_trace_is_named_and_one_beside_it_is_not():
+    """``prediction_under_traces``: a predicted ribbon a few px off a long trace (within reach) is
+    what the trace replaces; a crack 40 px away, a spall under the trace and a trace of an
+    unknown segment are not."""
+    from core.assist.trace_edit import prediction_under_traces
+
+    h, w = 1500, 2000
+    t = np.linspace(0.0, 1.0, 3000)
+    path = np.unique(np.stack([np.rint(20 + t * 1400), np.rint(30 + t * 1900)], 1).astype(np.int64), axis=0)
+    trace = Trace(((30.5, 20.5), (1930.5, 1420.5)), (path,), 3)
+    id_map = np.zeros((h, w), np.int32)
+    for dy in range(3, 7):      # a ribbon 3-6 px below the path: the model's crack, off centre
+        id_map[path[:, 0] + dy, path[:, 1]] = 4
+    id_map[path[:, 0] - 40, path[:, 1]] = 5  # another crack, parallel, 40 px away
+    id_map[700:760, 900:1000] = 6            # a predicted spall the trace crosses
+    segments = {4: Segment(4, 1, False, SOURCE_MODEL, 0.8), 5: Segment(5, 1, False, SOURCE_MODEL, 0.7),
+                6: Segment(6, 2, False, SOURCE_MODEL, 0.9)}
+    pred = PanopticAnnotation(id_map, segments)
+    assert prediction_under_traces(pred, {12: (trace,)}, {12: 1}) == {4}
+    assert prediction_under_traces(pred, {12: (trace,)}, {}) == set()        # the traced segment is gone
+    assert prediction_under_traces(pred, {12: (trace,)}, {12: 3}) == set()   # a trace of another category
