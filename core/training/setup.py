@@ -57,8 +57,10 @@ class ModelChoice:
 
 
 def choose_model(cfg: TrainConfig, categories: CategorySet, resume: Path | None, model_config=None) -> ModelChoice:
-    """A resumed run's own model; else our checkpoint's config (``init_weights``), else
-    ``model_config`` or the preset ``cfg.model_preset``. Refuses stages the model cannot train."""
+    """A resumed run's own model; else ``model_config`` when given (with our checkpoint as
+    ``init_weights`` its weights are loaded where they fit: a thin head it lacks starts fresh),
+    else our checkpoint's own config, else the preset ``cfg.model_preset``. Refuses stages the
+    model cannot train."""
     from core.model import get_preset
     from core.model.checkpoint import load_checkpoint
     from core.model.config import ModelConfig
@@ -74,8 +76,12 @@ def choose_model(cfg: TrainConfig, categories: CategorySet, resume: Path | None,
         choice = ModelChoice(ModelConfig.from_dict(ckpt["config"]), None, None, ckpt, part)
     else:
         plan = plan_init(cfg.init_weights, cfg.init_kind)
-        config = ModelConfig.from_dict(plan.obj["config"]) if plan.kind == "checkpoint" else \
-            (model_config or get_preset(cfg.model_preset))
+        if model_config is not None:
+            config = model_config
+        elif plan.kind == "checkpoint":
+            config = ModelConfig.from_dict(plan.obj["config"])
+        else:
+            config = get_preset(cfg.model_preset)
         choice = ModelChoice(config, plan.backbone_weights, plan)
     if choice.plan is not None and choice.plan.kind == "imagenet" and not choice.plan.path \
             and choice.config.backbone != "efficientnet_lite0":

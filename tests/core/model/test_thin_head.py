@@ -145,3 +145,24 @@ def test_refinement_searches_one_input_pixel_around_thin_head_cracks_not_a_strid
     fine = PanopticPrediction(logits, np.zeros((0, 10, 10), np.float16), CATS, meta,
                               thin_probs=np.zeros((1, 40, 40), np.uint8), thin_category_ids=[CRACK.id])
     assert grid_cell(coarse) == 40.0 and grid_cell(fine) == 10.0
+
+
+def test_fine_tuning_adds_a_fresh_thin_head_and_a_new_category_gets_its_own_row():
+    from core.categories import Category, CategorySet
+    from core.training.weights import load_our_checkpoint
+
+    plain, _, _ = build_model(SMALL.replace(thin_head=False), CATS, backbone_weights=None)
+    ckpt = {"categories": CATS.to_json(), "model": plain.state_dict()}
+    with_head, _, _ = build_model(SMALL, CATS, backbone_weights=None)
+    message = load_our_checkpoint(with_head, ckpt, CATS, new_class_head=False, path="shipped.pt")
+    assert "thin-crack head starts fresh" in message
+    assert torch.equal(with_head.class_embed.weight, plain.class_embed.weight)  # the rest is the checkpoint's
+    # A checkpoint with the head, fine-tuned on its categories plus a new one: the thin head's
+    # class rows follow the categories by name, the new one starts fresh.
+    trained = {"categories": CATS.to_json(), "model": with_head.state_dict()}
+    more = CategorySet(tuple(CATS) + (Category(99, "efflorescence", True, (200, 200, 255)),))
+    bigger, _, _ = build_model(SMALL, more, backbone_weights=None)
+    load_our_checkpoint(bigger, trained, more, new_class_head=True, path="with_head.pt")
+    rows = bigger.thin_head.logits2.weight
+    assert rows.shape[0] == len(more)
+    torch.testing.assert_close(rows[CRACK_INDEX], with_head.thin_head.logits2.weight[CRACK_INDEX])
