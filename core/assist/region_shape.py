@@ -19,12 +19,16 @@ SPLIT_CLOSE = 0.3
 #: Touching spalls whose junction is as wide as they are (no saddle in their shape): split where a
 #: wall runs between them, i.e. where the watershed line between the click's part and another
 #: part's centre has a median lightness gradient at least ``WALL_RATIO`` times the region's ...
-WALL_RATIO = 2.0
+WALL_RATIO = 2.5
 #: ... the gradient taken after a blur of this sigma (working px): the broken floor's grain fades,
 #: a wall's shading or its cast shadow (a ramp several px wide) stays ...
 WALL_SIGMA = 4.0
-#: ... between centres that are inscribed-radius peaks rising this share of the highest peak
-#: above their surround, and at least ``WALL_DEEP`` of its height (a lobe's tip is no centre).
+#: ... the line measured farther than this many ``WALL_SIGMA`` inside the region (near its rim
+#: the region's own wall runs along any line) ...
+WALL_RIM = 3.0
+#: ... between the click and the centres of other parts: inscribed-radius peaks rising this share
+#: of the highest peak above their surround, and at least ``WALL_DEEP`` of its height (a lobe's
+#: tip is no centre).
 WALL_PEAK = 0.1
 WALL_DEEP = 0.3
 
@@ -127,8 +131,9 @@ def split_at_wall(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) 
     wide as they are, have no neck for ``split_touching`` to find, but the later one's wall runs
     across the union. The region is cut by a watershed of the lightness gradient ``light``
     (``[h, w]``, any scale) from the centres of its parts (peaks of the inscribed-radius map);
-    the cut is kept only when the line around the click's part, inside the region, follows a
-    gradient ``WALL_RATIO`` times stronger than the region's typical one. A line through a
+    the click is its own part's centre. The cut is kept only when the line around the click's
+    part, well inside the region (``WALL_RIM``), follows a gradient ``WALL_RATIO`` times
+    stronger than the region's typical one. A line through a
     spall's floor finds no such wall (the floor's grain is fine and fades in the blur).
     """
     ys, xs = np.nonzero(region)
@@ -157,8 +162,18 @@ def _wall_box(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) -> n
     tops = ndimage.binary_dilation(h_maxima(depth, max(1.0, WALL_PEAK * peak)).astype(bool))
     tops &= depth >= WALL_DEEP * peak
     markers, n = ndimage.label(tops, structure=np.ones((3, 3)))
-    if n < 2:
+    # The click is the centre of its own part (a small spall beside a large one has no peak deep
+    # enough to count), marked by a disk of half its depth; a peak whose inscribed disk holds the
+    # click is that same part.
+    keep = np.zeros(n + 1, bool)
+    for k, (py, px) in enumerate(ndimage.maximum_position(depth, markers, range(1, n + 1)), start=1):
+        keep[k] = math.hypot(py - seed[0], px - seed[1]) >= depth[py, px]
+    markers = np.where(keep[markers], markers + 1, 0)
+    if not keep.any():
         return region
+    yy, xx = np.ogrid[:region.shape[0], :region.shape[1]]
+    rs = max(2.0, 0.5 * float(depth[seed]))
+    markers[((yy - seed[0]) ** 2 + (xx - seed[1]) ** 2 <= rs * rs) & region] = 1
     g = cv2.GaussianBlur(light, (0, 0), WALL_SIGMA)
     edge = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
     parts = watershed(edge, markers, mask=region)
@@ -167,7 +182,7 @@ def _wall_box(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) -> n
     mine = parts == parts[seed]
     # The cut only: the part's outline inside the region, away from the region's own rim (whose
     # wall is there whether or not the cut is right).
-    cut = find_boundaries(mine, mode="inner") & ndimage.binary_erosion(region, iterations=2)
+    cut = find_boundaries(mine, mode="inner") & (depth > WALL_RIM * WALL_SIGMA)
     if cut.sum() < 5:
         return region
     typical = float(np.median(edge[region & ~ndimage.binary_dilation(cut, iterations=3)]))

@@ -161,30 +161,20 @@ def test_the_same_click_gives_the_same_region_whatever_ran_before():
     assert np.array_equal(grow_region(rgb, seed), first)
 
 
-def _touching_with_a_wall(wall: bool):
-    """Two rough patches alike, overlapping so much that their junction is as wide as they are
-    (no neck in their union); ``wall``: the later one's wall along the junction, a band 12 px
-    wide in shadow, as a recess's wall on the side away from the light."""
-    rgb = concrete((260, 420), seed=41)
-    left = draw_patch(rgb, (150, 130), (90, 75), angle=0, seed=42)
-    later = rgb.copy()
-    right = draw_patch(later, (265, 130), (90, 75), angle=0, seed=43) & ~left
-    rgb[right] = later[right]  # painted on the concrete only, as a later spall breaks out
-    if wall:
-        dist = cv2.distanceTransform(right.astype(np.uint8), cv2.DIST_L2, 5)
-        band = right & (dist <= 12) & cv2.dilate(left.astype(np.uint8), np.ones((17, 17))).astype(bool)
-        shade = np.where(band, 0.45, 1.0)[..., None]
-        rgb[:] = np.clip(rgb * shade, 0, 255).astype(np.uint8)
-    return rgb, left, right
+def test_touching_spalls_with_a_wide_junction_are_split_along_the_wall(monkeypatch):
+    """A generated pair: a small spall joined to a large one along a junction as wide as the small
+    one (no neck for the shape split), the small one's wall and shadow along it. One click at its
+    deepest point grows it alone; without the split at a wall it grows both."""
+    import core.assist.region_shape as shape
+    from core.synthetic.generator import SynthConfig, generate_sample
 
-
-def test_touching_spalls_with_a_wide_junction_are_split_along_the_wall():
-    rgb, left, right = _touching_with_a_wall(wall=True)
-    mask = grow_region(rgb, (275.5, 130.5))
-    assert _iou(mask, right) >= 0.8
-    assert mask[left].mean() < 0.15
-    # The wall is the cue: the same two patches without it stay one region (their shape alone
-    # has no neck to cut).
-    rgb, left, right = _touching_with_a_wall(wall=False)
-    mask = grow_region(rgb, (275.5, 130.5))
-    assert mask[left].mean() > 0.6
+    cfg = SynthConfig(crack_count=(1, 4), spall_count=(1, 2), zoom=(0.8, 2.0), crack_width=(2, 8))
+    rgb, ann = generate_sample(7067, 512, cfg)
+    small, large = ann.id_map == 3, ann.id_map == 4
+    assert ann.segments[3].category_id == ann.segments[4].category_id == 2
+    dt = cv2.distanceTransform(np.pad(small, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dt)), dt.shape)
+    mask = grow_region(rgb, (x + 0.5, y + 0.5))
+    assert _iou(mask, small) >= 0.8 and mask[large].mean() < 0.1
+    monkeypatch.setattr(shape, "WALL_RATIO", float("inf"))
+    assert grow_region(rgb, (x + 0.5, y + 0.5))[large].mean() > 0.6
