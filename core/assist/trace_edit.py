@@ -56,7 +56,7 @@ def _place(box: Box, part: Box, mask: np.ndarray) -> np.ndarray:
 
 #: Path pixels per piece when the pixels within reach of a long path are collected (each piece is
 #: worked in its own box: a crack corner to corner must not cost a distance map of the photo).
-PIECE = 512
+PIECE = 128
 
 
 def _near_path(shape: tuple[int, int], path: np.ndarray, reach: float) -> np.ndarray:
@@ -94,11 +94,16 @@ def segments_under(id_map: np.ndarray, segments: Mapping[int, Segment], category
     near_ids = id_map.ravel()[_near_path(id_map.shape, path, reach)]
     on_path = id_map[path[:, 0], path[:, 1]]
     out = []
-    for sid in sorted(candidates & {int(i) for i in np.unique(near_ids)}):
-        area = areas.get(sid, 0) if areas is not None else int(np.count_nonzero(id_map == sid))
-        if not area:
+    for sid in sorted(candidates):
+        near = int(np.count_nonzero(near_ids == sid))
+        if not near:
             continue
-        if (on_path == sid).mean() >= REPLACE_SHARE or (near_ids == sid).sum() >= REPLACE_SHARE * area:
+        if (on_path == sid).mean() >= REPLACE_SHARE:
+            out.append(sid)
+            continue
+        # The segment's whole area only now (a full-map count when it is not known).
+        area = areas.get(sid, 0) if areas is not None else int(np.count_nonzero(id_map == sid))
+        if area and near >= REPLACE_SHARE * area:
             out.append(sid)
     return out
 
