@@ -13,6 +13,9 @@
    schedule following the budget. ``--clock cpu`` counts the budget in CPU seconds per torch
    thread (``bench.budget``), so a run on a shared machine gets the computation a quiet one gets
    in the same minutes of wall clock; ``wall`` is ``main.py train --max-minutes``.
+   ``--init FILE`` fine-tunes one of our checkpoints (e.g. the shipped model) instead of starting
+   from the preset's weights; ``--thin-head`` adds the dense thin head (``ModelConfig.thin_head``;
+   fresh when the checkpoint has none, the rest of the model loaded from it).
 3. The last checkpoint (no choice made on the held-out photos) exported as float16 weights
    (``core.model.checkpoint.export_model``) to ``--export`` (default: the work folder).
 """
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", choices=("varied", "bench"), default="varied",
                    help="varied sizes and distances (default), or bench_convergence's 384-px photos")
     p.add_argument("--export", type=Path, help="where the float16 model goes (default WORK/demo_model.pt)")
+    p.add_argument("--init", type=Path, help="fine-tune this checkpoint of ours (default: the preset's start)")
+    p.add_argument("--thin-head", action="store_true", help="with the dense thin head (cracks drawn per pixel)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in WORK/run from its last checkpoint (the budget may change)")
     args = p.parse_args(argv)
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.budget import budget_clock
     from core.data import coco_panoptic_source
+    from core.model import get_preset
     from core.model.checkpoint import export_model
     from core.training import Trainer
     from core.training.config import get_train_preset
@@ -85,12 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     cfg = get_train_preset(args.preset).replace(
         epochs=1000, max_minutes=args.minutes, follow_budget=True, eval_every=0, val_fraction=0.0,
         init_kind="auto", device="cpu", seed=0, cpu_threads=args.threads)
+    if args.init:
+        cfg = cfg.replace(init_weights=str(args.init), init_kind="checkpoint")
+    model_config = get_preset(cfg.model_preset).replace(thin_head=True) if args.thin_head else None
     run = args.work / f"run_{args.photos}"
     start = time.monotonic()
     summary = None
     resume = run / "last.pt" if args.resume else None
     for rec in Trainer(cfg, coco_panoptic_source(train_dir), run, overwrite=not args.resume, resume=resume,
-                       clock=budget_clock(args.clock, args.threads)).run():
+                       model_config=model_config, clock=budget_clock(args.clock, args.threads)).run():
         if rec.kind in ("epoch", "status"):
             print(json.dumps({"kind": rec.kind, **{k: v for k, v in vars(rec).items()
                                                    if isinstance(v, (int, float, str))}})[:300], flush=True)
@@ -101,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     export_model(summary.last_checkpoint, export)
     print(json.dumps({"status": summary.status, "epochs": summary.epochs_done, "steps": summary.steps,
                       "wall_s": round(time.monotonic() - start), "clock": args.clock, "minutes": args.minutes,
-                      "preset": args.preset, "exported": str(export), "held_out": str(held_out_dir)}), flush=True)
+                      "preset": args.preset, "init": str(args.init or ""), "thin_head": args.thin_head,
+                      "exported": str(export), "held_out": str(held_out_dir)}), flush=True)
     return 0
 
 

@@ -63,16 +63,28 @@ class StageFreezer:
         return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
 
 
+#: Learning-rate factor of the dense thin head (``core.model.thin_head``) over ``lr``. Its
+#: per-pixel loss over a few hundred thousand pixels gives small, noisy gradients, and a head
+#: added to a trained model must catch up within a short run: at ``lr`` it had not learnt to
+#: draw a crack after 150 steps of fine-tuning the shipped model; alone on that model's features
+#: at 5x it reached crack IoU 0.75 in 165 steps (0.60 at 1x).
+THIN_HEAD_LR_FACTOR = 5.0
+
+
 def build_optimizer(model: nn.Module, lr: float, lr_backbone: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW over the parameters that currently require grad: group 0 everything but the
-    backbone at ``lr``, group 1 the backbone at ``lr_backbone`` (either may be empty)."""
+    backbone and the thin head at ``lr``, group 1 the backbone at ``lr_backbone``, group 2 the
+    thin head, when the model has one, at ``THIN_HEAD_LR_FACTOR * lr``."""
     main: list[nn.Parameter] = []
     backbone: list[nn.Parameter] = []
+    thin: list[nn.Parameter] = []
     for n, p in model.named_parameters():
         if p.requires_grad:
-            (backbone if is_backbone(n) else main).append(p)
+            (backbone if is_backbone(n) else thin if n.startswith("thin_head.") else main).append(p)
     groups = [{"params": main, "lr": lr, "name": "main"},
               {"params": backbone, "lr": lr_backbone, "name": "backbone"}]
+    if thin:  # only then: a run without the head resumes with the two groups it saved
+        groups.append({"params": thin, "lr": lr * THIN_HEAD_LR_FACTOR, "name": "thin_head"})
     return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
 
 
