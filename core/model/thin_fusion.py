@@ -1,12 +1,14 @@
 """Panoptic assembly with the dense thin head: thin classes' segments are its connected components.
 
-The query masks decide every class but the thin ones (cracks); the thin head
-(``core.model.thin_head``) decides those per pixel at the input resolution. One 8-connected
-component of a thin class's thresholded map is one segment (one crack network, the instance
-definition of docs/design.md), scored by its mean probability, so the confidence slider keeps or
-drops whole cracks exactly as it does query segments. Pixels the queries had given to a thin
-class and the head does not confirm go to the nearest segment of another class: a crack drawn
-as a 4-px ribbon by the queries becomes the 2-px crack and the concrete around it.
+The thin head (``core.model.thin_head``) draws thin classes (cracks) per pixel at the input
+resolution. One 8-connected component of a thin class's thresholded map is one segment (one
+crack network, the instance definition of docs/design.md), scored by its mean probability, so
+the confidence slider keeps or drops whole cracks exactly as it does query segments. A query's
+thin segment that such a component overlaps (same category) is replaced by it: the pixels of its
+ribbon the head does not confirm go to the nearest segment that is not being replaced, so a crack
+drawn as a 4-px ribbon by the queries becomes the 2-px crack and the concrete around it. A
+query's thin segment the head shows nothing of stays as the queries drew it: the model's word
+stands where the head has no evidence (a head still learning, or a thin class it draws poorly).
 
 Both the batch post-processor (``core.model.postprocess``, training-time evaluation) and the
 re-thresholdable prediction (``core.inference.result``) call ``fuse_thin``, so they agree.
@@ -94,7 +96,8 @@ def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: Thin
 
     Args:
         labels: ``[h, w]`` segment ids at the input size (0: void), ``segments`` their table.
-        thin_category_ids: categories the thin head decides: the query segments of these go.
+        thin_category_ids: categories the thin head draws: query segments of these that a
+            component of their category overlaps are replaced.
     Returns ``([h, w] int32 ids, {id: Segment})``: the other segments keep their ids (minus
     any pixels the thin components take), components get ids after the largest one.
     """
@@ -102,16 +105,21 @@ def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: Thin
 
     out = labels.astype(np.int32, copy=True)
     thin_ids = set(int(c) for c in thin_category_ids)
-    gone = [sid for sid, seg in segments.items() if seg.category_id in thin_ids]
-    kept = {sid: seg for sid, seg in segments.items() if seg.category_id not in thin_ids}
-    vacant = np.isin(out, gone) if gone else np.zeros(out.shape, bool)
     live = np.flatnonzero(components.scores > threshold) + 1  # component labels that stay
     painted = np.isin(components.labels, live) if len(live) else np.zeros(out.shape, bool)
+    # (query segment, component) pairs that share a pixel; a thin segment goes when one of its
+    # own category covers part of it.
+    touching = set(zip(out[painted].tolist(), components.labels[painted].tolist()))
+    confirmed = {sid for sid, comp in touching
+                 if sid in segments and segments[sid].category_id in thin_ids
+                 and segments[sid].category_id == int(components.category_ids[comp - 1])}
+    kept = {sid: seg for sid, seg in segments.items() if sid not in confirmed}
+    vacant = np.isin(out, sorted(confirmed)) if confirmed else np.zeros(out.shape, bool)
     vacant &= ~painted
     if vacant.any():
         source = ~vacant & ~painted
         if source.any():
-            # Each vacated pixel takes the id of the nearest pixel of another class's segment.
+            # Each vacated pixel takes the id of the nearest pixel of a segment that stays.
             idx = ndimage.distance_transform_edt(~source, return_distances=False, return_indices=True)
             out[vacant] = out[idx[0][vacant], idx[1][vacant]]
         else:

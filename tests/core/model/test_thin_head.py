@@ -107,9 +107,22 @@ def test_fusion_replaces_query_cracks_and_gives_their_ribbon_back_to_the_concret
     assert len(cracks) == 1 and cracks[0].score == pytest.approx(220 / 255)  # the component, not the query
     assert np.array_equal(out == cracks[0].id, line)  # exactly the thin line
     assert (out[18:23] != 0).all() and set(np.unique(out)) == {1, cracks[0].id}  # ribbon -> concrete
-    # Above the component's score the crack goes and the concrete takes everything.
+    # Above the component's score the head shows nothing there: the queries' crack stays as drawn.
     out_high, segs_high = fuse_thin(labels, segments, comps, 0.9, [CRACK.id])
-    assert set(segs_high) == {1} and (out_high == 1).all()
+    assert segs_high == segments and np.array_equal(out_high, labels)
+
+
+def test_a_query_crack_the_head_does_not_see_stays_and_a_new_one_is_added():
+    concrete = CATS.by_name("concrete").id
+    labels = np.ones((40, 40), np.uint8)
+    labels[5:9, 5:35] = 2  # a crack only the queries found
+    segments = {1: Segment(1, concrete, False, SOURCE_MODEL, 0.9), 2: Segment(2, CRACK.id, False, SOURCE_MODEL, 0.8)}
+    line = np.zeros((40, 40), bool)
+    line[30, 5:35] = True  # a crack only the head found
+    out, segs = fuse_thin(labels, segments, thin_components(_probs((line, 220)), [CRACK.id]), 0.5, [CRACK.id])
+    assert segs[2] == segments[2] and np.array_equal(out == 2, labels == 2)
+    new = [s for s in segs.values() if s.category_id == CRACK.id and s.id != 2]
+    assert len(new) == 1 and np.array_equal(out == new[0].id, line)
 
 
 def test_a_prediction_with_thin_maps_rethresholds_round_trips_and_counts_components():
