@@ -313,11 +313,14 @@ class PanopticPrediction:
     def to_bytes(self) -> bytes:
         """Compressed ``.npz`` bytes (no pickle): logits, float16 masks, query ids, JSON header."""
         header = dict(self.meta_json(), categories=self.categories.to_json())
-        thin = ({} if self.thin_probs is None else
-                {"thin_probs": self.thin_probs, "thin_category_ids": np.asarray(self.thin_category_ids, np.int64)})
+        arrays: dict[str, np.ndarray] = {
+            "logits": self.logits, "masks": self.masks, "query_ids": self.query_ids,
+            "header": np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)}
+        if self.thin_probs is not None:  # a model with the thin head
+            arrays["thin_probs"] = self.thin_probs
+            arrays["thin_category_ids"] = np.asarray(self.thin_category_ids, np.int64)
         buf = io.BytesIO()
-        np.savez_compressed(buf, logits=self.logits, masks=self.masks, query_ids=self.query_ids,
-                            header=np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8), **thin)
+        np.savez_compressed(buf, allow_pickle=False, **arrays)
         return buf.getvalue()
 
     @staticmethod

@@ -55,9 +55,10 @@ class ThinHead(nn.Module):
         # Start from "hardly anything is thin" (p = 0.12; a crack covers under 1 % of a photo): the
         # first steps learn where cracks are instead of un-learning a grey everywhere (RetinaNet's
         # prior; -4 learnt more slowly on the shipped model's features).
-        nn.init.constant_(self.logits2.bias, -2.0)
-        nn.init.zeros_(self.detail.weight)
-        nn.init.zeros_(self.detail.bias)
+        with torch.no_grad():
+            self.logits2.bias.fill_(-2.0)  # type: ignore[union-attr]  # built with a bias
+            self.detail.weight.zero_()
+            self.detail.bias.zero_()  # type: ignore[union-attr]
 
     def forward(self, mask_features: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         full = self.stem1(images)
