@@ -83,16 +83,24 @@ def split_touching(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
     of its radius: exposed bars cut a spall into compartments joined by thin necks, which are
     not two spalls.
     """
-    ys, xs = np.nonzero(region)
-    if len(ys) == 0:
+    box = _box_of(region)
+    if box is None:
         return region
     # Worked in the region's box (the reconstruction behind h_maxima visits every pixel it gets).
-    m = 2
-    y0, x0 = max(int(ys.min()) - m, 0), max(int(xs.min()) - m, 0)
-    y1, x1 = min(int(ys.max()) + m + 1, region.shape[0]), min(int(xs.max()) + m + 1, region.shape[1])
+    y0, y1, x0, x1 = box
     out = region.copy()
     out[y0:y1, x0:x1] = _split_box(region[y0:y1, x0:x1], (seed[0] - y0, seed[1] - x0))
     return out
+
+
+def _box_of(region: np.ndarray, margin: int = 2) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` of ``region``'s pixels with ``margin`` px around, inside the map;
+    None for an empty region."""
+    ys, xs = np.nonzero(region)
+    if len(ys) == 0:
+        return None
+    return (max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, region.shape[0]),
+            max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, region.shape[1]))
 
 
 def _split_box(region: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
@@ -136,12 +144,10 @@ def split_at_wall(region: np.ndarray, seed: tuple[int, int], light: np.ndarray) 
     stronger than the region's typical one. A line through a
     spall's floor finds no such wall (the floor's grain is fine and fades in the blur).
     """
-    ys, xs = np.nonzero(region)
-    if len(ys) == 0:
+    box = _box_of(region)
+    if box is None:
         return region
-    m = 2
-    y0, x0 = max(int(ys.min()) - m, 0), max(int(xs.min()) - m, 0)
-    y1, x1 = min(int(ys.max()) + m + 1, region.shape[0]), min(int(xs.max()) + m + 1, region.shape[1])
+    y0, y1, x0, x1 = box
     out = region.copy()
     out[y0:y1, x0:x1] = _wall_box(region[y0:y1, x0:x1], (seed[0] - y0, seed[1] - x0),
                                   light[y0:y1, x0:x1].astype(np.float32))
