@@ -48,8 +48,7 @@ class Trainer:
             held out (deterministically by ``config.seed``) when evaluation is on.
         output_dir: gets ``last.pt``, ``best.pt``, ``metrics.jsonl``, ``run.json``, ``summary.json``.
         val_source: validation data (same categories).
-        model_config: overrides ``config.model_preset`` and an initial checkpoint's own config (its
-            weights then load where they fit, e.g. adding a fresh thin head to a trained model).
+        model_config: overrides the preset and an initial checkpoint's config (weights load where they fit).
         resume: a checkpoint to continue from (``last.pt`` of an earlier run); the loss curve
             continues exactly where it stopped when ``config`` and data are unchanged.
         overwrite: allow a fresh run in a folder that already holds one (else ``TrainingError``).
