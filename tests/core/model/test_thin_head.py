@@ -179,3 +179,19 @@ def test_fine_tuning_adds_a_fresh_thin_head_and_a_new_category_gets_its_own_row(
     rows = bigger.thin_head.logits2.weight
     assert rows.shape[0] == len(more)
     torch.testing.assert_close(rows[CRACK_INDEX], with_head.thin_head.logits2.weight[CRACK_INDEX])
+
+
+def test_the_predictor_keeps_the_thin_maps_of_the_thin_categories():
+    from core.inference.predictor import Predictor
+
+    model, _, _ = build_model(SMALL, CATS, backbone_weights=None)
+    predictor = Predictor(model, CATS, input_size=64, min_threshold=0.05)
+    rgb = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    pred = predictor.predict(rgb)
+    thin = [c.id for c in CATS if c.name in ("crack", "exposed_rebar")]
+    assert pred.thin_probs is not None and pred.thin_probs.shape == (len(pred.thin_category_ids), 32, 64)
+    assert sorted(pred.thin_category_ids) == sorted(thin)
+    ann = pred.panoptic(0.05)
+    assert ann.id_map.shape == (48, 96)
+    back = PanopticPrediction.from_bytes(pred.to_bytes())
+    assert np.array_equal(back.thin_probs, pred.thin_probs)
