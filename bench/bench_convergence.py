@@ -37,6 +37,9 @@ lite0_thin         ``cpu_lite0`` with the dense thin head
 shipped_ft         cpu_fast fine-tuned from the shipped demo model
 shipped_ft_thin    the same with the dense thin head added (it starts fresh; the rest is the
                    shipped model's)
+shipped_ft_384     shipped_ft trained at 384 px, the photos' own size (no downscaling)
+shipped_ft_thin_384  shipped_ft_thin at 384 px: a 1-2 px crack downscaled to 256-320 px is
+                   too faint for the head to learn where it runs
 =================  ===========================================================================
 
 Thin cracks: each row also has the crack class's PQ and its centreline F1 at 2 px
@@ -69,7 +72,7 @@ from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
-              "shipped_ft", "shipped_ft_thin")
+              "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -115,14 +118,15 @@ def variant(name: str):
     if name in ("lite0", "lite0_thin"):
         lite0 = get_preset("cpu_lite0").replace(thin_head=name == "lite0_thin")
         return lite0, get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
-    if name in ("shipped_ft", "shipped_ft_thin"):
+    if name.startswith("shipped_ft"):
         from core.demo.sample_model import demo_model_path
 
         shipped = demo_model_path()
         if shipped is None:
             raise ValueError("the shipped demo model is missing")
-        return (fast_model.replace(thin_head=name == "shipped_ft_thin"),
-                fast_train.replace(init_weights=str(shipped), init_kind="checkpoint"), [("joint", 1.0)])
+        sizes = dict(min_size=384, max_size=384) if name.endswith("_384") else {}
+        return (fast_model.replace(thin_head="_thin" in name),
+                fast_train.replace(init_weights=str(shipped), init_kind="checkpoint", **sizes), [("joint", 1.0)])
     raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 
 
