@@ -194,6 +194,9 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
     the writes (once every segment's fate is known). Returns (refined ids, ids kept coarse)."""
     import cv2
 
+    # Here, not at the top: importing core.model loads torch, which this module does not need.
+    from core.model.thin_fusion import nearest_outside
+
     h, w = ids.shape
     size = int(max(int(thin_ids.max()), int(takeable.max(initial=0)), int(orig.max()))) + 1
     thin_lut, take_lut = _lut(thin_ids.tolist(), size), _lut(takeable.tolist(), size)
@@ -255,7 +258,7 @@ def _refine(orig: np.ndarray, ids: np.ndarray, gray: np.ndarray, thin_ids: np.nd
         new = here.copy()
         released = coarse & near & ~line
         if released.any():
-            new[released] = _nearest_surface(win, blk.coarse)[iy, ix][released]
+            new[released] = nearest_outside(win, blk.coarse)[iy, ix][released]
         takes = line & (coarse | take_lut[here])
         new[takes] = owners[iy, ix][takes]
         ids[blk.ys, blk.xs] = new
@@ -314,19 +317,6 @@ def _within(mask: np.ndarray, radius: float, pool: int = 4) -> np.ndarray:
     near = (cv2.distanceTransform((~small).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
             <= radius / pool + 1.5).astype(np.uint8)  # + the block diagonal: no pixel within radius missed
     return cv2.resize(near, (wp * pool, hp * pool), interpolation=cv2.INTER_NEAREST)[:h, :w].astype(bool)
-
-
-def _nearest_surface(win: np.ndarray, coarse: np.ndarray) -> np.ndarray:
-    """``[h, w]`` the label of the nearest window pixel outside ``coarse`` (the surface, or void)."""
-    import cv2
-
-    sources = ~coarse
-    if not sources.any():
-        return np.zeros(win.shape, win.dtype)
-    # DIST_LABEL_PIXEL numbers the zero pixels of the input 1..n in raster order.
-    _, nearest = cv2.distanceTransformWithLabels(coarse.astype(np.uint8), cv2.DIST_L2, 5,
-                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    return np.concatenate([[0], win[sources]]).astype(win.dtype)[nearest]
 
 
 def _without_lost(out: PanopticAnnotation) -> PanopticAnnotation:

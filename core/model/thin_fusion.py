@@ -101,8 +101,6 @@ def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: Thin
     Returns ``([h, w] int32 ids, {id: Segment})``: the other segments keep their ids (minus
     any pixels the thin components take), components get ids after the largest one.
     """
-    from scipy import ndimage
-
     out = labels.astype(np.int32, copy=True)
     thin_ids = set(int(c) for c in thin_category_ids)
     live = np.flatnonzero(components.scores > threshold) + 1  # component labels that stay
@@ -117,13 +115,8 @@ def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: Thin
     vacant = np.isin(out, sorted(confirmed)) if confirmed else np.zeros(out.shape, bool)
     vacant &= ~painted
     if vacant.any():
-        source = ~vacant & ~painted
-        if source.any():
-            # Each vacated pixel takes the id of the nearest pixel of a segment that stays.
-            idx = ndimage.distance_transform_edt(~source, return_distances=False, return_indices=True)
-            out[vacant] = out[idx[0][vacant], idx[1][vacant]]
-        else:
-            out[vacant] = 0
+        # Each vacated pixel takes the id of the nearest pixel of a segment that stays.
+        out[vacant] = nearest_outside(out, vacant | painted)[vacant]
     first = max(kept, default=0) + 1
     new_id = np.zeros(len(components) + 1, np.int32)  # component -> its segment id
     new_id[live] = np.arange(first, first + len(live))
@@ -134,3 +127,19 @@ def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: Thin
     next_id = first + len(live)
     present = np.bincount(out.ravel(), minlength=next_id)
     return out, {sid: seg for sid, seg in kept.items() if present[sid] > 0}
+
+
+def nearest_outside(labels: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``[h, w]`` the label (of ``labels``, same shape) of the nearest pixel outside the bool mask
+    ``inside``, for every pixel (outside pixels keep their own); all 0 when nothing is outside.
+    How pixels given up by a thin segment go back to the surface around it, here and in the
+    full-resolution refinement (``core.inference.thin_refine``)."""
+    import cv2
+
+    sources = ~inside
+    if not sources.any():
+        return np.zeros(labels.shape, labels.dtype)
+    # DIST_LABEL_PIXEL numbers the zero pixels of the input 1..n in raster order.
+    _, nearest = cv2.distanceTransformWithLabels(inside.astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    return np.concatenate([[0], labels[sources]]).astype(labels.dtype)[nearest]
