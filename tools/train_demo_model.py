@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="varied sizes and distances (default), or bench_convergence's 384-px photos")
     p.add_argument("--export", type=Path, help="where the float16 model goes (default WORK/demo_model.pt)")
     p.add_argument("--init", type=Path, help="fine-tune this checkpoint of ours (default: the preset's start)")
+    p.add_argument("--size", type=int, default=0,
+                   help="train at this one input size in px (default: the preset's range; 384 keeps the bench "
+                        "photos' 1-2 px cracks at their own scale, which the thin head needs)")
     p.add_argument("--thin-head", action="store_true", help="with the dense thin head (cracks drawn per pixel)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in WORK/run from its last checkpoint (the budget may change)")
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = get_train_preset(args.preset).replace(
         epochs=1000, max_minutes=args.minutes, follow_budget=True, eval_every=0, val_fraction=0.0,
         init_kind="auto", device="cpu", seed=0, cpu_threads=args.threads)
+    if args.size:
+        cfg = cfg.replace(min_size=args.size, max_size=args.size)
     if args.init:
         cfg = cfg.replace(init_weights=str(args.init), init_kind="checkpoint")
     model_config = get_preset(cfg.model_preset).replace(thin_head=True) if args.thin_head else None
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"status": summary.status, "epochs": summary.epochs_done, "steps": summary.steps,
                       "wall_s": round(time.monotonic() - start), "clock": args.clock, "minutes": args.minutes,
                       "preset": args.preset, "init": str(args.init or ""), "thin_head": args.thin_head,
+                      "size": args.size,
                       "exported": str(export), "held_out": str(held_out_dir)}), flush=True)
     return 0
 
