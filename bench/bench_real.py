@@ -135,8 +135,11 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
 
 
 def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out: Path, threads: int,
-          eval_size: int, clock: str = "wall") -> dict:
-    """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures."""
+          eval_size: int, clock: str = "wall", train_size: int = 0, thin_head: bool = False) -> dict:
+    """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures.
+
+    ``train_size``: train at this one longer side (0: the preset's range); ``thin_head``: with the
+    dense thin head (``ModelConfig.thin_head``; added fresh to a checkpoint without one)."""
     import random
 
     import torch
@@ -151,17 +154,23 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
     order = list(range(len(source)))
     random.Random(0).shuffle(order)
     train = source.subset(sorted(order[:n_train]), name=f"UAV75 train, {n_train} photos")
+    from core.model.config import get_preset
+
     cfg = train_config(init, minutes, threads)
+    if train_size:
+        cfg = cfg.replace(min_size=train_size, max_size=train_size)
+    model_config = get_preset(cfg.model_preset).replace(thin_head=True) if thin_head else None
     start = time.monotonic()
     summary = None
-    for rec in Trainer(cfg, train, out / f"{init}_{n_train}", overwrite=True,
+    for rec in Trainer(cfg, train, out / f"{init}_{n_train}", overwrite=True, model_config=model_config,
                        clock=budget_clock(clock, torch.get_num_threads())).run():
         if rec.kind == "summary":
             summary = rec
     seconds = time.monotonic() - start
     row = {"start": init, "photos": n_train, "minutes": minutes, "steps": summary.steps,
            "epochs": summary.epochs_done, "images_per_s": round(summary.steps * cfg.batch_size / seconds, 2),
-           "load": round(os.getloadavg()[0], 1), "preset": cfg.model_preset}
+           "load": round(os.getloadavg()[0], 1), "preset": cfg.model_preset,
+           "train_size": train_size, "thin_head": thin_head}
     row["test"] = evaluate(Path(summary.last_checkpoint), folders["test"], eval_size, threads)
     return row
 
@@ -194,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--starts", default=",".join(INITS), help=f"comma-separated, of: {', '.join(INITS)}")
     p.add_argument("--eval-size", type=int, default=384, help="longer side at evaluation (default 384, as the "
                    "presets evaluate)")
+    p.add_argument("--train-size", type=int, default=0,
+                   help="train at this one longer side in px (default: the preset's 256-320; 512 is UAV75's own, "
+                        "where its 1-px crack lines are not blurred away)")
+    p.add_argument("--thin-head", action="store_true", help="train with the dense thin head (cracks drawn per pixel)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run (default 1: a shared machine)")
     p.add_argument("--work", type=Path, help="folder for the imported data and runs (kept; default: temporary, "
                    "outside the repository)")
@@ -217,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         folders = import_uav75(args.data, work / "uav75")
         if args.child:
             init, n = args.child.split(":")
-            row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock)
+            row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock,
+                        args.train_size, args.thin_head)
             print("ROW " + json.dumps(row), flush=True)
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
@@ -230,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             for init in starts:
                 cmd = [sys.executable, "-m", "bench.bench_real", "--child", f"{init}:{n}", "--minutes", str(minutes),
                        "--data", str(args.data), "--work", str(work), "--threads", str(args.threads),
-                       "--eval-size", str(args.eval_size), "--clock", args.clock]
+                       "--eval-size", str(args.eval_size), "--clock", args.clock,
+                       "--train-size", str(args.train_size)] + (["--thin-head"] if args.thin_head else [])
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
                 if proc.returncode or line is None:
