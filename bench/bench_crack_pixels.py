@@ -7,6 +7,10 @@ the true crack's size. Results are the ones a user gets (refined at the photo's 
 
     python -m bench.bench_crack_pixels                   # the shipped model, 30 photos
     python -m bench.bench_crack_pixels --model run/last.pt --n 60
+
+Also crack PQ by the same one-to-one matching at IoU > 0.5 (our count; the official figures come
+from bench_spall_split.py --panopticapi), with the false segments split into those lying on a
+true crack (pieces or ribbons of a crack that is there) and those elsewhere.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=30, help="generated photos (default 30)")
     ap.add_argument("--seed", type=int, default=9101, help="dataset seed (the models were trained on 1, 2 and 11)")
     ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--no-refine", action="store_true", help="the model's masks as they are (no full-resolution "
+                    "refinement)")
     args = ap.parse_args(argv)
 
     import torch
@@ -45,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     config = SynthConfig()
     crack = categories_of(config).by_name("crack").id
     photo_iou, best, areas, n_pred = [], [], [], 0
+    matched_iou, false_on_crack, false_elsewhere = [], 0, 0
     for i in range(args.n):
         rgb, truth = generate_sample(image_seed(args.seed, i), (384, 384), config)
         pred = predictor.predict(rgb)
-        ann = refine_thin(pred.panoptic(args.threshold), rgb, pred.categories, cell=grid_cell(pred))
+        ann = pred.panoptic(args.threshold)
+        if not args.no_refine:
+            ann = refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
         true = [truth.id_map == s for s, g in truth.segments.items() if g.category_id == crack]
         found = [ann.id_map == s for s, g in ann.segments.items() if g.category_id == crack]
         n_pred += len(found)
@@ -56,15 +65,28 @@ def main(argv: list[str] | None = None) -> int:
         p_all = np.any(found, 0) if found else np.zeros(truth.id_map.shape, bool)
         if t_all.any() or p_all.any():
             photo_iou.append((t_all & p_all).sum() / (t_all | p_all).sum())
+        used = set()
         for t in true:
             areas.append(int(t.sum()))
-            best.append(max([(t & p).sum() / (t | p).sum() for p in found], default=0.0))
+            ious = [(t & p).sum() / (t | p).sum() for p in found]
+            best.append(max(ious, default=0.0))
+            if best[-1] > 0.5:  # a match at IoU > 0.5 is unique (as in PQ)
+                matched_iou.append(best[-1])
+                used.add(int(np.argmax(ious)))
+        for j, p in enumerate(found):
+            if j not in used:
+                false_on_crack += bool((p & t_all).any())
+                false_elsewhere += not (p & t_all).any()
     best_a, areas_a = np.array(best), np.array(areas)
     print(f"model {Path(model).name}, {args.n} photos, threshold {args.threshold}")
     print(f"true cracks {len(best_a)}, predicted crack segments {n_pred}; crack pixel IoU per photo, mean "
           f"{np.mean(photo_iou):.2f}")
     print(f"best IoU per true crack: median {np.median(best_a):.2f}, >= 0.5 for {100 * (best_a >= 0.5).mean():.0f} %, "
           f">= 0.3 for {100 * (best_a >= 0.3).mean():.0f} %")
+    tp, fp, fn = len(matched_iou), false_on_crack + false_elsewhere, len(best_a) - len(matched_iou)
+    pq = sum(matched_iou) / max(tp + 0.5 * fp + 0.5 * fn, 1e-9)
+    print(f"crack PQ {100 * pq:.1f} (TP {tp} / FP {fp} / FN {fn}); false segments on a true crack {false_on_crack}, "
+          f"elsewhere {false_elsewhere}")
     for lo, hi in SIZE_BINS:
         sel = (areas_a >= lo) & (areas_a < hi)
         if sel.any():

@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=0,
                    help="train at this one input size in px (default: the preset's range; 384 keeps the bench "
                         "photos' 1-2 px cracks at their own scale, which the thin head needs)")
+    p.add_argument("--native-crops", type=float, default=None,
+                   help="share of samples that are windows at the photo's own resolution (TrainConfig."
+                        "native_crop_prob; default: the preset's)")
     p.add_argument("--thin-head", action="store_true", help="with the dense thin head (cracks drawn per pixel)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in WORK/run from its last checkpoint (the budget may change)")
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         init_kind="auto", device="cpu", seed=0, cpu_threads=args.threads)
     if args.size:
         cfg = cfg.replace(min_size=args.size, max_size=args.size)
+    if args.native_crops is not None:
+        cfg = cfg.replace(native_crop_prob=args.native_crops)
     if args.init:
         cfg = cfg.replace(init_weights=str(args.init), init_kind="checkpoint")
     model_config = get_preset(cfg.model_preset).replace(thin_head=True) if args.thin_head else None
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"status": summary.status, "epochs": summary.epochs_done, "steps": summary.steps,
                       "wall_s": round(time.monotonic() - start), "clock": args.clock, "minutes": args.minutes,
                       "preset": args.preset, "init": str(args.init or ""), "thin_head": args.thin_head,
-                      "size": args.size,
+                      "size": args.size, "native_crop_prob": cfg.native_crop_prob,
                       "exported": str(export), "held_out": str(held_out_dir)}), flush=True)
     return 0
 

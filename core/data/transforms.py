@@ -74,15 +74,40 @@ class RandomSizeCrop(v2.Transform):
         return self._call_kernel(F.crop, inpt, **params)
 
 
+class NativeWindow(v2.Transform):
+    """A window of at most ``side`` x ``side`` px at a random place, not resized: the photo's
+    detail at the scale it was decoded at (the whole photo when it is no larger)."""
+
+    def __init__(self, side: int):
+        super().__init__()
+        self.side = int(side)
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        h, w = v2.query_size(flat_inputs)
+        ch, cw = min(h, self.side), min(w, self.side)
+        top = int(torch.randint(h - ch + 1, ()).item())
+        left = int(torch.randint(w - cw + 1, ()).item())
+        return {"top": top, "left": left, "height": ch, "width": cw}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self._call_kernel(F.crop, inpt, **params)
+
+
 def build_train_transforms(min_size: int, max_size: int, *, hflip: bool = True, vflip: bool = False,
                            crop_prob: float = 0.5, crop_frac: tuple[float, float] = (0.6, 1.0),
-                           jitter: float = 0.2) -> v2.Compose:
+                           jitter: float = 0.2, native_crop_prob: float = 0.0) -> v2.Compose:
     """Multi-scale training augmentation.
 
     Flip, then with probability ``crop_prob`` a random-size crop (as DETR's recipe does half of
     the time), then a resize of the longer side to a random multiple of 32 in
     ``[min_size, max_size]``, photometric jitter (brightness/contrast/saturation ``jitter``,
     hue ``jitter / 10``), conversion to float and ImageNet normalisation.
+
+    ``native_crop_prob``: the share of samples that are instead a ``max_size`` window of the photo
+    at the resolution it was decoded at (``NativeWindow``; the dataset decodes at
+    ``TrainConfig.decode_size``). Why: resizing a 384-px photo to 256-320 px (or a 12-MP one to
+    320) thins a 1-2 px crack into a faint smear, and a per-pixel thin head then learns a constant
+    map; the windows show cracks at their own width for the same pixels per step.
 
     Input: ``(tv_tensors.Image uint8 [3, H, W], tv_tensors.Mask [1, H, W])``; output: the image
     as float32 ``[3, h, w]`` normalised, the mask resized with nearest neighbour.
@@ -92,9 +117,15 @@ def build_train_transforms(min_size: int, max_size: int, *, hflip: bool = True, 
         steps.append(v2.RandomHorizontalFlip(0.5))
     if vflip:  # photos of walls and slabs have no "up" for defects; off by default all the same
         steps.append(v2.RandomVerticalFlip(0.5))
+    scaled: list[Any] = []
     if crop_prob > 0:
-        steps.append(v2.RandomApply([RandomSizeCrop(*crop_frac)], p=crop_prob))
-    steps.append(LongSideResize(scale_steps(min_size, max_size)))
+        scaled.append(v2.RandomApply([RandomSizeCrop(*crop_frac)], p=crop_prob))
+    scaled.append(LongSideResize(scale_steps(min_size, max_size)))
+    if native_crop_prob > 0:
+        steps.append(v2.RandomChoice([NativeWindow(max_size), v2.Compose(scaled)],
+                                     p=[native_crop_prob, 1.0 - native_crop_prob]))
+    else:
+        steps += scaled
     if jitter > 0:
         steps.append(v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter,
                                     hue=min(jitter / 10, 0.5)))

@@ -23,6 +23,9 @@ import numpy as np
 from core.model.thin_head import THIN_PIXEL_THRESHOLD
 from core.panoptic import SOURCE_MODEL, Segment
 
+#: The hysteresis' lower level (see ``thin_components``).
+THIN_GROW_THRESHOLD = 0.5
+
 
 @dataclass(frozen=True)
 class ThinComponents:
@@ -45,22 +48,32 @@ class ThinComponents:
 
 
 def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: int = 4,
-                    min_score: float = 0.0) -> ThinComponents:
-    """Connected components of the thin head's map.
+                    min_score: float = 0.0, grow: float | None = None) -> ThinComponents:
+    """Connected components of the thin head's map, by hysteresis.
 
     Args:
         probs: ``[T, h, w]`` probabilities in [0, 1] (float) or as uint8 0..255, one map per thin
             class (``category_ids[t]``).
         min_area: components of at most this many pixels are dropped (the post-processor's
             small-segment rule).
-        min_score: components whose mean probability is not above it are dropped (the lowest
-            threshold a prediction is kept for).
-    A pixel above the pixel threshold for several classes belongs to the most probable one.
+        min_score: components whose score is not above it are dropped (the lowest threshold a
+            prediction is kept for).
+        grow: the lower level of the hysteresis (default ``THIN_GROW_THRESHOLD``): a component is
+            the 8-connected region of pixels above ``grow`` that holds at least one pixel above
+            the pixel threshold (``THIN_PIXEL_THRESHOLD``). Why: along a crack that fades (a
+            narrowing, a low-contrast stretch) the head's probability dips below 0.5 for a few
+            pixels, and a single threshold cuts one crack into pieces: one true positive at best
+            and false ones beside it. The region's extra width is trimmed to the photo's dark line
+            by the full-resolution refinement (``core.inference.thin_refine``).
+    A component's score is the mean probability of its pixels above the pixel threshold (its
+    confident core), so the weak pixels that join pieces do not lower it. A pixel above ``grow``
+    for several classes belongs to the most probable one.
     """
     import cv2
 
     probs = np.asarray(probs)
     scale = 255.0 if probs.dtype == np.uint8 else 1.0
+    grow = THIN_GROW_THRESHOLD if grow is None else min(grow, THIN_PIXEL_THRESHOLD)
     t, h, w = probs.shape
     labels = np.zeros((h, w), np.int32)
     cats: list[int] = []
@@ -69,18 +82,23 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
         return ThinComponents(labels, np.zeros(0, np.int64), np.zeros(0, np.float32))
     best = probs.argmax(0)
     top = np.take_along_axis(probs, best[None], 0)[0].astype(np.float32) / scale
-    on = top > THIN_PIXEL_THRESHOLD
+    on = top > grow
+    core = top > THIN_PIXEL_THRESHOLD
     for k in range(t):
         mask = (on & (best == k)).astype(np.uint8)
         if not mask.any():
             continue
-        n, comp, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        sums = np.bincount(comp.ravel(), weights=top.ravel(), minlength=n)
+        n, comp = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+        flat, strong = comp.ravel(), core.ravel()
+        area = np.bincount(flat, minlength=n)
+        core_area = np.bincount(flat, weights=strong, minlength=n)
+        core_sum = np.bincount(flat, weights=top.ravel() * strong, minlength=n)
         lut = np.zeros(n, np.int32)  # component of this class -> component number overall (0: dropped)
         for c in range(1, n):
-            area = int(stats[c, cv2.CC_STAT_AREA])
-            score = float(sums[c] / area)
-            if area <= min_area or score <= min_score:
+            if core_area[c] == 0 or area[c] <= min_area:
+                continue
+            score = float(core_sum[c] / core_area[c])
+            if score <= min_score:
                 continue
             cats.append(int(category_ids[k]))
             scores.append(score)

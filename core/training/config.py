@@ -22,6 +22,10 @@ INIT_KINDS = ("auto", "none", "imagenet", "detr", "checkpoint")
 DEVICES_HELP = "auto (CUDA when present), cpu, cuda, cuda:N"
 #: ``epoch_limit`` of a run that follows its time budget: more epochs than any budget holds.
 UNLIMITED_EPOCHS = 1_000_000
+#: With native windows, photos are decoded at up to this many times ``max_size``: a 384-px photo
+#: at its own size, a 12-MP one at a view its windows show cracks more sharply in, and the cache
+#: holds 4x the pixels, not a full-size photo each.
+NATIVE_DECODE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class TrainConfig:
         min_size, max_size: the photo's longer side during training is a random multiple of 32 in
             this range (multi-scale); ``eval_size`` (0: ``max_size``) for evaluation.
         hflip, vflip, crop_prob, jitter: augmentation (see ``core.data.transforms``).
+        native_crop_prob: share of training samples that are a ``max_size`` window of the photo
+            decoded at up to ``NATIVE_DECODE_FACTOR`` x ``max_size`` (``decode_size``) instead of
+            the whole photo resized: thin cracks keep their own width (``build_train_transforms``).
         val_fraction: held out for validation when no separate validation data is given.
         cache_images: keep decoded photos in memory (up to ``cache_max_mb``).
         num_workers: data-loader processes; -1 picks 1 on the CPU (augmentation beside the model,
@@ -89,6 +96,7 @@ class TrainConfig:
     vflip: bool = False
     crop_prob: float = 0.5
     jitter: float = 0.2
+    native_crop_prob: float = 0.0
     val_fraction: float = 0.2
     cache_images: bool = True
     cache_max_mb: int = 4096
@@ -146,6 +154,8 @@ class TrainConfig:
             p.append(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if not 0.0 <= self.crop_prob <= 1.0:
             p.append(f"crop_prob must be in [0, 1], got {self.crop_prob}")
+        if not 0.0 <= self.native_crop_prob <= 1.0:
+            p.append(f"native_crop_prob must be in [0, 1], got {self.native_crop_prob}")
         if self.lr_drop_epoch < 0:
             p.append(f"lr_drop_epoch must be >= 0, got {self.lr_drop_epoch}")
         for name in ("eval_every", "warmup_steps", "keep_every", "cache_max_mb", "cpu_threads"):
@@ -165,6 +175,11 @@ class TrainConfig:
     @property
     def eval_side(self) -> int:
         return self.eval_size or self.max_size
+
+    @property
+    def decode_size(self) -> int:
+        """Longer side training photos are decoded (and cached) at."""
+        return self.max_size * (NATIVE_DECODE_FACTOR if self.native_crop_prob > 0 else 1)
 
     @property
     def epoch_limit(self) -> int:

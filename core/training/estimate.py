@@ -131,11 +131,12 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
 
     import torch
 
-    from core.data import PanopticDataset, build_eval_transforms, build_train_transforms, collate
+    from core.data import PanopticDataset, build_eval_transforms, collate
     from core.device import resolve_device
     from core.errors import CancelledError, DatasetError
     from core.model import build_model, get_preset
     from core.training.evaluate import evaluate_pq
+    from core.training.setup import train_dataset
 
     def check() -> None:
         if cancel is not None and cancel():
@@ -149,9 +150,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     dev = torch.device(resolve_device(config.device))
     k = min(photos, len(train))
     picked = sorted({round(i * (len(train) - 1) / max(k - 1, 1)) for i in range(k)})
-    ds = PanopticDataset(train.subset(picked), build_train_transforms(
-        config.min_size, config.max_size, hflip=config.hflip, vflip=config.vflip, crop_prob=config.crop_prob,
-        jitter=config.jitter), base_size=config.max_size, cache=True)
+    ds = train_dataset(config, train.subset(picked), cache=True)
     event = _CancelEvent(cancel)
     t0 = time.perf_counter()
     ds.preload(cancel=event, threads=1)  # decodes and caches, as the run's preload does

@@ -120,13 +120,18 @@ def build_initialised_model(choice: ModelChoice, categories: CategorySet, cfg: T
     return model, criterion, post, messages
 
 
+def train_dataset(cfg: TrainConfig, source: DataSource, cache: bool) -> PanopticDataset:
+    """The augmented training dataset of ``source`` as ``cfg`` asks (sizes, flips, crops, jitter)."""
+    transform = build_train_transforms(cfg.min_size, cfg.max_size, hflip=cfg.hflip, vflip=cfg.vflip,
+                                       crop_prob=cfg.crop_prob, jitter=cfg.jitter,
+                                       native_crop_prob=cfg.native_crop_prob)
+    return PanopticDataset(source, transform, base_size=cfg.decode_size, cache=cache)
+
+
 def build_datasets(cfg: TrainConfig, train: DataSource, val: DataSource | None,
                    with_val: bool) -> tuple[PanopticDataset, PanopticDataset | None]:
     """The augmented training dataset and (when ``with_val``) the evaluation one with ground truth."""
-    train_ds = PanopticDataset(
-        train, build_train_transforms(cfg.min_size, cfg.max_size, hflip=cfg.hflip, vflip=cfg.vflip,
-                                      crop_prob=cfg.crop_prob, jitter=cfg.jitter),
-        base_size=cfg.max_size, cache=cfg.cache_images)
+    train_ds = train_dataset(cfg, train, cfg.cache_images)
     val_ds = None
     if with_val and val is not None and len(val) and cfg.eval_every > 0:
         val_ds = PanopticDataset(val, build_eval_transforms(cfg.eval_side), base_size=cfg.eval_side,

@@ -103,6 +103,44 @@ def test_augmentation_keeps_photo_and_masks_aligned(tmp_path):
             assert (rgb - expected).abs().max() < 40, f"seed {seed}: label {label} misaligned"
 
 
+def test_native_windows_keep_a_one_pixel_crack_at_its_own_width(tmp_path):
+    # A 1-px crack across a 192-px photo trained at 96 px: resized it is half a pixel wide (a
+    # faint smear, gone from its mask), in a native window it is the 1-px line it is.
+    from core.formats.coco_panoptic_io import PanopticRecord, write_coco_panoptic
+    from core.training.config import TrainConfig
+    from core.training.setup import train_dataset
+
+    h = w = 192
+    id_map = np.ones((h, w), np.int32)
+    id_map[:, 101] = 2
+    img = np.full((h, w, 3), 180, np.uint8)
+    img[id_map == 2] = 40
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(encode_png(img))
+    ann = PanopticAnnotation(id_map, {1: Segment(1, 4), 2: Segment(2, 2)})
+    write_coco_panoptic(tmp_path / "p.json", tmp_path / "p", [PanopticRecord(1, "a.png", w, h, ann)], CATEGORIES)
+    source = coco_panoptic_source(tmp_path / "p.json")
+    cfg = TrainConfig(min_size=96, max_size=96, jitter=0.0, crop_prob=0.0, hflip=False, native_crop_prob=1.0)
+    assert cfg.decode_size == 192  # decoded at 2 x max_size: here the photo's own size
+    ds = train_dataset(cfg, source, cache=False)
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    seen = 0
+    for seed in range(8):
+        s = ds[SampleKey(0, seed)]
+        assert s.image.shape[1:] == (96, 96)  # the pixels of a resized sample: the cost per step stays
+        grey = ((s.image * std + mean) * 255)[0]
+        columns = (grey < 100).all(0).nonzero().flatten().tolist()
+        if columns:  # the window holds the crack: one dark column, its mask exactly that column
+            seen += 1
+            assert len(columns) == 1
+            col_masks = [m for m in s.masks if m.all(0).any() and m.sum() == 96]
+            assert len(col_masks) == 1 and col_masks[0][:, columns[0]].all()
+    assert seen > 0
+    resized = train_dataset(cfg.replace(native_crop_prob=0.0), source, cache=False)[SampleKey(0, 0)]
+    grey = ((resized.image * std + mean) * 255)[0]
+    assert not (grey < 100).all(0).any()  # resized to 96 px the line is a smear, not a dark column
+
+
 def test_same_key_same_sample_other_seed_other_augmentation(dataset_json):
     ds = _train_ds(dataset_json)
     a, b = ds[SampleKey(0, 7)], ds[SampleKey(0, 7)]

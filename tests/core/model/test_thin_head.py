@@ -72,7 +72,7 @@ def test_the_head_learns_to_draw_a_two_pixel_crack_that_a_stride4_cell_cannot():
 
 
 def _probs(*masks_and_values):
-    p = np.zeros((1, 40, 40), np.uint8)
+    p = np.zeros((1, *masks_and_values[0][0].shape), np.uint8)
     for mask, value in masks_and_values:
         p[0][mask] = value
     return p
@@ -92,6 +92,21 @@ def test_one_eight_connected_network_is_one_segment_scored_by_its_mean_probabili
     tiny = np.zeros((40, 40), bool)
     tiny[35, 1:4] = True  # 3 px: at most min_area, dropped as the post-processor drops small segments
     assert len(thin_components(_probs((tiny, 250)), [CRACK.id], min_area=4)) == 0
+
+
+def test_a_crack_that_fades_for_a_few_pixels_stays_one_segment_scored_by_its_confident_core():
+    strong = np.zeros((40, 60), bool)
+    strong[20, 2:25] = True
+    strong[20, 35:58] = True
+    weak = np.zeros((40, 60), bool)
+    weak[20, 25:35] = True  # a narrowing: the head is less sure there (0.3)
+    comps = thin_components(_probs((strong, 230), (weak, 77)), [CRACK.id], grow=0.2)
+    assert len(comps) == 1 and comps.scores[0] * 255 == pytest.approx(230)
+    assert np.array_equal(comps.labels > 0, strong | weak)
+    # One threshold alone cuts the crack in two (what the hysteresis is for).
+    assert len(thin_components(_probs((strong, 230), (weak, 77)), [CRACK.id], grow=0.5)) == 2
+    # Weak pixels with no confident pixel are no crack at all.
+    assert len(thin_components(_probs((weak, 77)), [CRACK.id], grow=0.2)) == 0
 
 
 def test_fusion_replaces_query_cracks_and_gives_their_ribbon_back_to_the_concrete():
