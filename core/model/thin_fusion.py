@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.model.thin_bridge import bridge_gaps
 from core.model.thin_head import THIN_PIXEL_THRESHOLD
 from core.panoptic import SOURCE_MODEL, Segment
 
@@ -51,7 +52,7 @@ class ThinComponents:
 
 
 def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: int = 4,
-                    min_score: float = 0.0, grow: float | None = None) -> ThinComponents:
+                    min_score: float = 0.0, grow: float | None = None, bridge: bool = True) -> ThinComponents:
     """Connected components of the thin head's map, by hysteresis.
 
     Args:
@@ -68,6 +69,8 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
             pixels, and a single threshold cuts one crack into pieces: one true positive at best
             and false ones beside it. The region's extra width is trimmed to the photo's dark line
             by the full-resolution refinement (``core.inference.thin_refine``).
+        bridge: pieces of one crack across a gap of a few pixels are joined
+            (``core.model.thin_bridge``).
     A component's score is the mean probability of its pixels above the pixel threshold (its
     confident core), so the weak pixels that join pieces do not lower it. A pixel above ``grow``
     for several classes belongs to the most probable one.
@@ -92,7 +95,13 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
         if not mask.any():
             continue
         n, comp = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
-        flat, strong = comp.ravel(), core.ravel()
+        strong = core.ravel()
+        confident = np.bincount(comp.ravel(), weights=strong, minlength=n) > 0
+        confident[0] = False
+        comp = np.where(confident[comp], comp, 0)  # weak regions without a confident pixel: no crack
+        if bridge:
+            comp = bridge_gaps(comp, n)
+        flat = comp.ravel()
         area = np.bincount(flat, minlength=n)
         core_area = np.bincount(flat, weights=strong, minlength=n)
         core_sum = np.bincount(flat, weights=top.ravel() * strong, minlength=n)

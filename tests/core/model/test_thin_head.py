@@ -104,9 +104,38 @@ def test_a_crack_that_fades_for_a_few_pixels_stays_one_segment_scored_by_its_con
     assert len(comps) == 1 and comps.scores[0] * 255 == pytest.approx(230)
     assert np.array_equal(comps.labels > 0, strong | weak)
     # One threshold alone cuts the crack in two (what the hysteresis is for).
-    assert len(thin_components(_probs((strong, 230), (weak, 77)), [CRACK.id], grow=0.5)) == 2
-    # Weak pixels with no confident pixel are no crack at all.
+    assert len(thin_components(_probs((strong, 230), (weak, 77)), [CRACK.id], grow=0.5, bridge=False)) == 2
+    # Weak pixels with no confident pixel are no crack at all (beside one or alone).
     assert len(thin_components(_probs((weak, 77)), [CRACK.id], grow=0.2)) == 0
+    far = np.zeros((40, 60), bool)
+    far[5, 2:58] = True
+    assert len(thin_components(_probs((strong, 230), (weak, 77), (far, 60)), [CRACK.id], grow=0.2)) == 1
+
+
+def _pieces(*segments, shape=(60, 80)):
+    """A probability map with 1-px straight pieces from (r0, c0) to (r1, c1)."""
+    import cv2
+
+    m = np.zeros(shape, np.uint8)
+    for (r0, c0), (r1, c1) in segments:
+        cv2.line(m, (c0, r0), (c1, r1), 1, 1)
+    return _probs((m > 0, 230))
+
+
+def test_pieces_of_one_crack_across_a_gap_are_joined_and_side_by_side_cracks_are_not():
+    # One diagonal crack the head broke for 8 px: one segment, the gap drawn in.
+    comps = thin_components(_pieces(((10, 5), (25, 25)), ((31, 33), (50, 58))), [CRACK.id])
+    assert len(comps) == 1
+    n, _ = __import__("cv2").connectedComponents((comps.labels > 0).astype(np.uint8), connectivity=8)
+    assert n == 2  # one 8-connected network (the instance definition)
+    # A crack that runs up to another one's flank and stops 6 px short: a branch, one network.
+    assert len(thin_components(_pieces(((30, 5), (30, 75)), ((5, 40), (24, 40))), [CRACK.id])) == 1
+    # Two cracks side by side, 6 px apart: neither ends toward the other, two segments.
+    assert len(thin_components(_pieces(((20, 5), (20, 70)), ((26, 10), (26, 75))), [CRACK.id])) == 2
+    # In line but 30 px apart: more than the gap tolerance (20 px), two segments.
+    assert len(thin_components(_pieces(((30, 2), (30, 24)), ((30, 55), (30, 78))), [CRACK.id])) == 2
+    # Crossing the gap at a right angle to both pieces' course: not one crack.
+    assert len(thin_components(_pieces(((10, 10), (10, 40)), ((18, 10), (18, 40))), [CRACK.id])) == 2
 
 
 def test_fusion_replaces_query_cracks_and_gives_their_ribbon_back_to_the_concrete():
