@@ -135,11 +135,13 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
 
 
 def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out: Path, threads: int,
-          eval_size: int, clock: str = "wall", train_size: int = 0, thin_head: bool = False) -> dict:
+          eval_size: int, clock: str = "wall", train_size: int = 0, thin_head: bool = False,
+          native_crops: float | None = None) -> dict:
     """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures.
 
     ``train_size``: train at this one longer side (0: the preset's range); ``thin_head``: with the
-    dense thin head (``ModelConfig.thin_head``; added fresh to a checkpoint without one)."""
+    dense thin head (``ModelConfig.thin_head``; added fresh to a checkpoint without one);
+    ``native_crops``: ``TrainConfig.native_crop_prob`` (None: the preset's)."""
     import random
 
     import torch
@@ -159,6 +161,8 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
     cfg = train_config(init, minutes, threads)
     if train_size:
         cfg = cfg.replace(min_size=train_size, max_size=train_size)
+    if native_crops is not None:
+        cfg = cfg.replace(native_crop_prob=native_crops)
     model_config = get_preset(cfg.model_preset).replace(thin_head=True) if thin_head else None
     start = time.monotonic()
     summary = None
@@ -170,7 +174,7 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
     row = {"start": init, "photos": n_train, "minutes": minutes, "steps": summary.steps,
            "epochs": summary.epochs_done, "images_per_s": round(summary.steps * cfg.batch_size / seconds, 2),
            "load": round(os.getloadavg()[0], 1), "preset": cfg.model_preset,
-           "train_size": train_size, "thin_head": thin_head}
+           "train_size": train_size, "thin_head": thin_head, "native_crop_prob": cfg.native_crop_prob}
     row["test"] = evaluate(Path(summary.last_checkpoint), folders["test"], eval_size, threads)
     return row
 
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="train at this one longer side in px (default: the preset's 256-320; 512 is UAV75's own, "
                         "where its 1-px crack lines are not blurred away)")
     p.add_argument("--thin-head", action="store_true", help="train with the dense thin head (cracks drawn per pixel)")
+    p.add_argument("--native-crops", type=float, default=None,
+                   help="share of training samples that are windows at the photo's own resolution (default: the "
+                        "preset's)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run (default 1: a shared machine)")
     p.add_argument("--work", type=Path, help="folder for the imported data and runs (kept; default: temporary, "
                    "outside the repository)")
@@ -231,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.child:
             init, n = args.child.split(":")
             row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock,
-                        args.train_size, args.thin_head)
+                        args.train_size, args.thin_head, args.native_crops)
             print("ROW " + json.dumps(row), flush=True)
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
@@ -245,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = [sys.executable, "-m", "bench.bench_real", "--child", f"{init}:{n}", "--minutes", str(minutes),
                        "--data", str(args.data), "--work", str(work), "--threads", str(args.threads),
                        "--eval-size", str(args.eval_size), "--clock", args.clock,
-                       "--train-size", str(args.train_size)] + (["--thin-head"] if args.thin_head else [])
+                       "--train-size", str(args.train_size)] + (["--thin-head"] if args.thin_head else []) + (
+                           ["--native-crops", str(args.native_crops)] if args.native_crops is not None else [])
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
                 if proc.returncode or line is None:
