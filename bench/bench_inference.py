@@ -17,6 +17,12 @@ with the class head recentred and the "no object" bias set so that about ``--kep
 survive 0.3 on the benchmark photo, as a trained model's do; the cost of the mask head and of
 re-thresholding grows with that number, so it is printed. The load average is printed too: the
 figures are only comparable at similar load.
+
+``--compare A.pt B.pt``: instead, two trained checkpoints of ours on the same 12 MP photo, in
+turns (A, B, A, B, ...: load drifts hit both alike): the time to the first result (predict + the
+first ``panoptic(0.5)``), re-thresholding, and B's ratios to A. E.g. the shipped model before and
+after a change of the network (the thin head adds a head at the input resolution and its
+components to the assembly).
 """
 from __future__ import annotations
 
@@ -163,6 +169,34 @@ def peak_memory(checkpoint: Path, photo: Path, threads: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def compare(a: Path, b: Path, repeat: int) -> int:
+    """Print the time to the first result and re-thresholding of checkpoints ``a`` and ``b``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = make_photo(Path(tmp) / "photo_12mp.jpg", 4000, 3000)
+        predictors = {p: Predictor.from_checkpoint(p, "cpu") for p in (a, b)}
+        first: dict[Path, list[float]] = {a: [], b: []}
+        again: dict[Path, list[float]] = {a: [], b: []}
+        for p in predictors.values():
+            p.predict(photo).panoptic(0.5)  # warm-up
+        for _ in range(repeat):
+            for path, predictor in predictors.items():
+                t0 = time.perf_counter()
+                pred = predictor.predict(photo)
+                pred.panoptic(0.5)
+                first[path].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                for t in np.linspace(0.3, 0.9, 10):
+                    pred.panoptic(float(t))
+                again[path].append((time.perf_counter() - t0) / 10)
+    med = {p: (statistics.median(first[p]), statistics.median(again[p])) for p in (a, b)}
+    for p in (a, b):
+        print(f"{p.name}: first result {med[p][0]:.3f} s (predict + panoptic(0.5), median of {repeat}), "
+              f"re-threshold {1000 * med[p][1]:.1f} ms")
+    print(f"ratio {b.name} / {a.name}: first result x{med[b][0] / med[a][0]:.2f}, "
+          f"re-threshold x{med[b][1] / med[a][1]:.2f}; load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -171,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kept", type=int, default=20, help="queries above 0.3 on the benchmark photo")
     ap.add_argument("--skip-r50", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"),
+                    help="time two trained checkpoints on a 12 MP photo instead (B's ratios to A)")
     ap.add_argument("--peak-child", nargs=3, metavar=("CKPT", "PHOTO", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak_child:
         peak_child(*args.peak_child, threads=args.threads)
         return 0
     torch.set_num_threads(args.threads)
+    if args.compare:
+        return compare(*args.compare, repeat=args.repeat_small)
     results: dict = {"threads": args.threads, "cpu_count": os.cpu_count(), "torch": torch.__version__,
                      "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
