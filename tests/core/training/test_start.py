@@ -208,4 +208,5 @@ def test_a_model_is_fine_tuned_with_the_recipe_it_was_made_with():
     assert get_train_preset("cpu_lite0").lr_backbone < get_train_preset("cpu_fast").lr_backbone
     assert recipe_of(get_preset("cpu_fast")) == "cpu_fast"
     assert recipe_of(get_preset("cpu_fast").replace(num_queries=31)) is None
+    assert recipe_of(get_preset("cpu_lite0").replace(thin_head=True)) == "cpu_lite0"  # an add-on
     assert recipe_of(load_checkpoint(demo_model_path())["config"]) is None
