@@ -62,7 +62,8 @@ def _with_overlap(prediction, overlap):
     from core.inference.result import PanopticPrediction
 
     meta = dataclasses.replace(prediction.meta, merge_overlap=overlap)
-    return PanopticPrediction(prediction.logits, prediction.masks, prediction.categories, meta, prediction.query_ids)
+    return PanopticPrediction(prediction.logits, prediction.masks, prediction.categories, meta, prediction.query_ids,
+                              thin_probs=prediction.thin_probs, thin_category_ids=prediction.thin_category_ids)
 
 
 def _fragments(truth, ann, spall_id: int) -> list[int]:
