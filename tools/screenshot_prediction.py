@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshot_prediction.py \\
         [--out docs/images] [--annotated wall_02.jpg] [--photo parapet_11.jpg] [--low 0.3] [--high 0.9] \\
-        [--eval] [--export]
+        [--eval] [--export] [--sweep]
 
 Builds the sample project in a temporary folder as a first start does: the demo model
 (``resources/models/demo_cpu_fast.pt``) registered and active, every photo predicted
@@ -12,7 +12,8 @@ unlabelled photo with the annotation layer hidden (so the prediction is filled),
 with the confidence slider at ``--low`` and at ``--high``; ``--eval``: puts the last three annotated
 photos in the validation split and grabs the evaluation dialog (its PQ table, its photos by
 PQ and its thin-structure table: the demo model against the sample's truth); ``--export``: grabs
-the export dialog.
+the export dialog; ``--sweep``: prints what the slider's label says on the unlabelled photo at
+0.30, 0.35 ... 0.95 (the segment counts a caption quotes).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=0.8, help="of the window grabs")
     ap.add_argument("--eval", action="store_true", help="also the evaluation dialog")
     ap.add_argument("--export", action="store_true", help="also the export dialog")
+    ap.add_argument("--sweep", action="store_true", help="also print the slider's counts from 0.30 to 0.95")
     args = ap.parse_args(argv)
 
     from PySide6.QtCore import Qt
@@ -79,13 +81,24 @@ def main(argv: list[str] | None = None) -> int:
     shots.open_photo(app, w, args.photo, until=lambda: bool(seen) and quiet())
     w.actions.a["show_annotation"].trigger()  # the prediction filled, not outlined over the truth
 
-    for threshold in (args.low, args.high):
+    def slide_to(threshold: float) -> None:
+        """Move the slider as a user does and wait until the canvas shows that threshold."""
         ui.slider.set_threshold(threshold, emit=True)
-        def rethresholded(threshold=threshold):
+
+        def rethresholded():
             return abs(seen[-1][0] - max(threshold, ui.live.prediction.min_threshold)) < 1e-6 and quiet()
 
         if not shots.spin(app, until=rethresholded, timeout=60):
             raise TimeoutError(f"no re-threshold at {threshold}")
+
+    if args.sweep:  # the label's own words, so a caption quotes what the user reads
+        for step in range(30, 100, 5):
+            slide_to(step / 100)
+            shots.spin(app, 0.1)
+            print(f"sweep {step / 100:.2f}: {ui.slider.count_label.text()}", flush=True)
+
+    for threshold in (args.low, args.high):
+        slide_to(threshold)
         shots.spin(app, 0.3)
         print(f"confidence {threshold:.2f}: {seen[-1][1]} segments", flush=True)
         shots.save(w, args.out / f"gui_prediction_slider_{round(threshold * 100):03d}.png", args.scale)
