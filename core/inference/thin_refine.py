@@ -15,7 +15,9 @@ than the surface on both sides. So, per thin segment (``core.measure.roles.is_th
    the model saw, not every dark line nearby);
 3. the coarse pixels the crack does not use go to the nearest segment that is not thin (the
    surface around the crack); kept pixels outside the coarse mask are taken only from stuff
-   segments or void, never from another instance.
+   segments or void, never from another instance;
+4. pieces of one redrawn crack within two bands of each other are joined again by a straight line
+   (``core.inference.thin_connect``), so a crack stays one 8-connected network.
 
 Where the band shows no such line (blur, low contrast, a crack the model imagined) the coarse
 mask stays: the model's word stands where the photo has no evidence, rather than erasing a crack.
@@ -39,6 +41,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from core.categories import CategorySet
+from core.inference.thin_connect import reconnect_pieces
 from core.measure.roles import is_thin
 from core.panoptic import PanopticAnnotation
 
@@ -128,6 +131,12 @@ def refine_thin(ann: PanopticAnnotation, image: np.ndarray, categories: Category
     step = max(1, int((cell or 1.0) // 2))
     refined, coarse_kept = _refine(ann.id_map, ids, grey(image), np.array(thin_ids, np.int64), takeable, band,
                                    params, step)
+    if refined:
+        # Where the photo's line faded, the redrawn crack may have fallen into pieces: joined
+        # again across gaps up to the release radius (two bands), so a crack stays one network.
+        paintable = _lut(takeable.tolist(), int(max(ids.max(), takeable.max(initial=0))) + 1)
+        paintable[0] = True  # void
+        reconnect_pieces(ids, ann.id_map, refined, paintable, 2 * band)
     out = PanopticAnnotation(ids, dict(ann.segments))
     if refined:
         out = _without_lost(out)
