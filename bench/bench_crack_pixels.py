@@ -35,19 +35,13 @@ def main(argv: list[str] | None = None) -> int:
                     "refinement)")
     args = ap.parse_args(argv)
 
-    import torch
-
-    from core.demo.sample_model import demo_model_path
-    from core.inference.predictor import Predictor
+    from bench.models import predictor_for
     from core.inference.thin_refine import grid_cell, refine_thin
     from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed
 
-    torch.set_num_threads(1)
-    model = args.model or demo_model_path()
-    if model is None:
-        print("no model: the shipped demo model is missing and --model was not given")
+    predictor, model = predictor_for(args.model)
+    if predictor is None:
         return 2
-    predictor = Predictor.from_checkpoint(model, device="cpu")
     config = SynthConfig()
     crack = categories_of(config).by_name("crack").id
     photo_iou, best, areas, n_pred = [], [], [], 0

@@ -123,17 +123,11 @@ def main(argv=None) -> int:
                          "and main.py predict show): one more row per grouping")
     args = ap.parse_args(argv)
 
-    import torch
+    from bench.models import predictor_for
 
-    from core.demo.sample_model import demo_model_path
-    from core.inference.predictor import Predictor
-
-    torch.set_num_threads(1)
-    model = args.model or demo_model_path()
-    if model is None:
-        print("no model: the shipped demo model is missing and --model was not given")
+    predictor, model = predictor_for(args.model)
+    if predictor is None:
         return 2
-    predictor = Predictor.from_checkpoint(model, device="cpu")
     rules = [None] + list(args.overlaps)
     print(f"model {Path(model).name}, {args.n} photos per setting, scorer "
           f"{'panopticapi' if args.panopticapi else 'ours (panopticapi rules)'}")
