@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Largest gap (px at the network's input size, ~384: 5 % of it) bridged. Measured with
-#: bench/bench_crack_pixels.py (fine-tuned thin-head model, two seeds of 30 generated photos, crack
+#: bench/bench_crack_pixels.py (the 384-px thin-head fine-tuning, two seeds of 30 generated photos, crack
 #: PQ): no bridging 32.4 / 18.5, 12 px 34.2 / 19.2, 20 px 34.2 / 23.7, 28 px 34.1 / 24.3.
 MAX_GAP = 20
 #: How far back from an end (px) the piece's direction is taken.

@@ -25,7 +25,8 @@ from core.model.thin_head import THIN_PIXEL_THRESHOLD
 from core.panoptic import SOURCE_MODEL, Segment
 
 #: The hysteresis' lower level (see ``thin_components``). Measured with bench/bench_crack_pixels.py
-#: (the shipped model fine-tuned with the head, 30 generated photos each of two seeds, refined):
+#: (the previous shipped model fine-tuned with the head at 384 px, 30 generated photos each of two
+#: seeds, refined):
 #: crack PQ 23.7 / 30.6 / 32.4 at 0.5 / 0.2 / 0.1 (seed 9101) and 14.9 / 15.1 / 18.5 at 0.3 / 0.2 /
 #: 0.1 (seed 9301); 0.05 no better.
 THIN_GROW_THRESHOLD = 0.1
