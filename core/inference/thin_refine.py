@@ -16,8 +16,8 @@ than the surface on both sides. So, per thin segment (``core.measure.roles.is_th
 3. the coarse pixels the crack does not use go to the nearest segment that is not thin (the
    surface around the crack); kept pixels outside the coarse mask are taken only from stuff
    segments or void, never from another instance;
-4. pieces of one redrawn crack within two bands of each other are joined again by a straight line
-   (``core.inference.thin_connect``), so a crack stays one 8-connected network.
+4. pieces of one redrawn crack on one connected part of the model's mask are joined again by a
+   straight line (``core.inference.thin_connect``), so a crack stays one 8-connected network.
 
 Where the band shows no such line (blur, low contrast, a crack the model imagined) the coarse
 mask stays: the model's word stands where the photo has no evidence, rather than erasing a crack.
@@ -133,10 +133,10 @@ def refine_thin(ann: PanopticAnnotation, image: np.ndarray, categories: Category
                                    params, step)
     if refined:
         # Where the photo's line faded, the redrawn crack may have fallen into pieces: joined
-        # again across gaps up to the release radius (two bands), so a crack stays one network.
+        # again where the model's mask connected them, so a crack stays one network.
         paintable = _lut(takeable.tolist(), int(max(ids.max(), takeable.max(initial=0))) + 1)
         paintable[0] = True  # void
-        reconnect_pieces(ids, ann.id_map, refined, paintable, 2 * band)
+        reconnect_pieces(ids, ann.id_map, refined, paintable)
     out = PanopticAnnotation(ids, dict(ann.segments))
     if refined:
         out = _without_lost(out)
