@@ -1,9 +1,10 @@
 """Panoptic assembly with the dense thin head: thin classes' segments are its connected components.
 
 The thin head (``core.model.thin_head``) draws thin classes (cracks) per pixel at the input
-resolution. One 8-connected component of a thin class's thresholded map is one segment (one
-crack network, the instance definition of docs/design.md), scored by its mean probability, so
-the confidence slider keeps or drops whole cracks exactly as it does query segments. A query's
+resolution. One 8-connected component of a thin class's map, grown by hysteresis and with the
+gaps of one crack bridged (``core.model.thin_bridge``), is one segment (one crack network, the
+instance definition of docs/design.md), scored by the mean probability of its confident pixels,
+so the confidence slider keeps or drops whole cracks exactly as it does query segments. A query's
 thin segment that such a component overlaps (same category) is replaced by it: the pixels of its
 ribbon the head does not confirm go to the nearest segment that is not being replaced, so a crack
 drawn as a 4-px ribbon by the queries becomes the 2-px crack and the concrete around it. A
