@@ -28,7 +28,8 @@ def reconnect_pieces(ids: np.ndarray, coarse: np.ndarray, segment_ids: Iterable[
             the segment's coarse mask are joined, whatever the gap (the model drew them as one
             crack: the refinement must not cut what the model connected); pieces on different
             parts stay apart.
-        paintable: bool lookup over segment ids: ids a joining line may paint over (stuff, void).
+        paintable: bool lookup over every id in ``ids``: ids a joining line may paint over (stuff,
+            void).
     Returns the ids of the segments that were joined.
     """
     import cv2
@@ -53,7 +54,7 @@ def reconnect_pieces(ids: np.ndarray, coarse: np.ndarray, segment_ids: Iterable[
         on_part[:, 0] = 0
         part_of = np.where(on_part.any(1), on_part.argmax(1), 0)
         sizes = np.bincount(pieces.ravel(), minlength=n)
-        may_paint = (paintable[np.minimum(crop, len(paintable) - 1)] & (crop < len(paintable))) | own | (crop == sid)
+        may_paint = paintable[crop] | own | (crop == sid)
         changed = False
         for part in set(part_of[1:].tolist()) - {0}:
             members = [p for p in np.argsort(-sizes) if p > 0 and part_of[p] == part]

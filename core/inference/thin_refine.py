@@ -134,7 +134,7 @@ def refine_thin(ann: PanopticAnnotation, image: np.ndarray, categories: Category
     if refined:
         # Where the photo's line faded, the redrawn crack may have fallen into pieces: joined
         # again where the model's mask connected them, so a crack stays one network.
-        paintable = _lut(takeable.tolist(), int(max(ids.max(), takeable.max(initial=0))) + 1)
+        paintable = _lut(takeable.tolist(), int(ids.max()) + 1)
         paintable[0] = True  # void
         reconnect_pieces(ids, ann.id_map, refined, paintable)
     out = PanopticAnnotation(ids, dict(ann.segments))
