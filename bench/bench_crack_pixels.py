@@ -31,23 +31,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=30, help="generated photos (default 30)")
     ap.add_argument("--seed", type=int, default=9101, help="dataset seed (the models were trained on 1, 2 and 11)")
     ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--close-up", action="store_true", help="bench_spall_split's close-up photos (512 x 384, "
+                    "zoomed 1-2x: wider cracks) instead of the training setting at 384 px")
     ap.add_argument("--no-refine", action="store_true", help="the model's masks as they are (no full-resolution "
                     "refinement)")
     args = ap.parse_args(argv)
 
     from bench.models import predictor_for
     from core.inference.thin_refine import grid_cell, refine_thin
-    from core.synthetic.generator import SynthConfig, categories_of, generate_sample, image_seed
+    from bench.bench_spall_split import SETTINGS
+    from core.synthetic.generator import categories_of, generate_sample, image_seed
 
     predictor, model = predictor_for(args.model)
     if predictor is None:
         return 2
-    config = SynthConfig()
+    _, config, size, _ = SETTINGS[1 if args.close_up else 0]
     crack = categories_of(config).by_name("crack").id
     photo_iou, best, areas, n_pred = [], [], [], 0
     matched_iou, false_on_crack, false_elsewhere = [], 0, 0
     for i in range(args.n):
-        rgb, truth = generate_sample(image_seed(args.seed, i), (384, 384), config)
+        rgb, truth = generate_sample(image_seed(args.seed, i), size, config)
         pred = predictor.predict(rgb)
         ann = pred.panoptic(args.threshold)
         if not args.no_refine:
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 false_on_crack += bool((p & t_all).any())
                 false_elsewhere += not (p & t_all).any()
     best_a, areas_a = np.array(best), np.array(areas)
-    print(f"model {Path(model).name}, {args.n} photos, threshold {args.threshold}")
+    print(f"model {Path(model).name}, {args.n} photos of {size[0]} x {size[1]}, threshold {args.threshold}")
     print(f"true cracks {len(best_a)}, predicted crack segments {n_pred}; crack pixel IoU per photo, mean "
           f"{np.mean(photo_iou):.2f}")
     print(f"best IoU per true crack: median {np.median(best_a):.2f}, >= 0.5 for {100 * (best_a >= 0.5).mean():.0f} %, "

@@ -28,6 +28,7 @@ from core.imageio import load_image, read_image_info
 from core.inference.result import DEFAULT_MIN_THRESHOLD, PanopticPrediction, PredictionMeta
 from core.model.config import ModelConfig
 from core.model.thing_merge import DEFAULT_MERGE_OVERLAP
+from core.native_scale import native_size_of
 
 if TYPE_CHECKING:
     from core.inference.batch import BatchItem
@@ -78,12 +79,20 @@ class Predictor:
         device: torch device the model is on.
         description: plain-JSON facts about the model, stored with each prediction.
         config: the model's configuration, when known (recorded when registering the model in a project).
+        native_size: for a model with a thin head trained on native windows, the longer side it
+            saw photos at their own scale up to (``core.native_scale.native_size_of``). A photo
+            larger than the input but at most this size is also read by the thin head alone at its
+            own size: the crack head learnt cracks at their own width, and on a photo shown
+            downscaled they are thinner than it ever saw (close-ups of 512 x 384 predicted at 384:
+            crack PQ 23; with this second look: 35, README "Thin cracks"). Larger photos keep the
+            input size (a 640-px pass would cost a 12-MP photo's first result 2.5x); their cracks
+            come from the full-resolution refinement. 0: never.
     """
 
     def __init__(self, model: torch.nn.Module, categories: CategorySet, *, input_size: int,
                  min_threshold: float = DEFAULT_MIN_THRESHOLD, min_area: int = 4, device: str = "cpu",
                  description: dict | None = None, config: ModelConfig | None = None,
-                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP):
+                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP, native_size: int = 0):
         from core.data.transforms import build_eval_transforms
 
         if not callable(getattr(model, "predict", None)):
@@ -104,6 +113,9 @@ class Predictor:
         self.description = dict(description or {}, input_size=self.input_size)
         self.config = config
         self._transform = build_eval_transforms(self.input_size)
+        # A second, thin-head-only look at photos up to ``native_size`` at their own scale.
+        has_head = getattr(model, "thin_head", None) is not None and callable(getattr(model, "predict_thin", None))
+        self.native_size = int(native_size) if has_head and int(native_size) > self.input_size else 0
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", *, input_size: int | None = None,
@@ -136,13 +148,15 @@ class Predictor:
         log.info("loaded %s (%s, %d categories) for %d px input; %s", path.name, loaded.config.backbone,
                  len(loaded.categories), size, describe_device() if device == "cpu" else f"device {device}")
         min_area = int(getattr(loaded.postprocessor, "min_area", 4))
+        native = native_size_of(training.get("train_config") if isinstance(training, Mapping) else None)
         return cls(loaded.model, loaded.categories, input_size=size, min_threshold=min_threshold,
                    min_area=min_area, device=device, description=description, config=loaded.config,
-                   merge_overlap=merge_overlap)
+                   merge_overlap=merge_overlap, native_size=native)
 
     # --- one photo -------------------------------------------------------------------------------
     def decode(self, image: str | Path | np.ndarray) -> DecodedPhoto:
-        """Read (or take) a photo, upright, downscaled to at most the input size.
+        """Read (or take) a photo, upright, downscaled to at most the input size (or kept at its
+        own size when the thin head reads it so, see ``native_size``).
 
         ``image``: a path, or an upright ``[H, W, 3]`` uint8 RGB array. Raises ``BadImageError``.
         """
@@ -151,12 +165,17 @@ class Predictor:
             if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
                 raise BadImageError(f"expected an [H, W, 3] uint8 RGB array, got {image.dtype} {image.shape}")
             size = (int(image.shape[0]), int(image.shape[1]))
-            rgb = _downscale(image, self.input_size)
+            rgb = _downscale(image, self.decode_side(max(size)))
             return DecodedPhoto(rgb, size, None, time.perf_counter() - t0)
         path = Path(image)
         info = read_image_info(path)
-        rgb = load_image(path, max_side=self.input_size)
+        rgb = load_image(path, max_side=self.decode_side(max(info.height, info.width)))
         return DecodedPhoto(rgb, (info.height, info.width), path, time.perf_counter() - t0)
+
+    def decode_side(self, photo_side: int) -> int:
+        """The longer side a photo whose longer side is ``photo_side`` is decoded at: its own when
+        the thin head reads it at its own size (``native_size``), else the input size."""
+        return photo_side if self.input_size < photo_side <= self.native_size else self.input_size
 
     def predict(self, image: str | Path | np.ndarray | DecodedPhoto) -> PanopticPrediction:
         """Run the network once on a photo (path, upright RGB array, or ``decode``'s result).
@@ -198,6 +217,10 @@ class Predictor:
         meta = PredictionMeta(photo.image_size, (h, w), self.min_threshold, self.min_area, self.description,
                               {"decode_s": photo.decode_s, "network_s": network_s}, self.merge_overlap)
         thin_probs, thin_ids = self._thin_maps(out, h, w)
+        if thin_probs is not None and max(photo.rgb.shape[:2]) > max(h, w):
+            t1 = time.perf_counter()
+            thin_probs = self._native_thin_maps(photo)
+            meta.timings["thin_s"] = time.perf_counter() - t1
         return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy(),
                                   thin_probs, thin_ids)
 
@@ -212,6 +235,23 @@ class Predictor:
         probs = out["pred_thin"][0, classes, :h, :w].float().sigmoid()
         return ((probs * 255).round().to(torch.uint8).cpu().numpy(),
                 [self.categories.categories[i].id for i in classes])
+
+    def _native_thin_maps(self, photo: DecodedPhoto) -> np.ndarray:
+        """The thin head's maps of the thin categories read on the decoded photo at its own size,
+        ``[T, H', W']`` uint8 (probability x 255)."""
+        from core.data.transforms import build_eval_transforms
+        from core.measure.roles import is_thin
+
+        rgb = torch.from_numpy(np.require(photo.rgb, requirements=["C", "W"])).permute(2, 0, 1)
+        x = build_eval_transforms(max(photo.rgb.shape[:2]))(rgb)  # normalised, not resized
+        classes = [i for i, c in enumerate(self.categories) if is_thin(c)]
+        try:
+            logits = self.model.predict_thin(x[None].to(self.device))  # type: ignore[operator]
+        except (torch.OutOfMemoryError, MemoryError) as e:
+            raise InspectorError(f"out of memory reading cracks at {x.shape[-1]}x{x.shape[-2]} px on {self.device}",
+                                 photo.path, hint="use the CPU") from e
+        probs = logits[0, classes].float().sigmoid()
+        return (probs * 255).round().to(torch.uint8).cpu().numpy()
 
     def predict_many(self, paths: Iterable[str | Path], *, progress: Callable[[int, int, str], None] | None = None,
                      cancel: CancelFlag | None = None) -> Iterator[BatchItem]:

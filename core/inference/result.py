@@ -77,8 +77,10 @@ class PanopticPrediction:
         categories: class index i <-> ``categories.categories[i]``.
         meta: sizes and thresholds, see ``PredictionMeta``.
         query_ids: ``[K]`` the queries' positions among the model's queries (for display).
-        thin_probs: ``[T, h, w]`` uint8 (probability x 255) of the thin head at the input size,
-            one map per category of ``thin_category_ids``; None for a model without the head.
+        thin_probs: ``[T, h', w']`` uint8 (probability x 255) of the thin head, one map per
+            category of ``thin_category_ids``; None for a model without the head. At the input
+            size, or finer (the same frame at the photo's own scale, ``Predictor.native_size``):
+            the segments are then assembled at that size (``assembly_size``).
     Raises ValueError when the arrays do not fit together or a query is not above ``min_threshold``.
     """
 
@@ -126,6 +128,11 @@ class PanopticPrediction:
     @property
     def min_threshold(self) -> float:
         return float(self.meta.min_threshold)
+
+    @property
+    def assembly_size(self) -> tuple[int, int]:
+        """``(h, w)`` of ``label_map``: the thin maps' size when they are finer than the input."""
+        return tuple(self.thin_probs.shape[1:]) if self.thin_probs is not None else self.input_size  # type: ignore[return-value]
 
     def __len__(self) -> int:
         """Kept queries (candidates at ``min_threshold``)."""
@@ -182,7 +189,7 @@ class PanopticPrediction:
         return ann
 
     def label_map(self, threshold: float) -> tuple[np.ndarray, dict[int, Segment]]:
-        """``([h, w] uint8/uint16 segment ids at the model input size, {id: Segment})`` at ``threshold``.
+        """``([h, w] uint8/uint16 segment ids at ``assembly_size``, {id: Segment})`` at ``threshold``.
 
         The rule, monotone by construction: at ``min_threshold`` it is the published
         post-processing of every kept query. Raising the threshold past a query's score drops
@@ -203,7 +210,10 @@ class PanopticPrediction:
             return base
         key = (m, thin.count_above(threshold))
         if key not in self._fused:
-            self._fused[key] = fuse_thin(base[0], base[1], thin, threshold, self.thin_category_ids)
+            labels = base[0]
+            if labels.shape != thin.labels.shape:  # thin maps read finer: the queries' map follows
+                labels = expand_nearest(labels, *thin.labels.shape)
+            self._fused[key] = fuse_thin(labels, base[1], thin, threshold, self.thin_category_ids)
         return self._fused[key]
 
     def _ensure_levels(self) -> dict[int, tuple[np.ndarray, dict[int, Segment]]]:
@@ -360,13 +370,22 @@ def _checked_thin(probs: np.ndarray | None, category_ids: Sequence[int], categor
             raise ValueError("thin_category_ids without thin_probs")
         return None, []
     probs = np.ascontiguousarray(probs)
-    if probs.dtype != np.uint8 or probs.ndim != 3 or probs.shape[0] != len(ids) or probs.shape[1:] != tuple(size):
-        raise ValueError(f"thin_probs must be uint8 [{len(ids)}, {size[0]}, {size[1]}], "
-                         f"got {probs.dtype} {probs.shape}")
+    if (probs.dtype != np.uint8 or probs.ndim != 3 or probs.shape[0] != len(ids) or probs.shape[1] < size[0]
+            or probs.shape[2] < size[1] or not _same_aspect(probs.shape[1:], size)):
+        raise ValueError(f"thin_probs must be uint8 [{len(ids)}, {size[0]}, {size[1]}] (or larger, of the same "
+                         f"aspect), got {probs.dtype} {probs.shape}")
     known = {c.id for c in categories}
     if any(c not in known for c in ids):
         raise ValueError(f"thin_category_ids {ids} are not all among the categories")
     return probs, ids
+
+
+def _same_aspect(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Whether ``(h, w)`` sizes ``a`` and ``b`` are one frame at two scales (each side rounded)."""
+    if not b[0] or not b[1]:
+        return False
+    scale = a[0] / b[0]
+    return abs(a[1] - b[1] * scale) <= max(1.0, scale)
 
 
 def _merge_overlap(value: object) -> float | None:

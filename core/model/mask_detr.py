@@ -141,6 +141,22 @@ class MaskDETR(nn.Module):
         out["aux_outputs"] = outputs[:-1] if self.aux_loss else []
         return out
 
+    def predict_thin(self, images: torch.Tensor) -> torch.Tensor:
+        """The thin head alone (eval mode, ``torch.inference_mode``): ``[B, C, H, W]`` logits for
+        ``images`` ``[B, 3, H, W]`` (unpadded), without the query decoder. For a second look at a
+        photo at a finer scale than the queries need (``core.inference.predictor``)."""
+        if self.thin_head is None:
+            raise ValueError("the model has no thin head")
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                pixel_mask = torch.zeros(images.shape[0], *images.shape[-2:], dtype=torch.bool, device=images.device)
+                mask_features = self._memory(images, pixel_mask)[0]
+                return self.thin_head(mask_features, images)
+        finally:
+            self.train(was_training)
+
     def predict(self, images: torch.Tensor, pixel_mask: torch.Tensor | None = None,
                 min_score: float | None = None) -> dict:
         """Inference (eval mode, ``torch.inference_mode``): ``forward``'s keys with empty

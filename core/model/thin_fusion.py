@@ -32,6 +32,11 @@ from core.panoptic import SOURCE_MODEL, Segment
 #: 0.1 (seed 9301); 0.05 no better.
 THIN_GROW_THRESHOLD = 0.1
 
+#: A thin component whose bounding box's diagonal is shorter than this share of the input's longer
+#: side is dropped: a crack is a line, and what the head draws that short is a pore, a stain or a
+#: grain's shadow (see ``thin_components``).
+MIN_EXTENT_FRACTION = 0.04
+
 
 @dataclass(frozen=True)
 class ThinComponents:
@@ -54,7 +59,8 @@ class ThinComponents:
 
 
 def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: int = 4,
-                    min_score: float = 0.0, grow: float | None = None, bridge: bool = True) -> ThinComponents:
+                    min_score: float = 0.0, grow: float | None = None, bridge: bool = True,
+                    min_extent: float | None = None) -> ThinComponents:
     """Connected components of the thin head's map, by hysteresis.
 
     Args:
@@ -73,16 +79,22 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
             by the full-resolution refinement (``core.inference.thin_refine``).
         bridge: pieces of one crack across a gap of a few pixels are joined
             (``core.model.thin_bridge``).
+        min_extent: components whose bounding box has a diagonal under this share of ``max(h, w)``
+            are dropped (default ``MIN_EXTENT_FRACTION``; after bridging, so a crack in pieces counts
+            whole). Why: on real concrete the head marks pores, stains and grains in short flecks;
+            a crack is a line with an extent.
     A component's score is the mean probability of its pixels above the pixel threshold (its
     confident core), so the weak pixels that join pieces do not lower it. A pixel above ``grow``
     for several classes belongs to the most probable one.
     """
     import cv2
+    from scipy import ndimage
 
     probs = np.asarray(probs)
     scale = 255.0 if probs.dtype == np.uint8 else 1.0
     grow = THIN_GROW_THRESHOLD if grow is None else min(grow, THIN_PIXEL_THRESHOLD)
     t, h, w = probs.shape
+    shortest = (MIN_EXTENT_FRACTION if min_extent is None else min_extent) * max(h, w)
     labels = np.zeros((h, w), np.int32)
     cats: list[int] = []
     scores: list[float] = []
@@ -107,9 +119,10 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
         area = np.bincount(flat, minlength=n)
         core_area = np.bincount(flat, weights=strong, minlength=n)
         core_sum = np.bincount(flat, weights=top.ravel() * strong, minlength=n)
+        boxes = ndimage.find_objects(comp, max_label=n - 1)  # boxes[c - 1]: component c's slices
         lut = np.zeros(n, np.int32)  # component of this class -> component number overall (0: dropped)
         for c in range(1, n):
-            if core_area[c] == 0 or area[c] <= min_area:
+            if core_area[c] == 0 or area[c] <= min_area or _diagonal(boxes[c - 1]) < shortest:
                 continue
             score = float(core_sum[c] / core_area[c])
             if score <= min_score:
@@ -120,6 +133,13 @@ def thin_components(probs: np.ndarray, category_ids: Sequence[int], min_area: in
         here = comp > 0
         labels[here] = lut[comp[here]]
     return ThinComponents(labels, np.asarray(cats, np.int64), np.asarray(scores, np.float32))
+
+
+def _diagonal(box: tuple[slice, slice] | None) -> float:
+    """Diagonal in px of a bounding box from ``ndimage.find_objects`` (0 for an absent label)."""
+    if box is None:
+        return 0.0
+    return float(np.hypot(box[0].stop - box[0].start, box[1].stop - box[1].start))
 
 
 def fuse_thin(labels: np.ndarray, segments: dict[int, Segment], components: ThinComponents, threshold: float,

@@ -284,6 +284,12 @@ def _add_rebar(rng: np.random.Generator, canvas: Canvas, category_id: int, max_t
 
 
 # --- one crack network, one segment ------------------------------------------------------------------
+#: Crack networks of at most this many pixels are slivers (a crack clipped by a spall's edge, or the
+#: frame's) that nobody could point at: they go to their surroundings, as the post-processor drops
+#: segments of at most its ``min_area`` (4) pixels.
+SLIVER_AREA = 4
+
+
 def join_crack_networks(ids: np.ndarray, segments: dict, crack_category: int) -> None:
     """Relabel the crack pixels of the id map ``ids`` ``[H, W]`` (in place, with its ``segments``
     table ``{id: Segment}``) so that each 8-connected network of crack pixels is one segment.
@@ -294,22 +300,36 @@ def join_crack_networks(ids: np.ndarray, segments: dict, crack_category: int) ->
     8-connected components and with the post-processor, which joins touching crack queries. A crack
     clipped in two by a spall, or broken by the camera's resampling, becomes two networks for the
     same reason. Each network keeps the smallest of its old ids when no other network took it;
-    ids left without pixels leave the table.
+    ids left without pixels leave the table. Networks of at most ``SLIVER_AREA`` pixels take the id
+    of the nearest pixel that is no crack.
     """
     crack_ids = [sid for sid, seg in segments.items() if seg.category_id == crack_category]
     if not crack_ids:
         return
     is_crack = np.isin(ids, crack_ids)
-    n, comp = cv2.connectedComponents(is_crack.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(is_crack.view(np.uint8), connectivity=8,
+                                                         ltype=cv2.CV_32S)
+    sliver = stats[:, cv2.CC_STAT_AREA] <= SLIVER_AREA
+    sliver[0] = False
+    if sliver.any() and not is_crack.all():
+        from scipy import ndimage
+
+        gone = sliver[comp]
+        _, (iy, ix) = ndimage.distance_transform_edt(is_crack, return_indices=True)
+        ids[gone] = ids[iy[gone], ix[gone]]
+        is_crack &= ~gone
+        comp[gone] = 0
     old, labels = ids[is_crack], comp[is_crack].astype(np.int64)
     first = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first, labels, old.astype(np.int64))
     template = segments[crack_ids[0]]
     next_id = max(segments) + 1
-    spare = sorted(set(crack_ids) - set(first[1:].tolist()))
+    spare = sorted(set(crack_ids) - set(first[1:][~sliver[1:]].tolist()))
     new_ids = np.zeros(n, np.int64)
     taken: set[int] = set()
     for c in range(1, n):
+        if sliver[c]:
+            continue
         sid = int(first[c])
         if sid in taken:  # one crack cut in two: the second piece gets a free id
             if spare:

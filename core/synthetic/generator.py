@@ -177,7 +177,8 @@ def generate_sample(seed: int, size: int | tuple[int, int] = 512,
     img *= texture.illumination(rng, shape)[..., None]
     ids = canvas.ids
     if rng.random() < config.camera.perspective_probability:
-        img, ids = perspective(rng, img, ids, config.camera.perspective_strength)
+        crack_ids = [sid for sid, seg in canvas.segments.items() if seg.category_id == cls.crack]
+        img, ids = perspective(rng, img, ids, config.camera.perspective_strength, crack_ids)
     rgb = develop(rng, img, config.camera)
     table = dict(canvas.segments)
     defects.join_crack_networks(ids, table, cls.crack)  # after the camera: its resampling can break a crack

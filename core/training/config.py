@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from collections.abc import Mapping
 
+from core.native_scale import decode_size
 from core.settings import float_problems, preset, refuse_unknown_keys
 
 #: detection: class + box losses, mask head frozen. masks: detector frozen (bit-identical), only
@@ -22,10 +23,6 @@ INIT_KINDS = ("auto", "none", "imagenet", "detr", "checkpoint")
 DEVICES_HELP = "auto (CUDA when present), cpu, cuda, cuda:N"
 #: ``epoch_limit`` of a run that follows its time budget: more epochs than any budget holds.
 UNLIMITED_EPOCHS = 1_000_000
-#: With native windows, photos are decoded at up to this many times ``max_size``: a 384-px photo
-#: at its own size, a 12-MP one at a view its windows show cracks more sharply in, and the cache
-#: holds 4x the pixels, not a full-size photo each.
-NATIVE_DECODE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ class TrainConfig:
             this range (multi-scale); ``eval_size`` (0: ``max_size``) for evaluation.
         hflip, vflip, crop_prob, jitter: augmentation (see ``core.data.transforms``).
         native_crop_prob: share of training samples that are a ``max_size`` window of the photo
-            decoded at up to ``NATIVE_DECODE_FACTOR`` x ``max_size`` (``decode_size``) instead of
+            decoded at up to ``core.native_scale.NATIVE_DECODE_FACTOR`` x ``max_size`` (``decode_size``) instead of
             the whole photo resized: thin cracks keep their own width (``build_train_transforms``).
         val_fraction: held out for validation when no separate validation data is given.
         cache_images: keep decoded photos in memory (up to ``cache_max_mb``).
@@ -179,7 +176,7 @@ class TrainConfig:
     @property
     def decode_size(self) -> int:
         """Longer side training photos are decoded (and cached) at."""
-        return self.max_size * (NATIVE_DECODE_FACTOR if self.native_crop_prob > 0 else 1)
+        return decode_size(self.max_size, self.native_crop_prob)
 
     @property
     def epoch_limit(self) -> int:

@@ -108,6 +108,18 @@ def test_only_the_crack_touching_the_models_mask_is_taken_and_instances_are_kept
     out.validate(CATS)
 
 
+def test_exposed_bars_keep_the_models_mask_they_are_no_dark_line():
+    shape = (600, 800)
+    line = polyline(shape, [(50, 150), (750, 150)])
+    rgb = draw(surface(shape, seed=3), line)  # a dark line under the bar's ribbon: its shadow
+    ann = ribbon_annotation(line, half=10)
+    rebar = CATS.by_name("exposed_rebar").id
+    as_bar = PanopticAnnotation(ann.id_map, {1: Segment(1, CONCRETE), 2: Segment(2, rebar)})
+    assert refine_thin(as_bar, rgb, CATS, cell=20) is as_bar
+    # The same ribbon as a crack is redrawn along the line.
+    assert (refine_thin(ann, rgb, CATS, cell=20).id_map == 2).sum() < (ann.id_map == 2).sum() / 3
+
+
 def test_nothing_thin_is_returned_as_is_and_sizes_must_match():
     ann = PanopticAnnotation(np.ones((40, 50), np.int32), {1: Segment(1, CONCRETE)})
     rgb = np.zeros((40, 50, 3), np.uint8)

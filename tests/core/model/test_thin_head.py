@@ -94,6 +94,23 @@ def test_one_eight_connected_network_is_one_segment_scored_by_its_mean_probabili
     assert len(thin_components(_probs((tiny, 250)), [CRACK.id], min_area=4)) == 0
 
 
+def test_short_flecks_are_no_crack_however_confident_but_a_line_of_the_same_area_is():
+    # A 384-px input: the shortest crack kept spans 4 % of it (15 px).
+    fleck = np.zeros((384, 384), bool)
+    fleck[100:106, 100:106] = True  # a pore's dark rim: 36 px, 8.5 px across
+    line = np.zeros((384, 384), bool)
+    line[300, 50:86] = True  # 36 px too, but a line 36 px long
+    comps = thin_components(_probs((fleck, 250), (line, 200)), [CRACK.id])
+    assert len(comps) == 1 and comps.scores[0] * 255 == pytest.approx(200)
+    assert comps.labels[300, 60] > 0 and comps.labels[102, 102] == 0
+    assert len(thin_components(_probs((fleck, 250), (line, 200)), [CRACK.id], min_extent=0.0)) == 2
+    # Two pieces of one crack, each short, bridged into one long enough: kept whole.
+    pieces = np.zeros((384, 384), bool)
+    pieces[200, 100:110] = True
+    pieces[200, 118:128] = True
+    assert len(thin_components(_probs((pieces, 230)), [CRACK.id])) == 1
+
+
 def test_a_crack_that_fades_for_a_few_pixels_stays_one_segment_scored_by_its_confident_core():
     strong = np.zeros((40, 60), bool)
     strong[20, 2:25] = True
@@ -239,3 +256,36 @@ def test_the_predictor_keeps_the_thin_maps_of_the_thin_categories():
     assert ann.id_map.shape == (48, 96)
     back = PanopticPrediction.from_bytes(pred.to_bytes())
     assert np.array_equal(back.thin_probs, pred.thin_probs)
+
+
+def test_a_photo_up_to_the_native_size_is_read_by_the_thin_head_at_its_own_size():
+    """A model trained on native windows learnt cracks at their own width: a photo larger than the
+    input but within the size it saw photos at is read by the thin head at its own size, and the
+    segments are assembled there; a larger photo is not (its first result would cost too much)."""
+    from core.inference.predictor import Predictor
+    from core.inference.thin_refine import grid_cell
+    from core.native_scale import native_size_of
+
+    assert native_size_of({"max_size": 320, "native_crop_prob": 0.5}) == 640
+    assert native_size_of({"max_size": 320, "native_crop_prob": 0.0}) == 0
+    assert native_size_of(None) == 0
+    torch.manual_seed(0)
+    model, _, _ = build_model(SMALL, CATS, backbone_weights=None)
+    predictor = Predictor(model, CATS, input_size=64, min_threshold=0.05, native_size=128)
+    rgb = np.random.default_rng(0).integers(0, 255, (75, 100, 3), dtype=np.uint8)
+    pred = predictor.predict(rgb)
+    assert pred.input_size == (48, 64)                      # the queries still see the input size
+    assert pred.thin_probs.shape[1:] == (75, 100) == pred.assembly_size
+    x = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+    x = (x - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    expected = model.predict_thin(x[None])[0, [i for i, c in enumerate(CATS) if c.name in ("crack", "exposed_rebar")]]
+    assert np.abs(pred.thin_probs.astype(int) - (expected.sigmoid() * 255).round().numpy()).max() <= 1
+    small, _ = pred.label_map(0.05)
+    assert small.shape == (75, 100) and pred.panoptic(0.05).id_map.shape == (75, 100)
+    assert grid_cell(pred) == pytest.approx(1.0)            # refinement searches one photo pixel
+    back = PanopticPrediction.from_bytes(pred.to_bytes())
+    assert np.array_equal(back.thin_probs, pred.thin_probs) and back.assembly_size == (75, 100)
+    # Larger than the native size, or no larger than the input: one pass at the input size.
+    big = predictor.predict(np.zeros((150, 200, 3), np.uint8))
+    assert big.thin_probs.shape[1:] == big.input_size == (48, 64)
+    assert Predictor(model, CATS, input_size=64, native_size=0).predict(rgb).thin_probs.shape[1:] == (48, 64)

@@ -125,3 +125,43 @@ def test_each_crack_segment_is_one_8_connected_network():
             assert len(np.unique(ann.id_map[comp == c])) == 1
         checked += len(crack_ids)
     assert checked >= 10  # the seeds do draw cracks
+
+
+def test_the_camera_angle_does_not_break_a_hairline_crack_into_pieces():
+    """A 1-px crack seen at an angle: the picture (bilinear) shows one line, so the truth must be
+    one line too; nearest sampling alone drops pixels where the warp shrinks it."""
+    import cv2
+
+    from core.synthetic.camera import perspective
+
+    ids = np.ones((200, 200), np.int32)
+    cv2.line(ids, (10, 20), (190, 170), 2, 1, cv2.LINE_8)  # a diagonal hairline, id 2
+    img = np.zeros((200, 200, 3), np.float32)
+
+    def pieces(thin_ids):
+        broken = 0
+        for seed in range(8):
+            _, warped = perspective(np.random.default_rng(seed), img, ids.copy(), 0.12, thin_ids)
+            n, _ = cv2.connectedComponents((warped == 2).astype(np.uint8), connectivity=8)
+            broken = max(broken, n - 1)
+        return broken
+
+    assert pieces([]) > 1  # what nearest sampling alone does
+    assert pieces([2]) == 1
+
+
+def test_slivers_of_a_clipped_crack_go_to_their_surroundings():
+    from core.panoptic import Segment
+    from core.synthetic.defects import join_crack_networks
+
+    ids = np.full((40, 40), 4, np.int32)
+    ids[20:40, 20:40] = 5                # a spall
+    ids[10, 2:30] = 1                    # a crack, clipped by the spall at column 20 ...
+    ids[10, 20:30] = 5
+    ids[18:20, 25] = 1                   # ... whose 2-px tip pokes out beside it
+    ids[30, 5:8] = 1                     # and a 3-px speck of the crack on plain concrete
+    segments = {4: Segment(4, 4), 5: Segment(5, 2), 1: Segment(1, 1)}
+    join_crack_networks(ids, segments, crack_category=1)
+    assert set(np.unique(ids)) == set(segments) == {1, 4, 5}
+    assert (ids[10, 2:20] == 1).all()    # the crack itself stays
+    assert set(ids[18:20, 25]) <= {4, 5} and (ids[30, 5:8] == 4).all()  # the nearest non-crack pixel's
