@@ -4,6 +4,8 @@ New users could not tell the model's result from their own work: over the annota
 prediction is drawn as amber outlines, alone it is filled like an annotation. The legend says
 which is which for the layers shown, and hides when there is no prediction (the annotation
 alone needs no key). It ignores the mouse, so it never gets in the way of a brush stroke.
+It is a child of the view, laid over the viewport's corner, not of the viewport: panning scrolls
+the viewport's pixels and its child widgets with them, which carried the legend off the canvas.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class CanvasLegend(QLabel):
     """Follow ``update_for(has_prediction)`` calls and the view's layer visibility."""
 
     def __init__(self, view: PhotoView):
-        super().__init__(view.viewport())
+        super().__init__(view)  # over the viewport, not in it: see the module docstring
         self.view = view
         self.setObjectName("canvasLegend")
         self.setTextFormat(Qt.TextFormat.RichText)
@@ -65,10 +67,7 @@ class CanvasLegend(QLabel):
         self.raise_()
 
     def _place(self) -> None:
-        parent = self.parentWidget()
-        if parent is None:  # not placed in a view (yet): nothing to keep it in
-            return
-        area = parent.rect()
+        area = self.view.viewport().geometry()  # in the view's coordinates, as this widget's position
         self.move(area.left() + MARGIN, area.bottom() - self.height() - MARGIN)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
