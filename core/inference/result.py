@@ -132,7 +132,9 @@ class PanopticPrediction:
     @property
     def assembly_size(self) -> tuple[int, int]:
         """``(h, w)`` of ``label_map``: the thin maps' size when they are finer than the input."""
-        return tuple(self.thin_probs.shape[1:]) if self.thin_probs is not None else self.input_size  # type: ignore[return-value]
+        if self.thin_probs is None:
+            return self.input_size
+        return int(self.thin_probs.shape[1]), int(self.thin_probs.shape[2])
 
     def __len__(self) -> int:
         """Kept queries (candidates at ``min_threshold``)."""
