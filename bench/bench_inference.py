@@ -169,31 +169,37 @@ def peak_memory(checkpoint: Path, photo: Path, threads: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def compare(a: Path, b: Path, repeat: int) -> int:
-    """Print the time to the first result and re-thresholding of checkpoints ``a`` and ``b``."""
+def compare(a: Path, b: Path, repeat: int, size: tuple[int, int] = (4000, 3000), one_pass_a: bool = False) -> int:
+    """Print the time to the first result and re-thresholding of checkpoints ``a`` and ``b`` on a
+    photo of ``size`` (width, height); ``one_pass_a``: ``a`` without the thin head's second look
+    at the photo's own size (``Predictor.native_size`` 0), so ``--compare M M`` times that look."""
     with tempfile.TemporaryDirectory() as tmp:
-        photo = make_photo(Path(tmp) / "photo_12mp.jpg", 4000, 3000)
-        predictors = {p: Predictor.from_checkpoint(p, "cpu") for p in (a, b)}
-        first: dict[Path, list[float]] = {a: [], b: []}
-        again: dict[Path, list[float]] = {a: [], b: []}
-        for p in predictors.values():
+        photo = make_photo(Path(tmp) / f"photo_{size[0]}x{size[1]}.jpg", *size)
+        runs = {f"A {a.name}" + (" (one pass)" if one_pass_a else ""): Predictor.from_checkpoint(a, "cpu"),
+                f"B {b.name}": Predictor.from_checkpoint(b, "cpu")}
+        if one_pass_a:
+            next(iter(runs.values())).native_size = 0
+        first: dict[str, list[float]] = {k: [] for k in runs}
+        again: dict[str, list[float]] = {k: [] for k in runs}
+        for p in runs.values():
             p.predict(photo).panoptic(0.5)  # warm-up
         for _ in range(repeat):
-            for path, predictor in predictors.items():
+            for name, predictor in runs.items():
                 t0 = time.perf_counter()
                 pred = predictor.predict(photo)
                 pred.panoptic(0.5)
-                first[path].append(time.perf_counter() - t0)
+                first[name].append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 for t in np.linspace(0.3, 0.9, 10):
                     pred.panoptic(float(t))
-                again[path].append((time.perf_counter() - t0) / 10)
-    med = {p: (statistics.median(first[p]), statistics.median(again[p])) for p in (a, b)}
-    for p in (a, b):
-        print(f"{p.name}: first result {med[p][0]:.3f} s (predict + panoptic(0.5), median of {repeat}), "
-              f"re-threshold {1000 * med[p][1]:.1f} ms")
-    print(f"ratio {b.name} / {a.name}: first result x{med[b][0] / med[a][0]:.2f}, "
-          f"re-threshold x{med[b][1] / med[a][1]:.2f}; load average {os.getloadavg()[0]:.2f}")
+                again[name].append((time.perf_counter() - t0) / 10)
+    med = {k: (statistics.median(first[k]), statistics.median(again[k])) for k in runs}
+    for k in runs:
+        print(f"{k}: first result {med[k][0]:.3f} s (predict + panoptic(0.5), median of {repeat}), "
+              f"re-threshold {1000 * med[k][1]:.1f} ms")
+    ka, kb = runs
+    print(f"photo {size[0]} x {size[1]}; ratio B / A: first result x{med[kb][0] / med[ka][0]:.2f}, "
+          f"re-threshold x{med[kb][1] / med[ka][1]:.2f}; load average {os.getloadavg()[0]:.2f}")
     return 0
 
 
@@ -207,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"),
                     help="time two trained checkpoints on a 12 MP photo instead (B's ratios to A)")
+    ap.add_argument("--photo-size", default="4000x3000", help="--compare's photo, WIDTHxHEIGHT (default 4000x3000)")
+    ap.add_argument("--one-pass-a", action="store_true",
+                    help="--compare: A without the thin head's second look at the photo's own size")
     ap.add_argument("--peak-child", nargs=3, metavar=("CKPT", "PHOTO", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak_child:
@@ -214,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     if args.compare:
-        return compare(*args.compare, repeat=args.repeat_small)
+        w, _, h = args.photo_size.partition("x")
+        return compare(*args.compare, repeat=args.repeat_small, size=(int(w), int(h)), one_pass_a=args.one_pass_a)
     results: dict = {"threads": args.threads, "cpu_count": os.cpu_count(), "torch": torch.__version__,
                      "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
