@@ -40,6 +40,9 @@ shipped_ft_thin    the same with the dense thin head added (it starts fresh; the
 shipped_ft_384     shipped_ft trained at 384 px, the photos' own size (no downscaling)
 shipped_ft_thin_384  shipped_ft_thin at 384 px: a 1-2 px crack downscaled to 256-320 px is
                    too faint for the head to learn where it runs
+native_1           cpu_fast with every sample a window at the photo's own resolution
+                   (``TrainConfig.native_crop_prob`` 1.0 instead of 0.5)
+thin_head_native_1 thin_head with every sample such a window
 =================  ===========================================================================
 
 Thin cracks: each row also has the crack class's PQ and its centreline F1 at 2 px
@@ -72,7 +75,7 @@ from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
-              "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384")
+              "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384", "native_1", "thin_head_native_1")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -111,6 +114,9 @@ def variant(name: str):
         return fast_model.replace(backbone_width=64), fast_train, [("joint", 1.0)]
     if name == "size_384":
         return fast_model, fast_train.replace(min_size=384, max_size=384), [("joint", 1.0)]
+    if name in ("native_1", "thin_head_native_1"):  # every sample a window at the photo's own size
+        return (fast_model.replace(thin_head=name.startswith("thin_head")), fast_train.replace(native_crop_prob=1.0),
+                [("joint", 1.0)])
     thin = {"points": dict(mask_loss_points=1536), "no_cldice": dict(cldice_loss_coef=0.0),
             "thin_head": dict(thin_head=True)}
     if name in thin:
