@@ -233,7 +233,8 @@ def test_the_dialog_measures_the_device_and_checks_initial_weights(qtbot, window
     project.models.add("old model", checkpoint=ckpt, config={"backbone": "resnet18"}, categories=other)
     dialog = window.training.open_train_dialog(measure=True)
     dialog.preset.setCurrentIndex(dialog.preset.findData(tiny_preset))
-    qtbot.waitUntil(lambda: "per epoch" in dialog.estimate_label.text(), timeout=90_000)  # the estimate measures steps: slow on a loaded machine
+    # The estimate measures training steps: slow on a loaded machine (30 s beside two training runs).
+    qtbot.waitUntil(lambda: "per epoch" in dialog.estimate_label.text(), timeout=90_000)
     assert dialog.device_label.text().startswith(("No CUDA GPU: training will run on the CPU", "CUDA GPU: "))
     assert "of your photos at 96 px" in dialog.estimate_label.text()
     # a model of this project whose categories differ: fine-tuning needs a new class head
