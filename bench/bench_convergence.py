@@ -75,7 +75,8 @@ from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
-              "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384", "native_1", "thin_head_native_1")
+              "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384", "native_1",
+              "thin_head_native_1")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
