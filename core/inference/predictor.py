@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -83,8 +83,9 @@ class Predictor:
             saw photos at their own scale up to (``core.native_scale.native_size_of``). A photo
             larger than the input but at most this size is also read by the thin head alone at its
             own size: the crack head learnt cracks at their own width, and on a photo shown
-            downscaled they are thinner than it ever saw (close-ups of 512 x 384 predicted at 384:
-            crack PQ 23; with this second look: 35, README "Thin cracks"). Larger photos keep the
+            downscaled they are thinner than it ever saw (generated 512 x 384 close-ups: crack PQ
+            29.9 in one pass at 384 px, 41.9 with this second look; README, "Cracks read at the
+            scale the model learnt them"). Larger photos keep the
             input size (a 640-px pass would cost a 12-MP photo's first result 2.5x); their cracks
             come from the full-resolution refinement. 0: never.
     """
@@ -188,19 +189,9 @@ class Predictor:
         t0 = time.perf_counter()
         x = self._transform(torch.from_numpy(np.require(photo.rgb, requirements=["C", "W"])).permute(2, 0, 1))
         h, w = int(x.shape[-2]), int(x.shape[-1])
-        try:
-            # torch types a Module's attributes as Tensor | Module; __init__ checked predict() is callable
-            out = self.model.predict(x[None].to(self.device), None,  # type: ignore[operator]
-                                     min_score=self.min_threshold)
-        except (torch.OutOfMemoryError, MemoryError) as e:
-            raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,
-                                 hint="use a smaller input size, or the CPU") from e
-        except RuntimeError as e:
-            if not str(self.device).startswith("cuda"):
-                raise
-            # A GPU that fails or disappears mid-run: said plainly instead of a CUDA trace.
-            raise InspectorError(f"the GPU failed while predicting: {str(e).splitlines()[0]}", photo.path,
-                                 hint="predict on the CPU (--device cpu)") from e
+        # torch types a Module's attributes as Tensor | Module; __init__ checked predict() is callable
+        out = self._guarded(lambda: self.model.predict(x[None].to(self.device), None,  # type: ignore[operator]
+                                                       min_score=self.min_threshold), photo, w, h)
         if "pred_masks" not in out:
             raise InspectorError("the model predicts boxes only, not panoptic masks", photo.path)
         logits = out["pred_logits"][0].float().cpu()
@@ -216,42 +207,44 @@ class Predictor:
         network_s = time.perf_counter() - t0
         meta = PredictionMeta(photo.image_size, (h, w), self.min_threshold, self.min_area, self.description,
                               {"decode_s": photo.decode_s, "network_s": network_s}, self.merge_overlap)
-        thin_probs, thin_ids = self._thin_maps(out, h, w)
-        if thin_probs is not None and max(photo.rgb.shape[:2]) > max(h, w):
-            t1 = time.perf_counter()
-            thin_probs = self._native_thin_maps(photo)
-            meta.timings["thin_s"] = time.perf_counter() - t1
+        classes = self._thin_classes()
+        thin_probs, thin_ids = None, []
+        if "pred_thin" in out and classes:
+            thin_ids = [self.categories.categories[i].id for i in classes]
+            if max(photo.rgb.shape[:2]) > max(h, w):  # decoded larger: the head reads it at its own size
+                from core.data.transforms import build_eval_transforms
+
+                t1 = time.perf_counter()
+                xn = build_eval_transforms(max(photo.rgb.shape[:2]))(  # normalised, not resized
+                    torch.from_numpy(np.require(photo.rgb, requirements=["C", "W"])).permute(2, 0, 1))
+                thin = self._guarded(lambda: self.model.predict_thin(xn[None].to(self.device)),  # type: ignore[operator]
+                                     photo, int(xn.shape[-1]), int(xn.shape[-2]))[0]
+                meta.timings["thin_s"] = time.perf_counter() - t1
+            else:
+                thin = out["pred_thin"][0, :, :h, :w]
+            thin_probs = (thin[classes].float().sigmoid() * 255).round().to(torch.uint8).cpu().numpy()
         return PanopticPrediction(logits[idx].numpy(), masks.numpy(), self.categories, meta, idx.numpy(),
                                   thin_probs, thin_ids)
 
-    def _thin_maps(self, out: dict, h: int, w: int) -> tuple[np.ndarray | None, list[int]]:
-        """The thin head's maps of the thin categories, ``[T, h, w]`` uint8 (probability x 255) at
-        the unpadded input size, with their category ids; (None, []) for a model without the head."""
+    def _thin_classes(self) -> list[int]:
+        """Class indices of the thin categories (the thin head's maps kept in a prediction)."""
         from core.measure.roles import is_thin
 
-        classes = [i for i, c in enumerate(self.categories) if is_thin(c)]
-        if "pred_thin" not in out or not classes:
-            return None, []
-        probs = out["pred_thin"][0, classes, :h, :w].float().sigmoid()
-        return ((probs * 255).round().to(torch.uint8).cpu().numpy(),
-                [self.categories.categories[i].id for i in classes])
+        return [i for i, c in enumerate(self.categories) if is_thin(c)]
 
-    def _native_thin_maps(self, photo: DecodedPhoto) -> np.ndarray:
-        """The thin head's maps of the thin categories read on the decoded photo at its own size,
-        ``[T, H', W']`` uint8 (probability x 255)."""
-        from core.data.transforms import build_eval_transforms
-        from core.measure.roles import is_thin
-
-        rgb = torch.from_numpy(np.require(photo.rgb, requirements=["C", "W"])).permute(2, 0, 1)
-        x = build_eval_transforms(max(photo.rgb.shape[:2]))(rgb)  # normalised, not resized
-        classes = [i for i, c in enumerate(self.categories) if is_thin(c)]
+    def _guarded(self, run: Callable[[], Any], photo: DecodedPhoto, w: int, h: int) -> Any:
+        """``run()`` (the network on a ``w`` x ``h`` input), its failures said plainly: out of
+        memory, or a GPU that fails or disappears mid-run, as ``InspectorError`` instead of a trace."""
         try:
-            logits = self.model.predict_thin(x[None].to(self.device))  # type: ignore[operator]
+            return run()
         except (torch.OutOfMemoryError, MemoryError) as e:
-            raise InspectorError(f"out of memory reading cracks at {x.shape[-1]}x{x.shape[-2]} px on {self.device}",
-                                 photo.path, hint="use the CPU") from e
-        probs = logits[0, classes].float().sigmoid()
-        return (probs * 255).round().to(torch.uint8).cpu().numpy()
+            raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,
+                                 hint="use a smaller input size, or the CPU") from e
+        except RuntimeError as e:
+            if not str(self.device).startswith("cuda"):
+                raise
+            raise InspectorError(f"the GPU failed while predicting: {str(e).splitlines()[0]}", photo.path,
+                                 hint="predict on the CPU (--device cpu)") from e
 
     def predict_many(self, paths: Iterable[str | Path], *, progress: Callable[[int, int, str], None] | None = None,
                      cancel: CancelFlag | None = None) -> Iterator[BatchItem]:
