@@ -35,8 +35,11 @@ thin_head          cpu_fast with the dense thin head (``ModelConfig.thin_head``)
                    per pixel at the input resolution, one segment per connected crack network
 lite0_thin         ``cpu_lite0`` with the dense thin head
 shipped_ft         cpu_fast fine-tuned from the shipped demo model
-shipped_ft_thin    the same with the dense thin head added (it starts fresh; the rest is the
-                   shipped model's)
+shipped_ft_thin    the same with the dense thin head (the shipped model's own; a fresh one for a
+                   shipped model without)
+default            what ``main.py train DATA --max-minutes M`` does on data with the shipped
+                   model's categories: ``cpu_fast``'s recipe fine-tuning the shipped model as it is
+                   (``core.training.start``; its own model config, thin head included)
 shipped_ft_384     shipped_ft trained at 384 px, the photos' own size (no downscaling)
 shipped_ft_thin_384  shipped_ft_thin at 384 px: a 1-2 px crack downscaled to 256-320 px is
                    too faint for the head to learn where it runs
@@ -61,6 +64,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,7 +80,7 @@ from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
               "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384", "native_1",
-              "thin_head_native_1")
+              "thin_head_native_1", "default")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -125,6 +129,18 @@ def variant(name: str):
     if name in ("lite0", "lite0_thin"):
         lite0 = get_preset("cpu_lite0").replace(thin_head=name == "lite0_thin")
         return lite0, get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
+    if name == "default":
+        from core.categories import CategorySet
+        from core.demo.sample_model import demo_model_path
+        from core.model.config import ModelConfig
+        from core.training.start import apply_start, checkpoint_header, default_start
+
+        shipped = demo_model_path()
+        categories, stored = checkpoint_header(shipped) if shipped else (CategorySet([]), {})
+        start = default_start("generated photos", categories, shipped)
+        if start.kind != "shipped":
+            raise ValueError(f"the default start is not the shipped model: {start.words}")
+        return ModelConfig.from_dict(stored), apply_start(fast_train, start), [("joint", 1.0)]
     if name.startswith("shipped_ft"):
         from core.demo.sample_model import demo_model_path
 
@@ -182,6 +198,7 @@ def child(name: str, minutes: float, train_dir: Path, val_dir: Path, out: Path, 
     figures = {"variant": name, "minutes": minutes, "clock": clock, "train_s": round(train_s, 1), "steps": steps,
                "images": images, "images_per_s": round(images / train_s, 2), "load": round(os.getloadavg()[0], 2)}
     figures.update(evaluate(Path(init), val_dir, train_cfg.eval_side, threads))
+    figures["checkpoint"] = init  # in the parent's temporary folder, until it ends
     return figures
 
 
@@ -214,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=CLOCKS, default="wall",
                    help="budget in wall-clock seconds (default) or CPU seconds per torch thread (a shared machine)")
     p.add_argument("--json", help="write the rows as JSON here")
+    p.add_argument("--keep", help="copy each variant's last checkpoint here as VARIANT.pt (for bench_spall_split "
+                                  "--model, which scores it with the official panopticapi and refinement)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -251,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: failed\n{proc.stderr[-3000:]}", flush=True)
                 continue
             rows.append(json.loads(line[4:]))
+            checkpoint = rows[-1].pop("checkpoint")
+            if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(checkpoint, Path(args.keep) / f"{name}.pt")
             print(_format(rows[-1], rows[0]), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
