@@ -76,10 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where to start: 'random' (random weights), 'imagenet' (ImageNet features: the "
                         "EfficientNet-Lite0 preset cpu_lite0 unless --preset says otherwise), or a FILE (our "
                         "checkpoint, a public DETR checkpoint, an ImageNet state dict). Default: fine-tune the "
-                        "project's active model, else the shipped model when the data has its categories (by "
-                        "name), else the preset's own weights; class rows of categories with the same name are "
-                        "kept, a new category gets a new row. With --model, only a model of that config is "
-                        "fine-tuned")
+                        "project's active model, else the shipped model when the data shares a defect with it "
+                        "(a thing category of the same name, e.g. crack), else the preset's own weights; class "
+                        "rows of categories with the same name are kept, a new category gets a new row. With "
+                        "--model, only a model of that config is fine-tuned")
     g.add_argument("--init-kind", choices=INIT_KINDS, help="what --init is (default: told by its content)")
     g.add_argument("--new-class-head", action="store_true", default=None,
                    help="fine-tune a checkpoint whose categories differ, with a new class head")
@@ -177,7 +177,7 @@ def _starts_by_default(args: argparse.Namespace, resume: Path | None) -> bool:
 
 def _default_start(config: TrainConfig, args: argparse.Namespace, train_src: DataSource, say: Say) -> TrainConfig:
     """``config`` starting from the project's active model, else the shipped model when the data
-    has its categories, else the preset's own weights (``core.training.start``); says which."""
+    shares a defect with it, else the preset's own weights (``core.training.start``); says which."""
     from core.demo.sample_model import demo_model_path
     from core.training.start import apply_start, default_start
 

@@ -1,7 +1,7 @@
 """Where a training run starts when the user names no weights: fine-tuning is the normal path.
 
 In order: the project's active model (the one that predicts), else the shipped model when the
-data's categories include all of its categories by name and kind, else the preset's own initial
+data shares a defect (a thing category, by name) with it, else the preset's own initial
 weights (random, or ImageNet features for ``cpu_lite0``). A model preset named by the user
 (``--model``) is respected: then only a model of exactly that configuration is fine-tuned. Explicit
 choices (``random``, ``imagenet``, a file) bypass this; the train command and the train dialog
@@ -94,11 +94,16 @@ def checkpoint_categories(path: str | Path) -> CategorySet:
     return checkpoint_header(path)[0]
 
 
-def names_covered(stored: CategorySet, data: CategorySet) -> bool:
-    """Every category of ``stored`` is in ``data`` under the same name with the same thing/stuff
-    kind (``data`` may have more: they get new class rows)."""
-    have = {(c.name, bool(c.isthing)) for c in data}
-    return all((c.name, bool(c.isthing)) in have for c in stored)
+def shared_defects(stored: CategorySet, data: CategorySet) -> list[str]:
+    """Names of the thing categories (defects) of ``stored`` that ``data`` has too, as things.
+
+    Why a shared defect is enough to fine-tune a model: what it learnt of that defect (a crack's
+    look, its thin head) carries over, and its other class rows are simply not used while the
+    data's new categories get fresh rows. Measured on UAV75's real crack photos (crack, planking,
+    background), 10 CPU-minutes: from the shipped model crack centreline F1 53-55; from random
+    weights no crack at all (README, "Real photos")."""
+    have = {c.name for c in data if c.isthing}
+    return [c.name for c in stored if c.isthing and c.name in have]
 
 
 def active_model_checkpoint(data: str | Path) -> tuple[str, Path] | None:
@@ -135,10 +140,12 @@ def default_start(data: str | Path, categories: CategorySet, shipped: Path | Non
         return Start("active", ckpt, f"fine-tuning the project's active model '{name}' ({ckpt})")
     if shipped is not None and Path(shipped).is_file() and fits(Path(shipped)):
         stored = checkpoint_categories(shipped)
-        if names_covered(stored, categories):
+        shared = shared_defects(stored, categories)
+        if shared:
             return Start("shipped", Path(shipped), f"fine-tuning the shipped model ({Path(shipped).name}): "
-                                                   "the data has its categories")
-        log.info("the shipped model's categories (%s) are not all in the data's", [c.name for c in stored])
+                                                   f"the data has its {', '.join(shared)}")
+        log.info("the data shares no defect with the shipped model's (%s)",
+                 [c.name for c in stored if c.isthing])
     return Start("fresh", None, "training afresh (no model to fine-tune" +
                  (" with the model asked for)" if model is not None else ")"))
 

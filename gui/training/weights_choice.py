@@ -1,7 +1,7 @@
 """The train dialog's choice of initial weights: the kinds, their words, and the shipped model.
 
 Fine-tuning is the normal path, as in ``main.py train``: the dialog starts from the project's
-active model, else the shipped demo model when the project has its categories (by name), else
+active model, else the shipped demo model when the project shares a defect with it (by name), else
 random weights (``core.training.start``); random weights, ImageNet features (EfficientNet-Lite0,
 preset ``cpu_lite0``), a weights file or another model of the project are explicit choices.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.training.start import checkpoint_categories, names_covered
+from core.training.start import checkpoint_categories, shared_defects
 
 INIT_NONE, INIT_IMAGENET, INIT_DETR, INIT_MODEL = "none", "imagenet", "detr", "checkpoint"
 INIT_SHIPPED, INIT_FEATURES = "shipped", "imagenet_features"
@@ -34,7 +34,7 @@ FILE_KINDS = (INIT_IMAGENET, INIT_DETR)
 
 def shipped_model(categories) -> tuple[Path, object] | None:
     """``(file, its categories)`` of the shipped demo model when this build has one and the
-    project's ``categories`` cover it (by name and kind), else None. Reads the file's header
+    project's ``categories`` share a defect with it (``shared_defects``), else None. Reads the file's header
     without torch (this runs on the GUI thread)."""
     from core.demo.sample_model import demo_model_path
     from core.errors import CheckpointError
@@ -46,7 +46,7 @@ def shipped_model(categories) -> tuple[Path, object] | None:
         stored = checkpoint_categories(path)
     except CheckpointError:
         return None
-    return (path, stored) if names_covered(stored, categories) else None
+    return (path, stored) if shared_defects(stored, categories) else None
 
 
 __all__ = ["FILE_KINDS", "INIT_DETR", "INIT_FEATURES", "INIT_IMAGENET", "INIT_MODEL", "INIT_NONE", "INIT_NOTES",

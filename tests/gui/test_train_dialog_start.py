@@ -1,5 +1,5 @@
 """The train dialog starts where ``main.py train`` does: the project's active model, else the
-shipped demo model when the project has its categories, else random weights; random weights and
+shipped demo model when the project shares a defect with it, else random weights; random weights and
 ImageNet features are explicit choices; a model with other categories keeps its class rows by name."""
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ def test_a_project_without_models_fine_tunes_the_shipped_model(qtbot, window, ma
         dialog.adjustSize()
         dialog.grab().save(os.path.join(os.environ["SHOTS_DIR"], "train_dialog_shipped.png"))
     dialog.reject()
+
+
+def test_a_crack_only_project_is_offered_the_shipped_model_and_one_without_its_defects_is_not():
+    cats = default_categories()
+    crack_only = cats.removed(2).removed(3).removed(4).added("planking", False)
+    assert td.shipped_model(crack_only) is not None  # what the shipped model learnt of cracks carries over
+    assert td.shipped_model(cats.removed(1).removed(2).removed(3).added("graffiti", True)) is None
 
 
 def test_the_active_model_is_the_start_and_keeps_class_rows_by_name(qtbot, window, make_project, tmp_path):

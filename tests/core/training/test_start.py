@@ -17,7 +17,7 @@ from core.model import build_model, save_checkpoint
 from core.model.checkpoint import load_checkpoint
 from core.project import Project
 from core.training import setup
-from core.training.start import Start, apply_start, default_start, names_covered
+from core.training.start import Start, apply_start, default_start, shared_defects
 from core.training.weights import class_rows_by_name, load_our_checkpoint
 from tests.core.data.synth import make_coco_dataset
 from tests.core.training.helpers import TINY_MODEL
@@ -72,7 +72,7 @@ def test_a_category_that_changed_kind_is_a_new_row():
     stored = default_categories()
     data = default_categories().removed(3).added("exposed_rebar", False)  # now stuff
     assert class_rows_by_name(stored, data)[-1] is None
-    assert not names_covered(stored, data)
+    assert shared_defects(stored, data) == ["crack", "spalling"]
 
 
 def test_default_start_prefers_the_active_model_then_the_shipped_one(tmp_path, project):
@@ -80,8 +80,10 @@ def test_default_start_prefers_the_active_model_then_the_shipped_one(tmp_path, p
     shipped = tiny_checkpoint(tmp_path / "shipped.pt", cats)
     start = default_start(project, cats, shipped)
     assert start.kind == "shipped" and start.checkpoint == shipped  # no model in the project yet
-    fewer = default_start(project, cats.removed(2), shipped)  # the data lacks spalling
-    assert fewer.kind == "fresh" and fewer.checkpoint is None
+    fewer = default_start(project, cats.removed(2), shipped)  # the data lacks spalling: cracks still carry over
+    assert fewer.kind == "shipped" and "crack" in fewer.words and "spalling" not in fewer.words
+    stuff_only = cats.removed(1).removed(2).removed(3).added("efflorescence", True)
+    assert default_start(project, stuff_only, shipped).kind == "fresh"  # no defect in common
     assert default_start(project, cats, None).kind == "fresh"
     # a model asked for by name: only a checkpoint of exactly that config is fine-tuned
     assert default_start(project, cats, shipped, TINY_MODEL.to_dict()).kind == "shipped"
