@@ -45,6 +45,30 @@ def test_soft_skeleton_of_a_thick_bar_is_its_centre_line():
     assert rows[8].item() < 0.2 * rows[10].item() and rows[12].item() < 0.2 * rows[10].item()
 
 
+def test_the_fast_erosion_and_dilation_are_min_and_max_pooling_with_their_gradients():
+    import torch.nn.functional as F
+
+    def reference(prob, iterations=3):  # the textbook form: pooling for both
+        def erode(x):
+            return torch.minimum(-F.max_pool2d(-x, (3, 1), 1, (1, 0)), -F.max_pool2d(-x, (1, 3), 1, (0, 1)))
+        skel = F.relu(prob - F.max_pool2d(erode(prob), 3, 1, 1))
+        x = prob
+        for _ in range(iterations):
+            x = erode(x)
+            delta = F.relu(x - F.max_pool2d(erode(x), 3, 1, 1))
+            skel = skel + F.relu(delta - skel * delta)
+        return skel
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 23, 17)
+    assert torch.equal(soft_skeleton(x), reference(x))  # no autograd: the target's path
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    weights = torch.rand_like(x)
+    (soft_skeleton(a) * weights).sum().backward()
+    (reference(b) * weights).sum().backward()
+    assert torch.allclose(a.grad, b.grad, atol=1e-5)
+
+
 def test_cldice_counts_a_missed_branch_and_forgives_thickness():
     crack = torch.zeros(1, 1, 40, 40)
     crack[0, 0, 20, 5:35] = 1.0            # the main line
