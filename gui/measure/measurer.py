@@ -91,6 +91,7 @@ class PhotoMeasurer(QObject):
         self.debounce_ms = debounce_ms  # QTimer.start(ms) changes the interval: keep ours apart
         self._timer.timeout.connect(self._start)
         controller.documentChanged.connect(self._set_document)
+        controller.offerChanged.connect(self.prediction_changed)  # a crack traced over a predicted one replaces it
         session.categoriesChanged.connect(lambda _c: self.request())
 
     # --- what to measure -----------------------------------------------------------------------
@@ -178,13 +179,17 @@ class PhotoMeasurer(QObject):
         image_id, revision, annotation = target
         categories: CategorySet = self.session.categories
         source = self.source
+        # The predicted segments a traced crack replaced are not offered, drawn or listed: not measured either.
+        replaced = self.controller.traced_over if source == SOURCE_PREDICTION else frozenset()
         bgra = self.controller.photo_rgb()  # None while the full photo loads: widths from the masks then
         if bgra is not None and bgra.shape[:2] != annotation.shape:
             bgra = None
 
         def work(progress, cancel):
             gray = None if bgra is None else _gray(bgra)
-            ms = measure_annotation(annotation, categories, None, progress=progress, cancel=cancel, image=gray)
+            shown = annotation if not replaced else PanopticAnnotation(
+                annotation.id_map, {k: v for k, v in annotation.segments.items() if k not in replaced})
+            ms = measure_annotation(shown, categories, None, progress=progress, cancel=cancel, image=gray)
             h, w = annotation.shape
             return PhotoFigures(image_id, source, revision, tuple(ms), w, h)
 

@@ -2,6 +2,8 @@
 crack is no longer drawn, listed or accepted; undo offers it again; a new threshold keeps it out."""
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -95,3 +97,26 @@ def test_a_new_threshold_keeps_a_traced_over_crack_out_and_other_cracks_stay_off
     qtbot.waitUntil(lambda: doc.undo_stack.count() == 2 and not doc.busy, timeout=10_000)
     accepted = [s for s in doc.editor.segments.values() if s.source == SOURCE_MODEL]
     assert len(accepted) == 1 and (doc.annotation.id_map == accepted[0].id).sum() == (pred.id_map == 13).sum()
+
+
+def test_the_prediction_measured_leaves_out_a_crack_traced_over_until_the_trace_is_undone(qtbot, window, editing):
+    doc, crack, patch = editing
+    pred = _prediction(crack, patch)
+    window.photo.set_prediction(pred)
+    ui = window.measurement
+    ui.panel.source_box.setCurrentIndex(ui.panel.source_box.findData("prediction"))
+
+    def measured() -> set[int] | None:
+        f = ui.measurer.figures
+        if f is None or f.source != "prediction" or ui.measurer.busy:
+            return None
+        return {m.segment_id for m in f.measurements}
+
+    qtbot.waitUntil(lambda: measured() == {PRED_CRACK, PRED_SPALL}, timeout=10_000)
+    _trace(qtbot, window, doc, [(20.5, 130.5), (100.5, 80.5), (220.5, 40.5)])
+    qtbot.waitUntil(lambda: measured() == {PRED_SPALL}, timeout=10_000)  # the panel's rows follow
+    assert ui.panel.model.rowCount() == 1
+    if os.environ.get("SHOTS_DIR"):
+        window.grab().save(os.path.join(os.environ["SHOTS_DIR"], "measured_prediction_traced_over.png"))
+    window.actions.a["undo"].trigger()
+    qtbot.waitUntil(lambda: measured() == {PRED_CRACK, PRED_SPALL}, timeout=10_000)
