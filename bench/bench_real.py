@@ -136,12 +136,13 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
 
 def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out: Path, threads: int,
           eval_size: int, clock: str = "wall", train_size: int = 0, thin_head: bool = False,
-          native_crops: float | None = None) -> dict:
+          native_crops: float | None = None, thin_context: int = 0) -> dict:
     """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures.
 
     ``train_size``: train at this one longer side (0: the preset's range); ``thin_head``: with the
     dense thin head (``ModelConfig.thin_head``; added fresh to a checkpoint without one);
-    ``native_crops``: ``TrainConfig.native_crop_prob`` (None: the preset's)."""
+    ``native_crops``: ``TrainConfig.native_crop_prob`` (None: the preset's); ``thin_context``: the
+    thin head's dilated context blocks (``ModelConfig.thin_head_context``; implies the head)."""
     import random
 
     import torch
@@ -163,7 +164,9 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
         cfg = cfg.replace(min_size=train_size, max_size=train_size)
     if native_crops is not None:
         cfg = cfg.replace(native_crop_prob=native_crops)
-    model_config = get_preset(cfg.model_preset).replace(thin_head=True) if thin_head else None
+    thin_head = thin_head or thin_context > 0
+    model_config = get_preset(cfg.model_preset).replace(thin_head=True, thin_head_context=thin_context) \
+        if thin_head else None
     start = time.monotonic()
     summary = None
     for rec in Trainer(cfg, train, out / f"{init}_{n_train}", overwrite=True, model_config=model_config,
@@ -174,7 +177,8 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
     row = {"start": init, "photos": n_train, "minutes": minutes, "steps": summary.steps,
            "epochs": summary.epochs_done, "images_per_s": round(summary.steps * cfg.batch_size / seconds, 2),
            "load": round(os.getloadavg()[0], 1), "preset": cfg.model_preset,
-           "train_size": train_size, "thin_head": thin_head, "native_crop_prob": cfg.native_crop_prob}
+           "train_size": train_size, "thin_head": thin_head, "thin_context": thin_context,
+           "native_crop_prob": cfg.native_crop_prob}
     row["test"] = evaluate(Path(summary.last_checkpoint), folders["test"], eval_size, threads)
     return row
 
@@ -211,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="train at this one longer side in px (default: the preset's 256-320; 512 is UAV75's own, "
                         "where its 1-px crack lines are not blurred away)")
     p.add_argument("--thin-head", action="store_true", help="train with the dense thin head (cracks drawn per pixel)")
+    p.add_argument("--thin-context", type=int, default=0,
+                   help="dilated context blocks in the thin head (ModelConfig.thin_head_context; implies --thin-head)")
     p.add_argument("--native-crops", type=float, default=None,
                    help="share of training samples that are windows at the photo's own resolution (default: the "
                         "preset's)")
@@ -238,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.child:
             init, n = args.child.split(":")
             row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock,
-                        args.train_size, args.thin_head, args.native_crops)
+                        args.train_size, args.thin_head, args.native_crops, args.thin_context)
             print("ROW " + json.dumps(row), flush=True)
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
@@ -253,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                        "--data", str(args.data), "--work", str(work), "--threads", str(args.threads),
                        "--eval-size", str(args.eval_size), "--clock", args.clock,
                        "--train-size", str(args.train_size)] + (["--thin-head"] if args.thin_head else []) + (
-                           ["--native-crops", str(args.native_crops)] if args.native_crops is not None else [])
+                           ["--native-crops", str(args.native_crops)] if args.native_crops is not None else []) + (
+                           ["--thin-context", str(args.thin_context)])
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
                 if proc.returncode or line is None:

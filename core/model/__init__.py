@@ -107,7 +107,7 @@ def _build_network(config: ModelConfig, num_classes: int, backbone_weights) -> n
             features = body
         return MaskDETR(features, num_classes, config.num_queries, config.hidden_dim, config.nheads, config.dec_layers,
                         config.dim_feedforward, config.mask_dim, config.dropout, config.masked_attention,
-                        config.aux_loss, config.thin_head)
+                        config.aux_loss, config.thin_head, config.thin_head_context)
     backbone = build_backbone(config.backbone, config.hidden_dim, with_masks=config.with_masks,
                               trainable_layers=config.trainable_backbone_layers, frozen_bn=config.frozen_bn,
                               weights=backbone_weights)

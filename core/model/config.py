@@ -52,6 +52,10 @@ class ModelConfig:
         thin_head: (mask_detr) a dense head that draws thin classes (cracks) per pixel at the
             input resolution (``core.model.thin_head``); their segments are then its connected
             components, not query masks (``core.model.thin_fusion``).
+        thin_head_context: residual blocks of dilated 3 x 3 convolutions (dilations 2, 4, 8, ...)
+            at the thin head's stride-2 fusion: a wider view along a faint crack before it is
+            decided (0: none, the shipped model's head). Each block starts as the identity, so a
+            checkpoint without them fine-tunes from exactly what it predicted.
     Losses (weights of the terms in ``criterion(...)["loss"]``):
         class_loss_coef, bbox_loss_coef (L1), giou_loss_coef, mask_loss_coef (sigmoid focal),
         dice_loss_coef; eos_coef weights the "no object" class in the cross-entropy;
@@ -92,6 +96,7 @@ class ModelConfig:
     mask_dim: int = 128
     masked_attention: bool = True
     thin_head: bool = False
+    thin_head_context: int = 0
     class_loss_coef: float = 1.0
     bbox_loss_coef: float = 5.0
     giou_loss_coef: float = 2.0
@@ -119,6 +124,8 @@ class ModelConfig:
             problems.append("architecture mask_detr always predicts masks (with_masks must be True)")
         if self.thin_head and self.architecture != "mask_detr":
             problems.append("thin_head is part of architecture mask_detr")
+        if self.thin_head_context < 0 or (self.thin_head_context and not self.thin_head):
+            problems.append("thin_head_context counts blocks of the thin head (>= 0; needs thin_head)")
         if self.backbone == "narrow_resnet18" and self.architecture != "mask_detr":
             problems.append("backbone narrow_resnet18 is for architecture mask_detr")
         if self.backbone == "efficientnet_lite0" and self.architecture != "mask_detr":

@@ -45,6 +45,7 @@ class MaskDETR(nn.Module):
         mask_dim: channels of the stride-4 mask embedding.
         masked_attention: restrict cross-attention to each query's previous mask.
         thin_head: add the dense thin-structure head (``core.model.thin_head``).
+        thin_context: its dilated residual blocks at stride 2 (``ModelConfig.thin_head_context``).
 
     ``forward(images [B,3,H,W], pixel_mask [B,H,W] True on padding) -> dict``:
     pred_logits ``[B,Q,K+1]``, pred_boxes ``[B,Q,4]`` (cxcywh in [0,1] of the padded input),
@@ -55,7 +56,8 @@ class MaskDETR(nn.Module):
 
     def __init__(self, backbone: FeatureBackbone, num_classes: int, num_queries: int, hidden_dim: int, nheads: int,
                  dec_layers: int, dim_feedforward: int, mask_dim: int, dropout: float = 0.0,
-                 masked_attention: bool = True, aux_loss: bool = True, thin_head: bool = False):
+                 masked_attention: bool = True, aux_loss: bool = True, thin_head: bool = False,
+                 thin_context: int = 0):
         super().__init__()
         self.backbone = backbone
         self.pixel_decoder = PixelDecoder(list(backbone.num_channels), hidden_dim, mask_dim)
@@ -74,7 +76,7 @@ class MaskDETR(nn.Module):
         self.nheads = nheads
         self.masked_attention = masked_attention
         self.aux_loss = aux_loss
-        self.thin_head = ThinHead(mask_dim, num_classes) if thin_head else None
+        self.thin_head = ThinHead(mask_dim, num_classes, context=thin_context) if thin_head else None
 
     # --- pieces ---------------------------------------------------------------------------------
     def _memory(self, images: torch.Tensor, pixel_mask: torch.Tensor):

@@ -163,14 +163,16 @@ def recipe_of(model_config) -> str | None:
     stored config, a dict or ``ModelConfig``), or None. Fine-tuning one of our models without a
     preset named takes the recipe it was made with: the shipped ``cpu_lite0`` model's ImageNet
     features then train at that recipe's lower backbone rate, not at ``cpu_fast``'s. The dense
-    thin head is an add-on to a preset's model, not another recipe: it is left out of the match."""
+    thin head (and its context blocks) is an add-on to a preset's model, not another recipe: it is
+    left out of the match."""
     from core.model.config import ModelConfig, get_preset
     from core.training.config import PRESETS
 
     wanted = ModelConfig.from_dict(model_config)
     for name, recipe in PRESETS.items():
         try:
-            if get_preset(recipe.model_preset).replace(thin_head=wanted.thin_head) == wanted:
+            if get_preset(recipe.model_preset).replace(thin_head=wanted.thin_head,
+                                                         thin_head_context=wanted.thin_head_context) == wanted:
                 return name
         except ValueError:  # a training preset naming no model preset (none today)
             continue

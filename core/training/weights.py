@@ -159,7 +159,10 @@ def load_our_checkpoint(model: torch.nn.Module, ckpt: dict, data_categories: Cat
     head = class_head_keys(state)
     thin_rows = [k for k in THIN_CLASS_KEYS if k in state]
     fresh = _with_fresh_thin_head(model, state)
-    note = " (the thin-crack head starts fresh: the checkpoint has none)" if fresh else ""
+    whole_head = sum(1 for k in model.state_dict() if k.startswith("thin_head."))
+    note = "" if not fresh else (" (the thin-crack head starts fresh: the checkpoint has none)"
+                                 if len(fresh) == whole_head else f" (the thin-crack head's {len(fresh)} new tensors "
+                                                                  "start fresh)")
     if verdict == "same":
         load_model_state(model, state, path)
         return f"weights from {path}{note}"
