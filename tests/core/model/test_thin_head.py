@@ -242,6 +242,32 @@ def test_fine_tuning_adds_a_fresh_thin_head_and_a_new_category_gets_its_own_row(
     torch.testing.assert_close(rows[CRACK_INDEX], with_head.thin_head.logits2.weight[CRACK_INDEX])
 
 
+def test_context_blocks_added_to_a_trained_head_start_from_what_it_drew_and_then_learn():
+    from core.training.weights import load_our_checkpoint
+
+    torch.manual_seed(0)
+    trained, _, _ = build_model(SMALL, CATS, backbone_weights=None)
+    ckpt = {"categories": CATS.to_json(), "model": trained.state_dict()}
+    wider, criterion, _ = build_model(SMALL.replace(thin_head_context=2), CATS, backbone_weights=None)
+    message = load_our_checkpoint(wider, ckpt, CATS, new_class_head=False, path="shipped.pt")
+    assert "10 new tensors start fresh" in message
+    images, pixel_mask = torch.rand(2, 3, 64, 64), torch.zeros(2, 64, 64, dtype=torch.bool)
+    trained.eval(), wider.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(wider(images, pixel_mask)["pred_thin"], trained(images, pixel_mask)["pred_thin"])
+    # Training reaches the blocks (their last convolution starts at zero, the first then follows).
+    wider.train()
+    targets = [_crack_target(64), _crack_target(64)]
+    opt = torch.optim.SGD(wider.thin_head.context.parameters(), lr=0.1)
+    first = wider.thin_head.context[0].conv1.weight.detach().clone()
+    for _ in range(3):
+        opt.zero_grad()
+        criterion(wider(images, pixel_mask), targets)["loss"].backward()
+        opt.step()
+    assert wider.thin_head.context[0].conv2.weight.abs().sum() > 0
+    assert not torch.equal(wider.thin_head.context[0].conv1.weight, first)
+
+
 def test_the_predictor_keeps_the_thin_maps_of_the_thin_categories():
     from core.inference.predictor import Predictor
 
