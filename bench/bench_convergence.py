@@ -42,6 +42,7 @@ default            what ``main.py train DATA --max-minutes M`` does on data with
                    (``core.training.start``; its own model config, thin head included)
 default_context    default with two dilated context blocks added to the thin head
                    (``ModelConfig.thin_head_context`` 2; they start as the identity)
+default_native_1   default with every sample a window at the photo's own resolution
 shipped_ft_384     shipped_ft trained at 384 px, the photos' own size (no downscaling)
 shipped_ft_thin_384  shipped_ft_thin at 384 px: a 1-2 px crack downscaled to 256-320 px is
                    too faint for the head to learn where it runs
@@ -82,7 +83,8 @@ from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
               "shipped_ft", "shipped_ft_thin", "shipped_ft_384", "shipped_ft_thin_384", "native_1",
-              "thin_head_native_1", "default", "default_context")
+              "thin_head_native_1", "default", "default_context",
+              "default_native_1")
 VARIANTS = LADDER + SIDE_STEPS
 THRESHOLDS = (0.3, 0.5, 0.85)
 
@@ -131,7 +133,7 @@ def variant(name: str):
     if name in ("lite0", "lite0_thin"):
         lite0 = get_preset("cpu_lite0").replace(thin_head=name == "lite0_thin")
         return lite0, get_train_preset("cpu_lite0").replace(init_kind="auto"), [("joint", 1.0)]
-    if name in ("default", "default_context"):
+    if name in ("default", "default_context", "default_native_1"):
         from core.categories import CategorySet
         from core.demo.sample_model import demo_model_path
         from core.model.config import ModelConfig
@@ -145,7 +147,8 @@ def variant(name: str):
         model = ModelConfig.from_dict(stored)
         if name == "default_context":
             model = model.replace(thin_head_context=2)
-        return model, apply_start(fast_train, start), [("joint", 1.0)]
+        train = fast_train.replace(native_crop_prob=1.0) if name == "default_native_1" else fast_train
+        return model, apply_start(train, start), [("joint", 1.0)]
     if name.startswith("shipped_ft"):
         from core.demo.sample_model import demo_model_path
 
