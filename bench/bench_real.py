@@ -16,9 +16,12 @@ model's (so zero-shot and fine-tuning compare like with like; a new stuff class 
 the zero-shot model by construction), and area-wise planking labels do not turn into a stuff
 class the model must learn to outline.
 
-Rows, each evaluated on the test split (15 photos) with the existing evaluation (PQ checked
-against panopticapi in the test suite; crack centreline precision / recall / F1 at 2 px of the
-full-size photo, ``core.evaluation.thin``), at confidence thresholds 0.5 and 0.7:
+Rows, each evaluated on the test split (15 photos) as the app predicts (``Predictor``: the thin
+head's second look at the photo's own 512 px, cracks refined at full resolution; ``--batch-eval``:
+the trainer's one-pass batch evaluation instead, as rows measured before that look existed) with
+the existing evaluation (PQ checked against panopticapi in the test suite; crack centreline
+precision / recall / F1 at 2 px of the full-size photo, ``core.evaluation.thin``), at confidence
+thresholds 0.5 and 0.7:
 
 * ``shipped zero-shot``: ``resources/models/demo_cpu_fast.pt`` as it is;
 * ``from shipped``: ``main.py train``'s recipe started from it (``cpu_fast``, its own config);
@@ -103,10 +106,46 @@ def train_config(init: str, minutes: float, threads: int):
 
 
 def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
-             thresholds: tuple[float, ...] = THRESHOLDS) -> dict:
+             thresholds: tuple[float, ...] = THRESHOLDS, as_app: bool = True) -> dict:
     """Figures of a checkpoint on the COCO panoptic folder ``test_dir`` at each of ``thresholds``
     (keys: the thresholds as strings): PQ All / Things / Stuff, per class PQ, RQ, TP/FP/FN and
-    for thin classes the centreline precision / recall / F1 at 2 px (percent)."""
+    for thin classes the centreline precision / recall / F1 at 2 px (percent).
+
+    ``as_app``: each photo predicted as the app and ``main.py predict`` do (``Predictor`` at input
+    ``size``: the thin head's second look at photos up to its native size, cracks refined at the
+    photo's resolution); False: the trainer's batch evaluation at ``size`` (one pass, the model's
+    masks as they are), what the rows measured before that look existed."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    if not as_app:
+        return _evaluate_batch(checkpoint, test_dir, size, thresholds)
+    from core.data import coco_panoptic_source
+    from core.evaluation.pq import PQAccumulator
+    from core.evaluation.thin import ThinAccumulator
+    from core.imageio import load_image
+    from core.inference.predictor import Predictor
+    from core.inference.thin_refine import grid_cell, refine_thin, thin_segment_ids
+
+    source = coco_panoptic_source(test_dir)
+    predictor = Predictor.from_checkpoint(checkpoint, device="cpu", input_size=size)
+    pq = {t: PQAccumulator(source.categories) for t in thresholds}
+    thin = {t: ThinAccumulator(source.categories, tolerance=2.0) for t in thresholds}
+    for i, sample in enumerate(source.samples):
+        rgb, truth = load_image(sample.image_path), sample.load_annotation()
+        pred = predictor.predict(rgb)
+        for t in thresholds:
+            ann = pred.panoptic(t)
+            if thin_segment_ids(ann, pred.categories):
+                ann = refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
+            pq[t].process(truth, ann, image_id=i)
+            thin[t].process(truth, ann, image_id=i)
+    return {str(t): _row(pq[t].evaluate(), thin[t].evaluate()) for t in thresholds}
+
+
+def _evaluate_batch(checkpoint: Path, test_dir: Path, size: int, thresholds: tuple[float, ...]) -> dict:
+    """``evaluate`` with the trainer's batch evaluation (``core.training.evaluate.evaluate_pq``)."""
     import torch
 
     from core.data import PanopticDataset, coco_panoptic_source, collate
@@ -114,8 +153,6 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
     from core.model import load_model_from_checkpoint
     from core.training.evaluate import evaluate_pq
 
-    if threads:
-        torch.set_num_threads(threads)
     loaded = load_model_from_checkpoint(checkpoint, "cpu")
     ds = PanopticDataset(coco_panoptic_source(test_dir), build_eval_transforms(size), base_size=size, keep_gt=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
@@ -123,20 +160,25 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
     for t in thresholds:
         res = evaluate_pq(loaded.model, loaded.postprocessor, loader, loaded.categories, torch.device("cpu"),
                           threshold=t)
-        row = {"pq": 100 * res.all.pq, "things": 100 * res.things.pq, "stuff": 100 * res.stuff.pq,
-               "classes": {r.name: {"pq": 100 * r.pq, "rq": 100 * r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
-                           for r in res.per_class if r.n or r.fp}}
-        if res.thin is not None:
-            for r in res.thin.per_class:
-                if r.counted and r.name in row["classes"]:
-                    row["classes"][r.name].update(cl_p=100 * r.precision, cl_r=100 * r.recall, cl_f1=100 * r.f1)
-        out[str(t)] = row
+        out[str(t)] = _row(res, res.thin)
     return out
+
+
+def _row(pq, thin) -> dict:
+    """One threshold's figures (percent) from a PQ result and a thin-structure result (or None)."""
+    row = {"pq": 100 * pq.all.pq, "things": 100 * pq.things.pq, "stuff": 100 * pq.stuff.pq,
+           "classes": {r.name: {"pq": 100 * r.pq, "rq": 100 * r.rq, "tp": r.tp, "fp": r.fp, "fn": r.fn}
+                       for r in pq.per_class if r.n or r.fp}}
+    if thin is not None:
+        for r in thin.per_class:
+            if r.counted and r.name in row["classes"]:
+                row["classes"][r.name].update(cl_p=100 * r.precision, cl_r=100 * r.recall, cl_f1=100 * r.f1)
+    return row
 
 
 def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out: Path, threads: int,
           eval_size: int, clock: str = "wall", train_size: int = 0, thin_head: bool = False,
-          native_crops: float | None = None, thin_context: int = 0) -> dict:
+          native_crops: float | None = None, thin_context: int = 0, as_app: bool = True) -> dict:
     """Train one start on ``n_train`` photos for ``minutes`` of ``clock``; returns its figures.
 
     ``train_size``: train at this one longer side (0: the preset's range); ``thin_head``: with the
@@ -179,7 +221,7 @@ def child(init: str, n_train: int, minutes: float, folders: dict[str, Path], out
            "load": round(os.getloadavg()[0], 1), "preset": cfg.model_preset,
            "train_size": train_size, "thin_head": thin_head, "thin_context": thin_context,
            "native_crop_prob": cfg.native_crop_prob}
-    row["test"] = evaluate(Path(summary.last_checkpoint), folders["test"], eval_size, threads)
+    row["test"] = evaluate(Path(summary.last_checkpoint), folders["test"], eval_size, threads, as_app=as_app)
     return row
 
 
@@ -220,12 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--native-crops", type=float, default=None,
                    help="share of training samples that are windows at the photo's own resolution (default: the "
                         "preset's)")
+    p.add_argument("--batch-eval", action="store_true",
+                   help="score with the trainer's one-pass batch evaluation, not as the app predicts")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run (default 1: a shared machine)")
     p.add_argument("--work", type=Path, help="folder for the imported data and runs (kept; default: temporary, "
                    "outside the repository)")
     p.add_argument("--clock", choices=CLOCKS, default="wall",
                    help="budget in wall-clock seconds (default) or CPU seconds per torch thread (a shared machine)")
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
+    p.add_argument("--checkpoints", help="comma-separated checkpoints to score on the test split (no training)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.clock == "cpu":
@@ -244,14 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.child:
             init, n = args.child.split(":")
             row = child(init, int(n), minutes, folders, work / "runs", args.threads, args.eval_size, args.clock,
-                        args.train_size, args.thin_head, args.native_crops, args.thin_context)
+                        args.train_size, args.thin_head, args.native_crops, args.thin_context, not args.batch_eval)
             print("ROW " + json.dumps(row), flush=True)
+            return 0
+        if args.checkpoints:
+            for ckpt in args.checkpoints.split(","):
+                row = {"start": Path(ckpt).as_posix(), "test": evaluate(Path(ckpt), folders["test"], args.eval_size,
+                                                                        args.threads, as_app=not args.batch_eval)}
+                print(table([row]), flush=True)
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
               f"{args.eval_size} px; runs of {minutes:g} min on {sizes} training photos, {args.threads} thread(s); "
               f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
         rows = [{"start": "shipped zero-shot", "photos": 0, "steps": 0, "images_per_s": "-",
-                 "test": evaluate(shipped_model(), folders["test"], args.eval_size, args.threads)}]
+                 "test": evaluate(shipped_model(), folders["test"], args.eval_size, args.threads,
+                                  as_app=not args.batch_eval)}]
         print(table(rows[-1:]), flush=True)
         for n in sizes:
             for init in starts:
@@ -260,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                        "--eval-size", str(args.eval_size), "--clock", args.clock,
                        "--train-size", str(args.train_size)] + (["--thin-head"] if args.thin_head else []) + (
                            ["--native-crops", str(args.native_crops)] if args.native_crops is not None else []) + (
-                           ["--thin-context", str(args.thin_context)])
+                           ["--thin-context", str(args.thin_context)]) + (["--batch-eval"] if args.batch_eval else [])
                 proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("ROW ")), None)
                 if proc.returncode or line is None:

@@ -227,3 +227,24 @@ def test_a_crack_that_fades_for_a_few_pixels_stays_one_network_after_the_redraw(
     out = refine_thin(ribbon_annotation(far, half=6), rgb, CATS, cell=8)
     n, _ = cv2.connectedComponents((out.id_map == 2).astype(np.uint8), connectivity=8)
     assert n == 3
+
+
+def test_a_dark_pore_beside_a_faint_stretch_does_not_give_the_stretch_away_at_the_heads_resolution():
+    """Real concrete: the thin head drew a crack at the photo's own resolution (cell 1, a 3-px mask
+    on the line), the photo shows it too faintly to be found, and a dark pore below it touches the
+    mask and is found as "the line". The mask's pixels beside the pore go back to the surface (a
+    band and one cell: 5 px); the faint crack farther along stays (two bands, 8 px, gave it away)."""
+    shape = (200, 300)
+    crack = polyline(shape, [(10, 100), (290, 100)])
+    rgb = draw(surface(shape, seed=3), crack, depth=6)  # too faint for the darkness response
+    pore = np.zeros(shape, bool)
+    pore[104:109, 148:153] = True
+    rgb[pore] = 60
+    ids = np.where(crack, 2, 1).astype(np.int32)
+    ids[101:106, 148:153] = 2  # the head's mask reaches the pore
+    out = refine_thin(PanopticAnnotation(ids, {1: Segment(1, CONCRETE), 2: Segment(2, CRACK)}), rgb, CATS, cell=1.0)
+    from_pore = cv2.distanceTransform((~pore).astype(np.uint8), cv2.DIST_L2, 5)
+    ys, xs = crack.nonzero()
+    still_crack = out.id_map[ys, xs] == 2
+    assert not still_crack[from_pore[ys, xs] <= 3].any()  # the ribbon beside the found line
+    assert still_crack[from_pore[ys, xs] > 5.5].all()  # the faint crack past it
