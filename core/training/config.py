@@ -43,6 +43,8 @@ class TrainConfig:
         native_crop_prob: share of training samples that are a ``max_size`` window of the photo
             decoded at up to ``core.native_scale.NATIVE_DECODE_FACTOR`` x ``max_size`` (``decode_size``) instead of
             the whole photo resized: thin cracks keep their own width (``build_train_transforms``).
+            It applies to photos larger than ``decode_size``; a smaller photo (decoded at its own
+            size, read so at inference) is a window in every sample when it is > 0.
         val_fraction: held out for validation when no separate validation data is given.
         cache_images: keep decoded photos in memory (up to ``cache_max_mb``).
         num_workers: data-loader processes; -1 picks 1 on the CPU (augmentation beside the model,
@@ -217,9 +219,9 @@ PRESETS: dict[str, TrainConfig] = {
     "cpu_small": TrainConfig(),
     # A CPU, no pretrained weights, minutes (bench/bench_convergence.py): the mask_detr
     # model, 256-320 px, batch 4, one learning rate for everything (the backbone is random too)
-    # at 5e-4 with warm-up and cosine decay, clipping at 1.0 rather than 0.1. Half the samples
-    # are windows at the photo's own resolution: the shipped model's thin head, fine-tuned on
-    # downscaled photos only, would forget how a 1-2 px crack looks.
+    # at 5e-4 with warm-up and cosine decay, clipping at 1.0 rather than 0.1. Samples are windows
+    # at the photo's own resolution (all of photos up to 640 px, half of larger ones): the shipped
+    # model's thin head, fine-tuned on downscaled photos only, would forget how a 1-2 px crack looks.
     "cpu_fast": TrainConfig(model_preset="cpu_fast", epochs=12, batch_size=4, min_size=256, max_size=320,
                             eval_size=384, lr=5e-4, lr_backbone=5e-4, weight_decay=0.05, clip_grad_norm=1.0,
                             lr_schedule="cosine", warmup_steps=50, eval_every=4, native_crop_prob=0.5),

@@ -124,7 +124,7 @@ def train_dataset(cfg: TrainConfig, source: DataSource, cache: bool) -> Panoptic
     """The augmented training dataset of ``source`` as ``cfg`` asks (sizes, flips, crops, jitter)."""
     transform = build_train_transforms(cfg.min_size, cfg.max_size, hflip=cfg.hflip, vflip=cfg.vflip,
                                        crop_prob=cfg.crop_prob, jitter=cfg.jitter,
-                                       native_crop_prob=cfg.native_crop_prob)
+                                       native_crop_prob=cfg.native_crop_prob, decoded_at=cfg.decode_size)
     return PanopticDataset(source, transform, base_size=cfg.decode_size, cache=cache)
 
 

@@ -245,3 +245,29 @@ def test_category_positions_define_class_indices():
     ann = PanopticAnnotation(np.array([[5, 6]], np.int32), {5: Segment(5, 3), 6: Segment(6, 7)})
     compact = CompactAnnotation.from_panoptic(ann, cats)
     assert compact.labels[1:].tolist() == [1, 0]
+
+
+def test_a_photo_at_its_own_size_is_always_a_native_window_a_shrunk_one_sometimes():
+    """Half the samples native (``native_crop_prob`` 0.5): a photo decoded at its own size (smaller
+    than the decode size, read at its own size by the thin head at inference) is a window every
+    time; a photo shrunk to the decode size is a window or a resized view."""
+    from torchvision import tv_tensors
+
+    transform = build_train_transforms(96, 96, jitter=0.0, crop_prob=0.0, hflip=False, native_crop_prob=0.5,
+                                       decoded_at=192)
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+    def steps_between_columns(side: int) -> set[float]:
+        """Grey-level step between neighbouring columns of a ramp photo (1 per px), per sample:
+        1 for a window, side / 96 for a resized view."""
+        ramp = torch.arange(side, dtype=torch.uint8).repeat(3, side, 1)
+        seen = set()
+        for seed in range(16):
+            torch.manual_seed(seed)
+            image, _ = transform(tv_tensors.Image(ramp), tv_tensors.Mask(torch.zeros(1, side, side, dtype=torch.int64)))
+            grey = ((image * std + mean) * 255)[0, 48]
+            seen.add(round(float((grey[1:] - grey[:-1]).mean()), 1))
+        return seen
+
+    assert steps_between_columns(150) == {1.0}  # its own size: always a window
+    assert steps_between_columns(192) == {1.0, 2.0}  # shrunk to the decode size: both views
