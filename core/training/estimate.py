@@ -137,6 +137,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     from core.model import build_model, get_preset
     from core.training.evaluate import evaluate_pq
     from core.training.setup import train_dataset
+    from core.training.step import memory_format_for
 
     def check() -> None:
         if cancel is not None and cancel():
@@ -160,7 +161,8 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
 
     arch = model_config if model_config is not None else get_preset(config.model_preset)
     model, criterion, postprocessor = build_model(arch, train.categories, backbone_weights=None)
-    model.to(dev).train()
+    fmt = memory_format_for(dev)  # as the trainer does
+    model.to(dev).to(memory_format=fmt).train()
     criterion.to(dev)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     b = config.batch_size
@@ -174,7 +176,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
         if batch is None:
             raise DatasetError("none of the measured photos could be read", train.name or None)
         batch = batch.to(dev)
-        losses = criterion(model(batch.images, batch.pixel_mask), batch.targets)
+        losses = criterion(model(batch.images.contiguous(memory_format=fmt), batch.pixel_mask), batch.targets)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt.step()

@@ -21,6 +21,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def memory_format_for(device: torch.device) -> torch.memory_format:
+    """The layout a model trains in on ``device``: channels-last (NHWC) on a CPU, where oneDNN's
+    convolutions run faster (one thread: the shipped model's forward, loss and backward on 4 x 320
+    px 1.17 -> 1.06 s; ``bench_training`` cpu_fast@320, 30 steps, two pairs, 0.87 / 0.84 -> 0.80 /
+    0.82 s per step); weights keep their values and load into any layout. Not measured on a GPU,
+    where it stays contiguous."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
 def float_outputs(x):
     """Model outputs in float32 (the criterion and matcher run outside autocast)."""
     if torch.is_tensor(x):
@@ -33,12 +42,13 @@ def float_outputs(x):
 
 
 def forward_losses(module: torch.nn.Module, criterion: torch.nn.Module, batch, device_type: str,
-                   amp_dtype: torch.dtype, use_amp: bool) -> dict[str, torch.Tensor]:
+                   amp_dtype: torch.dtype, use_amp: bool,
+                   memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
     """The criterion's terms for one batch on the device (``batch.images`` ``[B, 3, H, W]``,
     ``batch.pixel_mask`` ``[B, H, W]``, ``batch.targets``); the forward pass under autocast when
-    ``use_amp``, the losses always in float32."""
+    ``use_amp``, the losses always in float32; the images in ``memory_format`` (the model's)."""
     with torch.autocast(device_type, dtype=amp_dtype, enabled=use_amp):
-        outputs = module(batch.images, batch.pixel_mask)
+        outputs = module(batch.images.contiguous(memory_format=memory_format), batch.pixel_mask)
     return criterion(float_outputs(outputs), batch.targets)
 
 

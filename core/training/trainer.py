@@ -32,7 +32,7 @@ from core.training.evaluate import eval_record, evaluate_pq
 from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
 from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
                                    StepRecord, SummaryRecord, write_run_file)
-from core.training.step import backward_and_step, forward_losses, seed_everything
+from core.training.step import backward_and_step, forward_losses, memory_format_for, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class Trainer:
             choice, self.categories, cfg, self.resume_path)
         for message in messages:
             yield StatusRecord("init", message)
-        self.model = model.to(self.device)
+        self.memory_format = memory_format_for(self.device)
+        self.model = model.to(self.device).to(memory_format=self.memory_format)
         self.criterion = criterion.to(self.device)
         self.freezer = StageFreezer(self.model)
 
@@ -325,7 +326,7 @@ class Trainer:
                 continue
             b = batch.to(self.device, non_blocking=True)
             losses = forward_losses(self.train_module, self.criterion, b, self.device.type, self.amp_dtype,
-                                    self.use_amp)
+                                    self.use_amp, self.memory_format)
             keys = sorted(losses)
             values = self.dist.all_reduce_mean(torch.stack([losses[k].detach().float() for k in keys]))
             loss_values = dict(zip(keys, values.tolist()))
