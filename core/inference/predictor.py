@@ -102,7 +102,9 @@ class Predictor:
             raise ValueError(f"min_threshold must be in (0, 1), got {min_threshold}")
         if input_size < 32:
             raise ValueError(f"input_size must be >= 32, got {input_size}")
-        self.model = model.eval()
+        from core.device import memory_format_for
+
+        self.model = model.eval().to(memory_format=memory_format_for(torch.device(device)))
         self.categories = categories
         self.input_size = int(input_size)
         self.min_threshold = float(min_threshold)

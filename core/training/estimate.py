@@ -137,7 +137,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     from core.model import build_model, get_preset
     from core.training.evaluate import evaluate_pq
     from core.training.setup import train_dataset
-    from core.training.step import memory_format_for
+    from core.device import memory_format_for
 
     def check() -> None:
         if cancel is not None and cancel():

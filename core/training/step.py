@@ -21,15 +21,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def memory_format_for(device: torch.device) -> torch.memory_format:
-    """The layout a model trains in on ``device``: channels-last (NHWC) on a CPU, where oneDNN's
-    convolutions run faster (one thread: the shipped model's forward, loss and backward on 4 x 320
-    px 1.17 -> 1.06 s; ``bench_training`` cpu_fast@320, 30 steps, two pairs, 0.87 / 0.84 -> 0.80 /
-    0.82 s per step); weights keep their values and load into any layout. Not measured on a GPU,
-    where it stays contiguous."""
-    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
-
-
 def float_outputs(x):
     """Model outputs in float32 (the criterion and matcher run outside autocast)."""
     if torch.is_tensor(x):

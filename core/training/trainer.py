@@ -22,6 +22,7 @@ import torch
 
 from core.atomic import atomic_write_text
 from core.data import DataSource, EpochBatchSampler
+from core.device import memory_format_for
 from core.errors import CancelledError, CheckpointError, TrainingError
 from core.training import faults, setup
 from core.training.checkpointing import (BEST, LAST, TrainState, atomic_copy, restore_rng, save_training_checkpoint,
@@ -32,7 +33,7 @@ from core.training.evaluate import eval_record, evaluate_pq
 from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
 from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
                                    StepRecord, SummaryRecord, write_run_file)
-from core.training.step import backward_and_step, forward_losses, memory_format_for, seed_everything
+from core.training.step import backward_and_step, forward_losses, seed_everything
 
 log = logging.getLogger(__name__)
 
