@@ -207,7 +207,11 @@ class TrainDialog(QDialog):
     def _rows_note(self, stored) -> str:
         rows = class_rows_by_name(stored, self.session.categories)
         new = [c.name for c, j in zip(self.session.categories, rows) if j is None]
-        return f" Class rows are kept by name; new rows for: {', '.join(new)}." if new else ""
+        if not new:
+            return ""
+        kept = [c.name for c, j in zip(self.session.categories, rows) if j is not None]
+        return (f" What it learnt of {', '.join(kept)} is kept (by name); new rows for: {', '.join(new)}."
+                if kept else f" New rows for every category: {', '.join(new)}.")
 
     # --- presets and consistency ------------------------------------------------------------------
     def _preset_changed(self, *_args) -> None:

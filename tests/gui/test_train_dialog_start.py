@@ -58,6 +58,25 @@ def test_a_crack_only_project_is_offered_the_shipped_model_and_one_without_its_d
     assert td.shipped_model(cats.removed(1).removed(2).removed(3).added("graffiti", True)) is None
 
 
+def test_a_crack_only_project_opens_the_dialog_on_the_shipped_model(qtbot, window, tmp_path):
+    from core.categories import Category, CategorySet
+    from tests.support.gui import write_photos
+
+    cats = CategorySet((Category(1, "crack", True, (230, 25, 75)), Category(2, "concrete", False, (60, 180, 75)),
+                        Category(3, "planking", False, (200, 200, 200))))
+    path = tmp_path / "cracks.pinspect"
+    with Project.create(path, cats) as project:
+        project.images.add_files(write_photos(tmp_path / "photos", 2))
+    dialog = _dialog(qtbot, window, path)
+    assert dialog.init.currentData() == td.INIT_SHIPPED
+    note = dialog.init_note.text()
+    assert "learnt of crack, concrete is kept" in note and "new rows for: planking" in note
+    if os.environ.get("SHOTS_DIR"):
+        dialog.adjustSize()
+        dialog.grab().save(os.path.join(os.environ["SHOTS_DIR"], "train_dialog_crack_only.png"))
+    dialog.reject()
+
+
 def test_the_active_model_is_the_start_and_keeps_class_rows_by_name(qtbot, window, make_project, tmp_path):
     path = make_project(4, annotated=4)
     fewer = default_categories().removed(3)  # a model that never knew exposed_rebar
