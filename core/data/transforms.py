@@ -11,7 +11,6 @@ from typing import Any
 from collections.abc import Sequence
 
 import torch
-from torch.utils._pytree import tree_flatten
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
@@ -111,7 +110,8 @@ class NativeOrScaled(v2.Transform):
         self.window, self.scaled, self.prob, self.decoded_at = window, scaled, float(prob), int(decoded_at)
 
     def forward(self, *inputs: Any) -> Any:
-        flat = tree_flatten(inputs if len(inputs) > 1 else inputs[0])[0]
+        # Called as transform(image, mask) by Compose, or with one (image, mask) tuple.
+        flat = list(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)) else list(inputs)
         h, w = v2.query_size(flat)
         own_size = max(h, w) < self.decoded_at
         return self.window(*inputs) if own_size or float(torch.rand(())) < self.prob else self.scaled(*inputs)
