@@ -8,7 +8,9 @@ Data: ``--train`` (300) generated 384-px photos, seed 1, and ``--held-out`` (60)
 (``core.synthetic``; the same files every run). Every variant trains for the same wall-clock
 budget (``max_minutes``: reading photos, training and its periodic evaluation all count), in a
 child process of its own, with the ordinary ``Trainer``; its last checkpoint is then evaluated on
-the held-out photos at confidence 0.3, 0.5 and 0.85, and the best threshold's PQ (All / Things /
+the held-out photos at confidence 0.3, 0.5 and 0.85 as the app predicts them (``bench.bench_real
+.evaluate``: the thin head's second look, cracks refined; rows measured before 2026-12-07's last
+session used the trainer's one-pass batch evaluation), and the best threshold's PQ (All / Things /
 Stuff) is printed with the steps and images it trained on.
 
 The variants form a ladder from the published recipe to ``cpu_fast`` (each adds one change to the
