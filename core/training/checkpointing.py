@@ -130,6 +130,15 @@ def state_from(part: dict) -> TrainState:
     return TrainState(**{k: v for k, v in part["state"].items() if k in known})
 
 
+def keep_copies(last: Path, best: bool, keep_every: int, epoch: int, epoch_step: int) -> None:
+    """Beside a freshly written ``last``: ``best.pt`` when it is the best so far, and
+    ``epoch_NNN.pt`` at the end of every ``keep_every``-th epoch (0: none)."""
+    if best:
+        atomic_copy(last, last.parent / BEST)
+    if keep_every and epoch_step == 0 and epoch % keep_every == 0:
+        atomic_copy(last, last.parent / f"epoch_{epoch:03d}.pt")
+
+
 def atomic_copy(src: str | Path, dst: str | Path) -> None:
     """Copy a checkpoint (``last.pt`` -> ``best.pt``) through a temporary file and ``os.replace``."""
     from core.atomic import temp_prefix

@@ -25,7 +25,7 @@ from core.data import DataSource, EpochBatchSampler
 from core.device import memory_format_for
 from core.errors import CancelledError, CheckpointError, TrainingError
 from core.training import faults, setup
-from core.training.checkpointing import (BEST, LAST, TrainState, atomic_copy, restore_rng, save_training_checkpoint,
+from core.training.checkpointing import (BEST, LAST, TrainState, keep_copies, restore_rng, save_training_checkpoint,
                                          state_from)
 from core.training.config import TrainConfig
 from core.training.distributed import DistContext, unwrap
@@ -431,11 +431,7 @@ class Trainer:
             save_training_checkpoint(path, model, self.model_config, self.categories, cfg_dict, self.state,
                                      self.optimizer, self.scheduler, self.scaler,
                                      metrics={"best_pq": self.state.best_pq, "best_epoch": self.state.best_epoch})
-            if best:
-                atomic_copy(path, self.output_dir / BEST)
-            k = self.config.keep_every
-            if k and self.state.epoch_step == 0 and self.state.epoch % k == 0:
-                atomic_copy(path, self.output_dir / f"epoch_{self.state.epoch:03d}.pt")
+            keep_copies(path, best, self.config.keep_every, self.state.epoch, self.state.epoch_step)
             self.last_checkpoint = str(path)
         self.dist.barrier()
         return str(path)
