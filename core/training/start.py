@@ -132,7 +132,14 @@ def default_start(data: str | Path, categories: CategorySet, shipped: Path | Non
     ``model``: the model config (dict) the user asked for by name, when they did: then only a
     model with exactly that config is fine-tuned (another architecture is not what they asked for)."""
     def fits(ckpt: Path) -> bool:
-        return model is None or checkpoint_header(ckpt)[1] == model
+        if model is None:
+            return True
+        from core.model.config import ModelConfig
+
+        try:  # as configs, not dicts: a checkpoint older than a new field has no key for it
+            return ModelConfig.from_dict(checkpoint_header(ckpt)[1]) == ModelConfig.from_dict(model)
+        except (TypeError, ValueError):  # a config this version cannot read is not the one asked for
+            return False
 
     active = active_model_checkpoint(data)
     if active is not None and fits(active[1]):

@@ -88,6 +88,11 @@ def test_default_start_prefers_the_active_model_then_the_shipped_one(tmp_path, p
     # a model asked for by name: only a checkpoint of exactly that config is fine-tuned
     assert default_start(project, cats, shipped, TINY_MODEL.to_dict()).kind == "shipped"
     assert default_start(project, cats, shipped, TINY_MODEL.replace(hidden_dim=64, nheads=2).to_dict()).kind == "fresh"
+    # a checkpoint written before a config field existed still is that config
+    older = torch.load(shipped, weights_only=False)
+    del older["config"]["thin_head_context"]
+    torch.save(older, tmp_path / "older.pt")
+    assert default_start(project, cats, tmp_path / "older.pt", TINY_MODEL.to_dict()).kind == "shipped"
 
     own = tiny_checkpoint(tmp_path / "own.pt", cats.removed(3), seed=3)
     with Project.open(project) as p:
