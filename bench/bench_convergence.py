@@ -44,7 +44,8 @@ default            what ``main.py train DATA --max-minutes M`` does on data with
                    (``core.training.start``; its own model config, thin head included)
 default_context    default with two dilated context blocks added to the thin head
                    (``ModelConfig.thin_head_context`` 2; they start as the identity)
-default_native_1   default with every sample a window at the photo's own resolution
+default_native_1   default with every sample a window at the photo's own resolution (since
+                   2026-12-07 what default does on these 384-px photos; kept for larger ones)
 shipped_ft_384     shipped_ft trained at 384 px, the photos' own size (no downscaling)
 shipped_ft_thin_384  shipped_ft_thin at 384 px: a 1-2 px crack downscaled to 256-320 px is
                    too faint for the head to learn where it runs

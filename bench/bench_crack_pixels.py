@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from bench.models import predictor_for
-    from core.inference.thin_refine import grid_cell, refine_thin
+    from core.inference.thin_refine import refined_result
     from bench.bench_spall_split import SETTINGS
     from core.synthetic.generator import categories_of, generate_sample, image_seed
 
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.n):
         rgb, truth = generate_sample(image_seed(args.seed, i), size, config)
         pred = predictor.predict(rgb)
-        ann = pred.panoptic(args.threshold)
-        if not args.no_refine:
-            ann = refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
+        ann = pred.panoptic(args.threshold) if args.no_refine else refined_result(pred, args.threshold, rgb)
         true = [truth.id_map == s for s, g in truth.segments.items() if g.category_id == crack]
         found = [ann.id_map == s for s, g in ann.segments.items() if g.category_id == crack]
         n_pred += len(found)

@@ -126,7 +126,7 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
     from core.evaluation.thin import ThinAccumulator
     from core.imageio import load_image
     from core.inference.predictor import Predictor
-    from core.inference.thin_refine import grid_cell, refine_thin, thin_segment_ids
+    from core.inference.thin_refine import refined_result
 
     source = coco_panoptic_source(test_dir)
     predictor = Predictor.from_checkpoint(checkpoint, device="cpu", input_size=size)
@@ -136,9 +136,7 @@ def evaluate(checkpoint: Path, test_dir: Path, size: int, threads: int,
         rgb, truth = load_image(sample.image_path), sample.load_annotation()
         pred = predictor.predict(rgb)
         for t in thresholds:
-            ann = pred.panoptic(t)
-            if thin_segment_ids(ann, pred.categories):
-                ann = refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
+            ann = refined_result(pred, t, rgb)
             pq[t].process(truth, ann, image_id=i)
             thin[t].process(truth, ann, image_id=i)
     return {str(t): _row(pq[t].evaluate(), thin[t].evaluate()) for t in thresholds}

@@ -50,12 +50,11 @@ def _predict(predictor, config, size, seed, n):
 def _result(pred, rgb, threshold, thin_refine):
     """The annotation a user gets at ``threshold``: with ``thin_refine``, cracks redrawn at the
     photo's resolution as prediction in the window and ``main.py predict`` does."""
-    ann = pred.panoptic(threshold)
     if not thin_refine:
-        return ann
-    from core.inference.thin_refine import grid_cell, refine_thin
+        return pred.panoptic(threshold)
+    from core.inference.thin_refine import refined_result
 
-    return refine_thin(ann, rgb, pred.categories, cell=grid_cell(pred))
+    return refined_result(pred, threshold, rgb)
 
 
 def _with_overlap(prediction, overlap):

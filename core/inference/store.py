@@ -135,10 +135,9 @@ def store_prediction(project: Project, image_id: int, model_id: int, prediction:
     if image is None:
         annotation = prediction.panoptic(threshold, keep=manual)
     else:
-        from core.inference.thin_refine import grid_cell, refine_thin
+        from core.inference.thin_refine import refined_result
 
-        annotation = refine_thin(prediction.panoptic(threshold), image, prediction.categories,
-                                 cell=grid_cell(prediction))
+        annotation = refined_result(prediction, threshold, image)
         if manual is not None:
             from core.inference.merge import fill_unlabeled
 

@@ -364,6 +364,12 @@ def grid_cell(prediction) -> float:
     return stride * max(h / max(ih, 1), w / max(iw, 1))
 
 
+def refined_result(prediction, threshold: float, image: np.ndarray) -> PanopticAnnotation:
+    """What a user sees of ``prediction`` (a ``PanopticPrediction``) at ``threshold``: its result
+    with the thin segments redrawn on ``image`` (the photo, full size, ``[H, W, 3]`` uint8)."""
+    return refine_thin(prediction.panoptic(threshold), image, prediction.categories, cell=grid_cell(prediction))
+
+
 class ThinRefiner:
     """A ``PanopticPrediction`` re-thresholded with refined thin segments, cached per level.
 
