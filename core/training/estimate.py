@@ -132,12 +132,12 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     import torch
 
     from core.data import PanopticDataset, build_eval_transforms, collate
-    from core.device import resolve_device
+    from core.device import amp_dtype_for, memory_format_for, resolve_device
     from core.errors import CancelledError, DatasetError
     from core.model import build_model, get_preset
     from core.training.evaluate import evaluate_pq
     from core.training.setup import train_dataset
-    from core.device import memory_format_for
+    from core.training.step import forward_losses
 
     def check() -> None:
         if cancel is not None and cancel():
@@ -161,7 +161,8 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
 
     arch = model_config if model_config is not None else get_preset(config.model_preset)
     model, criterion, postprocessor = build_model(arch, train.categories, backbone_weights=None)
-    fmt = memory_format_for(dev)  # as the trainer does
+    fmt = memory_format_for(dev)  # layout and precision as the trainer's
+    amp = amp_dtype_for(dev) if config.amp else None
     model.to(dev).to(memory_format=fmt).train()
     criterion.to(dev)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
@@ -176,7 +177,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
         if batch is None:
             raise DatasetError("none of the measured photos could be read", train.name or None)
         batch = batch.to(dev)
-        losses = criterion(model(batch.images.contiguous(memory_format=fmt), batch.pixel_mask), batch.targets)
+        losses = forward_losses(model, criterion, batch, dev.type, amp or torch.bfloat16, amp is not None, fmt)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt.step()
@@ -194,7 +195,8 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     loader = torch.utils.data.DataLoader(vds, batch_size=b, collate_fn=collate)
     t2 = time.perf_counter()
     evaluate_pq(model, postprocessor, loader, train.categories, dev, threshold=config.eval_threshold,
-                cancel=event)
+                cancel=event, autocast=lambda: torch.autocast(dev.type, dtype=amp or torch.bfloat16,
+                                                              enabled=amp is not None))
     eval_s = (time.perf_counter() - t2) / len(vds)
 
     check()

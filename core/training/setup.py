@@ -180,9 +180,8 @@ def make_loader(ds: PanopticDataset, sampler: EpochBatchSampler, workers: int, p
 
 
 def describe_device(device: torch.device, use_amp: bool, amp_dtype: torch.dtype) -> str:
+    amp = f", mixed precision {str(amp_dtype).replace('torch.', '')}" if use_amp else ""
     if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-        amp = f", mixed precision {str(amp_dtype).replace('torch.', '')}" if use_amp else ""
-        return f"GPU {device} ({name}){amp}"
+        return f"GPU {device} ({torch.cuda.get_device_name(device)}){amp}"
     n = torch.get_num_threads()
-    return f"the CPU ({n} thread{'s' if n > 1 else ''}; no CUDA GPU in use)"
+    return f"the CPU ({n} thread{'s' if n > 1 else ''}{amp}; no CUDA GPU in use)"

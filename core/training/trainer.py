@@ -92,14 +92,14 @@ class Trainer:
     def prepare(self) -> Iterator[StatusRecord]:
         """Build everything: data split, model and initial weights, cached datasets, loaders,
         optimizer; restore a resumed run. Yields status records (photo decoding counts too)."""
-        from core.device import resolve_device
+        from core.device import amp_dtype_for, resolve_device
 
         cfg, main, out = self.config, self.dist.is_main, self.output_dir
         if cfg.cpu_threads > 0:
             torch.set_num_threads(cfg.cpu_threads)
         self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
-        self.use_amp = cfg.amp and self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        amp_dtype = amp_dtype_for(self.device) if cfg.amp else None
+        self.use_amp, self.amp_dtype = amp_dtype is not None, amp_dtype or torch.bfloat16
         procs = f", {self.dist.world_size} processes" if self.dist.enabled else ""
         yield StatusRecord("prepare", f"training on {self._device_words()}{procs}")
         if self.resume_path is None and (out / LAST).exists() and not self.overwrite:
