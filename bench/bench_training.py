@@ -2,11 +2,14 @@
 
     python -m bench.bench_training [--runs cpu_fast@320,cpu_small@384,detr_r50@512] [--steps 6] [--warmup 2]
                                    [--threads N] [--device auto] [--json out.json]
+    python -m bench.bench_training --runs cpu_fast@320:fp32,cpu_fast@320 --steps 30 --threads 1   # precision
 
 For each ``preset@size`` a child process (so that its peak memory is its own) generates
 synthetic 640 x 480 photos (``core.synthetic``) and runs the ordinary ``Trainer`` for one epoch
 of ``--steps`` steps at that size (longer side, no multi-scale: ``min_size = max_size``), joint
-stage, random initial weights, evaluation off. Reported:
+stage, random initial weights, evaluation off, mixed precision as the trainer chooses it
+(``core.device.amp_dtype_for``) or, with the suffix ``:fp32``, off. Runs of one ``preset@size`` at
+both precisions get a line with the ratio of their step times. Reported:
 
 * ``train_images_per_s``: images per second over the steps after ``--warmup`` (step records'
   arrival times: data loading, forward, loss, backward and optimizer step included; the
@@ -40,7 +43,7 @@ if str(ROOT) not in sys.path:
 BATCH = {"cpu_fast": 4, "cpu_lite0": 4, "cpu_small": 4, "detr_r50": 2}
 
 
-def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, device: str) -> dict:
+def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, device: str, amp: bool) -> dict:
     import torch
 
     if threads:
@@ -67,9 +70,10 @@ def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, d
         base = get_train_preset(preset) if preset in ("cpu_small", "detr_r50") else TrainConfig()
         cfg = base.replace(model_preset=preset, stage="joint", epochs=1, batch_size=batch, min_size=size,
                            max_size=size, eval_every=0, val_fraction=0.0, init_kind="none", device=device,
-                           num_workers=-1)
+                           num_workers=-1, amp=amp)
         times, rate_records = [], []
-        for rec in Trainer(cfg, source, Path(tmp) / "run").run():
+        trainer = Trainer(cfg, source, Path(tmp) / "run")
+        for rec in trainer.run():
             if rec.kind == "step":
                 times.append(time.perf_counter())
                 rate_records.append(rec.images_per_s)
@@ -78,16 +82,33 @@ def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, d
         out = {"preset": preset, "size": size, "batch": batch, "steps": len(times), "warmup": warmup,
                "train_images_per_s": round(rate, 3), "seconds_per_step": round(batch / rate, 3),
                "loader_images_per_s": round(loader_rate, 1), "torch_threads": torch.get_num_threads(),
-               "device": device, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+               "device": device, "precision": str(trainer.amp_dtype if trainer.use_amp else torch.float32)[6:],
+               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                "peak_rss_before_training_mb": round(rss_before, 1)}
         if torch.cuda.is_available() and device != "cpu":
             out["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         return out
 
 
+def _print_precision_ratios(results: list[dict]) -> None:
+    """For each preset@size run at float32 and at a lower precision: the median step-time ratio."""
+    import statistics
+
+    by_run: dict[tuple, dict[bool, list[float]]] = {}
+    for r in results:
+        by_run.setdefault((r["preset"], r["size"]), {}).setdefault(r["precision"] == "float32", []).append(
+            r["seconds_per_step"])
+    for (preset, size), got in by_run.items():
+        if True in got and False in got:
+            full, mixed = statistics.median(got[True]), statistics.median(got[False])
+            print(f"{preset} @ {size} px: mixed precision {mixed:.2f} s/step against float32 {full:.2f} "
+                  f"(x{full / mixed:.2f} faster; medians of {len(got[False])} and {len(got[True])} runs)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", default="cpu_fast@320,cpu_small@384,detr_r50@512", help="comma-separated preset@size")
+    ap.add_argument("--runs", default="cpu_fast@320,cpu_small@384,detr_r50@512",
+                    help="comma-separated preset@size, each with :fp32 for float32 throughout")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -96,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:  # the child process
-        preset, size = args.one.split("@")
-        print(json.dumps(_one(preset, int(size), args.steps, args.warmup, args.threads or None, args.device)))
+        spec, _, precision = args.one.partition(":")
+        preset, size = spec.split("@")
+        print(json.dumps(_one(preset, int(size), args.steps, args.warmup, args.threads or None, args.device,
+                              amp=precision != "fp32")))
         return 0
     results = []
     for run in args.runs.split(","):
@@ -111,12 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         res["load_average"] = round((load_before + os.getloadavg()[0]) / 2, 1)
         results.append(res)
-        print(f"{res['preset']:>10} @ {res['size']} px, batch {res['batch']}, {res['torch_threads']} thread(s): "
+        print(f"{res['preset']:>10} @ {res['size']} px, batch {res['batch']}, {res['torch_threads']} thread(s), "
+              f"{res['precision']}: "
               f"{res['train_images_per_s']:.2f} images/s ({res['seconds_per_step']:.2f} s/step), "
               f"data pipeline {res['loader_images_per_s']:.0f} images/s, peak RSS {res['peak_rss_mb']:.0f} MB "
               f"({res['peak_rss_before_training_mb']:.0f} MB before training)"
               + (f", peak CUDA {res['peak_cuda_mb']:.0f} MB" if "peak_cuda_mb" in res else "")
               + f"  (load average {res['load_average']})")
+    _print_precision_ratios(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
