@@ -169,16 +169,22 @@ def peak_memory(checkpoint: Path, photo: Path, threads: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def compare(a: Path, b: Path, repeat: int, size: tuple[int, int] = (4000, 3000), one_pass_a: bool = False) -> int:
+def compare(a: Path, b: Path, repeat: int, size: tuple[int, int] = (4000, 3000), one_pass_a: bool = False,
+            fp32_a: bool = False) -> int:
     """Print the time to the first result and re-thresholding of checkpoints ``a`` and ``b`` on a
     photo of ``size`` (width, height); ``one_pass_a``: ``a`` without the thin head's second look
-    at the photo's own size (``Predictor.native_size`` 0), so ``--compare M M`` times that look."""
+    at the photo's own size (``Predictor.native_size`` 0), so ``--compare M M`` times that look;
+    ``fp32_a``: ``a`` in float32 throughout (``Predictor.amp_dtype`` None), so ``--compare M M``
+    times mixed precision."""
     with tempfile.TemporaryDirectory() as tmp:
         photo = make_photo(Path(tmp) / f"photo_{size[0]}x{size[1]}.jpg", *size)
-        runs = {f"A {a.name}" + (" (one pass)" if one_pass_a else ""): Predictor.from_checkpoint(a, "cpu"),
+        runs = {f"A {a.name}" + (" (one pass)" if one_pass_a else "") + (" (float32)" if fp32_a else ""):
+                Predictor.from_checkpoint(a, "cpu"),
                 f"B {b.name}": Predictor.from_checkpoint(b, "cpu")}
         if one_pass_a:
             next(iter(runs.values())).native_size = 0
+        if fp32_a:
+            next(iter(runs.values())).amp_dtype = None
         first: dict[str, list[float]] = {k: [] for k in runs}
         again: dict[str, list[float]] = {k: [] for k in runs}
         for p in runs.values():
@@ -216,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photo-size", default="4000x3000", help="--compare's photo, WIDTHxHEIGHT (default 4000x3000)")
     ap.add_argument("--one-pass-a", action="store_true",
                     help="--compare: A without the thin head's second look at the photo's own size")
+    ap.add_argument("--fp32-a", action="store_true", help="--compare: A in float32 throughout (no mixed precision)")
     ap.add_argument("--peak-child", nargs=3, metavar=("CKPT", "PHOTO", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.peak_child:
@@ -224,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.compare:
         w, _, h = args.photo_size.partition("x")
-        return compare(*args.compare, repeat=args.repeat_small, size=(int(w), int(h)), one_pass_a=args.one_pass_a)
+        return compare(*args.compare, repeat=args.repeat_small, size=(int(w), int(h)), one_pass_a=args.one_pass_a,
+                       fp32_a=args.fp32_a)
     results: dict = {"threads": args.threads, "cpu_count": os.cpu_count(), "torch": torch.__version__,
                      "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:

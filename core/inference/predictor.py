@@ -79,6 +79,9 @@ class Predictor:
         device: torch device the model is on.
         description: plain-JSON facts about the model, stored with each prediction.
         config: the model's configuration, when known (recorded when registering the model in a project).
+        mixed_precision: run the network under autocast where it pays (``core.device.amp_dtype_for``:
+            bfloat16 on a CPU that has it natively, a CUDA GPU's half precision); the results are
+            float32 either way. False: float32 throughout.
         native_size: for a model with a thin head trained on native windows, the longer side it
             saw photos at their own scale up to (``core.native_scale.native_size_of``). A photo
             larger than the input but at most this size is also read by the thin head alone at its
@@ -93,7 +96,8 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, categories: CategorySet, *, input_size: int,
                  min_threshold: float = DEFAULT_MIN_THRESHOLD, min_area: int = 4, device: str = "cpu",
                  description: dict | None = None, config: ModelConfig | None = None,
-                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP, native_size: int = 0):
+                 merge_overlap: float | None = DEFAULT_MERGE_OVERLAP, native_size: int = 0,
+                 mixed_precision: bool = True):
         from core.data.transforms import build_eval_transforms
 
         if not callable(getattr(model, "predict", None)):
@@ -102,9 +106,11 @@ class Predictor:
             raise ValueError(f"min_threshold must be in (0, 1), got {min_threshold}")
         if input_size < 32:
             raise ValueError(f"input_size must be >= 32, got {input_size}")
-        from core.device import memory_format_for
+        from core.device import amp_dtype_for, memory_format_for
 
         self.model = model.eval().to(memory_format=memory_format_for(torch.device(device)))
+        #: The autocast dtype of the network's passes; None: float32.
+        self.amp_dtype = amp_dtype_for(torch.device(device)) if mixed_precision else None
         self.categories = categories
         self.input_size = int(input_size)
         self.min_threshold = float(min_threshold)
@@ -123,7 +129,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", *, input_size: int | None = None,
                         min_threshold: float = DEFAULT_MIN_THRESHOLD,
-                        merge_overlap: float | None = DEFAULT_MERGE_OVERLAP) -> Predictor:
+                        merge_overlap: float | None = DEFAULT_MERGE_OVERLAP, mixed_precision: bool = True) -> Predictor:
         """Load one of our checkpoints (``core.model.checkpoint``): model, categories, and the input
         size it was trained at (``input_size_of``) unless ``input_size`` is given.
 
@@ -154,7 +160,7 @@ class Predictor:
         native = native_size_of(training.get("train_config") if isinstance(training, Mapping) else None)
         return cls(loaded.model, loaded.categories, input_size=size, min_threshold=min_threshold,
                    min_area=min_area, device=device, description=description, config=loaded.config,
-                   merge_overlap=merge_overlap, native_size=native)
+                   merge_overlap=merge_overlap, native_size=native, mixed_precision=mixed_precision)
 
     # --- one photo -------------------------------------------------------------------------------
     def decode(self, image: str | Path | np.ndarray) -> DecodedPhoto:
@@ -238,7 +244,9 @@ class Predictor:
         """``run()`` (the network on a ``w`` x ``h`` input), its failures said plainly: out of
         memory, or a GPU that fails or disappears mid-run, as ``InspectorError`` instead of a trace."""
         try:
-            return run()
+            with torch.autocast(torch.device(self.device).type, dtype=self.amp_dtype or torch.bfloat16,
+                                enabled=self.amp_dtype is not None):
+                return run()
         except (torch.OutOfMemoryError, MemoryError) as e:
             raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,
                                  hint="use a smaller input size, or the CPU") from e

@@ -14,6 +14,7 @@ from core.imageio import load_image
 from core.inference import Predictor
 from core.model.checkpoint import save_checkpoint
 from tests.support.models import INPUT, TINY, tiny_model, write_photo
+from tests.support.results import category_map, found_in, large_segments
 
 
 def _same_prediction(a, b, thresholds=(0.3, 0.5, 0.7)):
@@ -137,12 +138,13 @@ def test_bad_and_foreign_checkpoints_are_refused_clearly(tmp_path, capsys):
         Predictor.from_checkpoint(path, "cpu")
 
 
-def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outputs(predictor, photos):
+def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outputs(checkpoint, photos):
     """End to end: the same photo through the model and its own post-processor, with the mask
     logits rounded to float16 as a stored prediction keeps them."""
     from core.data.transforms import build_eval_transforms
     from core.model import PanopticPostProcessor
 
+    predictor = Predictor.from_checkpoint(checkpoint, "cpu", mixed_precision=False)  # the network's own numbers
     photo = predictor.decode(photos[1])
     x = build_eval_transforms(predictor.input_size)(torch.from_numpy(photo.rgb.copy()).permute(2, 0, 1))
     out = predictor.model.predict(x[None], None, min_score=0.3)
@@ -160,23 +162,6 @@ def test_lowest_threshold_matches_the_models_post_processor_on_the_network_outpu
     # kernels, so its score is no contract; what a user sees is: the category of each pixel, and
     # every large segment found again with the same category (IoU > 0.5, PQ's own match rule).
     full = post(out, size, [photo.image_size], threshold=0.3)[0]
-
-    def category_map(result):
-        lut = np.zeros(max([int(result.id_map.max()), *result.segments]) + 1, np.int64)
-        for seg_id, seg in result.segments.items():
-            lut[seg_id] = seg.category_id
-        return lut[result.id_map]
-
-    def large_segments(result):
-        """[(category id, bool mask [H, W])] of the segments over 1 % of the photo."""
-        area = np.bincount(result.id_map.ravel(), minlength=max(result.segments, default=0) + 1)
-        return [(s.category_id, result.id_map == i) for i, s in result.segments.items()
-                if area[i] > 0.01 * result.id_map.size]
-
-    def found_in(segments, others):
-        def iou(a, b):
-            return (a & b).sum() / max((a | b).sum(), 1)
-        return all(any(c == oc and iou(m, om) > 0.5 for oc, om in others) for c, m in segments)
 
     assert (category_map(full) == category_map(got)).mean() > 0.98
     big_full, big_got = large_segments(full), large_segments(got)
