@@ -16,7 +16,7 @@ from core.categories import CategorySet
 from core.data import (DataSource, EpochBatchSampler, PanopticDataset, build_eval_transforms,
                        build_train_transforms, collate, split_source)
 from core.errors import CheckpointError, DatasetError, TrainingError
-from core.training.checkpointing import training_part
+from core.training.checkpointing import TrainState, training_part
 from core.training.config import TrainConfig
 from core.training.records import StatusRecord
 from core.training.weights import (InitPlan, compare_categories, describe_difference, load_our_checkpoint,
@@ -185,3 +185,16 @@ def describe_device(device: torch.device, use_amp: bool, amp_dtype: torch.dtype)
         return f"GPU {device} ({torch.cuda.get_device_name(device)}){amp}"
     n = torch.get_num_threads()
     return f"the CPU ({n} thread{'s' if n > 1 else ''}{amp}; no CUDA GPU in use)"
+
+
+def eta_seconds(cfg: TrainConfig, st: TrainState, steps_per_epoch: int, step_s: float | None,
+                elapsed_s: float) -> float:
+    """Seconds left in a run: the budget left when the run lasts its budget; else the steps left at
+    ``step_s`` each (the recent pace; None: unknown, 0), capped by the budget when there is one."""
+    if cfg.follow_budget:
+        return max(cfg.max_minutes * 60 - elapsed_s, 0.0)
+    remaining = (cfg.epochs - st.epoch) * steps_per_epoch - st.epoch_step
+    eta = max(remaining, 0) * (step_s or 0.0)
+    if cfg.max_minutes > 0:
+        eta = min(eta, max(cfg.max_minutes * 60 - elapsed_s, 0.0))
+    return eta

@@ -33,6 +33,7 @@ from core.training.evaluate import eval_record, evaluate_pq
 from core.training.optim import LRSchedule, StageFreezer, build_optimizer, build_scheduler
 from core.training.records import (EpochRecord, EvalRecord, MetricsFile, ProgressRecord, StatusRecord,
                                    StepRecord, SummaryRecord, write_run_file)
+from core.training.save_points import SavePoints
 from core.training.step import backward_and_step, forward_losses, seed_everything
 
 log = logging.getLogger(__name__)
@@ -265,6 +266,7 @@ class Trainer:
         self._t0, self._elapsed_before = self._clock(), st.elapsed_s
         self._step_time: float | None = None
         self._session_steps = 0
+        self.save_points = SavePoints(cfg.max_minutes * 60, cfg.follow_budget, cfg.eval_every, cfg.keep_every, st.epoch)
         while st.epoch < cfg.epoch_limit:
             stage = cfg.stage_of_epoch(st.epoch)
             if stage != self.stage:
@@ -353,11 +355,13 @@ class Trainer:
             self._step_time = dt if self._step_time is None else 0.9 * self._step_time + 0.1 * dt
             if st.step % cfg.log_every == 0 or st.epoch_step == self.steps_per_epoch:
                 lrs = {g["name"]: (g["lr"] if g["params"] else 0.0) for g in self.optimizer.param_groups}
+                elapsed = self._elapsed()
                 yield self._log(StepRecord(
                     epoch + 1, st.epoch_step, self.steps_per_epoch, st.step, self.stage, loss_values,
                     lrs["main"], lrs["backbone"], grad_norm, n_img / self._step_time if self._step_time else 0.0,
-                    self._elapsed(), self._eta()))
-        final = final or (cfg.follow_budget and self._stop_flags(epoch_start)[1])
+                    elapsed, setup.eta_seconds(cfg, st, self.steps_per_epoch, self._step_time, elapsed)))
+        _, spent_all, _, share = self._stop_flags(epoch_start)
+        final = final or (cfg.follow_budget and spent_all)
         if n_steps == 0 and final:
             # The budget ran out between two epochs: the last one stands as it was saved, and is
             # evaluated now unless that was done at its end.
@@ -373,10 +377,12 @@ class Trainer:
         self._last_epoch_losses = means
         st.epoch += 1
         st.epoch_step = 0
+        last = final or st.epoch == cfg.epoch_limit
+        save = self.save_points.is_save_point(st.epoch, last, share)
+        due = self.save_points.evaluates(st.epoch, last, save)
         yield self._log(EpochRecord(epoch + 1, st.step, self.stage, means, images, self._clock() - epoch_start,
-                                    str(self.output_dir / LAST) if self.dist.is_main else "", truncated))
+                                    str(self.output_dir / LAST) if self.dist.is_main and save else "", truncated))
         best = False
-        due = cfg.eval_every > 0 and (st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epoch_limit or final)
         if due and self.val_loader is not None and self.val_ds is not None:  # one comes with the other
             yield self._log(StatusRecord("eval", f"evaluating {len(self.val_ds)} photos"))
             try:
@@ -386,18 +392,9 @@ class Trainer:
             best = rec.best
             yield self._log(rec)
         self.dist.barrier()  # processes other than 0 wait for the evaluation
-        self._save_checkpoint(best=best)
+        if save:
+            self._save_checkpoint(best=best)
         return "budget" if final else "done"
-
-    def _eta(self) -> float:
-        cfg, st = self.config, self.state
-        if cfg.follow_budget:
-            return max(cfg.max_minutes * 60 - self._elapsed(), 0.0)
-        remaining = (cfg.epochs - st.epoch) * self.steps_per_epoch - st.epoch_step
-        eta = max(remaining, 0) * (self._step_time or 0.0)
-        if cfg.max_minutes > 0:
-            eta = min(eta, max(cfg.max_minutes * 60 - self._elapsed(), 0.0))
-        return eta
 
     def _evaluate(self, epoch: int) -> EvalRecord:
         t0 = self._clock()

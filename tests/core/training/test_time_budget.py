@@ -80,8 +80,9 @@ def test_follow_budget_needs_a_budget_and_one_stage():
 @pytest.mark.slow
 def test_a_run_that_follows_its_budget_lasts_the_minutes(source, tmp_path):
     # 4 photos, batch 2: 2 steps per epoch. The budget of 1 minute holds 12 steps of 5 s: 6 epochs,
-    # although the config says 2. Evaluation every 5 epochs is not due at epoch 6: the end of the
-    # budget evaluates anyway.
+    # although the config says 2. A budget run saves and evaluates at save points a minute apart
+    # (core.training.save_points): here the first epoch and the last; evaluation every 5 epochs is
+    # not due at the first, and the end of the budget evaluates anyway.
     clock = StepClock()
     cfg = tiny_config(epochs=2, max_minutes=1.0, follow_budget=True, lr_schedule="cosine", warmup_steps=0,
                       eval_every=5, hflip=False, crop_prob=0.0, jitter=0.0)
@@ -96,8 +97,47 @@ def test_a_run_that_follows_its_budget_lasts_the_minutes(source, tmp_path):
         assert rec.lr == pytest.approx(cosine(cfg.lr, (k - 1) / 12), rel=1e-6), k
     assert st[-1].lr < 0.05 * cfg.lr  # decayed to the end of the cosine, not cut off at its top
     evals = [r for r in records if r.kind == "eval"]
-    assert [r.epoch for r in evals] == [5, 6]
+    assert [r.epoch for r in evals] == [6]
     assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_a_budget_run_saves_and_evaluates_once_a_minute_not_every_epoch(source, tmp_path):
+    # 3 minutes, 2 steps of 15 s per epoch: 6 epochs of 30 s. Save points: the first epoch, then one
+    # minute of the budget later (epochs 3 and 5), and the last; evaluation (every epoch asked) at
+    # save points only. Counted in epochs, the same run would have saved 6 times and evaluated 6.
+    clock = StepClock()
+    cfg = tiny_config(epochs=2, max_minutes=3.0, follow_budget=True, eval_every=1, hflip=False, crop_prob=0.0,
+                      jitter=0.0)
+    trainer = Trainer(cfg, source, tmp_path / "run", val_source=source, model_config=TINY_MODEL, clock=clock)
+    records = []
+    for rec in trainer.run():
+        records.append(rec)
+        if rec.kind == "step":
+            clock.now += 3 * STEP_SECONDS
+    assert records[-1].status == "finished" and records[-1].epochs_done == 6
+    epochs = [r for r in records if r.kind == "epoch"]
+    assert [r.epoch for r in epochs if r.checkpoint] == [1, 3, 5, 6]
+    assert [r.epoch for r in records if r.kind == "eval"] == [1, 3, 5, 6]
+    assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_save_points_of_a_long_budget_are_a_twentieth_apart_and_keep_copies_are_kept():
+    from core.training.save_points import SavePoints
+
+    hours = SavePoints(2 * 3600, True, eval_every=1, keep_every=0, start_epoch=0)
+    assert hours.is_save_point(1, False, 0.001)                   # the first epoch of a session
+    assert not hours.is_save_point(2, False, 0.049)
+    assert hours.is_save_point(3, False, 0.0511)                  # 6 of 120 minutes later
+    kept = SavePoints(600, True, eval_every=4, keep_every=5, start_epoch=0)
+    assert kept.is_save_point(1, False, 0.01) and not kept.is_save_point(4, False, 0.02)
+    assert kept.is_save_point(5, False, 0.03)                     # its copy is kept: always saved
+    assert not kept.evaluates(4, False, save_point=False)         # not a save point
+    assert kept.evaluates(5, False, save_point=True)              # 5 epochs since the start >= 4
+    assert not kept.evaluates(7, False, save_point=True)          # only 2 epochs later
+    assert kept.evaluates(8, True, save_point=True)               # the last always
+    epochs = SavePoints(0, False, eval_every=3, keep_every=0, start_epoch=0)
+    assert all(epochs.is_save_point(e, False, 0.0) for e in range(1, 5))
+    assert [e for e in range(1, 8) if epochs.evaluates(e, e == 7, True)] == [3, 6, 7]
 
 
 def test_without_follow_budget_the_epochs_end_the_run_first(source, tmp_path):
