@@ -19,32 +19,37 @@ from collections.abc import Callable
 @dataclass(frozen=True)
 class DeviceInfo:
     """Where training runs. ``kind``: ``cuda`` | ``cpu``; ``name``: GPU or "CPU";
-    ``memory_gib``: GPU memory (0 on the CPU); ``threads``: torch's CPU threads."""
+    ``memory_gib``: GPU memory (0 on the CPU); ``threads``: torch's CPU threads;
+    ``mixed_precision``: the autocast dtype's name when training uses one ("" for none)."""
 
     kind: str
     name: str
     memory_gib: float
     threads: int
+    mixed_precision: str = ""
 
     def words(self) -> str:
+        precision = f", {self.mixed_precision} mixed precision" if self.mixed_precision else ""
         if self.kind == "cuda":
-            return f"CUDA GPU: {self.name}, {self.memory_gib:.1f} GiB"
+            return f"CUDA GPU: {self.name}, {self.memory_gib:.1f} GiB{precision}"
         return (f"No CUDA GPU: training will run on the CPU ({self.threads} thread"
-                f"{'s' if self.threads != 1 else ''}), much slower than on a GPU")
+                f"{'s' if self.threads != 1 else ''}{precision}), much slower than on a GPU")
 
 
 def probe_device(device: str = "auto") -> DeviceInfo:
     """The device ``device`` (``TrainConfig.device``) resolves to. Imports torch."""
     import torch
 
-    from core.device import resolve_device
+    from core.device import amp_dtype_for, resolve_device
 
     name = resolve_device(device)
+    amp = amp_dtype_for(torch.device(name))
+    precision = str(amp).removeprefix("torch.") if amp is not None else ""
     if name.startswith("cuda"):
         index = torch.device(name).index or 0
         p = torch.cuda.get_device_properties(index)
-        return DeviceInfo("cuda", p.name, p.total_memory / 2**30, torch.get_num_threads())
-    return DeviceInfo("cpu", "CPU", 0.0, torch.get_num_threads())
+        return DeviceInfo("cuda", p.name, p.total_memory / 2**30, torch.get_num_threads(), precision)
+    return DeviceInfo("cpu", "CPU", 0.0, torch.get_num_threads(), precision)
 
 
 def epoch_seconds(per_photo_s: float, train_photos: int, val_photos: int) -> float:

@@ -157,6 +157,8 @@ def test_device_and_duration_words():
 
     assert DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 79.2, 16).words() == "CUDA GPU: NVIDIA H100 80GB HBM3, 79.2 GiB"
     assert DeviceInfo("cpu", "CPU", 0.0, 2).words().startswith("No CUDA GPU: training will run on the CPU (2 threads)")
+    assert DeviceInfo("cpu", "CPU", 0.0, 2, "bfloat16").words().startswith(
+        "No CUDA GPU: training will run on the CPU (2 threads, bfloat16 mixed precision)")
     assert epoch_seconds(0.5, 100, 30) == 55.0
     assert [duration_words(s) for s in (0.2, 40, 600, 12_600)] == ["about 1 s", "about 40 s", "about 10 min",
                                                                   "about 3.5 h"]
