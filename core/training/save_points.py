@@ -8,9 +8,11 @@ fourth took a sixth of the budget (24 UAV75 photos with 10 to validate on, 3 min
 13 evaluations, 18 s; 49 checkpoints, about 12 s). There, an epoch end is a save point when
 ``max(SAVE_EVERY_MIN_S, budget / SAVE_POINTS)`` of the budget has passed since the last one,
 and at the first epoch of a session, the last epoch, and every ``keep_every``-th epoch (whose
-copy is kept). Evaluations happen at save points only, ``eval_every`` epochs apart at least, and
-after the last epoch. A run killed outright loses at most that much training; cancelling,
-running out of time and faults still write their checkpoint on the spot (``Trainer``).
+copy is kept). Evaluations happen at save points only, ``eval_every`` epochs apart at least, while
+all of them together take at most ``EVAL_SHARE`` of the time spent (a large validation set would
+otherwise cost a minute of every few), and after the last epoch. A run killed outright loses at
+most the training since its last save point; cancelling, running out of time and faults still
+write their checkpoint on the spot (``Trainer``).
 
 Every process of a distributed run must agree (a checkpoint ends in a barrier), so the rule reads
 only what they share: the epoch count and the budget's spent share, which the trainer reduces
@@ -22,6 +24,8 @@ from __future__ import annotations
 SAVE_EVERY_MIN_S = 60.0
 #: ... and at most this many in the budget (long budgets: one per twentieth).
 SAVE_POINTS = 20
+#: The share of a budget run's time its evaluations may take (the closing one aside).
+EVAL_SHARE = 0.05
 
 
 class SavePoints:
@@ -40,6 +44,7 @@ class SavePoints:
         self.eval_every, self.keep_every = int(eval_every), int(keep_every)
         self._last_share: float | None = None  # share of the budget at the last save point
         self._last_eval_epoch = int(start_epoch)
+        self._eval_s, self._last_eval_s = 0.0, 0.0  # evaluation seconds in all, and the latest's
 
     def is_save_point(self, epoch: int, final: bool, share: float) -> bool:
         """Whether the end of ``epoch`` (1-based, just done) writes a checkpoint; ``share``: the
@@ -51,14 +56,21 @@ class SavePoints:
             self._last_share = share
         return due
 
-    def evaluates(self, epoch: int, final: bool, save_point: bool) -> bool:
-        """Whether the end of ``epoch`` evaluates (given whether it is a save point); remembers a yes."""
+    def evaluates(self, epoch: int, final: bool, save_point: bool, elapsed_s: float = 0.0) -> bool:
+        """Whether the end of ``epoch`` evaluates (given whether it is a save point, and the run's
+        seconds so far); remembers a yes. Only the process that evaluates needs to agree with it."""
         if self.eval_every <= 0:
             return False
         if self.timed:
-            due = final or (save_point and epoch - self._last_eval_epoch >= self.eval_every)
+            affordable = self._eval_s + self._last_eval_s <= EVAL_SHARE * elapsed_s
+            due = final or (save_point and affordable and epoch - self._last_eval_epoch >= self.eval_every)
         else:
             due = final or epoch % self.eval_every == 0
         if due:
             self._last_eval_epoch = epoch
         return due
+
+    def evaluated(self, seconds: float) -> None:
+        """An evaluation took ``seconds`` (the next one is expected to take as long)."""
+        self._eval_s += seconds
+        self._last_eval_s = seconds

@@ -379,7 +379,7 @@ class Trainer:
         st.epoch_step = 0
         last = final or st.epoch == cfg.epoch_limit
         save = self.save_points.is_save_point(st.epoch, last, share)
-        due = self.save_points.evaluates(st.epoch, last, save)
+        due = self.save_points.evaluates(st.epoch, last, save, self._elapsed())
         yield self._log(EpochRecord(epoch + 1, st.step, self.stage, means, images, self._clock() - epoch_start,
                                     str(self.output_dir / LAST) if self.dist.is_main and save else "", truncated))
         best = False
@@ -409,7 +409,9 @@ class Trainer:
         best = math.isfinite(pq) and (not math.isfinite(st.best_pq) or pq > st.best_pq)
         if best:
             st.best_pq, st.best_epoch = pq, epoch
-        return eval_record(result, epoch, st.step, best, self._clock() - t0)
+        seconds = self._clock() - t0
+        self.save_points.evaluated(seconds)
+        return eval_record(result, epoch, st.step, best, seconds)
 
     # --- checkpoints ------------------------------------------------------------------------------
     def _save_checkpoint(self, best: bool) -> str:

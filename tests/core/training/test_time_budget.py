@@ -121,7 +121,7 @@ def test_a_budget_run_saves_and_evaluates_once_a_minute_not_every_epoch(source, 
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
 
 
-def test_save_points_of_a_long_budget_are_a_twentieth_apart_and_keep_copies_are_kept():
+def test_save_points_of_a_long_budget_are_a_twentieth_apart_and_evaluations_take_a_twentieth():
     from core.training.save_points import SavePoints
 
     hours = SavePoints(2 * 3600, True, eval_every=1, keep_every=0, start_epoch=0)
@@ -135,6 +135,16 @@ def test_save_points_of_a_long_budget_are_a_twentieth_apart_and_keep_copies_are_
     assert kept.evaluates(5, False, save_point=True)              # 5 epochs since the start >= 4
     assert not kept.evaluates(7, False, save_point=True)          # only 2 epochs later
     assert kept.evaluates(8, True, save_point=True)               # the last always
+    # Evaluations of a budget run take at most 5 % of its time: a 10-s evaluation at the first
+    # minute's save point, the next one not before 400 s (10 + 10 s <= 5 % of 400 s).
+    slow = SavePoints(1200, True, eval_every=1, keep_every=0, start_epoch=0)
+    assert slow.evaluates(1, False, save_point=True, elapsed_s=60)
+    slow.evaluated(10.0)
+    assert not slow.evaluates(2, False, save_point=True, elapsed_s=120)
+    assert not slow.evaluates(3, False, save_point=True, elapsed_s=390)
+    assert slow.evaluates(4, False, save_point=True, elapsed_s=400)
+    slow.evaluated(10.0)
+    assert slow.evaluates(5, True, save_point=True, elapsed_s=401)  # the closing one whatever it costs
     epochs = SavePoints(0, False, eval_every=3, keep_every=0, start_epoch=0)
     assert all(epochs.is_save_point(e, False, 0.0) for e in range(1, 5))
     assert [e for e in range(1, 8) if epochs.evaluates(e, e == 7, True)] == [3, 6, 7]
