@@ -120,16 +120,20 @@ def estimate_words(est: RunEstimate, cfg: TrainConfig, total_s: float, n_train: 
     its share of evaluation, where it runs, and what the figure was measured on."""
     from core.training.estimate import duration_words, epoch_train_seconds
 
+    budget_run = cfg.follow_budget and cfg.max_minutes > 0
     epoch = epoch_train_seconds(est, n_train, n_val, cfg.batch_size)
-    if cfg.eval_every > 0:  # the evaluation's share, spread over the epochs
+    if budget_run:  # saves and evaluates once a minute or so (core.training.save_points), not per epoch
+        epoch -= est.checkpoint_s
+    elif cfg.eval_every > 0:  # the evaluation's share, spread over the epochs
         epoch += n_val * est.eval_s / cfg.eval_every
+    per_epoch = "per epoch" if budget_run else "per epoch with evaluation and checkpoints"
     where = "on the GPU" if est.device.kind == "cuda" else "on the CPU"
     photos = f"{est.photos} of your photos" if est.photos != 1 else "one of your photos"
     budget = ""
     if cfg.max_minutes > 0:
         budget = " (the time budget)" if cfg.follow_budget else f" (at most the {cfg.max_minutes:g} min budget)"
-    return (f"The whole run: <b>{duration_words(total_s)}</b> {where}{budget}, {duration_words(epoch)} per epoch "
-            f"with evaluation and checkpoints.<br>Measured on {photos} at {cfg.max_size} px (reading one "
+    return (f"The whole run: <b>{duration_words(total_s)}</b> {where}{budget}, {duration_words(epoch)} {per_epoch}."
+            f"<br>Measured on {photos} at {cfg.max_size} px (reading one "
             f"{est.decode_s:.2f} s, a training step {est.step_s * cfg.batch_size:.2f} s); refined from the "
             "first epoch once training starts.")
 
