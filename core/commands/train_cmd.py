@@ -112,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--max-minutes", type=positive(),
                    help="time budget in minutes. Without --epochs the run lasts the budget: it trains as many "
                         "epochs as fit, its learning-rate schedule (warm-up, then the cosine decay) follows "
-                        "the minutes instead of the preset's epochs, and it ends evaluated, with a checkpoint. "
+                        "the minutes instead of the preset's epochs, and it ends evaluated, with a checkpoint; "
+                        "on the way it saves and evaluates about once a minute rather than every epoch. "
                         "With --epochs it stops at whichever ends first (the cosine decays over whichever is "
                         "shorter). Not with --stage detection+masks, whose stage change is counted in epochs")
     g.add_argument("--epoch-minutes", type=positive(), help="end each epoch early after this long")
