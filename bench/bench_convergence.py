@@ -81,7 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
+from bench.budget import CLOCKS, passive_waits, precision_words  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 LADDER = ("published", "joint", "mask_detr", "mask_matching", "grid_loss", "cpu_fast")
 SIDE_STEPS = ("no_masked_attn", "full_width", "size_384", "no_cldice", "points", "lite0", "thin_head", "lite0_thin",
@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         rows = []
         print(f"{len(names)} variants x {args.minutes:g} min ({args.clock} clock) on {args.dataset} photos "
-              f"({train_dir.name} / {val_dir.name}); load average {os.getloadavg()[0]:.2f}", flush=True)
+              f"({train_dir.name} / {val_dir.name}); {precision_words()}; load average {os.getloadavg()[0]:.2f}",
+              flush=True)
         for name in names:
             cmd = [sys.executable, "-m", "bench.bench_convergence", "--child", name, "--minutes", str(args.minutes),
                    "--train", str(args.train), "--held-out", str(args.held_out), "--data", str(data),

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.budget import CLOCKS, passive_waits  # noqa: E402 (after the path set-up that lets the file run as a script)
+from bench.budget import CLOCKS, passive_waits, precision_words  # noqa: E402 (after the path set-up that lets the file run as a script)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "uav75"
 SPLITS = ("train", "val", "test")
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"UAV75 test split ({len(list((folders['test'] / 'all').glob('*')))} photos), eval at "
               f"{args.eval_size} px; runs of {minutes:g} min on {sizes} training photos, {args.threads} thread(s); "
-              f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+              f"{precision_words()}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
         rows = [{"start": "shipped zero-shot", "photos": 0, "steps": 0, "images_per_s": "-",
                  "test": evaluate(shipped_model(), folders["test"], args.eval_size, args.threads,
                                   as_app=not args.batch_eval)}]

@@ -35,3 +35,15 @@ def passive_waits() -> None:
     child processes); a value the user set is kept."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("GOMP_SPINCOUNT", "0")
+
+
+def precision_words() -> str:
+    """How training and prediction compute on this machine's CPU (``core.device.amp_dtype_for``),
+    for a benchmark's header: step counts in a budget differ about 1.5x between the two."""
+    import torch
+
+    from core.device import amp_dtype_for
+
+    amp = amp_dtype_for(torch.device("cpu"))
+    return f"mixed precision {str(amp).removeprefix('torch.')}" if amp is not None else \
+        "float32 (no native bfloat16 on this CPU)"
