@@ -82,7 +82,7 @@ def _one(preset: str, size: int, steps: int, warmup: int, threads: int | None, d
         out = {"preset": preset, "size": size, "batch": batch, "steps": len(times), "warmup": warmup,
                "train_images_per_s": round(rate, 3), "seconds_per_step": round(batch / rate, 3),
                "loader_images_per_s": round(loader_rate, 1), "torch_threads": torch.get_num_threads(),
-               "device": device, "precision": str(trainer.amp_dtype if trainer.use_amp else torch.float32)[6:],
+               "device": device, "precision": str(trainer.amp_dtype or torch.float32)[6:],
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                "peak_rss_before_training_mb": round(rss_before, 1)}
         if torch.cuda.is_available() and device != "cpu":

@@ -67,3 +67,11 @@ def amp_dtype_for(device):
     if device.type == "cpu" and cpu_has_native_bf16():
         return torch.bfloat16
     return None
+
+
+def autocast_for(device_type: str, dtype):
+    """``torch.autocast`` on ``device_type`` ("cpu", "cuda") in ``dtype`` (``amp_dtype_for``'s
+    answer); None: a context that leaves float32 as it is."""
+    import torch
+
+    return torch.autocast(device_type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)

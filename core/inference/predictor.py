@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from core.categories import CategorySet
+from core.device import autocast_for
 from core.errors import BadImageError, CheckpointError, InspectorError
 from core.imageio import load_image, read_image_info
 from core.inference.result import DEFAULT_MIN_THRESHOLD, PanopticPrediction, PredictionMeta
@@ -244,8 +245,7 @@ class Predictor:
         """``run()`` (the network on a ``w`` x ``h`` input), its failures said plainly: out of
         memory, or a GPU that fails or disappears mid-run, as ``InspectorError`` instead of a trace."""
         try:
-            with torch.autocast(torch.device(self.device).type, dtype=self.amp_dtype or torch.bfloat16,
-                                enabled=self.amp_dtype is not None):
+            with autocast_for(torch.device(self.device).type, self.amp_dtype):
                 return run()
         except (torch.OutOfMemoryError, MemoryError) as e:
             raise InspectorError(f"out of memory running the model at {w}x{h} px on {self.device}", photo.path,

@@ -96,12 +96,14 @@ class RunEstimate:
     cached: bool
 
 
-def epoch_train_seconds(est: RunEstimate, train_photos: int, val_photos: int, batch_size: int) -> float:
+def epoch_train_seconds(est: RunEstimate, train_photos: int, val_photos: int, batch_size: int,
+                        checkpoint: bool = True) -> float:
     """One epoch without its evaluation: the full batches of ``train_photos`` (the trainer's
-    sampler drops a last, partial one), the checkpoint, and reading every photo again when they
-    do not fit the cache."""
+    sampler drops a last, partial one), the checkpoint (unless ``checkpoint`` is False: a run
+    that lasts its budget saves at save points, ``core.training.save_points``), and reading every
+    photo again when they do not fit the cache."""
     steps = train_photos // batch_size if train_photos >= batch_size else 1
-    seconds = steps * batch_size * est.step_s + est.checkpoint_s
+    seconds = steps * batch_size * est.step_s + (est.checkpoint_s if checkpoint else 0.0)
     if not est.cached:
         seconds += (train_photos + val_photos) * est.decode_s
     return seconds
@@ -137,7 +139,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     import torch
 
     from core.data import PanopticDataset, build_eval_transforms, collate
-    from core.device import amp_dtype_for, memory_format_for, resolve_device
+    from core.device import amp_dtype_for, autocast_for, memory_format_for, resolve_device
     from core.errors import CancelledError, DatasetError
     from core.model import build_model, get_preset
     from core.training.evaluate import evaluate_pq
@@ -182,7 +184,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
         if batch is None:
             raise DatasetError("none of the measured photos could be read", train.name or None)
         batch = batch.to(dev)
-        losses = forward_losses(model, criterion, batch, dev.type, amp or torch.bfloat16, amp is not None, fmt)
+        losses = forward_losses(model, criterion, batch, dev.type, amp, fmt)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt.step()
@@ -200,8 +202,7 @@ def measure_run(config, train, val=None, *, photos: int = SAMPLE_PHOTOS, steps: 
     loader = torch.utils.data.DataLoader(vds, batch_size=b, collate_fn=collate)
     t2 = time.perf_counter()
     evaluate_pq(model, postprocessor, loader, train.categories, dev, threshold=config.eval_threshold,
-                cancel=event, autocast=lambda: torch.autocast(dev.type, dtype=amp or torch.bfloat16,
-                                                              enabled=amp is not None))
+                cancel=event, autocast=lambda: autocast_for(dev.type, amp))
     eval_s = (time.perf_counter() - t2) / len(vds)
 
     check()

@@ -179,8 +179,8 @@ def make_loader(ds: PanopticDataset, sampler: EpochBatchSampler, workers: int, p
         generator=torch.Generator().manual_seed(seed))
 
 
-def describe_device(device: torch.device, use_amp: bool, amp_dtype: torch.dtype) -> str:
-    amp = f", mixed precision {str(amp_dtype).replace('torch.', '')}" if use_amp else ""
+def describe_device(device: torch.device, amp_dtype: torch.dtype | None) -> str:
+    amp = f", mixed precision {str(amp_dtype).replace('torch.', '')}" if amp_dtype is not None else ""
     if device.type == "cuda":
         return f"GPU {device} ({torch.cuda.get_device_name(device)}){amp}"
     n = torch.get_num_threads()

@@ -13,6 +13,8 @@ import random
 import numpy as np
 import torch
 
+from core.device import autocast_for
+
 
 def seed_everything(seed: int) -> None:
     """Python's, NumPy's and torch's generators from one seed."""
@@ -33,12 +35,13 @@ def float_outputs(x):
 
 
 def forward_losses(module: torch.nn.Module, criterion: torch.nn.Module, batch, device_type: str,
-                   amp_dtype: torch.dtype, use_amp: bool,
+                   amp_dtype: torch.dtype | None,
                    memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
     """The criterion's terms for one batch on the device (``batch.images`` ``[B, 3, H, W]``,
     ``batch.pixel_mask`` ``[B, H, W]``, ``batch.targets``); the forward pass under autocast when
-    ``use_amp``, the losses always in float32; the images in ``memory_format`` (the model's)."""
-    with torch.autocast(device_type, dtype=amp_dtype, enabled=use_amp):
+    ``amp_dtype`` (None: float32), the losses always in float32; the images in ``memory_format``
+    (the model's)."""
+    with autocast_for(device_type, amp_dtype):
         outputs = module(batch.images.contiguous(memory_format=memory_format), batch.pixel_mask)
     return criterion(float_outputs(outputs), batch.targets)
 

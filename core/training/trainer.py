@@ -22,7 +22,7 @@ import torch
 
 from core.atomic import atomic_write_text
 from core.data import DataSource, EpochBatchSampler
-from core.device import memory_format_for
+from core.device import autocast_for, memory_format_for
 from core.errors import CancelledError, CheckpointError, TrainingError
 from core.training import faults, setup
 from core.training.checkpointing import (BEST, LAST, TrainState, keep_copies, restore_rng, save_training_checkpoint,
@@ -84,7 +84,7 @@ class Trainer:
         self.val_loader: torch.utils.data.DataLoader | None = None
         self.state = TrainState()
         self.device = torch.device("cpu")
-        self.use_amp, self.amp_dtype = False, torch.float16
+        self.amp_dtype: torch.dtype | None = None  # mixed precision's dtype; None: float32
         self._t0, self._elapsed_before = clock(), 0.0
         self._last_epoch_losses: dict[str, float] = {}
         self._evaluated_step = -1  # the step of the last evaluation
@@ -99,8 +99,7 @@ class Trainer:
         if cfg.cpu_threads > 0:
             torch.set_num_threads(cfg.cpu_threads)
         self.device = torch.device(self.dist.device_for(resolve_device(cfg.device)))
-        amp_dtype = amp_dtype_for(self.device) if cfg.amp else None
-        self.use_amp, self.amp_dtype = amp_dtype is not None, amp_dtype or torch.bfloat16
+        self.amp_dtype = amp_dtype_for(self.device) if cfg.amp else None
         procs = f", {self.dist.world_size} processes" if self.dist.enabled else ""
         yield StatusRecord("prepare", f"training on {self._device_words()}{procs}")
         if self.resume_path is None and (out / LAST).exists() and not self.overwrite:
@@ -195,7 +194,7 @@ class Trainer:
                        (val_src, self.val_ds), self._device_words(), self.dist.world_size, self.resume_path)
 
     def _device_words(self) -> str:
-        return setup.describe_device(self.device, self.use_amp, self.amp_dtype)
+        return setup.describe_device(self.device, self.amp_dtype)
 
     def _enter_stage(self, stage: str, epoch: int) -> None:
         cfg = self.config
@@ -214,7 +213,7 @@ class Trainer:
         schedule = LRSchedule(cfg.lr_schedule, total, (drop_epoch - first) * self.steps_per_epoch,
                               cfg.lr_drop_factor, cfg.warmup_steps, by_time=cfg.follow_budget)
         self.scheduler = build_scheduler(self.optimizer, schedule)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.stage = stage
 
     # --- the loop ---------------------------------------------------------------------------------
@@ -329,7 +328,7 @@ class Trainer:
                 continue
             b = batch.to(self.device, non_blocking=True)
             losses = forward_losses(self.train_module, self.criterion, b, self.device.type, self.amp_dtype,
-                                    self.use_amp, self.memory_format)
+                                    self.memory_format)
             keys = sorted(losses)
             values = self.dist.all_reduce_mean(torch.stack([losses[k].detach().float() for k in keys]))
             loss_values = dict(zip(keys, values.tolist()))
@@ -401,8 +400,7 @@ class Trainer:
         self._evaluated_step = self.state.step
         result = self.evaluate_fn(unwrap(self.model), self.postprocessor, self.val_loader, self.categories,
                                   self.device, threshold=self.config.eval_threshold, cancel=self.cancel,
-                                  autocast=lambda: torch.autocast(self.device.type, dtype=self.amp_dtype,
-                                                                  enabled=self.use_amp))
+                                  autocast=lambda: autocast_for(self.device.type, self.amp_dtype))
         self.freezer.train_mode()
         pq = float(result.all.pq)
         st = self.state

@@ -121,10 +121,9 @@ def estimate_words(est: RunEstimate, cfg: TrainConfig, total_s: float, n_train: 
     from core.training.estimate import duration_words, epoch_train_seconds
 
     budget_run = cfg.follow_budget and cfg.max_minutes > 0
-    epoch = epoch_train_seconds(est, n_train, n_val, cfg.batch_size)
-    if budget_run:  # saves and evaluates once a minute or so (core.training.save_points), not per epoch
-        epoch -= est.checkpoint_s
-    elif cfg.eval_every > 0:  # the evaluation's share, spread over the epochs
+    # A budget run saves and evaluates about once a minute (core.training.save_points), not per epoch.
+    epoch = epoch_train_seconds(est, n_train, n_val, cfg.batch_size, checkpoint=not budget_run)
+    if cfg.eval_every > 0 and not budget_run:  # the evaluation's share, spread over the epochs
         epoch += n_val * est.eval_s / cfg.eval_every
     per_epoch = "per epoch" if budget_run else "per epoch with evaluation and checkpoints"
     where = "on the GPU" if est.device.kind == "cuda" else "on the CPU"

@@ -305,8 +305,8 @@ class TrainingPanel(QWidget):
     def _eval_due(self, epoch: int) -> bool:
         """Whether the run evaluates after ``epoch`` (1-based), as the trainer decides."""
         every = self.controller.run_eval_every()
-        if self._follows_budget:  # no last epoch: the closing evaluation is counted by the budget
-            return every > 0 and epoch % every == 0
+        if self._follows_budget:  # evaluates at save points (core.training.save_points); its time is the budget's
+            return False
         return every > 0 and (epoch % every == 0 or epoch == self._config_epochs())
 
     def remaining_seconds(self, rec=None) -> float:

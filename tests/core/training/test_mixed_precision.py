@@ -27,9 +27,15 @@ def test_a_cpu_gets_bfloat16_only_where_it_is_native(monkeypatch, native):
     assert amp_dtype_for(torch.device("cpu")) == (torch.bfloat16 if native else None)
 
 
-def test_the_check_answers_on_this_machine():
-    # torch's own probes; whatever the answer, it is a plain bool and never raises.
-    assert core.device.cpu_has_native_bf16() in (True, False)
+@pytest.mark.parametrize("avx512_bf16, amx, native", [(True, False, True), (False, True, True),
+                                                      (False, False, False), (None, None, False)])
+def test_the_cpu_check_reads_torchs_probes_and_a_torch_without_them_says_no(monkeypatch, avx512_bf16, amx, native):
+    for name, answer in (("_is_avx512_bf16_supported", avx512_bf16), ("_is_amx_tile_supported", amx)):
+        if answer is None:  # an older torch without the probe
+            monkeypatch.delattr(torch.cpu, name, raising=False)
+        else:
+            monkeypatch.setattr(torch.cpu, name, lambda answer=answer: answer)
+    assert core.device.cpu_has_native_bf16() is native
 
 
 def _run(source, out, amp: bool):
